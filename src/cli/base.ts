@@ -1,0 +1,46 @@
+import { Command, Flags } from '@oclif/core';
+import { ExitCode, type FlowError, isFlowError } from '../errors/index.js';
+import { formatError } from './format.js';
+
+/**
+ * Shared behaviour of every command: typed errors become one readable paragraph on stderr
+ * (or `{ "error": ... }` on stdout with --json) and their exit code; stack traces only with
+ * --debug (or FLOW_DEBUG=1).
+ */
+export abstract class BaseCommand extends Command {
+  static override baseFlags = {
+    debug: Flags.boolean({ description: 'Print stack traces of errors.', helpGroup: 'GLOBAL' }),
+  };
+
+  protected get debugEnabled(): boolean {
+    return this.argv.includes('--debug') || process.env.FLOW_DEBUG === '1';
+  }
+
+  override async catch(err: Error & { oclif?: { exit?: number } }): Promise<void> {
+    if (isFlowError(err)) {
+      this.report(err);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err.oclif?.exit !== undefined) {
+      // oclif's own parse errors (unknown flag, missing argument): usage, exit 2.
+      if (err.oclif.exit === 0) return;
+      process.stderr.write(`Error: ${err.message}\n  Fix: see 'flow ${this.id ?? ''} --help'.\n`);
+      if (this.debugEnabled && err.stack) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = err.oclif.exit;
+      return;
+    }
+    process.stderr.write(`Internal error: ${err.message}\n  This is a bug in flowrun; rerun with --debug for the stack trace and report it.\n`);
+    if (this.debugEnabled && err.stack) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = ExitCode.runFailed;
+  }
+
+  protected report(err: FlowError): void {
+    if (this.jsonEnabled()) {
+      this.logJson({ error: err.toJSON(), ...('errors' in err && Array.isArray(err.errors) ? { errors: (err.errors as FlowError[]).map((e) => e.toJSON()) } : {}) });
+    } else {
+      process.stderr.write(`${formatError(err)}\n`);
+    }
+    if (this.debugEnabled && err.stack) process.stderr.write(`${err.stack}\n`);
+  }
+}

@@ -1,0 +1,25 @@
+import { dirname, resolve } from 'node:path';
+import { loadConfig, type FlowConfig } from '../config/config.js';
+import { GraphErrors, type GraphError } from '../errors/index.js';
+import type { FlowGraph } from '../graph/types.js';
+import { analyzeFlow, type Analysis } from '../loader/analyze.js';
+
+export interface LoadedFlow {
+  config: FlowConfig;
+  analysis: Analysis;
+  graph: FlowGraph;
+}
+
+/**
+ * The first steps of every command that takes a flow file: config, then the static graph.
+ * Throws every graph problem at once (exit 2) before anything else happens.
+ */
+export async function loadFlowGraph(file: string): Promise<LoadedFlow> {
+  const config = loadConfig(dirname(resolve(file)));
+  const analysis = await analyzeFlow(file, config.projectRoot);
+  if (analysis.errors.length > 0 || !analysis.graph) {
+    const errs = analysis.errors as GraphError[];
+    throw errs.length === 1 ? errs[0]! : new GraphErrors(errs);
+  }
+  return { config, analysis, graph: analysis.graph };
+}

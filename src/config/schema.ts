@@ -1,0 +1,42 @@
+/** The `.flowrc` keys (DESIGN §7), their types and the environment variables that override them. */
+export type ConfigValueType = 'string' | 'integer' | 'boolean' | 'string|null' | 'object';
+
+export interface ConfigKeySpec {
+  type: ConfigValueType;
+  env?: string;
+  help: string;
+  /** For `type: 'object'`: the nested keys. */
+  keys?: Record<string, ConfigKeySpec>;
+  min?: number;
+}
+
+export const CONFIG_SCHEMA: Record<string, ConfigKeySpec> = {
+  store: { type: 'string', env: 'FLOW_STORE', help: 'store location: a directory (default .flow next to .flowrc or package.json) or s3://bucket/prefix' },
+  maxWorkers: { type: 'integer', env: 'FLOW_MAX_WORKERS', min: 1, help: 'tasks run at once (default: number of cores)' },
+  mirror: {
+    type: 'object', help: 'S3 mirror of the store',
+    keys: {
+      url: { type: 'string', env: 'FLOW_MIRROR_URL', help: 's3://bucket/prefix' },
+      endpoint: { type: 'string|null', env: 'FLOW_S3_ENDPOINT', help: 'S3-compatible endpoint URL (default: AWS)' },
+      region: { type: 'string', env: 'FLOW_S3_REGION', help: 'AWS region' },
+      forcePathStyle: { type: 'boolean', env: 'FLOW_S3_FORCE_PATH_STYLE', help: 'path-style addressing (most S3-compatible servers need it)' },
+      autoPush: { type: 'boolean', env: 'FLOW_MIRROR_AUTO_PUSH', help: 'push each finished run (default true)' },
+    },
+  },
+  batch: {
+    type: 'object', help: 'AWS Batch backend',
+    keys: {
+      queue: { type: 'string', env: 'FLOW_BATCH_QUEUE', help: 'job queue name or ARN' },
+      image: { type: 'string', env: 'FLOW_BATCH_IMAGE', help: 'container image with Node >= 20' },
+      region: { type: 'string', env: 'FLOW_BATCH_REGION', help: 'AWS region' },
+      endpoint: { type: 'string|null', env: 'FLOW_BATCH_ENDPOINT', help: 'Batch API endpoint (default: AWS)' },
+      jobRoleArn: { type: 'string|null', env: 'FLOW_BATCH_JOB_ROLE_ARN', help: 'IAM role the jobs run as' },
+    },
+  },
+  codePackage: {
+    type: 'object', help: 'the code package snapshotted with every run',
+    keys: {
+      maxBytes: { type: 'integer', env: 'FLOW_CODE_PACKAGE_MAX_BYTES', min: 1, help: 'size guard (default 50 MiB)' },
+    },
+  },
+};

@@ -1,0 +1,113 @@
+import type { DecoratorSpec } from './types.js';
+
+/**
+ * Every step and flow decorator of the contract (DESIGN §2), as data. Options are validated
+ * against these specs both statically (`flow check`) and when the decorator runs. Later
+ * issues attach behaviour by adding hooks here, never by special-casing names elsewhere.
+ */
+export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
+  {
+    name: 'param',
+    target: 'field',
+    summary: 'A run parameter, set with --NAME on the command line; its type comes from the default.',
+    options: {
+      help: { type: 'string', help: 'one line shown by flow show and flow run --help' },
+      type: { type: 'string', oneOf: ['number', 'string', 'boolean', 'json'], help: 'needed when the default is not a literal' },
+      required: { type: 'boolean', help: 'the run fails before starting when the value is not given' },
+    },
+  },
+  {
+    name: 'retry',
+    target: 'step',
+    summary: 'Re-run a failed task, recording each attempt.',
+    options: {
+      times: { type: 'integer', min: 0, help: 'extra attempts after the first (default 3)' },
+      minutesBetween: { type: 'number', min: 0, help: 'minutes to wait between attempts (default 0)' },
+    },
+  },
+  {
+    name: 'timeout',
+    target: 'step',
+    summary: 'Kill an attempt that runs longer than the limit.',
+    options: {
+      seconds: { type: 'number', min: 0, help: 'seconds' },
+      minutes: { type: 'number', min: 0, help: 'minutes' },
+      hours: { type: 'number', min: 0, help: 'hours' },
+    },
+  },
+  {
+    name: 'catchError',
+    target: 'step',
+    summary: 'Store a task failure in an artifact and let the flow continue.',
+    options: {
+      var: { type: 'string', help: 'artifact that receives the error' },
+      printException: { type: 'boolean', help: 'print the error to the log (default true)' },
+    },
+  },
+  {
+    name: 'resources',
+    target: 'step',
+    summary: 'CPU, memory (MiB) and GPUs a task needs.',
+    options: {
+      cpu: { type: 'number', min: 0, help: 'vCPUs' },
+      memory: { type: 'integer', min: 1, help: 'memory in MiB' },
+      gpu: { type: 'integer', min: 0, help: 'GPUs' },
+    },
+  },
+  {
+    name: 'batch',
+    target: 'step',
+    summary: 'Run this step on AWS Batch.',
+    options: {
+      queue: { type: 'string', help: 'job queue' },
+      image: { type: 'string', help: 'container image with Node >= 20' },
+      cpu: { type: 'number', min: 0, help: 'vCPUs' },
+      memory: { type: 'integer', min: 1, help: 'memory in MiB' },
+      gpu: { type: 'integer', min: 0, help: 'GPUs' },
+    },
+  },
+  {
+    name: 'npm',
+    target: 'step',
+    summary: 'A locked npm environment for this step.',
+    options: {
+      packages: { type: 'record<string>', help: 'package name → semver range' },
+      node: { type: 'string', help: 'Node.js version range' },
+    },
+  },
+  {
+    name: 'conda',
+    target: 'step',
+    summary: 'A locked conda environment for this step.',
+    options: {
+      packages: { type: 'record<string>', help: 'package name → match spec' },
+      python: { type: 'string', help: 'Python version' },
+      channels: { type: 'string[]', help: 'channels, in priority order' },
+    },
+  },
+  {
+    name: 'environment',
+    target: 'step',
+    summary: 'Environment variables set while the task runs.',
+    options: { vars: { type: 'record<string>', required: true, help: 'name → value' } },
+  },
+  {
+    name: 'npmBase',
+    target: 'flow',
+    summary: 'Default @npm environment for every step.',
+    options: {
+      packages: { type: 'record<string>', help: 'package name → semver range' },
+      node: { type: 'string', help: 'Node.js version range' },
+    },
+  },
+  {
+    name: 'condaBase',
+    target: 'flow',
+    summary: 'Default @conda environment for every step.',
+    options: {
+      packages: { type: 'record<string>', help: 'package name → match spec' },
+      python: { type: 'string', help: 'Python version' },
+      channels: { type: 'string[]', help: 'channels, in priority order' },
+    },
+  },
+];

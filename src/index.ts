@@ -1,0 +1,14 @@
+/**
+ * flowrun's public API: the authoring API (DESIGN §2) and, as later issues add it, the client API.
+ * Importing this module installs the Symbol.metadata polyfill before any flow class is evaluated.
+ */
+import './flow/metadata.js';
+
+export { FlowSpec, type Inputs, type ArtifactsOf, type ForeachOptions, type MergeOptions, type StepRef } from './flow/flowspec.js';
+export {
+  step, param, retry, timeout, catchError, resources, batch, npm, conda, environment, npmBase, condaBase,
+  type RetryOptions, type TimeoutOptions, type CatchErrorOptions, type ResourcesOptions, type BatchOptions,
+  type NpmOptions, type CondaOptions, type EnvironmentOptions,
+} from './flow/decorators.js';
+export type { ParamOptions } from './flow/metadata.js';
+export { FlowError, isFlowError, ExitCode } from './errors/index.js';

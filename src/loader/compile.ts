@@ -1,0 +1,122 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import type { BuildFailure, Message, Plugin } from 'esbuild';
+import { FlowFileError } from '../errors/index.js';
+import { sha256 } from '../util/hash.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import { BUILD_ID, PACKAGE_ROOT } from '../util/package-info.js';
+import { JsonCache } from './cache.js';
+
+export interface CompiledFlow {
+  /** Absolute path of the compiled ES module (local imports bundled, packages external). */
+  modulePath: string;
+  /** Project-relative inputs that went into it, with their content hashes. */
+  inputs: Record<string, string>;
+  fromCache: boolean;
+}
+
+/** The module every `import 'flowrun'` in a flow resolves to: this very copy of flowrun. */
+const FLOWRUN_ENTRY = join(PACKAGE_ROOT, 'dist', 'src', 'index.js');
+
+/**
+ * Compiles a flow file to one ES module with esbuild: TypeScript stripped, TC39 decorators
+ * lowered (whatever the user's tsconfig says), sibling modules bundled, npm packages left as
+ * imports resolved from the project's node_modules. The output is cached by the hashes of its
+ * inputs, so an unchanged flow costs a few file reads.
+ */
+export async function compileFlow(path: string, projectRoot: string): Promise<CompiledFlow> {
+  const cache = JsonCache.forProject(projectRoot, 'build');
+  const key = sha256(`${BUILD_ID}\0${path}`);
+  const hit = cache.get<{ module: string; inputs: Record<string, string> }>(key);
+  if (hit && existsSync(hit.module) && inputsUnchanged(projectRoot, hit.inputs)) {
+    return { modulePath: hit.module, inputs: hit.inputs, fromCache: true };
+  }
+  const { build } = await import('esbuild');
+  let result;
+  try {
+    result = await build({
+      entryPoints: [path],
+      absWorkingDir: projectRoot,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      metafile: true,
+      sourcemap: 'inline',
+      logLevel: 'silent',
+      plugins: [externalPackages()],
+      tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
+    });
+  } catch (e) {
+    throw compileError(e as BuildFailure, path);
+  }
+  const code = result.outputFiles[0]!.text;
+  const modulePath = join(cache.dir, '..', 'modules', `${sha256(code)}.mjs`);
+  if (!existsSync(modulePath)) writeFileAtomic(modulePath, code);
+  const inputs: Record<string, string> = {};
+  for (const input of Object.keys(result.metafile.inputs)) {
+    inputs[input] = sha256(readFileSync(resolve(projectRoot, input)));
+  }
+  cache.set(key, { module: modulePath, inputs });
+  return { modulePath, inputs, fromCache: false };
+}
+
+function inputsUnchanged(projectRoot: string, inputs: Record<string, string>): boolean {
+  for (const [file, hash] of Object.entries(inputs)) {
+    try {
+      if (sha256(readFileSync(resolve(projectRoot, file))) !== hash) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Leaves packages as runtime imports, but checks that each one exists so a missing package
+ * is reported at compile time with the importing line. `flowrun` itself is pinned to this copy.
+ */
+function externalPackages(): Plugin {
+  return {
+    name: 'flowrun-externals',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path === 'flowrun') return { path: FLOWRUN_ENTRY, external: true };
+        if (isBuiltin(args.path)) return { path: args.path, external: true };
+        const name = packageName(args.path);
+        if (packageDirExists(args.resolveDir, name)) return { path: args.path, external: true };
+        return { errors: [{ text: `Cannot find package '${name}'.` }] };
+      });
+    },
+  };
+}
+
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+function packageDirExists(from: string, name: string): boolean {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      if (statSync(join(dir, 'node_modules', name)).isDirectory()) return true;
+    } catch { /* keep looking */ }
+    if (dirname(dir) === dir) return false;
+  }
+}
+
+function compileError(e: BuildFailure, path: string): FlowFileError {
+  const messages: Message[] = Array.isArray(e.errors) && e.errors.length > 0 ? e.errors : [{ text: String(e.message ?? e) } as Message];
+  const first = messages[0]!;
+  const loc = first.location;
+  const where = (m: Message) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}` : path);
+  const missing = /^Cannot find package|^Could not resolve/.test(first.text);
+  const list = messages.map((m) => `  ${where(m)}: ${m.text}`).join('\n');
+  return new FlowFileError(missing ? 'FLOW_IMPORT_NOT_FOUND' : 'FLOW_COMPILE_ERROR',
+    `${missing ? 'A module imported by the flow cannot be found' : 'The flow does not compile'}:\n${list}`, {
+      file: loc?.file ?? path, line: loc?.line, column: loc ? loc.column + 1 : undefined,
+      fix: missing ? 'Install the package (npm install <name>) or fix the import path.' : 'Fix the error shown and try again.',
+    });
+}
