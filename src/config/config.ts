@@ -68,6 +68,7 @@ export function loadConfig(startDir: string, env: NodeJS.ProcessEnv = process.en
 
 function checkKeys(obj: Record<string, Json>, schema: Record<string, ConfigKeySpec>, prefix: string, file: string): void {
   for (const [key, value] of Object.entries(obj)) {
+    if (key.startsWith('//')) continue; // JSON has no comments; "//" keys are the usual stand-in (npm does the same)
     const path = prefix + key;
     const spec = schema[key];
     if (!spec) {

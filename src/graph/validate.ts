@@ -134,9 +134,9 @@ function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[]
   const outStack = (name: string): string[] => {
     const s = steps.get(name)!;
     const inn = stackIn.get(name) ?? [];
-    if (s.type === 'join') return inn.slice(0, -1);
-    if (s.type === 'branch' || s.type === 'foreach') return [...inn, name];
-    return inn;
+    const splits = s.foreach !== undefined || new Set(s.next).size > 1;
+    const base = s.type === 'join' ? inn.slice(0, -1) : inn;
+    return splits ? [...base, name] : base; // a join that also splits is reported once, not again downstream
   };
   for (const name of g.order) {
     if (!live.has(name)) continue;

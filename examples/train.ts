@@ -1,0 +1,1 @@
+../templates/project/flows/train.ts
