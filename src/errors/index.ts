@@ -55,3 +55,4 @@ export class DecoratorError extends FlowError {
     this.name = 'DecoratorError';
   }
 }
+export * from './store.js';

@@ -29,8 +29,10 @@ interface ReadDecorator extends DecoratorUse {
 
 /** Reads one class body: its @step methods, @param fields and class decorators. */
 export function readClass(ctx: ClassContext, cls: AstNode, docStart: number): ClassParts {
+  // The doc may sit above `export`, or above class decorators written before `export`.
+  const starts = [docStart, cls.start, ...children(cls, 'decorators').map((d) => d.start)];
   const parts: ClassParts = {
-    doc: jsdocBefore(ctx.text, ctx.comments, Math.min(docStart, cls.start)),
+    doc: jsdocBefore(ctx.text, ctx.comments, Math.min(...starts)),
     params: [],
     steps: [],
     decorators: [],
@@ -152,6 +154,7 @@ function scanBody(ctx: ClassContext, body: AstNode, step: StepNode): void {
       if (callee && thisMember(callee) === 'next') {
         const t = readTransition(ctx, n, step.name);
         if (t) step.transitions.push(t);
+        else step.dynamicNext = true;
       }
     } else if (n.type === 'AssignmentExpression') {
       const left = child(n, 'left');

@@ -23,6 +23,8 @@ export interface StepNode {
   takesInputs: boolean;
   /** Every `this.next(...)` call in the body, including ones inside if/else. */
   transitions: Transition[];
+  /** Set when a next() call could not be read statically (already reported as GRAPH_DYNAMIC_NEXT). */
+  dynamicNext?: true;
   /** Targets of the step's transition ([] for `end` or a step that never calls next). */
   next: string[];
   foreach?: string;

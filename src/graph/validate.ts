@@ -38,6 +38,7 @@ function checkStepNames(g: FlowGraph): FlowError[] {
     const first = seen.get(s.name);
     if (first) out.push(err(g, 'GRAPH_STEP_NAME', `Step ${s.name} is defined twice (lines ${first.line} and ${s.line}).`, s.line, s.name, 'Rename or remove one of them.'));
     seen.set(s.name, s);
+    if (!/^[A-Za-z_$][\w$]*$/.test(s.name)) out.push(err(g, 'GRAPH_STEP_NAME', `Step name ${JSON.stringify(s.name)} is not an identifier, so this.next(this.<name>) cannot name it.`, s.line, s.name, 'Name steps with letters, digits and _ (e.g. fit_model).'));
     if (RESERVED_NAMES.has(s.name)) out.push(err(g, 'GRAPH_STEP_NAME', `Step name ${s.name} is reserved by flowrun.`, s.line, s.name, `Rename the step (reserved: ${[...RESERVED_NAMES].join(', ')}).`));
   }
   return out;
@@ -49,15 +50,14 @@ function checkStartEnd(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] 
   if (!steps.has('end')) out.push(err(g, 'GRAPH_START_END', `Flow ${g.flow} has no end step.`, g.line, undefined, 'Add a method `@step end() {}`.'));
   const end = steps.get('end');
   if (end && end.transitions.length > 0) out.push(err(g, 'GRAPH_START_END', 'The end step calls next(), but end must be the last step.', end.transitions[0]!.line, 'end', 'Remove the next() call from end.'));
-  const start = steps.get('start');
-  if (start?.takesInputs) out.push(err(g, 'GRAPH_JOIN_ARITY', 'The start step takes a parameter, but nothing comes before start.', start.line, 'start', 'Remove the parameter from start().'));
+  if (end?.takesInputs) out.push(err(g, 'GRAPH_JOIN_ARITY', 'The end step takes inputs, but end cannot be a join.', end.line, 'end', 'Add a join step before end (it takes the inputs and calls this.next(this.end)), and remove the parameter from end().'));
   return out;
 }
 
 function checkTransitions(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
   const out: FlowError[] = [];
   for (const s of g.steps) {
-    if (s.name === 'end') continue;
+    if (s.name === 'end' || s.dynamicNext) continue;
     if (s.transitions.length === 0) {
       out.push(err(g, 'GRAPH_MISSING_NEXT', `Step ${s.name} never calls this.next(...), so the flow cannot continue after it.`, s.line, s.name, `End the step with this.next(this.<step>) (or this.next(this.end)).`));
       continue;
@@ -119,7 +119,8 @@ function checkCycles(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
 }
 
 function checkReachable(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
-  if (!steps.has('start')) return [];
+  // An unreadable next() (already reported) hides edges: orphans found then would be noise.
+  if (!steps.has('start') || g.steps.some((s) => s.dynamicNext)) return [];
   const live = reachable(g.steps);
   return g.steps
     .filter((s) => !live.has(s.name))
@@ -127,7 +128,7 @@ function checkReachable(g: FlowGraph, steps: Map<string, StepNode>): FlowError[]
 }
 
 function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
-  if (!steps.has('start') || findCycle(g, steps)) return [];
+  if (!steps.has('start') || findCycle(g, steps) || g.steps.some((s) => s.dynamicNext)) return [];
   const out: FlowError[] = [];
   const live = reachable(g.steps);
   const stackIn = new Map<string, string[]>();
@@ -147,7 +148,7 @@ function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[]
     stackIn.set(name, inn);
     const same = stacks.every((st) => st.join('/') === inn.join('/'));
     if (s.type !== 'join') {
-      if (parents.length > 1) {
+      if (parents.length > 1 && !(s.name === 'end' && s.takesInputs)) {
         out.push(err(g, 'GRAPH_JOIN_ARITY', `Step ${name} is reached from ${parents.join(', ')}, but it takes no inputs; where branches meet there must be a join.`, s.line, name, `Declare it as a join: @step ${name}(inputs: Inputs<${g.flow}>) { ... }.`));
       }
     } else if (inn.length === 0) {
@@ -169,11 +170,25 @@ function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[]
   return out;
 }
 
-function checkForeachField(g: FlowGraph): FlowError[] {
+/** Steps from which `name` can be reached (its ancestors). */
+function ancestors(name: string, steps: Map<string, StepNode>): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...(steps.get(name)?.in ?? [])];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push(...(steps.get(n)?.in ?? []));
+  }
+  return seen;
+}
+
+function checkForeachField(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
   const params = new Set(g.params.map((p) => p.name));
+  const assignedBefore = (s: StepNode, field: string) => [...ancestors(s.name, steps)].some((a) => steps.get(a)?.assigns.includes(field));
   return g.steps
-    .filter((s) => s.foreach !== undefined && !s.assigns.includes(s.foreach) && !params.has(s.foreach))
-    .map((s) => err(g, 'GRAPH_FOREACH_FIELD', `Step ${s.name} starts a foreach over ${s.foreach}, but never assigns this.${s.foreach}.`, s.transitions[0]?.line ?? s.line, s.name, `Assign the list in ${s.name} (this.${s.foreach} = [...]) before calling next().`));
+    .filter((s) => s.foreach !== undefined && !s.assigns.includes(s.foreach) && !params.has(s.foreach) && !assignedBefore(s, s.foreach))
+    .map((s) => err(g, 'GRAPH_FOREACH_FIELD', `Step ${s.name} starts a foreach over ${s.foreach}, but neither it nor an earlier step assigns this.${s.foreach}.`, s.transitions[0]?.line ?? s.line, s.name, `Assign the list in ${s.name} (this.${s.foreach} = [...]) before calling next().`));
 }
 
 function checkArtifactNames(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {

@@ -1,0 +1,245 @@
+import { constants, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync, writevSync, linkSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { StoreError } from '../errors/index.js';
+import { sha256 } from '../util/hash.js';
+import { SHA256_HEX, type Store } from './types.js';
+
+/** Object files start with 'FO', a format version and a codec byte; the hash covers the decoded bytes. */
+const MAGIC_0 = 0x46; // F
+const MAGIC_1 = 0x4f; // O
+const OBJECT_VERSION = 1;
+const enum Codec { Raw = 0, Gzip = 1 }
+
+/** Compression only pays for itself on compressible data above this size (BENCHMARKS.md). */
+const COMPRESS_MIN_BYTES = 1024;
+
+export const STORE_FORMAT = { format: 'flowrun-store', version: 1 } as const;
+
+/**
+ * The store on local disk. Layout:
+ *   FORMAT                      {"format":"flowrun-store","version":1}
+ *   objects/ab/abcdef…          content-addressed objects (sha256), read-only once written
+ *   runs/run-N/…                JSON records
+ * Every write goes to a temp file in the target directory and is renamed into place, so a
+ * crash (even SIGKILL) never leaves a partial file under a final name.
+ */
+export class LocalStore implements Store {
+  readonly location: string;
+
+  constructor(readonly root: string) {
+    this.location = root;
+  }
+
+  /** Opens (creating on first use) a store directory, refusing a newer format. */
+  static open(root: string): LocalStore {
+    const store = new LocalStore(root);
+    let format: { format?: string; version?: number } | undefined;
+    try {
+      format = JSON.parse(readFileSync(join(root, 'FORMAT'), 'utf8')) as typeof format;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError('STORE_CORRUPT_RECORD', `The store marker ${join(root, 'FORMAT')} is unreadable.`, { file: join(root, 'FORMAT'), fix: 'Restore it: {"format":"flowrun-store","version":1}.' });
+    }
+    if (!format) {
+      store.writeFileAtomic(join(root, 'FORMAT'), Buffer.from(JSON.stringify(STORE_FORMAT)), true);
+    } else if (format.format !== STORE_FORMAT.format || typeof format.version !== 'number') {
+      throw new StoreError('STORE_CORRUPT_RECORD', `${root} is not a flowrun store (bad FORMAT file).`, { file: join(root, 'FORMAT') });
+    } else if (format.version > STORE_FORMAT.version) {
+      throw new StoreError('STORE_VERSION_UNSUPPORTED', `The store at ${root} was written by a newer flowrun (store format ${format.version}; this flowrun reads up to ${STORE_FORMAT.version}).`, {
+        file: join(root, 'FORMAT'), fix: 'Upgrade flowrun (npm install flowrun@latest).',
+      });
+    }
+    return store;
+  }
+
+  objectPath(hash: string): string {
+    return join(this.root, 'objects', hash.slice(0, 2), hash);
+  }
+
+  async putObject(data: Uint8Array, options: { compress?: boolean } = {}): Promise<string> {
+    return this.putObjectSync(data, options);
+  }
+
+  putObjectSync(data: Uint8Array, options: { compress?: boolean } = {}): string {
+    const hash = sha256(data);
+    const path = this.objectPath(hash);
+    if (this.exists(path)) return hash;
+    let codec = Codec.Raw;
+    let payload: Uint8Array = data;
+    if (options.compress !== false && data.byteLength >= COMPRESS_MIN_BYTES) {
+      const z = gzipSync(data, { level: 1 });
+      if (z.byteLength < data.byteLength * 0.9) { codec = Codec.Gzip; payload = z; }
+    }
+    const header = Buffer.from([MAGIC_0, MAGIC_1, OBJECT_VERSION, codec]);
+    this.writeFileAtomic(path, [header, payload], false, 0o444);
+    return hash;
+  }
+
+  async getObject(hash: string): Promise<Buffer> {
+    return this.getObjectSync(hash);
+  }
+
+  getObjectSync(hash: string): Buffer {
+    if (!SHA256_HEX.test(hash)) throw new StoreError('STORE_CORRUPT_RECORD', `A record references ${JSON.stringify(hash)}, which is not an object id.`, { fix: 'Run flow fsck.' });
+    const path = this.objectPath(hash);
+    let file: Buffer;
+    try {
+      file = readFileSync(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new StoreError('STORE_MISSING_OBJECT', `Object ${hash} is missing from the store ${this.root}.`, { file: path, fix: 'Run flow fsck to list what is affected; flow pull restores objects from a mirror.' });
+      throw new StoreError(code === 'EACCES' ? 'STORE_PERMISSION' : 'STORE_CORRUPT_OBJECT', `Object ${hash} cannot be read: ${(e as Error).message}.`, { file: path, fix: 'Check the file permissions of the store, then run flow fsck.' });
+    }
+    const data = decodeObjectFile(file, hash, path);
+    if (sha256(data) !== hash) {
+      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its content does not match its hash.`, { file: path, fix: 'Run flow fsck to list affected runs; flow pull restores objects from a mirror.' });
+    }
+    return data;
+  }
+
+  async hasObject(hash: string): Promise<boolean> {
+    return this.exists(this.objectPath(hash));
+  }
+
+  async *listObjects(): AsyncIterable<string> {
+    const dir = join(this.root, 'objects');
+    for (const shard of safeReaddir(dir).sort()) {
+      for (const name of safeReaddir(join(dir, shard)).sort()) if (!name.startsWith('.')) yield name;
+    }
+  }
+
+  async writeRecord(path: string, value: unknown): Promise<void> {
+    this.writeRecordSync(path, value);
+  }
+
+  writeRecordSync(path: string, value: unknown, durable = false): void {
+    this.writeFileAtomic(join(this.root, path), Buffer.from(JSON.stringify(value)), durable);
+  }
+
+  async readRecord<T>(path: string): Promise<T | undefined> {
+    return this.readRecordSync<T>(path);
+  }
+
+  readRecordSync<T>(path: string): T | undefined {
+    const full = join(this.root, path);
+    let text: string;
+    try {
+      text = readFileSync(full, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw new StoreError('STORE_PERMISSION', `Record ${full} cannot be read: ${(e as Error).message}.`, { file: full, fix: 'Check the store\'s file permissions.' });
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new StoreError('STORE_CORRUPT_RECORD', `Record ${full} is corrupt (not valid JSON).`, { file: full, fix: 'Run flow fsck; a run with a corrupt record can be rerun with flow resume.' });
+    }
+  }
+
+  async listRecords(dir: string): Promise<string[]> {
+    return safeReaddir(join(this.root, dir)).filter((n) => !n.startsWith('.')).sort();
+  }
+
+  async createRecord(path: string, value: unknown): Promise<boolean> {
+    return this.createRecordSync(path, value);
+  }
+
+  /** Atomic create: write a temp file, then link(2) it to the final name (fails if it exists). */
+  createRecordSync(path: string, value: unknown): boolean {
+    const full = join(this.root, path);
+    mkdirSync(dirname(full), { recursive: true });
+    const tmp = `${full}.tmp-${randomBytes(6).toString('hex')}`;
+    this.writeRaw(tmp, [Buffer.from(JSON.stringify(value))], false, 0o644);
+    try {
+      linkSync(tmp, full);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw this.ioError(e, full);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  private exists(path: string): boolean {
+    try {
+      closeSync(openSync(path, constants.O_RDONLY));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private writeFileAtomic(path: string, data: Buffer | Uint8Array[], durable: boolean, mode = 0o644): void {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      throw this.ioError(e, path);
+    }
+    const tmp = join(dirname(path), `.tmp-${randomBytes(8).toString('hex')}`);
+    this.writeRaw(tmp, Array.isArray(data) ? data : [data], durable, mode);
+    try {
+      renameSync(tmp, path);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw this.ioError(e, path);
+    }
+  }
+
+  private writeRaw(path: string, chunks: Uint8Array[], durable: boolean, mode: number): void {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, 'wx', mode);
+      if (chunks.length === 1) writeAll(fd, chunks[0]!);
+      else writevSync(fd, chunks);
+      if (durable) fsyncSync(fd);
+      closeSync(fd);
+      fd = undefined;
+    } catch (e) {
+      if (fd !== undefined) closeSync(fd);
+      rmSync(path, { force: true });
+      throw this.ioError(e, path);
+    }
+  }
+
+  private ioError(e: unknown, path: string): Error {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space (flow gc deletes objects no kept run needs) and rerun with flow resume.' });
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
+    return e as Error;
+  }
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.byteLength) off += writeSync(fd, data, off, Math.min(data.byteLength - off, 1 << 30));
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Strips and checks the object header; returns the logical bytes. */
+export function decodeObjectFile(file: Buffer, hash: string, path: string): Buffer {
+  if (file.byteLength < 4 || file[0] !== MAGIC_0 || file[1] !== MAGIC_1) {
+    throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: ${file.byteLength < 4 ? 'truncated' : 'bad header'}.`, { file: path, fix: 'Run flow fsck; flow pull restores objects from a mirror.' });
+  }
+  if (file[2]! > OBJECT_VERSION) {
+    throw new StoreError('STORE_VERSION_UNSUPPORTED', `Object ${hash} was written by a newer flowrun (object format ${file[2]}).`, { file: path, fix: 'Upgrade flowrun.' });
+  }
+  const payload = file.subarray(4);
+  if (file[3] === Codec.Raw) return payload;
+  if (file[3] === Codec.Gzip) {
+    try {
+      return gunzipSync(payload);
+    } catch {
+      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its compressed data does not decode.`, { file: path, fix: 'Run flow fsck; flow pull restores objects from a mirror.' });
+    }
+  }
+  throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} has an unknown codec ${file[3]}.`, { file: path, fix: 'Run flow fsck.' });
+}

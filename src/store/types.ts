@@ -1,0 +1,29 @@
+/**
+ * The store interface (DESIGN §4). One implementation per medium (local disk now, S3 later),
+ * all passing the same conformance suite. Objects are immutable and content-addressed by the
+ * sha256 of their logical bytes; records are small JSON documents at paths, written after the
+ * objects they reference.
+ */
+export interface Store {
+  /** Human-readable location, for messages. */
+  readonly location: string;
+
+  /** Stores bytes; returns their sha256. Idempotent; a crash never leaves a partial object. */
+  putObject(data: Uint8Array, options?: { compress?: boolean }): Promise<string>;
+  /** Reads an object and verifies its hash (StoreError STORE_CORRUPT_OBJECT / STORE_MISSING_OBJECT). */
+  getObject(hash: string): Promise<Buffer>;
+  hasObject(hash: string): Promise<boolean>;
+  /** Every object hash in the store. */
+  listObjects(): AsyncIterable<string>;
+
+  /** Writes a JSON record atomically (readers see the old or the new document, never a mix). */
+  writeRecord(path: string, value: unknown): Promise<void>;
+  /** Reads a JSON record; undefined when absent; StoreError when unreadable. */
+  readRecord<T>(path: string): Promise<T | undefined>;
+  /** Names directly under a record directory (sorted). */
+  listRecords(dir: string): Promise<string[]>;
+  /** Creates `path` only if it does not exist; returns false when it already did. */
+  createRecord(path: string, value: unknown): Promise<boolean>;
+}
+
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
