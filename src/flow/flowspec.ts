@@ -38,6 +38,16 @@ export interface TaskSlots {
   input?: unknown;
   index?: number;
   next?: NextCall;
+  /** Set by the runtime for join inputs: each input's artifact hashes, so merges compare hashes, not values. */
+  inputRefs?: WeakMap<object, Record<string, StoredRef>>;
+  /** Set by the runtime: makes `name` an artifact backed by a stored object, without loading it. */
+  adopt?: (name: string, ref: StoredRef) => void;
+}
+
+/** A stored artifact: its object hash and encoded size. */
+export interface StoredRef {
+  hash: string;
+  size: number;
 }
 
 const slots = new WeakMap<FlowSpec, TaskSlots>();
@@ -101,10 +111,19 @@ export abstract class FlowSpec {
     for (const inp of inputs) for (const k of Object.keys(inp)) names.add(k);
     const conflicts: string[] = [];
     const self = this as unknown as Record<string, unknown>;
+    const refs = inputs.map((i) => s.inputRefs?.get(i));
+    const byHash = s.adopt !== undefined && refs.every((r) => r !== undefined);
     for (const name of names) {
-      if (exclude.has(name) || (include && !include.has(name)) || Object.hasOwn(self, name) && self[name] !== undefined) continue;
-      const values = inputs.filter((i) => Object.hasOwn(i, name)).map((i) => (i as Record<string, unknown>)[name]);
-      if (values.length < inputs.length && !include) continue; // set only by some branches: not merged
+      if (exclude.has(name) || (include && !include.has(name)) || (Object.hasOwn(self, name) && self[name] !== undefined)) continue;
+      // As in Metaflow, an artifact set by only some inputs is merged too: there is nothing to disagree with.
+      const holders = inputs.filter((i) => Object.hasOwn(i, name));
+      if (byHash) {
+        const hashes = refs.map((r) => r![name]).filter((r): r is StoredRef => r !== undefined);
+        if (hashes.every((h) => h.hash === hashes[0]!.hash)) s.adopt!(name, hashes[0]!);
+        else conflicts.push(name);
+        continue;
+      }
+      const values = holders.map((i) => (i as Record<string, unknown>)[name]);
       if (values.every((v) => isDeepStrictEqual(v, values[0]))) self[name] = values[0];
       else conflicts.push(name);
     }

@@ -71,3 +71,28 @@ export function topologicalOrder(steps: readonly StepNode[]): string[] {
   for (const s of steps) if (!placed.has(s.name)) { order.push(s.name); placed.add(s.name); }
   return order;
 }
+
+/**
+ * For each reachable step, the splits (branch or foreach steps) still open when it starts,
+ * innermost last, following its first parent in topological order. A join closes the last
+ * one; a split opens one. Assumes an acyclic graph. Pure; validation checks that every
+ * parent agrees, and the runtime uses it to know which split each join closes.
+ */
+export function splitStacks(graph: FlowGraph): Map<string, string[]> {
+  const steps = new Map(graph.steps.map((s) => [s.name, s]));
+  const live = reachable(graph.steps);
+  const stackIn = new Map<string, string[]>();
+  for (const name of graph.order) {
+    if (!live.has(name)) continue;
+    const first = steps.get(name)!.in.find((p) => live.has(p));
+    stackIn.set(name, first === undefined ? [] : splitStackOut(steps.get(first)!, stackIn.get(first) ?? []));
+  }
+  return stackIn;
+}
+
+/** The open splits after a step, given those open when it started. */
+export function splitStackOut(s: StepNode, stackIn: string[]): string[] {
+  const splits = s.foreach !== undefined || new Set(s.next).size > 1;
+  const base = s.type === 'join' ? stackIn.slice(0, -1) : stackIn;
+  return splits ? [...base, s.name] : base;
+}

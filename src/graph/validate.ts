@@ -1,7 +1,7 @@
 import { GraphError, UsageError, type FlowError } from '../errors/index.js';
 import { closest } from '../util/suggest.js';
 import { RESERVED_NAMES, RUN_FLAGS, kebab } from './names.js';
-import { reachable } from './structure.js';
+import { reachable, splitStackOut, splitStacks } from './structure.js';
 import { type FlowGraph, type StepNode, stepMap } from './types.js';
 
 type Rule = (g: FlowGraph, steps: Map<string, StepNode>) => FlowError[];
@@ -131,21 +131,14 @@ function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[]
   if (!steps.has('start') || findCycle(g, steps) || g.steps.some((s) => s.dynamicNext)) return [];
   const out: FlowError[] = [];
   const live = reachable(g.steps);
-  const stackIn = new Map<string, string[]>();
-  const outStack = (name: string): string[] => {
-    const s = steps.get(name)!;
-    const inn = stackIn.get(name) ?? [];
-    const splits = s.foreach !== undefined || new Set(s.next).size > 1;
-    const base = s.type === 'join' ? inn.slice(0, -1) : inn;
-    return splits ? [...base, name] : base; // a join that also splits is reported once, not again downstream
-  };
+  const stackIn = splitStacks(g);
+  const outStack = (name: string): string[] => splitStackOut(steps.get(name)!, stackIn.get(name) ?? []);
   for (const name of g.order) {
     if (!live.has(name)) continue;
     const s = steps.get(name)!;
     const parents = s.in.filter((p) => live.has(p));
     const stacks = parents.map(outStack);
-    const inn = stacks[0] ?? [];
-    stackIn.set(name, inn);
+    const inn = stackIn.get(name) ?? [];
     const same = stacks.every((st) => st.join('/') === inn.join('/'));
     if (s.type !== 'join') {
       if (parents.length > 1 && !(s.name === 'end' && s.takesInputs)) {

@@ -1,0 +1,33 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../src/cli/base.js';
+import type { RunRecord } from '../src/runtime/records.js';
+
+export default class Run extends BaseCommand {
+  static override summary = 'Run a flow locally: steps in parallel, artifacts content-addressed in the store.';
+  static override description = 'Flow parameters are given as --NAME VALUE (see flow show FILE). Prints the run id at start and a summary at the end. Exit 0 on success, 1 when a task failed, 130 when interrupted.';
+  static override examples = ['<%= config.bin %> run flows/train.ts', '<%= config.bin %> run flows/train.ts --alpha 0.1 --folds 8 --max-workers 4 --tag nightly'];
+  static override enableJsonFlag = true;
+  static override args = { file: Args.string({ description: 'flow file (.ts or .js)', required: true }) };
+  static override flags = {
+    'max-workers': Flags.integer({ description: 'tasks run at once (default: .flowrc maxWorkers, else the number of cores)', min: 1 }),
+    'max-num-splits': Flags.integer({ description: 'largest foreach fan-out allowed', default: 10_000, min: 1 }),
+    tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true, default: [] }),
+    seed: Flags.integer({ description: 'seed of Math.random in tasks (default: random, recorded)' }),
+    quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
+  };
+
+  async run(): Promise<RunRecord> {
+    const { startRun, paramArgs } = await import('../src/cli/run-command.js');
+    const split = paramArgs(this.argv, Run.flags);
+    const { args, flags } = await this.parse(Run, split.rest);
+    const outcome = await startRun({
+      file: args.file,
+      paramArgv: split.params,
+      flags,
+      json: this.jsonEnabled(),
+      log: (l) => this.log(l),
+    });
+    process.exitCode = outcome.exitCode;
+    return outcome.record;
+  }
+}

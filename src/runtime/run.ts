@@ -1,0 +1,89 @@
+import { availableParallelism, hostname } from 'node:os';
+import { relative } from 'node:path';
+import type { FlowConfig } from '../config/config.js';
+import type { Literal } from '../decorators/types.js';
+import { ExitCode } from '../errors/index.js';
+import type { FlowGraph } from '../graph/types.js';
+import { compileFlow } from '../loader/compile.js';
+import { LocalStore } from '../store/local.js';
+import { FLOWRUN_VERSION } from '../util/package-info.js';
+import { WorkerPool } from './pool.js';
+import { type RunRecord, type TaskRecord, runRecordPath } from './records.js';
+import { PlainReporter } from './reporter.js';
+import { allocateRunId } from './run-id.js';
+import { Scheduler } from './scheduler.js';
+import { newRunSeed } from './seed.js';
+
+export interface RunOptions {
+  config: FlowConfig;
+  graph: FlowGraph;
+  /** Absolute path of the flow file. */
+  path: string;
+  params: Record<string, Literal>;
+  seed?: number;
+  tags: string[];
+  maxWorkers?: number;
+  maxNumSplits: number;
+  quiet: boolean;
+  json: boolean;
+  /** Resume: the origin run and step, and the origin tasks to reuse. */
+  origin?: { run: string; step: string; cloneFrom: (step: string, id: string) => TaskRecord | undefined };
+  /** Called with the run id as soon as it is allocated. */
+  onStart?: (run: RunRecord) => void;
+}
+
+export interface RunOutcome {
+  record: RunRecord;
+  exitCode: number;
+}
+
+/**
+ * Runs a flow locally: compile, allocate a run id, write the run record, execute the DAG in
+ * a worker pool, and write the final record. Ctrl-C stops the workers and records the run as
+ * interrupted (exit 130); a task failure fails the run (exit 1) after running tasks finish.
+ */
+export async function executeRun(o: RunOptions): Promise<RunOutcome> {
+  const compiled = await compileFlow(o.path, o.config.projectRoot);
+  const store = LocalStore.open(o.config.store);
+  const started = new Date();
+  const id = await allocateRunId(store, { host: hostname(), pid: process.pid, started: started.toISOString() });
+  const record: RunRecord = {
+    schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), status: 'running',
+    params: o.params, seed: o.seed ?? newRunSeed(), tags: o.tags, started: started.toISOString(),
+    host: hostname(), pid: process.pid, flowrunVersion: FLOWRUN_VERSION, node: process.version,
+    steps: o.graph.order.map((name) => ({ name, type: o.graph.steps.find((s) => s.name === name)!.type })),
+    git: null,
+  };
+  if (o.origin) record.origin = { run: o.origin.run, step: o.origin.step };
+  store.writeRecordSync(runRecordPath(id), record, true);
+  o.onStart?.(record);
+
+  const reporter = new PlainReporter(id, { quiet: o.quiet, json: o.json });
+  const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
+  const pool = new WorkerPool({ size: maxWorkers, onOutput: (job, stream, text) => reporter.output(job, stream, text) });
+  const scheduler = new Scheduler({
+    graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, seed: record.seed,
+    maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
+    events: { taskFinished: (spec, rec) => reporter.taskFinished(spec, rec) },
+  });
+  const onSignal = () => { reporter.info(`${id}: interrupted; stopping tasks...`); scheduler.interrupt(); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result;
+  try {
+    result = await scheduler.execute();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    pool.close();
+  }
+  const finished = new Date();
+  record.status = result.status;
+  record.finished = finished.toISOString();
+  record.durationMs = finished.getTime() - started.getTime();
+  record.summary = result.summary;
+  if (result.failure) record.error = result.failure;
+  store.writeRecordSync(runRecordPath(id), record, true);
+  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : ExitCode.runFailed;
+  return { record, exitCode };
+}

@@ -1,0 +1,256 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Literal } from '../decorators/types.js';
+import { stepSettings, type StepSettings } from '../decorators/settings.js';
+import { type FlowErrorJson } from '../errors/index.js';
+import { splitStacks } from '../graph/structure.js';
+import { type FlowGraph, type StepNode, stepMap } from '../graph/types.js';
+import type { LocalStore } from '../store/local.js';
+import type { TaskJob } from '../task/protocol.js';
+import { saveArtifact } from '../task/artifacts.js';
+import type { WorkerPool } from './pool.js';
+import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from './records.js';
+
+/** A task that finished ok: what its successors need. */
+export interface DoneTask {
+  step: string;
+  id: string;
+  stack: ForeachFrame[];
+  artifacts: Record<string, ArtifactRef>;
+  next?: { targets: string[]; foreach?: string; count?: number };
+}
+
+export interface TaskSpec {
+  step: string;
+  id: string;
+  stack: ForeachFrame[];
+  parents: DoneTask[];
+  foreach?: { artifact: ArtifactRef; index: number };
+}
+
+export interface SchedulerEvents {
+  taskStarted?(spec: TaskSpec, attempt: number): void;
+  taskFinished?(spec: TaskSpec, record: TaskRecord): void;
+}
+
+export interface SchedulerOptions {
+  graph: FlowGraph;
+  run: string;
+  store: LocalStore;
+  pool: WorkerPool;
+  modulePath: string;
+  params: Record<string, Literal>;
+  seed: number;
+  maxWorkers: number;
+  maxNumSplits: number;
+  /** For resume: an ok task of the origin run to reuse instead of running (step, id). */
+  cloneFrom?: (step: string, id: string) => TaskRecord | undefined;
+  events?: SchedulerEvents;
+}
+
+export interface SchedulerResult {
+  status: 'ok' | 'failed' | 'interrupted';
+  summary: Record<string, StepSummary>;
+  /** The first task failure (the run's error). */
+  failure?: FlowErrorJson & { task: string };
+}
+
+/**
+ * Executes the DAG: a task becomes ready when its inputs are done (joins wait for every
+ * branch, or every split of the foreach they close, and receive them in split order), and up
+ * to maxWorkers tasks run at once in the worker pool. The first task failure stops new work;
+ * tasks already running finish and are recorded, so `flow resume` can reuse them.
+ */
+export class Scheduler {
+  private readonly steps: Map<string, StepNode>;
+  private readonly settings = new Map<string, StepSettings>();
+  private readonly openSplits: Map<string, string[]>;
+  private readonly order: Map<string, number>;
+  private readonly ready: TaskSpec[] = [];
+  private readonly joins = new Map<string, { spec: Omit<TaskSpec, 'parents'>; expected: number; arrived: Array<[number, DoneTask]> }>();
+  private readonly running = new Map<TaskSpec, TaskJob | undefined>();
+  private readonly summary: Record<string, StepSummary> = {};
+  private inFlight = 0;
+  private stopping: 'failed' | 'interrupted' | undefined;
+  private failure?: SchedulerResult['failure'];
+  private finish!: () => void;
+
+  constructor(private readonly o: SchedulerOptions) {
+    this.steps = stepMap(o.graph);
+    for (const s of o.graph.steps) this.settings.set(s.name, stepSettings(s));
+    this.openSplits = splitStacks(o.graph);
+    this.order = new Map(o.graph.order.map((n, i) => [n, i]));
+    for (const name of o.graph.order) this.summary[name] = { tasks: 0, ok: 0, failed: 0 };
+  }
+
+  async execute(): Promise<SchedulerResult> {
+    const done = new Promise<void>((resolve) => { this.finish = resolve; });
+    this.enqueue({ step: 'start', id: '0', stack: [], parents: [] });
+    this.pump();
+    await done;
+    return { status: this.stopping ?? 'ok', summary: this.summary, failure: this.failure };
+  }
+
+  /** Ctrl-C: stop starting tasks and kill the running ones. */
+  interrupt(): void {
+    if (!this.stopping) this.stopping = 'interrupted';
+    for (const job of this.running.values()) if (job) this.o.pool.abort(job, 'interrupt');
+    this.pump();
+  }
+
+  private enqueue(spec: TaskSpec): void {
+    this.ready.push(spec);
+  }
+
+  private pump(): void {
+    while (!this.stopping && this.ready.length > 0 && this.inFlight < this.o.maxWorkers) {
+      const spec = this.ready.shift()!;
+      this.inFlight++;
+      void this.runTask(spec).finally(() => { this.inFlight--; this.pump(); });
+    }
+    if (this.inFlight === 0 && (this.stopping || this.ready.length === 0)) this.finish();
+  }
+
+  private async runTask(spec: TaskSpec): Promise<void> {
+    const cloned = this.o.cloneFrom?.(spec.step, spec.id);
+    if (cloned) return this.complete(spec, this.cloneRecord(spec, cloned));
+    const settings = this.settings.get(spec.step)!;
+    const attempts: AttemptRecord[] = [];
+    this.running.set(spec, undefined);
+    try {
+      for (let attempt = 0; attempt < settings.attempts; attempt++) {
+        if (attempt > 0 && settings.retryDelayMs > 0) await sleep(settings.retryDelayMs);
+        if (this.stopping === 'interrupted') break;
+        const job = this.job(spec, attempt, settings);
+        this.running.set(spec, job);
+        this.o.events?.taskStarted?.(spec, attempt);
+        const started = new Date();
+        const timer = settings.timeoutMs ? setTimeout(() => this.o.pool.abort(job, 'timeout'), settings.timeoutMs) : undefined;
+        const outcome = await this.o.pool.run(job, settings.heapMB);
+        clearTimeout(timer);
+        const finished = new Date();
+        const logs = { stdout: this.o.store.putObjectSync(Buffer.from(outcome.stdout)), stderr: this.o.store.putObjectSync(Buffer.from(outcome.stderr)) };
+        let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
+        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
+        if (!error && outcome.result.ok) {
+          attempts.push({ ...base, status: 'ok' });
+          const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;
+          return this.complete(spec, this.record(spec, 'ok', attempts, outcome.result.artifacts, logs, next));
+        }
+        error ??= { code: 'TASK_FAILED', message: 'unknown failure', exitCode: 1 };
+        attempts.push({ ...base, status: 'failed', error: stripStack(error) });
+        if (attempt === settings.attempts - 1 || this.stopping) {
+          if (settings.catchVar && !this.stopping && !this.steps.get(spec.step)!.foreach) {
+            const artifacts = { ...this.inherited(spec), [settings.catchVar]: saveArtifact(this.o.store, { code: error.code, message: error.message, stack: (error as { stack?: string }).stack ?? null }, spec.step, settings.catchVar) };
+            const rec = this.record(spec, 'ok', attempts, artifacts, logs, { targets: this.steps.get(spec.step)!.next });
+            rec.caught = stripStack(error);
+            return this.complete(spec, rec);
+          }
+          return this.fail(spec, this.record(spec, 'failed', attempts, {}, logs), error);
+        }
+      }
+      if (this.stopping) this.fail(spec, this.record(spec, 'failed', attempts, {}, { stdout: '', stderr: '' }), { code: 'TASK_INTERRUPTED', message: 'interrupted', exitCode: 130 });
+    } finally {
+      this.running.delete(spec);
+    }
+  }
+
+  private job(spec: TaskSpec, attempt: number, settings: StepSettings): TaskJob {
+    const node = this.steps.get(spec.step)!;
+    const job: TaskJob = {
+      run: this.o.run, flow: this.o.graph.flow, step: spec.step, taskId: spec.id, attempt,
+      modulePath: this.o.modulePath, storeRoot: this.o.store.root, params: this.o.params, seed: this.o.seed,
+      inherited: node.type === 'join' ? {} : this.inherited(spec),
+      maxNumSplits: this.o.maxNumSplits, env: settings.env,
+    };
+    if (node.type === 'join') job.inputs = spec.parents.map((p) => ({ task: `${p.step}/${p.id}`, artifacts: p.artifacts }));
+    if (spec.foreach) job.foreach = spec.foreach;
+    if (node.foreach !== undefined) job.splitField = node.foreach;
+    return job;
+  }
+
+  private inherited(spec: TaskSpec): Record<string, ArtifactRef> {
+    return spec.parents.length === 1 ? spec.parents[0]!.artifacts : {};
+  }
+
+  /** The transition a task asked for must be the one read from the source. */
+  private checkNext(spec: TaskSpec, next: DoneTask['next']): FlowErrorJson | undefined {
+    const node = this.steps.get(spec.step)!;
+    if (node.type === 'end') return undefined;
+    if (!next) return { code: 'GRAPH_MISSING_NEXT', message: `Step ${spec.step} returned without calling this.next(...).`, step: spec.step, exitCode: 1, fix: 'Call this.next(...) on every path through the step.' };
+    const same = next.targets.join(',') === node.next.join(',') && (next.foreach ?? null) === (node.foreach ?? null);
+    if (same) return undefined;
+    return { code: 'GRAPH_DYNAMIC_NEXT', message: `Step ${spec.step} called next(${next.targets.join(', ')}${next.foreach ? `, foreach ${next.foreach}` : ''}) but the graph read from the source says next(${node.next.join(', ')}${node.foreach ? `, foreach ${node.foreach}` : ''}).`, step: spec.step, exitCode: 1 };
+  }
+
+  private record(spec: TaskSpec, status: 'ok' | 'failed', attempts: AttemptRecord[], artifacts: Record<string, ArtifactRef>, logs: { stdout: string; stderr: string }, next?: TaskRecord['next']): TaskRecord {
+    const rec: TaskRecord = {
+      schema: 'flowrun.task/1', run: this.o.run, step: spec.step, id: spec.id, stack: spec.stack,
+      parents: spec.parents.map((p) => `${p.step}/${p.id}`), status, attempts, artifacts, logs,
+    };
+    if (next) rec.next = next;
+    return rec;
+  }
+
+  private cloneRecord(spec: TaskSpec, origin: TaskRecord): TaskRecord {
+    return { ...origin, run: this.o.run, parents: spec.parents.map((p) => `${p.step}/${p.id}`), clonedFrom: `${origin.run}/${origin.step}/${origin.id}` };
+  }
+
+  private fail(spec: TaskSpec, rec: TaskRecord, error: FlowErrorJson): void {
+    this.o.store.writeRecordSync(taskRecordPath(this.o.run, spec.step, spec.id), rec);
+    this.summary[spec.step]!.tasks++;
+    this.summary[spec.step]!.failed++;
+    this.o.events?.taskFinished?.(spec, rec);
+    if (!this.failure) this.failure = { ...stripStack(error), task: `${spec.step}/${spec.id}` };
+    if (!this.stopping) this.stopping = error.code === 'TASK_INTERRUPTED' ? 'interrupted' : 'failed';
+  }
+
+  private complete(spec: TaskSpec, rec: TaskRecord): void {
+    this.o.store.writeRecordSync(taskRecordPath(this.o.run, spec.step, spec.id), rec);
+    this.summary[spec.step]!.tasks++;
+    this.summary[spec.step]!.ok++;
+    this.o.events?.taskFinished?.(spec, rec);
+    const done: DoneTask = { step: spec.step, id: spec.id, stack: spec.stack, artifacts: rec.artifacts, next: rec.next };
+    this.successors(done);
+  }
+
+  private successors(done: DoneTask): void {
+    const node = this.steps.get(done.step)!;
+    if (node.type === 'end' || !done.next) return;
+    if (node.foreach !== undefined) {
+      const count = done.next.count ?? 0;
+      const artifact = done.artifacts[node.foreach]!;
+      for (let index = 0; index < count; index++) {
+        const stack = [...done.stack, { step: node.name, index, count }];
+        this.enqueue({ step: node.next[0]!, id: taskIdOf(stack), stack, parents: [done], foreach: { artifact, index } });
+      }
+      return;
+    }
+    for (const target of node.next) {
+      const t = this.steps.get(target)!;
+      if (t.type !== 'join') {
+        this.enqueue({ step: target, id: taskIdOf(done.stack), stack: done.stack, parents: [done] });
+        continue;
+      }
+      const split = this.steps.get(this.openSplits.get(target)!.at(-1)!)!;
+      const closesForeach = split.foreach !== undefined;
+      const stack = closesForeach ? done.stack.slice(0, -1) : done.stack;
+      const key = `${target}/${taskIdOf(stack)}`;
+      let pending = this.joins.get(key);
+      if (!pending) {
+        pending = { spec: { step: target, id: taskIdOf(stack), stack }, expected: closesForeach ? done.stack.at(-1)!.count : t.in.length, arrived: [] };
+        this.joins.set(key, pending);
+      }
+      pending.arrived.push([closesForeach ? done.stack.at(-1)!.index : this.order.get(done.step)!, done]);
+      if (pending.arrived.length === pending.expected) {
+        this.joins.delete(key);
+        const parents = pending.arrived.sort((a, b) => a[0] - b[0]).map(([, d]) => d);
+        this.enqueue({ ...pending.spec, parents });
+      }
+    }
+  }
+}
+
+function stripStack<T extends FlowErrorJson>(e: T): FlowErrorJson {
+  const { stack: _stack, ...rest } = e as T & { stack?: string };
+  return rest;
+}

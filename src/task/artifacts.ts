@@ -1,0 +1,93 @@
+import { decodeArtifact } from '../serialize/decode.js';
+import { encodeArtifact } from '../serialize/encode.js';
+import type { LocalStore } from '../store/local.js';
+import type { ArtifactRef } from '../runtime/records.js';
+
+/** Loads an artifact value from the store (blobs fetched by hash on demand). */
+export function loadArtifact(store: LocalStore, ref: ArtifactRef): unknown {
+  return decodeArtifact(store.getObjectSync(ref.hash), { hash: ref.hash, getBlob: (h) => store.getObjectSync(h) });
+}
+
+/** Encodes and stores an artifact value; large binary parts become their own objects first. */
+export function saveArtifact(store: LocalStore, value: unknown, step: string, artifact: string): ArtifactRef {
+  const bytes = encodeArtifact(value, { step, artifact, putBlob: (b) => store.putObjectSync(b, { compress: false }) });
+  return { hash: store.putObjectSync(bytes, { compress: true }), size: bytes.byteLength };
+}
+
+interface Slot {
+  ref: ArtifactRef;
+  loaded: boolean;
+  value?: unknown;
+  /** Read or written during the task: its value may have changed, so it is re-encoded. */
+  touched: boolean;
+}
+
+/**
+ * Installs inherited artifacts on a flow instance as lazy properties: nothing is read from
+ * the store unless the step uses it, and an untouched artifact is carried forward by hash.
+ */
+export class ArtifactScope {
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(private readonly store: LocalStore) {}
+
+  install(target: object, inherited: Record<string, ArtifactRef>, skip: ReadonlySet<string>): void {
+    for (const [name, ref] of Object.entries(inherited)) {
+      if (skip.has(name)) continue;
+      this.adopt(target, name, ref);
+    }
+  }
+
+  /** Makes `name` an artifact of `target` backed by `ref` (also used by mergeArtifacts). */
+  adopt(target: object, name: string, ref: ArtifactRef): void {
+    const slot: Slot = { ref, loaded: false, touched: false };
+    this.slots.set(name, slot);
+    Object.defineProperty(target, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        if (!slot.loaded) { slot.value = loadArtifact(this.store, slot.ref); slot.loaded = true; }
+        slot.touched = true;
+        return slot.value;
+      },
+      set: (v: unknown) => { slot.value = v; slot.loaded = true; slot.touched = true; },
+    });
+  }
+
+  /** The artifacts of `target` after the step: carried by hash when untouched, else encoded. */
+  collect(target: Record<string, unknown>, step: string): Record<string, ArtifactRef> {
+    const out: Record<string, ArtifactRef> = {};
+    for (const name of Object.keys(target)) {
+      const slot = this.slots.get(name);
+      const desc = Object.getOwnPropertyDescriptor(target, name)!;
+      if (slot && desc.get) {
+        if (!slot.touched) { out[name] = slot.ref; continue; }
+        const ref = saveArtifact(this.store, slot.value, step, name);
+        out[name] = ref;
+        continue;
+      }
+      if (desc.get || desc.set) continue; // the user's own accessor: not data
+      if (desc.value === undefined) continue; // declared (`x!: T`) but never set
+      out[name] = saveArtifact(this.store, desc.value, step, name);
+    }
+    return out;
+  }
+}
+
+/** A join input: the artifacts of one parent task as lazy, read-only properties. */
+export function inputView(store: LocalStore, artifacts: Record<string, ArtifactRef>, hashes: WeakMap<object, Record<string, ArtifactRef>>): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const [name, ref] of Object.entries(artifacts)) {
+    let loaded = false;
+    let value: unknown;
+    Object.defineProperty(view, name, {
+      enumerable: true,
+      get: () => {
+        if (!loaded) { value = loadArtifact(store, ref); loaded = true; }
+        return value;
+      },
+    });
+  }
+  hashes.set(view, artifacts);
+  return Object.freeze(view);
+}

@@ -1,0 +1,121 @@
+import { pathToFileURL } from 'node:url';
+import { FlowError, isFlowError } from '../errors/index.js';
+import { setParamOverrides } from '../flow/decorators.js';
+import { FlowSpec, taskSlots } from '../flow/flowspec.js';
+import { sfc32, taskSeed } from '../runtime/seed.js';
+import type { LocalStore } from '../store/local.js';
+import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
+import type { TaskJob, TaskResult } from './protocol.js';
+
+type FlowClass = new () => FlowSpec;
+let importCount = 0;
+
+/**
+ * Runs one task attempt inside a worker: imports a fresh instance of the flow module (so
+ * module-level state never leaks between tasks), builds the flow object with its parameters
+ * and inherited artifacts, calls the step, and stores what it produced. Objects are written
+ * before the result is returned; the orchestrator writes the task record after.
+ */
+export async function executeTask(job: TaskJob, store: LocalStore): Promise<TaskResult> {
+  const restoreEnv = applyEnv(job.env);
+  const realRandom = Math.random;
+  try {
+    Math.random = sfc32(taskSeed(job.seed, job.step, job.taskId));
+    const Flow = await loadFlowClass(job);
+    setParamOverrides(job.params);
+    let flow: FlowSpec;
+    try {
+      flow = new Flow();
+    } finally {
+      setParamOverrides(undefined);
+    }
+    const scope = new ArtifactScope(store);
+    const slots = taskSlots(flow);
+    slots.step = job.step;
+    slots.adopt = (name, ref) => scope.adopt(flow, name, ref);
+    scope.install(flow, job.inherited, new Set(Object.keys(job.params)));
+    if (job.foreach) {
+      slots.hasInput = true;
+      slots.index = job.foreach.index;
+      slots.input = splitItem(store, job.foreach.artifact, job.foreach.index);
+    }
+    const method = (flow as unknown as Record<string, unknown>)[job.step];
+    if (typeof method !== 'function') throw new FlowError('STEP_NOT_FOUND', `The flow class has no method ${job.step}.`, { step: job.step });
+    if (job.inputs) {
+      const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
+      slots.inputRefs = refs;
+      const inputs = job.inputs.map((i) => inputView(store, i.artifacts, refs));
+      await (method as (inputs: unknown) => unknown).call(flow, Object.freeze(inputs));
+    } else {
+      await (method as () => unknown).call(flow);
+    }
+    const artifacts = scope.collect(flow as unknown as Record<string, unknown>, job.step);
+    const result: TaskResult = { ok: true, artifacts, next: slots.next };
+    if (job.splitField !== undefined) result.count = splitCount(flow, job);
+    return result;
+  } catch (e) {
+    return { ok: false, error: errorJson(e, job.step) };
+  } finally {
+    Math.random = realRandom;
+    restoreEnv();
+  }
+}
+
+async function loadFlowClass(job: TaskJob): Promise<FlowClass> {
+  // A new URL per task gives a fresh module instance: module-level variables start over.
+  const mod = (await import(`${pathToFileURL(job.modulePath).href}?task=${++importCount}`)) as Record<string, unknown>;
+  const candidates = [mod.default, mod[job.flow], ...Object.values(mod)];
+  const Flow = candidates.find((c): c is FlowClass => typeof c === 'function' && c.prototype instanceof FlowSpec && (c.name === job.flow || c === mod.default));
+  if (!Flow) throw new FlowError('FLOW_CLASS_NOT_FOUND', `The compiled flow module does not export ${job.flow}.`, { fix: 'Export the flow class (export default class ...).' });
+  return Flow;
+}
+
+let cachedSplit: { hash: string; items: unknown[] } | undefined;
+
+/** The item of a foreach split; the decoded list is kept per worker, each task gets its own copy. */
+function splitItem(store: LocalStore, ref: { hash: string; size: number }, index: number): unknown {
+  if (cachedSplit?.hash !== ref.hash) {
+    cachedSplit = { hash: ref.hash, items: Array.from(loadArtifact(store, ref) as Iterable<unknown>) };
+  }
+  return structuredClone(cachedSplit.items[index]);
+}
+
+function splitCount(flow: FlowSpec, job: TaskJob): number {
+  const field = job.splitField!;
+  const value = (flow as unknown as Record<string, unknown>)[field];
+  const iterable = value !== null && value !== undefined && typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+  if (!iterable || typeof value === 'string') {
+    throw new FlowError('FOREACH_NOT_ITERABLE', `Foreach variable this.${field} in step ${job.step} is not iterable (it is ${value === null ? 'null' : typeof value}).`, {
+      step: job.step, artifact: field, fix: `Assign an array (or another iterable) to this.${field} before calling next().`,
+    });
+  }
+  const count = Array.isArray(value) ? value.length : Array.from(value as Iterable<unknown>).length;
+  if (count === 0) {
+    throw new FlowError('FOREACH_EMPTY', `Foreach variable this.${field} in step ${job.step} is empty, so there is nothing to fan out over.`, {
+      step: job.step, artifact: field, fix: `Make sure this.${field} has at least one item, or skip the foreach.`,
+    });
+  }
+  if (count > job.maxNumSplits) {
+    throw new FlowError('FOREACH_TOO_MANY', `Step ${job.step} fans out over ${count} items of this.${field}, more than --max-num-splits (${job.maxNumSplits}).`, {
+      step: job.step, artifact: field, fix: `Raise the limit with --max-num-splits ${count}, or split the work into fewer, larger items.`,
+    });
+  }
+  return count;
+}
+
+function applyEnv(vars: Record<string, string>): () => void {
+  const saved = Object.keys(vars).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, vars);
+  return () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+function errorJson(e: unknown, step: string): FlowError['toJSON'] extends () => infer J ? J & { stack?: string } : never {
+  if (isFlowError(e)) return { ...e.toJSON(), step: e.location.step ?? step, stack: e.stack };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { code: 'TASK_FAILED', message: `${err.name}: ${err.message}`, exitCode: 1, step, stack: err.stack };
+}

@@ -1,0 +1,45 @@
+import type { Literal } from '../decorators/types.js';
+import type { FlowErrorJson } from '../errors/index.js';
+import type { NextCall } from '../flow/flowspec.js';
+import type { ArtifactRef } from '../runtime/records.js';
+
+/** Everything a worker needs to run one task attempt; plain data sent over IPC. */
+export interface TaskJob {
+  run: string;
+  flow: string;
+  step: string;
+  taskId: string;
+  attempt: number;
+  modulePath: string;
+  storeRoot: string;
+  /** Values of every parameter (installed before the flow is constructed). */
+  params: Record<string, Literal>;
+  seed: number;
+  /** Artifacts the task starts with (linear steps: its parent's). */
+  inherited: Record<string, ArtifactRef>;
+  /** For joins: each input's artifacts, in input order. */
+  inputs?: Array<{ task: string; artifacts: Record<string, ArtifactRef> }>;
+  /** For a task inside a foreach: the split artifact of the parent and this task's index. */
+  foreach?: { artifact: ArtifactRef; index: number };
+  /** The foreach field this step fans out over, when it is a foreach step. */
+  splitField?: string;
+  maxNumSplits: number;
+  /** @environment variables. */
+  env: Record<string, string>;
+}
+
+export type TaskResult =
+  | { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number }
+  | { ok: false; error: FlowErrorJson & { stack?: string } };
+
+export type ToWorker = { type: 'run'; job: TaskJob } | { type: 'exit' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'done'; result: TaskResult; seq: number };
+
+/** Written by a worker to stdout and stderr after each task: everything before it belongs to that task. */
+export function endMarker(seq: number): string {
+  return `\u0000flowrun:end:${seq}\u0000`;
+}
+export const END_MARKER = /\u0000flowrun:end:(\d+)\u0000/;

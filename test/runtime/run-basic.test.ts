@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { copyFlow, flow, tempProject } from '../helpers/cli.js';
+
+describe('flow run (basic)', () => {
+  it('runs the example train flow: prints the run id, exits 0, records every task', async () => {
+    const dir = await tempProject();
+    copyFlow(dir, 'train.ts');
+    const r = await flow(['run', 'flows/train.ts', '--folds', '5', '--alpha=0.5'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('run-1');
+    const run = JSON.parse(readFileSync(join(dir, '.flow/runs/run-1/run.json'), 'utf8'));
+    expect(run).toMatchObject({ status: 'ok', flow: 'TrainFlow', params: { alpha: 0.5, folds: 5 } });
+    expect(run.summary).toMatchObject({ start: { ok: 1 }, fit: { ok: 5 }, join: { ok: 1 }, end: { ok: 1 } });
+    const join0 = JSON.parse(readFileSync(join(dir, '.flow/runs/run-1/tasks/join/0.json'), 'utf8'));
+    expect(join0.parents).toEqual(['fit/0', 'fit/1', 'fit/2', 'fit/3', 'fit/4']);
+  });
+
+  it('rejects an unknown parameter and an ill-typed one before running', async () => {
+    const dir = await tempProject();
+    copyFlow(dir, 'train.ts');
+    const unknown = await flow(['run', 'flows/train.ts', '--fols', '5'], { cwd: dir });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/PARAM_UNKNOWN.*--fols/s);
+    expect(unknown.stderr).toMatch(/Did you mean --folds/);
+    const typed = await flow(['run', 'flows/train.ts', '--folds', 'abc'], { cwd: dir });
+    expect(typed.exitCode).toBe(2);
+    expect(typed.stderr).toMatch(/PARAM_TYPE.*--folds expects a number, got "abc"/s);
+  });
+});
