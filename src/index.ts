@@ -12,3 +12,4 @@ export {
 } from './flow/decorators.js';
 export type { ParamOptions } from './flow/metadata.js';
 export { FlowError, isFlowError, ExitCode } from './errors/index.js';
+export { Flow, Run, Step, Task, type ClientOptions } from './client/client.js';

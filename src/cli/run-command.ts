@@ -1,10 +1,11 @@
-import { dirname, resolve } from 'node:path';
-import { loadConfig } from '../config/config.js';
-import { analyzeFlow } from '../loader/analyze.js';
+import { Run, listRuns } from '../client/client.js';
+import { UsageError } from '../errors/index.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
 import type { RunRecord } from '../runtime/records.js';
-import { executeRun, type RunOutcome } from '../runtime/run.js';
-import { GraphErrors, type GraphError } from '../errors/index.js';
+import { planResume } from '../runtime/resume.js';
+import { executeRun, type RunOptions, type RunOutcome } from '../runtime/run.js';
+import { LocalStore } from '../store/local.js';
+import { loadFlowGraph } from './load.js';
 
 export interface RunFlags {
   'max-workers'?: number;
@@ -44,18 +45,34 @@ export function paramArgs(raw: readonly string[], flags: Record<string, { type: 
   return { params, rest };
 }
 
-export async function startRun(o: { file: string; paramArgv: string[]; flags: RunFlags; json: boolean; log: (line: string) => void }): Promise<RunOutcome> {
-  const config = loadConfig(dirname(resolve(o.file)));
-  const analysis = await analyzeFlow(o.file, config.projectRoot);
-  if (analysis.errors.length > 0 || !analysis.graph) {
-    const errs = analysis.errors as GraphError[];
-    throw errs.length === 1 ? errs[0]! : new GraphErrors(errs);
+interface StartOptions {
+  file: string;
+  paramArgv: string[];
+  flags: RunFlags;
+  json: boolean;
+  log: (line: string) => void;
+  /** flow resume: the origin run (default: the flow's latest) and the step to rerun from. */
+  resume?: { origin?: string; step?: string };
+}
+
+export async function startRun(o: StartOptions): Promise<RunOutcome> {
+  const { config, graph, analysis } = await loadFlowGraph(o.file);
+  let params = resolveParams(graph, parseParams(graph, o.paramArgv));
+  let seed = o.flags.seed;
+  let origin: RunOptions['origin'];
+  if (o.resume) {
+    const store = LocalStore.open(config.store);
+    const id = o.resume.origin ?? (await listRuns(store)).find((r) => r.flow === graph.flow)?.id;
+    if (!id) throw new UsageError('RESUME_NOTHING', `There is no run of ${graph.flow} to resume.`, { file: analysis.displayPath, fix: `Start one with flow run ${analysis.displayPath}.` });
+    const run = await Run.open(store, id);
+    const plan = await planResume(graph, run, o.resume.step);
+    params = run.params;
+    seed = run.record.seed;
+    origin = { run: id, step: plan.step, cloneFrom: (step, taskId) => plan.reuse.get(`${step}/${taskId}`) };
   }
-  const graph = analysis.graph;
-  const params = resolveParams(graph, parseParams(graph, o.paramArgv));
   const quiet = o.flags.quiet;
   const outcome = await executeRun({
-    config, graph, path: analysis.path, params, seed: o.flags.seed, tags: o.flags.tag,
+    config, graph, path: analysis.path, params, seed, tags: o.flags.tag, origin,
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json,
     onStart: (run) => {
       if (quiet || !o.json) process.stdout.write(`${run.id}\n`);

@@ -17,6 +17,8 @@ export interface DoneTask {
   stack: ForeachFrame[];
   artifacts: Record<string, ArtifactRef>;
   next?: { targets: string[]; foreach?: string; count?: number };
+  /** Reused from the resume origin rather than run. */
+  cloned?: boolean;
 }
 
 export interface TaskSpec {
@@ -84,7 +86,7 @@ export class Scheduler {
 
   async execute(): Promise<SchedulerResult> {
     const done = new Promise<void>((resolve) => { this.finish = resolve; });
-    this.enqueue({ step: 'start', id: '0', stack: [], parents: [] });
+    this.enqueue({ step: 'start', id: '0', stack: [], parents: [] }); // no parents: every() holds, so start can be reused
     this.pump();
     await done;
     return { status: this.stopping ?? 'ok', summary: this.summary, failure: this.failure };
@@ -111,8 +113,10 @@ export class Scheduler {
   }
 
   private async runTask(spec: TaskSpec): Promise<void> {
-    const cloned = this.o.cloneFrom?.(spec.step, spec.id);
-    if (cloned) return this.complete(spec, this.cloneRecord(spec, cloned));
+    // Resume reuses an origin task only when everything it read was reused too.
+    const parents = spec.parents.map((p) => `${p.step}/${p.id}`).join(',');
+    const cloned = spec.parents.every((p) => p.cloned) ? this.o.cloneFrom?.(spec.step, spec.id) : undefined;
+    if (cloned && cloned.parents.join(',') === parents) return this.complete(spec, this.cloneRecord(spec, cloned), true);
     const settings = this.settings.get(spec.step)!;
     const attempts: AttemptRecord[] = [];
     this.running.set(spec, undefined);
@@ -204,12 +208,12 @@ export class Scheduler {
     if (!this.stopping) this.stopping = error.code === 'TASK_INTERRUPTED' ? 'interrupted' : 'failed';
   }
 
-  private complete(spec: TaskSpec, rec: TaskRecord): void {
+  private complete(spec: TaskSpec, rec: TaskRecord, cloned = false): void {
     this.o.store.writeRecordSync(taskRecordPath(this.o.run, spec.step, spec.id), rec);
     this.summary[spec.step]!.tasks++;
     this.summary[spec.step]!.ok++;
     this.o.events?.taskFinished?.(spec, rec);
-    const done: DoneTask = { step: spec.step, id: spec.id, stack: spec.stack, artifacts: rec.artifacts, next: rec.next };
+    const done: DoneTask = { step: spec.step, id: spec.id, stack: spec.stack, artifacts: rec.artifacts, next: rec.next, cloned };
     this.successors(done);
   }
 

@@ -1,0 +1,47 @@
+import type { Run } from '../client/client.js';
+import type { RunRecord, TaskRecord } from '../runtime/records.js';
+import { table } from './format.js';
+import { duration } from './views.js';
+
+export interface InspectView {
+  schema: 'flowrun.inspect/1';
+  run: RunRecord;
+  steps: Array<{ name: string; type: string; tasks: Array<Pick<TaskRecord, 'id' | 'status' | 'attempts' | 'artifacts' | 'clonedFrom'>> }>;
+}
+
+export async function inspectRun(run: Run): Promise<InspectView> {
+  const steps = [];
+  for (const s of run.record.steps) {
+    const tasks = await run.step(s.name).tasks();
+    steps.push({ name: s.name, type: s.type, tasks: tasks.map((t) => ({ id: t.id, status: t.status, attempts: t.record.attempts, artifacts: t.record.artifacts, ...(t.record.clonedFrom ? { clonedFrom: t.record.clonedFrom } : {}) })) });
+  }
+  return { schema: 'flowrun.inspect/1', run: run.record, steps };
+}
+
+export function renderInspect(v: InspectView): string {
+  const r = v.run;
+  const out = [
+    `${r.id}  ${r.flow}  ${r.status}`,
+    `  file      ${r.file}`,
+    `  started   ${r.started}   duration ${duration(r.durationMs)}`,
+    `  params    ${Object.entries(r.params).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(' ') || '-'}`,
+    `  seed      ${r.seed}   tags ${r.tags.join(',') || '-'}`,
+    `  env       node ${r.node}, flowrun ${r.flowrunVersion}`,
+  ];
+  if (r.origin) out.push(`  resumed   from ${r.origin.run} at step ${r.origin.step}`);
+  if (r.error) out.push(`  error     ${r.error.task}: ${r.error.code}: ${r.error.message}`);
+  out.push('', 'Steps');
+  out.push(...table([['  STEP', 'TYPE', 'TASKS', 'OK', 'FAILED', 'ATTEMPTS'], ...v.steps.map((s) => [
+    `  ${s.name}`, s.type, String(s.tasks.length), String(s.tasks.filter((t) => t.status === 'ok').length),
+    String(s.tasks.filter((t) => t.status === 'failed').length), String(s.tasks.reduce((n, t) => n + t.attempts.length, 0)),
+  ])]));
+  out.push('', 'Artifacts (first task of each step)');
+  const rows = [['  STEP/TASK', 'ARTIFACT', 'HASH', 'SIZE']];
+  for (const s of v.steps) {
+    const t = s.tasks[0];
+    if (!t) continue;
+    for (const [name, ref] of Object.entries(t.artifacts).sort(([a], [b]) => a.localeCompare(b))) rows.push([`  ${s.name}/${t.id}`, name, ref.hash.slice(0, 12), `${ref.size} B`]);
+  }
+  out.push(...table(rows));
+  return out.join('\n');
+}

@@ -1,0 +1,71 @@
+import { inspect } from 'node:util';
+import { UsageError } from '../errors/index.js';
+import type { RunRecord } from '../runtime/records.js';
+import { table } from './format.js';
+
+export interface Pathspec { run: string; step?: string; task?: string }
+
+export function parsePathspec(text: string, need: 'run' | 'step' = 'run'): Pathspec {
+  const parts = text.split('/');
+  if (parts.length > 3 || parts.some((p) => p === '') || (need === 'step' && parts.length < 2)) {
+    throw new UsageError('PATHSPEC_INVALID', `${JSON.stringify(text)} is not a ${need === 'step' ? 'RUN/STEP[/TASK]' : 'RUN[/STEP[/TASK]]'} path.`, { fix: need === 'step' ? 'Write it like run-4/fit or run-4/fit/3.' : 'Write it like run-4, run-4/fit or run-4/fit/3.' });
+  }
+  const [run, step, task] = parts as [string, string?, string?];
+  return { run, step, task };
+}
+
+/** A value as JSON where it can be: Maps become objects or entry lists, BigInts strings, binary base64. */
+export function toJsonValue(v: unknown, depth = 0): unknown {
+  if (depth > 1000) return '…';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (v === undefined) return null;
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => toJsonValue(x, depth + 1));
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  if (v instanceof Map) {
+    const stringKeys = [...v.keys()].every((k) => typeof k === 'string');
+    return stringKeys ? Object.fromEntries([...v].map(([k, x]) => [k, toJsonValue(x, depth + 1)])) : [...v].map(([k, x]) => [toJsonValue(k, depth + 1), toJsonValue(x, depth + 1)]);
+  }
+  if (v instanceof Set) return [...v].map((x) => toJsonValue(x, depth + 1));
+  if (v instanceof RegExp) return v.toString();
+  if (v instanceof Error) return { name: v.name, message: v.message };
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+    const bytes = ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v);
+    return { type: v.constructor.name, bytes: bytes.byteLength, base64: bytes.byteLength <= 4096 ? bytes.toString('base64') : undefined };
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJsonValue(x, depth + 1)]));
+}
+
+/** A value for the terminal: JSON when it is plain JSON, else Node's inspect. */
+export function renderValue(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    const json = JSON.stringify(v);
+    if (json !== undefined && JSON.stringify(JSON.parse(json)) === json && isPlainJson(v)) return JSON.stringify(v, null, 2);
+  } catch { /* fall through */ }
+  return inspect(v, { depth: 6, maxArrayLength: 100, colors: false });
+}
+
+function isPlainJson(v: unknown): boolean {
+  if (v === null || ['string', 'boolean'].includes(typeof v)) return true;
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+  if (Array.isArray(v)) return v.every(isPlainJson);
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v as object).every(isPlainJson);
+  return false;
+}
+
+export function duration(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} m ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function renderRuns(runs: RunRecord[]): string {
+  if (runs.length === 0) return 'No runs yet. Start one with: flow run <flow.ts>';
+  return table([
+    ['RUN', 'FLOW', 'STATUS', 'STARTED', 'DURATION', 'COMMIT', 'DIRTY', 'TAGS'],
+    ...runs.map((r) => [r.id, r.flow, r.status, r.started.replace('T', ' ').slice(0, 19), duration(r.durationMs), '-', '-', r.tags.join(',')]),
+  ]).join('\n');
+}

@@ -1,0 +1,192 @@
+import { hostname } from 'node:os';
+import { loadConfig } from '../config/config.js';
+import { NotFoundError } from '../errors/index.js';
+import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../runtime/records.js';
+import { LocalStore } from '../store/local.js';
+import { loadArtifact } from '../task/artifacts.js';
+import { closest } from '../util/suggest.js';
+
+export interface ClientOptions {
+  /** Store directory (default: from .flowrc / FLOW_STORE, looked up from the working directory). */
+  store?: string;
+}
+
+function openStore(opts: ClientOptions = {}): LocalStore {
+  return LocalStore.open(opts.store ?? loadConfig(process.cwd()).store);
+}
+
+/** Runs in a store, newest first. Reads only run records. */
+export async function listRuns(store: LocalStore): Promise<RunRecord[]> {
+  const names = await store.listRecords('runs');
+  const runs: RunRecord[] = [];
+  for (const name of names) {
+    const r = store.readRecordSync<RunRecord>(runRecordPath(name));
+    if (r) runs.push(withLiveness(r));
+  }
+  return runs.sort((a, b) => Number(b.id.slice(4)) - Number(a.id.slice(4)));
+}
+
+/** A run still marked running whose orchestrator process is gone was killed. */
+function withLiveness(r: RunRecord): RunRecord {
+  if (r.status !== 'running' || r.host !== hostname()) return r;
+  try {
+    process.kill(r.pid, 0);
+    return r;
+  } catch {
+    return { ...r, status: 'interrupted' };
+  }
+}
+
+/**
+ * A run, read lazily from the store: the record is read once; steps, tasks and artifacts are
+ * read only when asked for.
+ *
+ * @example
+ * const run = await Run.get('run-41');
+ * await run.artifact('best');
+ */
+export class Run {
+  private constructor(readonly store: LocalStore, readonly record: RunRecord) {}
+
+  static async get(id: string, opts: ClientOptions = {}): Promise<Run> {
+    return Run.open(openStore(opts), id);
+  }
+
+  static async open(store: LocalStore, id: string): Promise<Run> {
+    const rec = store.readRecordSync<RunRecord>(runRecordPath(id));
+    if (!rec) {
+      const ids = (await store.listRecords('runs'));
+      const guess = closest(id, ids);
+      throw new NotFoundError('RUN_NOT_FOUND', `There is no run ${id} in the store ${store.location}.`, {
+        fix: guess ? `Did you mean ${guess}? (flow runs lists them)` : 'flow runs lists the runs in this store.',
+      });
+    }
+    return new Run(store, withLiveness(rec));
+  }
+
+  get id(): string { return this.record.id; }
+  get flow(): string { return this.record.flow; }
+  get status(): RunRecord['status'] { return this.record.status; }
+  get params(): RunRecord['params'] { return this.record.params; }
+  get successful(): boolean { return this.record.status === 'ok'; }
+
+  /** Steps in topological order. */
+  steps(): Step[] {
+    return this.record.steps.map((s) => new Step(this, s.name));
+  }
+
+  step(name: string): Step {
+    if (!this.record.steps.some((s) => s.name === name)) {
+      const guess = closest(name, this.record.steps.map((s) => s.name));
+      throw new NotFoundError('STEP_NOT_FOUND', `Run ${this.id} has no step ${name}.`, { step: name, fix: guess ? `Did you mean ${guess}?` : `Steps: ${this.record.steps.map((s) => s.name).join(', ')}.` });
+    }
+    return new Step(this, name);
+  }
+
+  /**
+   * An artifact's value as the run left it: from the end step, or else from the last step (in
+   * topological order) whose first task set it.
+   */
+  async artifact(name: string): Promise<unknown> {
+    return (await this.artifactTask(name)).artifact(name);
+  }
+
+  /** The task `artifact(name)` reads from. */
+  async artifactTask(name: string): Promise<Task> {
+    const seen = new Set<string>();
+    for (const step of [...this.steps()].reverse()) {
+      const tasks = await step.tasks();
+      for (const t of tasks) Object.keys(t.record.artifacts).forEach((a) => seen.add(a));
+      const holder = tasks.find((t) => name in t.record.artifacts);
+      if (holder) return holder;
+    }
+    const guess = closest(name, seen);
+    throw new NotFoundError('ARTIFACT_NOT_FOUND', `Run ${this.id} has no artifact ${name}.`, { artifact: name, fix: guess ? `Did you mean ${guess}?` : `Artifacts: ${[...seen].sort().join(', ') || '(none)'}.` });
+  }
+}
+
+export class Step {
+  constructor(readonly run: Run, readonly name: string) {}
+
+  /** This step's tasks, in task-id order (split order for a foreach). */
+  async tasks(): Promise<Task[]> {
+    const names = await this.run.store.listRecords(`runs/${this.run.id}/tasks/${this.name}`);
+    const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5));
+    ids.sort(compareTaskIds);
+    return ids.map((id) => this.taskById(id)!);
+  }
+
+  task(id: string): Task {
+    const t = this.taskById(id);
+    if (!t) throw new NotFoundError('TASK_NOT_FOUND', `Step ${this.name} of ${this.run.id} has no task ${id}.`, { step: this.name, fix: `flow inspect ${this.run.id} lists its tasks.` });
+    return t;
+  }
+
+  private taskById(id: string): Task | undefined {
+    const rec = this.run.store.readRecordSync<TaskRecord>(taskRecordPath(this.run.id, this.name, id));
+    return rec ? new Task(this.run.store, rec) : undefined;
+  }
+}
+
+export class Task {
+  constructor(readonly store: LocalStore, readonly record: TaskRecord) {}
+
+  get id(): string { return this.record.id; }
+  get step(): string { return this.record.step; }
+  get status(): TaskRecord['status'] { return this.record.status; }
+  get pathspec(): string { return `${this.record.run}/${this.record.step}/${this.record.id}`; }
+
+  artifactNames(): string[] {
+    return Object.keys(this.record.artifacts).sort();
+  }
+
+  /** Loads and verifies one artifact. */
+  async artifact(name: string): Promise<unknown> {
+    const ref = this.record.artifacts[name];
+    if (!ref) {
+      const guess = closest(name, Object.keys(this.record.artifacts));
+      throw new NotFoundError('ARTIFACT_NOT_FOUND', `Task ${this.pathspec} has no artifact ${name}.`, { artifact: name, step: this.step, fix: guess ? `Did you mean ${guess}?` : `Its artifacts: ${this.artifactNames().join(', ') || '(none)'}.` });
+    }
+    return loadArtifact(this.store, ref);
+  }
+
+  async logs(): Promise<{ stdout: string; stderr: string }> {
+    return {
+      stdout: this.store.getObjectSync(this.record.logs.stdout).toString('utf8'),
+      stderr: this.store.getObjectSync(this.record.logs.stderr).toString('utf8'),
+    };
+  }
+}
+
+/** A flow's runs in a store. */
+export class Flow {
+  private constructor(readonly store: LocalStore, readonly name: string) {}
+
+  static get(name: string, opts: ClientOptions = {}): Flow {
+    return new Flow(openStore(opts), name);
+  }
+
+  async runs(): Promise<Run[]> {
+    const recs = (await listRuns(this.store)).filter((r) => r.flow === this.name);
+    return Promise.all(recs.map((r) => Run.open(this.store, r.id)));
+  }
+
+  async latestRun(): Promise<Run | undefined> {
+    return (await this.runs())[0];
+  }
+
+  async latestSuccessfulRun(): Promise<Run | undefined> {
+    return (await this.runs()).find((r) => r.successful);
+  }
+}
+
+/** Orders '0' < '1' < '2' < '10', and '1.2' < '1.10' (split indices, numerically). */
+export function compareTaskIds(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? -1) - (pb[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return 0;
+}

@@ -1,0 +1,99 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { isFlowError } from '../errors/index.js';
+import type { RunRecord, TaskRecord } from '../runtime/records.js';
+import { decodeArtifact } from '../serialize/decode.js';
+import type { LocalStore } from './local.js';
+
+export interface FsckProblem {
+  code: string;
+  /** The object id or record path concerned. */
+  subject: string;
+  message: string;
+  /** Who references it (run/step/task artifact), when known. */
+  referrers?: string[];
+}
+
+export interface FsckReport {
+  schema: 'flowrun.fsck/1';
+  store: string;
+  objects: number;
+  runs: number;
+  tasks: number;
+  problems: FsckProblem[];
+}
+
+/**
+ * Verifies the whole store: every object against its hash, every run and task record's
+ * syntax, every reference from a record to an object (artifacts, logs, large binary parts),
+ * and that every artifact decodes. Read-only.
+ */
+export async function fsck(store: LocalStore): Promise<FsckReport> {
+  const problems: FsckProblem[] = [];
+  const good = new Set<string>();
+  let objects = 0;
+  for await (const hash of store.listObjects()) {
+    objects++;
+    try {
+      store.getObjectSync(hash);
+      good.add(hash);
+    } catch (e) {
+      problems.push({ code: isFlowError(e) ? e.code : 'STORE_CORRUPT_OBJECT', subject: hash, message: (e as Error).message });
+    }
+  }
+  for (const shard of safeReaddir(join(store.root, 'objects'))) {
+    for (const name of safeReaddir(join(store.root, 'objects', shard))) {
+      if (name.startsWith('.tmp-')) problems.push({ code: 'STORE_LEFTOVER_TEMP', subject: `objects/${shard}/${name}`, message: 'A temp file left by an interrupted write (harmless; flow gc removes it).' });
+    }
+  }
+  const refs = new Map<string, string[]>();
+  const artifacts = new Map<string, string[]>();
+  const note = (map: Map<string, string[]>, hash: string, who: string) => { const l = map.get(hash) ?? []; if (l.length < 5) l.push(who); map.set(hash, l); };
+  let runs = 0;
+  let tasks = 0;
+  for (const run of await store.listRecords('runs')) {
+    const rec = readChecked<RunRecord>(store, `runs/${run}/run.json`, problems);
+    if (rec === null) continue;
+    runs++;
+    for (const step of await store.listRecords(`runs/${run}/tasks`)) {
+      for (const file of await store.listRecords(`runs/${run}/tasks/${step}`)) {
+        if (!file.endsWith('.json')) continue;
+        const t = readChecked<TaskRecord>(store, `runs/${run}/tasks/${step}/${file}`, problems);
+        if (!t) continue;
+        tasks++;
+        const who = `${run}/${step}/${file.slice(0, -5)}`;
+        for (const [name, ref] of Object.entries(t.artifacts ?? {})) { note(refs, ref.hash, `${who} ${name}`); note(artifacts, ref.hash, `${who} ${name}`); }
+        if (t.logs) { note(refs, t.logs.stdout, `${who} stdout`); note(refs, t.logs.stderr, `${who} stderr`); }
+      }
+    }
+  }
+  for (const [hash, who] of artifacts) {
+    if (!good.has(hash)) continue;
+    try {
+      decodeArtifact(store.getObjectSync(hash), { hash, getBlob: (h) => { note(refs, h, `blob of ${who[0]}`); return good.has(h) ? store.getObjectSync(h) : Buffer.alloc(0); } });
+    } catch (e) {
+      if (isFlowError(e) && e.code !== 'STORE_MISSING_OBJECT') problems.push({ code: e.code, subject: hash, message: e.message, referrers: who });
+    }
+  }
+  const reported = new Set(problems.map((p) => p.subject));
+  for (const [hash, who] of refs) {
+    if (good.has(hash)) continue;
+    if (reported.has(hash)) { problems.find((p) => p.subject === hash)!.referrers = who; continue; }
+    problems.push({ code: 'STORE_MISSING_OBJECT', subject: hash, message: `Object ${hash} is referenced but missing.`, referrers: who });
+  }
+  return { schema: 'flowrun.fsck/1', store: store.root, objects, runs, tasks, problems };
+}
+
+/** Reads a record; a corrupt one is recorded as a problem and gives null. */
+function readChecked<T>(store: LocalStore, path: string, problems: FsckProblem[]): T | null | undefined {
+  try {
+    return store.readRecordSync<T>(path);
+  } catch (e) {
+    problems.push({ code: isFlowError(e) ? e.code : 'STORE_CORRUPT_RECORD', subject: path, message: (e as Error).message });
+    return null;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
+}
