@@ -69,6 +69,11 @@ export class WorkerPool {
 
   constructor(private readonly options: PoolOptions) {}
 
+  /** Starts `n` default workers now, so their start-up overlaps the run's own set-up. */
+  prestart(n = this.options.size): void {
+    for (let i = this.workers.size; i < Math.min(n, this.options.size); i++) this.spawn(undefined);
+  }
+
   run(job: TaskJob, heapMB?: number): Promise<TaskOutcome> {
     return new Promise((resolve) => {
       this.queue.push({ job, heapMB, resolve });

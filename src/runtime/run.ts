@@ -43,6 +43,18 @@ export interface RunOutcome {
  * interrupted (exit 130); a task failure fails the run (exit 1) after running tasks finish.
  */
 export async function executeRun(o: RunOptions): Promise<RunOutcome> {
+  let reporter: PlainReporter | undefined;
+  const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
+  const pool = new WorkerPool({ size: maxWorkers, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
+  pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
+  try {
+    return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
+  } finally {
+    pool.close();
+  }
+}
+
+async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void): Promise<RunOutcome> {
   const compiled = await compileFlow(o.path, o.config.projectRoot);
   const store = LocalStore.open(o.config.store);
   const started = new Date();
@@ -59,8 +71,7 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   o.onStart?.(record);
 
   const reporter = new PlainReporter(id, { quiet: o.quiet, json: o.json });
-  const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
-  const pool = new WorkerPool({ size: maxWorkers, onOutput: (job, stream, text) => reporter.output(job, stream, text) });
+  setReporter(reporter);
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, seed: record.seed,
     maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
@@ -75,7 +86,6 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    pool.close();
   }
   const finished = new Date();
   record.status = result.status;

@@ -1,6 +1,10 @@
 import { StoreError } from '../errors/index.js';
 import { BINARY_KINDS, type BinaryKind, FORMAT_VERSION, type Tagged } from './format.js';
 
+const ERRORS = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
+/** Deeper than anything the encoder writes (it stops at 1,000 levels); guards the recursion. */
+const MAX_DEPTH = 1200;
+
 type TypedArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
 
 const TYPED: Record<Exclude<BinaryKind, 'Buffer' | 'ArrayBuffer' | 'SharedArrayBuffer' | 'DataView'>, TypedArrayCtor & { BYTES_PER_ELEMENT: number }> = {
@@ -31,7 +35,12 @@ export function decodeArtifact(bytes: Uint8Array, ctx: DecodeContext): unknown {
   if (version > FORMAT_VERSION) {
     throw new StoreError('STORE_VERSION_UNSUPPORTED', `Artifact object ${ctx.hash ?? ''} was written by a newer flowrun (artifact format ${version}).`, { fix: 'Upgrade flowrun.' });
   }
-  return new Decoder(ctx).value((doc as { v: Tagged }).v);
+  try {
+    return new Decoder(ctx).value((doc as { v: Tagged }).v);
+  } catch (e) {
+    if (e instanceof RangeError) return corrupt(ctx, 'is nested too deeply to decode');
+    throw e;
+  }
 }
 
 function corrupt(ctx: DecodeContext, what: string): never {
@@ -39,10 +48,20 @@ function corrupt(ctx: DecodeContext, what: string): never {
 }
 
 class Decoder {
+  private depth = 0;
   constructor(private readonly ctx: DecodeContext) {}
 
   value(t: Tagged): unknown {
     if (t === null || typeof t !== 'object') return t;
+    if (++this.depth > MAX_DEPTH) return corrupt(this.ctx, 'is nested too deeply to decode');
+    try {
+      return this.inner(t);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private inner(t: Exclude<Tagged, null | boolean | number | string>): unknown {
     if (Array.isArray(t)) {
       for (let i = 0; i < t.length; i++) {
         const x = t[i]!;
@@ -65,11 +84,15 @@ class Decoder {
       case 'big': return typeof t.v === 'string' && /^-?\d+$/.test(t.v) ? BigInt(t.v) : this.bad(t);
       case 'undef': return undefined;
       case 'date': return new Date(typeof t.v === 'number' ? t.v : NaN);
-      case 're': return typeof t.s === 'string' && typeof t.f === 'string' ? new RegExp(t.s, t.f) : this.bad(t);
+      case 're': {
+        if (typeof t.s !== 'string' || typeof t.f !== 'string') return this.bad(t);
+        try { return new RegExp(t.s, t.f); } catch { return this.bad(t); }
+      }
       case 'map': return new Map(this.list(t.e).map((pair) => this.pair(pair, t)));
       case 'set': return new Set(this.list(t.e).map((x) => this.value(x)));
       case 'err': {
-        const e = new Error(typeof t.m === 'string' ? t.m : '');
+        const Ctor = (typeof t.n === 'string' && Object.hasOwn(ERRORS, t.n) ? ERRORS[t.n as keyof typeof ERRORS] : Error);
+        const e = new Ctor(typeof t.m === 'string' ? t.m : '');
         if (typeof t.n === 'string') Object.defineProperty(e, 'name', { value: t.n, writable: true, configurable: true, enumerable: false });
         e.stack = typeof t.s === 'string' ? t.s : undefined;
         return e;
@@ -121,13 +144,12 @@ class Decoder {
       case 'Buffer': return bytes;
       case 'ArrayBuffer': return copyTo(new ArrayBuffer(bytes.byteLength), bytes);
       case 'SharedArrayBuffer': return copyTo(new SharedArrayBuffer(bytes.byteLength), bytes);
-      case 'DataView': return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      // Views get memory of their own (not a slice of a pooled or file buffer), like structuredClone.
+      case 'DataView': return new DataView(copyTo(new ArrayBuffer(bytes.byteLength), bytes));
       default: {
         const Ctor = TYPED[kind];
         if (bytes.byteLength % Ctor.BYTES_PER_ELEMENT !== 0) return this.bad(t);
-        // Typed arrays need aligned offsets: copy when the bytes sit at an unaligned offset.
-        const aligned = bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0 ? bytes : Buffer.from(bytes);
-        return new Ctor(aligned.buffer, aligned.byteOffset, aligned.byteLength / Ctor.BYTES_PER_ELEMENT);
+        return new Ctor(copyTo(new ArrayBuffer(bytes.byteLength), bytes), 0, bytes.byteLength / Ctor.BYTES_PER_ELEMENT);
       }
     }
   }

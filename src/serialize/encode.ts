@@ -4,7 +4,9 @@ import { BINARY_KINDS, type BinaryKind, FORMAT_VERSION, type Tagged } from './fo
 
 /** Binary values at least this large become their own raw object, referenced by hash. */
 export const BLOB_THRESHOLD = 1 << 20;
-const MAX_DEPTH = 4000;
+const ERROR_NAMES = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError']);
+/** Kept well under the stack depth the recursive encoder can reach (~1,300 levels). */
+export const MAX_DEPTH = 1000;
 
 export interface EncodeContext {
   step?: string;
@@ -26,7 +28,10 @@ export function encodeArtifact(value: unknown, ctx: EncodeContext): Buffer {
     text = JSON.stringify({ fra: FORMAT_VERSION, v: enc.value(value, ctx.artifact, 0) });
   } catch (e) {
     if (e instanceof ArtifactError) throw e;
-    if (e instanceof RangeError) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw new ArtifactError('ARTIFACT_NOT_SERIALIZABLE', `Artifact ${ctx.artifact}${ctx.step ? ` of step ${ctx.step}` : ''} cannot be stored: it is nested too deeply.`, { step: ctx.step, artifact: ctx.artifact, fix: `Keep nesting under ${MAX_DEPTH} levels.` });
+    }
+    if (e instanceof RangeError && /string length/i.test(e.message)) {
       throw new ArtifactError('ARTIFACT_TOO_LARGE', `Artifact ${ctx.artifact}${ctx.step ? ` of step ${ctx.step}` : ''} is too large to encode (${e.message}).`, {
         step: ctx.step, artifact: ctx.artifact, fix: 'Store large data as a Buffer or typed array (stored as raw bytes), or split it into several artifacts.',
       });
@@ -97,7 +102,7 @@ class Encoder {
       for (const val of obj as Set<unknown>) e.push(this.value(val, `${path}.values()[${i++}]`, depth));
       return { $fr: 'set', e };
     }
-    if (obj instanceof Error && (proto === Error.prototype || Object.getPrototypeOf(proto) === Error.prototype)) {
+    if (obj instanceof Error && (proto === Error.prototype || (Object.getPrototypeOf(proto) === Error.prototype && ERROR_NAMES.has(obj.constructor.name)))) {
       return { $fr: 'err', n: obj.name, m: obj.message, s: obj.stack ?? null };
     }
     if (proto !== Object.prototype && proto !== null) {
@@ -129,6 +134,8 @@ class Encoder {
 
   private array(arr: unknown[], path: string, depth: number): Tagged {
     const keys = Object.keys(arr);
+    const named = keys.find((k) => !isIndex(k));
+    if (named !== undefined) return this.fail(`${path}${member(named)}`, 'a named property on an array (such as a RegExp match result)', 'Store it as a plain object, e.g. { items: [...], note }.');
     if (keys.length !== arr.length) {
       // Sparse (holes), possibly with a huge length: store only the present indices.
       const e: Tagged[] = [];
@@ -174,6 +181,10 @@ function binaryBytes(obj: object): Uint8Array {
 }
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
+function isIndex(k: string): boolean {
+  const i = Number(k);
+  return Number.isInteger(i) && i >= 0 && i < 2 ** 32 - 1 && String(i) === k;
+}
 function member(k: string): string {
   return IDENT.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
 }

@@ -1,7 +1,7 @@
-import { constants, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync, writevSync, linkSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { SHA256_HEX, type Store } from './types.js';
@@ -99,7 +99,7 @@ export class LocalStore implements Store {
   }
 
   async hasObject(hash: string): Promise<boolean> {
-    return this.exists(this.objectPath(hash));
+    return SHA256_HEX.test(hash) && this.exists(this.objectPath(hash));
   }
 
   async *listObjects(): AsyncIterable<string> {
@@ -148,8 +148,13 @@ export class LocalStore implements Store {
   /** Atomic create: write a temp file, then link(2) it to the final name (fails if it exists). */
   createRecordSync(path: string, value: unknown): boolean {
     const full = join(this.root, path);
-    mkdirSync(dirname(full), { recursive: true });
-    const tmp = `${full}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      mkdirSync(dirname(full), { recursive: true });
+    } catch (e) {
+      throw this.ioError(e, full);
+    }
+    // Dot-prefixed, so a temp file left by a kill is never listed as a record.
+    const tmp = join(dirname(full), `.${basename(full)}.tmp-${randomBytes(6).toString('hex')}`);
     this.writeRaw(tmp, [Buffer.from(JSON.stringify(value))], false, 0o644);
     try {
       linkSync(tmp, full);
@@ -164,8 +169,7 @@ export class LocalStore implements Store {
 
   private exists(path: string): boolean {
     try {
-      closeSync(openSync(path, constants.O_RDONLY));
-      return true;
+      return statSync(path).isFile();
     } catch {
       return false;
     }
@@ -191,8 +195,7 @@ export class LocalStore implements Store {
     let fd: number | undefined;
     try {
       fd = openSync(path, 'wx', mode);
-      if (chunks.length === 1) writeAll(fd, chunks[0]!);
-      else writevSync(fd, chunks);
+      for (const chunk of chunks) writeAll(fd, chunk);
       if (durable) fsyncSync(fd);
       closeSync(fd);
       fd = undefined;
@@ -207,6 +210,8 @@ export class LocalStore implements Store {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space (flow gc deletes objects no kept run needs) and rerun with flow resume.' });
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
+    if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') return new StoreError('STORE_PERMISSION', `The store path is not a directory where one is needed: ${path} (${code}).`, { file: path, fix: `Point "store" in .flowrc (or FLOW_STORE) at a directory; ${this.root} must be one.` });
+    if (code) return new StoreError('STORE_IO', `Writing the store failed: ${path}: ${(e as Error).message}.`, { file: path, fix: 'Check the disk and the store directory, then run flow fsck.' });
     return e as Error;
   }
 }
