@@ -2,9 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, machine, type Section } from './util.js';
 import { foundation } from './suites/foundation.js';
+import { runtime } from './suites/runtime.js';
 
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
-const SUITES: Record<string, () => Promise<Section[]>> = { foundation };
+const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections: Section[] = [];

@@ -47,3 +47,71 @@ export class PlainReporter {
     if (!this.opts.quiet) process.stderr.write(`${line}\n`);
   }
 }
+
+/**
+ * On a terminal: the same task output, plus a live view of every step's running/done/failed
+ * counts and the elapsed time, redrawn in place (log-update) below the output.
+ */
+export class TtyReporter extends PlainReporter {
+  private readonly counts = new Map<string, { running: number; ok: number; failed: number }>();
+  private readonly started = Date.now();
+  private timer?: NodeJS.Timeout;
+  private render?: ((text: string) => void) & { clear(): void; done(): void };
+
+  constructor(run: string, private readonly flow: string, private readonly order: string[]) {
+    super(run, { quiet: false, json: false });
+    for (const s of order) this.counts.set(s, { running: 0, ok: 0, failed: 0 });
+  }
+
+  async start(): Promise<void> {
+    const { createLogUpdate } = await import('log-update');
+    this.render = createLogUpdate(process.stderr, { showCursor: true });
+    this.timer = setInterval(() => this.draw(), 100);
+    this.timer.unref();
+  }
+
+  override output(spec: { step: string; taskId: string }, stream: 'stdout' | 'stderr', text: string): void {
+    this.render?.clear();
+    super.output(spec, stream, text);
+    this.draw();
+  }
+
+  override info(line: string): void {
+    this.render?.clear();
+    super.info(line);
+    this.draw();
+  }
+
+  taskStarted(step: string): void {
+    this.counts.get(step)!.running++;
+  }
+
+  override taskFinished(spec: TaskSpec, rec: TaskRecord): void {
+    const c = this.counts.get(spec.step)!;
+    if (rec.clonedFrom === undefined) c.running = Math.max(0, c.running - 1);
+    c[rec.status]++;
+    this.render?.clear();
+    super.taskFinished(spec, rec);
+    this.draw();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.draw();
+    this.render?.done();
+  }
+
+  private draw(): void {
+    if (!this.render) return;
+    const secs = ((Date.now() - this.started) / 1000).toFixed(1);
+    const width = Math.max(...this.order.map((s) => s.length));
+    const lines = [`${this.run} ${this.flow}  ${secs}s`];
+    for (const s of this.order) {
+      const c = this.counts.get(s)!;
+      const mark = c.failed ? '✗' : c.running ? '●' : c.ok ? '✓' : '·';
+      const parts = [c.running ? `${c.running} running` : '', c.ok ? `${c.ok} done` : '', c.failed ? `${c.failed} failed` : ''].filter(Boolean);
+      lines.push(`  ${mark} ${s.padEnd(width)}  ${parts.join(', ') || 'waiting'}`);
+    }
+    this.render(lines.join('\n'));
+  }
+}

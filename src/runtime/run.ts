@@ -9,7 +9,7 @@ import { LocalStore } from '../store/local.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
 import { type RunRecord, type TaskRecord, runRecordPath } from './records.js';
-import { PlainReporter } from './reporter.js';
+import { PlainReporter, TtyReporter } from './reporter.js';
 import { allocateRunId } from './run-id.js';
 import { Scheduler } from './scheduler.js';
 import { newRunSeed } from './seed.js';
@@ -70,12 +70,15 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   store.writeRecordSync(runRecordPath(id), record, true);
   o.onStart?.(record);
 
-  const reporter = new PlainReporter(id, { quiet: o.quiet, json: o.json });
+  const live = process.stderr.isTTY && !o.quiet && !o.json && !process.env.CI;
+  const tty = live ? new TtyReporter(id, o.graph.flow, o.graph.order) : undefined;
+  const reporter = tty ?? new PlainReporter(id, { quiet: o.quiet, json: o.json });
+  await tty?.start();
   setReporter(reporter);
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, seed: record.seed,
     maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
-    events: { taskFinished: (spec, rec) => reporter.taskFinished(spec, rec) },
+    events: { taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); }, taskFinished: (spec, rec) => reporter.taskFinished(spec, rec) },
   });
   const onSignal = () => { reporter.info(`${id}: interrupted; stopping tasks...`); scheduler.interrupt(); };
   process.on('SIGINT', onSignal);
@@ -86,6 +89,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    tty?.stop();
   }
   const finished = new Date();
   record.status = result.status;
