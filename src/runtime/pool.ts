@@ -1,10 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ExitCode } from '../errors/index.js';
 import type { FlowErrorJson } from '../errors/index.js';
 import { END_MARKER, type FromWorker, type TaskJob, type TaskResult, type ToWorker } from '../task/protocol.js';
 
-const WORKER_SCRIPT = fileURLToPath(new URL('../task/worker.js', import.meta.url));
+import { PACKAGE_ROOT } from '../util/package-info.js';
+
+const WORKER_SCRIPT = join(PACKAGE_ROOT, 'dist', 'src', 'task', 'worker.js');
 
 export interface TaskOutcome {
   result: TaskResult;
