@@ -27,7 +27,7 @@ export default class Get extends BaseCommand {
       if (!task) return this.error(`Step ${p.step} of ${p.run} has no tasks.`);
     }
     const value = await task.artifact(args.name);
-    this.log(renderValue(value));
+    if (!this.jsonEnabled()) this.log(renderValue(value));
     const ref = task.record.artifacts[args.name]!;
     return { schema: 'flowrun.get/1', run: p.run, step: task.step, task: task.id, name: args.name, hash: ref.hash, size: ref.size, value: toJsonValue(value) };
   }

@@ -40,10 +40,7 @@ export function toJsonValue(v: unknown, depth = 0): unknown {
 /** A value for the terminal: JSON when it is plain JSON, else Node's inspect. */
 export function renderValue(v: unknown): string {
   if (typeof v === 'string') return v;
-  try {
-    const json = JSON.stringify(v);
-    if (json !== undefined && JSON.stringify(JSON.parse(json)) === json && isPlainJson(v)) return JSON.stringify(v, null, 2);
-  } catch { /* fall through */ }
+  if (isPlainJson(v)) return JSON.stringify(v, null, 2);
   return inspect(v, { depth: 6, maxArrayLength: 100, colors: false });
 }
 

@@ -10,8 +10,11 @@ export function loadArtifact(store: LocalStore, ref: ArtifactRef): unknown {
 
 /** Encodes and stores an artifact value; large binary parts become their own objects first. */
 export function saveArtifact(store: LocalStore, value: unknown, step: string, artifact: string): ArtifactRef {
-  const bytes = encodeArtifact(value, { step, artifact, putBlob: (b) => store.putObjectSync(b, { compress: false }) });
-  return { hash: store.putObjectSync(bytes, { compress: true }), size: bytes.byteLength };
+  let blobBytes = 0;
+  const putBlob = (b: Uint8Array) => { blobBytes += b.byteLength; return store.putObjectSync(b, { compress: false }); };
+  const bytes = encodeArtifact(value, { step, artifact, putBlob });
+  // The size users see is the value's: its document plus the raw objects holding its large binary parts.
+  return { hash: store.putObjectSync(bytes, { compress: true }), size: bytes.byteLength + blobBytes };
 }
 
 interface Slot {
