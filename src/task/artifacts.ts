@@ -1,3 +1,4 @@
+import { FlowError } from '../errors/index.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { encodeArtifact } from '../serialize/encode.js';
 import type { LocalStore } from '../store/local.js';
@@ -77,8 +78,13 @@ export class ArtifactScope {
   }
 }
 
-/** A join input: the artifacts of one parent task as lazy, read-only properties. */
-export function inputView(store: LocalStore, artifacts: Record<string, ArtifactRef>, hashes: WeakMap<object, Record<string, ArtifactRef>>): Record<string, unknown> {
+/**
+ * A join input: the artifacts of one parent task as lazy, read-only properties. Reading an
+ * artifact this input does not have (set only by other branches) is a clear error rather than
+ * a silent undefined.
+ */
+export function inputView(store: LocalStore, input: { task: string; artifacts: Record<string, ArtifactRef> }, step: string, hashes: WeakMap<object, Record<string, ArtifactRef>>): Record<string, unknown> {
+  const { artifacts } = input;
   const view: Record<string, unknown> = {};
   for (const [name, ref] of Object.entries(artifacts)) {
     let loaded = false;
@@ -91,6 +97,20 @@ export function inputView(store: LocalStore, artifacts: Record<string, ArtifactR
       },
     });
   }
-  hashes.set(view, artifacts);
-  return Object.freeze(view);
+  Object.freeze(view);
+  const guarded = new Proxy(view, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && !(prop in target) && !PASS_THROUGH.has(prop)) {
+        throw new FlowError('ARTIFACT_NOT_FOUND', `Join ${step} read ${prop} from its input ${input.task}, which has no artifact ${prop} (it is set only on some of the paths into ${step}).`, {
+          step, artifact: prop, fix: `Check before reading (if ('${prop}' in input)), or set ${prop} on every path that leads to ${step}. The input has: ${Object.keys(artifacts).sort().join(', ') || '(nothing)'}.`,
+        });
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  hashes.set(guarded, artifacts);
+  return guarded;
 }
+
+/** Names code probes on any object (promises, JSON, inspection) that must not throw. */
+const PASS_THROUGH = new Set(['then', 'toJSON', 'constructor', 'inspect', 'asymmetricMatch', '$$typeof', 'nodeType', 'length']);

@@ -44,7 +44,7 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
     if (job.inputs) {
       const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
       slots.inputRefs = refs;
-      const inputs = job.inputs.map((i) => inputView(store, i.artifacts, refs));
+      const inputs = job.inputs.map((i) => inputView(store, i, job.step, refs));
       await (method as (inputs: unknown) => unknown).call(flow, Object.freeze(inputs));
     } else {
       await (method as () => unknown).call(flow);

@@ -29,3 +29,24 @@ describe('flow run (basic)', () => {
     expect(typed.stderr).toMatch(/PARAM_TYPE.*--folds expects a number, got "abc"/s);
   });
 });
+
+describe('joins', () => {
+  it('reading an artifact only some branches set is ARTIFACT_NOT_FOUND naming the join, input and artifact', async () => {
+    const dir = await tempProject({
+      'flows/partial.ts': `import { FlowSpec, step, type Inputs } from 'flowrun';
+export default class Partial extends FlowSpec {
+  a?: number;
+  s!: number;
+  @step start() { this.next(this.x, this.y); }
+  @step x() { this.a = 1; this.next(this.join); }
+  @step y() { this.next(this.join); }
+  @step join(inputs: Inputs<Partial>) { this.s = inputs.map((i) => i.a!).reduce((p, q) => p + q, 0); this.next(this.end); }
+  @step end() {}
+}
+`,
+    });
+    const r = await flow(['run', 'flows/partial.ts', '--max-workers', '2'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/ARTIFACT_NOT_FOUND: Join join read a from its input y\/0, which has no artifact a/);
+  });
+});
