@@ -103,7 +103,7 @@ export abstract class FlowSpec {
    * In a join: copies every artifact on which all inputs agree onto this task. An artifact
    * whose values differ between inputs is a MERGE_CONFLICT unless excluded (or not included).
    */
-  mergeArtifacts(inputs: Inputs<this>, options: MergeOptions = {}): void {
+  mergeArtifacts<T>(inputs: Inputs<T>, options: MergeOptions = {}): void {
     const s = taskSlots(this);
     const exclude = new Set(options.exclude ?? []);
     const include = options.include ? new Set(options.include) : undefined;

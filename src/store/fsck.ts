@@ -21,6 +21,8 @@ export interface FsckReport {
   runs: number;
   tasks: number;
   problems: FsckProblem[];
+  /** Harmless findings (temp files an interrupted write left behind); they do not fail fsck. */
+  notes: FsckProblem[];
 }
 
 /**
@@ -30,6 +32,7 @@ export interface FsckReport {
  */
 export async function fsck(store: LocalStore): Promise<FsckReport> {
   const problems: FsckProblem[] = [];
+  const notes: FsckProblem[] = [];
   const good = new Set<string>();
   let objects = 0;
   for await (const hash of store.listObjects()) {
@@ -43,7 +46,8 @@ export async function fsck(store: LocalStore): Promise<FsckReport> {
   }
   for (const shard of safeReaddir(join(store.root, 'objects'))) {
     for (const name of safeReaddir(join(store.root, 'objects', shard))) {
-      if (name.startsWith('.tmp-')) problems.push({ code: 'STORE_LEFTOVER_TEMP', subject: `objects/${shard}/${name}`, message: 'A temp file left by an interrupted write (harmless; flow gc removes it).' });
+      // A SIGKILL mid-write leaves one; the store is still consistent (DESIGN §5), so it is a note.
+      if (name.startsWith('.tmp-')) notes.push({ code: 'STORE_LEFTOVER_TEMP', subject: `objects/${shard}/${name}`, message: 'A temp file left by an interrupted write (harmless; flow gc removes it).' });
     }
   }
   const refs = new Map<string, string[]>();
@@ -81,7 +85,7 @@ export async function fsck(store: LocalStore): Promise<FsckReport> {
     if (reported.has(hash)) { problems.find((p) => p.subject === hash)!.referrers = who; continue; }
     problems.push({ code: 'STORE_MISSING_OBJECT', subject: hash, message: `Object ${hash} is referenced but missing.`, referrers: who });
   }
-  return { schema: 'flowrun.fsck/1', store: store.root, objects, runs, tasks, problems };
+  return { schema: 'flowrun.fsck/1', store: store.root, objects, runs, tasks, problems, notes };
 }
 
 /** Reads a record; a corrupt one is recorded as a problem and gives null. */
