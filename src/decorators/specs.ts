@@ -1,4 +1,6 @@
-import type { DecoratorSpec } from './types.js';
+import type { DecoratorSpec, Literal } from './types.js';
+
+const num = (v: Literal | undefined): number | undefined => (typeof v === 'number' ? v : undefined);
 
 /**
  * Every step and flow decorator of the contract (DESIGN §2), as data. Options are validated
@@ -24,6 +26,9 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
       times: { type: 'integer', min: 0, help: 'extra attempts after the first (default 3)' },
       minutesBetween: { type: 'number', min: 0, help: 'minutes to wait between attempts (default 0)' },
     },
+    hooks: {
+      taskSettings: (o, s) => { s.attempts = 1 + (num(o.times) ?? 3); s.retryDelayMs = 60_000 * (num(o.minutesBetween) ?? 0); },
+    },
   },
   {
     name: 'timeout',
@@ -34,6 +39,12 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
       minutes: { type: 'number', min: 0, help: 'minutes' },
       hours: { type: 'number', min: 0, help: 'hours' },
     },
+    hooks: {
+      taskSettings: (o, s) => {
+        const seconds = (num(o.seconds) ?? 0) + 60 * (num(o.minutes) ?? 0) + 3600 * (num(o.hours) ?? 0);
+        if (seconds > 0) s.timeoutMs = seconds * 1000;
+      },
+    },
   },
   {
     name: 'catchError',
@@ -42,6 +53,9 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
     options: {
       var: { type: 'string', help: 'artifact that receives the error' },
       printException: { type: 'boolean', help: 'print the error to the log (default true)' },
+    },
+    hooks: {
+      taskSettings: (o, s) => { s.catchVar = typeof o.var === 'string' ? o.var : 'exception'; s.printException = o.printException !== false; },
     },
   },
   {
@@ -52,6 +66,9 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
       cpu: { type: 'number', min: 0, help: 'vCPUs' },
       memory: { type: 'integer', min: 1, help: 'memory in MiB' },
       gpu: { type: 'integer', min: 0, help: 'GPUs' },
+    },
+    hooks: {
+      taskSettings: (o, s) => { s.heapMB = num(o.memory); },
     },
   },
   {
@@ -90,6 +107,9 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
     target: 'step',
     summary: 'Environment variables set while the task runs.',
     options: { vars: { type: 'record<string>', required: true, help: 'name → value' } },
+    hooks: {
+      taskSettings: (o, s) => { s.env = { ...s.env, ...(o.vars as Record<string, string>) }; },
+    },
   },
   {
     name: 'npmBase',

@@ -20,6 +20,22 @@ export interface OptionSpec {
 export interface DecoratorHooks {
   /** Static validation against the whole graph, before a run id is allocated. */
   stepInit?: (ctx: StepInitContext) => void;
+  /** Local runtime: how this decorator changes the way the step's tasks are run. */
+  taskSettings?: (options: Record<string, Literal>, settings: StepSettings) => void;
+}
+
+/** What a step's decorators ask of the runtime, built by their taskSettings hooks. */
+export interface StepSettings {
+  /** Total attempts (1 + @retry times). */
+  attempts: number;
+  retryDelayMs: number;
+  timeoutMs?: number;
+  /** @catchError: the artifact that receives the error. */
+  catchVar?: string;
+  printException: boolean;
+  env: Record<string, string>;
+  /** @resources memory, applied locally as the worker's V8 heap limit. */
+  heapMB?: number;
 }
 
 export interface StepInitContext {
