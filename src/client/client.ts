@@ -5,6 +5,7 @@ import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '
 import { LocalStore } from '../store/local.js';
 import { loadArtifact } from '../task/artifacts.js';
 import { closest } from '../util/suggest.js';
+import { compareTaskIds } from './task-ids.js';
 
 export interface ClientOptions {
   /** Store directory (default: from .flowrc / FLOW_STORE, looked up from the working directory). */
@@ -180,13 +181,4 @@ export class Flow {
   }
 }
 
-/** Orders '0' < '1' < '2' < '10', and '1.2' < '1.10' (split indices, numerically). */
-export function compareTaskIds(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? -1) - (pb[i] ?? -1);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
+export { compareTaskIds } from './task-ids.js';

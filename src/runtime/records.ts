@@ -79,7 +79,60 @@ export interface RunRecord {
   error?: FlowErrorJson & { task?: string };
   /** For `flow resume`: the run it continues and the step it reran from. */
   origin?: { run: string; step: string };
-  git: null;
+  git: GitRecord | null;
+  code?: CodeRecord;
+  env?: EnvRecord;
+  /** Per step: the hash of its environment lock (the project lock file by default). */
+  envLocks?: Record<string, string | null>;
+  /** For `flow replay`: the run this one repeats, and the verdict. */
+  replayOf?: string;
+  verdict?: ReplayVerdict;
+}
+
+/** The git state of the project when the run started (credentials stripped from remotes). */
+export interface GitRecord {
+  commit: string | null;
+  branch: string | null;
+  dirty: boolean;
+  remotes: Record<string, string>;
+  shallow: boolean;
+  detached: boolean;
+  /** Object holding the patch from `commit` to the dirty tree (tracked changes + untracked files). */
+  patch?: string;
+}
+
+/** The run's code package: a deterministic tar of the project's files, stored as an object. */
+export interface CodeRecord {
+  /** sha256 of the uncompressed tar (the object id). */
+  hash: string;
+  /** Object holding the file manifest: [{ path, sha256, size, mode }] sorted by path. */
+  manifest: string;
+  files: number;
+  bytes: number;
+}
+
+export interface ManifestEntry {
+  path: string;
+  sha256: string;
+  size: number;
+  mode: number;
+}
+
+/** The environment the run executed in; `lockfile` is every step's default environment lock. */
+export interface EnvRecord {
+  node: string;
+  flowrun: string;
+  os: string;
+  arch: string;
+  lockfile: { name: string; hash: string } | null;
+}
+
+/** The verdict of `flow replay`, stored on the replay run. */
+export interface ReplayVerdict {
+  reproduced: boolean;
+  artifacts: { reproduced: number; diverged: number; missing: number };
+  /** The first step (topological order) where an artifact diverged or went missing. */
+  firstDivergence?: { step: string; task: string; artifact: string; kind: 'diverged' | 'missing' };
 }
 
 export const runDir = (run: string) => `runs/${run}`;

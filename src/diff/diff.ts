@@ -1,0 +1,168 @@
+import type { Literal } from '../decorators/types.js';
+import type { ManifestEntry, RunRecord, TaskRecord } from '../runtime/records.js';
+import { compareTaskIds } from '../client/task-ids.js';
+
+/** What diffRuns needs of one run: its records (and, when known, its code manifest). */
+export interface RunView {
+  record: RunRecord;
+  /** Task records by step. */
+  tasks: Record<string, TaskRecord[]>;
+  manifest?: ManifestEntry[];
+}
+
+export interface ValueChange<T> { from: T | undefined; to: T | undefined }
+
+export interface ArtifactChange {
+  task: string;
+  artifact: string;
+  kind: 'added' | 'removed' | 'changed';
+  from?: string;
+  to?: string;
+  /** Filled in later for small values (old → new) or a structural summary. */
+  detail?: string;
+}
+
+export interface StepDiff {
+  step: string;
+  status: ValueChange<string>;
+  tasks: ValueChange<number>;
+  attempts: ValueChange<number>;
+  durationMs: ValueChange<number>;
+  artifacts: ArtifactChange[];
+  /** Task ids present in only one run (foreach split counts differ). */
+  onlyInA: string[];
+  onlyInB: string[];
+}
+
+export interface RunDiff {
+  schema: 'flowrun.diff/1';
+  a: string;
+  b: string;
+  flow: string;
+  code: {
+    commit: ValueChange<string | null>;
+    dirty: ValueChange<boolean>;
+    packageSame: boolean;
+    added: string[];
+    removed: string[];
+    changed: string[];
+    /** Unified diffs of changed files, with --code. */
+    patches?: Record<string, string>;
+  };
+  params: Array<{ name: string } & ValueChange<Literal>>;
+  env: Array<{ what: string } & ValueChange<string | null>>;
+  steps: StepDiff[];
+  /** Which sections differ; empty when the runs are the same. */
+  differs: string[];
+  verdict: string;
+}
+
+/** Compares two runs of the same flow. Pure: every input is data, nothing is read. */
+export function diffRuns(a: RunView, b: RunView): RunDiff {
+  const code = diffCode(a, b);
+  const params = diffParams(a.record.params, b.record.params);
+  const env = diffEnv(a.record, b.record);
+  const ctx: StepContext = { params: new Set([...Object.keys(a.record.params), ...Object.keys(b.record.params)]), a: taskIndex(a), b: taskIndex(b) };
+  const steps = unionInOrder(a.record.steps.map((s) => s.name), b.record.steps.map((s) => s.name)).map((s) => diffStep(s, a.tasks[s] ?? [], b.tasks[s] ?? [], ctx));
+  const differs: string[] = [];
+  if (!code.packageSame || code.commit.from !== code.commit.to) differs.push('code');
+  if (params.length) differs.push('params');
+  if (env.length) differs.push('environment');
+  const changedSteps = steps.filter((s) => s.artifacts.length || s.onlyInA.length || s.onlyInB.length || s.status.from !== s.status.to);
+  if (changedSteps.length) differs.push('artifacts');
+  if (a.record.status !== b.record.status) differs.push('status');
+  const nArtifacts = steps.reduce((n, s) => n + s.artifacts.length, 0);
+  const verdict = differs.length === 0
+    ? `${a.record.id} and ${b.record.id} are the same: code, params, environment and every artifact hash match`
+    : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}`;
+  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, env, steps, differs, verdict };
+}
+
+function diffCode(a: RunView, b: RunView): RunDiff['code'] {
+  const ma = new Map((a.manifest ?? []).map((f) => [f.path, f]));
+  const mb = new Map((b.manifest ?? []).map((f) => [f.path, f]));
+  const added = [...mb.keys()].filter((p) => !ma.has(p)).sort();
+  const removed = [...ma.keys()].filter((p) => !mb.has(p)).sort();
+  const changed = [...ma.keys()].filter((p) => mb.has(p) && (ma.get(p)!.sha256 !== mb.get(p)!.sha256 || ma.get(p)!.mode !== mb.get(p)!.mode)).sort();
+  return {
+    commit: { from: a.record.git?.commit ?? null, to: b.record.git?.commit ?? null },
+    dirty: { from: a.record.git?.dirty ?? false, to: b.record.git?.dirty ?? false },
+    packageSame: a.record.code?.hash === b.record.code?.hash,
+    added, removed, changed,
+  };
+}
+
+function diffParams(a: Record<string, Literal>, b: Record<string, Literal>): RunDiff['params'] {
+  return unionInOrder(Object.keys(a), Object.keys(b))
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((name) => ({ name, from: a[name], to: b[name] }));
+}
+
+function diffEnv(a: RunRecord, b: RunRecord): RunDiff['env'] {
+  const pairs: Array<[string, string | null | undefined, string | null | undefined]> = [
+    ['node', a.env?.node ?? a.node, b.env?.node ?? b.node],
+    ['flowrun', a.env?.flowrun ?? a.flowrunVersion, b.env?.flowrun ?? b.flowrunVersion],
+    ['os', a.env ? `${a.env.os}/${a.env.arch}` : undefined, b.env ? `${b.env.os}/${b.env.arch}` : undefined],
+    ['lockfile', a.env?.lockfile?.hash ?? null, b.env?.lockfile?.hash ?? null],
+  ];
+  for (const step of unionInOrder(Object.keys(a.envLocks ?? {}), Object.keys(b.envLocks ?? {}))) {
+    pairs.push([`env lock of ${step}`, a.envLocks?.[step] ?? null, b.envLocks?.[step] ?? null]);
+  }
+  return pairs.filter(([, x, y]) => x !== y).map(([what, from, to]) => ({ what, from, to }));
+}
+
+interface StepContext {
+  /** Parameters are reported once, in their own section, not as every task's artifact. */
+  params: Set<string>;
+  a: Map<string, TaskRecord>;
+  b: Map<string, TaskRecord>;
+}
+
+function taskIndex(v: RunView): Map<string, TaskRecord> {
+  return new Map(Object.values(v.tasks).flat().map((t) => [`${t.step}/${t.id}`, t]));
+}
+
+/** Did this task set the artifact (rather than inherit it unchanged from a parent)? */
+function produced(t: TaskRecord, name: string, index: Map<string, TaskRecord>): boolean {
+  const hash = t.artifacts[name]?.hash;
+  return !t.parents.some((p) => index.get(p)?.artifacts[name]?.hash === hash);
+}
+
+function diffStep(step: string, ta: TaskRecord[], tb: TaskRecord[], ctx: StepContext): StepDiff {
+  const byA = new Map(ta.map((t) => [t.id, t]));
+  const byB = new Map(tb.map((t) => [t.id, t]));
+  const artifacts: ArtifactChange[] = [];
+  const ids = unionInOrder([...byA.keys()], [...byB.keys()]).sort(compareTaskIds);
+  for (const id of ids) {
+    const x = byA.get(id);
+    const y = byB.get(id);
+    if (!x || !y) continue;
+    for (const name of unionInOrder(Object.keys(x.artifacts), Object.keys(y.artifacts))) {
+      const from = x.artifacts[name]?.hash;
+      const to = y.artifacts[name]?.hash;
+      if (from === to || ctx.params.has(name)) continue;
+      // A difference only carried forward from an earlier step is reported where it arose.
+      if (!produced(x, name, ctx.a) && !produced(y, name, ctx.b)) continue;
+      artifacts.push({ task: `${step}/${id}`, artifact: name, kind: !from ? 'added' : !to ? 'removed' : 'changed', from, to });
+    }
+  }
+  const status = (ts: TaskRecord[]) => (ts.length === 0 ? 'not run' : ts.every((t) => t.status === 'ok') ? 'ok' : 'failed');
+  const dur = (ts: TaskRecord[]) => ts.reduce((n, t) => n + t.attempts.reduce((m, at) => m + at.durationMs, 0), 0);
+  const att = (ts: TaskRecord[]) => ts.reduce((n, t) => n + t.attempts.length, 0);
+  return {
+    step,
+    status: { from: status(ta), to: status(tb) },
+    tasks: { from: ta.length, to: tb.length },
+    attempts: { from: att(ta), to: att(tb) },
+    durationMs: { from: dur(ta), to: dur(tb) },
+    artifacts,
+    onlyInA: [...byA.keys()].filter((id) => !byB.has(id)).sort(compareTaskIds),
+    onlyInB: [...byB.keys()].filter((id) => !byA.has(id)).sort(compareTaskIds),
+  };
+}
+
+/** The items of `a` in order, then those only in `b`. */
+function unionInOrder(a: string[], b: string[]): string[] {
+  const seen = new Set(a);
+  return [...a, ...b.filter((x) => !seen.has(x))];
+}

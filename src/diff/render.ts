@@ -1,0 +1,54 @@
+import { styleText } from 'node:util';
+import type { RunDiff } from './diff.js';
+
+type Style = (format: Parameters<typeof styleText>[0], text: string) => string;
+
+/** The diff for a terminal: one block per section, nothing printed for what is equal. */
+export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: number }): string {
+  const st: Style = opts.color ? styleText : (_f, t) => t;
+  const max = opts.maxPerStep ?? 8;
+  const out: string[] = [st('bold', `flow diff ${d.a} ${d.b}  (${d.flow})`)];
+  const c = d.code;
+  const commit = (x: string | null | undefined) => (x ? x.slice(0, 10) : '(no git)');
+  if (c.packageSame && c.commit.from === c.commit.to) {
+    out.push(`code         identical (commit ${commit(c.commit.from)}${c.dirty.from ? ', dirty' : ''})`);
+  } else {
+    out.push(`code         commit ${commit(c.commit.from)}${c.dirty.from ? '+dirty' : ''} → ${commit(c.commit.to)}${c.dirty.to ? '+dirty' : ''}${c.packageSame ? ', same files' : ''}`);
+    for (const f of c.added) out.push(st('green', `               + ${f}`));
+    for (const f of c.removed) out.push(st('red', `               - ${f}`));
+    for (const f of c.changed) out.push(st('yellow', `               ~ ${f}`));
+  }
+  out.push(d.params.length ? `params       ${d.params.map((p) => `${p.name}: ${fmt(p.from)} → ${fmt(p.to)}`).join(', ')}` : 'params       identical');
+  out.push(d.env.length ? `environment  ${d.env.map((e) => `${e.what}: ${short(e.from)} → ${short(e.to)}`).join(', ')}` : 'environment  identical');
+  const steps = d.steps.filter((s) => s.artifacts.length || s.onlyInA.length || s.onlyInB.length || s.status.from !== s.status.to);
+  if (steps.length === 0) out.push('artifacts    identical in every step');
+  else out.push('artifacts');
+  const width = Math.max(0, ...steps.map((s) => s.step.length));
+  for (const s of steps) {
+    const head = `  ${s.step.padEnd(width)}`;
+    const notes: string[] = [];
+    if (s.status.from !== s.status.to) notes.push(`status ${s.status.from} → ${s.status.to}`);
+    if (s.tasks.from !== s.tasks.to) notes.push(`${s.tasks.from} → ${s.tasks.to} tasks (matched by index)`);
+    out.push(`${head}  ${notes.join('; ') || `${s.artifacts.length} artifact change${s.artifacts.length === 1 ? '' : 's'}`}`);
+    for (const a of s.artifacts.slice(0, max)) {
+      const mark = a.kind === 'added' ? st('green', '+') : a.kind === 'removed' ? st('red', '-') : st('yellow', '~');
+      out.push(`    ${mark} ${a.task} ${a.artifact}${a.detail ? `: ${a.detail}` : ''}`);
+    }
+    if (s.artifacts.length > max) out.push(`    … ${s.artifacts.length - max} more (--json lists all)`);
+  }
+  if (c.patches) for (const p of Object.values(c.patches)) out.push('', colorPatch(p, st));
+  out.push('', st('bold', d.differs.length ? `≠ ${d.verdict}` : `= ${d.verdict}`));
+  return out.join('\n');
+}
+
+function fmt(v: unknown): string {
+  return v === undefined ? '(unset)' : JSON.stringify(v);
+}
+
+function short(v: string | null | undefined): string {
+  return v === null || v === undefined ? '(none)' : v.length > 16 ? v.slice(0, 12) : v;
+}
+
+function colorPatch(p: string, st: Style): string {
+  return p.split('\n').map((l) => (l.startsWith('+') && !l.startsWith('+++') ? st('green', l) : l.startsWith('-') && !l.startsWith('---') ? st('red', l) : l)).join('\n');
+}
