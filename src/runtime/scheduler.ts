@@ -132,7 +132,10 @@ export class Scheduler {
         const outcome = await this.o.pool.run(job, settings.heapMB);
         clearTimeout(timer);
         const finished = new Date();
-        const logs = { stdout: this.o.store.putObjectSync(Buffer.from(outcome.stdout)), stderr: this.o.store.putObjectSync(Buffer.from(outcome.stderr)) };
+        // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.
+        const stack = outcome.result.ok ? undefined : (outcome.result.error as { stack?: string }).stack;
+        const stderr = stack ? `${outcome.stderr}${outcome.stderr && !outcome.stderr.endsWith('\n') ? '\n' : ''}${stack}\n` : outcome.stderr;
+        const logs = { stdout: this.o.store.putObjectSync(Buffer.from(outcome.stdout)), stderr: this.o.store.putObjectSync(Buffer.from(stderr)) };
         let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
         const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
         if (!error && outcome.result.ok) {

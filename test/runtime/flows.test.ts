@@ -1,8 +1,9 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord, TaskRecord } from '../../src/runtime/records.js';
-import { type CliResult, copyFlow, flow, tempProject } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { type CliResult, REPO, copyFlow, flow, tempProject } from '../helpers/cli.js';
 
 // Integration tests of `flow run` on real flows (test/flows/*), real worker processes and a
 // real store. Each test gets its own temp project; runs use --max-workers 2 (a 2-core budget).
@@ -173,6 +174,29 @@ describe('flow run: flow shapes', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const run = runIdOf(r);
     expect(await values(dir, [run, 'collected'], [run, 'finalNote'])).toEqual([[2, 4, 6], 'sum=12']);
+  });
+});
+
+describe('flow files type-check', () => {
+  it('every test flow compiles under strict tsc against the published types (e.g. mergeArtifacts(inputs) in a join)', async () => {
+    const dir = await tempProject({}, { git: false });
+    // The flows these runtime tests use (listed, so a deliberately broken fixture added elsewhere does not count).
+    const files = ['train.ts', 'linear.ts', 'branch-merge.ts', 'foreach-squares.ts', 'nested-grid.ts', 'foreach-in-branch.ts',
+      'async-steps.ts', 'param-types.ts', 'big-buffer.ts', 'module-state.ts', 'seeded-random.ts', 'bad-foreach.ts',
+      'not-serializable.ts', 'task-throws.ts', 'task-exit.ts', 'task-oom.ts', 'task-timeout.ts', 'retry-counter.ts',
+      'catch-error.ts', 'env-vars.ts', 'resume-marker.ts', 'client-flow.ts'];
+    expect(files.sort()).toEqual(readdirSync(join(REPO, 'test/flows')).filter((f) => files.includes(f)).sort());
+    for (const f of files) copyFlow(dir, f);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', lib: ['ES2023', 'ESNext.Decorators'], module: 'NodeNext', moduleResolution: 'NodeNext',
+        strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(REPO, 'node_modules/@types')],
+      },
+      include: ['flows'],
+    }));
+    const r = await execa(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, reject: false });
+    expect(String(r.stdout) + String(r.stderr)).toBe('');
+    expect(r.exitCode).toBe(0);
   });
 });
 
