@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { REPO, machine, type Section } from './util.js';
 import { foundation } from './suites/foundation.js';
 import { runtime } from './suites/runtime.js';
+import { git } from './suites/git.js';
+import { codePackage } from './suites/code-package.js';
 
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
-const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime };
+const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections: Section[] = [];

@@ -18,6 +18,8 @@ export interface PoolOptions {
   size: number;
   /** Retire a worker after this many tasks: each task imports a fresh module, which is never freed. */
   recycleAfter?: number;
+  /** Working directory of the workers (and so of every task). */
+  cwd?: string;
   /** Called with each piece of a task's output as it arrives. */
   onOutput?: (job: TaskJob, stream: 'stdout' | 'stderr', text: string) => void;
 }
@@ -130,7 +132,7 @@ export class WorkerPool {
 
   private spawn(heapMB: number | undefined): void {
     const execArgv = heapMB ? [`--max-old-space-size=${heapMB}`] : [];
-    const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv, serialization: 'advanced' });
+    const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv, serialization: 'advanced', cwd: this.options.cwd });
     const w = new Worker(child, heapMB);
     this.workers.add(w);
     for (const stream of ['stdout', 'stderr'] as const) {

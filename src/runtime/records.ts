@@ -61,6 +61,8 @@ export interface RunRecord {
   flow: string;
   /** The flow file, relative to the project root. */
   file: string;
+  /** The working directory of the tasks, relative to the project root (a replay recreates it inside the package). */
+  cwd?: string;
   status: RunStatus;
   params: Record<string, Literal>;
   seed: number;

@@ -8,7 +8,8 @@ import { compileFlow } from '../loader/compile.js';
 import { LocalStore } from '../store/local.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
-import { type RunRecord, type TaskRecord, runRecordPath } from './records.js';
+import { type GitRecord, type RunRecord, type TaskRecord, runRecordPath } from './records.js';
+import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { allocateRunId } from './run-id.js';
 import { Scheduler } from './scheduler.js';
@@ -30,6 +31,10 @@ export interface RunOptions {
   origin?: { run: string; step: string; cloneFrom: (step: string, id: string) => TaskRecord | undefined };
   /** Called with the run id as soon as it is allocated. */
   onStart?: (run: RunRecord) => void;
+  /** flow replay: the run repeated, and its git state (the replay runs from its code package, not a repo). */
+  replay?: { of: string; git: GitRecord | null };
+  /** Working directory of the tasks (default: the current one). */
+  cwd?: string;
 }
 
 export interface RunOutcome {
@@ -45,7 +50,7 @@ export interface RunOutcome {
 export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   let reporter: PlainReporter | undefined;
   const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
-  const pool = new WorkerPool({ size: maxWorkers, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
+  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
   pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
@@ -55,17 +60,25 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
 }
 
 async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void): Promise<RunOutcome> {
-  const compiled = await compileFlow(o.path, o.config.projectRoot);
   const store = LocalStore.open(o.config.store);
+  const [compiled, snapshot] = await Promise.all([
+    compileFlow(o.path, o.config.projectRoot),
+    snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
+  ]);
+  if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   const started = new Date();
   const id = await allocateRunId(store, { host: hostname(), pid: process.pid, started: started.toISOString() });
   const record: RunRecord = {
-    schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), status: 'running',
+    schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), cwd: cwdInProject(o.config.projectRoot, o.cwd ?? process.cwd()), status: 'running',
     params: o.params, seed: o.seed ?? newRunSeed(), tags: o.tags, started: started.toISOString(),
     host: hostname(), pid: process.pid, flowrunVersion: FLOWRUN_VERSION, node: process.version,
     steps: o.graph.order.map((name) => ({ name, type: o.graph.steps.find((s) => s.name === name)!.type })),
-    git: null,
+    git: snapshot.git,
+    code: snapshot.code,
+    env: snapshot.env,
+    envLocks: Object.fromEntries(o.graph.order.map((s) => [s, snapshot.env.lockfile?.hash ?? null])),
   };
+  if (o.replay) record.replayOf = o.replay.of;
   if (o.origin) record.origin = { run: o.origin.run, step: o.origin.step };
   store.writeRecordSync(runRecordPath(id), record, true);
   o.onStart?.(record);
@@ -100,4 +113,10 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   store.writeRecordSync(runRecordPath(id), record, true);
   const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : ExitCode.runFailed;
   return { record, exitCode };
+}
+
+/** The tasks' working directory relative to the project root ('.' when outside it). */
+function cwdInProject(root: string, cwd: string): string {
+  const rel = relative(root, cwd);
+  return rel === '' || rel.startsWith('..') ? '.' : rel;
 }

@@ -19,11 +19,15 @@ export default class ReproFlow extends FlowSpec {
   @step right() { this.b = Math.random(); this.next(this.merge); }
   @step merge(inputs: Inputs<ReproFlow>) {
     this.mergeArtifacts(inputs);
+    this.next(this.fan);
+  }
+  @step fan() {
     this.items = Array.from({ length: this.n }, (_, i) => i);
     this.next(this.sample, { foreach: 'items' });
   }
   @step sample() { this.draw = (this.input as number) + Math.random(); this.next(this.collect); }
   @step collect(inputs: Inputs<ReproFlow>) {
+    this.mergeArtifacts(inputs, { exclude: ['draw'] });
     this.draws = inputs.map((i) => i.draw);
     this.next(this.end);
   }

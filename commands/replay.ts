@@ -1,0 +1,24 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../src/cli/base.js';
+
+export default class Replay extends BaseCommand {
+  static override summary = 'Repeat a run from its code package, params and seed, and verify every artifact hash (exit 0 only when all match).';
+  static override description = 'The run\'s code package is extracted to a temporary directory; the working tree is never read. With --PARAM overrides it is a what-if: it runs with the new values and prints the diff against RUN.';
+  static override examples = ['<%= config.bin %> replay run-41', '<%= config.bin %> replay run-41 --alpha 0.1'];
+  static override enableJsonFlag = true;
+  static override args = { run: Args.string({ description: 'run to replay', required: true }) };
+  static override flags = {
+    'max-workers': Flags.integer({ description: 'tasks run at once', min: 1 }),
+    quiet: Flags.boolean({ char: 'q', description: 'print only the run id and the verdict' }),
+  };
+
+  async run(): Promise<unknown> {
+    const { paramArgs } = await import('../src/cli/run-command.js');
+    const split = paramArgs(this.argv, Replay.flags);
+    const { args, flags } = await this.parse(Replay, split.rest);
+    const { startReplay } = await import('../src/cli/replay-command.js');
+    const out = await startReplay({ run: args.run, paramArgv: split.params, maxWorkers: flags['max-workers'], quiet: flags.quiet, json: this.jsonEnabled(), log: (l) => this.log(l) });
+    process.exitCode = out.exitCode;
+    return out.json;
+  }
+}

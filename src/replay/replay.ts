@@ -1,0 +1,117 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Run } from '../client/client.js';
+import type { FlowConfig } from '../config/config.js';
+import { compareRuns } from '../diff/compare.js';
+import type { RunDiff } from '../diff/diff.js';
+import { loadRunView } from '../diff/load.js';
+import { ExitCode, GraphErrors, type GraphError, StoreError, isFlowError } from '../errors/index.js';
+import { analyzeFlow } from '../loader/analyze.js';
+import { extractCodePackage } from '../package/code-package.js';
+import { parseParams, resolveParams } from '../runtime/params.js';
+import type { RunRecord } from '../runtime/records.js';
+import { runRecordPath } from '../runtime/records.js';
+import { executeRun } from '../runtime/run.js';
+import { environment } from '../runtime/snapshot.js';
+import type { LocalStore } from '../store/local.js';
+import { FLOWRUN_VERSION } from '../util/package-info.js';
+import { type ArtifactCheck, verifyReplay } from './verify.js';
+
+export interface ReplayOptions {
+  config: FlowConfig;
+  store: LocalStore;
+  run: string;
+  paramArgv: string[];
+  maxWorkers?: number;
+  quiet: boolean;
+  json: boolean;
+  warn: (line: string) => void;
+  onStart?: (run: RunRecord) => void;
+}
+
+export interface ReplayOutcome {
+  record: RunRecord;
+  checks: ArtifactCheck[];
+  /** What-if replays (params overridden) report a diff instead of a verdict. */
+  diff?: RunDiff;
+  exitCode: number;
+}
+
+/**
+ * `flow replay RUN`: extracts RUN's code package to a temporary directory (the user's working
+ * tree is never read or changed), runs it with RUN's params and seed into the same store, and
+ * verifies every artifact hash of every task that succeeded in RUN. A replay of a failed run
+ * replays everything and verifies what succeeded.
+ */
+export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
+  const original = await Run.open(o.store, o.run);
+  const rec = original.record;
+  if (!rec.code) {
+    throw new StoreError('REPLAY_SNAPSHOT_MISSING', `Run ${rec.id} has no code package (it was recorded by a flowrun without snapshots), so it cannot be replayed.`, { fix: 'Replay a run made by this flowrun version or later.' });
+  }
+  let tar: Buffer;
+  try {
+    tar = o.store.getObjectSync(rec.code.hash);
+  } catch (e) {
+    throw new StoreError('REPLAY_SNAPSHOT_MISSING', `The code package of ${rec.id} (object ${rec.code.hash}) is ${isFlowError(e) && e.code === 'STORE_MISSING_OBJECT' ? 'missing' : 'unreadable'} in ${o.store.location}.`, { fix: 'Run flow pull to fetch it from the mirror, or flow fsck to see what else is affected.', cause: e });
+  }
+  if (rec.flowrunVersion !== FLOWRUN_VERSION) o.warn(`${rec.id} was recorded by flowrun ${rec.flowrunVersion}; this is ${FLOWRUN_VERSION}.`);
+  if (rec.node !== process.version) o.warn(`${rec.id} ran on Node ${rec.node}; this is ${process.version}.`);
+  if (rec.status !== 'ok') o.warn(`${rec.id} ${rec.status}: the replay runs the whole flow and verifies the tasks that succeeded.`);
+
+  const dir = mkdtempSync(join(tmpdir(), `flowrun-replay-${rec.id}-`));
+  try {
+    extractCodePackage(tar, dir);
+    mkdirSync(join(dir, rec.cwd ?? '.'), { recursive: true });
+    linkDependencies(o.config.projectRoot, dir, rec, o.warn);
+    const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined };
+    const analysis = await analyzeFlow(join(dir, rec.file), dir);
+    if (analysis.errors.length > 0 || !analysis.graph) {
+      const errs = analysis.errors as GraphError[];
+      throw errs.length === 1 ? errs[0]! : new GraphErrors(errs);
+    }
+    const overrides = parseParams(analysis.graph, o.paramArgv);
+    const whatIf = Object.keys(overrides).length > 0;
+    const params = { ...resolveParams(analysis.graph, {}), ...rec.params, ...overrides };
+    const outcome = await executeRun({
+      config, graph: analysis.graph, path: analysis.path, params, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
+      maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
+      cwd: join(dir, rec.cwd ?? '.'),
+      replay: { of: rec.id, git: rec.git },
+    });
+    const replay = outcome.record;
+    if (whatIf) {
+      const diff = await compareRuns(o.store, rec.id, replay.id);
+      return { record: replay, checks: [], diff, exitCode: outcome.exitCode === ExitCode.interrupted ? outcome.exitCode : ExitCode.ok };
+    }
+    const { checks, verdict } = verifyReplay(await loadRunView(original), await loadRunView(await Run.open(o.store, replay.id)));
+    replay.verdict = verdict;
+    o.store.writeRecordSync(runRecordPath(replay.id), replay, true);
+    const exitCode = outcome.exitCode === ExitCode.interrupted ? outcome.exitCode : verdict.reproduced ? ExitCode.ok : ExitCode.runFailed;
+    return { record: replay, checks, exitCode };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes the project's installed packages visible to the extracted code when its lock file is
+ * the one the run recorded (package by package: the extracted tree gets its own node_modules
+ * directory, so caches written during the replay never land in the user's tree).
+ */
+function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, warn: (l: string) => void): void {
+  const current = environment(projectRoot).lockfile?.hash ?? null;
+  const recorded = rec.env?.lockfile?.hash ?? null;
+  if (current !== recorded) {
+    warn(`The project's lock file changed since ${rec.id} (${recorded?.slice(0, 12) ?? 'none'} → ${current?.slice(0, 12) ?? 'none'}); the replay uses the packages installed now, which may differ.`);
+  }
+  const source = join(projectRoot, 'node_modules');
+  let names: string[];
+  try { names = readdirSync(source); } catch { return; }
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  for (const name of names) {
+    if (name === '.cache' || name === '.bin') continue;
+    symlinkSync(join(source, name), join(dir, 'node_modules', name));
+  }
+}

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { arch, platform } from 'node:os';
+import { join } from 'node:path';
+import { Parser, type ReadEntry } from 'tar';
+import type { FlowConfig } from '../config/config.js';
+import { captureGit, listProjectFiles } from '../git/git.js';
+import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage } from '../package/code-package.js';
+import type { LocalStore } from '../store/local.js';
+import { sha256 } from '../util/hash.js';
+import { FLOWRUN_VERSION } from '../util/package-info.js';
+import type { CodeRecord, EnvRecord, GitRecord, ManifestEntry } from './records.js';
+
+export interface ProjectSnapshot {
+  git: GitRecord | null;
+  code: CodeRecord;
+  env: EnvRecord;
+  warnings: string[];
+}
+
+const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock'];
+
+/**
+ * What a run is tied to, captured before it starts: the git state (with the dirty patch as an
+ * object), the code package (a deterministic tar of the project's files, content-addressed),
+ * and the environment (Node, flowrun, OS, lock file hash). Objects are stored before the run
+ * record that names them.
+ */
+export async function snapshotProject(store: LocalStore, config: FlowConfig, opts: { git?: GitRecord | null } = {}): Promise<ProjectSnapshot> {
+  const root = config.projectRoot;
+  const warnings: string[] = [];
+  let git: GitRecord | null;
+  if (opts.git !== undefined) {
+    git = opts.git;
+  } else {
+    const state = await captureGit(root);
+    if (!state) {
+      warnings.push(`${root} is not a git repository: the run is recorded without a commit (git: null); its code package still snapshots the files.`);
+      git = null;
+    } else {
+      git = { commit: state.commit, branch: state.branch, dirty: state.dirty, remotes: state.remotes, shallow: state.shallow, detached: state.detached };
+      if (state.dirty && state.patch !== undefined) git.patch = store.putObjectSync(Buffer.from(state.patch, 'utf8'));
+    }
+  }
+  const files = await listProjectFiles(root);
+  const pkg = buildCodePackage(root, files, { maxBytes: config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES });
+  const manifest = await manifestOf(pkg.tar);
+  const code: CodeRecord = {
+    hash: store.putObjectSync(pkg.tar),
+    manifest: store.putObjectSync(Buffer.from(JSON.stringify(manifest))),
+    files: manifest.length,
+    bytes: pkg.bytes,
+  };
+  return { git, code, env: environment(root), warnings };
+}
+
+/** Path, sha256, size and mode of every file in a package, read from the tar itself. */
+export async function manifestOf(tar: Uint8Array): Promise<ManifestEntry[]> {
+  const out: ManifestEntry[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const parser = new Parser({
+      onReadEntry: (entry: ReadEntry) => {
+        const h = createHash('sha256');
+        entry.on('data', (c: Buffer) => h.update(c));
+        entry.on('end', () => out.push({ path: entry.path, sha256: h.digest('hex'), size: entry.size ?? 0, mode: entry.mode ?? 0 }));
+      },
+    });
+    parser.on('end', () => resolve());
+    parser.on('error', reject);
+    parser.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
+  });
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Node, flowrun, OS and the project's lock file: every step's default environment. */
+export function environment(root: string): EnvRecord {
+  const name = LOCK_FILES.find((f) => existsSync(join(root, f)));
+  return {
+    node: process.version,
+    flowrun: FLOWRUN_VERSION,
+    os: platform(),
+    arch: arch(),
+    lockfile: name ? { name, hash: sha256(readFileSync(join(root, name))) } : null,
+  };
+}
