@@ -5,9 +5,10 @@ import { foundation } from './suites/foundation.js';
 import { runtime } from './suites/runtime.js';
 import { git } from './suites/git.js';
 import { codePackage } from './suites/code-package.js';
+import { repro } from './suites/repro.js';
 
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
-const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage };
+const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections: Section[] = [];

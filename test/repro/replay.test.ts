@@ -146,3 +146,19 @@ describe('flow replay', () => {
     expect(missing.stderr).toMatch(/flow pull/);
   });
 });
+
+describe('flow code', () => {
+  it('lists a run\'s code package and writes it out byte for byte', async () => {
+    const dir = await committedProject('repro-random.ts');
+    const run = await flow(['run', 'flows/repro-random.ts', '-q'], { cwd: dir });
+    const id = runId(run.stdout);
+    const list = await flow(['code', id, '--json'], { cwd: dir });
+    expect(list.exitCode, list.stderr).toBe(0);
+    const files = (JSON.parse(list.stdout) as { files: Array<{ path: string }> }).files.map((f) => f.path);
+    expect(files).toEqual(['.gitignore', 'flows/repro-random.ts', 'package.json']);
+    const out = join(tempDir(), 'code');
+    const ex = await flow(['code', id, '--extract', out], { cwd: dir });
+    expect(ex.exitCode, ex.stderr).toBe(0);
+    expect(readFileSync(join(out, 'flows/repro-random.ts'), 'utf8')).toBe(readFileSync(join(dir, 'flows/repro-random.ts'), 'utf8'));
+  });
+});

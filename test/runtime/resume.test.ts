@@ -322,7 +322,8 @@ describe('crash safety', () => {
       child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
       let finished = false;
       void child.then(() => { finished = true; });
-      while (!finished && tempFiles().length === 0) await sleep(1);
+      // Wait for the run id first: the code package objects are written (and may show temp files) before it.
+      while (!finished && (!/^run-\d+$/m.test(out) || tempFiles().length === 0)) await sleep(1);
       if (!finished) process.kill(-child.pid!, 'SIGKILL');
       const ended = await child;
       if (ended.signal === 'SIGKILL') killed = /^(run-\d+)$/m.exec(out)?.[1];
