@@ -35,6 +35,11 @@ export abstract class BaseCommand extends Command {
     process.exitCode = ExitCode.runFailed;
   }
 
+  /** --json output is for machines: plain JSON (oclif's colorizer tokenizes it, ~0.1 s per MB). */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  }
+
   protected report(err: FlowError): void {
     if (this.jsonEnabled()) {
       this.logJson({ error: err.toJSON(), ...('errors' in err && Array.isArray(err.errors) ? { errors: (err.errors as FlowError[]).map((e) => e.toJSON()) } : {}) });
