@@ -17,9 +17,14 @@ export interface LoadedFlow {
 export async function loadFlowGraph(file: string): Promise<LoadedFlow> {
   const config = loadConfig(dirname(resolve(file)));
   const analysis = await analyzeFlow(file, config.projectRoot);
+  return { config, analysis, graph: assertGraph(analysis) };
+}
+
+/** The graph of an analysis, or every problem found in it at once (exit 2). */
+export function assertGraph(analysis: Analysis): FlowGraph {
   if (analysis.errors.length > 0 || !analysis.graph) {
     const errs = analysis.errors as GraphError[];
     throw errs.length === 1 ? errs[0]! : new GraphErrors(errs);
   }
-  return { config, analysis, graph: analysis.graph };
+  return analysis.graph;
 }

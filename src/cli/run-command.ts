@@ -62,8 +62,17 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   let origin: RunOptions['origin'];
   if (o.resume) {
     const store = LocalStore.open(config.store);
-    const id = o.resume.origin ?? (await listRuns(store)).find((r) => r.flow === graph.flow)?.id;
-    if (!id) throw new UsageError('RESUME_NOTHING', `There is no run of ${graph.flow} to resume.`, { file: analysis.displayPath, fix: `Start one with flow run ${analysis.displayPath}.` });
+    const runs = (await listRuns(store)).filter((r) => r.flow === graph.flow);
+    const id = o.resume.origin ?? runs.find((r) => r.status === 'failed' || r.status === 'interrupted')?.id;
+    if (!id) {
+      const latest = runs[0];
+      throw new UsageError('RESUME_NOTHING', latest
+        ? `There is no failed or interrupted run of ${graph.flow} to resume: the latest, ${latest.id}, is ${latest.status}.`
+        : `There is no run of ${graph.flow} to resume.`, {
+        file: analysis.displayPath,
+        fix: latest ? `Rerun from a step: flow resume ${analysis.displayPath} --origin ${latest.id} --step <step>.` : `Start one with flow run ${analysis.displayPath}.`,
+      });
+    }
     const run = await Run.open(store, id);
     const plan = await planResume(graph, run, o.resume.step);
     params = run.params;
@@ -75,7 +84,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     config, graph, path: analysis.path, params, seed, tags: o.flags.tag, origin,
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json,
     onStart: (run) => {
-      if (quiet || !o.json) process.stdout.write(`${run.id}\n`);
+      if (!o.json) process.stdout.write(`${run.id}\n`);
       if (!quiet) process.stderr.write(`${run.id}: ${run.flow} started (${run.file})${Object.keys(run.params).length ? ` with ${Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}` : ''}\n`);
     },
   });

@@ -63,6 +63,6 @@ export function renderRuns(runs: RunRecord[]): string {
   if (runs.length === 0) return 'No runs yet. Start one with: flow run <flow.ts>';
   return table([
     ['RUN', 'FLOW', 'STATUS', 'STARTED', 'DURATION', 'COMMIT', 'DIRTY', 'TAGS'],
-    ...runs.map((r) => [r.id, r.flow, r.status, r.started.replace('T', ' ').slice(0, 19), duration(r.durationMs), '-', '-', r.tags.join(',')]),
+    ...runs.map((r) => [r.id, r.flow, r.status, r.started.replace('T', ' ').slice(0, 19), duration(r.durationMs), r.git?.commit?.slice(0, 10) ?? '-', r.git ? (r.git.dirty ? 'yes' : 'no') : '-', r.tags.join(',')]),
   ]).join('\n');
 }

@@ -33,8 +33,9 @@ function withLiveness(r: RunRecord): RunRecord {
   try {
     process.kill(r.pid, 0);
     return r;
-  } catch {
-    return { ...r, status: 'interrupted' };
+  } catch (e) {
+    // EPERM: the process exists (another user's); only ESRCH means it is gone.
+    return (e as NodeJS.ErrnoException).code === 'ESRCH' ? { ...r, status: 'interrupted' } : r;
   }
 }
 
@@ -54,7 +55,7 @@ export class Run {
   }
 
   static async open(store: LocalStore, id: string): Promise<Run> {
-    const rec = store.readRecordSync<RunRecord>(runRecordPath(id));
+    const rec = /^run-\d+$/.test(id) ? store.readRecordSync<RunRecord>(runRecordPath(id)) : undefined;
     if (!rec) {
       const ids = (await store.listRecords('runs'));
       const guess = closest(id, ids);
@@ -124,6 +125,7 @@ export class Step {
   }
 
   private taskById(id: string): Task | undefined {
+    if (!/^\d+(\.\d+)*$/.test(id)) return undefined;
     const rec = this.run.store.readRecordSync<TaskRecord>(taskRecordPath(this.run.id, this.name, id));
     return rec ? new Task(this.run.store, rec) : undefined;
   }

@@ -6,7 +6,8 @@ import type { FlowConfig } from '../config/config.js';
 import { compareRuns } from '../diff/compare.js';
 import type { RunDiff } from '../diff/diff.js';
 import { loadRunView } from '../diff/load.js';
-import { ExitCode, GraphErrors, type GraphError, StoreError, isFlowError } from '../errors/index.js';
+import { ExitCode, StoreError, isFlowError } from '../errors/index.js';
+import { assertGraph } from '../cli/load.js';
 import { analyzeFlow } from '../loader/analyze.js';
 import { extractCodePackage } from '../package/code-package.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
@@ -67,15 +68,12 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     linkDependencies(o.config.projectRoot, dir, rec, o.warn);
     const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
-    if (analysis.errors.length > 0 || !analysis.graph) {
-      const errs = analysis.errors as GraphError[];
-      throw errs.length === 1 ? errs[0]! : new GraphErrors(errs);
-    }
-    const overrides = parseParams(analysis.graph, o.paramArgv);
+    const graph = assertGraph(analysis);
+    const overrides = parseParams(graph, o.paramArgv);
     const whatIf = Object.keys(overrides).length > 0;
-    const params = { ...resolveParams(analysis.graph, {}), ...rec.params, ...overrides };
+    const params = { ...resolveParams(graph, {}), ...rec.params, ...overrides };
     const outcome = await executeRun({
-      config, graph: analysis.graph, path: analysis.path, params, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
+      config, graph: graph, path: analysis.path, params, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
       maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
       cwd: join(dir, rec.cwd ?? '.'),
       replay: { of: rec.id, git: rec.git },
@@ -83,7 +81,7 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     const replay = outcome.record;
     if (whatIf) {
       const diff = await compareRuns(o.store, rec.id, replay.id);
-      return { record: replay, checks: [], diff, exitCode: outcome.exitCode === ExitCode.interrupted ? outcome.exitCode : ExitCode.ok };
+      return { record: replay, checks: [], diff, exitCode: outcome.exitCode };
     }
     const { checks, verdict } = verifyReplay(await loadRunView(original), await loadRunView(await Run.open(o.store, replay.id)));
     replay.verdict = verdict;

@@ -27,8 +27,13 @@ export interface PoolOptions {
 interface Pending {
   job: TaskJob;
   heapMB?: number;
+  /** Called when a worker takes the job (timeouts count from here). */
+  onStart?: () => void;
   resolve: (o: TaskOutcome) => void;
 }
+
+/** Workers that die before they are ready this many times in a row mean they cannot start at all. */
+const MAX_START_FAILURES = 3;
 
 type Stream = 'stdout' | 'stderr';
 
@@ -70,6 +75,7 @@ export class WorkerPool {
   private readonly workers = new Set<Worker>();
   private readonly queue: Pending[] = [];
   private closed = false;
+  private startFailures = 0;
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -78,9 +84,9 @@ export class WorkerPool {
     for (let i = this.workers.size; i < Math.min(n, this.options.size); i++) this.spawn(undefined);
   }
 
-  run(job: TaskJob, heapMB?: number): Promise<TaskOutcome> {
+  run(job: TaskJob, heapMB?: number, onStart?: () => void): Promise<TaskOutcome> {
     return new Promise((resolve) => {
-      this.queue.push({ job, heapMB, resolve });
+      this.queue.push({ job, heapMB, onStart, resolve });
       this.dispatch();
     });
   }
@@ -97,10 +103,6 @@ export class WorkerPool {
     this.closed = true;
     this.queue.length = 0;
     for (const w of this.workers) w.child.kill('SIGKILL');
-  }
-
-  get busy(): number {
-    return [...this.workers].filter((w) => w.current).length;
   }
 
   private dispatch(): void {
@@ -128,6 +130,7 @@ export class WorkerPool {
     w.current = { ...p, ended: { stdout: 0, stderr: 0 }, logs: { stdout: '', stderr: '' } };
     w.tasksRun++;
     w.child.send({ type: 'run', job: p.job } satisfies ToWorker);
+    p.onStart?.();
   }
 
   private spawn(heapMB: number | undefined): void {
@@ -146,7 +149,7 @@ export class WorkerPool {
         (seq) => { if (w.current) { w.current.ended[stream] = seq; this.maybeFinish(w); } }));
     }
     child.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') { w.ready = true; this.dispatch(); return; }
+      if (m.type === 'ready') { w.ready = true; this.startFailures = 0; this.dispatch(); return; }
       if (m.type === 'done' && w.current) { w.current.done = m.result; w.current.seq = m.seq; this.maybeFinish(w); }
     });
     child.on('exit', (code, signal) => {
@@ -154,9 +157,24 @@ export class WorkerPool {
       const cur = w.current;
       w.current = undefined;
       if (cur) cur.resolve({ result: { ok: false, error: crashError(cur.job, code, signal, cur.aborted, cur.logs.stderr, cur.heapMB) }, stdout: cur.logs.stdout, stderr: cur.logs.stderr });
+      if (!w.ready && !w.retiring && ++this.startFailures >= MAX_START_FAILURES) this.failQueue(w, code, signal);
       if (!this.closed) this.dispatch();
     });
     child.on('error', () => { /* 'exit' follows and reports it */ });
+  }
+
+  /** Workers keep dying before they start: fail the waiting tasks of that kind instead of respawning forever. */
+  private failQueue(w: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    this.startFailures = 0;
+    const stuck = this.queue.filter((p) => p.heapMB === w.heapMB);
+    for (const p of stuck) this.queue.splice(this.queue.indexOf(p), 1);
+    for (const p of stuck) {
+      p.resolve({ result: { ok: false, error: {
+        code: 'TASK_CRASHED', step: p.job.step, exitCode: ExitCode.runFailed, data: { exitCode: code, signal },
+        message: `Task ${p.job.step}/${p.job.taskId} could not start: its worker process exited ${signal ? `by ${signal}` : `with code ${code}`} ${MAX_START_FAILURES} times before it was ready${w.heapMB ? ` (heap limit ${w.heapMB} MiB from @resources)` : ''}.`,
+        fix: w.heapMB ? 'Raise @resources({ memory }): a Node worker needs at least ~32 MiB.' : 'Reinstall flowrun (npm ci); its worker script may be missing.',
+      } }, stdout: '', stderr: '' });
+    }
   }
 
   private maybeFinish(w: Worker): void {

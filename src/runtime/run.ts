@@ -91,7 +91,11 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, seed: record.seed,
     maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
-    events: { taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); }, taskFinished: (spec, rec) => reporter.taskFinished(spec, rec) },
+    events: {
+      taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); },
+      taskFinished: (spec, rec) => reporter.taskFinished(spec, rec),
+      retrying: (spec, attempt, message) => reporter.retrying(spec, attempt, message),
+    },
   });
   const onSignal = () => { reporter.info(`${id}: interrupted; stopping tasks...`); scheduler.interrupt(); };
   process.on('SIGINT', onSignal);

@@ -32,6 +32,7 @@ export interface TaskSpec {
 export interface SchedulerEvents {
   taskStarted?(spec: TaskSpec, attempt: number): void;
   taskFinished?(spec: TaskSpec, record: TaskRecord): void;
+  retrying?(spec: TaskSpec, attempt: number, message: string): void;
 }
 
 export interface SchedulerOptions {
@@ -72,6 +73,8 @@ export class Scheduler {
   private readonly running = new Map<TaskSpec, TaskJob | undefined>();
   private readonly summary: Record<string, StepSummary> = {};
   private inFlight = 0;
+  /** Aborted on interrupt, so a @retry wait does not delay stopping. */
+  private readonly stopSignal = new AbortController();
   private stopping: 'failed' | 'interrupted' | undefined;
   private failure?: SchedulerResult['failure'];
   private finish!: () => void;
@@ -95,6 +98,7 @@ export class Scheduler {
   /** Ctrl-C: stop starting tasks and kill the running ones. */
   interrupt(): void {
     if (!this.stopping) this.stopping = 'interrupted';
+    this.stopSignal.abort();
     for (const job of this.running.values()) if (job) this.o.pool.abort(job, 'interrupt');
     this.pump();
   }
@@ -122,14 +126,16 @@ export class Scheduler {
     this.running.set(spec, undefined);
     try {
       for (let attempt = 0; attempt < settings.attempts; attempt++) {
-        if (attempt > 0 && settings.retryDelayMs > 0) await sleep(settings.retryDelayMs);
-        if (this.stopping === 'interrupted') break;
+        if (attempt > 0 && settings.retryDelayMs > 0) await sleep(settings.retryDelayMs, undefined, { signal: this.stopSignal.signal }).catch(() => undefined);
+        if (this.stopping) break;
         const job = this.job(spec, attempt, settings);
         this.running.set(spec, job);
         this.o.events?.taskStarted?.(spec, attempt);
         const started = new Date();
-        const timer = settings.timeoutMs ? setTimeout(() => this.o.pool.abort(job, 'timeout'), settings.timeoutMs) : undefined;
-        const outcome = await this.o.pool.run(job, settings.heapMB);
+        let timer: NodeJS.Timeout | undefined;
+        // The clock starts when a worker takes the job, not while it waits in the queue.
+        const onStart = settings.timeoutMs ? () => { timer = setTimeout(() => this.o.pool.abort(job, 'timeout'), settings.timeoutMs); } : undefined;
+        const outcome = await this.o.pool.run(job, settings.heapMB, onStart);
         clearTimeout(timer);
         const finished = new Date();
         // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.
@@ -143,11 +149,13 @@ export class Scheduler {
           const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;
           return this.complete(spec, this.record(spec, 'ok', attempts, outcome.result.artifacts, logs, next));
         }
-        error ??= { code: 'TASK_FAILED', message: 'unknown failure', exitCode: 1 };
+        error ??= { code: 'TASK_FAILED', message: `Task ${spec.step}/${spec.id} failed without an error.`, step: spec.step, exitCode: 1, fix: `See its output: flow logs ${this.o.run}/${spec.step}/${spec.id}` };
         attempts.push({ ...base, status: 'failed', error: stripStack(error) });
+        if (attempt < settings.attempts - 1 && !this.stopping) this.o.events?.retrying?.(spec, attempt, `${error.code}: ${error.message}`);
         if (attempt === settings.attempts - 1 || this.stopping) {
           if (settings.catchVar && !this.stopping && !this.steps.get(spec.step)!.foreach) {
-            const artifacts = { ...this.inherited(spec), [settings.catchVar]: saveArtifact(this.o.store, { code: error.code, message: error.message, stack: (error as { stack?: string }).stack ?? null }, spec.step, settings.catchVar) };
+            // Code and message only: a stack holds machine paths and would never reproduce (it is in the stderr log).
+            const artifacts = { ...this.inherited(spec), [settings.catchVar]: saveArtifact(this.o.store, { code: error.code, message: error.message }, spec.step, settings.catchVar) };
             const rec = this.record(spec, 'ok', attempts, artifacts, logs, { targets: this.steps.get(spec.step)!.next });
             rec.caught = stripStack(error);
             return this.complete(spec, rec);
@@ -155,7 +163,13 @@ export class Scheduler {
           return this.fail(spec, this.record(spec, 'failed', attempts, {}, logs), error);
         }
       }
-      if (this.stopping) this.fail(spec, this.record(spec, 'failed', attempts, {}, { stdout: '', stderr: '' }), { code: 'TASK_INTERRUPTED', message: 'interrupted', exitCode: 130 });
+      if (this.stopping) {
+        const empty = this.o.store.putObjectSync(Buffer.alloc(0));
+        this.fail(spec, this.record(spec, 'failed', attempts, {}, { stdout: empty, stderr: empty }), {
+          code: 'TASK_INTERRUPTED', message: `Task ${spec.step}/${spec.id} was not retried because the run stopped.`, step: spec.step, exitCode: 130,
+          fix: 'Continue the run with flow resume.',
+        });
+      }
     } finally {
       this.running.delete(spec);
     }
@@ -186,7 +200,7 @@ export class Scheduler {
     if (!next) return { code: 'GRAPH_MISSING_NEXT', message: `Step ${spec.step} returned without calling this.next(...).`, step: spec.step, exitCode: 1, fix: 'Call this.next(...) on every path through the step.' };
     const same = next.targets.join(',') === node.next.join(',') && (next.foreach ?? null) === (node.foreach ?? null);
     if (same) return undefined;
-    return { code: 'GRAPH_DYNAMIC_NEXT', message: `Step ${spec.step} called next(${next.targets.join(', ')}${next.foreach ? `, foreach ${next.foreach}` : ''}) but the graph read from the source says next(${node.next.join(', ')}${node.foreach ? `, foreach ${node.foreach}` : ''}).`, step: spec.step, exitCode: 1 };
+    return { code: 'GRAPH_DYNAMIC_NEXT', file: this.o.graph.file, line: node.transitions[0]?.line, fix: 'Make the next() call match what the source says on every path; the graph is read before the run.', message: `Step ${spec.step} called next(${next.targets.join(', ')}${next.foreach ? `, foreach ${next.foreach}` : ''}) but the graph read from the source says next(${node.next.join(', ')}${node.foreach ? `, foreach ${node.foreach}` : ''}).`, step: spec.step, exitCode: 1 };
   }
 
   private record(spec: TaskSpec, status: 'ok' | 'failed', attempts: AttemptRecord[], artifacts: Record<string, ArtifactRef>, logs: { stdout: string; stderr: string }, next?: TaskRecord['next']): TaskRecord {

@@ -44,7 +44,7 @@ export function decodeArtifact(bytes: Uint8Array, ctx: DecodeContext): unknown {
 }
 
 function corrupt(ctx: DecodeContext, what: string): never {
-  throw new StoreError('STORE_CORRUPT_OBJECT', `Artifact object ${ctx.hash ?? ''} ${what}.`, { fix: 'Run flow fsck; flow pull restores objects from a mirror.' });
+  throw new StoreError('STORE_CORRUPT_OBJECT', `Artifact object ${ctx.hash ?? ''} ${what}.`, { fix: 'Run flow fsck; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
 }
 
 class Decoder {

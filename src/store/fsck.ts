@@ -47,7 +47,7 @@ export async function fsck(store: LocalStore): Promise<FsckReport> {
   for (const shard of safeReaddir(join(store.root, 'objects'))) {
     for (const name of safeReaddir(join(store.root, 'objects', shard))) {
       // A SIGKILL mid-write leaves one; the store is still consistent (DESIGN §5), so it is a note.
-      if (name.startsWith('.tmp-')) notes.push({ code: 'STORE_LEFTOVER_TEMP', subject: `objects/${shard}/${name}`, message: 'A temp file left by an interrupted write (harmless; flow gc removes it).' });
+      if (name.startsWith('.tmp-')) notes.push({ code: 'STORE_LEFTOVER_TEMP', subject: `objects/${shard}/${name}`, message: 'A temp file left by an interrupted write (harmless; it can be deleted).' });
     }
   }
   const refs = new Map<string, string[]>();
@@ -59,6 +59,8 @@ export async function fsck(store: LocalStore): Promise<FsckReport> {
     const rec = readChecked<RunRecord>(store, `runs/${run}/run.json`, problems);
     if (rec === null) continue;
     runs++;
+    if (rec?.code) { note(refs, rec.code.hash, `${run} code package`); note(refs, rec.code.manifest, `${run} code manifest`); }
+    if (rec?.git?.patch) note(refs, rec.git.patch, `${run} git patch`);
     for (const step of await store.listRecords(`runs/${run}/tasks`)) {
       for (const file of await store.listRecords(`runs/${run}/tasks/${step}`)) {
         if (!file.endsWith('.json')) continue;

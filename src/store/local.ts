@@ -88,12 +88,12 @@ export class LocalStore implements Store {
       file = readFileSync(path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new StoreError('STORE_MISSING_OBJECT', `Object ${hash} is missing from the store ${this.root}.`, { file: path, fix: 'Run flow fsck to list what is affected; flow pull restores objects from a mirror.' });
+      if (code === 'ENOENT') throw new StoreError('STORE_MISSING_OBJECT', `Object ${hash} is missing from the store ${this.root}.`, { file: path, fix: 'Run flow fsck to list what is affected; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
       throw new StoreError(code === 'EACCES' ? 'STORE_PERMISSION' : 'STORE_CORRUPT_OBJECT', `Object ${hash} cannot be read: ${(e as Error).message}.`, { file: path, fix: 'Check the file permissions of the store, then run flow fsck.' });
     }
     const data = decodeObjectFile(file, hash, path);
     if (sha256(data) !== hash) {
-      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its content does not match its hash.`, { file: path, fix: 'Run flow fsck to list affected runs; flow pull restores objects from a mirror.' });
+      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its content does not match its hash.`, { file: path, fix: 'Run flow fsck to list affected runs; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
     }
     return data;
   }
@@ -208,7 +208,7 @@ export class LocalStore implements Store {
 
   private ioError(e: unknown, path: string): Error {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space (flow gc deletes objects no kept run needs) and rerun with flow resume.' });
+    if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space and continue with flow resume.' });
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
     if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') return new StoreError('STORE_PERMISSION', `The store path is not a directory where one is needed: ${path} (${code}).`, { file: path, fix: `Point "store" in .flowrc (or FLOW_STORE) at a directory; ${this.root} must be one.` });
     if (code) return new StoreError('STORE_IO', `Writing the store failed: ${path}: ${(e as Error).message}.`, { file: path, fix: 'Check the disk and the store directory, then run flow fsck.' });
@@ -232,7 +232,7 @@ function safeReaddir(dir: string): string[] {
 /** Strips and checks the object header; returns the logical bytes. */
 export function decodeObjectFile(file: Buffer, hash: string, path: string): Buffer {
   if (file.byteLength < 4 || file[0] !== MAGIC_0 || file[1] !== MAGIC_1) {
-    throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: ${file.byteLength < 4 ? 'truncated' : 'bad header'}.`, { file: path, fix: 'Run flow fsck; flow pull restores objects from a mirror.' });
+    throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: ${file.byteLength < 4 ? 'truncated' : 'bad header'}.`, { file: path, fix: 'Run flow fsck; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
   }
   if (file[2]! > OBJECT_VERSION) {
     throw new StoreError('STORE_VERSION_UNSUPPORTED', `Object ${hash} was written by a newer flowrun (object format ${file[2]}).`, { file: path, fix: 'Upgrade flowrun.' });
@@ -243,7 +243,7 @@ export function decodeObjectFile(file: Buffer, hash: string, path: string): Buff
     try {
       return gunzipSync(payload);
     } catch {
-      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its compressed data does not decode.`, { file: path, fix: 'Run flow fsck; flow pull restores objects from a mirror.' });
+      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its compressed data does not decode.`, { file: path, fix: 'Run flow fsck; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
     }
   }
   throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} has an unknown codec ${file[3]}.`, { file: path, fix: 'Run flow fsck.' });
