@@ -43,6 +43,8 @@ export async function compileFlow(path: string, projectRoot: string): Promise<Co
       format: 'esm',
       target: 'node20',
       write: false,
+      // The module is written into this directory: the source map's paths are relative to it.
+      outdir: join(cache.dir, '..', 'modules'),
       metafile: true,
       sourcemap: 'inline',
       logLevel: 'silent',

@@ -30,10 +30,11 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
   const root = config.projectRoot;
   const warnings: string[] = [];
   let git: GitRecord | null;
+  // Git state and the file list are independent: capture them side by side.
+  const [state, files] = await Promise.all([opts.git !== undefined ? Promise.resolve(undefined) : captureGit(root), listProjectFiles(root)]);
   if (opts.git !== undefined) {
     git = opts.git;
   } else {
-    const state = await captureGit(root);
     if (!state) {
       warnings.push(`${root} is not a git repository: the run is recorded without a commit (git: null); its code package still snapshots the files.`);
       git = null;
@@ -42,7 +43,6 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
       if (state.dirty && state.patch !== undefined) git.patch = store.putObjectSync(Buffer.from(state.patch, 'utf8'));
     }
   }
-  const files = await listProjectFiles(root);
   const pkg = buildCodePackage(root, files, { maxBytes: config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES });
   const manifest = await manifestOf(pkg.tar);
   const code: CodeRecord = {

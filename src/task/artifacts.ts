@@ -51,7 +51,8 @@ export class ArtifactScope {
       configurable: true,
       get: () => {
         if (!slot.loaded) { slot.value = loadArtifact(this.store, slot.ref); slot.loaded = true; }
-        slot.touched = true;
+        // Reading a primitive cannot change it; an object might be mutated in place, so it is re-encoded.
+        if (typeof slot.value === 'object' && slot.value !== null) slot.touched = true;
         return slot.value;
       },
       set: (v: unknown) => { slot.value = v; slot.loaded = true; slot.touched = true; },

@@ -14,6 +14,8 @@ const send = (m: FromWorker) => process.send!(m);
 const stores = new Map<string, LocalStore>();
 let seq = 0;
 
+// Stack traces of a failing step point at the user's .ts file and line (the compiled module carries a source map).
+process.setSourceMapsEnabled(true);
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ToWorker) => {
   if (m.type === 'exit') { process.disconnect(); return; }

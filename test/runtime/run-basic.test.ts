@@ -50,3 +50,23 @@ export default class Partial extends FlowSpec {
     expect(r.stderr).toMatch(/ARTIFACT_NOT_FOUND: Join join read a from its input y\/0, which has no artifact a/);
   });
 });
+
+describe('failed steps', () => {
+  it('flow logs shows the error with a stack trace pointing at the flow file and line', async () => {
+    const dir = await tempProject({
+      'flows/boom.ts': `import { FlowSpec, step } from 'flowrun';
+export default class Boom extends FlowSpec {
+  @step start() { this.next(this.end); }
+  @step end() {
+    throw new Error('kaboom');
+  }
+}
+`,
+    });
+    const r = await flow(['run', 'flows/boom.ts', '-q'], { cwd: dir });
+    expect(r.exitCode).toBe(1);
+    const logs = await flow(['logs', `${r.stdout.trim()}/end/0`], { cwd: dir });
+    expect(logs.stderr).toMatch(/Error: kaboom/);
+    expect(logs.stderr).toMatch(/at Boom\.end \(.*flows\/boom\.ts:5:\d+\)/);
+  });
+});
