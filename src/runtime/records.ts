@@ -1,6 +1,7 @@
 import type { FlowErrorJson } from '../errors/index.js';
 import type { Literal } from '../decorators/types.js';
 import type { NextCall } from '../flow/flowspec.js';
+import type { GitState } from '../git/git.js';
 
 /** A position inside foreach fan-outs: which split of which step this task belongs to. */
 export interface ForeachFrame {
@@ -91,17 +92,11 @@ export interface RunRecord {
   verdict?: ReplayVerdict;
 }
 
-/** The git state of the project when the run started (credentials stripped from remotes). */
-export interface GitRecord {
-  commit: string | null;
-  branch: string | null;
-  dirty: boolean;
-  remotes: Record<string, string>;
-  shallow: boolean;
-  detached: boolean;
-  /** Object holding the patch from `commit` to the dirty tree (tracked changes + untracked files). */
-  patch?: string;
-}
+/**
+ * The git state of the project when the run started (credentials stripped from remotes); the
+ * dirty patch is stored as an object and referenced by its hash.
+ */
+export type GitRecord = Omit<GitState, 'patch' | 'untracked'> & { patch?: string };
 
 /** The run's code package: a deterministic tar of the project's files, stored as an object. */
 export interface CodeRecord {

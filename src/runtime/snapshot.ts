@@ -39,8 +39,9 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
       warnings.push(`${root} is not a git repository: the run is recorded without a commit (git: null); its code package still snapshots the files.`);
       git = null;
     } else {
-      git = { commit: state.commit, branch: state.branch, dirty: state.dirty, remotes: state.remotes, shallow: state.shallow, detached: state.detached };
-      if (state.dirty && state.patch !== undefined) git.patch = store.putObjectSync(Buffer.from(state.patch, 'utf8'));
+      const { patch, untracked: _untracked, ...rest } = state;
+      git = rest;
+      if (state.dirty && patch !== undefined) git.patch = store.putObjectSync(Buffer.from(patch, 'utf8'));
     }
   }
   const pkg = buildCodePackage(root, files, { maxBytes: config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES });
