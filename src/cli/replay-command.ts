@@ -9,6 +9,7 @@ export async function startReplay(o: { run: string; paramArgv: string[]; maxWork
   const out = await replayRun({
     config, store, run: o.run, paramArgv: o.paramArgv, maxWorkers: o.maxWorkers, quiet: o.quiet, json: o.json,
     warn: (l) => { if (!o.quiet) process.stderr.write(`warning: ${l}\n`); },
+    info: (l) => { if (!o.quiet) process.stderr.write(`${l}\n`); },
     onStart: (r) => { if (!o.json) process.stdout.write(`${r.id}\n`); if (!o.quiet) process.stderr.write(`${r.id}: replaying ${o.run} (${r.flow}) from its code package\n`); },
   });
   if (out.diff) {

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { linkModules, lockedDependencies } from './dependencies.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Run } from '../client/client.js';
@@ -28,6 +29,7 @@ export interface ReplayOptions {
   quiet: boolean;
   json: boolean;
   warn: (line: string) => void;
+  info: (line: string) => void;
   onStart?: (run: RunRecord) => void;
 }
 
@@ -65,7 +67,7 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   try {
     extractCodePackage(tar, dir);
     mkdirSync(join(dir, rec.cwd ?? '.'), { recursive: true });
-    linkDependencies(o.config.projectRoot, dir, rec, o.warn);
+    linkDependencies(o.config.projectRoot, dir, rec, o.warn, o.info);
     const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
     const graph = assertGraph(analysis);
@@ -94,22 +96,20 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
 }
 
 /**
- * Makes the project's installed packages visible to the extracted code when its lock file is
- * the one the run recorded (package by package: the extracted tree gets its own node_modules
- * directory, so caches written during the replay never land in the user's tree).
+ * Gives the extracted code the packages its run used: the project's own node_modules when its
+ * lock file is still the recorded one, else the recorded lock installed once (npm ci) into a
+ * cache keyed by its hash. The extracted tree gets its own node_modules directory of links, so
+ * caches written during the replay never land in the user's tree.
  */
-function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, warn: (l: string) => void): void {
+function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, warn: (l: string) => void, info: (l: string) => void): void {
   const current = environment(projectRoot).lockfile?.hash ?? null;
-  const recorded = rec.env?.lockfile?.hash ?? null;
-  if (current !== recorded) {
-    warn(`The project's lock file changed since ${rec.id} (${recorded?.slice(0, 12) ?? 'none'} → ${current?.slice(0, 12) ?? 'none'}); the replay uses the packages installed now, which may differ.`);
+  const recorded = rec.env?.lockfile ?? null;
+  if (recorded && current !== recorded.hash) {
+    if (recorded.name === 'package-lock.json') {
+      linkModules(lockedDependencies(dir, recorded.hash, info), dir);
+      return;
+    }
+    warn(`The project's ${recorded.name} changed since ${rec.id}; only package-lock.json environments are reinstalled, so the replay uses the packages installed now.`);
   }
-  const source = join(projectRoot, 'node_modules');
-  let names: string[];
-  try { names = readdirSync(source); } catch { return; }
-  mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  for (const name of names) {
-    if (name === '.cache' || name === '.bin') continue;
-    symlinkSync(join(source, name), join(dir, 'node_modules', name));
-  }
+  linkModules(join(projectRoot, 'node_modules'), dir);
 }
