@@ -162,3 +162,18 @@ describe('flow code', () => {
     expect(readFileSync(join(out, 'flows/repro-random.ts'), 'utf8')).toBe(readFileSync(join(dir, 'flows/repro-random.ts'), 'utf8'));
   });
 });
+
+describe('flow diff bad input', () => {
+  it('refuses runs of different flows (DIFF_FLOW_MISMATCH, exit 2) and suggests close run ids for unknown ones', async () => {
+    const dir = await committedProject('repro-random.ts');
+    copyFlow(dir, 'linear.ts');
+    const a = await flow(['run', 'flows/repro-random.ts', '-q'], { cwd: dir });
+    const b = await flow(['run', 'flows/linear.ts', '-q'], { cwd: dir });
+    const mismatch = await flow(['diff', runId(a.stdout), runId(b.stdout)], { cwd: dir });
+    expect(mismatch.exitCode).toBe(2);
+    expect(mismatch.stderr).toMatch(/DIFF_FLOW_MISMATCH.*ReproFlow.*LinearFlow/s);
+    const unknown = await flow(['diff', runId(a.stdout), 'run-3'], { cwd: dir });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/RUN_NOT_FOUND.*Did you mean run-[12]\?/s);
+  });
+});
