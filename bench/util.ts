@@ -57,3 +57,19 @@ export function linearFlowSource(n: number, name = 'Linear'): string {
   steps.push('  @step end() {}');
   return `import { FlowSpec, step, param } from 'flowrun';\nexport default class ${name} extends FlowSpec {\n  @param({ help: 'a' }) alpha = 0.1;\n  v!: number;\n${steps.join('\n')}\n}\n`;
 }
+
+/** A foreach flow: start fans out over n items, `work` computes x from the item, a join sums it. */
+export function foreachFlowSource(n: number, work: string): string {
+  return `import { FlowSpec, step, param, type Inputs } from 'flowrun';
+export default class Fe extends FlowSpec {
+  @param({ help: 'splits' }) n = ${n};
+  items!: number[];
+  x!: number;
+  total!: number;
+  @step start() { this.items = Array.from({ length: this.n }, (_, i) => i); this.next(this.work, { foreach: 'items' }); }
+  @step work() { this.x = ${work}; this.next(this.join); }
+  @step join(inputs: Inputs<Fe>) { this.total = inputs.reduce((a, i) => a + i.x, 0); this.next(this.end); }
+  @step end() {}
+}
+`;
+}

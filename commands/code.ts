@@ -11,8 +11,8 @@ export default class Code extends BaseCommand {
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Code);
     const { runCodePackage } = await import('../src/cli/code-command.js');
-    const { openProjectStore } = await import('../src/cli/store.js');
-    const out = await runCodePackage(openProjectStore(), args.run, flags.extract);
+    const { openStore } = await import('../src/client/client.js');
+    const out = await runCodePackage(openStore(), args.run, flags.extract);
     for (const line of out.lines) this.log(line);
     return out.json;
   }

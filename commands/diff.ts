@@ -18,9 +18,9 @@ export default class Diff extends BaseCommand {
   async run(): Promise<RunDiff> {
     const { args, flags } = await this.parse(Diff);
     const { compareRuns } = await import('../src/diff/compare.js');
-    const { openProjectStore } = await import('../src/cli/store.js');
+    const { openStore } = await import('../src/client/client.js');
     const { renderDiff } = await import('../src/diff/render.js');
-    const diff = await compareRuns(openProjectStore(), args.a, args.b, { code: flags.code });
+    const diff = await compareRuns(openStore(), args.a, args.b, { code: flags.code });
     this.log(renderDiff(diff, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }));
     if (flags['exit-code'] && diff.differs.length > 0) process.exitCode = 1;
     return diff;

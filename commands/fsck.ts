@@ -9,8 +9,8 @@ export default class Fsck extends BaseCommand {
   async run(): Promise<FsckReport> {
     await this.parse(Fsck);
     const { fsck } = await import('../src/store/fsck.js');
-    const { openProjectStore } = await import('../src/cli/store.js');
-    const report = await fsck(openProjectStore());
+    const { openStore } = await import('../src/client/client.js');
+    const report = await fsck(openStore());
     for (const n of report.notes) this.log(`note: ${n.code} ${n.subject}: ${n.message}`);
     for (const p of report.problems) {
       this.log(`${p.code} ${p.subject}: ${p.message}${p.referrers?.length ? ` (referenced by ${p.referrers.join(', ')})` : ''}`);

@@ -14,10 +14,10 @@ export default class Get extends BaseCommand {
   async run(): Promise<unknown> {
     const { args } = await this.parse(Get);
     const { Run } = await import('../src/client/client.js');
-    const { openProjectStore } = await import('../src/cli/store.js');
+    const { openStore } = await import('../src/client/client.js');
     const { parsePathspec, renderValue, toJsonValue } = await import('../src/cli/views.js');
     const p = parsePathspec(args.path);
-    const run = await Run.open(openProjectStore(), p.run);
+    const run = await Run.open(openStore(), p.run);
     let task;
     if (!p.step) task = await run.artifactTask(args.name);
     else if (p.task) task = run.step(p.step).task(p.task);

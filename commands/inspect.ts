@@ -11,9 +11,9 @@ export default class Inspect extends BaseCommand {
   async run(): Promise<InspectView> {
     const { args } = await this.parse(Inspect);
     const { Run } = await import('../src/client/client.js');
-    const { openProjectStore } = await import('../src/cli/store.js');
+    const { openStore } = await import('../src/client/client.js');
     const { inspectRun, renderInspect } = await import('../src/cli/inspect-view.js');
-    const view = await inspectRun(await Run.open(openProjectStore(), args.run));
+    const view = await inspectRun(await Run.open(openStore(), args.run));
     this.log(renderInspect(view));
     return view;
   }

@@ -14,10 +14,10 @@ export default class Logs extends BaseCommand {
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Logs);
     const { Run } = await import('../src/client/client.js');
-    const { openProjectStore } = await import('../src/cli/store.js');
+    const { openStore } = await import('../src/client/client.js');
     const { parsePathspec } = await import('../src/cli/views.js');
     const p = parsePathspec(args.path, 'step');
-    const step = (await Run.open(openProjectStore(), p.run)).step(p.step!);
+    const step = (await Run.open(openStore(), p.run)).step(p.step!);
     const tasks = p.task ? [step.task(p.task)] : await step.tasks();
     const out = [];
     for (const t of tasks) {

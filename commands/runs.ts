@@ -10,9 +10,9 @@ export default class Runs extends BaseCommand {
   async run(): Promise<unknown> {
     const { args } = await this.parse(Runs);
     const { listRuns } = await import('../src/client/client.js');
-    const { openProjectStore } = await import('../src/cli/store.js');
+    const { openStore } = await import('../src/client/client.js');
     const { renderRuns } = await import('../src/cli/views.js');
-    const runs = (await listRuns(openProjectStore())).filter((r) => !args.flow || r.flow === args.flow);
+    const runs = (await listRuns(openStore())).filter((r) => !args.flow || r.flow === args.flow);
     this.log(renderRuns(runs));
     return { schema: 'flowrun.runs/1', runs };
   }

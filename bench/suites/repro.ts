@@ -1,19 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { BIN, benchProject, median, ms, type Section } from '../util.js';
+import { BIN, benchProject, median, ms, foreachFlowSource, type Section } from '../util.js';
 
-const FLOW = `import { FlowSpec, step, param, type Inputs } from 'flowrun';
-export default class Fe extends FlowSpec {
-  @param({ help: 'splits' }) n = 1000;
-  items!: number[];
-  x!: number;
-  total!: number;
-  @step start() { this.items = Array.from({ length: this.n }, (_, i) => i); this.next(this.work, { foreach: 'items' }); }
-  @step work() { this.x = (this.input as number) + Math.random(); this.next(this.join); }
-  @step join(inputs: Inputs<Fe>) { this.total = inputs.reduce((a, i) => a + i.x, 0); this.next(this.end); }
-  @step end() {}
-}
-`;
+const FLOW = foreachFlowSource(1000, '(this.input as number) + Math.random()');
 
 /** flow diff of two 1,000-task runs (target < 1 s) and replay overhead versus the original run. */
 export async function repro(): Promise<Section[]> {

@@ -1,20 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, REPO, benchProject, linearFlowSource, median, ms, type Section } from '../util.js';
+import { BIN, REPO, benchProject, linearFlowSource, median, ms, foreachFlowSource, type Section } from '../util.js';
 
-const FOREACH = `import { FlowSpec, step, param, type Inputs } from 'flowrun';
-export default class Fe extends FlowSpec {
-  @param({ help: 'splits' }) n = 1;
-  items!: number[];
-  x!: number;
-  total!: number;
-  @step start() { this.items = Array.from({ length: this.n }, (_, i) => i); this.next(this.work, { foreach: 'items' }); }
-  @step work() { this.x = (this.input as number) * 2; this.next(this.join); }
-  @step join(inputs: Inputs<Fe>) { this.total = inputs.reduce((a, i) => a + i.x, 0); this.next(this.end); }
-  @step end() {}
-}
-`;
+const FOREACH = foreachFlowSource(1, '(this.input as number) * 2');
 
 /** Wall time and peak RSS (KiB) of `flow run`, via GNU time; the flow is compiled beforehand. */
 function timedRun(dir: string, args: string[]): { wall: number; rssKiB: number } {

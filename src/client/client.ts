@@ -12,7 +12,8 @@ export interface ClientOptions {
   store?: string;
 }
 
-function openStore(opts: ClientOptions = {}): LocalStore {
+/** The store named by opts, else by .flowrc / FLOW_STORE found from the working directory. */
+export function openStore(opts: ClientOptions = {}): LocalStore {
   return LocalStore.open(opts.store ?? loadConfig(process.cwd()).store);
 }
 
