@@ -23,3 +23,11 @@ export class NotFoundError extends FlowError {
     this.name = 'NotFoundError';
   }
 }
+
+/** A remote service (S3 mirror, registry, Batch) that is unreachable or refuses us (exit 4). */
+export class RemoteError extends FlowError {
+  constructor(code: string, message: string, options: FlowErrorOptions = {}) {
+    super(code, message, { exitCode: ExitCode.remote, ...options });
+    this.name = 'RemoteError';
+  }
+}

@@ -65,14 +65,7 @@ export class LocalStore implements Store {
     const hash = sha256(data);
     const path = this.objectPath(hash);
     if (this.exists(path)) return hash;
-    let codec = Codec.Raw;
-    let payload: Uint8Array = data;
-    if (options.compress !== false && data.byteLength >= COMPRESS_MIN_BYTES) {
-      const z = gzipSync(data, { level: 1 });
-      if (z.byteLength < data.byteLength * 0.9) { codec = Codec.Gzip; payload = z; }
-    }
-    const header = Buffer.from([MAGIC_0, MAGIC_1, OBJECT_VERSION, codec]);
-    this.writeFileAtomic(path, [header, payload], false, 0o444);
+    this.writeFileAtomic(path, encodeObjectFile(data, options.compress), false, 0o444);
     return hash;
   }
 
@@ -88,12 +81,12 @@ export class LocalStore implements Store {
       file = readFileSync(path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new StoreError('STORE_MISSING_OBJECT', `Object ${hash} is missing from the store ${this.root}.`, { file: path, fix: 'Run flow fsck to list what is affected; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
+      if (code === 'ENOENT') throw new StoreError('STORE_MISSING_OBJECT', `Object ${hash} is missing from the store ${this.root}.`, { file: path, fix: 'Run flow fsck to list what is affected; flow pull (from a mirror) or a copy of the store can restore it.' });
       throw new StoreError(code === 'EACCES' ? 'STORE_PERMISSION' : 'STORE_CORRUPT_OBJECT', `Object ${hash} cannot be read: ${(e as Error).message}.`, { file: path, fix: 'Check the file permissions of the store, then run flow fsck.' });
     }
     const data = decodeObjectFile(file, hash, path);
     if (sha256(data) !== hash) {
-      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its content does not match its hash.`, { file: path, fix: 'Run flow fsck to list affected runs; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
+      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its content does not match its hash.`, { file: path, fix: 'Run flow fsck to list affected runs; flow pull (from a mirror) or a copy of the store can restore it.' });
     }
     return data;
   }
@@ -229,10 +222,24 @@ function safeReaddir(dir: string): string[] {
   }
 }
 
+/**
+ * The bytes of an object file: a 4-byte header ('FO', format version, codec) and the payload,
+ * gzip-compressed when that saves at least 10 %. Shared by every store medium.
+ */
+export function encodeObjectFile(data: Uint8Array, compress?: boolean): Uint8Array[] {
+  let codec = Codec.Raw;
+  let payload: Uint8Array = data;
+  if (compress !== false && data.byteLength >= COMPRESS_MIN_BYTES) {
+    const z = gzipSync(data, { level: 1 });
+    if (z.byteLength < data.byteLength * 0.9) { codec = Codec.Gzip; payload = z; }
+  }
+  return [Buffer.from([MAGIC_0, MAGIC_1, OBJECT_VERSION, codec]), payload];
+}
+
 /** Strips and checks the object header; returns the logical bytes. */
 export function decodeObjectFile(file: Buffer, hash: string, path: string): Buffer {
   if (file.byteLength < 4 || file[0] !== MAGIC_0 || file[1] !== MAGIC_1) {
-    throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: ${file.byteLength < 4 ? 'truncated' : 'bad header'}.`, { file: path, fix: 'Run flow fsck; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
+    throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: ${file.byteLength < 4 ? 'truncated' : 'bad header'}.`, { file: path, fix: 'Run flow fsck; flow pull (from a mirror) or a copy of the store can restore it.' });
   }
   if (file[2]! > OBJECT_VERSION) {
     throw new StoreError('STORE_VERSION_UNSUPPORTED', `Object ${hash} was written by a newer flowrun (object format ${file[2]}).`, { file: path, fix: 'Upgrade flowrun.' });
@@ -243,7 +250,7 @@ export function decodeObjectFile(file: Buffer, hash: string, path: string): Buff
     try {
       return gunzipSync(payload);
     } catch {
-      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its compressed data does not decode.`, { file: path, fix: 'Run flow fsck; a copy of the store (or, once mirrors exist, flow pull) can restore it.' });
+      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its compressed data does not decode.`, { file: path, fix: 'Run flow fsck; flow pull (from a mirror) or a copy of the store can restore it.' });
     }
   }
   throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} has an unknown codec ${file[3]}.`, { file: path, fix: 'Run flow fsck.' });
