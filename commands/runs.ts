@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 
 export default class Runs extends BaseCommand {
@@ -6,13 +6,21 @@ export default class Runs extends BaseCommand {
   static override examples = ['<%= config.bin %> runs', '<%= config.bin %> runs TrainFlow --json'];
   static override enableJsonFlag = true;
   static override args = { flow: Args.string({ description: 'only runs of this flow' }) };
+  static override flags = { remote: Flags.boolean({ description: 'list the runs on the S3 mirror instead of the local store' }) };
 
   async run(): Promise<unknown> {
-    const { args } = await this.parse(Runs);
-    const { listRuns } = await import('../src/client/client.js');
-    const { openStore } = await import('../src/client/client.js');
+    const { args, flags } = await this.parse(Runs);
+    const { listRuns, openStore } = await import('../src/client/client.js');
     const { renderRuns } = await import('../src/cli/views.js');
-    const runs = (await listRuns(openStore())).filter((r) => !args.flow || r.flow === args.flow);
+    let all;
+    if (flags.remote) {
+      const { loadConfig } = await import('../src/config/config.js');
+      const { requireMirror, listRemoteRuns } = await import('../src/mirror/sync.js');
+      all = await listRemoteRuns(await requireMirror(loadConfig(process.cwd()), 'runs --remote'));
+    } else {
+      all = await listRuns(openStore());
+    }
+    const runs = all.filter((r) => !args.flow || r.flow === args.flow);
     this.log(renderRuns(runs));
     return { schema: 'flowrun.runs/1', runs };
   }

@@ -1,11 +1,11 @@
+import { openProjectStore } from '../client/client.js';
 import { loadConfig } from '../config/config.js';
 import { renderDiff } from '../diff/render.js';
 import { replayRun } from '../replay/replay.js';
-import { LocalStore } from '../store/local.js';
 
 export async function startReplay(o: { run: string; paramArgv: string[]; maxWorkers?: number; quiet: boolean; json: boolean; log: (l: string) => void }): Promise<{ exitCode: number; json: unknown }> {
   const config = loadConfig(process.cwd());
-  const store = LocalStore.open(config.store);
+  const store = openProjectStore(config);
   const out = await replayRun({
     config, store, run: o.run, paramArgv: o.paramArgv, maxWorkers: o.maxWorkers, quiet: o.quiet, json: o.json,
     warn: (l) => { if (!o.quiet) process.stderr.write(`warning: ${l}\n`); },

@@ -1,10 +1,9 @@
-import { Run, listRuns } from '../client/client.js';
+import { Run, listRuns, openProjectStore } from '../client/client.js';
 import { UsageError } from '../errors/index.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
 import type { RunRecord } from '../runtime/records.js';
 import { planResume } from '../runtime/resume.js';
 import { executeRun, type RunOptions, type RunOutcome } from '../runtime/run.js';
-import { LocalStore } from '../store/local.js';
 import { loadFlowGraph } from './load.js';
 
 export interface RunFlags {
@@ -61,7 +60,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   let seed = o.flags.seed;
   let origin: RunOptions['origin'];
   if (o.resume) {
-    const store = LocalStore.open(config.store);
+    const store = openProjectStore(config);
     const runs = (await listRuns(store)).filter((r) => r.flow === graph.flow);
     const id = o.resume.origin ?? runs.find((r) => r.status === 'failed' || r.status === 'interrupted')?.id;
     if (!id) {

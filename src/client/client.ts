@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import { loadConfig } from '../config/config.js';
+import { type FlowConfig, loadConfig, localStoreDir } from '../config/config.js';
+import { mirrorLocation, openMirror } from '../mirror/mirror.js';
+import type { S3Location } from '../store/s3-location.js';
 import { NotFoundError } from '../errors/index.js';
 import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../runtime/records.js';
 import { LocalStore } from '../store/local.js';
@@ -14,7 +16,23 @@ export interface ClientOptions {
 
 /** The store named by opts, else by .flowrc / FLOW_STORE found from the working directory. */
 export function openStore(opts: ClientOptions = {}): LocalStore {
-  return LocalStore.open(opts.store ?? loadConfig(process.cwd()).store);
+  if (opts.store) return LocalStore.open(opts.store);
+  return openProjectStore(loadConfig(process.cwd()));
+}
+
+/** A project's local store, linked to its mirror (if one is configured). */
+export function openProjectStore(config: FlowConfig): LocalStore {
+  const store = LocalStore.open(localStoreDir(config));
+  const mirror = mirrorLocation(config);
+  if (mirror) mirrors.set(store, mirror);
+  return store;
+}
+
+/** The mirror a local store was opened with: runs missing locally are fetched from it on demand. */
+const mirrors = new WeakMap<LocalStore, S3Location>();
+
+export function mirrorOf(store: LocalStore): S3Location | undefined {
+  return mirrors.get(store);
 }
 
 /** Runs in a store, newest first. Reads only run records. */
@@ -56,7 +74,14 @@ export class Run {
   }
 
   static async open(store: LocalStore, id: string): Promise<Run> {
-    const rec = /^run-\d+$/.test(id) ? store.readRecordSync<RunRecord>(runRecordPath(id)) : undefined;
+    let rec = /^run-\d+$/.test(id) ? store.readRecordSync<RunRecord>(runRecordPath(id)) : undefined;
+    const mirror = mirrors.get(store);
+    if (!rec && mirror) {
+      // Not here: fetch it from the mirror (verified object by object), then read it locally.
+      const { pullRun } = await import('../mirror/pull.js');
+      await pullRun(await openMirror(mirror), store, id);
+      rec = store.readRecordSync<RunRecord>(runRecordPath(id));
+    }
     if (!rec) {
       const ids = (await store.listRecords('runs'));
       const guess = closest(id, ids);

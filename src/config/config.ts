@@ -66,6 +66,19 @@ export function loadConfig(startDir: string, env: NodeJS.ProcessEnv = process.en
   };
 }
 
+/**
+ * The directory of the local store: `store` itself, or — when `store` is an s3:// URL — the
+ * project's `.flow`, which then serves as the working cache of the S3 store (runs execute
+ * against it and are pushed as they finish).
+ */
+export function localStoreDir(config: Pick<FlowConfig, 'store' | 'projectRoot'>): string {
+  if (config.store.startsWith('s3://')) return resolve(config.projectRoot, '.flow');
+  if (/^[a-z0-9]+:\/\//i.test(config.store)) {
+    throw new ConfigError(`store (FLOW_STORE) is ${JSON.stringify(config.store)}: only directories and s3:// URLs are supported.`, { key: 'store', fix: 'Use a directory such as .flow, or s3://bucket/prefix.' });
+  }
+  return config.store;
+}
+
 function checkKeys(obj: Record<string, Json>, schema: Record<string, ConfigKeySpec>, prefix: string, file: string): void {
   for (const [key, value] of Object.entries(obj)) {
     if (key.startsWith('//')) continue; // JSON has no comments; "//" keys are the usual stand-in (npm does the same)

@@ -1,11 +1,12 @@
 import { availableParallelism, hostname } from 'node:os';
 import { relative } from 'node:path';
-import type { FlowConfig } from '../config/config.js';
+import { type FlowConfig, localStoreDir } from '../config/config.js';
 import type { Literal } from '../decorators/types.js';
 import { ExitCode } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import { compileFlow } from '../loader/compile.js';
 import { LocalStore } from '../store/local.js';
+import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
 import { type GitRecord, type RunRecord, type TaskRecord, runRecordPath } from './records.js';
@@ -60,14 +61,17 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
 }
 
 async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void): Promise<RunOutcome> {
-  const store = LocalStore.open(o.config.store);
-  const [compiled, snapshot] = await Promise.all([
+  const store = LocalStore.open(localStoreDir(o.config));
+  const mirror = mirrorLocation(o.config);
+  const [compiled, snapshot, remote] = await Promise.all([
     compileFlow(o.path, o.config.projectRoot),
     snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
+    mirror ? openMirror(mirror) : undefined,
   ]);
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   const started = new Date();
-  const id = await allocateRunId(store, { host: hostname(), pid: process.pid, started: started.toISOString() });
+  // With a mirror, the id is claimed there first, so two machines never hand out the same one.
+  const id = await allocateRunId(remote ? [remote, store] : store, { host: hostname(), pid: process.pid, started: started.toISOString() });
   const record: RunRecord = {
     schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), cwd: cwdInProject(o.config.projectRoot, o.cwd ?? process.cwd()), status: 'running',
     params: o.params, seed: o.seed ?? newRunSeed(), tags: o.tags, started: started.toISOString(),
@@ -115,6 +119,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   record.summary = result.summary;
   if (result.failure) record.error = result.failure;
   store.writeRecordSync(runRecordPath(id), record, true);
+  if (remote && autoPushEnabled(o.config)) await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, (line) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); });
   const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : ExitCode.runFailed;
   return { record, exitCode };
 }

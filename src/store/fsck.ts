@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { isFlowError } from '../errors/index.js';
 import type { RunRecord, TaskRecord } from '../runtime/records.js';
 import { decodeArtifact } from '../serialize/decode.js';
-import type { LocalStore } from './local.js';
+import { LocalStore } from './local.js';
+import { objectIdsIn, type Store } from './types.js';
 
 export interface FsckProblem {
   code: string;
@@ -30,7 +31,7 @@ export interface FsckReport {
  * syntax, every reference from a record to an object (artifacts, logs, large binary parts),
  * and that every artifact decodes. Read-only.
  */
-export async function fsck(store: LocalStore): Promise<FsckReport> {
+export async function fsck(store: Store): Promise<FsckReport> {
   const problems: FsckProblem[] = [];
   const notes: FsckProblem[] = [];
   const good = new Set<string>();
@@ -38,14 +39,15 @@ export async function fsck(store: LocalStore): Promise<FsckReport> {
   for await (const hash of store.listObjects()) {
     objects++;
     try {
-      store.getObjectSync(hash);
+      await store.getObject(hash);
       good.add(hash);
     } catch (e) {
       problems.push({ code: isFlowError(e) ? e.code : 'STORE_CORRUPT_OBJECT', subject: hash, message: (e as Error).message });
     }
   }
-  for (const shard of safeReaddir(join(store.root, 'objects'))) {
-    for (const name of safeReaddir(join(store.root, 'objects', shard))) {
+  const root = store instanceof LocalStore ? store.root : undefined;
+  for (const shard of root ? safeReaddir(join(root, 'objects')) : []) {
+    for (const name of safeReaddir(join(root!, 'objects', shard))) {
       // A SIGKILL mid-write leaves one; the store is still consistent (DESIGN §5), so it is a note.
       if (name.startsWith('.tmp-')) notes.push({ code: 'STORE_LEFTOVER_TEMP', subject: `objects/${shard}/${name}`, message: 'A temp file left by an interrupted write (harmless; it can be deleted).' });
     }
@@ -56,15 +58,17 @@ export async function fsck(store: LocalStore): Promise<FsckReport> {
   let runs = 0;
   let tasks = 0;
   for (const run of await store.listRecords('runs')) {
-    const rec = readChecked<RunRecord>(store, `runs/${run}/run.json`, problems);
+    const rec = await readChecked<RunRecord>(store, `runs/${run}/run.json`, problems);
     if (rec === null) continue;
+    // A claim without a run record: an id taken by a run killed before it started, or not pushed yet.
+    if (rec === undefined && !(store instanceof LocalStore)) continue;
     runs++;
     if (rec?.code) { note(refs, rec.code.hash, `${run} code package`); note(refs, rec.code.manifest, `${run} code manifest`); }
     if (rec?.git?.patch) note(refs, rec.git.patch, `${run} git patch`);
     for (const step of await store.listRecords(`runs/${run}/tasks`)) {
       for (const file of await store.listRecords(`runs/${run}/tasks/${step}`)) {
         if (!file.endsWith('.json')) continue;
-        const t = readChecked<TaskRecord>(store, `runs/${run}/tasks/${step}/${file}`, problems);
+        const t = await readChecked<TaskRecord>(store, `runs/${run}/tasks/${step}/${file}`, problems);
         if (!t) continue;
         tasks++;
         const who = `${run}/${step}/${file.slice(0, -5)}`;
@@ -76,7 +80,11 @@ export async function fsck(store: LocalStore): Promise<FsckReport> {
   for (const [hash, who] of artifacts) {
     if (!good.has(hash)) continue;
     try {
-      decodeArtifact(store.getObjectSync(hash), { hash, getBlob: (h) => { note(refs, h, `blob of ${who[0]}`); return good.has(h) ? store.getObjectSync(h) : Buffer.alloc(0); } });
+      const bytes = await store.getObject(hash);
+      // Binary parts are named inside the artifact; read the good ones first (getBlob is sync).
+      const parts = new Map<string, Buffer>();
+      for (const h of objectIdsIn(bytes.toString('latin1'))) if (good.has(h) && !parts.has(h)) parts.set(h, await store.getObject(h));
+      decodeArtifact(bytes, { hash, getBlob: (h) => { note(refs, h, `blob of ${who[0]}`); return parts.get(h) ?? Buffer.alloc(0); } });
     } catch (e) {
       if (isFlowError(e) && e.code !== 'STORE_MISSING_OBJECT') problems.push({ code: e.code, subject: hash, message: e.message, referrers: who });
     }
@@ -87,13 +95,13 @@ export async function fsck(store: LocalStore): Promise<FsckReport> {
     if (reported.has(hash)) { problems.find((p) => p.subject === hash)!.referrers = who; continue; }
     problems.push({ code: 'STORE_MISSING_OBJECT', subject: hash, message: `Object ${hash} is referenced but missing.`, referrers: who });
   }
-  return { schema: 'flowrun.fsck/1', store: store.root, objects, runs, tasks, problems, notes };
+  return { schema: 'flowrun.fsck/1', store: store.location, objects, runs, tasks, problems, notes };
 }
 
 /** Reads a record; a corrupt one is recorded as a problem and gives null. */
-function readChecked<T>(store: LocalStore, path: string, problems: FsckProblem[]): T | null | undefined {
+async function readChecked<T>(store: Store, path: string, problems: FsckProblem[]): Promise<T | null | undefined> {
   try {
-    return store.readRecordSync<T>(path);
+    return await store.readRecord<T>(path);
   } catch (e) {
     problems.push({ code: isFlowError(e) ? e.code : 'STORE_CORRUPT_RECORD', subject: path, message: (e as Error).message });
     return null;

@@ -27,3 +27,13 @@ export interface Store {
 }
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Object ids named anywhere in a text (a record, an artifact document). Generic on purpose: any
+ * field that references an object (artifacts, logs, code package, patch, environment locks,
+ * included files, binary parts of artifacts, and whatever is added later) is found without the
+ * caller knowing the field; callers keep only ids that are objects in the store.
+ */
+export function objectIdsIn(text: string): string[] {
+  return text.match(/[0-9a-f]{64}/g) ?? [];
+}

@@ -1,0 +1,54 @@
+import type { FlowConfig } from '../config/config.js';
+import { UsageError } from '../errors/index.js';
+import { runRecordPath, type RunRecord } from '../runtime/records.js';
+import type { LocalStore } from '../store/local.js';
+import { mapLimit, type S3Store } from '../store/s3.js';
+import { mirrorLocation, openMirror } from './mirror.js';
+import { pullRun, type PullResult } from './pull.js';
+import { pushRun, RemoteInventory, type PushResult, type TransferProgress } from './push.js';
+
+/** The project's mirror, or a usage error saying how to configure one. */
+export async function requireMirror(config: FlowConfig, command: string): Promise<S3Store> {
+  const loc = mirrorLocation(config);
+  if (!loc) {
+    throw new UsageError('MIRROR_NOT_CONFIGURED', `flow ${command} needs an S3 mirror (mirror.url), and none is configured${config.file ? ` in ${config.file}` : ''}.`, {
+      key: 'mirror.url', fix: 'Set "mirror": { "url": "s3://bucket/prefix" } in .flowrc (plus "endpoint" and "forcePathStyle" for S3-compatible servers), or FLOW_MIRROR_URL.',
+    });
+  }
+  return openMirror(loc);
+}
+
+const byRunNumber = (a: string, b: string) => Number(a.slice(4)) - Number(b.slice(4));
+
+async function runIds(store: { listRecords(dir: string): Promise<string[]> }): Promise<string[]> {
+  return (await store.listRecords('runs')).filter((n) => /^run-\d+$/.test(n)).sort(byRunNumber);
+}
+
+/** Pushes the named runs (default: every local run), oldest first; the inventory is read once. */
+export async function pushRuns(local: LocalStore, remote: S3Store, ids: string[], onProgress?: (p: TransferProgress) => void): Promise<PushResult[]> {
+  const wanted = ids.length > 0 ? ids : (await runIds(local)).filter((id) => local.readRecordSync(runRecordPath(id)) !== undefined);
+  const inventory = await RemoteInventory.read(remote);
+  const results: PushResult[] = [];
+  for (const id of wanted) results.push(await pushRun(local, remote, id, inventory, onProgress));
+  return results;
+}
+
+/** Pulls the named runs (default: every run on the mirror), oldest first. */
+export async function pullRuns(remote: S3Store, local: LocalStore, ids: string[], onProgress?: (p: TransferProgress) => void): Promise<PullResult[]> {
+  const wanted = ids.length > 0 ? ids : await remoteRunIds(remote);
+  const results: PullResult[] = [];
+  for (const id of wanted) results.push(await pullRun(remote, local, id, onProgress));
+  return results;
+}
+
+/** Runs visible on the mirror: those whose run record has arrived (it is written last). */
+export async function remoteRunIds(remote: S3Store): Promise<string[]> {
+  return runIds(remote);
+}
+
+/** Run records on the mirror, newest first (16 reads in flight). */
+export async function listRemoteRuns(remote: S3Store): Promise<RunRecord[]> {
+  const ids = await remoteRunIds(remote);
+  const records = await mapLimit(ids, 16, (id) => remote.readRecord<RunRecord>(runRecordPath(id)));
+  return records.filter((r): r is RunRecord => r !== undefined).sort((a, b) => byRunNumber(b.id, a.id));
+}

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFlow, flow, tempProject } from '../helpers/cli.js';
+import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js';
+
+let server: S3TestServer;
+beforeAll(async () => { server = await startS3Server(); });
+afterAll(async () => server?.stop());
+
+const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', ...args], { cwd });
+const runId = (stdout: string) => stdout.split('\n')[0]!.trim();
+
+/** A "machine": a project dir whose mirror is the given S3 location. */
+async function machine(mirrorUrl: string, flows: string[] = ['repro-random.ts']): Promise<{ dir: string; env: Record<string, string> }> {
+  const dir = await tempProject();
+  for (const f of flows) copyFlow(dir, f);
+  await git(dir, 'add', '-A');
+  await git(dir, 'commit', '-qm', 'flows');
+  return { dir, env: { ...S3_TEST_ENV, FLOW_MIRROR_URL: mirrorUrl, FLOW_S3_ENDPOINT: server.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true' } };
+}
+
+async function mirrorUrl(): Promise<string> {
+  const loc = await server.location();
+  return `s3://${loc.bucket}/${loc.prefix}`;
+}
+
+describe('S3 mirror: push, pull, on-demand fetch', () => {
+  it('a run made on machine A is pushed automatically; B lists it, reads it on demand, pulls, diffs and replays it; fsck is clean on both sides', async () => {
+    const url = await mirrorUrl();
+    const a = await machine(url);
+    const b = await machine(url);
+    const run1 = await flow(['run', 'flows/repro-random.ts', '--seed', '7', '-q'], { cwd: a.dir, env: a.env });
+    expect(run1.exitCode, run1.stderr).toBe(0);
+    const id1 = runId(run1.stdout);
+    expect(id1).toBe('run-1');
+
+    const remoteRuns = await flow(['runs', '--remote', '--json'], { cwd: b.dir, env: b.env });
+    expect(remoteRuns.exitCode, remoteRuns.stderr).toBe(0);
+    expect((JSON.parse(remoteRuns.stdout) as { runs: Array<{ id: string; status: string }> }).runs.map((r) => [r.id, r.status])).toEqual([['run-1', 'ok']]);
+
+    // B has never seen run-1: get fetches it from the mirror, verified, then reads it locally.
+    const gotB = await flow(['get', id1, 'total', '--json'], { cwd: b.dir, env: b.env });
+    expect(gotB.exitCode, gotB.stderr).toBe(0);
+    const gotA = await flow(['get', id1, 'total', '--json'], { cwd: a.dir, env: a.env });
+    expect(JSON.parse(gotB.stdout)).toEqual(JSON.parse(gotA.stdout));
+
+    // B runs the same flow with another param: its id is claimed on the mirror, so it is run-2.
+    const run2 = await flow(['run', 'flows/repro-random.ts', '--seed', '7', '--n', '3', '-q'], { cwd: b.dir, env: b.env });
+    expect(run2.exitCode, run2.stderr).toBe(0);
+    expect(runId(run2.stdout)).toBe('run-2');
+
+    const pulled = await flow(['pull', '--json'], { cwd: a.dir, env: a.env });
+    expect(pulled.exitCode, pulled.stderr).toBe(0);
+    expect((JSON.parse(pulled.stdout) as { runs: Array<{ run: string; status: string }> }).runs).toEqual([
+      expect.objectContaining({ run: 'run-1', status: 'up-to-date' }),
+      expect.objectContaining({ run: 'run-2', status: 'pulled' }),
+    ]);
+    const diff = await flow(['diff', 'run-1', 'run-2'], { cwd: a.dir, env: a.env });
+    expect(diff.stdout).toContain('n: 6 → 3');
+    expect(diff.stdout).toMatch(/code\s+identical/);
+
+    const replay = await flow(['replay', id1, '--max-workers', '2'], { cwd: b.dir, env: b.env });
+    expect(replay.exitCode, replay.stdout + replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(/reproduced run-1 bit for bit/);
+
+    for (const m of [a, b]) {
+      const fsck = await flow(['fsck'], { cwd: m.dir, env: m.env });
+      expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);
+    }
+    const remoteFsck = await flow(['fsck', '--remote', '--json'], { cwd: a.dir, env: a.env });
+    expect(remoteFsck.exitCode, remoteFsck.stdout + remoteFsck.stderr).toBe(0);
+    expect(JSON.parse(remoteFsck.stdout)).toMatchObject({ runs: 3, problems: [] });
+  });
+
+  it('flow push sends only what the mirror lacks, in packs, and a second push sends nothing', async () => {
+    const url = await mirrorUrl();
+    const a = await machine(url);
+    const env = { ...a.env, FLOW_MIRROR_AUTO_PUSH: 'false' };
+    for (const n of ['20', '30']) {
+      const r = await flow(['run', 'flows/repro-random.ts', '--n', n, '-q'], { cwd: a.dir, env });
+      expect(r.exitCode, r.stderr).toBe(0);
+    }
+    expect(JSON.parse((await flow(['runs', '--remote', '--json'], { cwd: a.dir, env })).stdout)).toMatchObject({ runs: [] });
+    await server.resetStats();
+    const push = await flow(['push', '--json'], { cwd: a.dir, env });
+    expect(push.exitCode, push.stderr).toBe(0);
+    const result = JSON.parse(push.stdout) as { runs: Array<{ run: string; status: string; objects: number; packs: number }> };
+    expect(result.runs.map((r) => [r.run, r.status])).toEqual([['run-1', 'pushed'], ['run-2', 'pushed']]);
+    const objects = result.runs.reduce((s, r) => s + r.objects, 0);
+    const stats = await server.stats();
+    // Far fewer requests than objects: packs + one bundle + one run record per run.
+    expect(objects).toBeGreaterThan(30);
+    expect(stats.PUT ?? 0).toBeLessThan(objects / 3);
+    expect(stats.HEAD ?? 0).toBe(0);
+
+    const again = await flow(['push', '--json'], { cwd: a.dir, env });
+    expect((JSON.parse(again.stdout) as { runs: Array<{ status: string }> }).runs.map((r) => r.status)).toEqual(['up-to-date', 'up-to-date']);
+  });
+
+  it('a local store without a mirror keeps working, and push says how to configure one', async () => {
+    const dir = await tempProject();
+    const r = await flow(['push'], { cwd: dir });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('mirror.url');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a missing bucket fails the run before it starts (exit 4), naming the bucket and endpoint', async () => {
+    const a = await machine('s3://no-such-bucket-x/p');
+    const r = await flow(['run', 'flows/repro-random.ts', '-q'], { cwd: a.dir, env: a.env });
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr).toContain('no-such-bucket-x');
+    expect(r.stderr).toContain(server.endpoint);
+    expect(r.stderr).not.toContain(S3_TEST_ENV.AWS_SECRET_ACCESS_KEY + '\n');
+  });
+
+  it('a malformed mirror.url is a config error naming the key', async () => {
+    const a = await machine('s3://Bad_Bucket/x');
+    const r = await flow(['runs', '--remote'], { cwd: a.dir, env: a.env });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('mirror.url');
+  });
+
+  it('pulling an unknown run names the mirror and suggests a close id', async () => {
+    const url = await mirrorUrl();
+    const a = await machine(url);
+    expect((await flow(['run', 'flows/repro-random.ts', '-q'], { cwd: a.dir, env: a.env })).exitCode).toBe(0);
+    const r = await flow(['pull', 'run-11'], { cwd: a.dir, env: a.env });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('run-1');
+    expect(readFileSync(join(a.dir, '.flow/runs/run-1/run.json'), 'utf8')).toContain('"status":"ok"');
+  });
+});
