@@ -14,7 +14,7 @@ export default class Push extends BaseCommand {
     const { loadConfig } = await import('../src/config/config.js');
     const { openProjectStore } = await import('../src/client/client.js');
     const { requireMirror, pushRuns } = await import('../src/mirror/sync.js');
-    const { formatBytes } = await import('../src/mirror/push.js');
+    const { formatBytes } = await import('../src/util/bytes.js');
     const { transferProgress } = await import('../src/cli/progress.js');
     const config = loadConfig(process.cwd());
     const remote = await requireMirror(config, 'push');

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { median, ms, type Section } from '../util.js';
-import { buildCodePackage, extractCodePackage, fmtBytes } from '../../src/package/code-package.js';
+import { buildCodePackage, extractCodePackage } from '../../src/package/code-package.js';
+import { formatBytes as fmtBytes } from '../../src/util/bytes.js';
 
 /** A project of `dirs` × `perDir` source-like files of about `size` bytes each; returns the root and the file list. */
 function syntheticProject(dirs: number, perDir: number, size: number): { root: string; files: string[] } {

@@ -1,4 +1,5 @@
-import { formatBytes, type TransferProgress } from '../mirror/push.js';
+import type { TransferProgress } from '../mirror/push.js';
+import { formatBytes } from '../util/bytes.js';
 
 /**
  * A one-line transfer progress bar on stderr, redrawn at most 10 times a second; silent when

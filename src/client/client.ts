@@ -47,7 +47,7 @@ export async function listRuns(store: LocalStore): Promise<RunRecord[]> {
 }
 
 /** A run still marked running whose orchestrator process is gone was killed. */
-function withLiveness(r: RunRecord): RunRecord {
+export function withLiveness(r: RunRecord): RunRecord {
   if (r.status !== 'running' || r.host !== hostname()) return r;
   try {
     process.kill(r.pid, 0);

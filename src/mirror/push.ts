@@ -3,6 +3,7 @@ import { NotFoundError, RemoteError, StoreError } from '../errors/index.js';
 import { runRecordPath, type RunRecord } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
 import { mapLimit, verifyObjectFile, type S3Store } from '../store/s3.js';
+import { formatBytes } from '../util/bytes.js';
 import { runContents } from './contents.js';
 
 /** Objects below this go into packs; bigger ones are uploaded on their own. */
@@ -103,12 +104,6 @@ export async function pushAfterRun(local: LocalStore, remote: S3Store, id: strin
   }
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1 << 30) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  return `${(n / (1 << 30)).toFixed(2)} GiB`;
-}
 
 /** Two records describe the same run when they share its identity (status may have moved on). */
 export function sameRun(a: RunRecord, b: RunRecord): boolean {

@@ -21,6 +21,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { PackSync, Parser, UnpackSync, type ReadEntry } from 'tar';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
+import { formatBytes } from '../util/bytes.js';
 
 export const DEFAULT_CODE_PACKAGE_MAX_BYTES = 50 * 1024 * 1024;
 /** Extraction refuses archives larger than this multiple of the build guard. */
@@ -259,7 +260,7 @@ class EntryChecker {
 
     this.total += 512 + Math.ceil(Math.max(0, size) / 512) * 512;
     if (size > this.maxBytes || this.total > this.maxBytes) {
-      return `declares ${fmtBytes(size)}, taking the archive past the ${fmtBytes(this.maxBytes)} extraction limit`;
+      return `declares ${formatBytes(size)}, taking the archive past the ${formatBytes(this.maxBytes)} extraction limit`;
     }
     if (isRoot(path)) return kind === 'dir' ? undefined : 'has an empty path';
 
@@ -416,19 +417,13 @@ function kindOf(st: Stats): string {
   return 'special file';
 }
 
-export function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-}
 
 function tooLarge(entries: CodePackageEntry[], total: number, maxBytes: number): FlowError {
   const biggest = entries.filter((e) => e.type === 'file')
     .sort((a, b) => b.size - a.size || byteOrder(a.path, b.path)).slice(0, 5);
-  const list = biggest.map((e) => `${e.path} (${fmtBytes(e.size)})`).join(', ');
+  const list = biggest.map((e) => `${e.path} (${formatBytes(e.size)})`).join(', ');
   return new FlowError('CODE_PACKAGE_TOO_LARGE',
-    `The code package would be ${fmtBytes(total)} in ${entries.length} files, over the ${fmtBytes(maxBytes)} limit. Biggest files: ${list}.`, {
+    `The code package would be ${formatBytes(total)} in ${entries.length} files, over the ${formatBytes(maxBytes)} limit. Biggest files: ${list}.`, {
       exitCode: ExitCode.usage,
       file: biggest[0]?.path,
       fix: 'Add large data or build outputs to .gitignore (pass data as params or artifacts instead), or raise `codePackage.maxBytes` in .flowrc (env FLOW_CODE_PACKAGE_MAX_BYTES).',

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -64,7 +64,11 @@ export class LocalStore implements Store {
   putObjectSync(data: Uint8Array, options: { compress?: boolean } = {}): string {
     const hash = sha256(data);
     const path = this.objectPath(hash);
-    if (this.exists(path)) return hash;
+    if (this.exists(path)) {
+      // A dedup hit counts as a fresh write, so `flow gc`'s grace period protects it too.
+      touch(path);
+      return hash;
+    }
     this.writeFileAtomic(path, encodeObjectFile(data, options.compress), false, 0o444);
     return hash;
   }
@@ -212,6 +216,11 @@ export class LocalStore implements Store {
 function writeAll(fd: number, data: Uint8Array): void {
   let off = 0;
   while (off < data.byteLength) off += writeSync(fd, data, off, Math.min(data.byteLength - off, 1 << 30));
+}
+
+function touch(path: string): void {
+  const now = new Date();
+  try { utimesSync(path, now, now); } catch { /* read-only store: nothing to protect */ }
 }
 
 function safeReaddir(dir: string): string[] {

@@ -1,0 +1,169 @@
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { withLiveness } from '../client/client.js';
+import { UsageError } from '../errors/index.js';
+import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
+import { LocalStore } from './local.js';
+import type { S3Store } from './s3.js';
+import { objectIdsIn, SHA256_HEX, type Store } from './types.js';
+
+/** Objects (and packs) younger than this are never deleted: a run in progress may need them. */
+export const GC_GRACE_MS = 60 * 60 * 1000;
+
+export interface GcOptions {
+  /** Keep the newest N runs (plus every run still running). */
+  keepLast?: number;
+  /** Keep exactly these runs (plus every run still running). */
+  keep?: string[];
+  dryRun: boolean;
+  graceMs?: number;
+  now?: Date;
+}
+
+export interface GcReport {
+  schema: 'flowrun.gc/1';
+  store: string;
+  dryRun: boolean;
+  keptRuns: string[];
+  deletedRuns: string[];
+  deletedObjects: number;
+  deletedBytes: number;
+  /** Unreferenced but younger than the grace period. */
+  protectedRecent: number;
+  /** S3: packs kept because some of their objects are still referenced. */
+  partialPacks: number;
+}
+
+/** What gc needs from a medium: stored units (an object or a whole pack) with their age. */
+interface Unit { id: string; hashes: string[]; size: number; modified: Date }
+
+/**
+ * Deletes runs that are not kept and then every object no kept run references, never touching
+ * a run still running or anything written within the grace period (a run in progress writes
+ * objects before the records naming them, and a dedup hit refreshes an object's time).
+ * Records go first, so no remaining record ever names a deleted object.
+ */
+export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcReport> {
+  if (opts.keepLast !== undefined && opts.keep?.length) throw new UsageError('GC_OPTIONS', '--keep-last and --keep cannot be combined.', { fix: 'Use one of them.' });
+  const now = opts.now ?? new Date();
+  const grace = opts.graceMs ?? GC_GRACE_MS;
+  const ids = (await store.listRecords('runs')).filter((n) => /^run-\d+$/.test(n)).sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
+  const records = new Map<string, RunRecord | undefined>();
+  for (const id of ids) records.set(id, await store.readRecord<RunRecord>(runRecordPath(id)));
+  const live = (id: string) => {
+    const r = records.get(id);
+    // No run record yet: a run that has just claimed its id. Keep it.
+    return !r || (store instanceof LocalStore ? withLiveness(r) : r).status === 'running';
+  };
+  for (const id of opts.keep ?? []) if (!records.has(id)) throw new UsageError('RUN_NOT_FOUND', `--keep ${id}: there is no such run in ${store.location}.`, { fix: 'flow runs lists the runs.' });
+  const wanted = opts.keep?.length ? new Set(opts.keep) : opts.keepLast !== undefined ? new Set(ids.filter((id) => records.get(id)).slice(0, opts.keepLast)) : new Set(ids);
+  const keptRuns = ids.filter((id) => wanted.has(id) || live(id));
+  const deletedRuns = ids.filter((id) => !keptRuns.includes(id));
+
+  const referenced = new Set<string>();
+  for (const id of keptRuns) for (const h of await runReferences(store, id)) referenced.add(h);
+
+  const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0 };
+  const doomed: Unit[] = [];
+  for await (const unit of listUnits(store)) {
+    const used = unit.hashes.filter((h) => referenced.has(h)).length;
+    if (used === unit.hashes.length && unit.hashes.length > 0) continue;
+    if (used > 0) { report.partialPacks++; continue; }
+    if (now.getTime() - unit.modified.getTime() < grace) { report.protectedRecent++; continue; }
+    doomed.push(unit);
+  }
+  report.deletedObjects = doomed.reduce((n, u) => n + Math.max(1, u.hashes.length), 0);
+  report.deletedBytes = doomed.reduce((n, u) => n + u.size, 0);
+  if (opts.dryRun) return report;
+  await deleteRuns(store, deletedRuns);
+  await deleteUnits(store, doomed);
+  return report;
+}
+
+/** Every object id a run's records name, plus the binary parts its artifacts name. */
+async function runReferences(store: Store, id: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  const add = (text: string) => { for (const h of objectIdsIn(text)) out.add(h); };
+  add(JSON.stringify(await store.readRecord(runRecordPath(id)) ?? null));
+  const artifacts = new Set<string>();
+  for (const step of await store.listRecords(`runs/${id}/tasks`)) {
+    for (const file of await store.listRecords(`runs/${id}/tasks/${step}`)) {
+      const t = await store.readRecord<TaskRecord>(`runs/${id}/tasks/${step}/${file}`).catch(() => undefined);
+      if (!t) continue;
+      add(JSON.stringify(t));
+      for (const ref of Object.values(t.artifacts ?? {})) artifacts.add(ref.hash);
+    }
+  }
+  for (const hash of artifacts) {
+    const bytes = await store.getObject(hash).catch(() => undefined);
+    if (bytes) add(bytes.toString('latin1'));
+  }
+  return out;
+}
+
+async function* listUnits(store: Store): AsyncIterable<Unit> {
+  if (store instanceof LocalStore) {
+    const dir = join(store.root, 'objects');
+    for (const shard of safeReaddir(dir)) {
+      for (const name of safeReaddir(join(dir, shard))) {
+        const path = join(dir, shard, name);
+        // Leftover temp files of interrupted writes are garbage too, once old enough.
+        if (!SHA256_HEX.test(name) && !name.startsWith('.tmp-')) continue;
+        try {
+          const st = statSync(path);
+          yield { id: path, hashes: SHA256_HEX.test(name) ? [name] : [], size: st.size, modified: st.mtime };
+        } catch { /* deleted meanwhile */ }
+      }
+    }
+    return;
+  }
+  const s3 = store as S3Store;
+  for await (const { key, size, modified } of s3.listKeys(s3.key('objects/'))) {
+    const name = key.slice(key.lastIndexOf('/') + 1);
+    if (SHA256_HEX.test(name)) yield { id: key, hashes: [name], size, modified: modified ?? new Date(0) };
+  }
+  const members = new Map<string, string[]>();
+  for (const [hash, entry] of await s3.packedObjects()) members.set(entry.pack, [...(members.get(entry.pack) ?? []), hash]);
+  for await (const { key, size, modified } of s3.listKeys(s3.key('packs/'))) {
+    if (!key.endsWith('.pack')) continue;
+    const pack = key.slice(key.lastIndexOf('/') + 1, -'.pack'.length);
+    // A pack without an index (an interrupted push) holds nothing reachable.
+    yield { id: pack, hashes: members.get(pack) ?? [], size, modified: modified ?? new Date(0) };
+  }
+}
+
+async function deleteRuns(store: Store, runs: string[]): Promise<void> {
+  if (runs.length === 0) return;
+  if (store instanceof LocalStore) {
+    // The run record goes first: a run without it is invisible, never half-readable.
+    for (const id of runs) { rmSync(join(store.root, runRecordPath(id)), { force: true }); rmSync(join(store.root, 'runs', id), { recursive: true, force: true }); }
+    return;
+  }
+  const s3 = store as S3Store;
+  for (const id of runs) {
+    await s3.deleteKeys([runRecordPath(id)]);
+    const keys: string[] = [];
+    for await (const { key } of s3.listKeys(s3.key(`runs/${id}/`))) keys.push(key.slice(s3.loc.prefix.length));
+    await s3.deleteKeys(keys);
+  }
+}
+
+async function deleteUnits(store: Store, units: Unit[]): Promise<void> {
+  if (store instanceof LocalStore) {
+    for (const u of units) rmSync(u.id, { force: true });
+    return;
+  }
+  const s3 = store as S3Store;
+  const keys: string[] = [];
+  for (const u of units) {
+    if (u.id.includes('/')) keys.push(u.id.slice(s3.loc.prefix.length));
+    // The index goes before the pack, as push writes the pack before the index.
+    else keys.push(`packs/${u.id}.idx.json`);
+  }
+  await s3.deleteKeys(keys);
+  await s3.deleteKeys(units.filter((u) => !u.id.includes('/')).map((u) => `packs/${u.id}.pack`));
+}
+
+function safeReaddir(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
+}
