@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, machine, type Section } from './util.js';
 import { foundation } from './suites/foundation.js';
@@ -6,9 +6,10 @@ import { runtime } from './suites/runtime.js';
 import { git } from './suites/git.js';
 import { codePackage } from './suites/code-package.js';
 import { repro } from './suites/repro.js';
+import { mirror } from './suites/mirror.js';
 
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
-const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro };
+const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections: Section[] = [];
@@ -25,11 +26,21 @@ const out = [
   `Machine: ${machine()}.`,
   '',
 ];
+const rendered = new Map<string, string[]>();
 for (const s of sections) {
-  out.push(`## ${s.title}`, '', `Measured: ${s.command}.`, '', '| measure | value | note |', '|---|---|---|');
-  for (const r of s.rows) out.push(`| ${r.name} | ${r.value} | ${r.note ?? ''} |`);
-  if (s.text) out.push('', s.text);
-  out.push('');
+  const lines = [`## ${s.title}`, '', `Measured: ${s.command}.`, '', '| measure | value | note |', '|---|---|---|'];
+  for (const r of s.rows) lines.push(`| ${r.name} | ${r.value} | ${r.note ?? ''} |`);
+  if (s.text) lines.push('', s.text);
+  lines.push('');
+  rendered.set(s.title, lines);
 }
-writeFileSync(join(REPO, 'BENCHMARKS.md'), out.join('\n'));
+// Running some suites keeps the other sections of the file (with their own dates in git history).
+const file = join(REPO, 'BENCHMARKS.md');
+const previous = existsSync(file) ? readFileSync(file, 'utf8').split(/^(?=## )/m).slice(1) : [];
+for (const chunk of previous) {
+  const title = chunk.slice(3, chunk.indexOf('\n'));
+  if (!rendered.has(title)) rendered.set(title, [chunk.trimEnd(), '']);
+}
+for (const lines of rendered.values()) out.push(...lines);
+writeFileSync(file, out.join('\n'));
 process.stdout.write(out.join('\n'));

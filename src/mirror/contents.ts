@@ -1,7 +1,7 @@
 import type { RunRecord, TaskRecord } from '../runtime/records.js';
 import { runRecordPath } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
-import { objectIdsIn } from '../store/types.js';
+import { objectIdsIn, objectIdsInBytes } from '../store/types.js';
 
 /** Everything that makes up one run in a store: its records and the objects they reach. */
 export interface RunContents {
@@ -41,8 +41,7 @@ export async function referencedObjects(store: { hasObject(h: string): Promise<b
   // An artifact object is a small JSON document naming its large binary parts by id.
   for (const hash of artifacts) {
     if (!(await store.hasObject(hash))) continue;
-    const text = (await store.getObject(hash)).toString('latin1');
-    for (const id of objectIdsIn(text)) if (!objects.has(id) && await store.hasObject(id)) objects.add(id);
+    for (const id of objectIdsInBytes(await store.getObject(hash))) if (!objects.has(id) && await store.hasObject(id)) objects.add(id);
   }
   return objects;
 }

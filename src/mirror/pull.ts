@@ -3,7 +3,7 @@ import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/recor
 import type { LocalStore } from '../store/local.js';
 import { mapLimit, verifyObjectFile, type S3Store } from '../store/s3.js';
 import { closest } from '../util/suggest.js';
-import { objectIdsIn } from '../store/types.js';
+import { objectIdsIn, objectIdsInBytes } from '../store/types.js';
 import { sameRun, type TransferProgress } from './push.js';
 
 const PARALLEL = 8;
@@ -51,7 +51,7 @@ export async function pullRun(remote: S3Store, local: LocalStore, id: string, on
   // Binary parts of artifacts are named inside the artifact objects, now local.
   const parts = new Set<string>();
   for (const t of Object.values(tasks)) {
-    for (const ref of Object.values(t.artifacts ?? {})) for (const part of objectIdsIn(local.getObjectSync(ref.hash).toString('latin1'))) parts.add(part);
+    for (const ref of Object.values(t.artifacts ?? {})) for (const part of objectIdsInBytes(local.getObjectSync(ref.hash))) parts.add(part);
   }
   progress.objectsTotal += parts.size;
   await fetcher.fetch([...parts], false);

@@ -4,7 +4,7 @@ import { isFlowError } from '../errors/index.js';
 import type { RunRecord, TaskRecord } from '../runtime/records.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { LocalStore } from './local.js';
-import { objectIdsIn, type Store } from './types.js';
+import { objectIdsInBytes, type Store } from './types.js';
 
 export interface FsckProblem {
   code: string;
@@ -83,7 +83,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
       const bytes = await store.getObject(hash);
       // Binary parts are named inside the artifact; read the good ones first (getBlob is sync).
       const parts = new Map<string, Buffer>();
-      for (const h of objectIdsIn(bytes.toString('latin1'))) if (good.has(h) && !parts.has(h)) parts.set(h, await store.getObject(h));
+      for (const h of objectIdsInBytes(bytes)) if (good.has(h) && !parts.has(h)) parts.set(h, await store.getObject(h));
       decodeArtifact(bytes, { hash, getBlob: (h) => { note(refs, h, `blob of ${who[0]}`); return parts.get(h) ?? Buffer.alloc(0); } });
     } catch (e) {
       if (isFlowError(e) && e.code !== 'STORE_MISSING_OBJECT') problems.push({ code: e.code, subject: hash, message: e.message, referrers: who });

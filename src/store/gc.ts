@@ -5,7 +5,7 @@ import { UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
 import { LocalStore } from './local.js';
 import type { S3Store } from './s3.js';
-import { objectIdsIn, SHA256_HEX, type Store } from './types.js';
+import { objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
 
 /** Objects (and packs) younger than this are never deleted: a run in progress may need them. */
 export const GC_GRACE_MS = 60 * 60 * 1000;
@@ -96,7 +96,7 @@ async function runReferences(store: Store, id: string): Promise<Set<string>> {
   }
   for (const hash of artifacts) {
     const bytes = await store.getObject(hash).catch(() => undefined);
-    if (bytes) add(bytes.toString('latin1'));
+    if (bytes) for (const h of objectIdsInBytes(bytes)) out.add(h);
   }
   return out;
 }

@@ -37,3 +37,15 @@ export const SHA256_HEX = /^[0-9a-f]{64}$/;
 export function objectIdsIn(text: string): string[] {
   return text.match(/[0-9a-f]{64}/g) ?? [];
 }
+
+/** objectIdsIn over bytes of any size, scanned in windows (a string cannot exceed ~512 MiB). */
+export function objectIdsInBytes(bytes: Uint8Array): string[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const WINDOW = 32 << 20;
+  const ids = new Set<string>();
+  // Windows overlap by 63 bytes so an id across a boundary is still seen whole.
+  for (let start = 0; start < buf.byteLength; start += WINDOW) {
+    for (const id of objectIdsIn(buf.toString('latin1', start, Math.min(buf.byteLength, start + WINDOW + 63)))) ids.add(id);
+  }
+  return [...ids];
+}

@@ -1,82 +1,11 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { S3Store } from '../../src/store/s3.js';
-import { s3ClientConfig } from '../../src/store/s3.js';
-import type { S3Location } from '../../src/store/s3-location.js';
 import { tempDir } from './cli.js';
+import { S3_TEST_ENV, startS3Server as launch, type S3TestServer } from '../../tools/s3-test-server/launch.js';
 
-const SERVER = fileURLToPath(new URL('../../tools/s3-test-server.cjs', import.meta.url));
-
-/** s3rver's fixed credentials; the SDK's default chain reads them from these variables. */
-export const S3_TEST_ENV = {
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-} as const;
+export { S3_TEST_ENV, type S3TestServer };
+// The SDK's default credential chain reads s3rver's fixed credentials from the environment.
 Object.assign(process.env, S3_TEST_ENV);
 
-export interface S3TestServer {
-  endpoint: string;
-  /** A new, empty bucket. */
-  bucket(): Promise<string>;
-  /** A location in a fresh bucket (or under a fresh prefix of `bucket`). */
-  location(bucket?: string): Promise<S3Location>;
-  faults(f: { rate503?: number; dropRate?: number; delayMs?: number; methods?: string[] }): Promise<void>;
-  stats(): Promise<Record<string, number>>;
-  resetStats(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Starts tools/s3-test-server.cjs (s3rver + the conditional-write/fault layer) on 127.0.0.1. */
-export async function startS3Server(): Promise<S3TestServer> {
-  const child: ChildProcess = fork(SERVER, ['--port', '0', '--dir', tempDir('s3-data-')], {
-    execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.once('exit', (code) => reject(new Error(`s3-test-server exited (${code}): ${out}`)));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const admin = async (path: string) => {
-    const res = await fetch(`${endpoint}/__test/${path}`);
-    return (await res.json()) as Record<string, number>;
-  };
-  const client = new S3Client({ ...s3ClientConfig({ bucket: 'x', prefix: '', endpoint }), maxAttempts: 1 });
-  const bucket = async () => {
-    const name = `b-${randomBytes(5).toString('hex')}`;
-    await client.send(new CreateBucketCommand({ Bucket: name }));
-    return name;
-  };
-  return {
-    endpoint,
-    bucket,
-    location: async (b) => ({ bucket: b ?? (await bucket()), prefix: `p-${randomBytes(4).toString('hex')}/`, endpoint, forcePathStyle: true }),
-    faults: async (f) => {
-      const q = new URLSearchParams({ rate503: String(f.rate503 ?? 0), dropRate: String(f.dropRate ?? 0), delayMs: String(f.delayMs ?? 0), ...(f.methods ? { methods: f.methods.join(',') } : {}) });
-      await admin(`faults?${q}`);
-    },
-    stats: () => admin('stats'),
-    resetStats: async () => { await admin('reset-stats'); },
-    stop: async () => {
-      client.destroy();
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
-  };
-}
-
-export async function openS3Store(loc: S3Location): Promise<S3Store> {
-  return S3Store.open(loc);
+/** The test server with its data in a temp dir removed after the test file. */
+export function startS3Server(): Promise<S3TestServer> {
+  return launch(tempDir('s3-data-'));
 }

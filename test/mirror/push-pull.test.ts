@@ -123,7 +123,7 @@ describe('S3 mirror: push, pull, on-demand fetch', () => {
     const { packs } = await store.listPacks();
     const pack = [...packs.keys()][0]!;
     const body = (await store.getPack(pack))!;
-    body[body.length - 3] ^= 0xff;
+    body.writeUInt8(body.readUInt8(body.length - 3) ^ 0xff, body.length - 3);
     await store.client.send(new PutObjectCommand({ Bucket: bucket, Key: store.key(`packs/${pack}.pack`), Body: body }));
     const r = await flow(['pull', 'run-1'], { cwd: b.dir, env: b.env });
     expect(r.exitCode, r.stderr).toBe(3);

@@ -6,7 +6,7 @@
 //      run-id claim code path is exercised for real;
 //   2. can inject faults (503s, dropped connections, delays) and counts requests, driven over
 //      HTTP at /__test/* so a test can change them while a push is running.
-// Usage: node --openssl-legacy-provider tools/s3-test-server.cjs [--port N] [--dir D]
+// Usage: node --openssl-legacy-provider tools/s3-test-server/server.cjs [--port N] [--dir D]
 // (s3rver's paginated listing uses DES for continuation tokens; Node 20 needs the legacy provider.)
 // Prints `listening <port>` on stdout when ready.
 'use strict';
