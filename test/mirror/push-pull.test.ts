@@ -147,6 +147,22 @@ describe('S3 mirror: push, pull, on-demand fetch', () => {
     expect(r.stderr).toContain(server.endpoint);
   });
 
+  it.each([
+    ['wrong credentials', { AWS_ACCESS_KEY_ID: 'AKIAUNKNOWNKEY', AWS_SECRET_ACCESS_KEY: 'wrong-secret-canary-1234' }, 'S3_ACCESS_DENIED', /environment variables \(AWS_ACCESS_KEY_ID/],
+    ['no credentials anywhere', { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config' }, 'S3_NO_CREDENTIALS', /default chain/],
+    ['a wrong endpoint', { FLOW_S3_ENDPOINT: 'http://127.0.0.1:9' }, 'S3_UNREACHABLE', /127\.0\.0\.1:9/],
+  ])('%s: exit 4, one paragraph naming bucket, endpoint and credential source, never the secret', async (_label, override, code, detail) => {
+    const url = await mirrorUrl();
+    const a = await machine(url);
+    const r = await flow(['runs', '--remote', '--json'], { cwd: a.dir, env: { ...a.env, ...override } });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(4);
+    const err = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+    expect(err.code).toBe(code);
+    expect(err.message).toContain(url.slice(5, url.indexOf('/', 5)));
+    expect(err.message).toMatch(detail);
+    expect(r.stdout + r.stderr).not.toContain('wrong-secret-canary-1234');
+  });
+
   it('a malformed mirror.url is a config error naming the key', async () => {
     const a = await machine('s3://Bad_Bucket/x');
     const r = await flow(['runs', '--remote'], { cwd: a.dir, env: a.env });
