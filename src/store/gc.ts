@@ -32,7 +32,19 @@ export interface GcReport {
   protectedRecent: number;
   /** S3: packs kept because some of their objects are still referenced. */
   partialPacks: number;
+  /** S3: unreferenced units seen for the first time; a gc at least the grace period later deletes them. */
+  awaitingSecondPass: number;
 }
+
+/**
+ * S3 only: when each unreferenced unit was first seen unreferenced. A unit is deleted only when a
+ * gc finds it still unreferenced a grace period after an earlier gc did (mark, then sweep), so a
+ * push from another machine that started relying on an old object in between (it skipped the
+ * upload because the object was there) makes it referenced before it can go. Local stores do not
+ * need this: there a dedup hit refreshes the object's time.
+ */
+interface GcPending { v: 1; since: Record<string, string> }
+const PENDING = 'gc/pending.json';
 
 /** What gc needs from a medium: stored units (an object or a whole pack) with their age. */
 interface Unit { id: string; hashes: string[]; size: number; modified: Date }
@@ -63,13 +75,19 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   const referenced = new Set<string>();
   for (const id of keptRuns) for (const h of await runReferences(store, id)) referenced.add(h);
 
-  const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0 };
+  const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0, awaitingSecondPass: 0 };
+  const pending = store instanceof LocalStore ? undefined : (await store.readRecord<GcPending>(PENDING))?.since ?? {};
+  const nextPending: Record<string, string> = {};
   const doomed: Unit[] = [];
   for await (const unit of listUnits(store)) {
     const used = unit.hashes.filter((h) => referenced.has(h)).length;
     if (used === unit.hashes.length && unit.hashes.length > 0) continue;
     if (used > 0) { report.partialPacks++; continue; }
     if (now.getTime() - unit.modified.getTime() < grace) { report.protectedRecent++; continue; }
+    if (pending) {
+      const firstSeen = pending[unit.id] ?? now.toISOString();
+      if (now.getTime() - Date.parse(firstSeen) < grace) { nextPending[unit.id] = firstSeen; report.awaitingSecondPass++; continue; }
+    }
     doomed.push(unit);
   }
   report.deletedObjects = doomed.reduce((n, u) => n + Math.max(1, u.hashes.length), 0);
@@ -77,6 +95,7 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   if (opts.dryRun) return report;
   await deleteRuns(store, deletedRuns);
   await deleteUnits(store, doomed);
+  if (pending) await store.writeRecord(PENDING, { v: 1, since: nextPending } satisfies GcPending);
   return report;
 }
 

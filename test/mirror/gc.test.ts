@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStore } from '../../src/store/local.js';
+import { S3Store } from '../../src/store/s3.js';
 import { collectGarbage } from '../../src/store/gc.js';
 import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js';
@@ -87,6 +88,22 @@ describe('flow gc', () => {
     expect(report).toMatchObject({ deletedObjects: 1, protectedRecent: 1 });
     expect(await store.hasObject(hash)).toBe(true);
     expect(await store.hasObject(other)).toBe(false);
+  });
+
+  it('on S3, an unreferenced object goes only when a second gc, a grace period later, still finds it unreferenced (a push in between can rely on it)', async () => {
+    const store = await S3Store.open(await server.location());
+    const kept = await store.putObject(Buffer.from('an old artifact a new push will reuse'));
+    const dropped = await store.putObject(Buffer.from('truly garbage'));
+    const later = (s: number) => new Date(Date.now() + s * 1000);
+    const first = await collectGarbage(store, { dryRun: false, graceMs: 1000, now: later(5) });
+    expect(first).toMatchObject({ deletedObjects: 0, awaitingSecondPass: 2 });
+    // Meanwhile another machine pushes a run whose task names the old object (it found it present).
+    await store.writeRecord('runs/run-1/tasks/start/0.json', { artifacts: { x: { hash: kept, size: 1 } } });
+    await store.writeRecord('runs/run-1/run.json', { id: 'run-1', status: 'ok' });
+    const second = await collectGarbage(store, { dryRun: false, graceMs: 1000, now: later(10) });
+    expect(second).toMatchObject({ deletedObjects: 1, awaitingSecondPass: 0 });
+    expect(await store.hasObject(kept)).toBe(true);
+    expect(await store.hasObject(dropped)).toBe(false);
   });
 
   it('gc --remote removes an unkept run from the mirror and leaves the rest complete', async () => {
