@@ -86,8 +86,8 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
       if (!o.json) process.stdout.write(`${run.id}\n`);
       if (!quiet) process.stderr.write(`${run.id}: ${run.flow} started (${run.file})${Object.keys(run.params).length ? ` with ${Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}` : ''}\n`);
     },
+    onFinish: (run) => { if (!quiet) o.log(summaryLine(run)); },
   });
-  if (!quiet) o.log(summaryLine(outcome.record));
   return outcome;
 }
 

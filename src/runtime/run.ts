@@ -32,6 +32,8 @@ export interface RunOptions {
   origin?: { run: string; step: string; cloneFrom: (step: string, id: string) => TaskRecord | undefined };
   /** Called with the run id as soon as it is allocated. */
   onStart?: (run: RunRecord) => void;
+  /** Called with the final record, before the automatic push to the mirror. */
+  onFinish?: (run: RunRecord) => void;
   /** flow replay: the run repeated, and its git state (the replay runs from its code package, not a repo). */
   replay?: { of: string; git: GitRecord | null };
   /** Working directory of the tasks (default: the current one). */
@@ -119,6 +121,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   record.summary = result.summary;
   if (result.failure) record.error = result.failure;
   store.writeRecordSync(runRecordPath(id), record, true);
+  o.onFinish?.(record);
   if (remote && autoPushEnabled(o.config)) await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, (line) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); });
   const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : ExitCode.runFailed;
   return { record, exitCode };
