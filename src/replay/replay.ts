@@ -14,6 +14,7 @@ import { extractCodePackage } from '../package/code-package.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
 import type { RunRecord } from '../runtime/records.js';
 import { runRecordPath } from '../runtime/records.js';
+import { assertIncludesStored } from '../runtime/includes.js';
 import { executeRun } from '../runtime/run.js';
 import { environment } from '../runtime/snapshot.js';
 import type { LocalStore } from '../store/local.js';
@@ -74,8 +75,10 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     const overrides = parseParams(graph, o.paramArgv);
     const whatIf = Object.keys(overrides).length > 0;
     const params = { ...resolveParams(graph, {}), ...rec.params, ...overrides };
+    const includes = rec.includes ?? {};
+    assertIncludesStored(rec.id, includes, o.store);
     const outcome = await executeRun({
-      config, graph: graph, path: analysis.path, params, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
+      config, graph: graph, path: analysis.path, params, includes, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
       maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
       cwd: join(dir, rec.cwd ?? '.'),
       replay: { of: rec.id, git: rec.git },
