@@ -68,7 +68,7 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   try {
     extractCodePackage(tar, dir);
     mkdirSync(join(dir, rec.cwd ?? '.'), { recursive: true });
-    linkDependencies(o.config.projectRoot, dir, rec, o.warn, o.info);
+    linkDependencies(o.config.projectRoot, dir, rec, o.info);
     const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
     const graph = assertGraph(analysis);
@@ -100,19 +100,16 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
 
 /**
  * Gives the extracted code the packages its run used: the project's own node_modules when its
- * lock file is still the recorded one, else the recorded lock installed once (npm ci) into a
+ * lock file is still the recorded one, else the recorded lock installed once (npm ci, pnpm or yarn) into a
  * cache keyed by its hash. The extracted tree gets its own node_modules directory of links, so
  * caches written during the replay never land in the user's tree.
  */
-function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, warn: (l: string) => void, info: (l: string) => void): void {
+function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, info: (l: string) => void): void {
   const current = environment(projectRoot).lockfile?.hash ?? null;
   const recorded = rec.env?.lockfile ?? null;
   if (recorded && current !== recorded.hash) {
-    if (recorded.name === 'package-lock.json') {
-      linkModules(lockedDependencies(dir, recorded.hash, info), dir);
-      return;
-    }
-    warn(`The project's ${recorded.name} changed since ${rec.id}; only package-lock.json environments are reinstalled, so the replay uses the packages installed now.`);
+    linkModules(lockedDependencies(dir, recorded.hash, info, recorded.name), dir);
+    return;
   }
   linkModules(join(projectRoot, 'node_modules'), dir);
 }
