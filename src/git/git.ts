@@ -27,7 +27,7 @@ import * as nodeFs from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { FlowError } from '../errors/flow-error.js';
+import { ExitCode, FlowError } from '../errors/flow-error.js';
 
 export interface GitState {
   /** Full object id of HEAD; null in a repository with no commits yet. */
@@ -67,11 +67,15 @@ function isExcluded(path: string): boolean {
 /** Git state of the repository containing `projectRoot`, or null when it is not in one. */
 export async function captureGit(projectRoot: string, opts: GitOptions = {}): Promise<GitState | null> {
   const root = await checkRoot(projectRoot);
-  if (opts.impl === 'isomorphic') return captureIso(root);
   try {
-    return await captureCli(root);
+    if (opts.impl === 'isomorphic') return await captureIso(root);
+    try {
+      return await captureCli(root);
+    } catch (err) {
+      if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) return await captureIso(root);
+      throw err;
+    }
   } catch (err) {
-    if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) return captureIso(root);
     throw cliError(err, root);
   }
 }
@@ -85,15 +89,19 @@ export async function captureGit(projectRoot: string, opts: GitOptions = {}): Pr
 export async function listProjectFiles(projectRoot: string, opts: GitOptions = {}): Promise<string[]> {
   const root = await checkRoot(projectRoot);
   let files: string[] | null;
-  if (opts.impl === 'isomorphic') {
-    files = await listIso(root);
-  } else {
-    try {
-      files = await listCli(root);
-    } catch (err) {
-      if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) files = await listIso(root);
-      else throw cliError(err, root);
+  try {
+    if (opts.impl === 'isomorphic') {
+      files = await listIso(root);
+    } else {
+      try {
+        files = await listCli(root);
+      } catch (err) {
+        if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) files = await listIso(root);
+        else throw err;
+      }
     }
+  } catch (err) {
+    throw cliError(err, root);
   }
   if (files === null) files = await walkPlain(root);
   // ls-files also names files deleted from the working tree, and submodule directories; the
@@ -235,12 +243,25 @@ function cliError(err: unknown, root: string): unknown {
       fix: `If you trust it, run: git config --global --add safe.directory '${root}'`, cause: err,
     });
   }
-  if (err instanceof GitCommandFailed) {
-    return new FlowError('GIT_FAILED', `Reading git state of ${root} failed: ${err.message}`, {
-      fix: 'Run the same git command in the project to see the problem; `git status` must work there.', cause: err,
+  if (!(err instanceof Error)) return err;
+  // git CLI: "index file smaller than expected", "bad index file signature"; isomorphic-git: "Invalid dircache magic", "Invalid checksum in GitIndex".
+  if (/index file|bad index|dircache|GitIndex/i.test(err.message)) {
+    return new FlowError('GIT_INDEX_CORRUPT', `The git index of ${root} (.git/index) is corrupt, so the run cannot record its git state: ${causeLine(err.message)}`, {
+      exitCode: ExitCode.remote, file: join(root, '.git', 'index'),
+      fix: 'Rebuild the index (your files and commits are untouched): rm .git/index && git reset, then run again.', cause: err,
     });
   }
-  return err;
+  // GitCommandFailed, or an error isomorphic-git raised while reading the repository.
+  return new FlowError('GIT_FAILED', `Reading git state of ${root} failed: ${causeLine(err.message)}`, {
+    exitCode: ExitCode.remote, fix: 'Run the same git command in the project to see the problem; `git status` must work there.', cause: err,
+  });
+}
+
+/** isomorphic-git wraps its messages in paragraphs of advice; the cause is on the last line. */
+function causeLine(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const cause = lines.find((l) => /error message: /.test(l));
+  return cause ? cause.replace(/^.*error message: /, '') : lines[0] ?? message;
 }
 
 async function checkRoot(projectRoot: string): Promise<string> {

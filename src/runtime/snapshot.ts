@@ -39,6 +39,9 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
       warnings.push(`${root} is not a git repository: the run is recorded without a commit (git: null); its code package still snapshots the files.`);
       git = null;
     } else {
+      if (state.commit === null) {
+        warnings.push(`${root} has no commits yet: the run is recorded with commit: null (its code package still snapshots every file, so it can be replayed); commit to bind runs to a commit.`);
+      }
       const { patch, untracked: _untracked, ...rest } = state;
       git = rest;
       if (state.dirty && patch !== undefined) git.patch = store.putObjectSync(Buffer.from(patch, 'utf8'));
