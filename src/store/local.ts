@@ -207,6 +207,7 @@ export class LocalStore implements Store {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space and continue with flow resume.' });
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
+    if (code === 'EISDIR' && path.startsWith(join(this.root, 'objects'))) return new StoreError('STORE_CORRUPT_OBJECT', `A directory sits where the object file ${path} belongs.`, { file: path, fix: 'Remove that directory (it is not a flowrun object), then run flow fsck.' });
     if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') return new StoreError('STORE_PERMISSION', `The store path is not a directory where one is needed: ${path} (${code}).`, { file: path, fix: `Point "store" in .flowrc (or FLOW_STORE) at a directory; ${this.root} must be one.` });
     if (code) return new StoreError('STORE_IO', `Writing the store failed: ${path}: ${(e as Error).message}.`, { file: path, fix: 'Check the disk and the store directory, then run flow fsck.' });
     return e as Error;
