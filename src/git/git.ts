@@ -28,6 +28,7 @@ import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, syml
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { ExitCode, FlowError } from '../errors/flow-error.js';
+import { isSecretFile } from '../package/secret-files.js';
 
 export interface GitState {
   /** Full object id of HEAD; null in a repository with no commits yet. */
@@ -351,12 +352,12 @@ async function captureCli(root: string): Promise<GitState | null> {
   // A trailing '/' is a nested repository, whose files git never lists; the store and installed
   // dependencies are not part of the tree a run came from (a project that forgot to ignore
   // .flow/ would otherwise be dirty after its first run and carry the store in every patch).
-  const untrackedFiles = untrackedAll.filter((p) => !p.endsWith('/') && !isExcluded(p));
+  const untrackedFiles = untrackedAll.filter((p) => !p.endsWith('/') && !isExcluded(p) && !isSecretFile(p));
   const dirty = entries.length > 0 || untrackedFiles.length > 0;
   let untracked = untrackedFiles;
   if (commit === null) {
     // Nothing is committed, so staged files are as untracked as the rest: the patch must carry them.
-    const staged = entries.filter((e) => !e.submodule && e.worktreeMode !== '000000').map((e) => e.path);
+    const staged = entries.filter((e) => !e.submodule && e.worktreeMode !== '000000' && !isSecretFile(e.path)).map((e) => e.path);
     untracked = [...new Set([...untrackedFiles, ...staged])];
   }
   untracked = sortBytes(untracked);
@@ -556,7 +557,7 @@ async function walkIso(repo: IsoRepo): Promise<Row[]> {
         let ignored = false;
         if (!stage && work) {
           // A trailing slash lets directory-only patterns ("build/") match.
-          ignored = isExcluded(filepath) || await iso.isIgnored({ fs: nodeFs, dir, gitdir, filepath: wt === 'tree' ? `${filepath}/` : filepath });
+          ignored = isExcluded(filepath) || isSecretFile(filepath) || await iso.isIgnored({ fs: nodeFs, dir, gitdir, filepath: wt === 'tree' ? `${filepath}/` : filepath });
           if (!head) {
             if (ignored) return null;
             if (wt === 'tree' && nodeFs.existsSync(join(dir, filepath, '.git'))) return null; // nested repository
@@ -628,7 +629,7 @@ async function captureIso(root: string): Promise<GitState | null> {
   const fmt: ObjectFormat = 'sha1'; // isomorphic-git reads only SHA-1 repositories
   const dirty = rows.some(rowDirty);
   // As git defines it: in the working tree, not in the index (with no commits: every file).
-  const untracked = rows.filter((r) => !r.gitlink && r.work && !r.ignored && (commit === null || !r.stage)).map((r) => r.path);
+  const untracked = rows.filter((r) => !r.gitlink && r.work && !r.ignored && (commit === null || !r.stage) && !isSecretFile(r.path)).map((r) => r.path);
 
   let patch: string | undefined;
   if (dirty) {
