@@ -39,7 +39,10 @@ export class LocalStore implements Store {
     try {
       format = JSON.parse(readFileSync(join(root, 'FORMAT'), 'utf8')) as typeof format;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError('STORE_CORRUPT_RECORD', `The store marker ${join(root, 'FORMAT')} is unreadable.`, { file: join(root, 'FORMAT'), fix: 'Restore it: {"format":"flowrun-store","version":1}.' });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new StoreError('STORE_PERMISSION', `The store path ${root} is a file, not a directory.`, { file: root, fix: 'Point "store" in .flowrc (or FLOW_STORE) at a directory, or remove that file.' });
+      if (code === 'EACCES' || code === 'EPERM') throw new StoreError('STORE_PERMISSION', `The store ${root} cannot be read (${code}).`, { file: root, fix: 'Fix the permissions of the store directory, or point "store" in .flowrc (or FLOW_STORE) elsewhere.' });
+      if (code !== 'ENOENT') throw new StoreError('STORE_CORRUPT_RECORD', `The store marker ${join(root, 'FORMAT')} is unreadable.`, { file: join(root, 'FORMAT'), fix: 'Restore it: {"format":"flowrun-store","version":1}.' });
     }
     if (!format) {
       store.writeFileAtomic(join(root, 'FORMAT'), Buffer.from(JSON.stringify(STORE_FORMAT)), true);
