@@ -16,8 +16,9 @@ const LOCK_WAIT_MS = 10 * 60_000;
 /**
  * The node_modules of a recorded lock (package-lock.json, pnpm-lock.yaml or yarn.lock),
  * installed once per lock hash from the code package (which holds package.json, the lock and
- * any file: dependencies) with the lock's own tool, and reused by every later replay. A marker written last tells a complete install from an interrupted one;
- * a lock directory makes concurrent replays install it once.
+ * any file: dependencies) with the lock's own tool, and reused by every later replay. A marker
+ * written last tells a complete install from an interrupted one; a lock directory makes
+ * concurrent replays install it once.
  */
 export function lockedDependencies(packageDir: string, lockHash: string, info: (line: string) => void, lockName = 'package-lock.json'): string {
   const installer = lockInstaller(lockName);

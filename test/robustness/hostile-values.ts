@@ -114,7 +114,8 @@ export function baseValues(long: boolean): Hostile[] {
     { name: '64 MiB string', make: () => 'y'.repeat(64 << 20), bareOnly: true },
   ];
   if (long) {
-    list.push({ name: '512 MiB string', make: () => 'z'.repeat(512 << 20), refuse: refuse('', 'ARTIFACT_TOO_LARGE'), bareOnly: true });
+    // A 512 MiB string cannot exist in V8: its longest string is 2^29 - 24 characters, just under.
+    list.push({ name: '512 MiB string (V8 maximum, 2^29 - 24 chars)', make: () => 'z'.repeat(2 ** 29 - 24), refuse: refuse('', 'ARTIFACT_TOO_LARGE'), bareOnly: true });
     list.push({ name: '256 MiB string', make: () => 'w'.repeat(256 << 20), bareOnly: true });
   }
   return list;
