@@ -33,7 +33,7 @@ function bytesUnder(dir: string): Array<{ path: string; bytes: Buffer }> {
       const st = statSync(p, { throwIfNoEntry: false });
       if (!st) continue;
       if (st.isDirectory()) { walk(p); continue; }
-      let bytes = readFileSync(p);
+      let bytes: Buffer = readFileSync(p);
       if (/\/objects\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(p)) bytes = decodeObjectFile(bytes, name, p);
       out.push({ path: p, bytes });
     }
