@@ -6,7 +6,10 @@ export default class Fsck extends BaseCommand {
   static override summary = 'Verify every object against its hash and every record\'s references; exit 3 on any problem.';
   static override examples = ['<%= config.bin %> fsck', '<%= config.bin %> fsck --json', '<%= config.bin %> fsck --remote'];
   static override enableJsonFlag = true;
-  static override flags = { remote: Flags.boolean({ description: 'check the S3 mirror instead of the local store (downloads and verifies every object)' }) };
+  static override flags = {
+    remote: Flags.boolean({ description: 'check the S3 mirror instead of the local store (downloads and verifies every object)' }),
+    strict: Flags.boolean({ description: 'also fail (exit 3) on notes, such as a temp file a killed write left behind (harmless: DESIGN §5)' }),
+  };
 
   async run(): Promise<FsckReport> {
     const { flags } = await this.parse(Fsck);
@@ -25,7 +28,7 @@ export default class Fsck extends BaseCommand {
       this.log(`${p.code} ${p.subject}: ${p.message}${p.referrers?.length ? ` (referenced by ${p.referrers.join(', ')})` : ''}`);
     }
     this.log(`${report.store}: ${report.objects} objects, ${report.runs} runs, ${report.tasks} tasks checked; ${report.problems.length} problem(s)`);
-    if (report.problems.length > 0) process.exitCode = 3;
+    if (report.problems.length > 0 || (flags.strict && report.notes.length > 0)) process.exitCode = 3;
     return report;
   }
 }

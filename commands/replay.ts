@@ -10,6 +10,7 @@ export default class Replay extends BaseCommand {
   static override flags = {
     'max-workers': Flags.integer({ description: 'tasks run at once', min: 1 }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id and the verdict' }),
+    verbose: Flags.boolean({ char: 'v', description: 'list every artifact checked, not only those that did not reproduce' }),
   };
 
   async run(): Promise<unknown> {
@@ -17,7 +18,7 @@ export default class Replay extends BaseCommand {
     const split = paramArgs(this.argv, Replay.flags);
     const { args, flags } = await this.parse(Replay, split.rest);
     const { startReplay } = await import('../src/cli/replay-command.js');
-    const out = await startReplay({ run: args.run, paramArgv: split.params, maxWorkers: flags['max-workers'], quiet: flags.quiet, json: this.jsonEnabled(), log: (l) => this.log(l) });
+    const out = await startReplay({ run: args.run, paramArgv: split.params, maxWorkers: flags['max-workers'], quiet: flags.quiet, verbose: flags.verbose, json: this.jsonEnabled(), log: (l) => this.log(l) });
     process.exitCode = out.exitCode;
     return out.json;
   }

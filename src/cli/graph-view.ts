@@ -60,7 +60,7 @@ export function renderGraph(v: GraphView): string {
   if (v.params.length) {
     out.push('', 'Parameters');
     out.push(...table(v.params.map((p) => [
-      `  --${p.name}`, p.type, p.default === undefined ? (p.required ? '(required)' : '-') : JSON.stringify(p.default), p.help ?? '',
+      `  --${p.name}`, p.include ? `file${p.include.binary ? ' (binary)' : ''}` : p.type, p.default === undefined ? (p.required ? '(required)' : '-') : JSON.stringify(p.default), p.help ?? '',
     ])));
   }
   out.push('', 'Steps');

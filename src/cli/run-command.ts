@@ -59,6 +59,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   let params = resolveParams(graph, parseParams(graph, o.paramArgv));
   let seed = o.flags.seed;
   let origin: RunOptions['origin'];
+  let includes: RunOptions['includes'];
   if (o.resume) {
     const store = openProjectStore(config);
     const runs = (await listRuns(store)).filter((r) => r.flow === graph.flow);
@@ -76,11 +77,12 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     const plan = await planResume(graph, run, o.resume.step);
     params = run.params;
     seed = run.record.seed;
+    includes = run.record.includes;
     origin = { run: id, step: plan.step, cloneFrom: (step, taskId) => plan.reuse.get(`${step}/${taskId}`) };
   }
   const quiet = o.flags.quiet;
   const outcome = await executeRun({
-    config, graph, path: analysis.path, params, seed, tags: o.flags.tag, origin,
+    config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag, origin,
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json,
     onStart: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);

@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { type FlowConfig, loadConfig, localStoreDir } from '../config/config.js';
 import { mirrorLocation, openMirror } from '../mirror/mirror.js';
 import type { S3Location } from '../store/s3-location.js';
 import { NotFoundError } from '../errors/index.js';
 import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../runtime/records.js';
 import { LocalStore } from '../store/local.js';
+import { checkRunRecord, checkTaskRecord } from '../store/record-check.js';
 import { loadArtifact } from '../task/artifacts.js';
 import { closest } from '../util/suggest.js';
 import { compareTaskIds } from './task-ids.js';
@@ -40,10 +42,17 @@ export async function listRuns(store: LocalStore): Promise<RunRecord[]> {
   const names = await store.listRecords('runs');
   const runs: RunRecord[] = [];
   for (const name of names) {
-    const r = store.readRecordSync<RunRecord>(runRecordPath(name));
+    const r = readRunRecord(store, name);
     if (r) runs.push(withLiveness(r));
   }
   return runs.sort((a, b) => Number(b.id.slice(4)) - Number(a.id.slice(4)));
+}
+
+/** A run record, checked for shape (undefined when absent). */
+function readRunRecord(store: LocalStore, id: string): RunRecord | undefined {
+  const path = runRecordPath(id);
+  const rec = store.readRecordSync<unknown>(path);
+  return rec === undefined ? undefined : checkRunRecord(rec, join(store.root, path));
 }
 
 /** A run still marked running whose orchestrator process is gone was killed. */
@@ -74,13 +83,13 @@ export class Run {
   }
 
   static async open(store: LocalStore, id: string): Promise<Run> {
-    let rec = /^run-\d+$/.test(id) ? store.readRecordSync<RunRecord>(runRecordPath(id)) : undefined;
+    let rec = /^run-\d+$/.test(id) ? readRunRecord(store, id) : undefined;
     const mirror = mirrors.get(store);
     if (!rec && mirror) {
       // Not here: fetch it from the mirror (verified object by object), then read it locally.
       const { pullRun } = await import('../mirror/pull.js');
       await pullRun(await openMirror(mirror), store, id);
-      rec = store.readRecordSync<RunRecord>(runRecordPath(id));
+      rec = readRunRecord(store, id);
     }
     if (!rec) {
       const ids = (await store.listRecords('runs'));
@@ -152,8 +161,9 @@ export class Step {
 
   private taskById(id: string): Task | undefined {
     if (!/^\d+(\.\d+)*$/.test(id)) return undefined;
-    const rec = this.run.store.readRecordSync<TaskRecord>(taskRecordPath(this.run.id, this.name, id));
-    return rec ? new Task(this.run.store, rec) : undefined;
+    const path = taskRecordPath(this.run.id, this.name, id);
+    const rec = this.run.store.readRecordSync<unknown>(path);
+    return rec === undefined ? undefined : new Task(this.run.store, checkTaskRecord(rec, join(this.run.store.root, path)));
   }
 }
 

@@ -50,6 +50,8 @@ export interface RunDiff {
     patches?: Record<string, string>;
   };
   params: Array<{ name: string } & ValueChange<Literal>>;
+  /** @includeFile inputs whose content (hash) changed, even when the path is the same. */
+  inputs: Array<{ name: string; path: ValueChange<string>; hash: ValueChange<string>; size: ValueChange<number> }>;
   env: Array<{ what: string } & ValueChange<string | null>>;
   steps: StepDiff[];
   /** Which sections differ; empty when the runs are the same. */
@@ -61,12 +63,14 @@ export interface RunDiff {
 export function diffRuns(a: RunView, b: RunView): RunDiff {
   const code = diffCode(a, b);
   const params = diffParams(a.record.params, b.record.params);
+  const inputs = diffInputs(a.record, b.record);
   const env = diffEnv(a.record, b.record);
   const ctx: StepContext = { params: new Set([...Object.keys(a.record.params), ...Object.keys(b.record.params)]), a: taskIndex(a), b: taskIndex(b) };
   const steps = unionInOrder(a.record.steps.map((s) => s.name), b.record.steps.map((s) => s.name)).map((s) => diffStep(s, a.tasks[s] ?? [], b.tasks[s] ?? [], ctx));
   const differs: string[] = [];
   if (!code.packageSame || code.commit.from !== code.commit.to) differs.push('code');
   if (params.length) differs.push('params');
+  if (inputs.length) differs.push('inputs');
   if (env.length) differs.push('environment');
   const changedSteps = steps.filter((s) => s.artifacts.length || s.onlyInA.length || s.onlyInB.length || s.status.from !== s.status.to);
   if (changedSteps.length) differs.push('artifacts');
@@ -75,7 +79,7 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   const verdict = differs.length === 0
     ? `${a.record.id} and ${b.record.id} are the same: code, params, environment and every artifact hash match`
     : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}`;
-  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, env, steps, differs, verdict };
+  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, inputs, env, steps, differs, verdict };
 }
 
 function diffCode(a: RunView, b: RunView): RunDiff['code'] {
@@ -96,6 +100,19 @@ function diffParams(a: Record<string, Literal>, b: Record<string, Literal>): Run
   return unionInOrder(Object.keys(a), Object.keys(b))
     .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
     .map((name) => ({ name, from: a[name], to: b[name] }));
+}
+
+function diffInputs(a: RunRecord, b: RunRecord): RunDiff['inputs'] {
+  const ia = a.includes ?? {};
+  const ib = b.includes ?? {};
+  return unionInOrder(Object.keys(ia), Object.keys(ib))
+    .filter((k) => ia[k]?.hash !== ib[k]?.hash)
+    .map((name) => ({
+      name,
+      path: { from: ia[name]?.path, to: ib[name]?.path },
+      hash: { from: ia[name]?.hash, to: ib[name]?.hash },
+      size: { from: ia[name]?.size, to: ib[name]?.size },
+    }));
 }
 
 function diffEnv(a: RunRecord, b: RunRecord): RunDiff['env'] {

@@ -19,6 +19,13 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
     for (const f of c.changed) out.push(st('yellow', `               ~ ${f}`));
   }
   out.push(d.params.length ? `params       ${d.params.map((p) => `${p.name}: ${fmt(p.from)} → ${fmt(p.to)}`).join(', ')}` : 'params       identical');
+  if (d.inputs.length) {
+    out.push('inputs       included file content changed');
+    for (const i of d.inputs) {
+      const where = i.path.from === i.path.to ? i.path.to : `${i.path.from ?? '(none)'} → ${i.path.to ?? '(none)'}`;
+      out.push(st('yellow', `               ~ ${i.name} (${where}): ${short(i.hash.from)} → ${short(i.hash.to)}, ${i.size.from ?? 0} B → ${i.size.to ?? 0} B`));
+    }
+  }
   out.push(d.env.length ? `environment  ${d.env.map((e) => `${e.what}: ${short(e.from)} → ${short(e.to)}`).join(', ')}` : 'environment  identical');
   const steps = d.steps.filter((s) => s.artifacts.length || s.onlyInA.length || s.onlyInB.length || s.status.from !== s.status.to);
   if (steps.length === 0) out.push('artifacts    identical in every step');

@@ -30,6 +30,26 @@ export function param(options: ParamOptions = {}) {
   };
 }
 
+export interface IncludeFileOptions { help?: string; required?: boolean; binary?: boolean }
+
+/**
+ * A file input (Metaflow's IncludeFile): the field's default, or `--name path`, is a path read
+ * when the run starts. Its content is stored content-addressed and the run record holds its
+ * hash; every step sees the content (UTF-8 text, or a Buffer with `binary: true`), and
+ * `flow replay` uses the stored content, never the file on disk.
+ */
+export function includeFile(options: IncludeFileOptions = {}) {
+  checkOptions('includeFile', options, undefined);
+  return function <This extends FlowSpec, V>(_value: undefined, context: ClassFieldDecoratorContext<This, V>): (initial: V) => V {
+    const name = String(context.name);
+    metaFor(context.metadata as Record<PropertyKey, unknown>).params.set(name, { help: options.help, required: options.required, type: 'string' });
+    return (initial: V): V => {
+      const overrides = paramOverrides();
+      return overrides && Object.hasOwn(overrides, name) ? (overrides[name] as V) : initial;
+    };
+  };
+}
+
 const OVERRIDES: unique symbol = Symbol.for('flowrun.paramOverrides') as never;
 
 /** Parameter values of the current run, installed by the task runner before a flow is constructed. */

@@ -27,7 +27,8 @@ import * as nodeFs from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { FlowError } from '../errors/flow-error.js';
+import { ExitCode, FlowError } from '../errors/flow-error.js';
+import { isSecretFile } from '../package/secret-files.js';
 
 export interface GitState {
   /** Full object id of HEAD; null in a repository with no commits yet. */
@@ -67,11 +68,15 @@ function isExcluded(path: string): boolean {
 /** Git state of the repository containing `projectRoot`, or null when it is not in one. */
 export async function captureGit(projectRoot: string, opts: GitOptions = {}): Promise<GitState | null> {
   const root = await checkRoot(projectRoot);
-  if (opts.impl === 'isomorphic') return captureIso(root);
   try {
-    return await captureCli(root);
+    if (opts.impl === 'isomorphic') return await captureIso(root);
+    try {
+      return await captureCli(root);
+    } catch (err) {
+      if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) return await captureIso(root);
+      throw err;
+    }
   } catch (err) {
-    if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) return captureIso(root);
     throw cliError(err, root);
   }
 }
@@ -85,15 +90,19 @@ export async function captureGit(projectRoot: string, opts: GitOptions = {}): Pr
 export async function listProjectFiles(projectRoot: string, opts: GitOptions = {}): Promise<string[]> {
   const root = await checkRoot(projectRoot);
   let files: string[] | null;
-  if (opts.impl === 'isomorphic') {
-    files = await listIso(root);
-  } else {
-    try {
-      files = await listCli(root);
-    } catch (err) {
-      if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) files = await listIso(root);
-      else throw cliError(err, root);
+  try {
+    if (opts.impl === 'isomorphic') {
+      files = await listIso(root);
+    } else {
+      try {
+        files = await listCli(root);
+      } catch (err) {
+        if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) files = await listIso(root);
+        else throw err;
+      }
     }
+  } catch (err) {
+    throw cliError(err, root);
   }
   if (files === null) files = await walkPlain(root);
   // ls-files also names files deleted from the working tree, and submodule directories; the
@@ -235,12 +244,25 @@ function cliError(err: unknown, root: string): unknown {
       fix: `If you trust it, run: git config --global --add safe.directory '${root}'`, cause: err,
     });
   }
-  if (err instanceof GitCommandFailed) {
-    return new FlowError('GIT_FAILED', `Reading git state of ${root} failed: ${err.message}`, {
-      fix: 'Run the same git command in the project to see the problem; `git status` must work there.', cause: err,
+  if (!(err instanceof Error)) return err;
+  // git CLI: "index file smaller than expected", "bad index file signature"; isomorphic-git: "Invalid dircache magic", "Invalid checksum in GitIndex".
+  if (/index file|bad index|dircache|GitIndex/i.test(err.message)) {
+    return new FlowError('GIT_INDEX_CORRUPT', `The git index of ${root} (.git/index) is corrupt, so the run cannot record its git state: ${causeLine(err.message)}`, {
+      exitCode: ExitCode.remote, file: join(root, '.git', 'index'),
+      fix: 'Rebuild the index (your files and commits are untouched): rm .git/index && git reset, then run again.', cause: err,
     });
   }
-  return err;
+  // GitCommandFailed, or an error isomorphic-git raised while reading the repository.
+  return new FlowError('GIT_FAILED', `Reading git state of ${root} failed: ${causeLine(err.message)}`, {
+    exitCode: ExitCode.remote, fix: 'Run the same git command in the project to see the problem; `git status` must work there.', cause: err,
+  });
+}
+
+/** isomorphic-git wraps its messages in paragraphs of advice; the cause is on the last line. */
+function causeLine(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const cause = lines.find((l) => /error message: /.test(l));
+  return cause ? cause.replace(/^.*error message: /, '') : lines[0] ?? message;
 }
 
 async function checkRoot(projectRoot: string): Promise<string> {
@@ -330,12 +352,12 @@ async function captureCli(root: string): Promise<GitState | null> {
   // A trailing '/' is a nested repository, whose files git never lists; the store and installed
   // dependencies are not part of the tree a run came from (a project that forgot to ignore
   // .flow/ would otherwise be dirty after its first run and carry the store in every patch).
-  const untrackedFiles = untrackedAll.filter((p) => !p.endsWith('/') && !isExcluded(p));
+  const untrackedFiles = untrackedAll.filter((p) => !p.endsWith('/') && !isExcluded(p) && !isSecretFile(p));
   const dirty = entries.length > 0 || untrackedFiles.length > 0;
   let untracked = untrackedFiles;
   if (commit === null) {
     // Nothing is committed, so staged files are as untracked as the rest: the patch must carry them.
-    const staged = entries.filter((e) => !e.submodule && e.worktreeMode !== '000000').map((e) => e.path);
+    const staged = entries.filter((e) => !e.submodule && e.worktreeMode !== '000000' && !isSecretFile(e.path)).map((e) => e.path);
     untracked = [...new Set([...untrackedFiles, ...staged])];
   }
   untracked = sortBytes(untracked);
@@ -535,7 +557,7 @@ async function walkIso(repo: IsoRepo): Promise<Row[]> {
         let ignored = false;
         if (!stage && work) {
           // A trailing slash lets directory-only patterns ("build/") match.
-          ignored = isExcluded(filepath) || await iso.isIgnored({ fs: nodeFs, dir, gitdir, filepath: wt === 'tree' ? `${filepath}/` : filepath });
+          ignored = isExcluded(filepath) || isSecretFile(filepath) || await iso.isIgnored({ fs: nodeFs, dir, gitdir, filepath: wt === 'tree' ? `${filepath}/` : filepath });
           if (!head) {
             if (ignored) return null;
             if (wt === 'tree' && nodeFs.existsSync(join(dir, filepath, '.git'))) return null; // nested repository
@@ -607,7 +629,7 @@ async function captureIso(root: string): Promise<GitState | null> {
   const fmt: ObjectFormat = 'sha1'; // isomorphic-git reads only SHA-1 repositories
   const dirty = rows.some(rowDirty);
   // As git defines it: in the working tree, not in the index (with no commits: every file).
-  const untracked = rows.filter((r) => !r.gitlink && r.work && !r.ignored && (commit === null || !r.stage)).map((r) => r.path);
+  const untracked = rows.filter((r) => !r.gitlink && r.work && !r.ignored && (commit === null || !r.stage) && !isSecretFile(r.path)).map((r) => r.path);
 
   let patch: string | undefined;
   if (dirty) {

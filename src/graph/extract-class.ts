@@ -47,10 +47,11 @@ export function readClass(ctx: ClassContext, cls: AstNode, docStart: number): Cl
     const decorators = readDecorators(ctx, member, name);
     if (member.type === 'MethodDefinition' && decorators.some((d) => d.name === 'step')) {
       parts.steps.push(readStep(ctx, member, name, decorators));
-    } else if (member.type === 'PropertyDefinition' && decorators.some((d) => d.name === 'param')) {
-      const p = readParam(ctx, member, name, decorators.find((d) => d.name === 'param')!);
+    } else if (member.type === 'PropertyDefinition' && decorators.some((d) => PARAM_DECORATORS.has(d.name))) {
+      const dec = decorators.find((d) => PARAM_DECORATORS.has(d.name))!;
+      const p = dec.name === 'includeFile' ? readInclude(ctx, member, name, dec) : readParam(ctx, member, name, dec);
       if (p) parts.params.push(p);
-      for (const d of decorators) if (d.name !== 'param') misplaced(ctx, d, `the field ${name}`, undefined);
+      for (const d of decorators) if (d !== dec) misplaced(ctx, d, `the field ${name}`, undefined);
     } else {
       for (const d of decorators) misplaced(ctx, d, `${name}, which is not a @step`, name);
     }
@@ -211,6 +212,17 @@ function readTransition(ctx: ClassContext, call: AstNode, step: string): Transit
     return undefined;
   }
   return t;
+}
+
+/** Field decorators that declare a run parameter. */
+const PARAM_DECORATORS: ReadonlySet<string> = new Set(['param', 'includeFile']);
+
+/** @includeFile: a string parameter (the path); the default, when given, must be a literal path. */
+function readInclude(ctx: ClassContext, member: AstNode, name: string, dec: ReadDecorator): ParamNode | undefined {
+  const p = readParam(ctx, member, name, { ...dec, options: { ...dec.options, type: 'string' } });
+  if (!p) return undefined;
+  p.include = { binary: dec.options.binary === true };
+  return p;
 }
 
 const PARAM_TYPES: ReadonlySet<string> = new Set(['number', 'string', 'boolean', 'json']);

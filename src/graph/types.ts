@@ -43,6 +43,8 @@ export interface ParamNode {
   help?: string;
   required: boolean;
   line: number;
+  /** @includeFile: the value is a path whose content is read at run start and stored (the step sees the content). */
+  include?: { binary: boolean };
 }
 
 /** The statically extracted flow graph: plain data, produced and checked by pure functions. */

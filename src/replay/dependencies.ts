@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeF
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode, FlowError } from '../errors/index.js';
+import { lockInstaller } from './lock-installers.js';
 
 /** Where installed environments are kept, shared by every project and replay on this machine. */
 export function envCacheRoot(): string {
@@ -13,16 +14,18 @@ const COMPLETE = '.flowrun-complete';
 const LOCK_WAIT_MS = 10 * 60_000;
 
 /**
- * The node_modules of a recorded npm lock, installed once per lock hash with `npm ci` from the
- * code package (which holds package.json, the lock and any file: dependencies) and reused by
- * every later replay. A marker written last tells a complete install from an interrupted one;
- * a lock directory makes concurrent replays install it once.
+ * The node_modules of a recorded lock (package-lock.json, pnpm-lock.yaml or yarn.lock),
+ * installed once per lock hash from the code package (which holds package.json, the lock and
+ * any file: dependencies) with the lock's own tool, and reused by every later replay. A marker
+ * written last tells a complete install from an interrupted one; a lock directory makes
+ * concurrent replays install it once.
  */
-export function lockedDependencies(packageDir: string, lockHash: string, info: (line: string) => void): string {
-  const envDir = join(envCacheRoot(), 'npm', lockHash);
+export function lockedDependencies(packageDir: string, lockHash: string, info: (line: string) => void, lockName = 'package-lock.json'): string {
+  const installer = lockInstaller(lockName);
+  const envDir = join(envCacheRoot(), installer.tool, lockHash);
   const modules = join(envDir, 'node_modules');
   if (existsSync(join(envDir, COMPLETE))) return modules;
-  mkdirSync(join(envCacheRoot(), 'npm'), { recursive: true });
+  mkdirSync(join(envCacheRoot(), installer.tool), { recursive: true });
   const lock = `${envDir}.lock`;
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
@@ -35,9 +38,9 @@ export function lockedDependencies(packageDir: string, lockHash: string, info: (
     if (existsSync(join(envDir, COMPLETE))) return modules;
     info(`installing the recorded dependencies (lock ${lockHash.slice(0, 12)}) once into ${envDir}`);
     rmSync(envDir, { recursive: true, force: true });
-    const r = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: packageDir, encoding: 'utf8' });
+    const r = spawnSync(installer.command, installer.args, { cwd: packageDir, encoding: 'utf8' });
     if (r.status !== 0) {
-      throw new FlowError('ENV_INSTALL_FAILED', `npm ci of the recorded lock ${lockHash.slice(0, 12)} failed:\n${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-8).join('\n')}`, {
+      throw new FlowError('ENV_INSTALL_FAILED', `${installer.tool} install of the recorded ${lockName} (${lockHash.slice(0, 12)}) failed:\n${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-8).join('\n')}`, {
         exitCode: ExitCode.remote, fix: 'Check that the packages in the lock can be fetched (registry reachable, or an npm cache that holds them).',
       });
     }

@@ -14,6 +14,7 @@ import { extractCodePackage } from '../package/code-package.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
 import type { RunRecord } from '../runtime/records.js';
 import { runRecordPath } from '../runtime/records.js';
+import { assertIncludesStored } from '../runtime/includes.js';
 import { executeRun } from '../runtime/run.js';
 import { environment } from '../runtime/snapshot.js';
 import type { LocalStore } from '../store/local.js';
@@ -67,15 +68,17 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   try {
     extractCodePackage(tar, dir);
     mkdirSync(join(dir, rec.cwd ?? '.'), { recursive: true });
-    linkDependencies(o.config.projectRoot, dir, rec, o.warn, o.info);
+    linkDependencies(o.config.projectRoot, dir, rec, o.info);
     const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
     const graph = assertGraph(analysis);
     const overrides = parseParams(graph, o.paramArgv);
     const whatIf = Object.keys(overrides).length > 0;
     const params = { ...resolveParams(graph, {}), ...rec.params, ...overrides };
+    const includes = rec.includes ?? {};
+    assertIncludesStored(rec.id, includes, o.store);
     const outcome = await executeRun({
-      config, graph: graph, path: analysis.path, params, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
+      config, graph: graph, path: analysis.path, params, includes, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
       maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
       cwd: join(dir, rec.cwd ?? '.'),
       replay: { of: rec.id, git: rec.git },
@@ -97,19 +100,16 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
 
 /**
  * Gives the extracted code the packages its run used: the project's own node_modules when its
- * lock file is still the recorded one, else the recorded lock installed once (npm ci) into a
+ * lock file is still the recorded one, else the recorded lock installed once (npm ci, pnpm or yarn) into a
  * cache keyed by its hash. The extracted tree gets its own node_modules directory of links, so
  * caches written during the replay never land in the user's tree.
  */
-function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, warn: (l: string) => void, info: (l: string) => void): void {
+function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, info: (l: string) => void): void {
   const current = environment(projectRoot).lockfile?.hash ?? null;
   const recorded = rec.env?.lockfile ?? null;
   if (recorded && current !== recorded.hash) {
-    if (recorded.name === 'package-lock.json') {
-      linkModules(lockedDependencies(dir, recorded.hash, info), dir);
-      return;
-    }
-    warn(`The project's ${recorded.name} changed since ${rec.id}; only package-lock.json environments are reinstalled, so the replay uses the packages installed now.`);
+    linkModules(lockedDependencies(dir, recorded.hash, info, recorded.name), dir);
+    return;
   }
   linkModules(join(projectRoot, 'node_modules'), dir);
 }

@@ -66,6 +66,8 @@ export interface RunRecord {
   cwd?: string;
   status: RunStatus;
   params: Record<string, Literal>;
+  /** @includeFile inputs: the path each was read from and the stored content's object hash. */
+  includes?: Record<string, IncludeRecord>;
   seed: number;
   tags: string[];
   started: string;
@@ -97,6 +99,16 @@ export interface RunRecord {
  * dirty patch is stored as an object and referenced by its hash.
  */
 export type GitRecord = Omit<GitState, 'patch' | 'untracked'> & { patch?: string };
+
+/** One @includeFile input as the run read it; the content is an object of the store. */
+export interface IncludeRecord {
+  /** The path as given (or the default), as the run's params also show it. */
+  path: string;
+  /** Object holding the file's bytes. */
+  hash: string;
+  size: number;
+  binary: boolean;
+}
 
 /** The run's code package: a deterministic tar of the project's files, stored as an object. */
 export interface CodeRecord {

@@ -9,7 +9,8 @@ import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
-import { type GitRecord, type RunRecord, type TaskRecord, runRecordPath } from './records.js';
+import { captureIncludes } from './includes.js';
+import { type GitRecord, type IncludeRecord, type RunRecord, type TaskRecord, runRecordPath } from './records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { allocateRunId } from './run-id.js';
@@ -22,6 +23,8 @@ export interface RunOptions {
   /** Absolute path of the flow file. */
   path: string;
   params: Record<string, Literal>;
+  /** @includeFile inputs pinned by the run being replayed or resumed (others are read from disk). */
+  includes?: Record<string, IncludeRecord>;
   seed?: number;
   tags: string[];
   maxWorkers?: number;
@@ -71,12 +74,14 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
     mirror ? openMirror(mirror) : undefined,
   ]);
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
+  // Read before a run id is allocated: a missing input file is a usage error, not a failed run.
+  const includes = captureIncludes(o.graph, o.params, process.cwd(), store, o.includes);
   const started = new Date();
   // With a mirror, the id is claimed there first, so two machines never hand out the same one.
   const id = await allocateRunId(remote ? [remote, store] : store, { host: hostname(), pid: process.pid, started: started.toISOString() });
   const record: RunRecord = {
     schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), cwd: cwdInProject(o.config.projectRoot, o.cwd ?? process.cwd()), status: 'running',
-    params: o.params, seed: o.seed ?? newRunSeed(), tags: o.tags, started: started.toISOString(),
+    params: o.params, ...(Object.keys(includes).length ? { includes } : {}), seed: o.seed ?? newRunSeed(), tags: o.tags, started: started.toISOString(),
     host: hostname(), pid: process.pid, flowrunVersion: FLOWRUN_VERSION, node: process.version,
     steps: o.graph.order.map((name) => ({ name, type: o.graph.steps.find((s) => s.name === name)!.type })),
     git: snapshot.git,
@@ -95,7 +100,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   await tty?.start();
   setReporter(reporter);
   const scheduler = new Scheduler({
-    graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, seed: record.seed,
+    graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
     maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
     events: {
       taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); },

@@ -8,7 +8,7 @@ import type { LocalStore } from '../store/local.js';
 import type { TaskJob } from '../task/protocol.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { WorkerPool } from './pool.js';
-import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from './records.js';
+import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from './records.js';
 
 /** A task that finished ok: what its successors need. */
 export interface DoneTask {
@@ -42,6 +42,8 @@ export interface SchedulerOptions {
   pool: WorkerPool;
   modulePath: string;
   params: Record<string, Literal>;
+  /** @includeFile inputs: their content is installed in place of the path. */
+  includes?: Record<string, IncludeRecord>;
   seed: number;
   maxWorkers: number;
   maxNumSplits: number;
@@ -180,6 +182,7 @@ export class Scheduler {
     const job: TaskJob = {
       run: this.o.run, flow: this.o.graph.flow, step: spec.step, taskId: spec.id, attempt,
       modulePath: this.o.modulePath, storeRoot: this.o.store.root, params: this.o.params, seed: this.o.seed,
+      ...(this.o.includes && Object.keys(this.o.includes).length ? { includes: this.o.includes } : {}),
       inherited: node.type === 'join' ? {} : this.inherited(spec),
       maxNumSplits: this.o.maxNumSplits, env: settings.env,
     };

@@ -6,6 +6,7 @@ import { Parser, type ReadEntry } from 'tar';
 import type { FlowConfig } from '../config/config.js';
 import { captureGit, listProjectFiles } from '../git/git.js';
 import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage } from '../package/code-package.js';
+import { isSecretFile } from '../package/secret-files.js';
 import type { LocalStore } from '../store/local.js';
 import { sha256 } from '../util/hash.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
@@ -39,12 +40,20 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
       warnings.push(`${root} is not a git repository: the run is recorded without a commit (git: null); its code package still snapshots the files.`);
       git = null;
     } else {
+      if (state.commit === null) {
+        warnings.push(`${root} has no commits yet: the run is recorded with commit: null (its code package still snapshots every file, so it can be replayed); commit to bind runs to a commit.`);
+      }
       const { patch, untracked: _untracked, ...rest } = state;
       git = rest;
       if (state.dirty && patch !== undefined) git.patch = store.putObjectSync(Buffer.from(patch, 'utf8'));
     }
   }
-  const pkg = buildCodePackage(root, files, { maxBytes: config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES });
+  // Credentials files are never stored (DESIGN §5); the run says which ones it left out.
+  const secrets = files.filter(isSecretFile);
+  if (secrets.length) {
+    warnings.push(`not packaged, they look like secrets files: ${secrets.slice(0, 5).join(', ')}${secrets.length > 5 ? `, … (${secrets.length})` : ''}. A replay runs without them; keep secrets in environment variables (rename templates to .env.example).`);
+  }
+  const pkg = buildCodePackage(root, secrets.length ? files.filter((f) => !isSecretFile(f)) : files, { maxBytes: config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES });
   const manifest = await manifestOf(pkg.tar);
   const code: CodeRecord = {
     hash: store.putObjectSync(pkg.tar),

@@ -1,4 +1,5 @@
 import { StoreError } from '../errors/index.js';
+import { SHA256_HEX } from '../store/types.js';
 import { BINARY_KINDS, type BinaryKind, FORMAT_VERSION, type Tagged } from './format.js';
 
 const ERRORS = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };
@@ -83,7 +84,7 @@ class Decoder {
       case 'num': return t.v === '-0' ? -0 : t.v === 'NaN' ? NaN : t.v === 'Infinity' ? Infinity : t.v === '-Infinity' ? -Infinity : this.bad(t);
       case 'big': return typeof t.v === 'string' && /^-?\d+$/.test(t.v) ? BigInt(t.v) : this.bad(t);
       case 'undef': return undefined;
-      case 'date': return new Date(typeof t.v === 'number' ? t.v : NaN);
+      case 'date': return t.v === null || typeof t.v === 'number' ? new Date(t.v ?? NaN) : this.bad(t);
       case 're': {
         if (typeof t.s !== 'string' || typeof t.f !== 'string') return this.bad(t);
         try { return new RegExp(t.s, t.f); } catch { return this.bad(t); }
@@ -136,7 +137,7 @@ class Decoder {
     if (!(BINARY_KINDS as readonly string[]).includes(kind)) return this.bad(t);
     let bytes: Buffer;
     if (typeof t.b === 'string') bytes = Buffer.from(t.b, 'base64');
-    else if (typeof t.h === 'string') {
+    else if (typeof t.h === 'string' && SHA256_HEX.test(t.h)) {
       bytes = this.ctx.getBlob(t.h);
       if (typeof t.n === 'number' && bytes.byteLength !== t.n) return corrupt(this.ctx, `references blob ${t.h} of the wrong size`);
     } else return this.bad(t);
@@ -155,7 +156,9 @@ class Decoder {
   }
 
   private bad(t: Tagged): never {
-    return corrupt(this.ctx, `holds a malformed ${typeof t === 'object' && t !== null && !Array.isArray(t) ? `'${String(t.$fr)}'` : ''} value`);
+    // The tag itself may be hostile (an object whose toString is not a function): never String() it.
+    const tag = typeof t === 'object' && t !== null && !Array.isArray(t) && typeof t.$fr === 'string' ? `'${t.$fr.slice(0, 40)}' ` : '';
+    return corrupt(this.ctx, `holds a malformed ${tag}value`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFlowError } from '../errors/index.js';
-import type { RunRecord, TaskRecord } from '../runtime/records.js';
+import { checkRunRecord, checkTaskRecord } from './record-check.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { LocalStore } from './local.js';
 import { objectIdsInBytes, type Store } from './types.js';
@@ -58,17 +58,18 @@ export async function fsck(store: Store): Promise<FsckReport> {
   let runs = 0;
   let tasks = 0;
   for (const run of await store.listRecords('runs')) {
-    const rec = await readChecked<RunRecord>(store, `runs/${run}/run.json`, problems);
+    const rec = await readChecked(store, `runs/${run}/run.json`, problems, checkRunRecord);
     if (rec === null) continue;
     // A claim without a run record: an id taken by a run killed before it started, or not pushed yet.
     if (rec === undefined && !(store instanceof LocalStore)) continue;
     runs++;
     if (rec?.code) { note(refs, rec.code.hash, `${run} code package`); note(refs, rec.code.manifest, `${run} code manifest`); }
     if (rec?.git?.patch) note(refs, rec.git.patch, `${run} git patch`);
+    for (const [name, inc] of Object.entries(rec?.includes ?? {})) note(refs, inc.hash, `${run} included file ${name}`);
     for (const step of await store.listRecords(`runs/${run}/tasks`)) {
       for (const file of await store.listRecords(`runs/${run}/tasks/${step}`)) {
         if (!file.endsWith('.json')) continue;
-        const t = await readChecked<TaskRecord>(store, `runs/${run}/tasks/${step}/${file}`, problems);
+        const t = await readChecked(store, `runs/${run}/tasks/${step}/${file}`, problems, checkTaskRecord);
         if (!t) continue;
         tasks++;
         const who = `${run}/${step}/${file.slice(0, -5)}`;
@@ -98,10 +99,11 @@ export async function fsck(store: Store): Promise<FsckReport> {
   return { schema: 'flowrun.fsck/1', store: store.location, objects, runs, tasks, problems, notes };
 }
 
-/** Reads a record; a corrupt one is recorded as a problem and gives null. */
-async function readChecked<T>(store: Store, path: string, problems: FsckProblem[]): Promise<T | null | undefined> {
+/** Reads and checks a record; a corrupt one is recorded as a problem and gives null. */
+async function readChecked<T>(store: Store, path: string, problems: FsckProblem[], check: (v: unknown, path: string) => T): Promise<T | null | undefined> {
   try {
-    return await store.readRecord<T>(path);
+    const value = await store.readRecord<unknown>(path);
+    return value === undefined ? undefined : check(value, `${store.location}/${path}`);
   } catch (e) {
     problems.push({ code: isFlowError(e) ? e.code : 'STORE_CORRUPT_RECORD', subject: path, message: (e as Error).message });
     return null;

@@ -39,7 +39,10 @@ export class LocalStore implements Store {
     try {
       format = JSON.parse(readFileSync(join(root, 'FORMAT'), 'utf8')) as typeof format;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreError('STORE_CORRUPT_RECORD', `The store marker ${join(root, 'FORMAT')} is unreadable.`, { file: join(root, 'FORMAT'), fix: 'Restore it: {"format":"flowrun-store","version":1}.' });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new StoreError('STORE_PERMISSION', `The store path ${root} is a file, not a directory.`, { file: root, fix: 'Point "store" in .flowrc (or FLOW_STORE) at a directory, or remove that file.' });
+      if (code === 'EACCES' || code === 'EPERM') throw new StoreError('STORE_PERMISSION', `The store ${root} cannot be read (${code}).`, { file: root, fix: 'Fix the permissions of the store directory, or point "store" in .flowrc (or FLOW_STORE) elsewhere.' });
+      if (code !== 'ENOENT') throw new StoreError('STORE_CORRUPT_RECORD', `The store marker ${join(root, 'FORMAT')} is unreadable.`, { file: join(root, 'FORMAT'), fix: 'Restore it: {"format":"flowrun-store","version":1}.' });
     }
     if (!format) {
       store.writeFileAtomic(join(root, 'FORMAT'), Buffer.from(JSON.stringify(STORE_FORMAT)), true);
@@ -207,6 +210,7 @@ export class LocalStore implements Store {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space and continue with flow resume.' });
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
+    if (code === 'EISDIR' && path.startsWith(join(this.root, 'objects'))) return new StoreError('STORE_CORRUPT_OBJECT', `A directory sits where the object file ${path} belongs.`, { file: path, fix: 'Remove that directory (it is not a flowrun object), then run flow fsck.' });
     if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') return new StoreError('STORE_PERMISSION', `The store path is not a directory where one is needed: ${path} (${code}).`, { file: path, fix: `Point "store" in .flowrc (or FLOW_STORE) at a directory; ${this.root} must be one.` });
     if (code) return new StoreError('STORE_IO', `Writing the store failed: ${path}: ${(e as Error).message}.`, { file: path, fix: 'Check the disk and the store directory, then run flow fsck.' });
     return e as Error;

@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { FlowError, isFlowError } from '../errors/index.js';
 import { setParamOverrides } from '../flow/decorators.js';
 import { FlowSpec, taskSlots } from '../flow/flowspec.js';
+import { loadIncludes } from '../runtime/includes.js';
 import { sfc32, taskSeed } from '../runtime/seed.js';
 import type { LocalStore } from '../store/local.js';
 import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
@@ -22,7 +23,7 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
   try {
     Math.random = sfc32(taskSeed(job.seed, job.step, job.taskId));
     const Flow = await loadFlowClass(job);
-    setParamOverrides(job.params);
+    setParamOverrides(job.includes ? { ...job.params, ...loadIncludes(job.includes, store) } : job.params);
     let flow: FlowSpec;
     try {
       flow = new Flow();

@@ -1,7 +1,7 @@
 import type { Literal } from '../decorators/types.js';
 import type { FlowErrorJson } from '../errors/index.js';
 import type { NextCall } from '../flow/flowspec.js';
-import type { ArtifactRef } from '../runtime/records.js';
+import type { ArtifactRef, IncludeRecord } from '../runtime/records.js';
 
 /** Everything a worker needs to run one task attempt; plain data sent over IPC. */
 export interface TaskJob {
@@ -14,6 +14,8 @@ export interface TaskJob {
   storeRoot: string;
   /** Values of every parameter (installed before the flow is constructed). */
   params: Record<string, Literal>;
+  /** @includeFile inputs: object hashes whose content replaces the path in `params`. */
+  includes?: Record<string, IncludeRecord>;
   seed: number;
   /** Artifacts the task starts with (linear steps: its parent's). */
   inherited: Record<string, ArtifactRef>;

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -58,4 +58,34 @@ describe('flow replay with a changed lock file', () => {
     expect(second.exitCode, second.stdout + second.stderr).toBe(0);
     expect(second.stderr).not.toMatch(/installing/); // the cached environment is reused
   });
+});
+
+/** A PATH holding only node, npm, npx and git: no pnpm or yarn, whatever this machine has. */
+async function minimalPath(): Promise<string> {
+  const bin = tempDir('flowrun-bin-');
+  for (const t of ['node', 'npm', 'npx', 'git', 'sh']) {
+    const found = (await execa('sh', ['-c', `command -v ${t}`])).stdout.trim();
+    symlinkSync(found, join(bin, t));
+  }
+  return bin;
+}
+
+describe('flow replay with a changed pnpm or yarn lock and no installer', () => {
+  for (const [lock, tool] of [['pnpm-lock.yaml', 'pnpm'], ['yarn.lock', 'yarn']] as const) {
+    it(`fails with ENV_TOOL_MISSING (exit 4) naming ${lock} and ${tool}, before a run id is allocated`, async () => {
+      const dir = await tempProject({ 'flows/plain.ts': FLOW.replace("import { version } from 'localdep';\n", "const version = '1';\n"), [lock]: '# lock v1\n' });
+      const run = await flow(['run', 'flows/plain.ts', '-q'], { cwd: dir });
+      expect(run.exitCode, run.stderr).toBe(0);
+      writeFileSync(join(dir, lock), '# lock v2\n');
+      const bin = await minimalPath();
+      const replay = await flow(['replay', run.stdout.trim()], { cwd: dir, env: { PATH: bin, npm_config_cache: tempDir('flowrun-npm-cache-'), FLOW_CACHE_DIR: tempDir('flowrun-cache-') } });
+      expect(replay.exitCode, replay.stderr).toBe(4);
+      expect(replay.stderr).toContain('ENV_TOOL_MISSING');
+      expect(replay.stderr).toContain(lock);
+      expect(replay.stderr).toContain(`needs ${tool}`);
+      expect(replay.stderr).not.toMatch(/\n\s+at /);
+      expect(replay.stdout).toBe('');
+      expect(readdirSync(join(dir, '.flow/runs'))).toEqual([run.stdout.trim()]);
+    });
+  }
 });

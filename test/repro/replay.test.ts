@@ -70,6 +70,13 @@ describe('flow replay', () => {
     const work = out.checks.filter((c) => c.task === 'work/0');
     expect(work.find((c) => c.artifact === 'fixed')?.status).toBe('reproduced');
     expect(work.find((c) => c.artifact === 'outside')?.status).toBe('diverged');
+    const human = await flow(['replay', runId(run.stdout)], { cwd: dir, env: { OUTSIDE_FILE: outside } });
+    expect(human.exitCode).toBe(1);
+    expect(human.stdout).toMatch(/start\s+1\/1\s+0\s+0/);
+    expect(human.stdout).toMatch(/≠ work\/0 outside: diverged \(expected [0-9a-f]{12}, got [0-9a-f]{12}\)/);
+    expect(human.stdout).not.toContain('start/0 fixed');
+    const verbose = await flow(['replay', runId(run.stdout), '--verbose'], { cwd: dir, env: { OUTSIDE_FILE: outside } });
+    expect(verbose.stdout).toContain('= start/0 fixed: reproduced');
   });
 
   it('records the patch of a dirty tree, replays it, and flow diff --code shows the changed lines', async () => {
