@@ -11,7 +11,9 @@ let server: S3TestServer;
 beforeAll(async () => { server = await startS3Server(); });
 afterAll(async () => server?.stop());
 
-const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', ...args], { cwd });
+// A fixed date, so two "machines" committing the same files get the same commit.
+const GIT_DATE = { GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' };
+const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', ...args], { cwd, env: GIT_DATE });
 const runId = (stdout: string) => stdout.split('\n')[0]!.trim();
 
 /** A "machine": a project dir whose mirror is the given S3 location. */

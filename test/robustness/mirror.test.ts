@@ -11,8 +11,8 @@ let server: S3TestServer;
 beforeAll(async () => { server = await startS3Server(); });
 afterAll(async () => server?.stop());
 
-// CI counts; FLOW_ROBUST_LONG=1 (npm run robustness -- --long) runs the issue's full counts.
-const LONG = process.env.FLOW_ROBUST_LONG === '1';
+// CI counts; FLOW_ROBUSTNESS_LONG=1 (npm run robustness -- --long) runs the issue's full counts.
+const LONG = process.env.FLOW_ROBUSTNESS_LONG === '1';
 const CLAIM_ROUNDS = LONG ? 20 : 2;
 const KILLS = LONG ? 10 : 4;
 const envFor = (loc: S3Location) => ({ ...S3_TEST_ENV, FLOW_MIRROR_URL: `s3://${loc.bucket}/${loc.prefix}`, FLOW_S3_ENDPOINT: server.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true' });
