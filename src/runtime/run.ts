@@ -78,6 +78,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   const includes = captureIncludes(o.graph, o.params, process.cwd(), store, o.includes);
   const started = new Date();
   // With a mirror, the id is claimed there first, so two machines never hand out the same one.
+  await remote?.assertConditionalWrites();
   const id = await allocateRunId(remote ? [remote, store] : store, { host: hostname(), pid: process.pid, started: started.toISOString() });
   const record: RunRecord = {
     schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), cwd: cwdInProject(o.config.projectRoot, o.cwd ?? process.cwd()), status: 'running',

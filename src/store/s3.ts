@@ -1,6 +1,6 @@
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { StoreError } from '../errors/index.js';
+import { RemoteError, StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { decodeObjectFile, encodeObjectFile, STORE_FORMAT } from './local.js';
 import { isConditionalConflict, isNotFound, isPreconditionFailed, remoteFailure } from './s3-errors.js';
@@ -53,6 +53,27 @@ export class S3Store implements Store {
       throw new StoreError('STORE_VERSION_UNSUPPORTED', `The store at ${store.location} was written by a newer flowrun (store format ${format.version}).`, { fix: 'Upgrade flowrun (npm install flowrun@latest).' });
     }
     return store;
+  }
+
+  private conditionalChecked: Promise<void> | undefined;
+
+  /**
+   * Run ids are only unique if the server honours `If-None-Match: *` (AWS S3 does since 2024;
+   * some S3-compatible servers silently overwrite). Two creates of one probe key: the second
+   * must lose. Checked once per store instance, before the first run-id claim.
+   */
+  assertConditionalWrites(): Promise<void> {
+    this.conditionalChecked ??= (async () => {
+      const probe = 'locks/conditional-write-probe.json';
+      await this.createRecord(probe, { probe: true });
+      if (await this.createRecord(probe, { probe: true })) {
+        throw new RemoteError('REMOTE_NO_CONDITIONAL_WRITES', `${this.location} (endpoint ${this.loc.endpoint ?? 'AWS default'}) accepted a second "create only if absent" write of one key, so it does not support conditional writes; run ids claimed there could collide.`, {
+          fix: 'Use AWS S3 or an S3-compatible server that honours PutObject If-None-Match: * (returns 412 when the key exists).',
+        });
+      }
+    })();
+    this.conditionalChecked.catch(() => { this.conditionalChecked = undefined; });
+    return this.conditionalChecked;
   }
 
   key(path: string): string {
@@ -336,8 +357,12 @@ export class S3Store implements Store {
   }
 }
 
+/** A server that does not answer a connection within this fails fast (times the SDK's 3 attempts). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export function s3ClientConfig(loc: S3Location): S3ClientConfig {
   return {
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
     region: loc.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(loc.endpoint ? { endpoint: loc.endpoint } : {}),
     forcePathStyle: loc.forcePathStyle ?? Boolean(loc.endpoint),

@@ -150,9 +150,9 @@ describe('S3 mirror: push, pull, on-demand fetch', () => {
   });
 
   it.each([
-    ['wrong credentials', { AWS_ACCESS_KEY_ID: 'AKIAUNKNOWNKEY', AWS_SECRET_ACCESS_KEY: 'wrong-secret-canary-1234' }, 'S3_ACCESS_DENIED', /environment variables \(AWS_ACCESS_KEY_ID/],
-    ['no credentials anywhere', { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config' }, 'S3_NO_CREDENTIALS', /default chain/],
-    ['a wrong endpoint', { FLOW_S3_ENDPOINT: 'http://127.0.0.1:9' }, 'S3_UNREACHABLE', /127\.0\.0\.1:9/],
+    ['wrong credentials', { AWS_ACCESS_KEY_ID: 'AKIAUNKNOWNKEY', AWS_SECRET_ACCESS_KEY: 'wrong-secret-canary-1234' }, 'REMOTE_ACCESS_DENIED', /environment variables \(AWS_ACCESS_KEY_ID/],
+    ['no credentials anywhere', { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_CONFIG_FILE: '/nonexistent/config' }, 'REMOTE_CREDENTIALS', /default chain/],
+    ['a wrong endpoint', { FLOW_S3_ENDPOINT: 'http://127.0.0.1:9' }, 'REMOTE_UNREACHABLE', /127\.0\.0\.1:9/],
   ])('%s: exit 4, one paragraph naming bucket, endpoint and credential source, never the secret', async (_label, override, code, detail) => {
     const url = await mirrorUrl();
     const a = await machine(url);
@@ -163,6 +163,20 @@ describe('S3 mirror: push, pull, on-demand fetch', () => {
     expect(err.message).toContain(url.slice(5, url.indexOf('/', 5)));
     expect(err.message).toMatch(detail);
     expect(r.stdout + r.stderr).not.toContain('wrong-secret-canary-1234');
+  });
+
+  it('a server that ignores If-None-Match is refused before a run id is claimed there (REMOTE_NO_CONDITIONAL_WRITES, exit 4)', async () => {
+    const a = await machine(await mirrorUrl());
+    await server.faults({ noConditional: true });
+    let r;
+    try {
+      r = await flow(['run', 'flows/repro-random.ts', '-q'], { cwd: a.dir, env: a.env });
+    } finally {
+      await server.faults({});
+    }
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr).toContain('REMOTE_NO_CONDITIONAL_WRITES');
+    expect(existsSync(join(a.dir, '.flow/runs'))).toBe(false);
   });
 
   it('a malformed mirror.url is a config error naming the key', async () => {

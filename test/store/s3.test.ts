@@ -51,7 +51,7 @@ describe('S3Store specifics', () => {
 
   it('a missing bucket is a remote error (exit 4) naming the bucket and endpoint', async () => {
     const err = await S3Store.open({ bucket: 'no-such-bucket-here', prefix: '', endpoint: server.endpoint, forcePathStyle: true }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'S3_BUCKET_MISSING', exitCode: 4 });
+    expect(err).toMatchObject({ code: 'REMOTE_BUCKET_NOT_FOUND', exitCode: 4 });
     expect(String((err as Error).message)).toContain('no-such-bucket-here');
     expect(String((err as Error).message)).toContain(server.endpoint);
   });

@@ -29,7 +29,7 @@ export interface S3TestServer {
   bucket(): Promise<string>;
   /** A location in a fresh bucket (or under a fresh prefix of `bucket`). */
   location(bucket?: string): Promise<S3Location>;
-  faults(f: { rate503?: number; dropRate?: number; delayMs?: number; methods?: string[] }): Promise<void>;
+  faults(f: { rate503?: number; dropRate?: number; delayMs?: number; methods?: string[]; noConditional?: boolean }): Promise<void>;
   stats(): Promise<Record<string, number>>;
   resetStats(): Promise<void>;
   stop(): Promise<void>;
@@ -66,7 +66,7 @@ export async function startS3Server(dataDir = mkdtempSync(join(tmpdir(), 's3-dat
     bucket,
     location: async (b) => ({ bucket: b ?? (await bucket()), prefix: `p-${randomBytes(4).toString('hex')}/`, endpoint, forcePathStyle: true }),
     faults: async (f) => {
-      const q = new URLSearchParams({ rate503: String(f.rate503 ?? 0), dropRate: String(f.dropRate ?? 0), delayMs: String(f.delayMs ?? 0), ...(f.methods ? { methods: f.methods.join(',') } : {}) });
+      const q = new URLSearchParams({ rate503: String(f.rate503 ?? 0), dropRate: String(f.dropRate ?? 0), delayMs: String(f.delayMs ?? 0), ...(f.methods ? { methods: f.methods.join(',') } : {}), ...(f.noConditional ? { noConditional: '1' } : {}) });
       await admin(`faults?${q}`);
     },
     stats: () => admin('stats'),

@@ -21,7 +21,7 @@ const port = Number(arg('--port', '0'));
 const directory = arg('--dir', '') || mkdtempSync(join(tmpdir(), 's3-test-server-'));
 
 /** Fault settings; rates are probabilities per request (only S3 requests, never /__test). */
-let faults = { rate503: 0, dropRate: 0, delayMs: 0, onlyMethods: null };
+let faults = { rate503: 0, dropRate: 0, delayMs: 0, onlyMethods: null, noConditional: false };
 /** Request counts by operation, e.g. "PUT", "GET", "HEAD", "LIST", "DELETE", "POST". */
 let stats = {};
 
@@ -55,6 +55,8 @@ function control(ctx) {
     faults = {
       rate503: Number(q.rate503 || 0), dropRate: Number(q.dropRate || 0), delayMs: Number(q.delayMs || 0),
       onlyMethods: q.methods ? String(q.methods).split(',') : null,
+      // Behave like a server without conditional writes (plain s3rver): If-None-Match is ignored.
+      noConditional: q.noConditional === '1',
     };
     ctx.body = faults;
     return;
@@ -78,7 +80,7 @@ function testLayer(server) {
     }
     const inm = ctx.get('if-none-match');
     const isWrite = (ctx.method === 'PUT' && !('partNumber' in ctx.query)) || (ctx.method === 'POST' && 'uploadId' in ctx.query);
-    if (!isWrite || inm !== '*') return next();
+    if (!isWrite || inm !== '*' || faults.noConditional) return next();
     const [, bucket, ...rest] = ctx.path.split('/');
     const key = decodeURIComponent(rest.join('/'));
     if (!bucket || !key) return next();
