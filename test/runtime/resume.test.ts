@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord, TaskRecord } from '../../src/runtime/records.js';
 import { BIN, type CliResult, copyFlow, flow, tempProject } from '../helpers/cli.js';
+import { processesIn, waitUntilGone } from '../helpers/processes.js';
 
 // flow resume: a new run that clones the origin's successful tasks and reruns the rest, and
 // the crash-safety guarantee (DESIGN §5): SIGKILL of the orchestrator at any moment leaves a
@@ -153,36 +154,6 @@ describe('flow resume', () => {
 
 // ---- crash safety -------------------------------------------------------------------------
 
-interface Proc { pid: number; cmd: string }
-
-/**
- * flowrun processes (orchestrator or pooled workers) whose working directory is `dir`.
- * Workers inherit the orchestrator's cwd, and no other test uses this temp dir, so this finds
- * exactly this test's processes even after they are re-parented by a killed orchestrator.
- */
-function processesIn(dir: string): Proc[] {
-  const out: Proc[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readlinkSync(`/proc/${name}/cwd`) !== dir) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (/\) Z /.test(stat)) continue; // a zombie has exited already
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmd.includes('task/worker.js') || cmd.includes('bin/run.js')) out.push({ pid: Number(name), cmd });
-    } catch { /* exited meanwhile, or not ours to read */ }
-  }
-  return out;
-}
-
-async function waitUntilGone(dir: string, ms: number): Promise<Proc[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = processesIn(dir);
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await sleep(50);
-  }
-}
 
 describe('crash safety', () => {
   it.runIf(existsSync('/proc/self/cwd'))('SIGKILL of the orchestrator at random moments: fsck passes, resume finishes with the same artifacts, no worker survives', async () => {
