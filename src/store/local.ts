@@ -12,6 +12,9 @@ const MAGIC_1 = 0x4f; // O
 const OBJECT_VERSION = 1;
 const enum Codec { Raw = 0, Gzip = 1 }
 
+/** A dedup hit re-reads and verifies objects up to this size (a few µs) and repairs a damaged one. */
+const VERIFY_ON_DEDUP_MAX = 64 << 10;
+
 /** Compression only pays for itself on compressible data above this size (BENCHMARKS.md). */
 const COMPRESS_MIN_BYTES = 1024;
 
@@ -67,11 +70,13 @@ export class LocalStore implements Store {
   putObjectSync(data: Uint8Array, options: { compress?: boolean } = {}): string {
     const hash = sha256(data);
     const path = this.objectPath(hash);
-    if (this.exists(path)) {
+    if (this.exists(path) && (data.byteLength > VERIFY_ON_DEDUP_MAX || this.intact(path, hash))) {
       // A dedup hit counts as a fresh write, so `flow gc`'s grace period protects it too.
       touch(path);
       return hash;
     }
+    // Absent, or a small object whose stored copy is damaged: (re)write it, so storing the
+    // same bytes again repairs the store instead of keeping a corrupt copy forever.
     this.writeFileAtomic(path, encodeObjectFile(data, options.compress), false, 0o444);
     return hash;
   }
@@ -164,6 +169,15 @@ export class LocalStore implements Store {
       throw this.ioError(e, full);
     } finally {
       rmSync(tmp, { force: true });
+    }
+  }
+
+  /** Whether an object file decodes to bytes with its hash. */
+  private intact(path: string, hash: string): boolean {
+    try {
+      return sha256(decodeObjectFile(readFileSync(path), hash, path)) === hash;
+    } catch {
+      return false;
     }
   }
 

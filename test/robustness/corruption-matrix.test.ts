@@ -97,7 +97,8 @@ const CASES: Case[] = [
     kind: 'empty object file',
     damage: (c) => rewrite(objectPath(c, artifactHash(c, 'start', 'x')), () => Buffer.alloc(0)),
     fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' }, read: { step: 'start', name: 'x' },
-    get: corruptObj(), client: corruptObj(), replay: { exit: 1, code: 'STORE_CORRUPT_OBJECT' },
+    // The replay stores the same bytes again, and a dedup hit on a damaged small object rewrites it.
+    get: corruptObj(), client: corruptObj(), replay: ok,
   },
   {
     kind: 'truncated task record',

@@ -334,3 +334,19 @@ function expectTypedStoreError(err: unknown, path: string): void {
   expect(err.message).toContain(path);
 }
 
+
+describe('LocalStore repairs on a dedup hit', () => {
+  it('storing the same small bytes again replaces a damaged copy', async () => {
+    const store = LocalStore.open(tempDir());
+    const data = Buffer.from('a small artifact worth keeping');
+    const hash = store.putObjectSync(data);
+    const path = store.objectPath(hash);
+    chmodSync(path, 0o644);
+    const bytes = readFileSync(path);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
+    writeFileSync(path, bytes);
+    expect(() => store.getObjectSync(hash)).toThrow(/corrupt/);
+    expect(store.putObjectSync(Buffer.from(data))).toBe(hash);
+    expect(store.getObjectSync(hash).equals(data)).toBe(true);
+  });
+});
