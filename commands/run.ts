@@ -14,6 +14,7 @@ export default class Run extends BaseCommand {
     tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true, default: [] }),
     seed: Flags.integer({ description: 'seed of Math.random in tasks (default: random, recorded)' }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
+    'refresh-envs': Flags.boolean({ description: 'resolve every @npm spec again instead of reusing the lock this machine resolved before' }),
   };
 
   async run(): Promise<RunRecord> {

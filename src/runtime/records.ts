@@ -89,6 +89,8 @@ export interface RunRecord {
   env?: EnvRecord;
   /** Per step: the hash of its environment lock (the project lock file by default). */
   envLocks?: Record<string, string | null>;
+  /** Steps with their own locked environment (@npm): spec and lock object. */
+  stepEnvs?: Record<string, StepEnvRecord>;
   /** For `flow replay`: the run this one repeats, and the verdict. */
   replayOf?: string;
   verdict?: ReplayVerdict;
@@ -134,6 +136,17 @@ export interface EnvRecord {
   os: string;
   arch: string;
   lockfile: { name: string; hash: string } | null;
+}
+
+/**
+ * A step's own environment: the spec as written (@npmBase merged with @npm) and the hash of the
+ * lock it resolved to, stored as an object (for npm, the package-lock.json npm wrote). The lock
+ * alone rebuilds the environment on any machine.
+ */
+export interface StepEnvRecord {
+  kind: 'npm';
+  spec: { packages: Record<string, string>; node?: string };
+  lock: string;
 }
 
 /** The verdict of `flow replay`, stored on the replay run. */

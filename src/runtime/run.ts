@@ -4,13 +4,14 @@ import { type FlowConfig, localStoreDir } from '../config/config.js';
 import type { Literal } from '../decorators/types.js';
 import { ExitCode } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
+import { npmPackageNames, prepareEnvironments } from '../env/prepare.js';
 import { compileFlow } from '../loader/compile.js';
 import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
 import { captureIncludes } from './includes.js';
-import { type GitRecord, type IncludeRecord, type RunRecord, type TaskRecord, runRecordPath } from './records.js';
+import { type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runRecordPath } from './records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { allocateRunId } from './run-id.js';
@@ -41,6 +42,10 @@ export interface RunOptions {
   replay?: { of: string; git: GitRecord | null };
   /** Working directory of the tasks (default: the current one). */
   cwd?: string;
+  /** flow replay: the recorded @npm environments, installed from their locks instead of resolved. */
+  recordedEnvs?: Record<string, StepEnvRecord>;
+  /** Resolve every @npm spec again instead of reusing the machine's earlier resolution. */
+  refreshEnvs?: boolean;
 }
 
 export interface RunOutcome {
@@ -68,10 +73,13 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
 async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void): Promise<RunOutcome> {
   const store = LocalStore.open(localStoreDir(o.config));
   const mirror = mirrorLocation(o.config);
-  const [compiled, snapshot, remote] = await Promise.all([
-    compileFlow(o.path, o.config.projectRoot),
+  const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
+  // Environments are resolved and installed before a run id exists: a spec that cannot be met fails fast.
+  const [compiled, snapshot, remote, envs] = await Promise.all([
+    compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)),
     snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
     mirror ? openMirror(mirror) : undefined,
+    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, refresh: o.refreshEnvs, info }),
   ]);
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   // Read before a run id is allocated: a missing input file is a usage error, not a failed run.
@@ -87,8 +95,9 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
     git: snapshot.git,
     code: snapshot.code,
     env: snapshot.env,
-    envLocks: Object.fromEntries(o.graph.order.map((s) => [s, snapshot.env.lockfile?.hash ?? null])),
+    envLocks: Object.fromEntries(o.graph.order.map((s) => [s, envs.envs.get(s)?.record.lock ?? snapshot.env.lockfile?.hash ?? null])),
   };
+  if (envs.envs.size > 0) record.stepEnvs = Object.fromEntries([...envs.envs].map(([s, e]) => [s, e.record]));
   if (o.replay) record.replayOf = o.replay.of;
   if (o.origin) record.origin = { run: o.origin.run, step: o.origin.step };
   store.writeRecordSync(runRecordPath(id), record, true);
@@ -102,6 +111,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
     maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
+    npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     events: {
       taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); },
       taskFinished: (spec, rec) => reporter.taskFinished(spec, rec),

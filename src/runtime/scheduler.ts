@@ -6,6 +6,7 @@ import { splitStacks } from '../graph/structure.js';
 import { type FlowGraph, type StepNode, stepMap } from '../graph/types.js';
 import type { LocalStore } from '../store/local.js';
 import type { TaskJob } from '../task/protocol.js';
+import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { WorkerPool } from './pool.js';
 import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from './records.js';
@@ -47,6 +48,8 @@ export interface SchedulerOptions {
   seed: number;
   maxWorkers: number;
   maxNumSplits: number;
+  /** Steps with their own @npm environment: where it is installed and the names it provides. */
+  npmEnvs?: ReadonlyMap<string, TaskNpmEnv>;
   /** For resume: an ok task of the origin run to reuse instead of running (step, id). */
   cloneFrom?: (step: string, id: string) => TaskRecord | undefined;
   events?: SchedulerEvents;
@@ -188,6 +191,8 @@ export class Scheduler {
     };
     if (node.type === 'join') job.inputs = spec.parents.map((p) => ({ task: `${p.step}/${p.id}`, artifacts: p.artifacts }));
     if (spec.foreach) job.foreach = spec.foreach;
+    const npm = this.o.npmEnvs?.get(spec.step);
+    if (npm) job.npm = npm;
     if (node.foreach !== undefined) job.splitField = node.foreach;
     return job;
   }
