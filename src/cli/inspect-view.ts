@@ -29,7 +29,7 @@ export function renderInspect(v: InspectView): string {
     `  env       node ${r.node}, flowrun ${r.flowrunVersion}`,
   ];
   if (r.env?.lockfile) out.push(`  lockfile  ${r.env.lockfile.name} ${r.env.lockfile.hash.slice(0, 12)} (steps without @npm)`);
-  for (const [step, e] of Object.entries(r.stepEnvs ?? {})) {
+  for (const [step, e] of [...Object.entries(r.stepEnvs ?? {}), ...Object.entries(r.condaEnvs ?? {})]) {
     out.push(`  env lock  ${step}: ${e.kind} ${e.lock.slice(0, 12)}  ${Object.entries(e.spec.packages).map(([n, v]) => `${n}@${v}`).join(' ')}   (flow env ${r.id}/${step})`);
   }
   if (r.origin) out.push(`  resumed   from ${r.origin.run} at step ${r.origin.step}`);

@@ -13,6 +13,7 @@ export interface RunFlags {
   seed?: number;
   quiet: boolean;
   'refresh-envs'?: boolean;
+  environment?: string;
 }
 
 /**
@@ -84,7 +85,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   const quiet = o.flags.quiet;
   const outcome = await executeRun({
     config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag, origin,
-    maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'],
+    maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     onStart: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);
       if (!quiet) process.stderr.write(`${run.id}: ${run.flow} started (${run.file})${Object.keys(run.params).length ? ` with ${Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}` : ''}\n`);

@@ -9,13 +9,14 @@ export interface RunView {
   /** Task records by step. */
   tasks: Record<string, TaskRecord[]>;
   manifest?: ManifestEntry[];
-  /** Packages of the run's @npm locks, by lock hash (read from the store). */
+  /** Packages of the run's @npm and @conda locks, by lock hash (read from the store). */
   locks?: Record<string, LockedPackage[]>;
 }
 
 /** A package that differs between two runs' locks of one step. */
 export interface EnvPackageChange {
   step: string;
+  manager: 'npm' | 'conda';
   /** Install path in node_modules (differs from the name for nested packages). */
   path: string;
   name: string;
@@ -145,20 +146,21 @@ function diffEnv(a: RunRecord, b: RunRecord): RunDiff['env'] {
   return pairs.filter(([, x, y]) => x !== y).map(([what, from, to]) => ({ what, from, to }));
 }
 
-/** Per step whose @npm lock changed: packages added, removed or at another version (a side without @npm counts as empty). */
+/** Per step whose @npm or @conda lock changed: packages added, removed or at another version (a side without the env counts as empty). */
 function diffEnvPackages(a: RunView, b: RunView): EnvPackageChange[] {
   const out: EnvPackageChange[] = [];
-  const packagesOf = (v: RunView, step: string) => {
-    const lock = v.record.stepEnvs?.[step]?.lock;
-    return new Map((lock ? v.locks?.[lock] ?? [] : []).map((p) => [p.path, p]));
-  };
-  for (const step of unionInOrder(Object.keys(a.record.stepEnvs ?? {}), Object.keys(b.record.stepEnvs ?? {}))) {
-    if (a.record.stepEnvs?.[step]?.lock === b.record.stepEnvs?.[step]?.lock) continue;
-    const [pa, pb] = [packagesOf(a, step), packagesOf(b, step)];
-    for (const path of unionInOrder([...pa.keys()], [...pb.keys()]).sort()) {
-      const [x, y] = [pa.get(path), pb.get(path)];
-      if (x?.version === y?.version) continue;
-      out.push({ step, path, name: (x ?? y)!.name, kind: !x ? 'added' : !y ? 'removed' : 'changed', from: x?.version, to: y?.version });
+  const envsOf = (v: RunView, manager: EnvPackageChange['manager']) => (manager === 'npm' ? v.record.stepEnvs : v.record.condaEnvs) ?? {};
+  for (const manager of ['npm', 'conda'] as const) {
+    const [ea, eb] = [envsOf(a, manager), envsOf(b, manager)];
+    const packagesOf = (v: RunView, lock: string | undefined) => new Map((lock ? v.locks?.[lock] ?? [] : []).map((p) => [p.path, p]));
+    for (const step of unionInOrder(Object.keys(ea), Object.keys(eb))) {
+      if (ea[step]?.lock === eb[step]?.lock) continue;
+      const [pa, pb] = [packagesOf(a, ea[step]?.lock), packagesOf(b, eb[step]?.lock)];
+      for (const path of unionInOrder([...pa.keys()], [...pb.keys()]).sort()) {
+        const [x, y] = [pa.get(path), pb.get(path)];
+        if (x?.version === y?.version) continue;
+        out.push({ step, manager, path, name: (x ?? y)!.name, kind: !x ? 'added' : !y ? 'removed' : 'changed', from: x?.version, to: y?.version });
+      }
     }
   }
   return out;

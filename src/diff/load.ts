@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { Parser, type ReadEntry } from 'tar';
 import type { Run } from '../client/client.js';
+import { condaLockedPackages } from '../env/conda.js';
 import { type LockedPackage, lockedPackages } from '../env/npm.js';
 import type { ManifestEntry, TaskRecord } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
@@ -13,9 +14,9 @@ export async function loadRunView(run: Run): Promise<RunView> {
   for (const step of run.steps()) tasks[step.name] = (await step.tasks()).map((t) => t.record);
   const manifest = run.record.code ? (JSON.parse(run.store.getObjectSync(run.record.code.manifest).toString('utf8')) as ManifestEntry[]) : undefined;
   const locks: Record<string, LockedPackage[]> = {};
-  for (const env of Object.values(run.record.stepEnvs ?? {})) {
+  for (const env of [...Object.values(run.record.stepEnvs ?? {}), ...Object.values(run.record.condaEnvs ?? {})]) {
     // A lock missing from the store leaves its step's package changes unknown; fsck reports the object.
-    try { locks[env.lock] ??= lockedPackages(run.store.getObjectSync(env.lock)); } catch { /* see above */ }
+    try { locks[env.lock] ??= (env.kind === 'npm' ? lockedPackages : condaLockedPackages)(run.store.getObjectSync(env.lock)); } catch { /* see above */ }
   }
   return { record: run.record, tasks, manifest, locks };
 }

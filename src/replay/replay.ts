@@ -82,6 +82,7 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
       maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
       cwd: join(dir, rec.cwd ?? '.'),
       recordedEnvs: rec.stepEnvs,
+      recordedConda: rec.condaEnvs,
       replay: { of: rec.id, git: rec.git },
     });
     const replay = outcome.record;

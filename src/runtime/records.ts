@@ -91,6 +91,8 @@ export interface RunRecord {
   envLocks?: Record<string, string | null>;
   /** Steps with their own locked environment (@npm): spec and lock object. */
   stepEnvs?: Record<string, StepEnvRecord>;
+  /** Steps with a conda environment (@conda, with --environment=conda): spec and lock object. */
+  condaEnvs?: Record<string, CondaEnvRecord>;
   /** For `flow replay`: the run this one repeats, and the verdict. */
   replayOf?: string;
   verdict?: ReplayVerdict;
@@ -146,6 +148,13 @@ export interface EnvRecord {
 export interface StepEnvRecord {
   kind: 'npm';
   spec: { packages: Record<string, string>; node?: string };
+  lock: string;
+}
+
+/** A step's conda environment: the spec and the hash of its lock (explicit package URLs + sha256, JSON). */
+export interface CondaEnvRecord {
+  kind: 'conda';
+  spec: { packages: Record<string, string>; python?: string; channels?: string[] };
   lock: string;
 }
 

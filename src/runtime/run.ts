@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
-import { relative } from 'node:path';
+import { delimiter, relative } from 'node:path';
 import { type FlowConfig, localStoreDir } from '../config/config.js';
 import type { Literal } from '../decorators/types.js';
 import { ExitCode } from '../errors/index.js';
@@ -11,7 +11,7 @@ import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
 import { captureIncludes } from './includes.js';
-import { type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runRecordPath } from './records.js';
+import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runRecordPath } from './records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { allocateRunId } from './run-id.js';
@@ -44,8 +44,12 @@ export interface RunOptions {
   cwd?: string;
   /** flow replay: the recorded @npm environments, installed from their locks instead of resolved. */
   recordedEnvs?: Record<string, StepEnvRecord>;
-  /** Resolve every @npm spec again instead of reusing the machine's earlier resolution. */
+  /** flow replay: the recorded conda environments. */
+  recordedConda?: Record<string, CondaEnvRecord>;
+  /** Resolve every @npm/@conda spec again instead of reusing the machine's earlier resolution. */
   refreshEnvs?: boolean;
+  /** --environment=conda: honour @conda / @condaBase (Metaflow's switch). */
+  environment?: 'conda';
 }
 
 export interface RunOutcome {
@@ -79,7 +83,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
     compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)),
     snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
     mirror ? openMirror(mirror) : undefined,
-    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, refresh: o.refreshEnvs, info }),
+    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, info }),
   ]);
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   // Read before a run id is allocated: a missing input file is a usage error, not a failed run.
@@ -95,9 +99,10 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
     git: snapshot.git,
     code: snapshot.code,
     env: snapshot.env,
-    envLocks: Object.fromEntries(o.graph.order.map((s) => [s, envs.envs.get(s)?.record.lock ?? snapshot.env.lockfile?.hash ?? null])),
+    envLocks: Object.fromEntries(o.graph.order.map((s) => [s, envs.envs.get(s)?.record.lock ?? envs.conda.get(s)?.record.lock ?? snapshot.env.lockfile?.hash ?? null])),
   };
   if (envs.envs.size > 0) record.stepEnvs = Object.fromEntries([...envs.envs].map(([s, e]) => [s, e.record]));
+  if (envs.conda.size > 0) record.condaEnvs = Object.fromEntries([...envs.conda].map(([s, e]) => [s, e.record]));
   if (o.replay) record.replayOf = o.replay.of;
   if (o.origin) record.origin = { run: o.origin.run, step: o.origin.step };
   store.writeRecordSync(runRecordPath(id), record, true);
@@ -112,6 +117,8 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
     graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
     maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
+    // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
+    envVars: new Map([...envs.conda].map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
     events: {
       taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); },
       taskFinished: (spec, rec) => reporter.taskFinished(spec, rec),

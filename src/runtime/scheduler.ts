@@ -50,6 +50,8 @@ export interface SchedulerOptions {
   maxNumSplits: number;
   /** Steps with their own @npm environment: where it is installed and the names it provides. */
   npmEnvs?: ReadonlyMap<string, TaskNpmEnv>;
+  /** Environment variables a step's environment sets (conda: PATH, CONDA_PREFIX), under its @environment vars. */
+  envVars?: ReadonlyMap<string, Record<string, string>>;
   /** For resume: an ok task of the origin run to reuse instead of running (step, id). */
   cloneFrom?: (step: string, id: string) => TaskRecord | undefined;
   events?: SchedulerEvents;
@@ -187,7 +189,7 @@ export class Scheduler {
       modulePath: this.o.modulePath, storeRoot: this.o.store.root, params: this.o.params, seed: this.o.seed,
       ...(this.o.includes && Object.keys(this.o.includes).length ? { includes: this.o.includes } : {}),
       inherited: node.type === 'join' ? {} : this.inherited(spec),
-      maxNumSplits: this.o.maxNumSplits, env: settings.env,
+      maxNumSplits: this.o.maxNumSplits, env: { ...this.o.envVars?.get(spec.step), ...settings.env },
     };
     if (node.type === 'join') job.inputs = spec.parents.map((p) => ({ task: `${p.step}/${p.id}`, artifacts: p.artifacts }));
     if (spec.foreach) job.foreach = spec.foreach;

@@ -78,9 +78,9 @@ describe('@npm environments', () => {
 
     const e = await flow(['env', 'run-1/other', '--json'], { cwd, env });
     expect(e.exitCode, e.stderr).toBe(0);
-    const view = JSON.parse(e.stdout) as { lock: string; packages: Array<{ name: string; version: string }> };
-    expect(view.lock).toBe(rec.stepEnvs.other!.lock);
-    expect(view.packages).toEqual([{ path: 'node_modules/flowrun-probe', name: 'flowrun-probe', version: '2.0.0' }]);
+    const view = (JSON.parse(e.stdout) as { envs: Array<{ kind: string; lock: string; packages: unknown[] }> }).envs;
+    expect(view.map((v) => [v.kind, v.lock])).toEqual([['npm', rec.stepEnvs.other!.lock]]);
+    expect(view[0]!.packages).toEqual([{ path: 'node_modules/flowrun-probe', name: 'flowrun-probe', version: '2.0.0' }]);
     const text = await flow(['env', 'run-1/other'], { cwd, env });
     expect(text.stdout).toMatch(/flowrun-probe\s+2\.0\.0/);
     const inspect = await flow(['inspect', 'run-1'], { cwd, env });
@@ -109,7 +109,7 @@ describe('@npm environments', () => {
 
     const d = await flow(['diff', 'run-1', 'run-2', '--json'], { cwd, env });
     const diff = JSON.parse(d.stdout) as { envPackages: unknown[] };
-    expect(diff.envPackages).toEqual([{ step: 'other', path: 'node_modules/flowrun-probe', name: 'flowrun-probe', kind: 'changed', from: '2.0.0', to: '1.0.0' }]);
+    expect(diff.envPackages).toEqual([{ step: 'other', manager: 'npm', path: 'node_modules/flowrun-probe', name: 'flowrun-probe', kind: 'changed', from: '2.0.0', to: '1.0.0' }]);
     const text = await flow(['diff', 'run-1', 'run-2'], { cwd, env });
     expect(text.stdout).toContain('other: flowrun-probe 2.0.0 → 1.0.0');
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lockedPackages } from '../../src/env/npm.js';
-import { npmPackageNames, npmSpecOf } from '../../src/env/prepare.js';
+import { condaSpecOf, npmPackageNames, npmSpecOf } from '../../src/env/prepare.js';
+import { matchSpecs } from '../../src/env/conda.js';
 import { GRAPH_SCHEMA, type FlowGraph, type StepNode } from '../../src/graph/types.js';
 import { packageName } from '../../src/task/env-hooks.js';
 
@@ -25,6 +26,15 @@ describe('@npm specs', () => {
     expect(Object.keys(npmSpecOf(graph, 'fit')!.packages)).toEqual(['left-pad', 'lodash', 'zod']);
     expect(npmSpecOf({ ...graph, decorators: [] }, 'end')).toBeUndefined();
     expect([...npmPackageNames(graph)].sort()).toEqual(['left-pad', 'lodash', 'zod']);
+  });
+
+  it('@condaBase and @conda merge the same way; the spec becomes solver match specs', () => {
+    const g: FlowGraph = { ...graph, decorators: [{ name: 'condaBase', options: { packages: { numpy: '>=1.26' }, python: '3.11.*', channels: ['https://c.example/x'] } }],
+      steps: [stepNode('start', [{ name: 'conda', options: { packages: { hello: '1.*', numpy: '*' } } }]), stepNode('end')] };
+    const spec = condaSpecOf(g, 'start')!;
+    expect(spec).toEqual({ packages: { hello: '1.*', numpy: '*' }, python: '3.11.*', channels: ['https://c.example/x'] });
+    expect(matchSpecs(spec)).toEqual(['hello 1.*', 'numpy', 'python 3.11.*']);
+    expect(condaSpecOf(g, 'end')).toEqual({ packages: { numpy: '>=1.26' }, python: '3.11.*', channels: ['https://c.example/x'] });
   });
 
   it('lists a lock\'s packages, nested ones by install path, skipping the root and links', () => {
