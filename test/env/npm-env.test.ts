@@ -112,6 +112,13 @@ describe('@npm environments', () => {
     expect(diff.envPackages).toEqual([{ step: 'other', manager: 'npm', path: 'node_modules/flowrun-probe', name: 'flowrun-probe', kind: 'changed', from: '2.0.0', to: '1.0.0' }]);
     const text = await flow(['diff', 'run-1', 'run-2'], { cwd, env });
     expect(text.stdout).toContain('other: flowrun-probe 2.0.0 → 1.0.0');
+
+    // The locks are objects of the store: fsck reports one that went missing, naming run and step.
+    const lock = a.stepEnvs.other!.lock;
+    rmSync(join(cwd, '.flow', 'objects', lock.slice(0, 2), lock));
+    const fsck = await flow(['fsck'], { cwd, env });
+    expect(fsck.exitCode).toBe(3);
+    expect(fsck.stdout + fsck.stderr).toContain('run-1 npm lock of other');
   });
 
   it('replay installs the recorded lock after a newer version was published, and works offline from the cache', async () => {
