@@ -65,7 +65,8 @@ export interface RunOutcome {
 export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   let reporter: PlainReporter | undefined;
   const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
-  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
+  const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
+  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
   pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });

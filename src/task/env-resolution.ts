@@ -38,6 +38,11 @@ export async function useTaskEnvironment(modulePath: string, npm: TaskNpmEnv | u
   });
 }
 
+/** Registers the hooks now (a worker of a flow that uses @npm does this at start-up, before its first task). */
+export function preloadEnvironmentHooks(): void {
+  port ??= startHooks();
+}
+
 function startHooks(): MessagePort {
   const { port1, port2 } = new MessageChannel();
   register(new URL('./env-hooks.js', import.meta.url), { data: { port: port2 }, transferList: [port2] });
