@@ -3,16 +3,19 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareEnvironments } from '../../src/env/prepare.js';
+import type { Literal } from '../../src/decorators/types.js';
 import { GRAPH_SCHEMA, type FlowGraph } from '../../src/graph/types.js';
 import { LocalStore } from '../../src/store/local.js';
+import { startChannel } from '../conda-channel.js';
 import { startRegistry } from '../registry.js';
 import { BIN, REPO, benchProject, median, ms, type Section } from '../util.js';
 
 const PACKAGES = { 'bench-a': '^1.0.0', 'bench-b': '^1.0.0', 'bench-c': '^1.0.0' };
 const TASKS = 40;
 
-function graphWith(packages: Record<string, string>): FlowGraph {
-  const step = { name: 'start', line: 1, async: true, takesInputs: false, transitions: [], next: [], type: 'linear' as const, assigns: [], in: [], decorators: [{ name: 'npm', options: { packages } }] };
+function graphWith(packages: Record<string, string>, decorator = 'npm', channels?: string[]): FlowGraph {
+  const options: Record<string, Literal> = channels ? { packages, channels } : { packages };
+  const step = { name: 'start', line: 1, async: true, takesInputs: false, transitions: [], next: [], type: 'linear' as const, assigns: [], in: [], decorators: [{ name: decorator, options }] };
   return { schema: GRAPH_SCHEMA, file: 'b.ts', flow: 'B', line: 1, params: [], order: ['start'], decorators: [], steps: [step] };
 }
 
@@ -33,7 +36,8 @@ export default class Fe extends FlowSpec {
 /**
  * @npm environments against a local verdaccio: resolve + install of a 3-package env cold and
  * cached (in-process, what a run does before its first task), and the per-task cost of a step
- * with @npm against the same step importing the package from the project's node_modules.
+ * with @npm against the same step importing the package from the project's node_modules; conda
+ * solve + install against the local test channel, cold and cached.
  */
 export async function environments(): Promise<Section[]> {
   const scratch = mkdtempSync(join(tmpdir(), 'flowrun-bench-env-'));
@@ -72,6 +76,21 @@ export async function environments(): Promise<Section[]> {
     for (let i = 0; i < 5; i++) { plain.push(run('plain.ts')); withEnv.push(run('env.ts')); }
     rmSync(project, { recursive: true, force: true });
     const perTask = (median(withEnv) - median(plain)) / TASKS;
+
+    const channel = await startChannel(join(scratch, 'conda'));
+    const condaGraph = graphWith({ hello: '1.*' }, 'conda', [channel.url]);
+    const condaPrepare = async () => {
+      const t0 = performance.now();
+      await prepareEnvironments({ graph: condaGraph, store, projectRoot: scratch, conda: true });
+      return performance.now() - t0;
+    };
+    const condaCold = await condaPrepare();
+    const condaCached: number[] = [];
+    for (let i = 0; i < 9; i++) condaCached.push(await condaPrepare());
+    const t0 = performance.now();
+    await prepareEnvironments({ graph: condaGraph, store, projectRoot: scratch, conda: true, refresh: true });
+    const condaSolve = performance.now() - t0;
+    await channel.stop();
     return [{
       title: 'Environments: @npm resolve, install and per-task cost',
       command: `in-process prepareEnvironments (what flow run does before its first task) against verdaccio 6.8 on 127.0.0.1, cached = median of 9; whole-process flow run of a foreach-${TASKS} flow, --max-workers 2, median of 5 alternating runs`,
@@ -82,6 +101,9 @@ export async function environments(): Promise<Section[]> {
         { name: `flow run, ${TASKS} tasks importing a package from the project`, value: ms(median(plain)) },
         { name: `flow run, ${TASKS} tasks importing it from an @npm env`, value: ms(median(withEnv)) },
         { name: 'per-task overhead of @npm', value: ms(perTask), note: 'difference of the medians / tasks (noise can make it negative)' },
+        { name: 'conda: solve (rattler) + install (download, sha256, extract .tar.bz2), local channel, cold', value: ms(condaCold) },
+        { name: 'conda: same spec, cached', value: ms(median(condaCached)) },
+        { name: 'conda: solve again (--refresh-envs), install cached', value: ms(condaSolve) },
       ],
     }];
   } finally {
