@@ -7,9 +7,10 @@ import { git } from './suites/git.js';
 import { codePackage } from './suites/code-package.js';
 import { repro } from './suites/repro.js';
 import { mirror } from './suites/mirror.js';
+import { environments } from './suites/environments.js';
 
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
-const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror };
+const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror, environments };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections: Section[] = [];

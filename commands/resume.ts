@@ -15,6 +15,7 @@ export default class Resume extends BaseCommand {
     'max-num-splits': Flags.integer({ description: 'largest foreach fan-out allowed', default: 10_000, min: 1 }),
     tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true, default: [] }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
+    environment: Flags.string({ description: 'conda: honour @conda/@condaBase, as for flow run', options: ['conda'] }),
   };
 
   async run(): Promise<RunRecord> {

@@ -14,6 +14,8 @@ export default class Run extends BaseCommand {
     tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true, default: [] }),
     seed: Flags.integer({ description: 'seed of Math.random in tasks (default: random, recorded)' }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
+    'refresh-envs': Flags.boolean({ description: 'resolve every @npm/@conda spec again instead of reusing the lock this machine resolved before' }),
+    environment: Flags.string({ description: 'conda: honour @conda/@condaBase (solve, lock and install conda environments)', options: ['conda'] }),
   };
 
   async run(): Promise<RunRecord> {

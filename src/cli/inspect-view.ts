@@ -28,6 +28,10 @@ export function renderInspect(v: InspectView): string {
     `  seed      ${r.seed}   tags ${r.tags.join(',') || '-'}`,
     `  env       node ${r.node}, flowrun ${r.flowrunVersion}`,
   ];
+  if (r.env?.lockfile) out.push(`  lockfile  ${r.env.lockfile.name} ${r.env.lockfile.hash.slice(0, 12)} (steps without @npm)`);
+  for (const [step, e] of [...Object.entries(r.stepEnvs ?? {}), ...Object.entries(r.condaEnvs ?? {})]) {
+    out.push(`  env lock  ${step}: ${e.kind} ${e.lock.slice(0, 12)}  ${Object.entries(e.spec.packages).map(([n, v]) => `${n}@${v}`).join(' ')}   (flow env ${r.id}/${step})`);
+  }
   if (r.origin) out.push(`  resumed   from ${r.origin.run} at step ${r.origin.step}`);
   if (r.error) out.push(`  error     ${r.error.task}: ${r.error.code}: ${r.error.message}`);
   out.push('', 'Steps');

@@ -12,6 +12,8 @@ export interface RunFlags {
   tag: string[];
   seed?: number;
   quiet: boolean;
+  'refresh-envs'?: boolean;
+  environment?: string;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   const quiet = o.flags.quiet;
   const outcome = await executeRun({
     config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag, origin,
-    maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json,
+    maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     onStart: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);
       if (!quiet) process.stderr.write(`${run.id}: ${run.flow} started (${run.file})${Object.keys(run.params).length ? ` with ${Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}` : ''}\n`);

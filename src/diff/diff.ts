@@ -1,4 +1,5 @@
 import type { Literal } from '../decorators/types.js';
+import type { LockedPackage } from '../env/npm.js';
 import type { ManifestEntry, RunRecord, TaskRecord } from '../runtime/records.js';
 import { compareTaskIds } from '../client/task-ids.js';
 
@@ -8,6 +9,20 @@ export interface RunView {
   /** Task records by step. */
   tasks: Record<string, TaskRecord[]>;
   manifest?: ManifestEntry[];
+  /** Packages of the run's @npm and @conda locks, by lock hash (read from the store). */
+  locks?: Record<string, LockedPackage[]>;
+}
+
+/** A package that differs between two runs' locks of one step. */
+export interface EnvPackageChange {
+  step: string;
+  manager: 'npm' | 'conda';
+  /** Install path in node_modules (differs from the name for nested packages). */
+  path: string;
+  name: string;
+  kind: 'added' | 'removed' | 'changed';
+  from?: string;
+  to?: string;
 }
 
 export interface ValueChange<T> { from: T | undefined; to: T | undefined }
@@ -53,6 +68,8 @@ export interface RunDiff {
   /** @includeFile inputs whose content (hash) changed, even when the path is the same. */
   inputs: Array<{ name: string; path: ValueChange<string>; hash: ValueChange<string>; size: ValueChange<number> }>;
   env: Array<{ what: string } & ValueChange<string | null>>;
+  /** Package-level changes of the steps whose @npm lock differs. */
+  envPackages: EnvPackageChange[];
   steps: StepDiff[];
   /** Which sections differ; empty when the runs are the same. */
   differs: string[];
@@ -65,6 +82,7 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   const params = diffParams(a.record.params, b.record.params);
   const inputs = diffInputs(a.record, b.record);
   const env = diffEnv(a.record, b.record);
+  const envPackages = diffEnvPackages(a, b);
   const ctx: StepContext = { params: new Set([...Object.keys(a.record.params), ...Object.keys(b.record.params)]), a: taskIndex(a), b: taskIndex(b) };
   const steps = unionInOrder(a.record.steps.map((s) => s.name), b.record.steps.map((s) => s.name)).map((s) => diffStep(s, a.tasks[s] ?? [], b.tasks[s] ?? [], ctx));
   const differs: string[] = [];
@@ -79,7 +97,7 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   const verdict = differs.length === 0
     ? `${a.record.id} and ${b.record.id} are the same: code, params, environment and every artifact hash match`
     : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}`;
-  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, inputs, env, steps, differs, verdict };
+  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, inputs, env, envPackages, steps, differs, verdict };
 }
 
 function diffCode(a: RunView, b: RunView): RunDiff['code'] {
@@ -126,6 +144,26 @@ function diffEnv(a: RunRecord, b: RunRecord): RunDiff['env'] {
     pairs.push([`env lock of ${step}`, a.envLocks?.[step] ?? null, b.envLocks?.[step] ?? null]);
   }
   return pairs.filter(([, x, y]) => x !== y).map(([what, from, to]) => ({ what, from, to }));
+}
+
+/** Per step whose @npm or @conda lock changed: packages added, removed or at another version (a side without the env counts as empty). */
+function diffEnvPackages(a: RunView, b: RunView): EnvPackageChange[] {
+  const out: EnvPackageChange[] = [];
+  const envsOf = (v: RunView, manager: EnvPackageChange['manager']) => (manager === 'npm' ? v.record.stepEnvs : v.record.condaEnvs) ?? {};
+  for (const manager of ['npm', 'conda'] as const) {
+    const [ea, eb] = [envsOf(a, manager), envsOf(b, manager)];
+    const packagesOf = (v: RunView, lock: string | undefined) => new Map((lock ? v.locks?.[lock] ?? [] : []).map((p) => [p.path, p]));
+    for (const step of unionInOrder(Object.keys(ea), Object.keys(eb))) {
+      if (ea[step]?.lock === eb[step]?.lock) continue;
+      const [pa, pb] = [packagesOf(a, ea[step]?.lock), packagesOf(b, eb[step]?.lock)];
+      for (const path of unionInOrder([...pa.keys()], [...pb.keys()]).sort()) {
+        const [x, y] = [pa.get(path), pb.get(path)];
+        if (x?.version === y?.version) continue;
+        out.push({ step, manager, path, name: (x ?? y)!.name, kind: !x ? 'added' : !y ? 'removed' : 'changed', from: x?.version, to: y?.version });
+      }
+    }
+  }
+  return out;
 }
 
 interface StepContext {

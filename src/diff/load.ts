@@ -1,6 +1,8 @@
 import { inspect } from 'node:util';
 import { Parser, type ReadEntry } from 'tar';
 import type { Run } from '../client/client.js';
+import { condaLockedPackages } from '../env/conda.js';
+import { type LockedPackage, lockedPackages } from '../env/npm.js';
 import type { ManifestEntry, TaskRecord } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
 import { loadArtifact } from '../task/artifacts.js';
@@ -11,7 +13,12 @@ export async function loadRunView(run: Run): Promise<RunView> {
   const tasks: Record<string, TaskRecord[]> = {};
   for (const step of run.steps()) tasks[step.name] = (await step.tasks()).map((t) => t.record);
   const manifest = run.record.code ? (JSON.parse(run.store.getObjectSync(run.record.code.manifest).toString('utf8')) as ManifestEntry[]) : undefined;
-  return { record: run.record, tasks, manifest };
+  const locks: Record<string, LockedPackage[]> = {};
+  for (const env of [...Object.values(run.record.stepEnvs ?? {}), ...Object.values(run.record.condaEnvs ?? {})]) {
+    // A lock missing from the store leaves its step's package changes unknown; fsck reports the object.
+    try { locks[env.lock] ??= (env.kind === 'npm' ? lockedPackages : condaLockedPackages)(run.store.getObjectSync(env.lock)); } catch { /* see above */ }
+  }
+  return { record: run.record, tasks, manifest, locks };
 }
 
 /** Values up to this size (encoded) are read to show old → new. */

@@ -27,6 +27,11 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
     }
   }
   out.push(d.env.length ? `environment  ${d.env.map((e) => `${e.what}: ${short(e.from)} → ${short(e.to)}`).join(', ')}` : 'environment  identical');
+  for (const e of d.envPackages.slice(0, 4 * max)) {
+    const mark = e.kind === 'added' ? st('green', '+') : e.kind === 'removed' ? st('red', '-') : st('yellow', '~');
+    out.push(`  ${mark} ${e.step}: ${e.manager === 'conda' ? 'conda ' : ''}${e.name} ${e.kind === 'changed' ? `${e.from} → ${e.to}` : (e.from ?? e.to)}`);
+  }
+  if (d.envPackages.length > 4 * max) out.push(`  … ${d.envPackages.length - 4 * max} more package changes (--json lists all)`);
   const steps = d.steps.filter((s) => s.artifacts.length || s.onlyInA.length || s.onlyInB.length || s.status.from !== s.status.to);
   if (steps.length === 0) out.push('artifacts    identical in every step');
   else out.push('artifacts');

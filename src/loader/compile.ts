@@ -23,9 +23,10 @@ const FLOWRUN_ENTRY = join(PACKAGE_ROOT, 'dist', 'src', 'index.js');
  * Compiles a flow file to one ES module with esbuild: TypeScript stripped, TC39 decorators
  * lowered (whatever the user's tsconfig says), sibling modules bundled, npm packages left as
  * imports resolved from the project's node_modules. The output is cached by the hashes of its
- * inputs, so an unchanged flow costs a few file reads.
+ * inputs, so an unchanged flow costs a few file reads. Packages an @npm environment provides
+ * (`envPackages`) need not be in the project's node_modules.
  */
-export async function compileFlow(path: string, projectRoot: string): Promise<CompiledFlow> {
+export async function compileFlow(path: string, projectRoot: string, envPackages: ReadonlySet<string> = new Set()): Promise<CompiledFlow> {
   const cache = JsonCache.forProject(projectRoot, 'build');
   const key = sha256(`${BUILD_ID}\0${path}`);
   const hit = cache.get<{ module: string; inputs: Record<string, string> }>(key);
@@ -48,7 +49,7 @@ export async function compileFlow(path: string, projectRoot: string): Promise<Co
       metafile: true,
       sourcemap: 'inline',
       logLevel: 'silent',
-      plugins: [externalPackages()],
+      plugins: [externalPackages(envPackages)],
       tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
     });
   } catch (e) {
@@ -80,7 +81,7 @@ function inputsUnchanged(projectRoot: string, inputs: Record<string, string>): b
  * Leaves packages as runtime imports, but checks that each one exists so a missing package
  * is reported at compile time with the importing line. `flowrun` itself is pinned to this copy.
  */
-function externalPackages(): Plugin {
+function externalPackages(envPackages: ReadonlySet<string>): Plugin {
   return {
     name: 'flowrun-externals',
     setup(b) {
@@ -88,7 +89,7 @@ function externalPackages(): Plugin {
         if (args.path === 'flowrun') return { path: FLOWRUN_ENTRY, external: true };
         if (isBuiltin(args.path)) return { path: args.path, external: true };
         const name = packageName(args.path);
-        if (packageDirExists(args.resolveDir, name)) return { path: args.path, external: true };
+        if (envPackages.has(name) || packageDirExists(args.resolveDir, name)) return { path: args.path, external: true };
         return { errors: [{ text: `Cannot find package '${name}'.` }] };
       });
     },

@@ -68,7 +68,7 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   try {
     extractCodePackage(tar, dir);
     mkdirSync(join(dir, rec.cwd ?? '.'), { recursive: true });
-    linkDependencies(o.config.projectRoot, dir, rec, o.info);
+    await linkDependencies(o.config.projectRoot, dir, rec, o.info);
     const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
     const graph = assertGraph(analysis);
@@ -81,6 +81,8 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
       config, graph: graph, path: analysis.path, params, includes, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
       maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
       cwd: join(dir, rec.cwd ?? '.'),
+      recordedEnvs: rec.stepEnvs,
+      recordedConda: rec.condaEnvs,
       replay: { of: rec.id, git: rec.git },
     });
     const replay = outcome.record;
@@ -104,11 +106,11 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
  * cache keyed by its hash. The extracted tree gets its own node_modules directory of links, so
  * caches written during the replay never land in the user's tree.
  */
-function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, info: (l: string) => void): void {
+async function linkDependencies(projectRoot: string, dir: string, rec: RunRecord, info: (l: string) => void): Promise<void> {
   const current = environment(projectRoot).lockfile?.hash ?? null;
   const recorded = rec.env?.lockfile ?? null;
   if (recorded && current !== recorded.hash) {
-    linkModules(lockedDependencies(dir, recorded.hash, info, recorded.name), dir);
+    linkModules(await lockedDependencies(dir, recorded.hash, info, recorded.name), dir);
     return;
   }
   linkModules(join(projectRoot, 'node_modules'), dir);

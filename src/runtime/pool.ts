@@ -20,6 +20,8 @@ export interface PoolOptions {
   recycleAfter?: number;
   /** Working directory of the workers (and so of every task). */
   cwd?: string;
+  /** Register the @npm module hooks as each worker starts (off the first task's critical path). */
+  moduleHooks?: boolean;
   /** Called with each piece of a task's output as it arrives. */
   onOutput?: (job: TaskJob, stream: 'stdout' | 'stderr', text: string) => void;
 }
@@ -135,7 +137,8 @@ export class WorkerPool {
 
   private spawn(heapMB: number | undefined): void {
     const execArgv = heapMB ? [`--max-old-space-size=${heapMB}`] : [];
-    const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv, serialization: 'advanced', cwd: this.options.cwd });
+    const env = this.options.moduleHooks ? { ...process.env, FLOWRUN_MODULE_HOOKS: '1' } : process.env;
+    const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv, serialization: 'advanced', cwd: this.options.cwd, env });
     const w = new Worker(child, heapMB);
     this.workers.add(w);
     for (const stream of ['stdout', 'stderr'] as const) {

@@ -89,6 +89,10 @@ export interface RunRecord {
   env?: EnvRecord;
   /** Per step: the hash of its environment lock (the project lock file by default). */
   envLocks?: Record<string, string | null>;
+  /** Steps with their own locked environment (@npm): spec and lock object. */
+  stepEnvs?: Record<string, StepEnvRecord>;
+  /** Steps with a conda environment (@conda, with --environment=conda): spec and lock object. */
+  condaEnvs?: Record<string, CondaEnvRecord>;
   /** For `flow replay`: the run this one repeats, and the verdict. */
   replayOf?: string;
   verdict?: ReplayVerdict;
@@ -134,6 +138,24 @@ export interface EnvRecord {
   os: string;
   arch: string;
   lockfile: { name: string; hash: string } | null;
+}
+
+/**
+ * A step's own environment: the spec as written (@npmBase merged with @npm) and the hash of the
+ * lock it resolved to, stored as an object (for npm, the package-lock.json npm wrote). The lock
+ * alone rebuilds the environment on any machine.
+ */
+export interface StepEnvRecord {
+  kind: 'npm';
+  spec: { packages: Record<string, string>; node?: string };
+  lock: string;
+}
+
+/** A step's conda environment: the spec and the hash of its lock (explicit package URLs + sha256, JSON). */
+export interface CondaEnvRecord {
+  kind: 'conda';
+  spec: { packages: Record<string, string>; python?: string; channels?: string[] };
+  lock: string;
 }
 
 /** The verdict of `flow replay`, stored on the replay run. */

@@ -1,16 +1,17 @@
 import { availableParallelism, hostname } from 'node:os';
-import { relative } from 'node:path';
+import { delimiter, relative } from 'node:path';
 import { type FlowConfig, localStoreDir } from '../config/config.js';
 import type { Literal } from '../decorators/types.js';
 import { ExitCode } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
+import { npmPackageNames, prepareEnvironments } from '../env/prepare.js';
 import { compileFlow } from '../loader/compile.js';
 import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
 import { captureIncludes } from './includes.js';
-import { type GitRecord, type IncludeRecord, type RunRecord, type TaskRecord, runRecordPath } from './records.js';
+import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runRecordPath } from './records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { allocateRunId } from './run-id.js';
@@ -41,6 +42,14 @@ export interface RunOptions {
   replay?: { of: string; git: GitRecord | null };
   /** Working directory of the tasks (default: the current one). */
   cwd?: string;
+  /** flow replay: the recorded @npm environments, installed from their locks instead of resolved. */
+  recordedEnvs?: Record<string, StepEnvRecord>;
+  /** flow replay: the recorded conda environments. */
+  recordedConda?: Record<string, CondaEnvRecord>;
+  /** Resolve every @npm/@conda spec again instead of reusing the machine's earlier resolution. */
+  refreshEnvs?: boolean;
+  /** --environment=conda: honour @conda / @condaBase (Metaflow's switch). */
+  environment?: 'conda';
 }
 
 export interface RunOutcome {
@@ -56,7 +65,8 @@ export interface RunOutcome {
 export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   let reporter: PlainReporter | undefined;
   const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
-  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
+  const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
+  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
   pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
@@ -68,10 +78,13 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
 async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void): Promise<RunOutcome> {
   const store = LocalStore.open(localStoreDir(o.config));
   const mirror = mirrorLocation(o.config);
-  const [compiled, snapshot, remote] = await Promise.all([
-    compileFlow(o.path, o.config.projectRoot),
+  const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
+  // Environments are resolved and installed before a run id exists: a spec that cannot be met fails fast.
+  const [compiled, snapshot, remote, envs] = await Promise.all([
+    compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)),
     snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
     mirror ? openMirror(mirror) : undefined,
+    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, info }),
   ]);
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   // Read before a run id is allocated: a missing input file is a usage error, not a failed run.
@@ -88,8 +101,10 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
     git: snapshot.git,
     code: snapshot.code,
     env: snapshot.env,
-    envLocks: Object.fromEntries(o.graph.order.map((s) => [s, snapshot.env.lockfile?.hash ?? null])),
+    envLocks: Object.fromEntries(o.graph.order.map((s) => [s, envs.envs.get(s)?.record.lock ?? envs.conda.get(s)?.record.lock ?? snapshot.env.lockfile?.hash ?? null])),
   };
+  if (envs.envs.size > 0) record.stepEnvs = Object.fromEntries([...envs.envs].map(([s, e]) => [s, e.record]));
+  if (envs.conda.size > 0) record.condaEnvs = Object.fromEntries([...envs.conda].map(([s, e]) => [s, e.record]));
   if (o.replay) record.replayOf = o.replay.of;
   if (o.origin) record.origin = { run: o.origin.run, step: o.origin.step };
   store.writeRecordSync(runRecordPath(id), record, true);
@@ -103,6 +118,9 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
     maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
+    npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
+    // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
+    envVars: new Map([...envs.conda].map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
     events: {
       taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); },
       taskFinished: (spec, rec) => reporter.taskFinished(spec, rec),

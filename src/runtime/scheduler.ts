@@ -6,6 +6,7 @@ import { splitStacks } from '../graph/structure.js';
 import { type FlowGraph, type StepNode, stepMap } from '../graph/types.js';
 import type { LocalStore } from '../store/local.js';
 import type { TaskJob } from '../task/protocol.js';
+import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { WorkerPool } from './pool.js';
 import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from './records.js';
@@ -47,6 +48,10 @@ export interface SchedulerOptions {
   seed: number;
   maxWorkers: number;
   maxNumSplits: number;
+  /** Steps with their own @npm environment: where it is installed and the names it provides. */
+  npmEnvs?: ReadonlyMap<string, TaskNpmEnv>;
+  /** Environment variables a step's environment sets (conda: PATH, CONDA_PREFIX), under its @environment vars. */
+  envVars?: ReadonlyMap<string, Record<string, string>>;
   /** For resume: an ok task of the origin run to reuse instead of running (step, id). */
   cloneFrom?: (step: string, id: string) => TaskRecord | undefined;
   events?: SchedulerEvents;
@@ -184,10 +189,12 @@ export class Scheduler {
       modulePath: this.o.modulePath, storeRoot: this.o.store.root, params: this.o.params, seed: this.o.seed,
       ...(this.o.includes && Object.keys(this.o.includes).length ? { includes: this.o.includes } : {}),
       inherited: node.type === 'join' ? {} : this.inherited(spec),
-      maxNumSplits: this.o.maxNumSplits, env: settings.env,
+      maxNumSplits: this.o.maxNumSplits, env: { ...this.o.envVars?.get(spec.step), ...settings.env },
     };
     if (node.type === 'join') job.inputs = spec.parents.map((p) => ({ task: `${p.step}/${p.id}`, artifacts: p.artifacts }));
     if (spec.foreach) job.foreach = spec.foreach;
+    const npm = this.o.npmEnvs?.get(spec.step);
+    if (npm) job.npm = npm;
     if (node.foreach !== undefined) job.splitField = node.foreach;
     return job;
   }

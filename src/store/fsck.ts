@@ -66,6 +66,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
     if (rec?.code) { note(refs, rec.code.hash, `${run} code package`); note(refs, rec.code.manifest, `${run} code manifest`); }
     if (rec?.git?.patch) note(refs, rec.git.patch, `${run} git patch`);
     for (const [name, inc] of Object.entries(rec?.includes ?? {})) note(refs, inc.hash, `${run} included file ${name}`);
+    for (const [step, env] of [...Object.entries(rec?.stepEnvs ?? {}), ...Object.entries(rec?.condaEnvs ?? {})]) note(refs, env.lock, `${run} ${env.kind} lock of ${step}`);
     for (const step of await store.listRecords(`runs/${run}/tasks`)) {
       for (const file of await store.listRecords(`runs/${run}/tasks/${step}`)) {
         if (!file.endsWith('.json')) continue;

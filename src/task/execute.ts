@@ -6,6 +6,7 @@ import { loadIncludes } from '../runtime/includes.js';
 import { sfc32, taskSeed } from '../runtime/seed.js';
 import type { LocalStore } from '../store/local.js';
 import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
+import { useTaskEnvironment } from './env-resolution.js';
 import type { TaskJob, TaskResult } from './protocol.js';
 
 type FlowClass = new () => FlowSpec;
@@ -63,6 +64,7 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
 }
 
 async function loadFlowClass(job: TaskJob): Promise<FlowClass> {
+  await useTaskEnvironment(job.modulePath, job.npm);
   // A new URL per task gives a fresh module instance: module-level variables start over.
   const mod = (await import(`${pathToFileURL(job.modulePath).href}?task=${++importCount}`)) as Record<string, unknown>;
   const candidates = [mod.default, mod[job.flow], ...Object.values(mod)];

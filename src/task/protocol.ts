@@ -2,6 +2,7 @@ import type { Literal } from '../decorators/types.js';
 import type { FlowErrorJson } from '../errors/index.js';
 import type { NextCall } from '../flow/flowspec.js';
 import type { ArtifactRef, IncludeRecord } from '../runtime/records.js';
+import type { TaskNpmEnv } from './env-resolution.js';
 
 /** Everything a worker needs to run one task attempt; plain data sent over IPC. */
 export interface TaskJob {
@@ -28,6 +29,8 @@ export interface TaskJob {
   maxNumSplits: number;
   /** @environment variables. */
   env: Record<string, string>;
+  /** @npm: the step's installed environment, whose packages its imports resolve to. */
+  npm?: TaskNpmEnv;
 }
 
 export type TaskResult =

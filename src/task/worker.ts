@@ -7,6 +7,7 @@
  */
 import { writeSync } from 'node:fs';
 import { LocalStore } from '../store/local.js';
+import { preloadEnvironmentHooks } from './env-resolution.js';
 import { executeTask } from './execute.js';
 import { endMarker, type FromWorker, type ToWorker } from './protocol.js';
 
@@ -16,6 +17,11 @@ let seq = 0;
 
 // Stack traces of a failing step point at the user's .ts file and line (the compiled module carries a source map).
 process.setSourceMapsEnabled(true);
+// A flow with @npm steps: start the module hooks' loader thread now rather than in the first task.
+if (process.env.FLOWRUN_MODULE_HOOKS) {
+  delete process.env.FLOWRUN_MODULE_HOOKS;
+  preloadEnvironmentHooks();
+}
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ToWorker) => {
   if (m.type === 'exit') { process.disconnect(); return; }

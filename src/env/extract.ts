@@ -1,0 +1,100 @@
+import { chmodSync, linkSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { unzipSync } from 'fflate';
+import { decompress as zstdDecompress } from 'fzstd';
+import bunzip from 'seek-bzip';
+import { Parser, type ReadEntry } from 'tar';
+import { ExitCode, FlowError } from '../errors/index.js';
+
+/**
+ * Extracts a conda package (`.tar.bz2`, or `.conda`: a zip holding `pkg-*.tar.zst`) into a
+ * prefix, writing nothing outside it: absolute paths, `..` segments, and links whose target
+ * leaves the prefix are rejected, and every write goes to a directory whose real path is inside
+ * the prefix. The package's `info/` metadata is not part of the environment and is skipped.
+ * Returns the paths written, relative to the prefix.
+ */
+export async function extractCondaPackage(archive: Uint8Array, fileName: string, prefix: string): Promise<string[]> {
+  const root = realpathSync(prefix);
+  if (fileName.endsWith('.tar.bz2')) return extractTar(Buffer.from(bunzip.decode(Buffer.from(archive))), root, fileName);
+  if (fileName.endsWith('.conda')) {
+    const entries = unzipSync(archive, { filter: (f) => /^pkg-.*\.tar\.zst$/.test(f.name) });
+    const files: string[] = [];
+    for (const [name, data] of Object.entries(entries)) files.push(...await extractTar(Buffer.from(zstdDecompress(data)), root, `${fileName}:${name}`));
+    return files;
+  }
+  throw unsafe(fileName, 'is neither a .tar.bz2 nor a .conda archive');
+}
+
+function unsafe(archive: string, what: string): FlowError {
+  return new FlowError('ENV_ARCHIVE_UNSAFE', `The conda package ${archive} ${what}; nothing of it is installed.`, {
+    exitCode: ExitCode.remote, fix: 'Use a package from a trusted channel; this archive would write outside the environment.',
+  });
+}
+
+/** The absolute path of `rel` inside `root`, or an error for a path that would leave it. */
+function inside(root: string, rel: string, archive: string): string {
+  const parts = rel.split(/[\\/]/);
+  if (rel.includes('\0') || isAbsolute(rel) || /^[a-zA-Z]:/.test(rel) || parts.includes('..')) throw unsafe(archive, `contains the path ${JSON.stringify(rel)}`);
+  const abs = resolve(root, rel);
+  if (abs !== root && !abs.startsWith(root + sep)) throw unsafe(archive, `contains the path ${JSON.stringify(rel)}`);
+  return abs;
+}
+
+/** Creates `dir` and checks that its real path (after any symlinks the archive made) is still inside `root`. */
+function safeDir(root: string, dir: string, archive: string, rel: string): void {
+  mkdirSync(dir, { recursive: true });
+  const real = realpathSync(dir);
+  if (real !== root && !real.startsWith(root + sep)) throw unsafe(archive, `writes ${JSON.stringify(rel)} through a link that leaves the environment`);
+}
+
+async function extractTar(tar: Buffer, root: string, archive: string): Promise<string[]> {
+  const written: string[] = [];
+  let failure: unknown;
+  const onEntry = (entry: ReadEntry) => {
+    const rel = entry.path.replace(/^\.\//, '').replace(/\/$/, '');
+    if (failure || rel === '' || rel === 'info' || rel.startsWith('info/')) { entry.resume(); return; }
+    try {
+      const abs = inside(root, rel, archive);
+      if (entry.type === 'Directory') { safeDir(root, abs, archive, rel); entry.resume(); return; }
+      safeDir(root, dirname(abs), archive, rel);
+      if (entry.type === 'SymbolicLink') {
+        const target = entry.linkpath ?? '';
+        if (isAbsolute(target)) throw unsafe(archive, `links ${JSON.stringify(rel)} to the absolute path ${JSON.stringify(target)}`);
+        const resolved = resolve(dirname(abs), target);
+        if (resolved !== root && !resolved.startsWith(root + sep)) throw unsafe(archive, `links ${JSON.stringify(rel)} outside the environment (${JSON.stringify(target)})`);
+        symlinkSync(target, abs);
+        written.push(rel);
+        entry.resume();
+        return;
+      }
+      if (entry.type === 'Link') {
+        linkSync(inside(root, entry.linkpath ?? '', archive), abs);
+        written.push(rel);
+        entry.resume();
+        return;
+      }
+      if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') { entry.resume(); return; }
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(c));
+      entry.on('end', () => {
+        if (failure) return;
+        try {
+          writeFileSync(abs, Buffer.concat(chunks), { flag: 'wx' });
+          chmodSync(abs, (entry.mode ?? 0o644) & 0o777);
+          written.push(rel);
+        } catch (e) { failure = e; }
+      });
+    } catch (e) {
+      failure = e;
+      entry.resume();
+    }
+  };
+  await new Promise<void>((ok, fail) => {
+    const parser = new Parser({ onReadEntry: onEntry });
+    parser.on('end', () => ok());
+    parser.on('error', fail);
+    parser.end(tar);
+  });
+  if (failure) throw failure;
+  return written;
+}
