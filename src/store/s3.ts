@@ -363,6 +363,9 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export function s3ClientConfig(loc: S3Location): S3ClientConfig {
   return {
     requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
+    // The SDK's own retry policy (exponential backoff), with two more attempts than its default 3:
+    // a push of thousands of objects should ride out a burst of throttling.
+    maxAttempts: 5,
     region: loc.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(loc.endpoint ? { endpoint: loc.endpoint } : {}),
     forcePathStyle: loc.forcePathStyle ?? Boolean(loc.endpoint),

@@ -68,7 +68,7 @@ describe('flow gc', () => {
     }
     const result = await run;
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(rounds).toBeGreaterThan(1);
+    expect(rounds).toBeGreaterThan(0); // at least one gc started while run-2 was running (the loop's condition)
     expect(deleted).toBeGreaterThan(0); // run-1 and the objects only it used went
     // The finished run-2 is complete: every object its records name is there.
     const fsck = await flow(['fsck', '--json'], { cwd: dir });

@@ -129,7 +129,7 @@ describe('S3 mirror: push, pull, on-demand fetch', () => {
     await store.client.send(new PutObjectCommand({ Bucket: bucket, Key: store.key(`packs/${pack}.pack`), Body: body }));
     const r = await flow(['pull', 'run-1'], { cwd: b.dir, env: b.env });
     expect(r.exitCode, r.stderr).toBe(3);
-    expect(r.stderr).toMatch(/Object [0-9a-f]{64} .* is corrupt/);
+    expect(r.stderr).toMatch(/Object [0-9a-f]{64}\b.*\bcorrupt/);
     expect(existsSync(join(b.dir, '.flow/runs/run-1/run.json'))).toBe(false);
   });
 
