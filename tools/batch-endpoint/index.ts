@@ -1,0 +1,3 @@
+export { startBatchEndpoint, type BatchEndpoint } from './server.js';
+export { BatchEmulator, BatchApiError, type EmulatorOptions } from './emulator.js';
+export type { FaultRule, FaultSettings, Job, JobStatus } from './types.js';
