@@ -11,6 +11,7 @@ import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
 import { captureIncludes } from './includes.js';
+import { LocalBackend } from './backend.js';
 import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runRecordPath } from './records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
@@ -115,9 +116,10 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   const reporter = tty ?? new PlainReporter(id, { quiet: o.quiet, json: o.json });
   await tty?.start();
   setReporter(reporter);
+  const local = new LocalBackend(pool, maxWorkers);
   const scheduler = new Scheduler({
-    graph: o.graph, run: id, store, pool, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
-    maxWorkers, maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
+    graph: o.graph, run: id, store, backendFor: () => local, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
+    maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
     envVars: new Map([...envs.conda].map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),

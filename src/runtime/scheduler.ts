@@ -8,7 +8,7 @@ import type { LocalStore } from '../store/local.js';
 import type { TaskJob } from '../task/protocol.js';
 import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
-import type { WorkerPool } from './pool.js';
+import type { TaskBackend } from './backend.js';
 import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from './records.js';
 
 /** A task that finished ok: what its successors need. */
@@ -40,13 +40,13 @@ export interface SchedulerOptions {
   graph: FlowGraph;
   run: string;
   store: LocalStore;
-  pool: WorkerPool;
+  /** Where each step's tasks run (the local pool, or Batch for @batch steps). */
+  backendFor: (step: string) => TaskBackend;
   modulePath: string;
   params: Record<string, Literal>;
   /** @includeFile inputs: their content is installed in place of the path. */
   includes?: Record<string, IncludeRecord>;
   seed: number;
-  maxWorkers: number;
   maxNumSplits: number;
   /** Steps with their own @npm environment: where it is installed and the names it provides. */
   npmEnvs?: ReadonlyMap<string, TaskNpmEnv>;
@@ -67,7 +67,7 @@ export interface SchedulerResult {
 /**
  * Executes the DAG: a task becomes ready when its inputs are done (joins wait for every
  * branch, or every split of the foreach they close, and receive them in split order), and up
- * to maxWorkers tasks run at once in the worker pool. The first task failure stops new work;
+ * each step's backend takes as many as its capacity allows (the local pool: maxWorkers). The first task failure stops new work;
  * tasks already running finish and are recorded, so `flow resume` can reuse them.
  */
 export class Scheduler {
@@ -75,11 +75,15 @@ export class Scheduler {
   private readonly settings = new Map<string, StepSettings>();
   private readonly openSplits: Map<string, string[]>;
   private readonly order: Map<string, number>;
-  private readonly ready: TaskSpec[] = [];
+  /** Ready tasks per backend, in the order they became ready. */
+  private readonly ready = new Map<TaskBackend, TaskSpec[]>();
+  private readonly backends = new Map<string, TaskBackend>();
+  private readonly busy = new Map<TaskBackend, number>();
   private readonly joins = new Map<string, { spec: Omit<TaskSpec, 'parents'>; expected: number; arrived: Array<[number, DoneTask]> }>();
   private readonly running = new Map<TaskSpec, TaskJob | undefined>();
   private readonly summary: Record<string, StepSummary> = {};
   private inFlight = 0;
+  private queued = 0;
   /** Aborted on interrupt, so a @retry wait does not delay stopping. */
   private readonly stopSignal = new AbortController();
   private stopping: 'failed' | 'interrupted' | undefined;
@@ -88,7 +92,13 @@ export class Scheduler {
 
   constructor(private readonly o: SchedulerOptions) {
     this.steps = stepMap(o.graph);
-    for (const s of o.graph.steps) this.settings.set(s.name, stepSettings(s));
+    for (const s of o.graph.steps) {
+      this.settings.set(s.name, stepSettings(s));
+      const backend = o.backendFor(s.name);
+      this.backends.set(s.name, backend);
+      this.ready.set(backend, []);
+      this.busy.set(backend, 0);
+    }
     this.openSplits = splitStacks(o.graph);
     this.order = new Map(o.graph.order.map((n, i) => [n, i]));
     for (const name of o.graph.order) this.summary[name] = { tasks: 0, ok: 0, failed: 0 };
@@ -106,24 +116,31 @@ export class Scheduler {
   interrupt(): void {
     if (!this.stopping) this.stopping = 'interrupted';
     this.stopSignal.abort();
-    for (const job of this.running.values()) if (job) this.o.pool.abort(job, 'interrupt');
+    for (const [spec, job] of this.running) if (job) this.backends.get(spec.step)!.abort(job, 'interrupt');
     this.pump();
   }
 
   private enqueue(spec: TaskSpec): void {
-    this.ready.push(spec);
+    this.ready.get(this.backends.get(spec.step)!)!.push(spec);
+    this.queued++;
   }
 
   private pump(): void {
-    while (!this.stopping && this.ready.length > 0 && this.inFlight < this.o.maxWorkers) {
-      const spec = this.ready.shift()!;
-      this.inFlight++;
-      void this.runTask(spec).finally(() => { this.inFlight--; this.pump(); });
+    for (const [backend, queue] of this.ready) {
+      let busy = this.busy.get(backend)!;
+      while (!this.stopping && queue.length > 0 && busy < backend.capacity) {
+        const spec = queue.shift()!;
+        this.queued--;
+        this.inFlight++;
+        busy++;
+        void this.runTask(spec, backend).finally(() => { this.inFlight--; this.busy.set(backend, this.busy.get(backend)! - 1); this.pump(); });
+      }
+      this.busy.set(backend, busy);
     }
-    if (this.inFlight === 0 && (this.stopping || this.ready.length === 0)) this.finish();
+    if (this.inFlight === 0 && (this.stopping || this.queued === 0)) this.finish();
   }
 
-  private async runTask(spec: TaskSpec): Promise<void> {
+  private async runTask(spec: TaskSpec, backend: TaskBackend): Promise<void> {
     // Resume reuses an origin task only when everything it read was reused too.
     const parents = spec.parents.map((p) => `${p.step}/${p.id}`).join(',');
     const cloned = spec.parents.every((p) => p.cloned) ? this.o.cloneFrom?.(spec.step, spec.id) : undefined;
@@ -141,8 +158,8 @@ export class Scheduler {
         const started = new Date();
         let timer: NodeJS.Timeout | undefined;
         // The clock starts when a worker takes the job, not while it waits in the queue.
-        const onStart = settings.timeoutMs ? () => { timer = setTimeout(() => this.o.pool.abort(job, 'timeout'), settings.timeoutMs); } : undefined;
-        const outcome = await this.o.pool.run(job, settings.heapMB, onStart);
+        const onStart = settings.timeoutMs ? () => { timer = setTimeout(() => backend.abort(job, 'timeout'), settings.timeoutMs); } : undefined;
+        const outcome = await backend.run(job, settings, onStart);
         clearTimeout(timer);
         const finished = new Date();
         // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.
