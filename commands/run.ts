@@ -5,7 +5,7 @@ import type { RunRecord } from '../src/runtime/records.js';
 export default class Run extends BaseCommand {
   static override summary = 'Run a flow locally: steps in parallel, artifacts content-addressed in the store.';
   static override description = 'Flow parameters are given as --NAME VALUE (see flow show FILE). Prints the run id at start and a summary at the end. Exit 0 on success, 1 when a task failed, 130 when interrupted.';
-  static override examples = ['<%= config.bin %> run flows/train.ts', '<%= config.bin %> run flows/train.ts --alpha 0.1 --folds 8 --max-workers 4 --tag nightly'];
+  static override examples = ['<%= config.bin %> run flows/train.ts', '<%= config.bin %> run flows/train.ts --alpha 0.1 --folds 8 --max-workers 4 --tag nightly', '<%= config.bin %> run flows/train.ts --with batch:queue=gpu-queue,memory=16384'];
   static override enableJsonFlag = true;
   static override args = { file: Args.string({ description: 'flow file (.ts or .js)', required: true }) };
   static override flags = {
@@ -16,6 +16,7 @@ export default class Run extends BaseCommand {
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
     'refresh-envs': Flags.boolean({ description: 'resolve every @npm/@conda spec again instead of reusing the lock this machine resolved before' }),
     environment: Flags.string({ description: 'conda: honour @conda/@condaBase (solve, lock and install conda environments)', options: ['conda'] }),
+    with: Flags.string({ description: 'attach a step decorator to every step, e.g. --with batch:queue=q,memory=8192 or --with retry:times=2 (repeatable)', multiple: true, default: [] }),
   };
 
   async run(): Promise<RunRecord> {

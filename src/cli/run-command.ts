@@ -5,6 +5,7 @@ import type { RunRecord } from '../runtime/records.js';
 import { planResume } from '../runtime/resume.js';
 import { executeRun, type RunOptions, type RunOutcome } from '../runtime/run.js';
 import { loadFlowGraph } from './load.js';
+import { applyWith, parseWith } from './with.js';
 
 export interface RunFlags {
   'max-workers'?: number;
@@ -14,6 +15,8 @@ export interface RunFlags {
   quiet: boolean;
   'refresh-envs'?: boolean;
   environment?: string;
+  /** --with NAME[:k=v,...]: a decorator attached to every step. */
+  with?: string[];
 }
 
 /**
@@ -57,7 +60,9 @@ interface StartOptions {
 }
 
 export async function startRun(o: StartOptions): Promise<RunOutcome> {
-  const { config, graph, analysis } = await loadFlowGraph(o.file);
+  const loaded = await loadFlowGraph(o.file);
+  const { config, analysis } = loaded;
+  const graph = applyWith(loaded.graph, (o.flags.with ?? []).map(parseWith));
   let params = resolveParams(graph, parseParams(graph, o.paramArgv));
   let seed = o.flags.seed;
   let origin: RunOptions['origin'];

@@ -31,6 +31,7 @@ export const CONFIG_SCHEMA: Record<string, ConfigKeySpec> = {
       region: { type: 'string', env: 'FLOW_BATCH_REGION', help: 'AWS region' },
       endpoint: { type: 'string|null', env: 'FLOW_BATCH_ENDPOINT', help: 'Batch API endpoint (default: AWS)' },
       jobRoleArn: { type: 'string|null', env: 'FLOW_BATCH_JOB_ROLE_ARN', help: 'IAM role the jobs run as' },
+      runnableTimeoutSeconds: { type: 'integer', env: 'FLOW_BATCH_RUNNABLE_TIMEOUT', min: 1, help: 'fail a job that stays RUNNABLE this long (default 1800)' },
     },
   },
   codePackage: {

@@ -9,6 +9,8 @@ import type { RunDiff } from '../diff/diff.js';
 import { loadRunView } from '../diff/load.js';
 import { ExitCode, StoreError, isFlowError } from '../errors/index.js';
 import { assertGraph } from '../cli/load.js';
+import { applyWith } from '../cli/with.js';
+import type { DecoratorUse } from '../decorators/types.js';
 import { analyzeFlow } from '../loader/analyze.js';
 import { extractCodePackage } from '../package/code-package.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
@@ -27,6 +29,8 @@ export interface ReplayOptions {
   run: string;
   paramArgv: string[];
   maxWorkers?: number;
+  /** --with decorators attached to every step (e.g. batch: replay on AWS Batch). */
+  with?: DecoratorUse[];
   quiet: boolean;
   json: boolean;
   warn: (line: string) => void;
@@ -71,7 +75,7 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     await linkDependencies(o.config.projectRoot, dir, rec, o.info);
     const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
-    const graph = assertGraph(analysis);
+    const graph = applyWith(assertGraph(analysis), o.with ?? []);
     const overrides = parseParams(graph, o.paramArgv);
     const whatIf = Object.keys(overrides).length > 0;
     const params = { ...resolveParams(graph, {}), ...rec.params, ...overrides };

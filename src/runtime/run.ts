@@ -11,7 +11,9 @@ import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
 import { captureIncludes } from './includes.js';
-import { LocalBackend } from './backend.js';
+import { LocalBackend, type TaskBackend } from './backend.js';
+import type { BatchPlan } from '../batch/setup.js';
+import { isBatchStep } from '../batch/settings.js';
 import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runRecordPath } from './records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
@@ -77,6 +79,17 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
 }
 
 async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void): Promise<RunOutcome> {
+  // @batch steps: settings, the S3 store and the queues are checked before a run id exists.
+  // The AWS SDK is loaded only by runs that use it.
+  const batch = o.graph.steps.some(isBatchStep) ? await (await import('../batch/setup.js')).prepareBatch(o.config, o.graph) : undefined;
+  try {
+    return await executeWith(o, pool, maxWorkers, setReporter, batch);
+  } finally {
+    batch?.close();
+  }
+}
+
+async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void, batch: BatchPlan | undefined): Promise<RunOutcome> {
   const store = LocalStore.open(localStoreDir(o.config));
   const mirror = mirrorLocation(o.config);
   const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
@@ -117,8 +130,13 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   await tty?.start();
   setReporter(reporter);
   const local = new LocalBackend(pool, maxWorkers);
+  const onBatch = batch?.backend({
+    run: id, flow: o.graph.flow, local: store, info: (line) => reporter.info(`${id}: ${line}`),
+    code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.', lock: snapshot.env.lockfile },
+  });
+  const backendFor = (step: string): TaskBackend => (onBatch && batch!.steps.has(step) ? onBatch : local);
   const scheduler = new Scheduler({
-    graph: o.graph, run: id, store, backendFor: () => local, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
+    graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
     maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
@@ -139,6 +157,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     tty?.stop();
+    onBatch?.close();
   }
   const finished = new Date();
   record.status = result.status;
