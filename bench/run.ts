@@ -8,9 +8,10 @@ import { codePackage } from './suites/code-package.js';
 import { repro } from './suites/repro.js';
 import { mirror } from './suites/mirror.js';
 import { environments } from './suites/environments.js';
+import { batch } from './suites/batch.js';
 
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
-const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror, environments };
+const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror, environments, batch };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections: Section[] = [];

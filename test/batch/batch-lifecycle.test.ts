@@ -35,28 +35,39 @@ describe('Batch backend: mixed steps, failures, interrupts, configuration errors
     expect(where.value).toBe('batch');
     const result = JSON.parse((await flow(['get', 'run-1/end', 'result', '--json'], { cwd: dir })).stdout) as { value: number };
     expect(result.value).toBe(42);
-  });
+  }, 120_000);
+
+  it('works with S3 as the primary store (FLOW_STORE=s3://…): results land in S3 and in the local cache', async () => {
+    const dir = await project(['batch-mixed.ts']);
+    const bucket = await configureBatch(dir, world, {}, { primary: true });
+    const r = await flow(['run', 'flows/batch-mixed.ts'], { cwd: dir, env: { ...ORCHESTRATOR_ENV, FLOW_STORE: `s3://${bucket}/primary` } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(jobsOf('run-1', 'BatchMixedFlow').map((j) => j.tags?.['flowrun:step'])).toEqual(['heavy']);
+    const result = JSON.parse((await flow(['get', 'run-1/end', 'result', '--json'], { cwd: dir, env: { ...ORCHESTRATOR_ENV, FLOW_STORE: `s3://${bucket}/primary` } })).stdout) as { value: number };
+    expect(result.value).toBe(42);
+    expect((await flow(['fsck', '--remote'], { cwd: dir, env: { ...ORCHESTRATOR_ENV, FLOW_STORE: `s3://${bucket}/primary` } })).exitCode).toBe(0);
+  }, 120_000);
 
   it('reports a failed array child with its index and exit code, and @retry resubmits only that child', async () => {
-    const dir = await project(['batch-fanout.ts']);
+    const dir = await project(['seeded-random.ts']);
     await configureBatch(dir, world);
-    world.batch.emulator.setFaults({ rules: [{ effect: 'fail', match: { jobName: '^BatchFanoutFlow-run-1-fit$', arrayIndex: 2 } }, { effect: 'fail', match: { jobName: '^BatchFanoutFlow-run-2-fit$', arrayIndex: 1 } }] });
+    world.batch.emulator.setFaults({ rules: [{ effect: 'fail', match: { jobName: '^SeededRandomFlow-run-1-draw$', arrayIndex: 2 } }, { effect: 'fail', match: { jobName: '^SeededRandomFlow-run-2-draw$', arrayIndex: 1 } }] });
     try {
-      const failed = await flow(['run', 'flows/batch-fanout.ts', '--n', '4', '--with', 'batch'], { cwd: dir, env: ORCHESTRATOR_ENV });
+      const failed = await flow(['run', 'flows/seeded-random.ts', '--with', 'batch'], { cwd: dir, env: ORCHESTRATOR_ENV });
       expect(failed.exitCode).toBe(1);
-      expect(failed.stderr).toMatch(/fit\/2.*BATCH_JOB_FAILED.*array index 2\).*exit code 1/);
+      expect(failed.stderr).toMatch(/draw\/2.*BATCH_JOB_FAILED.*array index 2\).*exit code 1/);
 
-      const retried = await flow(['run', 'flows/batch-fanout.ts', '--n', '4', '--with', 'batch', '--with', 'retry:times=1'], { cwd: dir, env: ORCHESTRATOR_ENV });
+      const retried = await flow(['run', 'flows/seeded-random.ts', '--with', 'batch', '--with', 'retry:times=1'], { cwd: dir, env: ORCHESTRATOR_ENV });
       expect(retried.exitCode, retried.stderr).toBe(0);
-      const fit = jobsOf('run-2', 'BatchFanoutFlow').filter((j) => j.tags?.['flowrun:step'] === 'fit' && !j.jobId.includes(':'));
-      expect(fit.map((j) => [j.jobName, j.arrayProperties?.size])).toEqual([['BatchFanoutFlow-run-2-fit', 4], ['BatchFanoutFlow-run-2-fit-retry1', undefined]]);
+      const draw = jobsOf('run-2', 'SeededRandomFlow').filter((j) => j.tags?.['flowrun:step'] === 'draw' && !j.jobId.includes(':'));
+      expect(draw.map((j) => [j.jobName, j.arrayProperties?.size])).toEqual([['SeededRandomFlow-run-2-draw', 3], ['SeededRandomFlow-run-2-draw-retry1', undefined]]);
       const task = JSON.parse((await flow(['inspect', 'run-2', '--json'], { cwd: dir })).stdout) as { steps: Array<{ name: string; tasks: Array<{ id: string; attempts: number | unknown[] }> }> };
-      const attempts = task.steps.find((s) => s.name === 'fit')!.tasks.map((t) => [t.id, Array.isArray(t.attempts) ? t.attempts.length : t.attempts]);
-      expect(attempts).toEqual([['0', 1], ['1', 2], ['2', 1], ['3', 1]]);
+      const attempts = task.steps.find((s) => s.name === 'draw')!.tasks.map((t) => [t.id, Array.isArray(t.attempts) ? t.attempts.length : t.attempts]);
+      expect(attempts).toEqual([['0', 1], ['1', 2], ['2', 1]]);
     } finally {
       world.batch.emulator.setFaults({ rules: [] });
     }
-  }, 180_000);
+  }, 120_000);
 
   it('reports exit 137 as out of memory with the requested memory', async () => {
     const dir = await project(['batch-mixed.ts']);
@@ -69,7 +80,7 @@ describe('Batch backend: mixed steps, failures, interrupts, configuration errors
     } finally {
       world.batch.emulator.setFaults({ rules: [] });
     }
-  });
+  }, 120_000);
 
   it('fails a job stuck in RUNNABLE past batch.runnableTimeoutSeconds, naming the queue', async () => {
     const dir = await project(['batch-mixed.ts']);
@@ -83,7 +94,7 @@ describe('Batch backend: mixed steps, failures, interrupts, configuration errors
     } finally {
       world.batch.emulator.setFaults({ rules: [] });
     }
-  });
+  }, 120_000);
 
   it('Ctrl-C terminates every active job and records the run as interrupted', async () => {
     const dir = await project(['batch-sleep.ts']);
@@ -104,7 +115,7 @@ describe('Batch backend: mixed steps, failures, interrupts, configuration errors
     const runs = JSON.parse((await flow(['runs', '--json'], { cwd: dir })).stdout) as Array<{ id: string; status: string }> | { runs: Array<{ id: string; status: string }> };
     const list = Array.isArray(runs) ? runs : runs.runs;
     expect(list.find((x) => x.id === 'run-1')?.status).toBe('interrupted');
-  });
+  }, 120_000);
 
   it('refuses to start when the queue does not exist (exit 4) or no S3 store is configured (exit 2)', async () => {
     const dir = await project(['batch-mixed.ts']);
@@ -122,7 +133,7 @@ describe('Batch backend: mixed steps, failures, interrupts, configuration errors
     const bad = await flow(['run', 'flows/batch-mixed.ts', '--with', 'batch:cpus=2'], { cwd: local });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/unknown option 'cpus'/);
-  });
+  }, 120_000);
 
   it('flow replay RUN --with batch reproduces a seeded-random run on Batch', async () => {
     const dir = await project(['seeded-random.ts']);
@@ -133,5 +144,5 @@ describe('Batch backend: mixed steps, failures, interrupts, configuration errors
     expect(replay.exitCode, replay.stderr).toBe(0);
     expect(replay.stdout).toMatch(/run-2: reproduced run-1 bit for bit/);
     expect(jobsOf('run-2', 'SeededRandomFlow').filter((j) => !j.jobId.includes(':')).map((j) => j.tags?.['flowrun:step']).sort()).toEqual(['draw', 'end', 'join', 'start']);
-  });
+  }, 120_000);
 });
