@@ -1,5 +1,6 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type ChildProcess, fork, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, fork } from 'node:child_process';
+import { promisify } from 'node:util';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchClient } from '@aws-sdk/client-batch';
@@ -11,6 +12,7 @@ import type { TaskJob } from '../../src/task/protocol.js';
 import { startBatchEndpoint } from '../../tools/batch-endpoint/index.js';
 import { BIN, REPO, benchProject, foreachFlowSource, ms, type Section } from '../util.js';
 
+const execFileAsync = promisify(execFile);
 const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 
 /** tools/s3-test-server.cjs on a free port (the same server the tests use). */
@@ -20,10 +22,10 @@ async function startS3(dir: string): Promise<{ endpoint: string; child: ChildPro
   return { endpoint: `http://127.0.0.1:${port}`, child };
 }
 
-/** Wall time and CPU (user+sys) of `flow run`, via GNU time. */
-function timed(dir: string, args: string[], env: NodeJS.ProcessEnv): { wall: number; cpu: number } {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', process.execPath, BIN, 'run', ...args, '-q'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.status !== 0) throw new Error(`flow run ${args.join(' ')} failed: ${r.stderr}`);
+/** Wall time and CPU (user+sys) of `flow run`, via GNU time; asynchronous, because the endpoint serves from this process. */
+async function timed(dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ wall: number; cpu: number }> {
+  const r = await execFileAsync('/usr/bin/time', ['-f', '%e %U %S', process.execPath, BIN, 'run', ...args, '-q'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 })
+    .catch((e: { stderr?: string }) => { throw new Error(`flow run ${args.join(' ')} failed: ${e.stderr ?? String(e)}`); });
   const [wall, user, sys] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
   return { wall: wall * 1000, cpu: (user + sys) * 1000 };
 }
@@ -70,10 +72,10 @@ export async function batch(): Promise<Section[]> {
       mirror: { url: 's3://bench/flows', endpoint: s3.endpoint, forcePathStyle: true, autoPush: false },
       batch: { queue: 'flow-queue', endpoint: endpoint.url, jobRoleArn: 'arn:aws:iam::0:role/bench' },
     }));
-    timed(dir, ['fe.ts', '--n', '2'], S3_ENV); // compile and warm caches
-    const local = timed(dir, ['fe.ts', '--n', '200', '--max-workers', '4'], S3_ENV);
+    await timed(dir, ['fe.ts', '--n', '2'], S3_ENV); // compile and warm caches
+    const local = await timed(dir, ['fe.ts', '--n', '200', '--max-workers', '4'], S3_ENV);
     const before = { ...endpoint.emulator.calls };
-    const onBatch = timed(dir, ['fe.ts', '--n', '200', '--with', 'batch'], S3_ENV);
+    const onBatch = await timed(dir, ['fe.ts', '--n', '200', '--with', 'batch'], S3_ENV);
     const runCalls = Object.fromEntries(Object.entries(endpoint.emulator.calls).map(([k, v]) => [k, v - (before[k] ?? 0)]));
     const tasks = 203;
     return [{

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type RunningProcess, runProcess } from './runner.js';
+import { countStatuses, jobDetail, type JobDetailShape, parentStatus, TERMINAL } from './shapes.js';
 import {
   type ContainerProperties, type FaultRule, type FaultSettings, type Job, type JobDefinition, type JobStatus,
-  JOB_STATUSES, type KeyValue, type ResourceRequirement,
+  type KeyValue, type ResourceRequirement,
 } from './types.js';
 
 export interface EmulatorOptions {
@@ -31,7 +32,6 @@ export class BatchApiError extends Error {
 }
 
 type Input = Record<string, unknown>;
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['SUCCEEDED', 'FAILED']);
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const TICK_MS = 10;
 
@@ -204,7 +204,7 @@ export class BatchEmulator {
   // ---- inspection (tests, the admin API) -----------------------------------------------
 
   /** Every job (parents, plain jobs and children) in its DescribeJobs shape. */
-  allJobs(): ReturnType<BatchEmulator['detail']>[] {
+  allJobs(): JobDetailShape[] {
     return [...this.jobs.values()].map((j) => this.detail(j));
   }
 
@@ -350,50 +350,16 @@ export class BatchEmulator {
 
   /** A parent's status follows its children; everything else has its own. */
   private statusOf(job: Job): JobStatus {
-    if (!(job.array && 'size' in job.array)) return job.status;
-    const summary = this.summary(job);
-    const size = job.array.size;
-    if ((summary.SUCCEEDED ?? 0) === size) return 'SUCCEEDED';
-    if ((summary.SUCCEEDED ?? 0) + (summary.FAILED ?? 0) === size) return 'FAILED';
-    if ((summary.RUNNING ?? 0) + (summary.STARTING ?? 0) > 0 || (summary.SUCCEEDED ?? 0) + (summary.FAILED ?? 0) > 0) return 'RUNNING';
-    if ((summary.RUNNABLE ?? 0) > 0) return 'RUNNABLE';
-    return (summary.PENDING ?? 0) > 0 ? 'PENDING' : 'SUBMITTED';
+    return job.array && 'size' in job.array ? parentStatus(this.summary(job), job.array.size) : job.status;
   }
 
   private summary(parent: Job): Partial<Record<JobStatus, number>> {
-    const counts: Partial<Record<JobStatus, number>> = {};
     const size = parent.array && 'size' in parent.array ? parent.array.size : 0;
-    for (let k = 0; k < size; k++) {
-      const s = this.jobs.get(`${parent.jobId}:${k}`)!.status;
-      counts[s] = (counts[s] ?? 0) + 1;
-    }
-    return counts;
+    return countStatuses(Array.from({ length: size }, (_, k) => this.jobs.get(`${parent.jobId}:${k}`)!.status));
   }
 
-  private detail(j: Job) {
-    const status = this.statusOf(j);
-    let arrayProperties: Record<string, unknown> | undefined;
-    if (j.array && 'size' in j.array) {
-      const counts = this.summary(j);
-      arrayProperties = { size: j.array.size, statusSummary: Object.fromEntries(JOB_STATUSES.map((s) => [s, counts[s] ?? 0])) };
-    } else if (j.array) {
-      arrayProperties = { index: j.array.index };
-    }
-    const parentDone = j.array && 'size' in j.array && TERMINAL.has(status);
-    return {
-      jobArn: j.jobArn, jobName: j.jobName, jobId: j.jobId, jobQueue: j.jobQueue, status,
-      statusReason: parentDone ? (status === 'SUCCEEDED' ? 'All child jobs succeeded' : j.statusReason ?? 'One or more child jobs failed') : j.statusReason,
-      createdAt: j.createdAt, startedAt: j.startedAt, stoppedAt: parentDone ? j.stoppedAt ?? Date.now() : j.stoppedAt,
-      jobDefinition: j.jobDefinition, parameters: j.parameters, tags: j.tags, dependsOn: j.dependsOn,
-      attempts: j.attempts, retryStrategy: { attempts: j.maxAttempts },
-      ...(j.attemptDurationSeconds ? { timeout: { attemptDurationSeconds: j.attemptDurationSeconds } } : {}),
-      container: {
-        image: j.container.image, command: j.container.command, environment: j.container.environment,
-        resourceRequirements: j.container.resourceRequirements, jobRoleArn: j.container.jobRoleArn,
-        exitCode: j.container.exitCode, reason: j.container.reason, logStreamName: j.container.logStreamName,
-      },
-      ...(arrayProperties ? { arrayProperties } : {}),
-    };
+  private detail(j: Job): JobDetailShape {
+    return jobDetail(j, this.statusOf(j), j.array && 'size' in j.array ? this.summary(j) : undefined);
   }
 
   private resolveDefinition(ref: string): JobDefinition {
