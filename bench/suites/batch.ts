@@ -1,5 +1,4 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { type ChildProcess, execFile, fork } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,17 +9,11 @@ import { ObjectBridge } from '../../src/batch/objects.js';
 import { LocalStore } from '../../src/store/local.js';
 import type { TaskJob } from '../../src/task/protocol.js';
 import { startBatchEndpoint } from '../../tools/batch-endpoint/index.js';
-import { BIN, REPO, benchProject, foreachFlowSource, ms, type Section } from '../util.js';
+import { S3_TEST_ENV, startS3Server } from '../../tools/s3-test-server/launch.js';
+import { BIN, benchProject, foreachFlowSource, ms, type Section } from '../util.js';
 
 const execFileAsync = promisify(execFile);
-const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-
-/** tools/s3-test-server.cjs on a free port (the same server the tests use). */
-async function startS3(dir: string): Promise<{ endpoint: string; child: ChildProcess }> {
-  const child = fork(join(REPO, 'tools', 's3-test-server.cjs'), ['--port', '0', '--dir', dir], { execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve) => child.stdout!.on('data', (d: Buffer) => { const m = /listening (\d+)/.exec(String(d)); if (m) resolve(Number(m[1])); }));
-  return { endpoint: `http://127.0.0.1:${port}`, child };
-}
+const S3_ENV = { ...S3_TEST_ENV };
 
 /** Wall time and CPU (user+sys) of `flow run`, via GNU time; asynchronous, because the endpoint serves from this process. */
 async function timed(dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ wall: number; cpu: number }> {
@@ -62,14 +55,12 @@ export async function batch(): Promise<Section[]> {
   const total = Object.values(calls).reduce((a, b) => a + b, 0);
 
   const dir = benchProject({ 'fe.ts': foreachFlowSource(200, '(this.input as number) * 2') });
-  const s3 = await startS3(join(dir, 's3-data'));
+  const s3 = await startS3Server(join(dir, 's3-data'));
   const endpoint = await startBatchEndpoint({ slots: 4, queues: ['flow-queue'], roleCredentials: { '*': S3_ENV } });
   try {
-    const s3client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    await s3client.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    s3client.destroy();
+    const bucket = await s3.bucket();
     writeFileSync(join(dir, '.flowrc'), JSON.stringify({
-      mirror: { url: 's3://bench/flows', endpoint: s3.endpoint, forcePathStyle: true, autoPush: false },
+      mirror: { url: `s3://${bucket}/flows`, endpoint: s3.endpoint, forcePathStyle: true, autoPush: false },
       batch: { queue: 'flow-queue', endpoint: endpoint.url, jobRoleArn: 'arn:aws:iam::0:role/bench' },
     }));
     await timed(dir, ['fe.ts', '--n', '2'], S3_ENV); // compile and warm caches
@@ -94,7 +85,7 @@ export async function batch(): Promise<Section[]> {
     }];
   } finally {
     await endpoint.close();
-    s3.child.kill('SIGTERM');
+    await s3.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
