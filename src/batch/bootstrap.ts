@@ -48,7 +48,7 @@ export async function taskBootstrap(env: NodeJS.ProcessEnv = process.env): Promi
     extractCodePackage(await store.getObject(payload.code.hash), codeDir);
     const cwd = join(codeDir, payload.code.cwd);
     mkdirSync(cwd, { recursive: true });
-    if (payload.code.lock?.name === 'package-lock.json') linkModules(lockedDependencies(codeDir, payload.code.lock.hash, log), codeDir);
+    if (payload.code.lock?.name === 'package-lock.json') linkModules(await lockedDependencies(codeDir, payload.code.lock.hash, log), codeDir);
     const compiled = await compileFlow(join(codeDir, payload.code.file), codeDir);
 
     const scratch = LocalStore.open(join(work, 'store'));
