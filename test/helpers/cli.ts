@@ -51,7 +51,8 @@ export async function tempProject(files: Record<string, string> = {}, opts: { gi
     writeFileSync(join(dir, '.gitignore'), 'node_modules/\n.flow/\n');
     await execa('git', ['init', '-q', '-b', 'main'], { cwd: dir });
     await execa('git', ['add', '-A'], { cwd: dir });
-    await execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', 'commit', '-qm', 'initial'], { cwd: dir });
+    // A fixed date: two projects made from the same files get the same commit, whenever made.
+    await execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', 'commit', '-qm', 'initial'], { cwd: dir, env: { GIT_AUTHOR_DATE: '2026-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2026-01-01T00:00:00Z' } });
   }
   return dir;
 }
