@@ -4,9 +4,13 @@
  */
 import { formatError } from '../cli/format.js';
 import { isFlowError } from '../errors/index.js';
-import { taskBootstrap } from './bootstrap.js';
+
+// As bin/run.js does: the pinned SDK's Node-22 notice is noise in every task's log. Set before
+// the SDK is imported (hence the dynamic import below).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 try {
+  const { taskBootstrap } = await import('./bootstrap.js');
   process.exitCode = await taskBootstrap();
 } catch (e) {
   process.stderr.write(`${isFlowError(e) ? formatError(e) : `flowrun bootstrap: ${(e as Error).stack ?? String(e)}`}\n`);
