@@ -13,6 +13,9 @@ import { batch } from './suites/batch.js';
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
 const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror, environments, batch };
 
+// As bin/run.js: the pinned AWS SDK's Node-22 notice is noise in the benchmark output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections: Section[] = [];
 for (const [name, suite] of Object.entries(SUITES)) {
