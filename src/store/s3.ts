@@ -88,7 +88,9 @@ export class S3Store implements Store {
 
   async putObject(data: Uint8Array, options: { compress?: boolean } = {}): Promise<string> {
     const hash = sha256(data);
-    if ((await this.packedObjects()).has(hash)) return hash;
+    // Only a pack index already read is consulted: a Batch task storing a few objects should not
+    // read every pack index of the bucket. A loose copy of a packed object is harmless.
+    if (this.packIndex && (await this.packIndex).has(hash)) return hash;
     await this.putObjectFile(hash, Buffer.concat(encodeObjectFile(data, options.compress)));
     return hash;
   }
@@ -115,20 +117,19 @@ export class S3Store implements Store {
 
   /** The raw object file (header + payload), from its loose key or its pack. Not verified. */
   async getObjectFile(hash: string): Promise<Buffer> {
+    // The loose key first (one GET, no index needed); the pack indexes only when it is not there.
+    const loose = await this.getBytes(this.objectKey(hash), `reading object ${hash}`);
+    if (loose) return loose;
     const packed = (await this.packedObjects()).get(hash);
-    if (packed) {
-      const bytes = await this.getBytes(this.key(`packs/${packed.pack}.pack`), `reading object ${hash}`, `bytes=${packed.offset}-${packed.offset + packed.length - 1}`);
-      if (bytes && bytes.byteLength === packed.length) return bytes;
-    }
-    const bytes = await this.getBytes(this.objectKey(hash), `reading object ${hash}`);
-    if (!bytes) throw new StoreError('STORE_MISSING_OBJECT', `Object ${hash} is missing from ${this.location}.`, { fix: 'Push it again from a store that has it (flow push), then run flow fsck --remote.' });
+    const bytes = packed ? await this.getBytes(this.key(`packs/${packed.pack}.pack`), `reading object ${hash}`, `bytes=${packed.offset}-${packed.offset + packed.length - 1}`) : undefined;
+    if (!bytes || bytes.byteLength !== packed?.length) throw new StoreError('STORE_MISSING_OBJECT', `Object ${hash} is missing from ${this.location}.`, { fix: 'Push it again from a store that has it (flow push), then run flow fsck --remote.' });
     return bytes;
   }
 
   async hasObject(hash: string): Promise<boolean> {
     if (!SHA256_HEX.test(hash)) return false;
-    if ((await this.packedObjects()).has(hash)) return true;
-    return (await this.headSize(this.objectKey(hash))) !== undefined;
+    if ((await this.headSize(this.objectKey(hash))) !== undefined) return true;
+    return (await this.packedObjects()).has(hash);
   }
 
   async *listObjects(): AsyncIterable<string> {
