@@ -1,2 +1,2 @@
 /** The local conda channel (bench/conda-channel.ts, shared with the bench). */
-export { CHANNEL_PACKAGES, type TestChannel, rawTar, startChannel } from '../../bench/conda-channel.js';
+export { type PackageDef, type TestChannel, LIBDEMO, MINIPIP, archive, channelPackages, fileName, machinePython, packageFile, placeholderOf, pythonPackage, rawTar, startChannel } from '../../bench/conda-channel.js';
