@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lockedPackages } from '../../src/env/npm.js';
 import { condaSpecOf, npmPackageNames, npmSpecOf } from '../../src/env/prepare.js';
-import { matchSpecs } from '../../src/env/conda.js';
+import { condaConstraint, matchSpecs } from '../../src/env/conda.js';
 import { GRAPH_SCHEMA, type FlowGraph, type StepNode } from '../../src/graph/types.js';
 import { packageName } from '../../src/task/env-hooks.js';
 
@@ -35,6 +35,23 @@ describe('@npm specs', () => {
     expect(spec).toEqual({ packages: { hello: '1.*', numpy: '*' }, python: '3.11.*', channels: ['https://c.example/x'] });
     expect(matchSpecs(spec)).toEqual(['hello 1.*', 'numpy', 'python 3.11.*']);
     expect(condaSpecOf(g, 'end')).toEqual({ packages: { numpy: '>=1.26' }, python: '3.11.*', channels: ['https://c.example/x'] });
+  });
+
+  it("reads a @conda value as conda reads name=value: '3.11' is 3.11.*, '==3.11' exact, operators and build strings kept", () => {
+    expect(condaConstraint('3.11')).toBe('3.11.*');
+    expect(condaConstraint('1.26.4')).toBe('1.26.4.*');
+    expect(condaConstraint('=3.11')).toBe('3.11.*');
+    expect(condaConstraint('==3.11')).toBe('==3.11');
+    expect(condaConstraint('3.11.*')).toBe('3.11.*');
+    expect(condaConstraint('3.11*')).toBe('3.11*');
+    expect(condaConstraint('>=1.26,<2')).toBe('>=1.26,<2');
+    expect(condaConstraint('!=1.0')).toBe('!=1.0');
+    expect(condaConstraint('1.26.* py311*')).toBe('1.26.* py311*');
+    expect(condaConstraint('1.26.4 py311h64a7726_0')).toBe('==1.26.4 py311h64a7726_0');
+    expect(condaConstraint('1.26.4=py311h64a7726_0')).toBe('==1.26.4 py311h64a7726_0');
+    expect(condaConstraint('')).toBeUndefined();
+    expect(condaConstraint(' * ')).toBeUndefined();
+    expect(matchSpecs({ packages: { numpy: '1.26', pandas: '' }, python: '3.11' })).toEqual(['numpy 1.26.*', 'pandas', 'python 3.11.*']);
   });
 
   it('lists a lock\'s packages, nested ones by install path, skipping the root and links', () => {
