@@ -7,17 +7,17 @@ import { Parser, type ReadEntry } from 'tar';
 import { ExitCode, FlowError } from '../errors/index.js';
 
 /**
- * Extracts a conda package (`.tar.bz2`, or `.conda`: a zip holding `pkg-*.tar.zst`) into a
- * prefix, writing nothing outside it: absolute paths, `..` segments, and links whose target
- * leaves the prefix are rejected, and every write goes to a directory whose real path is inside
- * the prefix. The package's `info/` metadata is not part of the environment and is skipped.
- * Returns the paths written, relative to the prefix.
+ * Extracts a conda package (`.tar.bz2`, or `.conda`: a zip holding `info-*.tar.zst` and
+ * `pkg-*.tar.zst`) into a directory, as conda unpacks into its package cache: the files and
+ * the `info/` metadata the linker reads. Nothing is written outside the directory: absolute
+ * paths, `..` segments, and links whose target leaves it are rejected, and every write goes to
+ * a directory whose real path is inside it. Returns the paths written, relative to it.
  */
-export async function extractCondaPackage(archive: Uint8Array, fileName: string, prefix: string): Promise<string[]> {
-  const root = realpathSync(prefix);
+export async function extractCondaPackage(archive: Uint8Array, fileName: string, dest: string): Promise<string[]> {
+  const root = realpathSync(dest);
   if (fileName.endsWith('.tar.bz2')) return extractTar(Buffer.from(bunzip.decode(Buffer.from(archive))), root, fileName);
   if (fileName.endsWith('.conda')) {
-    const entries = unzipSync(archive, { filter: (f) => /^pkg-.*\.tar\.zst$/.test(f.name) });
+    const entries = unzipSync(archive, { filter: (f) => /^(info|pkg)-.*\.tar\.zst$/.test(f.name) });
     const files: string[] = [];
     for (const [name, data] of Object.entries(entries)) files.push(...await extractTar(Buffer.from(zstdDecompress(data)), root, `${fileName}:${name}`));
     return files;
@@ -25,14 +25,14 @@ export async function extractCondaPackage(archive: Uint8Array, fileName: string,
   throw unsafe(fileName, 'is neither a .tar.bz2 nor a .conda archive');
 }
 
-function unsafe(archive: string, what: string): FlowError {
+export function unsafe(archive: string, what: string): FlowError {
   return new FlowError('ENV_ARCHIVE_UNSAFE', `The conda package ${archive} ${what}; nothing of it is installed.`, {
     exitCode: ExitCode.remote, fix: 'Use a package from a trusted channel; this archive would write outside the environment.',
   });
 }
 
 /** The absolute path of `rel` inside `root`, or an error for a path that would leave it. */
-function inside(root: string, rel: string, archive: string): string {
+export function inside(root: string, rel: string, archive: string): string {
   const parts = rel.split(/[\\/]/);
   if (rel.includes('\0') || isAbsolute(rel) || /^[a-zA-Z]:/.test(rel) || parts.includes('..')) throw unsafe(archive, `contains the path ${JSON.stringify(rel)}`);
   const abs = resolve(root, rel);
@@ -41,7 +41,7 @@ function inside(root: string, rel: string, archive: string): string {
 }
 
 /** Creates `dir` and checks that its real path (after any symlinks the archive made) is still inside `root`. */
-function safeDir(root: string, dir: string, archive: string, rel: string): void {
+export function safeDir(root: string, dir: string, archive: string, rel: string): void {
   mkdirSync(dir, { recursive: true });
   const real = realpathSync(dir);
   if (real !== root && !real.startsWith(root + sep)) throw unsafe(archive, `writes ${JSON.stringify(rel)} through a link that leaves the environment`);
@@ -52,7 +52,7 @@ async function extractTar(tar: Buffer, root: string, archive: string): Promise<s
   let failure: unknown;
   const onEntry = (entry: ReadEntry) => {
     const rel = entry.path.replace(/^\.\//, '').replace(/\/$/, '');
-    if (failure || rel === '' || rel === 'info' || rel.startsWith('info/')) { entry.resume(); return; }
+    if (failure || rel === '') { entry.resume(); return; }
     try {
       const abs = inside(root, rel, archive);
       if (entry.type === 'Directory') { safeDir(root, abs, archive, rel); entry.resume(); return; }

@@ -4,7 +4,7 @@ import { ExitCode, FlowError, UsageError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { CondaEnvRecord, StepEnvRecord } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
-import { type CondaSpec, installCondaLock, resolveCondaLock } from './conda.js';
+import { type CondaSpec, installCondaLock, matchSpecs, resolveCondaLock } from './conda.js';
 import { type NpmSpec, canonicalSpec, describeSpec, directDependencies, installNpmLock, resolveNpmLock } from './npm.js';
 
 /** A step's environment, ready for its tasks: the record and where its packages are installed. */
@@ -143,10 +143,11 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
     group.steps.push(step);
     bySpec.set(key, group);
   }
+  refuseCondaOnBatch(o.graph, [...bySpec.values()].flatMap((g) => g.steps));
   const prepared = await Promise.all([...bySpec.values()].map(async (g) => {
     const lock = g.lock ? recordedLock(o.store, g.lock, g.steps, 'conda') : (await resolveCondaLock(g.spec, { steps: g.steps, refresh: o.refresh })).lock;
     const hash = o.store.putObjectSync(lock);
-    const outcome = await installCondaLock(lock, hash, { steps: g.steps, info: o.info });
+    const outcome = await installCondaLock(lock, hash, { steps: g.steps, info: o.info, specs: matchSpecs(g.spec) });
     return { g, hash, outcome };
   }));
   for (const { g, hash, outcome } of prepared) {
@@ -155,6 +156,18 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
   return { envs, installed: prepared.filter((p) => p.outcome.installed).length };
 }
 
+/**
+ * A Batch container does not install conda environments yet: the prefix would be made on this
+ * machine and the step would run without it. When it does, such a step is solved for the
+ * remote target (linux-64 with REMOTE_DEFAULTS' virtual packages), not for this machine.
+ */
+function refuseCondaOnBatch(graph: FlowGraph, steps: string[]): void {
+  const step = graph.steps.find((s) => steps.includes(s.name) && s.decorators.some((d) => d.name === 'batch'));
+  if (!step) return;
+  throw new UsageError('CONDA_ON_BATCH_UNSUPPORTED', `Step ${step.name} has a conda environment and runs on AWS Batch, where conda environments are not installed yet (the environment would be made on this machine, not in the container).`, {
+    file: graph.file, line: step.line, step: step.name, fix: 'Run the step locally (without @batch / --with batch), or give it a container image that already has what it needs.',
+  });
+}
 
 function recordedLock(store: LocalStore, hash: string, steps: string[], kind = 'npm'): Buffer {
   try {

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Run } from '../../src/client/client.js';
 import { flow, tempDir, tempProject } from '../helpers/cli.js';
-import { type TestChannel, startChannel } from '../helpers/conda-channel.js';
+import { LIBDEMO, type TestChannel, packageFile, placeholderOf, startChannel } from '../helpers/conda-channel.js';
 import { freePort } from '../helpers/registry.js';
 
 let channel: TestChannel;
@@ -28,6 +29,46 @@ export default class CondaHello extends FlowSpec {
   }
 
   @step end() { this.outside = process.env.CONDA_PREFIX ?? null; }
+}
+`;
+}
+
+/**
+ * A data scientist's step: python 3.11, a noarch python package with an entry point (pip's
+ * shape), a relocated library (openssl's shape); it looks at its environment from inside.
+ */
+function condaForgeFlow(url = channel.url): string {
+  return `import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FlowSpec, step, conda } from 'flowrun';
+
+const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+
+export default class CondaForge extends FlowSpec {
+  prefix!: string;
+  python!: string[];
+  imported!: string;
+  entryPoint!: string;
+  shebangs!: Record<string, string>;
+  pc!: string;
+  binary!: Buffer;
+
+  @conda({ packages: { minipip: '23.0', libdemo: '3.3' }, python: '3.11', channels: ['${url}'] })
+  @step start() {
+    const prefix = process.env.CONDA_PREFIX ?? '';
+    const file = (p: string) => readFileSync(join(prefix, p));
+    this.prefix = prefix;
+    this.python = run('python', ['-c', 'import sys; print(sys.executable); print(sys.prefix); print("%d.%d" % sys.version_info[:2])']).split('\\n');
+    this.imported = run('python', ['-c', 'import minipip; print(minipip.__file__)']);
+    this.entryPoint = run('minipip', ['--version']);
+    this.shebangs = Object.fromEntries(['bin/minipip', 'bin/pydoc3.11'].map((p) => [p, file(p).toString('utf8').split('\\n')[0]!]));
+    this.pc = file('lib/pkgconfig/libdemo.pc').toString('utf8');
+    this.binary = file('lib/libdemo.so.3');
+    this.next(this.end);
+  }
+
+  @step end() {}
 }
 `;
 }
@@ -75,6 +116,46 @@ describe('@conda environments (--environment=conda)', () => {
     const r2 = await flow(['run', 'flow.ts', '--environment=conda'], { cwd, env });
     expect(r2.exitCode, r2.stderr).toBe(0);
     expect(installs(r2.stderr)).toBe(0);
+    expect(channel.downloads()).toBe(downloads);
+  });
+
+  it('a conda-forge-shaped env (python 3.11, noarch package with an entry point, relocated library, virtual-package deps) works from inside the step; the second run installs nothing; replay reproduces', async () => {
+    const cwd = await tempProject({ 'flow.ts': condaForgeFlow() });
+    const env = cacheEnv();
+    const r1 = await flow(['run', 'flow.ts', '--environment=conda'], { cwd, env });
+    expect(r1.exitCode, r1.stderr).toBe(0);
+    expect(installs(r1.stderr)).toBe(1);
+    const run = await Run.get('run-1', { store: join(cwd, '.flow') });
+    const [task] = await run.step('start').tasks();
+    const art = async <T>(name: string) => (await task!.artifact(name)) as T;
+    const prefix = await art<string>('prefix');
+    expect(prefix).toBe(join(env.FLOW_CACHE_DIR!, 'conda', run.record.condaEnvs!.start!.lock));
+    const sp = `${prefix}/lib/python3.11/site-packages`;
+    expect(await art('python')).toEqual([`${prefix}/bin/python3.11`, prefix, '3.11']);
+    expect(await art('imported')).toBe(`${sp}/minipip/__init__.py`);
+    expect(await art('entryPoint')).toBe(`minipip 23.0 from ${sp}/minipip (python 3.11)`);
+    expect(await art('shebangs')).toEqual({ 'bin/minipip': `#!${prefix}/bin/python3.11`, 'bin/pydoc3.11': `#!${prefix}/bin/python3.11` });
+    expect(await art('pc')).toContain(`prefix=${prefix}\n`);
+    const binary = await art<Buffer>('binary');
+    const original = packageFile(LIBDEMO, 'lib/libdemo.so.3');
+    expect(binary.length).toBe(original.length);
+    const padding = Buffer.alloc(Buffer.byteLength(placeholderOf(LIBDEMO)) - Buffer.byteLength(prefix));
+    expect(binary.includes(Buffer.concat([Buffer.from(`${prefix}/lib/engines-3\0`), padding]))).toBe(true);
+    const e = JSON.parse((await flow(['env', 'run-1/start', '--json'], { cwd, env })).stdout) as { envs: Array<{ packages: Array<{ name: string; version: string }> }> };
+    expect(e.envs[0]!.packages.map((p) => `${p.name}=${p.version}`)).toEqual(['ca-demo=2024.2.2', 'libdemo=3.3.0', 'minipip=23.0', 'python=3.11.9', 'tzdata=2024a']);
+
+    const downloads = channel.downloads();
+    const r2 = await flow(['run', 'flow.ts', '--environment=conda'], { cwd, env });
+    expect(r2.exitCode, r2.stderr).toBe(0);
+    expect(installs(r2.stderr)).toBe(0);
+    expect(channel.downloads()).toBe(downloads);
+
+    // The prefix is gone, the package cache stays: replay reinstalls the recorded lock without downloading.
+    rmSync(prefix, { recursive: true, force: true });
+    const replay = await flow(['replay', 'run-1'], { cwd, env });
+    expect(replay.exitCode, replay.stderr + replay.stdout).toBe(0);
+    expect(installs(replay.stderr)).toBe(1);
+    expect(replay.stderr).toContain('conda: 5 packages, 0 downloaded, 5 from the package cache');
     expect(channel.downloads()).toBe(downloads);
   });
 

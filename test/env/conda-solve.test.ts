@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CondaLock, type CondaSpec, hostTarget, parseCondaLock, remoteTarget, resolveCondaLock } from '../../src/env/conda.js';
+import { prepareEnvironments } from '../../src/env/prepare.js';
 import { isFlowError } from '../../src/errors/index.js';
+import { GRAPH_SCHEMA, type FlowGraph } from '../../src/graph/types.js';
+import { LocalStore } from '../../src/store/local.js';
 import { tempDir } from '../helpers/cli.js';
 import { type TestChannel, startChannel } from '../helpers/conda-channel.js';
 
@@ -83,5 +86,31 @@ describe('conda solve: virtual packages, match specs, platform', () => {
     expect(names).toEqual(expect.arrayContaining(['__archspec', '__glibc', '__linux', '__unix']));
     const glibc = hostTarget({}).virtualPackages.find((v) => v.name === '__glibc')!;
     expect(glibc.version).toMatch(/^2\.\d+$/);
+  });
+});
+
+describe('conda environments in prepareEnvironments', () => {
+  const graph = (decorators: FlowGraph['steps'][number]['decorators']): FlowGraph => ({
+    schema: GRAPH_SCHEMA, file: 'flow.ts', flow: 'F', line: 1, params: [], order: ['start'], decorators: [],
+    steps: [{ name: 'start', line: 7, async: false, takesInputs: false, transitions: [], next: [], type: 'end', decorators, assigns: [], in: [] }],
+  });
+
+  it('a @conda step that runs on AWS Batch is refused before solving: the container would not have the environment', async () => {
+    const store = LocalStore.open(join(tempDir(), 'store'));
+    const before = channel.downloads();
+    const g = graph([{ name: 'conda', options: { packages: { hello: '1.*' }, channels: [channel.url] } }, { name: 'batch', options: {} }]);
+    const e = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), conda: true }).then(() => undefined, (x: unknown) => x);
+    expect(e).toMatchObject({ code: 'CONDA_ON_BATCH_UNSUPPORTED', exitCode: 2, location: { step: 'start', file: 'flow.ts', line: 7 } });
+    expect(channel.downloads()).toBe(before);
+  });
+
+  it('replaying a lock recorded for another platform (a linux-64 run replayed on a Mac) is ENV_PLATFORM_MISMATCH', async () => {
+    const store = LocalStore.open(join(tempDir(), 'store'));
+    const lock = await solve(spec({ hello: '1.*' }));
+    const hash = store.putObjectSync(Buffer.from(JSON.stringify({ ...lock, platform: 'osx-arm64' })));
+    const g = graph([{ name: 'conda', options: { packages: { hello: '1.*' }, channels: [channel.url] } }]);
+    const e = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), recordedConda: { start: { kind: 'conda', spec: spec({ hello: '1.*' }), lock: hash } } }).then(() => undefined, (x: unknown) => x);
+    expect(e).toMatchObject({ code: 'ENV_PLATFORM_MISMATCH', exitCode: 4, location: { step: 'start' } });
+    expect((e as Error).message).toContain('was solved for osx-arm64, but this machine is linux-64');
   });
 });

@@ -9,17 +9,17 @@ import { tempDir } from '../helpers/cli.js';
 const bz2 = (tar: Buffer) => execFileSync('bzip2', ['-c'], { input: tar });
 
 describe('conda archive extraction', () => {
-  it('writes files with their modes and in-prefix links, and skips info/', async () => {
+  it('writes files with their modes, in-directory links, and info/ (the linker reads it)', async () => {
     const prefix = tempDir();
     const files = await extractCondaPackage(bz2(rawTar([
       { path: 'info/index.json', data: '{}' },
       { path: 'bin/tool', data: '#!/bin/sh\n', mode: 0o755 },
       { path: 'lib/link', symlink: '../bin/tool' },
     ])), 'x-1-0.tar.bz2', prefix);
-    expect(files.sort()).toEqual(['bin/tool', 'lib/link']);
+    expect(files.sort()).toEqual(['bin/tool', 'info/index.json', 'lib/link']);
     expect(statSync(join(prefix, 'bin/tool')).mode & 0o777).toBe(0o755);
     expect(readlinkSync(join(prefix, 'lib/link'))).toBe('../bin/tool');
-    expect(existsSync(join(prefix, 'info'))).toBe(false);
+    expect(readFileSync(join(prefix, 'info/index.json'), 'utf8')).toBe('{}');
   });
 
   it.each([
