@@ -72,7 +72,7 @@ export function indexRecord(p: PackageDef): Record<string, unknown> {
   return {
     name: p.name, version: p.version, build: p.build ?? '0', build_number: p.buildNumber ?? 0, depends: p.depends ?? [], constrains: p.constrains ?? [],
     subdir, ...(subdir === 'noarch' ? { noarch: p.noarch ?? 'generic' } : { arch: 'x86_64', platform: 'linux' }),
-    license: 'MIT', timestamp: 1704067200000, ...(p.pythonSitePackagesPath ? { python_site_packages_path: p.pythonSitePackagesPath } : {}),
+    license: 'MIT', license_family: 'MIT', timestamp: 1704067200000, ...(p.pythonSitePackagesPath ? { python_site_packages_path: p.pythonSitePackagesPath } : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import { installCondaLock } from '../../src/env/conda.js';
 import type { CondaLock } from '../../src/env/conda/lock.js';
 import { isFlowError } from '../../src/errors/index.js';
 import { sha256 } from '../../src/util/hash.js';
-import { tempDir } from '../helpers/cli.js';
+import { REPO, tempDir } from '../helpers/cli.js';
 import { LIBDEMO, type PackageDef, type TestChannel, packageFile, placeholderOf, pythonPackage, startChannel } from '../helpers/conda-channel.js';
 
 let channel: TestChannel;
@@ -132,6 +132,25 @@ describe('conda linker: a conda-forge-shaped environment', () => {
     const so = demo.paths_data.paths.find((p) => p._path === 'lib/libdemo.so.3')!;
     expect(so).toMatchObject({ path_type: 'hardlink', file_mode: 'binary', prefix_placeholder: placeholderOf(LIBDEMO), sha256: sha256(packageFile(LIBDEMO, 'lib/libdemo.so.3')), sha256_in_prefix: sha256(readFileSync(join(prefix, 'lib/libdemo.so.3'))) });
     expect(demo.paths_data.paths.find((p) => p._path === 'lib/libdemo.so')).toMatchObject({ path_type: 'softlink' });
+  });
+
+  it('conda-meta records have the fields and shapes of records real installers wrote for conda-forge packages', () => {
+    const shape = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+    const reference = ['libzlib-1.2.13-h53f4e23_5.json', 'openssl-3.3.0-hfb2fe0b_3.trimmed.json']
+      .map((f) => JSON.parse(readFileSync(join(REPO, 'test/fixtures/conda-reference', f), 'utf8')) as Record<string, unknown>);
+    const ours = JSON.parse(readFileSync(join(prefix, 'conda-meta/libdemo-3.3.0-hb9d3cd8_3.json'), 'utf8')) as Record<string, unknown>;
+    // extracted_package_dir: there is none (the unpacked copy is removed after linking); purls: conda-forge metadata libdemo has no use for.
+    for (const ref of reference) {
+      for (const [key, value] of Object.entries(ref)) {
+        if (key === 'extracted_package_dir' || key === 'purls') continue;
+        expect([key, shape(ours[key])]).toEqual([key, shape(value)]);
+      }
+    }
+    const byType = (r: Record<string, unknown>, pick: (p: Record<string, unknown>) => boolean) => Object.keys((r.paths_data as { paths: Array<Record<string, unknown>> }).paths.find(pick)!).sort();
+    const openssl = reference[1]!;
+    expect(byType(ours, (p) => p.file_mode === 'binary')).toEqual(byType(openssl, (p) => p.file_mode === 'binary'));
+    expect(byType(ours, (p) => p.file_mode === 'text')).toEqual(byType(openssl, (p) => p.file_mode === 'text'));
+    expect(byType(ours, (p) => p.path_type === 'hardlink' && !p.file_mode)).toEqual(byType(openssl, (p) => p.path_type === 'hardlink' && !p.file_mode));
   });
 
 });
