@@ -15,14 +15,25 @@ import { ExitCode, FlowError } from '../errors/index.js';
  */
 export async function extractCondaPackage(archive: Uint8Array, fileName: string, dest: string): Promise<string[]> {
   const root = realpathSync(dest);
-  if (fileName.endsWith('.tar.bz2')) return extractTar(Buffer.from(bunzip.decode(Buffer.from(archive))), root, fileName);
+  if (fileName.endsWith('.tar.bz2')) return extractTar(Buffer.from(decoded(() => bunzip.decode(Buffer.from(archive)), fileName, 'bzip2')), root, fileName);
   if (fileName.endsWith('.conda')) {
-    const entries = unzipSync(archive, { filter: (f) => /^(info|pkg)-.*\.tar\.zst$/.test(f.name) });
+    const entries = decoded(() => unzipSync(archive, { filter: (f) => /^(info|pkg)-.*\.tar\.zst$/.test(f.name) }), fileName, 'zip');
     const files: string[] = [];
-    for (const [name, data] of Object.entries(entries)) files.push(...await extractTar(Buffer.from(zstdDecompress(data)), root, `${fileName}:${name}`));
+    for (const [name, data] of Object.entries(entries)) files.push(...await extractTar(Buffer.from(decoded(() => zstdDecompress(data), `${fileName}:${name}`, 'zstd')), root, `${fileName}:${name}`));
     return files;
   }
   throw unsafe(fileName, 'is neither a .tar.bz2 nor a .conda archive');
+}
+
+/** A package whose compressed or tar data is damaged (it matched its sha256, so the channel published it so). */
+export function corrupt(archive: string, what: string): FlowError {
+  return new FlowError('ENV_PACKAGE_INVALID', `The conda package ${archive} ${what}; nothing of it is installed.`, {
+    exitCode: ExitCode.remote, fix: 'The package is broken on the channel: pick another version or build of it (or report it to the channel).',
+  });
+}
+
+function decoded<T>(f: () => T, archive: string, format: string): T {
+  try { return f(); } catch (e) { throw corrupt(archive, `is not valid ${format} data (${e instanceof Error ? e.message : String(e)})`); }
 }
 
 export function unsafe(archive: string, what: string): FlowError {
@@ -79,10 +90,15 @@ async function extractTar(tar: Buffer, root: string, archive: string): Promise<s
       entry.on('end', () => {
         if (failure) return;
         try {
-          writeFileSync(abs, Buffer.concat(chunks), { flag: 'wx' });
+          const data = Buffer.concat(chunks);
+          if (data.length !== entry.size) { failure = corrupt(archive, `is truncated: ${JSON.stringify(rel)} has ${data.length} of its ${entry.size} bytes`); return; }
+          writeFileSync(abs, data, { flag: 'wx' });
           chmodSync(abs, (entry.mode ?? 0o644) & 0o777);
           written.push(rel);
-        } catch (e) { failure = e; }
+        } catch (e) {
+          // Never overwrite: a second entry for a path (or a file after a link of that name) would write through it.
+          failure = (e as NodeJS.ErrnoException).code === 'EEXIST' ? unsafe(archive, `has ${JSON.stringify(rel)} twice`) : e;
+        }
       });
     } catch (e) {
       failure = e;
@@ -90,9 +106,10 @@ async function extractTar(tar: Buffer, root: string, archive: string): Promise<s
     }
   };
   await new Promise<void>((ok, fail) => {
-    const parser = new Parser({ onReadEntry: onEntry });
+    // strict: a truncated or malformed archive is an error, not a warning with a partial file.
+    const parser = new Parser({ onReadEntry: onEntry, strict: true });
     parser.on('end', () => ok());
-    parser.on('error', fail);
+    parser.on('error', (e: Error) => fail(failure ?? corrupt(archive, `is not a complete tar archive (${e.message})`)));
     parser.end(tar);
   });
   if (failure) throw failure;

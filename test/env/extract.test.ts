@@ -34,12 +34,23 @@ describe('conda archive extraction', () => {
     expect(existsSync(join(prefix, '..', 'escape'))).toBe(false);
   });
 
-  it('refuses to write onto an existing path, so never through a symlink an earlier entry made', async () => {
+  it('refuses to write onto an existing path, so never through a symlink an earlier entry made (ENV_ARCHIVE_UNSAFE)', async () => {
     const prefix = tempDir();
     await extractCondaPackage(bz2(rawTar([{ path: 'bin/a', data: 'first' }])), 'a-1-0.tar.bz2', prefix);
-    await expect(extractCondaPackage(bz2(rawTar([{ path: 'bin/a', data: 'second' }])), 'b-1-0.tar.bz2', prefix)).rejects.toMatchObject({ code: 'EEXIST' });
-    await expect(extractCondaPackage(bz2(rawTar([{ path: 'bin/b', symlink: 'a' }, { path: 'bin/b', data: 'through the link' }])), 'c-1-0.tar.bz2', prefix)).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(extractCondaPackage(bz2(rawTar([{ path: 'bin/a', data: 'second' }])), 'b-1-0.tar.bz2', prefix)).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('"bin/a" twice') });
+    await expect(extractCondaPackage(bz2(rawTar([{ path: 'bin/b', symlink: 'a' }, { path: 'bin/b', data: 'through the link' }])), 'c-1-0.tar.bz2', prefix)).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE' });
     expect(readFileSync(join(prefix, 'bin/a'), 'utf8')).toBe('first');
     expect(lstatSync(join(prefix, 'bin/a')).isFile()).toBe(true);
+  });
+});
+
+describe('conda archive integrity', () => {
+  it('a truncated tar or damaged compression is ENV_PACKAGE_INVALID, not a partial file', async () => {
+    const dir = tempDir();
+    const tar = rawTar([{ path: 'bin/tool', data: 'x'.repeat(3000) }]);
+    await expect(extractCondaPackage(bz2(tar.subarray(0, 1500)), 't-1-0.tar.bz2', dir)).rejects.toMatchObject({ code: 'ENV_PACKAGE_INVALID', message: expect.stringContaining('not a complete tar archive') });
+    expect(existsSync(join(dir, 'bin/tool'))).toBe(false);
+    await expect(extractCondaPackage(Buffer.from('BZh91AY&SYnot bzip2'), 'b-1-0.tar.bz2', tempDir())).rejects.toMatchObject({ code: 'ENV_PACKAGE_INVALID', message: expect.stringContaining('not valid bzip2 data') });
+    await expect(extractCondaPackage(Buffer.from('PK not a zip'), 'c-1-0.conda', tempDir())).rejects.toMatchObject({ code: 'ENV_PACKAGE_INVALID' });
   });
 });

@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LocalPackageTier, condaPlatform, installCondaLock } from '../../src/env/conda.js';
 import { isFlowError } from '../../src/errors/index.js';
 import { extractCodePackage } from '../../src/package/code-package.js';
 import type { RunRecord } from '../../src/runtime/records.js';
 import { LocalStore } from '../../src/store/local.js';
+import { sha256 } from '../../src/util/hash.js';
 import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 import { LONG, printFigures } from './figures.js';
 import { type RawEntry, header, paxRecord, rawTar } from './raw-tar.js';
@@ -12,7 +15,8 @@ import { type RawEntry, header, paxRecord, rawTar } from './raw-tar.js';
 // Part 4 of the robustness suite (issue #9): code packages built by an attacker (planted in the
 // store under a run record) are refused by every extraction path — the extractor itself,
 // `flow code --extract` and `flow replay` — and none writes a byte outside its target.
-// (Conda archives and the Batch bootstrap belong to the environments and Batch work.)
+// The same archives as conda packages go through the conda installer (last describe). (The Batch
+// bootstrap belongs to the Batch work.)
 
 /** Every file, directory and symlink under `dir`, with size and mtime: what a write would change. */
 function snapshot(dir: string): Map<string, string> {
@@ -149,4 +153,81 @@ describe('malicious code packages', () => {
     expect(readFileSync(join(abs, 'outside.txt'), 'utf8')).toBe('original');
     expect(existsSync(join(work, 'smuggled.txt'))).toBe(false);
   }, 180_000);
+});
+
+/** The names in a tar's headers (as a paths.json would list them), walking the headers the sizes point to. */
+function entryNames(tar: Buffer): string[] {
+  const names: string[] = [];
+  for (let at = 0; at + 512 <= tar.length;) {
+    const h = tar.subarray(at, at + 512);
+    if (h.every((b) => b === 0)) break;
+    const size = h[124]! & 0x80 ? Infinity : parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/, '').trim() || '0', 8);
+    const type = String.fromCharCode(h[156]!);
+    if ('0\u00001234567'.includes(type)) names.push(h.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '').replace(/\/$/, ''));
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return names.filter(Boolean);
+}
+
+describe('malicious conda packages', () => {
+  // The same attacker-written tars as conda packages (.tar.bz2 with an info/index.json and a
+  // paths.json listing every entry), installed from the package cache (the channel and the
+  // sha256 are trusted at solve time; these bytes got past both). Each install must end in a
+  // coded error or an environment holding only what it lists, with nothing written outside it.
+  it('are refused (or their tricks neutralised) by the conda installer, with nothing written outside the environment cache', async () => {
+    const { abs } = base;
+    const work = tempDir('flowrun-evil-conda-');
+    writeFileSync(join(work, 'outside.txt'), 'original');
+    const cache = join(work, 'cache');
+    const saved = process.env.FLOW_CACHE_DIR;
+    process.env.FLOW_CACHE_DIR = cache;
+    const tier = new LocalPackageTier();
+    const before = new Map([...snapshot(work), ...snapshot(abs)]);
+    const outcomes: string[] = [];
+    try {
+      for (const [i, a] of archives(abs).entries()) {
+        const name = `evil-${i}`;
+        const listed = entryNames(a.tar);
+        const info = rawTar([
+          { path: 'info/index.json', body: JSON.stringify({ name, version: '1.0', build: '0', build_number: 0, depends: [], subdir: 'noarch', noarch: 'generic' }) },
+          { path: 'info/paths.json', body: JSON.stringify({ paths_version: 1, paths: listed.filter((p) => !p.startsWith('info/')).map((p) => ({ _path: p, path_type: 'hardlink' })) }) },
+        ], { end: false });
+        const bytes = execFileSync('bzip2', ['-c'], { input: Buffer.concat([info, a.tar]) });
+        const digest = sha256(bytes);
+        await tier.put(digest, bytes);
+        const lock = Buffer.from(JSON.stringify({ schema: 'flowrun.conda-lock/1', platform: condaPlatform(), packages: [{ name, version: '1.0', build: '0', url: `http://127.0.0.1:9/evil/noarch/${name}-1.0-0.tar.bz2`, sha256: digest }] }));
+        try {
+          await installCondaLock(lock, sha256(lock), { steps: ['start'], info: () => {} });
+          outcomes.push(`${a.name}: installed`);
+        } catch (e) {
+          outcomes.push(`${a.name}: ${isFlowError(e) && (e.exitCode === 3 || e.exitCode === 4) ? e.code : `CRASH ${String(e)}`}`);
+        }
+      }
+    } finally {
+      if (saved === undefined) delete process.env.FLOW_CACHE_DIR; else process.env.FLOW_CACHE_DIR = saved;
+    }
+    const after = new Map([...snapshot(work), ...snapshot(abs)]);
+    const outside = changes(before, after, [cache]);
+    const crashes = outcomes.filter((o) => o.includes('CRASH'));
+    const installed = outcomes.filter((o) => o.endsWith('installed'));
+    if (process.env.FLOW_ROBUSTNESS_VERBOSE) console.log(outcomes.join('\n'));
+    printFigures('malicious conda packages (installCondaLock)', [
+      ['packages tried', outcomes.length],
+      ['refused with a coded error (exit 3/4)', outcomes.length - crashes.length - installed.length],
+      ['installed with the trick neutralised', `${installed.length} (${installed.map((o) => o.split(':')[0]).join(', ') || 'none'})`],
+      ['crashes (uncoded errors)', crashes.length],
+      ['writes outside the environment cache', outside.length],
+    ]);
+    expect(crashes).toEqual([]);
+    expect(outside).toEqual([]);
+    // Only the setuid file is harmless once its mode is masked; truncated and bomb archives are refused, not half-extracted.
+    expect(installed).toEqual(['setuid file: installed']);
+    expect(readFileSync(join(work, 'outside.txt'), 'utf8')).toBe('original');
+    expect(readFileSync(join(abs, 'outside.txt'), 'utf8')).toBe('original');
+    // A setuid bit never reaches the environment.
+    for (const dir of existsSync(join(cache, 'conda')) ? readdirSync(join(cache, 'conda')) : []) {
+      const suid = join(cache, 'conda', dir, 'suid');
+      if (existsSync(suid)) expect(statSync(suid).mode & 0o7000).toBe(0);
+    }
+  }, 120_000);
 });
