@@ -137,7 +137,8 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
   for (const step of o.graph.order) {
     const recorded = o.recordedConda?.[step];
     const spec = recorded?.spec ?? (replaying ? undefined : condaSpecOf(o.graph, step));
-    if (!spec || Object.keys(spec.packages).length === 0) continue;
+    // python: '3.11' alone is an environment too (just the interpreter).
+    if (!spec || (Object.keys(spec.packages).length === 0 && spec.python === undefined)) continue;
     const key = JSON.stringify([spec, recorded?.lock]);
     const group = bySpec.get(key) ?? { spec, steps: [], lock: recorded?.lock };
     group.steps.push(step);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CondaLock, type CondaSpec, hostTarget, parseCondaLock, remoteTarget, resolveCondaLock } from '../../src/env/conda.js';
@@ -102,6 +103,15 @@ describe('conda environments in prepareEnvironments', () => {
     const e = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), conda: true }).then(() => undefined, (x: unknown) => x);
     expect(e).toMatchObject({ code: 'CONDA_ON_BATCH_UNSUPPORTED', exitCode: 2, location: { step: 'start', file: 'flow.ts', line: 7 } });
     expect(channel.downloads()).toBe(before);
+  });
+
+  it("@conda({ packages: {}, python: '3.11' }) is an environment with just python", async () => {
+    const store = LocalStore.open(join(tempDir(), 'store'));
+    const g = graph([{ name: 'conda', options: { packages: {}, python: '3.11', channels: [channel.url] } }]);
+    const r = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), conda: true, info: () => {} });
+    const prefix = r.conda.get('start')?.prefix;
+    expect(prefix).toBeDefined();
+    expect(existsSync(join(prefix!, 'conda-meta/python-3.11.9-h9a8b7c6_0_cpython.json'))).toBe(true);
   });
 
   it('replaying a lock recorded for another platform (a linux-64 run replayed on a Mac) is ENV_PLATFORM_MISMATCH', async () => {
