@@ -29,6 +29,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { ExitCode, FlowError } from '../errors/flow-error.js';
 import { isSecretFile } from '../package/secret-files.js';
+import { stripCredentials } from '../util/url-credentials.js';
 
 export interface GitState {
   /** Full object id of HEAD; null in a repository with no commits yet. */
@@ -111,35 +112,8 @@ export async function listProjectFiles(projectRoot: string, opts: GitOptions = {
   return sortBytes([...new Set(kept)]);
 }
 
-/**
- * A remote URL without credentials: `https://user:token@host/x?token=y#f` → `https://host/x`.
- * For ssh (`ssh://git@host/x`, `git@host:x`) the user name is kept, since it is part of the
- * address and not a secret, but a password is dropped.
- */
-export function stripCredentials(url: string): string {
-  // Query strings and fragments carry tokens (`?access_token=`) and are never part of a clone URL.
-  let u = url.trim().replace(/[?#].*$/s, '');
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(u);
-  if (scheme) {
-    const start = scheme[0].length;
-    const slash = u.indexOf('/', start);
-    const authorityEnd = slash === -1 ? u.length : slash;
-    const authority = u.slice(start, authorityEnd);
-    const at = authority.lastIndexOf('@');
-    if (at !== -1) {
-      const userinfo = authority.slice(0, at);
-      const isSsh = /^(ssh|git\+ssh|ssh\+git)$/i.test(scheme[1] ?? '');
-      const user = userinfo.split(':')[0] ?? '';
-      const keep = isSsh && user !== '' ? `${user}@` : '';
-      u = u.slice(0, start) + keep + authority.slice(at + 1) + u.slice(authorityEnd);
-    }
-    return u;
-  }
-  // scp-like `user:pass@host:path` (no scheme): keep the user, drop a password.
-  const scp = /^([^@/:]+):([^@/]*)@([^/:]+:)/.exec(u);
-  if (scp) u = `${scp[1]}@${u.slice(scp[0].length - (scp[3]?.length ?? 0))}`;
-  return u;
-}
+// stripCredentials lives with the other URL-credential helpers; re-exported for callers of this module.
+export { stripCredentials } from '../util/url-credentials.js';
 
 /**
  * Rebuild a dirty tree: apply a GitState patch to `dir`, which holds a clean checkout of the
