@@ -272,6 +272,25 @@ describe('captureGit', () => {
     expect(states.cli!.patch).toMatch(/^delta \d+$/m); // the JS applier above decoded a real git delta
   });
 
+  it('keeps a tracked credentials file\'s uncommitted changes out of the patch (both impls); the rest still rebuilds exactly', async () => {
+    const repo = repoWith({ '.npmrc': 'registry=https://r.example.com/\n', 'tls/server.key': 'committed\n', 'src/a.ts': 'a\n', '.env.example': 'A=\n' });
+    write(repo, '.npmrc', 'registry=https://r.example.com/\n//r.example.com/:_authToken=npm_PATCH_CANARY\n');
+    write(repo, 'tls/server.key', 'PATCH_CANARY key\n');
+    write(repo, '.env.example', 'A=PATCH_CANARY_IN_A_TEMPLATE_IS_KEPT\n');
+    write(repo, 'src/a.ts', 'a2\n');
+    rmSync(join(repo, 'tls/server.key'));
+    write(repo, 'tls/server.key', 'PATCH_CANARY again\n');
+    for (const impl of IMPLS) {
+      const s = await captureGit(repo, { impl });
+      expect(s?.dirty).toBe(true);
+      expect(s?.patch).toContain('src/a.ts');
+      expect(s?.patch?.replace('PATCH_CANARY_IN_A_TEMPLATE_IS_KEPT', '')).not.toContain('PATCH_CANARY');
+      const tree = snapshot(await rebuild(repo, s!, impl));
+      expect(readFileSync(join(await rebuild(repo, s!, impl), '.npmrc'), 'utf8')).toBe('registry=https://r.example.com/\n');
+      expect(Object.keys(tree).sort()).toEqual(['.env.example', '.npmrc', 'src/a.ts', 'tls/server.key']);
+    }
+  });
+
   it('a patch does not apply to a tree that is not the recorded commit', async () => {
     const repo = repoWith({ 'a.txt': 'a\nb\nc\n' });
     write(repo, 'a.txt', 'a\nB\nc\n');
