@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Run } from '../../src/client/client.js';
+import { formatError, table } from '../../src/cli/format.js';
+import { renderRuns } from '../../src/cli/views.js';
+import { FlowError, isFlowError } from '../../src/errors/index.js';
+import { extractGraph } from '../../src/graph/extract.js';
+import { validateGraph } from '../../src/graph/validate.js';
+import type { FlowGraph } from '../../src/graph/types.js';
+import { parseParams } from '../../src/runtime/params.js';
+import type { RunRecord } from '../../src/runtime/records.js';
+import { LocalStore } from '../../src/store/local.js';
+import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
+
+// Issue #13 item 7: the smaller defects an adversarial test of f3d2067 found, one test each.
+// (.flowrc prototype keys and the .flowrc/env limits are in test/cli/config.test.ts; a file name
+// with a backslash in test/package/snapshot.test.ts.)
+
+const HEAD = `import { FlowSpec, step, param } from 'flowrun';\n`;
+const flowFile = (body: string) => `${HEAD}export default class F extends FlowSpec {\n${body}\n}\n`;
+/** Control characters a terminal acts on: C0 (but \n), DEL, C1, bidi overrides. */
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** The run ids of the shared project's store. */
+function runIds(): string[] {
+  return readdirSync(join(dir, '.flow/runs')).filter((n) => /^run-\d+$/.test(n)).sort();
+}
+
+function codeOf(fn: () => unknown): string {
+  try { fn(); } catch (e) { if (isFlowError(e)) return e.code; throw e; }
+  return '(no error)';
+}
+
+/** One project with one finished run of flows/linear.ts, shared by the CLI checks below. */
+let dir: string;
+beforeAll(async () => {
+  dir = await tempProject();
+  copyFlow(dir, 'linear.ts');
+  const r = await flow(['run', 'flows/linear.ts', '-q'], { cwd: dir });
+  expect(r.exitCode, r.stderr).toBe(0);
+}, 60_000);
+
+describe('own-property lookups', () => {
+  it('flow get RUN constructor / __proto__ / toString is ARTIFACT_NOT_FOUND (exit 2), at run, step and task level', async () => {
+    for (const args of [['run-1', 'constructor'], ['run-1', '__proto__'], ['run-1', 'toString'], ['run-1/start', 'hasOwnProperty'], ['run-1/end/0', 'valueOf']]) {
+      const r = await flow(['get', ...args], { cwd: dir });
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/ARTIFACT_NOT_FOUND/);
+      expect(r.stderr).toContain(args[1]);
+    }
+    const run = await Run.open(LocalStore.open(join(dir, '.flow')), 'run-1');
+    await expect(run.artifact('constructor')).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
+    await expect((await run.step('end').tasks())[0]!.artifact('__proto__')).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
+  }, 30_000);
+
+  it('a decorator option named constructor is an unknown option, not accepted silently', async () => {
+    const r = await flow(['run', 'flows/linear.ts', '--with', 'retry:constructor=1'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/unknown option 'constructor'/);
+    expect(runIds()).toEqual(['run-1']);
+  }, 30_000);
+
+  it('a step, artifact or parameter named like an Object.prototype member is refused before anything runs', () => {
+    const cases: Array<[string, string]> = [
+      [flowFile('  @step start() { this.next(this.toString); }\n  @step toString() { this.next(this.end); }\n  @step end() {}'), 'GRAPH_STEP_NAME'],
+      [flowFile('  @step start() { this.valueOf = 1; this.next(this.end); }\n  @step end() {}'), 'ARTIFACT_RESERVED_NAME'],
+      [flowFile('  @param() hasOwnProperty = 1;\n  @step start() { this.next(this.end); }\n  @step end() {}'), 'PARAM_NAME_CLASH'],
+    ];
+    for (const [src, code] of cases) {
+      const { graph, errors } = extractGraph('f.ts', src);
+      const all = [...errors, ...(graph ? validateGraph(graph) : [])];
+      expect(all.map((e) => e.code), src).toContain(code);
+    }
+  });
+});
+
+describe('parameters', () => {
+  const graph = { file: 'f.ts', flow: 'F', params: [{ name: 'alpha', type: 'number', line: 3, default: 0.1 }, { name: 'learningRate', type: 'number', line: 4, default: 1 }] } as unknown as FlowGraph;
+
+  it('a number parameter takes decimal notation only: 0x10, 0b11, 0o7, " 5 ", "" and Infinity are PARAM_TYPE', () => {
+    for (const text of ['0x10', '0X1f', '0b11', '0o7', ' 5 ', '5 ', '', 'Infinity', '1e400', '1_000']) {
+      expect(codeOf(() => parseParams(graph, ['--alpha', text])), JSON.stringify(text)).toBe('PARAM_TYPE');
+      expect(codeOf(() => parseParams(graph, [`--alpha=${text}`])), JSON.stringify(text)).toBe('PARAM_TYPE');
+    }
+    for (const [text, value] of [['16', 16], ['-0.5', -0.5], ['.5', 0.5], ['+2', 2], ['1e3', 1000], ['1.', 1], ['2.5E-3', 0.0025]] as const) {
+      expect(parseParams(graph, ['--alpha', text]).alpha, text).toBe(value);
+    }
+  });
+
+  it('a parameter given twice is PARAM_REPEATED, under either spelling of its name', () => {
+    for (const argv of [['--alpha', '1', '--alpha', '2'], ['--alpha=1', '--alpha', '1'], ['--learning-rate', '1', '--learningRate', '2']]) {
+      expect(codeOf(() => parseParams(graph, argv)), argv.join(' ')).toBe('PARAM_REPEATED');
+    }
+  });
+
+  it('through the CLI: --count 0x10 and a repeated --count stop the run with exit 2, before a run id exists', async () => {
+    copyFlow(dir, 'param-types.ts');
+    for (const args of [['--count', '0x10'], ['--count', '1', '--count', '2']]) {
+      const r = await flow(['run', 'flows/param-types.ts', ...args], { cwd: dir });
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(args.length === 2 ? /PARAM_TYPE.*--count expects a number, got "0x10"/s : /PARAM_REPEATED.*--count is given twice/s);
+    }
+    const tooMany = await flow(['run', 'flows/param-types.ts', '--max-workers', '5000'], { cwd: dir });
+    expect(tooMany.exitCode).toBe(2);
+    expect(runIds()).toEqual(['run-1']);
+  }, 60_000);
+});
