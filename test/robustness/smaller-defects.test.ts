@@ -8,6 +8,7 @@ import { formatError, table } from '../../src/cli/format.js';
 import { renderRuns } from '../../src/cli/views.js';
 import { FlowError, isFlowError } from '../../src/errors/index.js';
 import { extractGraph } from '../../src/graph/extract.js';
+import { measureNesting, MAX_SOURCE_NESTING } from '../../src/graph/nesting.js';
 import { validateGraph } from '../../src/graph/validate.js';
 import type { FlowGraph } from '../../src/graph/types.js';
 import { parseParams } from '../../src/runtime/params.js';
@@ -107,4 +108,111 @@ describe('parameters', () => {
     expect(tooMany.exitCode).toBe(2);
     expect(runIds()).toEqual(['run-1']);
   }, 60_000);
+});
+
+describe('deeply nested source', () => {
+  const nestedIfs = (n: number) => `let x = this.x;\n${'if (x > 0) {\n'.repeat(n)}x++;\n${'}\n'.repeat(n)}this.x = x;`;
+
+  it('3,000 nested ifs: flow run gives FLOW_COMPILE_ERROR (exit 2) naming the file and line, no stack overflow, no run', async () => {
+    writeFileSync(join(dir, 'deep.ts'), flowFile(`  x = 1;\n  @step start() {\n${nestedIfs(3000)}\n    this.next(this.end);\n  }\n  @step end() {}`));
+    const r = await flow(['run', 'deep.ts'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/FLOW_COMPILE_ERROR at deep\.ts:\d+:\d+/);
+    expect(r.stderr).not.toMatch(/Maximum call stack|RangeError|Internal error|\n\s+at /);
+    expect(runIds()).toEqual(['run-1']);
+  }, 30_000);
+
+  it('shapes that crash the native parser (10,000 nested ternaries, unbraced ifs, arrows, else-ifs) are refused, not a SIGSEGV', async () => {
+    const bodies = [
+      `this.x = ${'this.x ? 1 : '.repeat(10_000)}2;`,
+      `${'if (this.x) '.repeat(10_000)}this.x++;`,
+      `const f = ${'(a) => '.repeat(10_000)}1;`,
+      `if (this.x) { this.x = 1; }${' else if (this.x) { this.x = 1; }'.repeat(10_000)}`,
+    ];
+    for (const body of bodies) {
+      const src = flowFile(`  x = 1;\n  @step start() {\n${body}\n    this.next(this.end);\n  }\n  @step end() {}`);
+      expect(measureNesting(src).depth, body.slice(0, 40)).toBeGreaterThan(MAX_SOURCE_NESTING);
+      expect(extractGraph('f.ts', src).errors.map((e) => e.code)).toEqual(['FLOW_COMPILE_ERROR']);
+    }
+    writeFileSync(join(dir, 'ternary.ts'), flowFile(`  x = 1;\n  @step start() {\n${bodies[0]}\n    this.next(this.end);\n  }\n  @step end() {}`));
+    const r = await flow(['check', 'ternary.ts'], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain('FLOW_COMPILE_ERROR');
+  }, 30_000);
+
+  it('ordinary code is far below the limit, and long flat code (sequential ifs, long sums, big literals) is not "deep"', () => {
+    const flat = [
+      'if (a) { b(); }\n'.repeat(5000),
+      `const s = ${Array.from({ length: 5000 }, (_, i) => `'p${i}'`).join(' + ')};`,
+      `const o = { ${Array.from({ length: 5000 }, (_, i) => `k${i}: c ? ${i} : 0`).join(', ')} };`,
+      `const re = /[({[]+/g; const t = \`\${a}(\${b}[\`; const q = '((((';`,
+    ];
+    for (const src of flat) expect(measureNesting(src).depth, src.slice(0, 30)).toBeLessThan(10);
+    expect(measureNesting(readFileSync(join(dir, 'flows/linear.ts'), 'utf8')).depth).toBeLessThan(10);
+  });
+});
+
+describe('store edge cases', () => {
+  it('a directory in an object\'s place: flow gc neither fails nor deletes it; fsck names it', async () => {
+    const fake = `ab${'c'.repeat(62)}`;
+    const place = join(dir, '.flow/objects/ab', fake);
+    mkdirSync(join(place, 'inside'), { recursive: true });
+    execFileSync('touch', ['-d', '2020-01-01', place, join(place, 'inside')]);
+    for (const args of [['gc', '--dry-run'], ['gc']]) {
+      const r = await flow(args, { cwd: dir });
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toMatch(/Internal error/);
+    }
+    expect(existsSync(join(place, 'inside'))).toBe(true);
+    const fsck = await flow(['fsck'], { cwd: dir });
+    expect(fsck.stdout + fsck.stderr).toContain(fake);
+    execFileSync('rm', ['-rf', place]);
+  }, 30_000);
+
+  describe('a store on a read-only file system is STORE_PERMISSION', () => {
+    const mounts: string[] = [];
+    const dirs: string[] = [];
+    // Not tempDir(): its clean-up runs before afterAll, while the mounts are still busy.
+    const mountPoint = (): string => { const d = mkdtempSync(join(tmpdir(), 'flowrun-ro-')); dirs.push(d); return d; };
+    afterAll(() => {
+      for (const m of mounts.reverse()) { try { execFileSync('umount', [m]); } catch { /* already gone */ } }
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+
+    /** Mounts (as root) or reports why it cannot; under CI a missing capability fails the test. */
+    function mountReadOnly(args: string[], target: string): boolean {
+      try {
+        execFileSync('mount', [...args, target], { stdio: 'pipe' });
+        mounts.push(target);
+        return true;
+      } catch (e) {
+        if (process.env.CI === 'true') throw new Error(`cannot mount a read-only file system here (needed for this test): ${String(e)}`);
+        return false;
+      }
+    }
+
+    it('a new store, and an existing one mounted read-only: flow run exits 3 with STORE_PERMISSION; reads still work', async (ctx) => {
+      const empty = mountPoint();
+      if (!mountReadOnly(['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs'], empty)) return ctx.skip('mount is not permitted (not root, or no CAP_SYS_ADMIN)');
+      const copy = join(tempDir(), 'store-copy');
+      execFileSync('cp', ['-a', join(dir, '.flow'), copy]);
+      const ro = mountPoint();
+      expect(mountReadOnly(['--bind', copy], ro)).toBe(true);
+      execFileSync('mount', ['-o', 'remount,ro,bind', ro]);
+
+      expect(codeOf(() => LocalStore.open(join(empty, 'store')))).toBe('STORE_PERMISSION');
+      expect(codeOf(() => LocalStore.open(ro).putObjectSync(Buffer.from('new object')))).toBe('STORE_PERMISSION');
+      expect(codeOf(() => LocalStore.open(ro).createRecordSync('runs/run-9/claim.json', {}))).toBe('STORE_PERMISSION');
+
+      for (const store of [join(empty, 'store'), ro]) {
+        const r = await flow(['run', 'flows/linear.ts'], { cwd: dir, env: { FLOW_STORE: store } });
+        expect(r.exitCode, r.stderr).toBe(3);
+        expect(r.stderr).toMatch(/STORE_PERMISSION.*read-only file system/s);
+        expect(r.stderr).not.toMatch(/STORE_IO|ENOENT|Internal error/);
+      }
+      const runs = await flow(['runs'], { cwd: dir, env: { FLOW_STORE: ro } });
+      expect(runs.exitCode, runs.stderr).toBe(0);
+      expect(runs.stdout).toContain('run-1');
+    }, 60_000);
+  });
 });
