@@ -11,8 +11,10 @@
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const UNSAFE_OR_BREAK = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-/** The longest name, tag or path shown before it is cut (with an ellipsis). */
+/** The longest name or tag shown before it is cut (with an ellipsis). */
 export const DISPLAY_MAX = 120;
+/** Paths get more room: they are copied from the output. */
+export const PATH_DISPLAY_MAX = 400;
 
 function escapeChar(c: string): string {
   if (c === '\n') return '\\n';

@@ -216,3 +216,38 @@ describe('store edge cases', () => {
     }, 60_000);
   });
 });
+
+describe('names, tags and paths on a terminal', () => {
+  const hostile = 'x\u001b[2J\u001b]0;pwned\u0007\u009b31m\u202eevil\nline\r';
+
+  it('flow runs, flow code and error messages show control characters escaped and long values cut', async () => {
+    const tag = `${hostile}${'t'.repeat(5000)}`;
+    const r = await flow(['run', 'flows/linear.ts', '-q', '--tag', tag], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(0);
+    writeFileSync(join(dir, `odd${'\u001b'}[31mname.txt`), 'x');
+    const r2 = await flow(['run', 'flows/linear.ts', '-q'], { cwd: dir });
+    expect(r2.exitCode, r2.stderr).toBe(0);
+    const runs = await flow(['runs'], { cwd: dir });
+    const code = await flow(['code', 'run-3'], { cwd: dir });
+    const missing = await flow(['get', 'run-1', hostile], { cwd: dir });
+    expect(missing.exitCode).toBe(2);
+    for (const out of [runs.stdout, code.stdout, missing.stderr]) {
+      expect(out).not.toMatch(RAW_CONTROL);
+      for (const line of out.split('\n')) expect(line.length, line.slice(0, 80)).toBeLessThan(2200);
+    }
+    expect(runs.stdout).toContain('x\\x1b[2J\\x1b]0;pwned\\x07'); // the tags column is cut at 40 characters
+    expect(runs.stdout).toContain('…');
+    expect(code.stdout).toContain('odd\\x1b[31mname.txt');
+  }, 60_000);
+
+  it('the renderers escape every field they take from a record', () => {
+    const rec = { id: 'run-7', flow: `Flow${hostile}`, status: 'ok', started: '2026-01-01T00:00:00.000Z', durationMs: 5, git: null, tags: [hostile, 'y'.repeat(1000)] } as unknown as RunRecord;
+    const out = renderRuns([rec]);
+    expect(out).not.toMatch(RAW_CONTROL);
+    expect(out.split('\n').every((l) => l.length < 400)).toBe(true);
+    expect(table([[hostile]])[0]).toBe('x\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\u202eevil\\nline\\r');
+    const err = formatError(new FlowError('ARTIFACT_NOT_FOUND', `Run run-1 has no artifact ${hostile}${'z'.repeat(10_000)}.`, { fix: `Did you mean ${hostile}?` }));
+    expect(err).not.toMatch(RAW_CONTROL);
+    expect(err.length).toBeLessThan(4500);
+  });
+});
