@@ -23,7 +23,7 @@ export default class Get extends BaseCommand {
     else if (p.task) task = run.step(p.step).task(p.task);
     else {
       const tasks = await run.step(p.step).tasks();
-      task = tasks.find((t) => args.name in t.record.artifacts) ?? tasks[0];
+      task = tasks.find((t) => Object.hasOwn(t.record.artifacts, args.name)) ?? tasks[0];
       if (!task) return this.error(`Step ${p.step} of ${p.run} has no tasks.`);
     }
     const value = await task.artifact(args.name);

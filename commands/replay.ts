@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
+import { MAX_WORKERS } from '../src/config/schema.js';
 
 export default class Replay extends BaseCommand {
   static override summary = 'Repeat a run from its code package, params and seed, and verify every artifact hash (exit 0 only when all match).';
@@ -8,7 +9,7 @@ export default class Replay extends BaseCommand {
   static override enableJsonFlag = true;
   static override args = { run: Args.string({ description: 'run to replay', required: true }) };
   static override flags = {
-    'max-workers': Flags.integer({ description: 'tasks run at once', min: 1 }),
+    'max-workers': Flags.integer({ description: 'tasks run at once', min: 1, max: MAX_WORKERS }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id and the verdict' }),
     verbose: Flags.boolean({ char: 'v', description: 'list every artifact checked, not only those that did not reproduce' }),
     with: Flags.string({ description: 'attach a step decorator to every step (e.g. --with batch to replay on AWS Batch)', multiple: true, default: [] }),

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
+import { MAX_WORKERS } from '../src/config/schema.js';
 import type { RunRecord } from '../src/runtime/records.js';
 
 export default class Resume extends BaseCommand {
@@ -11,7 +12,7 @@ export default class Resume extends BaseCommand {
   static override flags = {
     origin: Flags.string({ description: 'run to resume (default: the flow\'s latest run)' }),
     step: Flags.string({ description: 'rerun from this step (default: reuse every successful task)' }),
-    'max-workers': Flags.integer({ description: 'tasks run at once', min: 1 }),
+    'max-workers': Flags.integer({ description: 'tasks run at once', min: 1, max: MAX_WORKERS }),
     'max-num-splits': Flags.integer({ description: 'largest foreach fan-out allowed', default: 10_000, min: 1 }),
     tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true, default: [] }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),

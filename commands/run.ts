@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
+import { MAX_WORKERS } from '../src/config/schema.js';
 import type { RunRecord } from '../src/runtime/records.js';
 
 export default class Run extends BaseCommand {
@@ -9,7 +10,7 @@ export default class Run extends BaseCommand {
   static override enableJsonFlag = true;
   static override args = { file: Args.string({ description: 'flow file (.ts or .js)', required: true }) };
   static override flags = {
-    'max-workers': Flags.integer({ description: 'tasks run at once (default: .flowrc maxWorkers, else the number of cores)', min: 1 }),
+    'max-workers': Flags.integer({ description: 'tasks run at once (default: .flowrc maxWorkers, else the number of cores)', min: 1, max: MAX_WORKERS }),
     'max-num-splits': Flags.integer({ description: 'largest foreach fan-out allowed', default: 10_000, min: 1 }),
     tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true, default: [] }),
     seed: Flags.integer({ description: 'seed of Math.random in tasks (default: random, recorded)' }),

@@ -4,6 +4,7 @@ import { NotFoundError } from '../errors/index.js';
 import { extractCodePackage, listCodePackage } from '../package/code-package.js';
 import type { LocalStore } from '../store/local.js';
 import { table } from './format.js';
+import { PATH_DISPLAY_MAX, displayValue } from '../util/terminal.js';
 
 /** `flow code RUN [--extract DIR]`: the package's files, or the files written out. */
 export async function runCodePackage(store: LocalStore, id: string, extract?: string): Promise<{ lines: string[]; json: unknown }> {
@@ -14,13 +15,13 @@ export async function runCodePackage(store: LocalStore, id: string, extract?: st
   if (extract) {
     const dir = resolve(extract);
     const files = extractCodePackage(tar, dir);
-    return { lines: [`Wrote ${files.length} files of ${id}'s code package (${code.hash.slice(0, 12)}) to ${dir}`], json: { schema: 'flowrun.code/1', run: id, hash: code.hash, extracted: dir, files } };
+    return { lines: [`Wrote ${files.length} files of ${id}'s code package (${code.hash.slice(0, 12)}) to ${displayValue(dir, PATH_DISPLAY_MAX)}`], json: { schema: 'flowrun.code/1', run: id, hash: code.hash, extracted: dir, files } };
   }
   const entries = listCodePackage(tar);
   const git = run.record.git;
   const head = `${id}: ${entries.length} files, ${code.bytes} bytes, package ${code.hash.slice(0, 12)}${git ? `, commit ${git.commit?.slice(0, 10) ?? '(none)'}${git.dirty ? ' + uncommitted changes' : ''}` : ', no git'}`;
   return {
-    lines: [head, ...table(entries.map((e) => [`  ${(e.mode & 0o111) ? 'x' : '-'}`, String(e.size).padStart(8), e.path]))],
+    lines: [head, ...table(entries.map((e) => [`  ${(e.mode & 0o111) ? 'x' : '-'}`, String(e.size).padStart(8), e.path]), PATH_DISPLAY_MAX)],
     json: { schema: 'flowrun.code/1', run: id, hash: code.hash, git, files: entries },
   };
 }

@@ -4,6 +4,8 @@ import { type LockedPackage, lockedPackages } from '../env/npm.js';
 import { StoreError } from '../errors/index.js';
 import type { CondaEnvRecord, StepEnvRecord } from '../runtime/records.js';
 import { table } from './format.js';
+import { own } from '../util/own.js';
+import { displayValue } from '../util/terminal.js';
 
 /** One locked environment of a step. */
 export interface LockedEnvView {
@@ -28,7 +30,7 @@ export function stepEnvView(run: Run, step: string): EnvView {
   run.step(step); // a clear error for an unknown step
   const r = run.record;
   const envs: LockedEnvView[] = [];
-  for (const env of [r.stepEnvs?.[step], r.condaEnvs?.[step]]) {
+  for (const env of [own(r.stepEnvs, step), own(r.condaEnvs, step)]) {
     if (!env) continue;
     let lock: Buffer;
     try {
@@ -46,7 +48,7 @@ export function renderEnv(v: EnvView): string {
   if (v.envs.length === 0) return `${v.run}/${v.step} has no @npm or @conda environment: it used the project's node_modules (${lf}).`;
   const out: string[] = [];
   for (const e of v.envs) {
-    const spec = Object.entries(e.spec.packages).map(([n, r]) => `${n}@${r}`).join(' ');
+    const spec = Object.entries(e.spec.packages).map(([n, r]) => displayValue(`${n}@${r}`)).join(' ');
     const extra = 'node' in e.spec && e.spec.node ? `  node ${e.spec.node}` : 'python' in e.spec && e.spec.python ? `  python ${e.spec.python}` : '';
     if (out.length) out.push('');
     out.push(`${v.run}/${v.step}  ${e.kind} lock ${e.lock}`, `  spec  ${spec}${extra}`, '');

@@ -1,6 +1,7 @@
 import type { DecoratorUse } from '../decorators/types.js';
 import { type FlowGraph, stepMap } from '../graph/types.js';
 import { table } from './format.js';
+import { PATH_DISPLAY_MAX, displayValue } from '../util/terminal.js';
 
 /** The documented `flow show --json` document (docs/json.md). */
 export interface GraphView {
@@ -54,9 +55,9 @@ function decoratorText(d: DecoratorUse): string {
 }
 
 export function renderGraph(v: GraphView): string {
-  const out: string[] = [`${v.flow}  (${v.file})`];
-  if (v.doc) out.push(...v.doc.split('\n').map((l) => `  ${l}`));
-  for (const d of v.decorators) out.push(`  ${decoratorText(d)}`);
+  const out: string[] = [`${displayValue(v.flow)}  (${displayValue(v.file, PATH_DISPLAY_MAX)})`];
+  if (v.doc) out.push(...v.doc.split('\n').map((l) => `  ${displayValue(l, PATH_DISPLAY_MAX)}`));
+  for (const d of v.decorators) out.push(`  ${displayValue(decoratorText(d), PATH_DISPLAY_MAX)}`);
   if (v.params.length) {
     out.push('', 'Parameters');
     out.push(...table(v.params.map((p) => [

@@ -2,6 +2,7 @@ import type { Run } from '../client/client.js';
 import type { RunRecord, TaskRecord } from '../runtime/records.js';
 import { table } from './format.js';
 import { duration } from './views.js';
+import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
 
 export interface InspectView {
   schema: 'flowrun.inspect/1';
@@ -21,11 +22,11 @@ export async function inspectRun(run: Run): Promise<InspectView> {
 export function renderInspect(v: InspectView): string {
   const r = v.run;
   const out = [
-    `${r.id}  ${r.flow}  ${r.status}`,
-    `  file      ${r.file}`,
+    `${r.id}  ${displayValue(r.flow)}  ${r.status}`,
+    `  file      ${displayValue(r.file, PATH_DISPLAY_MAX)}`,
     `  started   ${r.started}   duration ${duration(r.durationMs)}`,
-    `  params    ${Object.entries(r.params).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(' ') || '-'}`,
-    `  seed      ${r.seed}   tags ${r.tags.join(',') || '-'}`,
+    `  params    ${Object.entries(r.params).map(([k, x]) => displayValue(`${k}=${JSON.stringify(x)}`)).join(' ') || '-'}`,
+    `  seed      ${r.seed}   tags ${r.tags.map((t) => displayValue(t)).join(',') || '-'}`,
     `  env       node ${r.node}, flowrun ${r.flowrunVersion}`,
   ];
   if (r.env?.lockfile) out.push(`  lockfile  ${r.env.lockfile.name} ${r.env.lockfile.hash.slice(0, 12)} (steps without @npm)`);
@@ -33,7 +34,7 @@ export function renderInspect(v: InspectView): string {
     out.push(`  env lock  ${step}: ${e.kind} ${e.lock.slice(0, 12)}  ${Object.entries(e.spec.packages).map(([n, v]) => `${n}@${v}`).join(' ')}   (flow env ${r.id}/${step})`);
   }
   if (r.origin) out.push(`  resumed   from ${r.origin.run} at step ${r.origin.step}`);
-  if (r.error) out.push(`  error     ${r.error.task}: ${r.error.code}: ${r.error.message}`);
+  if (r.error) out.push(`  error     ${displayValue(r.error.task ?? '')}: ${displayValue(r.error.code)}: ${displayText(r.error.message)}`);
   out.push('', 'Steps');
   out.push(...table([['  STEP', 'TYPE', 'TASKS', 'OK', 'FAILED', 'ATTEMPTS'], ...v.steps.map((s) => [
     `  ${s.name}`, s.type, String(s.tasks.length), String(s.tasks.filter((t) => t.status === 'ok').length),

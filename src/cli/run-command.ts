@@ -6,6 +6,7 @@ import { planResume } from '../runtime/resume.js';
 import { executeRun, type RunOptions, type RunOutcome } from '../runtime/run.js';
 import { loadFlowGraph } from './load.js';
 import { applyWith, parseWith } from './with.js';
+import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
 
 export interface RunFlags {
   'max-workers'?: number;
@@ -93,7 +94,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     onStart: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);
-      if (!quiet) process.stderr.write(`${run.id}: ${run.flow} started (${run.file})${Object.keys(run.params).length ? ` with ${Object.entries(run.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}` : ''}\n`);
+      if (!quiet) process.stderr.write(`${run.id}: ${displayValue(run.flow)} started (${displayValue(run.file, PATH_DISPLAY_MAX)})${Object.keys(run.params).length ? ` with ${Object.entries(run.params).map(([k, v]) => displayValue(`${k}=${JSON.stringify(v)}`)).join(' ')}` : ''}\n`);
     },
     onFinish: (run) => { if (!quiet) o.log(summaryLine(run)); },
   });
@@ -103,7 +104,8 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
 export function summaryLine(r: RunRecord): string {
   const tasks = Object.values(r.summary ?? {}).reduce((n, s) => n + s.tasks, 0);
   const secs = ((r.durationMs ?? 0) / 1000).toFixed(1);
-  if (r.status === 'ok') return `${r.id}: ${r.flow} finished ok in ${secs}s (${tasks} tasks)`;
-  const err = r.error ? `: task ${r.error.task} failed with ${r.error.code}: ${r.error.message}\n  See its output: flow logs ${r.id}/${r.error.task}` : '';
-  return `${r.id}: ${r.flow} ${r.status} after ${secs}s${err}\n  Continue it with: flow resume ${r.file} --origin ${r.id}`;
+  const flow = displayValue(r.flow);
+  if (r.status === 'ok') return `${r.id}: ${flow} finished ok in ${secs}s (${tasks} tasks)`;
+  const err = r.error ? `: task ${displayValue(r.error.task ?? '')} failed with ${displayValue(r.error.code)}: ${displayText(r.error.message)}\n  See its output: flow logs ${r.id}/${displayValue(r.error.task ?? '')}` : '';
+  return `${r.id}: ${flow} ${r.status} after ${secs}s${err}\n  Continue it with: flow resume ${displayValue(r.file, PATH_DISPLAY_MAX)} --origin ${r.id}`;
 }

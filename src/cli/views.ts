@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { UsageError } from '../errors/index.js';
 import type { RunRecord } from '../runtime/records.js';
 import { table } from './format.js';
+import { displayValue } from '../util/terminal.js';
 
 export interface Pathspec { run: string; step?: string; task?: string }
 
@@ -63,6 +64,6 @@ export function renderRuns(runs: RunRecord[]): string {
   if (runs.length === 0) return 'No runs yet. Start one with: flow run <flow.ts>';
   return table([
     ['RUN', 'FLOW', 'STATUS', 'STARTED', 'DURATION', 'COMMIT', 'DIRTY', 'TAGS'],
-    ...runs.map((r) => [r.id, r.flow, r.status, r.started.replace('T', ' ').slice(0, 19), duration(r.durationMs), r.git?.commit?.slice(0, 10) ?? '-', r.git ? (r.git.dirty ? 'yes' : 'no') : '-', r.tags.join(',')]),
+    ...runs.map((r) => [r.id, r.flow, r.status, r.started.replace('T', ' ').slice(0, 19), duration(r.durationMs), r.git?.commit?.slice(0, 10) ?? '-', r.git ? (r.git.dirty ? 'yes' : 'no') : '-', r.tags.map((t) => displayValue(t, 40)).join(',')]),
   ]).join('\n');
 }

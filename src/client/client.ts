@@ -10,6 +10,7 @@ import { checkRunRecord, checkTaskRecord } from '../store/record-check.js';
 import { loadArtifact } from '../task/artifacts.js';
 import { closest } from '../util/suggest.js';
 import { compareTaskIds } from './task-ids.js';
+import { own } from '../util/own.js';
 
 export interface ClientOptions {
   /** Store directory (default: from .flowrc / FLOW_STORE, looked up from the working directory). */
@@ -134,7 +135,7 @@ export class Run {
     for (const step of [...this.steps()].reverse()) {
       const tasks = await step.tasks();
       for (const t of tasks) Object.keys(t.record.artifacts).forEach((a) => seen.add(a));
-      const holder = tasks.find((t) => name in t.record.artifacts);
+      const holder = tasks.find((t) => Object.hasOwn(t.record.artifacts, name));
       if (holder) return holder;
     }
     const guess = closest(name, seen);
@@ -181,7 +182,7 @@ export class Task {
 
   /** Loads and verifies one artifact. */
   async artifact(name: string): Promise<unknown> {
-    const ref = this.record.artifacts[name];
+    const ref = own(this.record.artifacts, name); // `constructor` or `__proto__` is not an artifact
     if (!ref) {
       const guess = closest(name, Object.keys(this.record.artifacts));
       throw new NotFoundError('ARTIFACT_NOT_FOUND', `Task ${this.pathspec} has no artifact ${name}.`, { artifact: name, step: this.step, fix: guess ? `Did you mean ${guess}?` : `Its artifacts: ${this.artifactNames().join(', ') || '(none)'}.` });

@@ -1,11 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors/index.js';
+import { redactUrl } from '../util/url-credentials.js';
 import { closest } from '../util/suggest.js';
+import { locateProject } from './discovery.js';
 import { CONFIG_SCHEMA, type ConfigKeySpec } from './schema.js';
+import { checkStorePath } from './store-path.js';
+
+export { findUp } from './discovery.js';
 
 export interface MirrorConfig { url?: string; endpoint?: string | null; region?: string; forcePathStyle?: boolean; autoPush?: boolean }
 export interface BatchConfig { queue?: string; image?: string; region?: string; endpoint?: string | null; jobRoleArn?: string | null; runnableTimeoutSeconds?: number }
+export interface CodePackageConfig {
+  maxBytes?: number;
+  /** Globs (relative to the project root) kept out of the code package and the dirty patch. */
+  exclude?: string[];
+}
 
 export interface FlowConfig {
   /** Absolute store location (a directory, or an s3:// URL). */
@@ -13,35 +23,37 @@ export interface FlowConfig {
   maxWorkers?: number;
   mirror?: MirrorConfig;
   batch?: BatchConfig;
-  codePackage?: { maxBytes?: number };
-  /** The project root: where .flowrc, package.json or .git was found. */
+  codePackage?: CodePackageConfig;
+  /** The project root: the nearest folder with package.json or .git (DESIGN §7). */
   projectRoot: string;
   /** The .flowrc that was read, if any. */
   file?: string;
+  /** What the user should be told (e.g. a .flowrc above the project root was ignored). */
+  warnings?: string[];
+}
+
+export interface LoadConfigOptions {
+  /** Where warnings go; default: one `warning:` line on stderr per distinct warning and process. */
+  warn?: (line: string) => void;
 }
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
-/** Walks up from `start` and returns the first directory containing one of `names`. */
-export function findUp(start: string, names: readonly string[]): string | undefined {
-  let dir = resolve(start);
-  for (;;) {
-    if (names.some((n) => existsSync(join(dir, n)))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
+const warned = new Set<string>();
+function warnOnce(line: string): void {
+  if (warned.has(line)) return;
+  warned.add(line);
+  process.stderr.write(`warning: ${line}\n`);
 }
 
 /**
- * Loads the configuration for a flow in `startDir`: `.flowrc` found by walking up, then
- * FLOW_* environment variables on top. Unknown keys, bad JSON and wrong types are errors
- * naming the key path.
+ * Loads the configuration for a flow in `startDir`: the project's `.flowrc` (found by walking
+ * up, never above the project root), then FLOW_* environment variables on top. Unknown keys,
+ * bad JSON, wrong types, out-of-range values and unsafe store folders are errors naming the key.
  */
-export function loadConfig(startDir: string, env: NodeJS.ProcessEnv = process.env): FlowConfig {
-  const rcDir = findUp(startDir, ['.flowrc']);
-  const projectRoot = rcDir ?? findUp(startDir, ['package.json', '.git']) ?? resolve(startDir);
-  const file = rcDir ? join(rcDir, '.flowrc') : undefined;
+export function loadConfig(startDir: string, env: NodeJS.ProcessEnv = process.env, opts: LoadConfigOptions = {}): FlowConfig {
+  const { projectRoot, rcFile: file, warnings } = locateProject(startDir, env);
+  for (const w of warnings) (opts.warn ?? warnOnce)(w);
   let raw: Record<string, Json> = {};
   if (file) {
     let parsed: Json;
@@ -57,12 +69,19 @@ export function loadConfig(startDir: string, env: NodeJS.ProcessEnv = process.en
     checkKeys(raw, CONFIG_SCHEMA, '', file);
   }
   const merged = applyEnv(raw, CONFIG_SCHEMA, env, '');
-  const store = typeof merged.store === 'string' ? merged.store : '.flow';
+  const fromEnv = typeof env.FLOW_STORE === 'string' && env.FLOW_STORE !== '';
+  // A store named in .flowrc is relative to that file (as .flowrc.example says); FLOW_STORE and
+  // the default are relative to the project root.
+  const base = !fromEnv && file && typeof raw.store === 'string' ? dirname(file) : projectRoot;
+  const text = typeof merged.store === 'string' ? merged.store : '.flow';
+  const store = /^[a-z0-9]+:\/\//i.test(text) ? text : resolve(base, text);
+  if (!store.includes('://')) checkStorePath(store, projectRoot, fromEnv ? `FLOW_STORE=${text}` : file && raw.store !== undefined ? file : 'the default store');
   return {
     ...(merged as Omit<FlowConfig, 'store' | 'projectRoot'>),
-    store: /^[a-z0-9]+:\/\//i.test(store) ? store : resolve(projectRoot, store),
+    store,
     projectRoot,
     file,
+    warnings,
   };
 }
 
@@ -74,7 +93,7 @@ export function loadConfig(startDir: string, env: NodeJS.ProcessEnv = process.en
 export function localStoreDir(config: Pick<FlowConfig, 'store' | 'projectRoot'>): string {
   if (config.store.startsWith('s3://')) return resolve(config.projectRoot, '.flow');
   if (/^[a-z0-9]+:\/\//i.test(config.store)) {
-    throw new ConfigError(`store (FLOW_STORE) is ${JSON.stringify(config.store)}: only directories and s3:// URLs are supported.`, { key: 'store', fix: 'Use a directory such as .flow, or s3://bucket/prefix.' });
+    throw new ConfigError(`store (FLOW_STORE) is ${JSON.stringify(redactUrl(config.store))}: only directories and s3:// URLs are supported.`, { key: 'store', fix: 'Use a directory such as .flow, or s3://bucket/prefix.' });
   }
   return config.store;
 }
@@ -83,7 +102,8 @@ function checkKeys(obj: Record<string, Json>, schema: Record<string, ConfigKeySp
   for (const [key, value] of Object.entries(obj)) {
     if (key.startsWith('//')) continue; // JSON has no comments; "//" keys are the usual stand-in (npm does the same)
     const path = prefix + key;
-    const spec = schema[key];
+    // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+    const spec = Object.hasOwn(schema, key) ? schema[key] : undefined;
     if (!spec) {
       const guess = closest(key, Object.keys(schema));
       throw new ConfigError(`${file}: unknown key '${path}'.`, {
@@ -96,14 +116,19 @@ function checkKeys(obj: Record<string, Json>, schema: Record<string, ConfigKeySp
   }
 }
 
+/** The one check both .flowrc values and environment variables go through: same types, same limits. */
 function typeProblem(spec: ConfigKeySpec, v: Json): string | undefined {
   switch (spec.type) {
     case 'string': return typeof v === 'string' && v !== '' ? undefined : 'must be a non-empty string';
     case 'string|null': return v === null || typeof v === 'string' ? undefined : 'must be a string or null';
     case 'boolean': return typeof v === 'boolean' ? undefined : 'must be true or false';
     case 'integer':
-      if (typeof v !== 'number' || !Number.isInteger(v)) return 'must be a whole number';
-      return spec.min !== undefined && v < spec.min ? `must be at least ${spec.min}` : undefined;
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return 'must be a whole number';
+      if (spec.min !== undefined && v < spec.min) return `must be at least ${spec.min}`;
+      return spec.max !== undefined && v > spec.max ? `must be at most ${spec.max}` : undefined;
+    case 'string[]':
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) return 'must be a list of non-empty strings';
+      return spec.max !== undefined && v.length > spec.max ? `must have at most ${spec.max} entries` : undefined;
     case 'object': return typeof v === 'object' && v !== null && !Array.isArray(v) ? undefined : 'must be an object';
   }
 }
@@ -119,12 +144,14 @@ function applyEnv(obj: Record<string, Json>, schema: Record<string, ConfigKeySpe
     const text = spec.env ? env[spec.env] : undefined;
     if (text === undefined || text === '') continue;
     const value = fromEnv(spec, text);
-    if (value === undefined || typeProblem(spec, value)) {
-      throw new ConfigError(`Environment variable ${spec.env}=${JSON.stringify(text)} is not valid for '${prefix}${key}'.`, {
+    const problem = value === undefined ? `is not ${spec.type === 'integer' ? 'a whole number' : 'valid'}` : typeProblem(spec, value);
+    if (problem) {
+      const shown = spec.type === 'string' || spec.type === 'string|null' ? redactUrl(text) : text;
+      throw new ConfigError(`Environment variable ${spec.env}=${JSON.stringify(shown)} is not valid for '${prefix}${key}' (${problem}).`, {
         key: prefix + key, fix: `Set ${spec.env} to ${spec.help}, or unset it.`,
       });
     }
-    out[key] = value;
+    out[key] = value!;
   }
   return out;
 }
@@ -133,6 +160,10 @@ function fromEnv(spec: ConfigKeySpec, text: string): Json | undefined {
   switch (spec.type) {
     case 'integer': return /^\d+$/.test(text) ? Number(text) : undefined;
     case 'boolean': return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : undefined;
+    case 'string[]': {
+      if (!text.trimStart().startsWith('[')) return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      try { return JSON.parse(text) as Json; } catch { return undefined; }
+    }
     default: return text;
   }
 }

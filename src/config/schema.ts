@@ -1,5 +1,8 @@
 /** The `.flowrc` keys (DESIGN §7), their types and the environment variables that override them. */
-export type ConfigValueType = 'string' | 'integer' | 'boolean' | 'string|null' | 'object';
+export type ConfigValueType = 'string' | 'integer' | 'boolean' | 'string|null' | 'string[]' | 'object';
+
+/** Most tasks run at once on one machine: each is a Node process (~40 MB), so more is a fork bomb, not a speed-up. */
+export const MAX_WORKERS = 1024;
 
 export interface ConfigKeySpec {
   type: ConfigValueType;
@@ -7,12 +10,15 @@ export interface ConfigKeySpec {
   help: string;
   /** For `type: 'object'`: the nested keys. */
   keys?: Record<string, ConfigKeySpec>;
+  /** Integers: the smallest allowed value. */
   min?: number;
+  /** Integers: the largest allowed value; lists: the most entries. */
+  max?: number;
 }
 
 export const CONFIG_SCHEMA: Record<string, ConfigKeySpec> = {
-  store: { type: 'string', env: 'FLOW_STORE', help: 'store location: a directory (default .flow next to .flowrc or package.json) or s3://bucket/prefix' },
-  maxWorkers: { type: 'integer', env: 'FLOW_MAX_WORKERS', min: 1, help: 'tasks run at once (default: number of cores)' },
+  store: { type: 'string', env: 'FLOW_STORE', help: 'store location: a directory relative to the .flowrc (default .flow at the project root), never one holding the project or a system folder, or s3://bucket/prefix' },
+  maxWorkers: { type: 'integer', env: 'FLOW_MAX_WORKERS', min: 1, max: MAX_WORKERS, help: `tasks run at once, 1 to ${MAX_WORKERS} (default: number of cores)` },
   mirror: {
     type: 'object', help: 'S3 mirror of the store',
     keys: {
@@ -37,7 +43,8 @@ export const CONFIG_SCHEMA: Record<string, ConfigKeySpec> = {
   codePackage: {
     type: 'object', help: 'the code package snapshotted with every run',
     keys: {
-      maxBytes: { type: 'integer', env: 'FLOW_CODE_PACKAGE_MAX_BYTES', min: 1, help: 'size guard (default 50 MiB)' },
+      maxBytes: { type: 'integer', env: 'FLOW_CODE_PACKAGE_MAX_BYTES', min: 1, max: 2 ** 31, help: 'size guard in bytes, at most 2 GiB (default 50 MiB)' },
+      exclude: { type: 'string[]', env: 'FLOW_CODE_PACKAGE_EXCLUDE', max: 1000, help: 'a list of globs relative to the project root, e.g. ["data/**", "*.sqlite"] (env: a JSON list or comma-separated)' },
     },
   },
 };

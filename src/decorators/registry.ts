@@ -33,7 +33,7 @@ export function validateDecoratorOptions(
   const errors: DecoratorError[] = [];
   const given = options as Record<string, unknown>;
   for (const [key, value] of Object.entries(given)) {
-    const optSpec = spec.options[key];
+    const optSpec = Object.hasOwn(spec.options, key) ? spec.options[key] : undefined;
     if (!optSpec) {
       const known = Object.keys(spec.options);
       const guess = closest(key, known);
@@ -51,7 +51,7 @@ export function validateDecoratorOptions(
     }
   }
   for (const [key, optSpec] of Object.entries(spec.options)) {
-    if (optSpec.required && !(key in given)) {
+    if (optSpec.required && !Object.hasOwn(given, key)) {
       errors.push(new DecoratorError(`${at} needs the option '${key}'.`, {
         ...where, fix: `Add ${key}: … (${optSpec.help}).`,
       }));

@@ -2,6 +2,7 @@ import type { Literal } from '../decorators/types.js';
 import type { LockedPackage } from '../env/npm.js';
 import type { ManifestEntry, RunRecord, TaskRecord } from '../runtime/records.js';
 import { compareTaskIds } from '../client/task-ids.js';
+import { own } from '../util/own.js';
 
 /** What diffRuns needs of one run: its records (and, when known, its code manifest). */
 export interface RunView {
@@ -84,7 +85,7 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   const env = diffEnv(a.record, b.record);
   const envPackages = diffEnvPackages(a, b);
   const ctx: StepContext = { params: new Set([...Object.keys(a.record.params), ...Object.keys(b.record.params)]), a: taskIndex(a), b: taskIndex(b) };
-  const steps = unionInOrder(a.record.steps.map((s) => s.name), b.record.steps.map((s) => s.name)).map((s) => diffStep(s, a.tasks[s] ?? [], b.tasks[s] ?? [], ctx));
+  const steps = unionInOrder(a.record.steps.map((s) => s.name), b.record.steps.map((s) => s.name)).map((s) => diffStep(s, own(a.tasks, s) ?? [], own(b.tasks, s) ?? [], ctx));
   const differs: string[] = [];
   if (!code.packageSame || code.commit.from !== code.commit.to) differs.push('code');
   if (params.length) differs.push('params');
@@ -141,7 +142,7 @@ function diffEnv(a: RunRecord, b: RunRecord): RunDiff['env'] {
     ['lockfile', a.env?.lockfile?.hash ?? null, b.env?.lockfile?.hash ?? null],
   ];
   for (const step of unionInOrder(Object.keys(a.envLocks ?? {}), Object.keys(b.envLocks ?? {}))) {
-    pairs.push([`env lock of ${step}`, a.envLocks?.[step] ?? null, b.envLocks?.[step] ?? null]);
+    pairs.push([`env lock of ${step}`, own(a.envLocks, step) ?? null, own(b.envLocks, step) ?? null]);
   }
   return pairs.filter(([, x, y]) => x !== y).map(([what, from, to]) => ({ what, from, to }));
 }
@@ -152,7 +153,7 @@ function diffEnvPackages(a: RunView, b: RunView): EnvPackageChange[] {
   const envsOf = (v: RunView, manager: EnvPackageChange['manager']) => (manager === 'npm' ? v.record.stepEnvs : v.record.condaEnvs) ?? {};
   for (const manager of ['npm', 'conda'] as const) {
     const [ea, eb] = [envsOf(a, manager), envsOf(b, manager)];
-    const packagesOf = (v: RunView, lock: string | undefined) => new Map((lock ? v.locks?.[lock] ?? [] : []).map((p) => [p.path, p]));
+    const packagesOf = (v: RunView, lock: string | undefined) => new Map((lock ? own(v.locks, lock) ?? [] : []).map((p) => [p.path, p]));
     for (const step of unionInOrder(Object.keys(ea), Object.keys(eb))) {
       if (ea[step]?.lock === eb[step]?.lock) continue;
       const [pa, pb] = [packagesOf(a, ea[step]?.lock), packagesOf(b, eb[step]?.lock)];
@@ -179,8 +180,8 @@ function taskIndex(v: RunView): Map<string, TaskRecord> {
 
 /** Did this task set the artifact (rather than inherit it unchanged from a parent)? */
 function produced(t: TaskRecord, name: string, index: Map<string, TaskRecord>): boolean {
-  const hash = t.artifacts[name]?.hash;
-  return !t.parents.some((p) => index.get(p)?.artifacts[name]?.hash === hash);
+  const hash = own(t.artifacts, name)?.hash;
+  return !t.parents.some((p) => own(index.get(p)?.artifacts, name)?.hash === hash);
 }
 
 function diffStep(step: string, ta: TaskRecord[], tb: TaskRecord[], ctx: StepContext): StepDiff {
@@ -193,8 +194,8 @@ function diffStep(step: string, ta: TaskRecord[], tb: TaskRecord[], ctx: StepCon
     const y = byB.get(id);
     if (!x || !y) continue;
     for (const name of unionInOrder(Object.keys(x.artifacts), Object.keys(y.artifacts))) {
-      const from = x.artifacts[name]?.hash;
-      const to = y.artifacts[name]?.hash;
+      const from = own(x.artifacts, name)?.hash;
+      const to = own(y.artifacts, name)?.hash;
       if (from === to || ctx.params.has(name)) continue;
       // A difference only carried forward from an earlier step is reported where it arose.
       if (!produced(x, name, ctx.a) && !produced(y, name, ctx.b)) continue;

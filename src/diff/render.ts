@@ -1,5 +1,8 @@
 import { styleText } from 'node:util';
+import { PATH_DISPLAY_MAX, displayValue as v } from '../util/terminal.js';
 import type { RunDiff } from './diff.js';
+
+const path = (p: string): string => v(p, PATH_DISPLAY_MAX);
 
 type Style = (format: Parameters<typeof styleText>[0], text: string) => string;
 
@@ -7,29 +10,29 @@ type Style = (format: Parameters<typeof styleText>[0], text: string) => string;
 export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: number }): string {
   const st: Style = opts.color ? styleText : (_f, t) => t;
   const max = opts.maxPerStep ?? 8;
-  const out: string[] = [st('bold', `flow diff ${d.a} ${d.b}  (${d.flow})`)];
+  const out: string[] = [st('bold', `flow diff ${d.a} ${d.b}  (${v(d.flow)})`)];
   const c = d.code;
   const commit = (x: string | null | undefined) => (x ? x.slice(0, 10) : '(no git)');
   if (c.packageSame && c.commit.from === c.commit.to) {
     out.push(`code         identical (commit ${commit(c.commit.from)}${c.dirty.from ? ', dirty' : ''})`);
   } else {
     out.push(`code         commit ${commit(c.commit.from)}${c.dirty.from ? '+dirty' : ''} → ${commit(c.commit.to)}${c.dirty.to ? '+dirty' : ''}${c.packageSame ? ', same files' : ''}`);
-    for (const f of c.added) out.push(st('green', `               + ${f}`));
-    for (const f of c.removed) out.push(st('red', `               - ${f}`));
-    for (const f of c.changed) out.push(st('yellow', `               ~ ${f}`));
+    for (const f of c.added) out.push(st('green', `               + ${path(f)}`));
+    for (const f of c.removed) out.push(st('red', `               - ${path(f)}`));
+    for (const f of c.changed) out.push(st('yellow', `               ~ ${path(f)}`));
   }
-  out.push(d.params.length ? `params       ${d.params.map((p) => `${p.name}: ${fmt(p.from)} → ${fmt(p.to)}`).join(', ')}` : 'params       identical');
+  out.push(d.params.length ? `params       ${d.params.map((p) => v(`${p.name}: ${fmt(p.from)} → ${fmt(p.to)}`)).join(', ')}` : 'params       identical');
   if (d.inputs.length) {
     out.push('inputs       included file content changed');
     for (const i of d.inputs) {
-      const where = i.path.from === i.path.to ? i.path.to : `${i.path.from ?? '(none)'} → ${i.path.to ?? '(none)'}`;
-      out.push(st('yellow', `               ~ ${i.name} (${where}): ${short(i.hash.from)} → ${short(i.hash.to)}, ${i.size.from ?? 0} B → ${i.size.to ?? 0} B`));
+      const where = path(i.path.from === i.path.to ? i.path.to ?? '' : `${i.path.from ?? '(none)'} → ${i.path.to ?? '(none)'}`);
+      out.push(st('yellow', `               ~ ${v(i.name)} (${where}): ${short(i.hash.from)} → ${short(i.hash.to)}, ${i.size.from ?? 0} B → ${i.size.to ?? 0} B`));
     }
   }
   out.push(d.env.length ? `environment  ${d.env.map((e) => `${e.what}: ${short(e.from)} → ${short(e.to)}`).join(', ')}` : 'environment  identical');
   for (const e of d.envPackages.slice(0, 4 * max)) {
     const mark = e.kind === 'added' ? st('green', '+') : e.kind === 'removed' ? st('red', '-') : st('yellow', '~');
-    out.push(`  ${mark} ${e.step}: ${e.manager === 'conda' ? 'conda ' : ''}${e.name} ${e.kind === 'changed' ? `${e.from} → ${e.to}` : (e.from ?? e.to)}`);
+    out.push(`  ${mark} ${e.step}: ${e.manager === 'conda' ? 'conda ' : ''}${v(`${e.name} ${e.kind === 'changed' ? `${e.from} → ${e.to}` : (e.from ?? e.to)}`)}`);
   }
   if (d.envPackages.length > 4 * max) out.push(`  … ${d.envPackages.length - 4 * max} more package changes (--json lists all)`);
   const steps = d.steps.filter((s) => s.artifacts.length || s.onlyInA.length || s.onlyInB.length || s.status.from !== s.status.to);
@@ -44,7 +47,7 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
     out.push(`${head}  ${notes.join('; ') || `${s.artifacts.length} artifact change${s.artifacts.length === 1 ? '' : 's'}`}`);
     for (const a of s.artifacts.slice(0, max)) {
       const mark = a.kind === 'added' ? st('green', '+') : a.kind === 'removed' ? st('red', '-') : st('yellow', '~');
-      out.push(`    ${mark} ${a.task} ${a.artifact}${a.detail ? `: ${a.detail}` : ''}`);
+      out.push(`    ${mark} ${a.task} ${v(a.artifact)}${a.detail ? `: ${v(a.detail, PATH_DISPLAY_MAX)}` : ''}`);
     }
     if (s.artifacts.length > max) out.push(`    … ${s.artifacts.length - max} more (--json lists all)`);
   }

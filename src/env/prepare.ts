@@ -6,6 +6,7 @@ import type { CondaEnvRecord, StepEnvRecord } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
 import { type CondaSpec, installCondaLock, matchSpecs, resolveCondaLock } from './conda.js';
 import { type NpmSpec, canonicalSpec, describeSpec, directDependencies, installNpmLock, resolveNpmLock } from './npm.js';
+import { own } from '../util/own.js';
 
 /** A step's environment, ready for its tasks: the record and where its packages are installed. */
 export interface PreparedEnv {
@@ -100,7 +101,7 @@ export async function prepareEnvironments(o: PrepareOptions): Promise<PrepareOut
 async function prepareNpm(o: PrepareOptions): Promise<{ envs: Map<string, PreparedEnv>; installed: number }> {
   const bySpec = new Map<string, { spec: NpmSpec; steps: string[]; lock?: string }>();
   for (const step of o.graph.order) {
-    const recorded = o.recorded?.[step];
+    const recorded = own(o.recorded, step);
     const spec = recorded?.spec ?? npmSpecOf(o.graph, step);
     if (!spec || Object.keys(spec.packages).length === 0) continue;
     const key = JSON.stringify([spec, recorded?.lock]);
@@ -135,7 +136,7 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
   }
   const bySpec = new Map<string, { spec: CondaSpec; steps: string[]; lock?: string }>();
   for (const step of o.graph.order) {
-    const recorded = o.recordedConda?.[step];
+    const recorded = own(o.recordedConda, step);
     const spec = recorded?.spec ?? (replaying ? undefined : condaSpecOf(o.graph, step));
     // python: '3.11' alone is an environment too (just the interpreter).
     if (!spec || (Object.keys(spec.packages).length === 0 && spec.python === undefined)) continue;
@@ -194,17 +195,17 @@ function checkNode(spec: NpmSpec, steps: string[]): void {
 }
 
 function stringRecord(d: DecoratorUse | undefined, key: string): Record<string, string> {
-  const v: Literal | undefined = d?.options[key];
+  const v: Literal | undefined = own(d?.options, key);
   if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
   return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 function stringList(d: DecoratorUse | undefined, key: string): string[] | undefined {
-  const v = d?.options[key];
+  const v = own(d?.options, key);
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
 }
 
 function stringOption(d: DecoratorUse | undefined, key: string): string | undefined {
-  const v = d?.options[key];
+  const v = own(d?.options, key);
   return typeof v === 'string' ? v : undefined;
 }

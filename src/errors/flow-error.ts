@@ -6,6 +6,8 @@
  * the CLI uses. Classes are branded with a registered symbol instead of relying on `instanceof`,
  * because a flow may load a second copy of flowrun (Temporal's SymbolBasedInstanceOfError idea).
  */
+import { redactUrlsIn } from '../util/url-credentials.js';
+
 export const FLOW_ERROR_BRAND: unique symbol = Symbol.for('flowrun.error') as never;
 
 /** Process exit codes, also documented in the README. */
@@ -48,11 +50,12 @@ export class FlowError extends Error {
   readonly data?: Record<string, unknown>;
 
   constructor(code: string, message: string, options: FlowErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A URL in a message (an endpoint, a remote, an SDK's text) never shows its credentials.
+    super(redactUrlsIn(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FlowError';
     this.code = code;
     this.exitCode = options.exitCode ?? ExitCode.runFailed;
-    this.fix = options.fix;
+    this.fix = options.fix === undefined ? undefined : redactUrlsIn(options.fix);
     this.data = options.data;
     const { file, line, column, step, artifact, param, key } = options;
     this.location = stripUndefined({ file, line, column, step, artifact, param, key });

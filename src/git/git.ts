@@ -28,7 +28,8 @@ import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, syml
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { ExitCode, FlowError } from '../errors/flow-error.js';
-import { isSecretFile } from '../package/secret-files.js';
+import { isSecretFile, readSmall } from '../package/secret-files.js';
+import { stripCredentials } from '../util/url-credentials.js';
 
 export interface GitState {
   /** Full object id of HEAD; null in a repository with no commits yet. */
@@ -52,6 +53,19 @@ export type GitImpl = 'cli' | 'isomorphic';
 export interface GitOptions {
   /** Force one implementation; by default the CLI when `git` is on PATH, else isomorphic-git. */
   impl?: GitImpl;
+  /**
+   * Files (absolute paths) whose content never enters the patch: neither as untracked files nor
+   * as changes to tracked ones. Default: credentials files (`isSecretFile`, by name and content).
+   */
+  skip?: (absPath: string) => boolean;
+  /** listProjectFiles: absolute folders not to list (a store inside the project). */
+  prune?: readonly string[];
+}
+
+/** The patch filter for a repository at `top`, on top-relative paths. */
+function skipper(top: string, opts: GitOptions): (path: string) => boolean {
+  if (opts.skip) { const skip = opts.skip; return (p) => skip(join(top, p)); }
+  return (p) => isSecretFile(p, readSmall(join(top, p)));
 }
 
 /** Paths never captured as untracked nor listed as project files: the store and installed deps. */
@@ -69,11 +83,11 @@ function isExcluded(path: string): boolean {
 export async function captureGit(projectRoot: string, opts: GitOptions = {}): Promise<GitState | null> {
   const root = await checkRoot(projectRoot);
   try {
-    if (opts.impl === 'isomorphic') return await captureIso(root);
+    if (opts.impl === 'isomorphic') return await captureIso(root, opts);
     try {
-      return await captureCli(root);
+      return await captureCli(root, opts);
     } catch (err) {
-      if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) return await captureIso(root);
+      if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) return await captureIso(root, opts);
       throw err;
     }
   } catch (err) {
@@ -92,54 +106,29 @@ export async function listProjectFiles(projectRoot: string, opts: GitOptions = {
   let files: string[] | null;
   try {
     if (opts.impl === 'isomorphic') {
-      files = await listIso(root);
+      files = await listIso(root, opts);
     } else {
       try {
         files = await listCli(root);
       } catch (err) {
-        if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) files = await listIso(root);
+        if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) files = await listIso(root, opts);
         else throw err;
       }
     }
   } catch (err) {
     throw cliError(err, root);
   }
-  if (files === null) files = await walkPlain(root);
+  const pruned = (opts.prune ?? []).map((d) => relative(root, d).split(sep).join('/')).filter((d) => d !== '' && !d.startsWith('..'));
+  if (files === null) files = await walkPlain(root, new Set(pruned));
+  const inPruned = (p: string) => pruned.some((d) => p === d || p.startsWith(`${d}/`));
   // ls-files also names files deleted from the working tree, and submodule directories; the
   // code package can only contain what exists, as a file or symlink.
-  const kept = files.filter((p) => !isExcluded(p) && isFileOrLink(join(root, p)));
+  const kept = files.filter((p) => !isExcluded(p) && !inPruned(p) && isFileOrLink(join(root, p)));
   return sortBytes([...new Set(kept)]);
 }
 
-/**
- * A remote URL without credentials: `https://user:token@host/x?token=y#f` → `https://host/x`.
- * For ssh (`ssh://git@host/x`, `git@host:x`) the user name is kept, since it is part of the
- * address and not a secret, but a password is dropped.
- */
-export function stripCredentials(url: string): string {
-  // Query strings and fragments carry tokens (`?access_token=`) and are never part of a clone URL.
-  let u = url.trim().replace(/[?#].*$/s, '');
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(u);
-  if (scheme) {
-    const start = scheme[0].length;
-    const slash = u.indexOf('/', start);
-    const authorityEnd = slash === -1 ? u.length : slash;
-    const authority = u.slice(start, authorityEnd);
-    const at = authority.lastIndexOf('@');
-    if (at !== -1) {
-      const userinfo = authority.slice(0, at);
-      const isSsh = /^(ssh|git\+ssh|ssh\+git)$/i.test(scheme[1] ?? '');
-      const user = userinfo.split(':')[0] ?? '';
-      const keep = isSsh && user !== '' ? `${user}@` : '';
-      u = u.slice(0, start) + keep + authority.slice(at + 1) + u.slice(authorityEnd);
-    }
-    return u;
-  }
-  // scp-like `user:pass@host:path` (no scheme): keep the user, drop a password.
-  const scp = /^([^@/:]+):([^@/]*)@([^/:]+:)/.exec(u);
-  if (scp) u = `${scp[1]}@${u.slice(scp[0].length - (scp[3]?.length ?? 0))}`;
-  return u;
-}
+// stripCredentials lives with the other URL-credential helpers; re-exported for callers of this module.
+export { stripCredentials } from '../util/url-credentials.js';
 
 /**
  * Rebuild a dirty tree: apply a GitState patch to `dir`, which holds a clean checkout of the
@@ -307,7 +296,7 @@ const DIFF_ARGS = [
 
 interface StatusEntry { path: string; worktreeMode: string; submodule: boolean }
 
-async function captureCli(root: string): Promise<GitState | null> {
+async function captureCli(root: string, opts: GitOptions): Promise<GitState | null> {
   // All four at once: the diff is speculative (wasted when clean, fails with no commits) but
   // saves a sequential round trip in the dirty case; on 2 cores this is the fastest order.
   const [rp, st, cfg, df] = await Promise.all([
@@ -352,12 +341,13 @@ async function captureCli(root: string): Promise<GitState | null> {
   // A trailing '/' is a nested repository, whose files git never lists; the store and installed
   // dependencies are not part of the tree a run came from (a project that forgot to ignore
   // .flow/ would otherwise be dirty after its first run and carry the store in every patch).
-  const untrackedFiles = untrackedAll.filter((p) => !p.endsWith('/') && !isExcluded(p) && !isSecretFile(p));
+  const skip = skipper(top, opts);
+  const untrackedFiles = untrackedAll.filter((p) => !p.endsWith('/') && !isExcluded(p) && !skip(p));
   const dirty = entries.length > 0 || untrackedFiles.length > 0;
   let untracked = untrackedFiles;
   if (commit === null) {
     // Nothing is committed, so staged files are as untracked as the rest: the patch must carry them.
-    const staged = entries.filter((e) => !e.submodule && e.worktreeMode !== '000000' && !isSecretFile(e.path)).map((e) => e.path);
+    const staged = entries.filter((e) => !e.submodule && e.worktreeMode !== '000000' && !skip(e.path)).map((e) => e.path);
     untracked = [...new Set([...untrackedFiles, ...staged])];
   }
   untracked = sortBytes(untracked);
@@ -367,7 +357,8 @@ async function captureCli(root: string): Promise<GitState | null> {
     const parts: string[] = [];
     if (commit !== null) {
       if (df.code !== 0) throw new GitCommandFailed(DIFF_ARGS, df.code, df.stderr);
-      parts.push(await sanitizeDiff(df.stdout, top, objectFormat));
+      // A tracked credentials file's uncommitted changes stay out, as its untracked twin would.
+      parts.push(await sanitizeDiff(dropSections(df.stdout, skip), top, objectFormat));
     }
     for (const p of untracked) parts.push(await untrackedSection(top, p, objectFormat));
     patch = parts.join('');
@@ -412,16 +403,35 @@ function parseRemoteConfig(cfg: GitRun): Record<string, string> {
  */
 async function sanitizeDiff(buf: Buffer, top: string, fmt: ObjectFormat): Promise<string> {
   if (isUtf8(buf)) return buf.toString('utf8');
-  const starts: number[] = [];
-  if (buf.subarray(0, 11).toString('latin1') === 'diff --git ') starts.push(0);
-  const marker = Buffer.from('\ndiff --git ');
-  for (let i = buf.indexOf(marker); i !== -1; i = buf.indexOf(marker, i + 1)) starts.push(i + 1);
+  const starts = sectionStarts(buf);
   const out: string[] = [];
   for (let k = 0; k < starts.length; k++) {
     const section = buf.subarray(starts[k], starts[k + 1] ?? buf.length);
     out.push(isUtf8(section) ? section.toString('utf8') : await binarySectionFor(section, top, fmt));
   }
   return out.join('');
+}
+
+/** Offsets of each `diff --git` line: no hunk line can start so (hunk lines start with ' ', '+', '-', '\\'). */
+function sectionStarts(buf: Buffer): number[] {
+  const starts: number[] = [];
+  if (buf.subarray(0, 11).toString('latin1') === 'diff --git ') starts.push(0);
+  const marker = Buffer.from('\ndiff --git ');
+  for (let i = buf.indexOf(marker); i !== -1; i = buf.indexOf(marker, i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** The diff without the sections of paths `skip` names. */
+function dropSections(buf: Buffer, skip: (path: string) => boolean): Buffer {
+  const starts = sectionStarts(buf);
+  const kept: Buffer[] = [buf.subarray(0, starts[0] ?? buf.length)];
+  for (let k = 0; k < starts.length; k++) {
+    const section = buf.subarray(starts[k], starts[k + 1] ?? buf.length);
+    const nl = section.indexOf(10);
+    const path = pathFromDiffLine(section.subarray(0, nl === -1 ? section.length : nl).toString('utf8'));
+    if (!skip(path)) kept.push(section);
+  }
+  return kept.length === starts.length + 1 ? buf : Buffer.concat(kept);
 }
 
 async function binarySectionFor(section: Buffer, top: string, fmt: ObjectFormat): Promise<string> {
@@ -503,7 +513,7 @@ interface Row {
   gitlink?: { head?: string; stage?: string; work?: string };
 }
 
-interface IsoRepo { iso: Iso; dir: string; gitdir: string; commit: string | null; cache: object }
+interface IsoRepo { iso: Iso; dir: string; gitdir: string; commit: string | null; cache: object; skip: (path: string) => boolean }
 
 /** git's own discovery: the nearest ancestor holding `.git` (a directory, or a file for submodules). */
 function findRepo(start: string): { dir: string; gitdir: string } | null {
@@ -519,7 +529,7 @@ function findRepo(start: string): { dir: string; gitdir: string } | null {
   }
 }
 
-async function openIso(start: string): Promise<IsoRepo | null> {
+async function openIso(start: string, opts: GitOptions = {}): Promise<IsoRepo | null> {
   const found = findRepo(start);
   if (!found) return null;
   // Loaded only here: it costs ~200 ms to import and most machines take the CLI path.
@@ -531,7 +541,7 @@ async function openIso(start: string): Promise<IsoRepo | null> {
     // An unborn branch: HEAD names a ref that does not exist yet.
     if (!(err instanceof iso.Errors.NotFoundError)) throw err;
   }
-  return { iso, ...found, commit, cache: {} };
+  return { iso, ...found, commit, cache: {}, skip: skipper(found.dir, opts) };
 }
 
 function modeString(mode: number): string {
@@ -557,7 +567,7 @@ async function walkIso(repo: IsoRepo): Promise<Row[]> {
         let ignored = false;
         if (!stage && work) {
           // A trailing slash lets directory-only patterns ("build/") match.
-          ignored = isExcluded(filepath) || isSecretFile(filepath) || await iso.isIgnored({ fs: nodeFs, dir, gitdir, filepath: wt === 'tree' ? `${filepath}/` : filepath });
+          ignored = isExcluded(filepath) || repo.skip(filepath) || await iso.isIgnored({ fs: nodeFs, dir, gitdir, filepath: wt === 'tree' ? `${filepath}/` : filepath });
           if (!head) {
             if (ignored) return null;
             if (wt === 'tree' && nodeFs.existsSync(join(dir, filepath, '.git'))) return null; // nested repository
@@ -611,8 +621,8 @@ function rowDirty(r: Row): boolean {
   return !(sameBlob(r.head, r.stage) && sameBlob(r.stage, r.work));
 }
 
-async function captureIso(root: string): Promise<GitState | null> {
-  const repo = await openIso(root);
+async function captureIso(root: string, opts: GitOptions): Promise<GitState | null> {
+  const repo = await openIso(root, opts);
   if (!repo) return null;
   const { iso, dir, gitdir, commit } = repo;
   const headText = await readFile(join(gitdir, 'HEAD'), 'utf8');
@@ -629,7 +639,7 @@ async function captureIso(root: string): Promise<GitState | null> {
   const fmt: ObjectFormat = 'sha1'; // isomorphic-git reads only SHA-1 repositories
   const dirty = rows.some(rowDirty);
   // As git defines it: in the working tree, not in the index (with no commits: every file).
-  const untracked = rows.filter((r) => !r.gitlink && r.work && !r.ignored && (commit === null || !r.stage) && !isSecretFile(r.path)).map((r) => r.path);
+  const untracked = rows.filter((r) => !r.gitlink && r.work && !r.ignored && (commit === null || !r.stage) && !repo.skip(r.path)).map((r) => r.path);
 
   let patch: string | undefined;
   if (dirty) {
@@ -647,6 +657,7 @@ async function captureIso(root: string): Promise<GitState | null> {
         // path in HEAD but not in the index counts as deleted (the untracked section re-adds it).
         const work = r.stage ? r.work : undefined;
         if (!r.head && !work) continue;
+        if (repo.skip(r.path)) continue; // a tracked credentials file's changes stay out of the patch
         if (r.head && work && r.head.oid === work.oid && r.head.mode === work.mode) continue;
         const old = r.head ? { mode: r.head.mode, oid: r.head.oid, bytes: Buffer.from((await iso.readBlob({ fs: nodeFs, dir, gitdir, oid: r.head.oid, cache: repo.cache })).blob) } : null;
         const neu = work ? await readWorktreeSide(join(dir, r.path), fmt) : null;
@@ -659,8 +670,8 @@ async function captureIso(root: string): Promise<GitState | null> {
   return { commit, branch, dirty, remotes, shallow: (shallowFile?.size ?? 0) > 0, detached, ...(patch !== undefined ? { patch } : {}), untracked };
 }
 
-async function listIso(root: string): Promise<string[] | null> {
-  const repo = await openIso(root);
+async function listIso(root: string, opts: GitOptions = {}): Promise<string[] | null> {
+  const repo = await openIso(root, opts);
   if (!repo) return null;
   const prefix = relative(repo.dir, root).split(sep).join('/');
   const under = (p: string): string | null => (prefix === '' ? p : p.startsWith(`${prefix}/`) ? p.slice(prefix.length + 1) : null);
@@ -683,7 +694,7 @@ async function listIso(root: string): Promise<string[] | null> {
 // ---------------------------------------------------------------------------------------------
 // Plain directory walk (not a git repo)
 
-async function walkPlain(root: string): Promise<string[]> {
+async function walkPlain(root: string, pruned: ReadonlySet<string>): Promise<string[]> {
   const out: string[] = [];
   const visit = async (rel: string): Promise<void> => {
     const entries = await readdir(rel === '' ? root : join(root, rel), { withFileTypes: true });
@@ -692,7 +703,7 @@ async function walkPlain(root: string): Promise<string[]> {
       checkDecodedName(p);
       // Symlinked directories are listed as links, not followed: no cycles, no files from outside.
       if (e.isDirectory()) {
-        if (e.name !== '.git' && !EXCLUDED_SEGMENTS.has(e.name)) await visit(p);
+        if (e.name !== '.git' && !EXCLUDED_SEGMENTS.has(e.name) && !pruned.has(p)) await visit(p);
       } else if (e.isFile() || e.isSymbolicLink()) {
         out.push(p);
       }

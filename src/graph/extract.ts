@@ -1,6 +1,7 @@
 import { parseSync } from 'oxc-parser';
 import { FlowError, FlowFileError, GraphError } from '../errors/index.js';
 import { type AstNode, LineIndex, child, children, isNode } from './source.js';
+import { MAX_SOURCE_NESTING, measureNesting } from './nesting.js';
 import { readImports, resolveName, type ImportScope } from './imports.js';
 import { readClass, type ClassContext } from './extract-class.js';
 import { finishGraph } from './structure.js';
@@ -27,6 +28,27 @@ interface ClassInfo {
  * Pure: the same `(file, text)` always gives the same result.
  */
 export function extractGraph(file: string, text: string): ExtractResult {
+  // Judged before parsing: oxc's native parser would crash the process on very deep nesting,
+  // and Node could not compile it for the task anyway.
+  const nesting = measureNesting(text);
+  if (nesting.offset !== undefined) return { errors: [tooDeep(file, new LineIndex(text).position(nesting.offset))] };
+  try {
+    return extractParsed(file, text);
+  } catch (e) {
+    // A shape the scan does not count (a 20,000-term expression) can still overflow the walk.
+    if (e instanceof RangeError && /call stack/i.test(e.message)) return { errors: [tooDeep(file)] };
+    throw e;
+  }
+}
+
+function tooDeep(file: string, at?: { line: number; column: number }): FlowError {
+  return new FlowFileError('FLOW_COMPILE_ERROR', `The code in ${file}${at ? `:${at.line}:${at.column}` : ''} nests deeper than flowrun accepts (more than ${MAX_SOURCE_NESTING} levels of blocks, brackets, conditions or arrow functions); Node itself cannot compile nesting much past 1,000 levels.`, {
+    file, ...(at ? { line: at.line, column: at.column } : {}),
+    fix: 'Flatten the code: return early, split it into functions, or use a lookup table instead of a long if/else or ?: chain.',
+  });
+}
+
+function extractParsed(file: string, text: string): ExtractResult {
   const lang = /\.[cm]?tsx?$/.test(file) ? (file.endsWith('x') ? 'tsx' : 'ts') : 'js';
   const parsed = parseSync(file, text, { lang, sourceType: 'module' });
   const lines = new LineIndex(text);

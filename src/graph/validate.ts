@@ -1,6 +1,6 @@
 import { GraphError, UsageError, type FlowError } from '../errors/index.js';
 import { closest } from '../util/suggest.js';
-import { RESERVED_NAMES, RUN_FLAGS, kebab } from './names.js';
+import { RESERVED_NAMES, RUN_FLAGS, kebab, reservedWhy } from './names.js';
 import { reachable, splitStackOut, splitStacks } from './structure.js';
 import { type FlowGraph, type StepNode, stepMap } from './types.js';
 
@@ -39,7 +39,8 @@ function checkStepNames(g: FlowGraph): FlowError[] {
     if (first) out.push(err(g, 'GRAPH_STEP_NAME', `Step ${s.name} is defined twice (lines ${first.line} and ${s.line}).`, s.line, s.name, 'Rename or remove one of them.'));
     seen.set(s.name, s);
     if (!/^[A-Za-z_$][\w$]*$/.test(s.name)) out.push(err(g, 'GRAPH_STEP_NAME', `Step name ${JSON.stringify(s.name)} is not an identifier, so this.next(this.<name>) cannot name it.`, s.line, s.name, 'Name steps with letters, digits and _ (e.g. fit_model).'));
-    if (RESERVED_NAMES.has(s.name)) out.push(err(g, 'GRAPH_STEP_NAME', `Step name ${s.name} is reserved by flowrun.`, s.line, s.name, `Rename the step (reserved: ${[...RESERVED_NAMES].join(', ')}).`));
+    const why = reservedWhy(s.name);
+    if (why) out.push(err(g, 'GRAPH_STEP_NAME', `Step name ${s.name} is ${why}.`, s.line, s.name, `Rename the step (reserved: ${[...RESERVED_NAMES].join(', ')}, and the members of Object.prototype).`));
   }
   return out;
 }
@@ -188,7 +189,8 @@ function checkArtifactNames(g: FlowGraph, steps: Map<string, StepNode>): FlowErr
   const out: FlowError[] = [];
   for (const s of g.steps) {
     for (const a of s.assigns) {
-      if (RESERVED_NAMES.has(a)) out.push(new GraphError('ARTIFACT_RESERVED_NAME', `Step ${s.name} assigns this.${a}, a name reserved by flowrun.`, { file: g.file, line: s.line, step: s.name, artifact: a, fix: `Rename the artifact (reserved: ${[...RESERVED_NAMES].join(', ')}).` }));
+      const why = reservedWhy(a);
+      if (why) out.push(new GraphError('ARTIFACT_RESERVED_NAME', `Step ${s.name} assigns this.${a}, a name ${why}.`, { file: g.file, line: s.line, step: s.name, artifact: a, fix: `Rename the artifact (reserved: ${[...RESERVED_NAMES].join(', ')}, and the members of Object.prototype).` }));
       else if (steps.has(a)) out.push(new GraphError('ARTIFACT_RESERVED_NAME', `Step ${s.name} assigns this.${a}, which is the name of a step.`, { file: g.file, line: s.line, step: s.name, artifact: a, fix: 'Rename the artifact.' }));
     }
   }
@@ -203,7 +205,7 @@ function checkParams(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
     if (seen.has(p.name)) out.push(clash('another parameter of the same name'));
     seen.add(p.name);
     if (RUN_FLAGS.has(p.name) || RUN_FLAGS.has(kebab(p.name))) out.push(clash(`the built-in flag --${kebab(p.name)} of flow run`));
-    else if (RESERVED_NAMES.has(p.name)) out.push(clash('a name reserved by flowrun'));
+    else if (reservedWhy(p.name)) out.push(clash(`a name ${reservedWhy(p.name)!}`));
     if (steps.has(p.name)) out.push(clash(`the step ${p.name}`));
   }
   return out;

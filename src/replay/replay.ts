@@ -73,7 +73,8 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     extractCodePackage(tar, dir);
     mkdirSync(join(dir, rec.cwd ?? '.'), { recursive: true });
     await linkDependencies(o.config.projectRoot, dir, rec, o.info);
-    const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined };
+    // The package being replayed already is what the original run kept: today's excludes do not apply to it.
+    const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined, codePackage: { ...o.config.codePackage, exclude: undefined } };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
     const graph = applyWith(assertGraph(analysis), o.with ?? []);
     const overrides = parseParams(graph, o.paramArgv);

@@ -1,6 +1,7 @@
 import type { RunView } from '../diff/diff.js';
 import type { ReplayVerdict } from '../runtime/records.js';
 import { compareTaskIds } from '../client/task-ids.js';
+import { own } from '../util/own.js';
 
 export interface ArtifactCheck {
   task: string;
@@ -17,12 +18,12 @@ export interface ArtifactCheck {
 export function verifyReplay(original: RunView, replay: RunView): { checks: ArtifactCheck[]; verdict: ReplayVerdict } {
   const checks: ArtifactCheck[] = [];
   for (const { name: step } of original.record.steps) {
-    const replayed = new Map((replay.tasks[step] ?? []).map((t) => [t.id, t]));
-    const tasks = [...(original.tasks[step] ?? [])].filter((t) => t.status === 'ok').sort((a, b) => compareTaskIds(a.id, b.id));
+    const replayed = new Map((own(replay.tasks, step) ?? []).map((t) => [t.id, t]));
+    const tasks = [...(own(original.tasks, step) ?? [])].filter((t) => t.status === 'ok').sort((a, b) => compareTaskIds(a.id, b.id));
     for (const t of tasks) {
       const r = replayed.get(t.id);
       for (const [artifact, ref] of Object.entries(t.artifacts).sort(([a], [b]) => a.localeCompare(b))) {
-        const got = r?.status === 'ok' ? r.artifacts[artifact] : undefined;
+        const got = r?.status === 'ok' ? own(r.artifacts, artifact) : undefined;
         const status = !got ? 'missing' : got.hash === ref.hash ? 'reproduced' : 'diverged';
         checks.push({ task: `${step}/${t.id}`, artifact, status, expected: ref.hash, ...(got ? { got: got.hash } : {}) });
       }

@@ -13,6 +13,7 @@ export function parseParams(graph: FlowGraph, argv: readonly string[]): Record<s
   const byFlag = new Map<string, ParamNode>();
   for (const p of graph.params) { byFlag.set(p.name, p); byFlag.set(kebab(p.name), p); }
   const out: Record<string, Literal> = {};
+  const given = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) {
@@ -28,6 +29,14 @@ export function parseParams(graph: FlowGraph, argv: readonly string[]): Record<s
         file: graph.file, param: flag, fix: guess ? `Did you mean --${guess}? Parameters: ${known}.` : `Parameters of ${graph.flow}: ${known}.`,
       });
     }
+    const earlier = given.get(p.name);
+    if (earlier !== undefined) {
+      // The last one silently winning hides a typo in a long command line (or a script appending a flag).
+      throw new UsageError('PARAM_REPEATED', `--${p.name} is given twice (${earlier} and ${arg}).`, {
+        file: graph.file, line: p.line, param: p.name, fix: `Pass --${p.name} once.`,
+      });
+    }
+    given.set(p.name, arg);
     let text: string | undefined;
     if (eq !== -1) text = arg.slice(eq + 1);
     else if (p.type === 'boolean' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) text = 'true';
@@ -36,12 +45,14 @@ export function parseParams(graph: FlowGraph, argv: readonly string[]): Record<s
     out[p.name] = convert(p, text, graph.file);
   }
   for (const p of graph.params) {
-    if (p.required && !(p.name in out)) {
+    if (p.required && !Object.hasOwn(out, p.name)) {
       throw new UsageError('PARAM_REQUIRED', `Parameter --${p.name} is required.`, { file: graph.file, line: p.line, param: p.name, fix: `Pass --${p.name} <${p.type}>${p.help ? ` (${p.help})` : ''}.` });
     }
   }
   return out;
 }
+
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function convert(p: ParamNode, text: string, file: string): Literal {
   const bad = (expected: string) => new UsageError('PARAM_TYPE', `--${p.name} expects ${expected}, got ${JSON.stringify(text)}.`, {
@@ -49,8 +60,10 @@ function convert(p: ParamNode, text: string, file: string): Literal {
   });
   switch (p.type) {
     case 'number': {
+      // Decimal notation only: Number() would also take '0x10', '0b11', '0o7' and ' 5 ' (as 16, 3, 7, 5).
+      if (!DECIMAL.test(text)) throw bad('a number');
       const n = Number(text);
-      if (text.trim() === '' || !Number.isFinite(n)) throw bad('a number');
+      if (!Number.isFinite(n)) throw bad('a number');
       return n;
     }
     case 'boolean':
@@ -72,7 +85,7 @@ function convert(p: ParamNode, text: string, file: string): Literal {
 export function resolveParams(graph: FlowGraph, given: Record<string, Literal>): Record<string, Literal> {
   const out: Record<string, Literal> = {};
   for (const p of graph.params) {
-    if (p.name in given) out[p.name] = given[p.name]!;
+    if (Object.hasOwn(given, p.name)) out[p.name] = given[p.name]!;
     else if (p.default !== undefined) out[p.name] = p.default;
   }
   return out;

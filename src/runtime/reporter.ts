@@ -1,5 +1,6 @@
 import type { TaskSpec } from './scheduler.js';
 import type { TaskRecord } from './records.js';
+import { displayText } from '../util/terminal.js';
 
 /**
  * What a run prints while it runs (plain lines, fit for logs and pipes): task output prefixed
@@ -31,11 +32,11 @@ export class PlainReporter {
     if (this.opts.quiet) return;
     const last = rec.attempts.at(-1);
     if (rec.status === 'failed' && last?.error) {
-      process.stderr.write(`[${this.run}/${spec.step}/${spec.id}] failed (attempt ${last.attempt + 1}/${rec.attempts.length}): ${last.error.code}: ${last.error.message}\n`);
+      process.stderr.write(`[${this.run}/${spec.step}/${spec.id}] failed (attempt ${last.attempt + 1}/${rec.attempts.length}): ${last.error.code}: ${displayText(last.error.message)}\n`);
     } else if (rec.attempts.length > 1) {
       process.stderr.write(`[${this.run}/${spec.step}/${spec.id}] ok after ${rec.attempts.length} attempts\n`);
     }
-    if (rec.caught) process.stderr.write(`[${this.run}/${spec.step}/${spec.id}] error caught by @catchError: ${rec.caught.code}: ${rec.caught.message}\n`);
+    if (rec.caught) process.stderr.write(`[${this.run}/${spec.step}/${spec.id}] error caught by @catchError: ${rec.caught.code}: ${displayText(rec.caught.message)}\n`);
   }
 
   /** A failed attempt that will be retried. */

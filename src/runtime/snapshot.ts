@@ -4,11 +4,12 @@ import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import type { FlowConfig } from '../config/config.js';
-import { captureGit, listProjectFiles } from '../git/git.js';
+import { captureGit, listProjectFiles, type GitOptions } from '../git/git.js';
 import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage } from '../package/code-package.js';
-import { isSecretFile } from '../package/secret-files.js';
+import { SnapshotFilter } from '../package/exclusions.js';
 import type { LocalStore } from '../store/local.js';
 import { sha256 } from '../util/hash.js';
+import { displayValue } from '../util/terminal.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import type { CodeRecord, EnvRecord, GitRecord, ManifestEntry } from './records.js';
 
@@ -31,8 +32,12 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
   const root = config.projectRoot;
   const warnings: string[] = [];
   let git: GitRecord | null;
+  // Credentials files, the store (when inside the project) and codePackage.exclude stay out of
+  // both the patch and the package.
+  const filter = new SnapshotFilter(root, { store: store.root, exclude: config.codePackage?.exclude });
+  const gitOpts: GitOptions = { skip: (abs) => filter.excludes(abs), prune: filter.prunedDirs };
   // Git state and the file list are independent: capture them side by side.
-  const [state, files] = await Promise.all([opts.git !== undefined ? Promise.resolve(undefined) : captureGit(root), listProjectFiles(root)]);
+  const [state, files] = await Promise.all([opts.git !== undefined ? Promise.resolve(undefined) : captureGit(root, gitOpts), listProjectFiles(root, gitOpts)]);
   if (opts.git !== undefined) {
     git = opts.git;
   } else {
@@ -48,12 +53,15 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
       if (state.dirty && patch !== undefined) git.patch = store.putObjectSync(Buffer.from(patch, 'utf8'));
     }
   }
+  const { packaged, secrets, backslashed } = sortFiles(files, filter);
   // Credentials files are never stored (DESIGN §5); the run says which ones it left out.
-  const secrets = files.filter(isSecretFile);
   if (secrets.length) {
-    warnings.push(`not packaged, they look like secrets files: ${secrets.slice(0, 5).join(', ')}${secrets.length > 5 ? `, … (${secrets.length})` : ''}. A replay runs without them; keep secrets in environment variables (rename templates to .env.example).`);
+    warnings.push(`not packaged, they look like secrets files: ${listSome(secrets)}. A replay runs without them; keep secrets in environment variables (rename templates to .env.example).`);
   }
-  const pkg = buildCodePackage(root, secrets.length ? files.filter((f) => !isSecretFile(f)) : files, { maxBytes: config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES });
+  if (backslashed.length) {
+    warnings.push(`not packaged, their names contain a backslash (a folder separator on Windows, so no archive can hold them safely): ${listSome(backslashed)}. A replay runs without them; rename them to include them.`);
+  }
+  const pkg = buildCodePackage(root, packaged, { maxBytes: config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES });
   const manifest = await manifestOf(pkg.tar);
   const code: CodeRecord = {
     hash: store.putObjectSync(pkg.tar),
@@ -62,6 +70,22 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
     bytes: pkg.bytes,
   };
   return { git, code, env: environment(root), warnings };
+}
+
+function sortFiles(files: string[], filter: SnapshotFilter): { packaged: string[]; secrets: string[]; backslashed: string[] } {
+  const out = { packaged: [] as string[], secrets: [] as string[], backslashed: [] as string[] };
+  for (const f of files) {
+    const reason = filter.reason(f, join(filter.projectRoot, f));
+    if (reason === 'secret') out.secrets.push(f);
+    else if (reason !== undefined) continue; // the store, or excluded on purpose: nothing to report
+    else if (f.includes('\\')) out.backslashed.push(f);
+    else out.packaged.push(f);
+  }
+  return out;
+}
+
+function listSome(paths: string[]): string {
+  return `${paths.slice(0, 5).map((p) => displayValue(p)).join(', ')}${paths.length > 5 ? `, … (${paths.length})` : ''}`;
 }
 
 /** Path, sha256, size and mode of every file in a package, read from the tar itself. */

@@ -130,6 +130,8 @@ async function* listUnits(store: Store): AsyncIterable<Unit> {
         if (!SHA256_HEX.test(name) && !name.startsWith('.tmp-')) continue;
         try {
           const st = statSync(path);
+          // A directory in an object's place is not an object flowrun wrote: fsck reports it, gc leaves it.
+          if (!st.isFile()) continue;
           yield { id: path, hashes: SHA256_HEX.test(name) ? [name] : [], size: st.size, modified: st.mtime };
         } catch { /* deleted meanwhile */ }
       }

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -156,7 +156,7 @@ export class LocalStore implements Store {
     try {
       mkdirSync(dirname(full), { recursive: true });
     } catch (e) {
-      throw this.ioError(e, full);
+      throw this.ioError(mkdirFailure(e, dirname(full)), full);
     }
     // Dot-prefixed, so a temp file left by a kill is never listed as a record.
     const tmp = join(dirname(full), `.${basename(full)}.tmp-${randomBytes(6).toString('hex')}`);
@@ -193,7 +193,7 @@ export class LocalStore implements Store {
     try {
       mkdirSync(dirname(path), { recursive: true });
     } catch (e) {
-      throw this.ioError(e, path);
+      throw this.ioError(mkdirFailure(e, dirname(path)), path);
     }
     const tmp = join(dirname(path), `.tmp-${randomBytes(8).toString('hex')}`);
     this.writeRaw(tmp, Array.isArray(data) ? data : [data], durable, mode);
@@ -223,11 +223,28 @@ export class LocalStore implements Store {
   private ioError(e: unknown, path: string): Error {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space and continue with flow resume.' });
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
+    if (code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is on a read-only file system: ${path} cannot be written (EROFS).`, { file: path, fix: 'Remount it read-write, or set "store" in .flowrc (or FLOW_STORE) to a writable path. Reading commands (flow runs, inspect, get) still work on it.' });
+    if (code === 'EACCES' || code === 'EPERM') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
     if (code === 'EISDIR' && path.startsWith(join(this.root, 'objects'))) return new StoreError('STORE_CORRUPT_OBJECT', `A directory sits where the object file ${path} belongs.`, { file: path, fix: 'Remove that directory (it is not a flowrun object), then run flow fsck.' });
     if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') return new StoreError('STORE_PERMISSION', `The store path is not a directory where one is needed: ${path} (${code}).`, { file: path, fix: `Point "store" in .flowrc (or FLOW_STORE) at a directory; ${this.root} must be one.` });
     if (code) return new StoreError('STORE_IO', `Writing the store failed: ${path}: ${(e as Error).message}.`, { file: path, fix: 'Check the disk and the store directory, then run flow fsck.' });
     return e as Error;
+  }
+}
+
+/**
+ * The real reason a recursive mkdir failed. Node reports ENOENT for `mkdir -p` under a read-only
+ * file system or an unwritable parent (it retries the missing parent, which cannot be made
+ * either); asking the nearest existing ancestor gives EROFS or EACCES, which say what to fix.
+ */
+function mkdirFailure(e: unknown, dir: string): unknown {
+  if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return e;
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    if (existsSync(d)) {
+      try { accessSync(d, constants.W_OK); } catch (access) { return access; }
+      return e;
+    }
+    if (dirname(d) === d) return e;
   }
 }
 

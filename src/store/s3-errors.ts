@@ -1,4 +1,5 @@
 import { RemoteError, StoreError } from '../errors/index.js';
+import { redactUrl } from '../util/url-credentials.js';
 import { describeLocation, type S3Location } from './s3-location.js';
 
 /** What the AWS SDK's errors carry that we look at. */
@@ -46,10 +47,11 @@ export function credentialSource(env: NodeJS.ProcessEnv = process.env): string {
 export function remoteFailure(e: unknown, loc: S3Location, action: string): Error {
   if (e instanceof RemoteError || e instanceof StoreError) return e;
   const err = (e ?? {}) as SdkError;
-  const where = `${describeLocation(loc)} (endpoint ${loc.endpoint ?? 'AWS default'}${loc.region ? `, region ${loc.region}` : ''})`;
+  const endpoint = loc.endpoint ? redactUrl(loc.endpoint) : undefined; // an endpoint URL may embed credentials
+  const where = `${describeLocation(loc)} (endpoint ${endpoint ?? 'AWS default'}${loc.region ? `, region ${loc.region}` : ''})`;
   const status = httpStatus(e);
   const sysCode = err.code ?? (e as { cause?: { code?: string } }).cause?.code;
-  const data = { bucket: loc.bucket, endpoint: loc.endpoint ?? null, status: status ?? null };
+  const data = { bucket: loc.bucket, endpoint: endpoint ?? null, status: status ?? null };
   if (err.name === 'NoSuchBucket') {
     return new RemoteError('REMOTE_BUCKET_NOT_FOUND', `The bucket "${loc.bucket}" does not exist at ${where}; ${action} failed.`, {
       fix: 'Create the bucket, or fix mirror.url / mirror.endpoint in .flowrc (FLOW_MIRROR_URL / FLOW_S3_ENDPOINT).', data,

@@ -4,7 +4,11 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FlowError } from '../../src/errors/index.js';
 import { applyPatch, captureGit, listProjectFiles, stripCredentials, type GitImpl, type GitState } from '../../src/git/git.js';
+import { remoteFailure } from '../../src/store/s3-errors.js';
+import type { S3Location } from '../../src/store/s3-location.js';
+import { redactUrl, redactUrlsIn } from '../../src/util/url-credentials.js';
 
 const IMPLS: GitImpl[] = ['cli', 'isomorphic'];
 const temps: string[] = [];
@@ -100,8 +104,58 @@ describe('stripCredentials', () => {
     ['file:///srv/repos/r.git', 'file:///srv/repos/r.git'],
     ['/srv/repos/r.git', '/srv/repos/r.git'],
     ['../sibling', '../sibling'],
+    // Passwords with characters that end a URL's authority: none of them may survive as a "path".
+    ['https://user:pa/ss@host/o/r.git', 'https://host/o/r.git'],
+    ['https://user:pa#ss@host/o/r.git', 'https://host/o/r.git'],
+    ['https://user:pa?ss@host/o/r.git', 'https://host/o/r.git'],
+    ['https://user:p@ss@host/o/r.git', 'https://host/o/r.git'],
+    ['https://user:a/b#c?d@e@host:8443/o/r.git?x=1#y', 'https://host:8443/o/r.git'],
+    ['https://AKIA:wJalr/K7MDENG/bPxRfi+CY@git-codecommit.us-east-1.amazonaws.com/v1/repos/r', 'https://git-codecommit.us-east-1.amazonaws.com/v1/repos/r'],
+    ['ssh://git:s/e#c?r@t@github.com/o/r.git', 'ssh://git@github.com/o/r.git'],
+    ['git:s/e#c@ret@github.com:o/r.git', 'git@github.com:o/r.git'],
+    ['https://[::1]:8080/o/r.git', 'https://[::1]:8080/o/r.git'],
+    ['https://u:p/w@[::1]:8080/o/r.git', 'https://[::1]:8080/o/r.git'],
+    // An '@' in the path is not userinfo.
+    ['https://host/@scope/pkg.git', 'https://host/@scope/pkg.git'],
+    ['https://host/o/r@v1.git', 'https://host/o/r@v1.git'],
   ])('%s → %s', (input, expected) => {
     expect(stripCredentials(input)).toBe(expected);
+  });
+
+  it('never leaves any part of a password with /, #, ? or @ in the result', () => {
+    const chars = ['/', '#', '?', '@', ':', '%40'];
+    for (const a of chars) for (const b of chars) {
+      const password = `SECRET${a}part${b}TAIL`;
+      for (const url of [`https://user:${password}@host.example/o/r.git`, `ssh://git:${password}@host.example/o/r.git`, `git:${password}@host.example:o/r.git`]) {
+        const out = stripCredentials(url);
+        expect(out, url).not.toMatch(/SECRET|part|TAIL/);
+        expect(out, url).toContain('host.example');
+      }
+    }
+  });
+});
+
+describe('credentials in error messages', () => {
+  it('redactUrl and every FlowError hide the userinfo and credential-like query values of URLs', () => {
+    expect(redactUrl('http://AKIAX:s3cr3t/x#y@minio.local:9000/bucket?X-Amz-Signature=abc')).toBe('http://***@minio.local:9000/bucket?…');
+    expect(redactUrl('http://127.0.0.1:9000')).toBe('http://127.0.0.1:9000');
+    expect(redactUrl('.flow')).toBe('.flow');
+    const e = new FlowError('REMOTE_UNREACHABLE', 'Cannot reach s3://b/p (endpoint http://AKIAX:s3cr3t/x#y@minio.local:9000, region r); push failed: connect to https://u:tok@h/x?access_token=tok2&a=1 failed.', {
+      fix: 'Check FLOW_S3_ENDPOINT=http://k:s3cr3t@minio.local:9000 and the network.',
+    });
+    expect(e.message).not.toMatch(/s3cr3t|AKIAX|tok\b|tok2/);
+    expect(e.message).toContain('http://***@minio.local:9000,');
+    expect(e.message).toContain('access_token=***&a=1');
+    expect(e.fix).not.toContain('s3cr3t');
+    expect(redactUrlsIn('see https://registry.npmjs.org/@scope/pkg for details')).toBe('see https://registry.npmjs.org/@scope/pkg for details');
+  });
+
+  it('an S3 failure names the endpoint without its credentials, in the message and in --json data', () => {
+    const loc = { bucket: 'b', prefix: 'p/', endpoint: 'http://AKIAX:s3cr3t/x@127.0.0.1:1', region: 'us-east-1', forcePathStyle: true } as unknown as S3Location;
+    const err = remoteFailure(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), loc, 'push') as FlowError;
+    expect(err.code).toBe('REMOTE_UNREACHABLE');
+    expect(JSON.stringify(err.toJSON())).not.toMatch(/s3cr3t|AKIAX/);
+    expect(err.message).toContain('127.0.0.1:1');
   });
 });
 
@@ -216,6 +270,25 @@ describe('captureGit', () => {
       }
     }
     expect(states.cli!.patch).toMatch(/^delta \d+$/m); // the JS applier above decoded a real git delta
+  });
+
+  it('keeps a tracked credentials file\'s uncommitted changes out of the patch (both impls); the rest still rebuilds exactly', async () => {
+    const repo = repoWith({ '.npmrc': 'registry=https://r.example.com/\n', 'tls/server.key': 'committed\n', 'src/a.ts': 'a\n', '.env.example': 'A=\n' });
+    write(repo, '.npmrc', 'registry=https://r.example.com/\n//r.example.com/:_authToken=npm_PATCH_CANARY\n');
+    write(repo, 'tls/server.key', 'PATCH_CANARY key\n');
+    write(repo, '.env.example', 'A=PATCH_CANARY_IN_A_TEMPLATE_IS_KEPT\n');
+    write(repo, 'src/a.ts', 'a2\n');
+    rmSync(join(repo, 'tls/server.key'));
+    write(repo, 'tls/server.key', 'PATCH_CANARY again\n');
+    for (const impl of IMPLS) {
+      const s = await captureGit(repo, { impl });
+      expect(s?.dirty).toBe(true);
+      expect(s?.patch).toContain('src/a.ts');
+      expect(s?.patch?.replace('PATCH_CANARY_IN_A_TEMPLATE_IS_KEPT', '')).not.toContain('PATCH_CANARY');
+      const tree = snapshot(await rebuild(repo, s!, impl));
+      expect(readFileSync(join(await rebuild(repo, s!, impl), '.npmrc'), 'utf8')).toBe('registry=https://r.example.com/\n');
+      expect(Object.keys(tree).sort()).toEqual(['.env.example', '.npmrc', 'src/a.ts', 'tls/server.key']);
+    }
   });
 
   it('a patch does not apply to a tree that is not the recorded commit', async () => {
