@@ -1,8 +1,8 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { StoreError } from '../errors/index.js';
+import { isFlowError, StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { SHA256_HEX, type Store } from './types.js';
 
@@ -143,7 +143,21 @@ export class LocalStore implements Store {
   }
 
   async listRecords(dir: string): Promise<string[]> {
-    return safeReaddir(this.recordFile(dir)).filter((n) => !n.startsWith('.')).sort();
+    return this.listRecordsSync(dir);
+  }
+
+  /** Names under a record directory; [] when it does not exist, an error when it cannot be read. */
+  listRecordsSync(dir: string): string[] {
+    const full = this.recordFile(dir);
+    let names: string[];
+    try {
+      names = readdirSync(full);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      throw new StoreError('STORE_PERMISSION', `The record directory ${full} cannot be read (${code}).`, { file: full, fix: 'Fix the permissions of the store directory.' });
+    }
+    return names.filter((n) => !n.startsWith('.')).sort();
   }
 
   async createRecord(path: string, value: unknown): Promise<boolean> {
@@ -153,22 +167,29 @@ export class LocalStore implements Store {
   /** Atomic create: write a temp file, then link(2) it to the final name (fails if it exists). */
   createRecordSync(path: string, value: unknown): boolean {
     const full = this.recordFile(path);
-    try {
-      mkdirSync(dirname(full), { recursive: true });
-    } catch (e) {
-      throw this.ioFailure(e, full);
-    }
+    const made = this.makeDirs(dirname(full));
     // Dot-prefixed, so a temp file left by a kill is never listed as a record.
     const tmp = join(dirname(full), `.${basename(full)}.tmp-${randomBytes(6).toString('hex')}`);
-    this.writeRaw(tmp, [Buffer.from(JSON.stringify(value))], false, 0o644);
     try {
+      this.writeRaw(tmp, [Buffer.from(JSON.stringify(value))], false, 0o644);
       linkSync(tmp, full);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw this.ioFailure(e, full);
+      rmSync(tmp, { force: true });
+      unmakeDirs(made, dirname(full));
+      throw isFlowError(e) ? e : this.ioFailure(e, full);
     } finally {
       rmSync(tmp, { force: true });
+    }
+  }
+
+  /** mkdir -p, returning the first directory it created (to undo it if the write then fails). */
+  private makeDirs(dir: string): string | undefined {
+    try {
+      return mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw this.ioFailure(e, dir);
     }
   }
 
@@ -203,18 +224,16 @@ export class LocalStore implements Store {
   }
 
   private writeFileAtomic(path: string, data: Buffer | Uint8Array[], durable: boolean, mode = 0o644): void {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-    } catch (e) {
-      throw this.ioFailure(e, path);
-    }
+    const made = this.makeDirs(dirname(path));
     const tmp = join(dirname(path), `.tmp-${randomBytes(8).toString('hex')}`);
-    this.writeRaw(tmp, Array.isArray(data) ? data : [data], durable, mode);
     try {
+      this.writeRaw(tmp, Array.isArray(data) ? data : [data], durable, mode);
       renameSync(tmp, path);
     } catch (e) {
       rmSync(tmp, { force: true });
-      throw this.ioFailure(e, path);
+      // A write that failed (a full disk) leaves no empty run, step or shard directory behind.
+      unmakeDirs(made, dirname(path));
+      throw isFlowError(e) ? e : this.ioFailure(e, path);
     }
   }
 
@@ -236,12 +255,21 @@ export class LocalStore implements Store {
   /** A file-system error of a store write as a coded error (disk full, permissions, ...). */
   ioFailure(e: unknown, path: string): Error {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space and continue with flow resume.' });
+    if (code === 'ENOSPC' || code === 'EDQUOT') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space on that disk, then try again.' });
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
     if (code === 'EISDIR' && path.startsWith(join(this.root, 'objects'))) return new StoreError('STORE_CORRUPT_OBJECT', `A directory sits where the object file ${path} belongs.`, { file: path, fix: 'Remove that directory (it is not a flowrun object), then run flow fsck.' });
     if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') return new StoreError('STORE_PERMISSION', `The store path is not a directory where one is needed: ${path} (${code}).`, { file: path, fix: `Point "store" in .flowrc (or FLOW_STORE) at a directory; ${this.root} must be one.` });
     if (code) return new StoreError('STORE_IO', `Writing the store failed: ${path}: ${(e as Error).message}.`, { file: path, fix: 'Check the disk and the store directory, then run flow fsck.' });
     return e as Error;
+  }
+}
+
+/** Removes `dir` and its parents up to `first` (the first one a makeDirs created), while they are empty. */
+function unmakeDirs(first: string | undefined, dir: string): void {
+  if (!first) return;
+  for (let d = dir; d.startsWith(first); d = dirname(d)) {
+    try { rmdirSync(d); } catch { return; }
+    if (d === first) return;
   }
 }
 
