@@ -1,6 +1,7 @@
 import { StoreError } from '../errors/index.js';
 import type { LocalStore } from '../store/local.js';
 import { type ObjectExpectation, tooLarge } from '../store/object-stream.js';
+import { UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
 import { mapLimit, type S3Store } from '../store/s3.js';
 import type { ObjectStaging } from '../store/staging.js';
 
@@ -24,6 +25,8 @@ export interface WantedObject {
 export class ObjectFetcher {
   fetched = 0;
   bytes = 0;
+  /** Aborted by the first refused object: the others in flight stop at their next chunk. */
+  private readonly stop = new AbortController();
 
   constructor(private readonly remote: S3Store, private readonly local: LocalStore, private readonly staging: ObjectStaging, private readonly tick: (bytes: number) => void) {}
 
@@ -40,15 +43,32 @@ export class ObjectFetcher {
       else single.push(w);
     }
     for (const [, members] of byPack) if (members.length === 1) single.push(members[0]!);
-    await mapLimit([...byPack].filter(([, m]) => m.length > 1), 4, async ([pack, members]) => {
+    await mapLimit([...byPack].filter(([, m]) => m.length > 1), 4, (job) => this.guard(async () => {
+      const [pack, members] = job;
       const body = await this.remote.getPack(pack);
       for (const w of members) {
         const e = packed.get(w.hash)!;
         const file = body && body.byteLength >= e.offset + e.length ? body.subarray(e.offset, e.offset + e.length) : await this.remote.getObjectFile(w.hash);
         await this.store([file], this.expect(w, `packs/${pack}.pack`), file.byteLength);
       }
-    });
-    await mapLimit(single, PARALLEL, (w) => this.fetchOne(w, packed.get(w.hash)?.pack));
+    }));
+    // Objects no record gives a size for (logs, code packages) come one at a time: most of them are
+    // big files (small ones travel in packs), and a forged set then costs one bound of inflation
+    // before the pull stops, not one per fetch in flight.
+    const declared = single.filter((w) => w.maxBytes < UNDECLARED_OBJECT_MAX_BYTES);
+    const undeclared = single.filter((w) => w.maxBytes >= UNDECLARED_OBJECT_MAX_BYTES);
+    await mapLimit(declared, PARALLEL, (w) => this.guard(() => this.fetchOne(w, packed.get(w.hash)?.pack)));
+    await mapLimit(undeclared, 1, (w) => this.guard(() => this.fetchOne(w, packed.get(w.hash)?.pack)));
+  }
+
+  private async guard(job: () => Promise<void>): Promise<void> {
+    this.stop.signal.throwIfAborted();
+    try {
+      await job();
+    } catch (e) {
+      this.stop.abort(e);
+      throw e;
+    }
   }
 
   /** The loose copy first (streamed), else its byte range in a pack. */
@@ -80,7 +100,7 @@ export class ObjectFetcher {
   }
 
   private async store(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expect: ObjectExpectation, size: number): Promise<void> {
-    await this.staging.put(source, expect);
+    await this.staging.put(source, expect, this.stop.signal);
     this.fetched++;
     this.bytes += size;
     this.tick(size);

@@ -31,7 +31,7 @@ export class ObjectStaging {
   }
 
   /** Streams an object file to disk while verifying it; nothing stays unless it verified. */
-  async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expect: ObjectExpectation): Promise<number> {
+  async put(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expect: ObjectExpectation, signal?: AbortSignal): Promise<number> {
     const part = join(this.dir, `${expect.hash}.part`);
     const verifier = new ObjectVerifier(expect);
     let fd: number | undefined;
@@ -39,6 +39,7 @@ export class ObjectStaging {
     try {
       fd = this.io(part, () => openSync(part, 'wx', 0o444));
       for await (const chunk of source) {
+        signal?.throwIfAborted();
         // Checked before it is written: a refused object never reaches the disk beyond its header.
         await verifier.write(chunk);
         this.io(part, () => writeAll(fd!, chunk));
