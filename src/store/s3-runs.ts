@@ -3,7 +3,7 @@ import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/recor
 import { checkRunRecord, checkTaskRecord } from './record-check.js';
 import { forgedRecord, isPlainObject, isProjectPath, isRunId, isStepName, parseTaskRecordPath, printable, RECORD_MAX_BYTES } from './remote-input.js';
 import type { S3Store } from './s3.js';
-import { mapLimit } from './s3.js';
+import { mapLimit } from '../util/map-limit.js';
 
 /** A run as the mirror holds it, every piece checked against the key it was read from. */
 export interface RemoteRun {

@@ -232,6 +232,14 @@ describe('the CLI on a forged mirror', () => {
     expect(existsSync(join(dir, '.flow/runs/run-1'))).toBe(false);
   });
 
+  it('flow runs --remote refuses a run record that is not the record of its key (exit 3, naming it)', async () => {
+    const { dir, env, remote } = await forgedProject((f) => editRun(f, (r) => { r.steps[0]!.name = '../../x'; }));
+    const r = await flow(['runs', '--remote'], { cwd: dir, env });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(3);
+    expect(r.stderr).toContain(`${remote.location}${RUN}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('flow fsck --remote lists every forged key (and does not inflate the bomb), exit 3', async () => {
     let bombKey = '';
     let indexKey = '';
