@@ -2,7 +2,7 @@ import type { FlowConfig } from '../config/config.js';
 import { UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
-import { RECORD_MAX_BYTES } from '../store/remote-input.js';
+import { isRunId, RECORD_MAX_BYTES } from '../store/remote-input.js';
 import { mapLimit, type S3Store } from '../store/s3.js';
 import { checkRemoteRunRecord } from '../store/s3-runs.js';
 import { mirrorLocation, openMirror } from './mirror.js';
@@ -23,7 +23,7 @@ export async function requireMirror(config: FlowConfig, command: string): Promis
 const byRunNumber = (a: string, b: string) => Number(a.slice(4)) - Number(b.slice(4));
 
 async function runIds(store: { listRecords(dir: string): Promise<string[]> }): Promise<string[]> {
-  return (await store.listRecords('runs')).filter((n) => /^run-\d+$/.test(n)).sort(byRunNumber);
+  return (await store.listRecords('runs')).filter(isRunId).sort(byRunNumber);
 }
 
 /** Pushes the named runs (default: every local run), oldest first; the inventory is read once. */

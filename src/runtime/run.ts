@@ -188,16 +188,17 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
 function abandonRun(store: LocalStore, record: RunRecord, result: SchedulerResult): never {
   const e = result.fatal;
   if (!(e instanceof StoreError)) throw e;
+  const remedy = e.code === 'STORE_DISK_FULL' ? 'Free space on that disk' : (e.fix ?? 'Fix the store').replace(/\.$/, '');
   const ran = Object.values(result.summary).some((s) => s.tasks > 0);
   if (!ran) {
     rmSync(join(store.root, runRecordPath(record.id)), { force: true });
     rmSync(join(store.root, runDir(record.id)), { recursive: true, force: true });
-    throw new StoreError(e.code, `${e.message} ${record.id} stopped before any task was recorded, so it was removed.`, { file: e.location.file, fix: 'Free space on that disk, then run the flow again.' });
+    throw new StoreError(e.code, `${e.message} ${record.id} stopped before any task was recorded, so it was removed.`, { file: e.location.file, fix: `${remedy}, then run the flow again.` });
   }
   try {
     store.writeRecordSync(runRecordPath(record.id), { ...record, status: 'failed', finished: new Date().toISOString(), summary: result.summary, error: { ...e.toJSON() } }, true);
   } catch { /* the disk is still full: the record stays "running", which readers show as interrupted */ }
-  throw new StoreError(e.code, `${e.message} ${record.id} stopped; the tasks recorded before it are kept.`, { file: e.location.file, fix: `Free space on that disk, then continue the run: flow resume ${record.file} --origin ${record.id}` });
+  throw new StoreError(e.code, `${e.message} ${record.id} stopped; the tasks recorded before it are kept.`, { file: e.location.file, fix: `${remedy}, then continue the run: flow resume ${record.file} --origin ${record.id}` });
 }
 
 /** The tasks' working directory relative to the project root ('.' when outside it). */
