@@ -220,8 +220,14 @@ async function* listUnits(store: Store, symlinks: string[]): AsyncIterable<Unit>
 async function deleteRuns(store: Store, runs: string[]): Promise<void> {
   if (runs.length === 0) return;
   if (store instanceof LocalStore) {
-    // The run record goes first: a run without it is invisible, never half-readable.
-    for (const id of runs) { rmSync(join(store.root, runRecordPath(id)), { force: true }); rmSync(join(store.root, 'runs', id), { recursive: true, force: true }); }
+    for (const id of runs) {
+      const dir = join(store.root, 'runs', id);
+      // A run directory that is a symlink goes as a link: nothing is deleted through it.
+      const link = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink();
+      // Otherwise the run record goes first: a run without it is invisible, never half-readable.
+      if (!link) rmSync(join(store.root, runRecordPath(id)), { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
     return;
   }
   const s3 = store as S3Store;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,19 @@ describe('flow gc never deletes what a kept run may reference', () => {
     expect([victim, temp, linked].filter((f) => !existsSync(f))).toEqual([]);
     expect(report.skippedSymlinks).toHaveLength(2);
     expect(objects.filter((f) => !existsSync(f))).toEqual([]);
+  });
+
+  it('a run directory that is a symlink out of the store is deleted as a link: the run record it points at survives', async () => {
+    const dir = await projectWithRun();
+    const outside = tempDir('gc-outside-run-');
+    cpSync(join(dir, '.flow/runs/run-1'), join(outside, 'run-0'), { recursive: true });
+    const record = join(outside, 'run-0/run.json');
+    writeFileSync(record, readFileSync(record, 'utf8').replace('"id":"run-1"', '"id":"run-0"'));
+    symlinkSync(join(outside, 'run-0'), join(dir, '.flow/runs/run-0'));
+    const report = await collectGarbage(LocalStore.open(join(dir, '.flow')), { dryRun: false, keepLast: 1, graceMs: 0 });
+    expect(report.deletedRuns).toEqual(['run-0']);
+    expect(existsSync(join(dir, '.flow/runs/run-0'))).toBe(false);
+    expect(existsSync(record)).toBe(true);
   });
 });
 
