@@ -31,6 +31,7 @@ export default class Gc extends BaseCommand {
     if (report.deletedRuns.length) this.log(`${verb} runs: ${report.deletedRuns.join(' ')}`);
     this.log(`${report.store}: kept ${report.keptRuns.length} run(s); ${verb} ${report.deletedRuns.length} run(s) and ${report.deletedObjects} object(s), ${formatBytes(report.deletedBytes)}`
       + `${report.protectedRecent ? `; ${report.protectedRecent} unreferenced object(s) younger than the grace period kept` : ''}${report.partialPacks ? `; ${report.partialPacks} pack(s) partly in use kept` : ''}`);
+    if (report.skippedSymlinks.length) this.log(`note: ${report.skippedSymlinks.length} symlink(s) in the store were left alone (gc never follows a symlink): ${report.skippedSymlinks.slice(0, 3).join(', ')}${report.skippedSymlinks.length > 3 ? ', ...' : ''}`);
     return report;
   }
 }

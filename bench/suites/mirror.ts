@@ -1,16 +1,19 @@
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { pullRun } from '../../src/mirror/pull.js';
 import { pushRun, RemoteInventory } from '../../src/mirror/push.js';
 import { runRecordPath, taskRecordPath, type RunRecord, type TaskRecord } from '../../src/runtime/records.js';
 import { encodeObjectFile, LocalStore } from '../../src/store/local.js';
 import { mapLimit, S3Store } from '../../src/store/s3.js';
 import { S3_TEST_ENV, startS3Server } from '../../tools/s3-test-server/launch.js';
-import { BIN, median, ms, type Section } from '../util.js';
+import { benchProject, BIN, median, ms, type Section } from '../util.js';
 
 const SMALL = 10_000;
 
@@ -19,10 +22,11 @@ function syntheticRun(store: LocalStore, id: string, n: number, artifact: (i: nu
   const logs = store.putObjectSync(Buffer.alloc(0));
   const now = new Date().toISOString();
   for (let i = 0; i < n; i++) {
-    const hash = store.putObjectSync(artifact(i));
+    const bytes = artifact(i);
+    const hash = store.putObjectSync(bytes);
     const rec: TaskRecord = {
       schema: 'flowrun.task/1', run: id, step: 'work', id: String(i), stack: [{ step: 'start', index: i, count: n }], parents: ['start/0'], status: 'ok',
-      attempts: [{ attempt: 0, started: now, finished: now, durationMs: 1, status: 'ok' }], artifacts: { value: { hash, size: 16 } }, logs: { stdout: logs, stderr: logs },
+      attempts: [{ attempt: 0, started: now, finished: now, durationMs: 1, status: 'ok' }], artifacts: { value: { hash, size: bytes.byteLength } }, logs: { stdout: logs, stderr: logs },
     };
     store.writeRecordSync(taskRecordPath(id, 'work', String(i)), rec);
   }
@@ -120,5 +124,68 @@ export async function mirror(): Promise<Section[]> {
   } finally {
     await server.stop();
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The bomb set of issue #13: six objects of ~4.7 MB, each gzip that inflates to 4.5 GiB of zeros. */
+const BOMBS = 6;
+const BOMB_MEMBERS = 72;
+
+/**
+ * `flow pull` of a run whose records name gzip bombs (written straight into the bucket, as an
+ * attacker with write access would), against the pull of the same run unforged: peak RSS of the
+ * pulling process (getrusage maxRSS) and time to the refusal.
+ */
+export async function mirrorTrust(): Promise<Section[]> {
+  Object.assign(process.env, S3_TEST_ENV);
+  const server = await startS3Server();
+  const work = mkdtempSync(join(tmpdir(), 'flowrun-bench-trust-'));
+  const project = benchProject({});
+  try {
+    const member = gzipSync(Buffer.alloc(64 << 20), { level: 9 });
+    const bomb = Buffer.concat([Buffer.from([0x46, 0x4f, 1, 1]), ...Array.from({ length: BOMB_MEMBERS }, () => member)]);
+    const local = LocalStore.open(join(work, 'src'));
+    syntheticRun(local, 'run-1', BOMBS, (i) => Buffer.from(JSON.stringify({ fra: 1, v: { i } })));
+    const probe = join(work, 'rss-probe.mjs');
+    writeFileSync(probe, "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.RSS_OUT, String(process.resourceUsage().maxRSS)));\n");
+    const pull = async (forge: (t: TaskRecord, hash: string) => void) => {
+      const remote = await S3Store.open(await server.location());
+      await pushRun(local, remote, 'run-1', await RemoteInventory.read(remote));
+      const bundle = (await remote.readBundle('run-1'))!;
+      const tasks = Object.values(bundle.records) as TaskRecord[];
+      for (const t of tasks) {
+        const hash = randomBytes(32).toString('hex');
+        await remote.client.send(new PutObjectCommand({ Bucket: remote.loc.bucket, Key: remote.objectKey(hash), Body: bomb }));
+        forge(t, hash);
+      }
+      await remote.writeBundle('run-1', bundle.records);
+      const out = join(work, `rss-${randomBytes(4).toString('hex')}`);
+      const env = { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(probe).href}`, RSS_OUT: out, FLOW_STORE: join(work, `pulled-${randomBytes(4).toString('hex')}`), FLOW_MIRROR_URL: `s3://${remote.loc.bucket}/${remote.loc.prefix}`, FLOW_S3_ENDPOINT: server.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true' };
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, [BIN, 'pull', 'run-1', '--json'], { cwd: project, env, encoding: 'utf8' });
+      const time = performance.now() - t0;
+      remote.client.destroy();
+      const code = (JSON.parse(r.stdout) as { error?: { code: string } }).error?.code ?? 'pulled';
+      return { exit: r.status, code, time, rssMiB: Number(readFileSync(out, 'utf8')) / 1024 };
+    };
+    const clean = await pull(() => undefined);
+    const asArtifacts = await pull((t, hash) => { t.artifacts.value!.hash = hash; });
+    const asLogs = await pull((t, hash) => { t.logs.stdout = hash; });
+    const row = (name: string, p: typeof clean, note: string) => ({ name, value: `peak RSS ${p.rssMiB.toFixed(0)} MiB, ${ms(p.time)}`, note: `exit ${p.exit}, ${p.code}; ${note}` });
+    process.stderr.write(`  clean ${clean.rssMiB.toFixed(0)} MiB, artifacts ${asArtifacts.rssMiB.toFixed(0)} MiB, logs ${asLogs.rssMiB.toFixed(0)} MiB\n`);
+    return [{
+      title: 'S3 mirror: forged input (issue #13)',
+      command: '`npm run bench -- mirrorTrust` (s3rver via tools/s3-test-server; peak RSS = getrusage maxRSS of the `flow pull` process)',
+      rows: [
+        row(`pull of a ${BOMBS}-task run, unforged`, clean, 'the baseline: CLI, SDK and the run'),
+        row(`the same run, its ${BOMBS} artifacts swapped for gzip bombs (${(bomb.byteLength / 1e6).toFixed(1)} MB each, inflating to ${BOMB_MEMBERS * 64 / 1024} GiB)`, asArtifacts, 'refused at the size the record declares, before a byte is stored; f3d2067 took six such objects to 2.2 GB RSS (issue #13)'),
+        row(`the same bombs named as the tasks' logs (no declared size)`, asLogs, 'refused after inflating 1 GiB (the bound for objects without a declared size), streamed: memory stays flat'),
+      ],
+      text: `Each bomb is ${BOMB_MEMBERS} concatenated gzip members of 64 MiB of zeros behind flowrun's object header, written under objects/ with the S3 client and named by the run's record bundle. Peak RSS does not depend on machine load; the times do (the bomb-as-log time is inflating and hashing 1 GiB, about 5 s of one core here).`,
+    }];
+  } finally {
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(project, { recursive: true, force: true });
   }
 }

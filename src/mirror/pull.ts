@@ -1,12 +1,14 @@
-import { NotFoundError, RemoteError, StoreError } from '../errors/index.js';
-import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
+import { NotFoundError, RemoteError } from '../errors/index.js';
+import { runRecordPath, type RunRecord } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
-import { mapLimit, verifyObjectFile, type S3Store } from '../store/s3.js';
+import { isRunId, printable, UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
+import type { S3Store } from '../store/s3.js';
+import { readRemoteRun, type RemoteRun } from '../store/s3-runs.js';
+import { ObjectStaging } from '../store/staging.js';
 import { closest } from '../util/suggest.js';
 import { objectIdsIn, objectIdsInBytes } from '../store/types.js';
+import { ObjectFetcher, type WantedObject } from './fetch.js';
 import { sameRun, type TransferProgress } from './push.js';
-
-const PARALLEL = 8;
 
 export interface PullResult {
   run: string;
@@ -16,16 +18,20 @@ export interface PullResult {
 }
 
 /**
- * Copies one run from the mirror into the local store: objects first, each verified against its
- * sha256 before it is written (a bad one stops the pull with nothing of this run recorded), then
- * the task records, and the run record last, as push does.
+ * Copies one run from the mirror into the local store. The mirror is untrusted input: every
+ * record is read (bounded) and checked against its key first, so a forged one stops the pull
+ * (STORE_CORRUPT_RECORD naming the key) before anything is written. Objects then stream into a
+ * staging area, each verified as it arrives against its sha256 and against the size its record
+ * declares; only when all verified do they move into the store, then the task records, and the
+ * run record last, as push does. A failed pull leaves the local store as it was.
  */
 export async function pullRun(remote: S3Store, local: LocalStore, id: string, onProgress?: (p: TransferProgress) => void): Promise<PullResult> {
-  const run = /^run-\d+$/.test(id) ? await remote.readRecord<RunRecord>(runRecordPath(id)) : undefined;
-  if (!run) {
+  const contents = isRunId(id) ? await readRemoteRun(remote, id) : undefined;
+  if (!contents) {
     const guess = closest(id, await remote.listRecords('runs'));
-    throw new NotFoundError('RUN_NOT_FOUND', `There is no run ${id} on the mirror ${remote.location}.`, { fix: guess ? `Did you mean ${guess}? (flow runs --remote lists them)` : 'flow runs --remote lists the runs on the mirror.' });
+    throw new NotFoundError('RUN_NOT_FOUND', `There is no run ${printable(id)} on the mirror ${remote.location}.`, { fix: guess ? `Did you mean ${printable(guess)}? (flow runs --remote lists them)` : 'flow runs --remote lists the runs on the mirror.' });
   }
+  const { run, claim, tasks } = contents;
   const mine = local.readRecordSync<RunRecord>(runRecordPath(id));
   if (mine && !sameRun(mine, run)) {
     throw new RemoteError('RUN_ID_CONFLICT', `The local ${id} (${mine.flow}, started ${mine.started} on ${mine.host}) is a different run than ${id} on the mirror ${remote.location}.`, {
@@ -34,93 +40,56 @@ export async function pullRun(remote: S3Store, local: LocalStore, id: string, on
   }
   if (mine && JSON.stringify(mine) === JSON.stringify(run)) return { run: id, status: 'up-to-date', objects: 0, bytes: 0 };
 
-  const tasks = await remoteTasks(remote, id);
-  const progress: TransferProgress = { run: id, objectsDone: 0, objectsTotal: 0, bytesDone: 0, bytesTotal: 0 };
-  const fetcher = new ObjectFetcher(remote, local, (bytes) => { progress.objectsDone++; progress.bytesDone += bytes; onProgress?.({ ...progress }); });
-
-  // Artifacts and logs must exist; other 64-hex strings in records are objects only if present.
-  const required = new Set<string>();
-  for (const t of Object.values(tasks)) {
-    for (const ref of Object.values(t.artifacts ?? {})) required.add(ref.hash);
-    if (t.logs) { required.add(t.logs.stdout); required.add(t.logs.stderr); }
-  }
-  const optional = new Set([...objectIdsIn(JSON.stringify(run)), ...objectIdsIn(JSON.stringify(tasks))].filter((h) => !required.has(h)));
-  progress.objectsTotal = required.size + optional.size;
-  await fetcher.fetch([...required], true);
-  await fetcher.fetch([...optional], false);
-  // Binary parts of artifacts are named inside the artifact objects, now local.
-  const parts = new Set<string>();
-  for (const t of Object.values(tasks)) {
-    for (const ref of Object.values(t.artifacts ?? {})) for (const part of objectIdsInBytes(local.getObjectSync(ref.hash))) parts.add(part);
-  }
-  progress.objectsTotal += parts.size;
-  await fetcher.fetch([...parts], false);
-
-  const claim = await remote.readRecord<unknown>(`runs/${id}/claim.json`);
-  if (claim !== undefined) local.createRecordSync(`runs/${id}/claim.json`, claim);
-  for (const [rel, rec] of Object.entries(tasks)) local.writeRecordSync(`runs/${id}/tasks/${rel}`, rec);
-  local.writeRecordSync(runRecordPath(id), run, true);
-  return { run: id, status: 'pulled', objects: fetcher.fetched, bytes: fetcher.bytes };
-}
-
-/** A run's task records on the mirror: the push bundle, plus loose records (written by Batch tasks). */
-async function remoteTasks(remote: S3Store, id: string): Promise<Record<string, TaskRecord>> {
-  const tasks: Record<string, TaskRecord> = { ...((await remote.readBundle(id))?.records as Record<string, TaskRecord> | undefined) };
-  const prefix = remote.key(`runs/${id}/tasks/`);
-  const loose: string[] = [];
-  for await (const { key } of remote.listKeys(prefix)) if (key.endsWith('.json')) loose.push(key.slice(prefix.length));
-  await mapLimit(loose.filter((rel) => !(rel in tasks)), PARALLEL, async (rel) => {
-    const rec = await remote.readRecord<TaskRecord>(`runs/${id}/tasks/${rel}`);
-    if (rec) tasks[rel] = rec;
-  });
-  return tasks;
-}
-
-/** Fetches objects the local store lacks, whole packs when several members are wanted. */
-class ObjectFetcher {
-  fetched = 0;
-  bytes = 0;
-
-  constructor(private readonly remote: S3Store, private readonly local: LocalStore, private readonly tick: (bytes: number) => void) {}
-
-  async fetch(hashes: string[], required: boolean): Promise<void> {
-    const want = [];
-    for (const h of hashes) if (!(await this.local.hasObject(h))) want.push(h); else this.tick(0);
-    const packed = await this.remote.packedObjects();
-    const byPack = new Map<string, string[]>();
-    const loose: string[] = [];
-    for (const h of want) {
-      const entry = packed.get(h);
-      if (entry) byPack.set(entry.pack, [...(byPack.get(entry.pack) ?? []), h]);
-      else loose.push(h);
+  const wanted = wantedObjects(contents);
+  const progress: TransferProgress = { run: id, objectsDone: 0, objectsTotal: wanted.size, bytesDone: 0, bytesTotal: 0 };
+  const staging = new ObjectStaging(local);
+  try {
+    const fetcher = new ObjectFetcher(remote, local, staging, (bytes) => { progress.objectsDone++; progress.bytesDone += bytes; onProgress?.({ ...progress }); });
+    await fetcher.fetch([...wanted.values()].filter((w) => w.required));
+    await fetcher.fetch([...wanted.values()].filter((w) => !w.required));
+    // Binary parts of artifacts are named inside the artifact objects (now verified), bounded by the artifact's size.
+    const parts = new Map<string, WantedObject>();
+    for (const [rel, t] of Object.entries(tasks)) {
+      for (const [name, ref] of Object.entries(t.artifacts)) {
+        const doc = staging.has(ref.hash) ? staging.read(ref.hash) : local.getObjectSync(ref.hash);
+        for (const part of objectIdsInBytes(doc)) if (!wanted.has(part)) parts.set(part, declared(parts.get(part), part, ref.size, `the size ${rel} declares for artifact ${name}, which names it`, false));
+      }
     }
-    const wholePacks = [...byPack].filter(([, members]) => members.length > 1);
-    for (const [, members] of byPack) if (members.length === 1) loose.push(members[0]!);
-    await mapLimit(wholePacks, 4, async ([pack, members]) => {
-      const body = await this.remote.getPack(pack);
-      for (const h of members) {
-        const e = packed.get(h)!;
-        const file = body && body.byteLength >= e.offset + e.length ? body.subarray(e.offset, e.offset + e.length) : await this.remote.getObjectFile(h);
-        this.store(h, file);
-      }
-    });
-    await mapLimit(loose, PARALLEL, async (h) => {
-      let file: Buffer;
-      try {
-        file = await this.remote.getObjectFile(h);
-      } catch (e) {
-        if (!required && e instanceof StoreError && e.code === 'STORE_MISSING_OBJECT') return;
-        throw e;
-      }
-      this.store(h, file);
-    });
-  }
+    progress.objectsTotal += parts.size;
+    await fetcher.fetch([...parts.values()]);
+    staging.commit();
 
-  private store(hash: string, file: Buffer): void {
-    const data = verifyObjectFile(file, hash, `${this.remote.location}objects/${hash.slice(0, 2)}/${hash}`);
-    this.local.putObjectSync(data, { compress: data.byteLength < (1 << 20) });
-    this.fetched++;
-    this.bytes += file.byteLength;
-    this.tick(file.byteLength);
+    if (claim !== undefined) local.createRecordSync(`runs/${id}/claim.json`, claim);
+    for (const [rel, rec] of Object.entries(tasks)) local.writeRecordSync(`runs/${id}/tasks/${rel}`, rec);
+    local.writeRecordSync(runRecordPath(id), run, true);
+    return { run: id, status: 'pulled', objects: fetcher.fetched, bytes: fetcher.bytes };
+  } finally {
+    staging.discard();
   }
+}
+
+/**
+ * What a run's records reference, each with the most bytes it may hold: artifacts and included
+ * files by the size their record declares, everything else (logs, code package, locks) by
+ * UNDECLARED_OBJECT_MAX_BYTES. Artifacts and logs must exist; other ids are fetched if present.
+ */
+function wantedObjects({ run, tasks }: RemoteRun): Map<string, WantedObject> {
+  const wanted = new Map<string, WantedObject>();
+  const add = (hash: string, size: number | undefined, bound: string, required: boolean) => wanted.set(hash, declared(wanted.get(hash), hash, size, bound, required));
+  for (const [rel, t] of Object.entries(tasks)) {
+    for (const [name, ref] of Object.entries(t.artifacts)) add(ref.hash, ref.size, `the size ${rel} declares for artifact ${name}`, true);
+    add(t.logs.stdout, undefined, 'the most a log may hold', true);
+    add(t.logs.stderr, undefined, 'the most a log may hold', true);
+  }
+  for (const [name, inc] of Object.entries(run.includes ?? {})) add(inc.hash, inc.size, `the size the run record declares for included file ${name}`, false);
+  for (const hash of [...objectIdsIn(JSON.stringify(run)), ...objectIdsIn(JSON.stringify(tasks))]) if (!wanted.has(hash)) add(hash, undefined, 'the most an object without a declared size may hold', false);
+  return wanted;
+}
+
+/** Merges a reference into what is known of an object: the largest bound wins (an undeclared one is the cap). */
+function declared(known: WantedObject | undefined, hash: string, size: number | undefined, bound: string, required: boolean): WantedObject {
+  const maxBytes = size ?? UNDECLARED_OBJECT_MAX_BYTES;
+  if (!known) return { hash, maxBytes, bound, required };
+  const wider = maxBytes > known.maxBytes;
+  return { hash, maxBytes: wider ? maxBytes : known.maxBytes, bound: wider ? bound : known.bound, required: known.required || required };
 }

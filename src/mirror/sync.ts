@@ -2,7 +2,9 @@ import type { FlowConfig } from '../config/config.js';
 import { UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord } from '../runtime/records.js';
 import type { LocalStore } from '../store/local.js';
+import { isRunId, RECORD_MAX_BYTES } from '../store/remote-input.js';
 import { mapLimit, type S3Store } from '../store/s3.js';
+import { checkRemoteRunRecord } from '../store/s3-runs.js';
 import { mirrorLocation, openMirror } from './mirror.js';
 import { pullRun, type PullResult } from './pull.js';
 import { pushRun, RemoteInventory, type PushResult, type TransferProgress } from './push.js';
@@ -21,7 +23,7 @@ export async function requireMirror(config: FlowConfig, command: string): Promis
 const byRunNumber = (a: string, b: string) => Number(a.slice(4)) - Number(b.slice(4));
 
 async function runIds(store: { listRecords(dir: string): Promise<string[]> }): Promise<string[]> {
-  return (await store.listRecords('runs')).filter((n) => /^run-\d+$/.test(n)).sort(byRunNumber);
+  return (await store.listRecords('runs')).filter(isRunId).sort(byRunNumber);
 }
 
 /** Pushes the named runs (default: every local run), oldest first; the inventory is read once. */
@@ -46,9 +48,12 @@ export async function remoteRunIds(remote: S3Store): Promise<string[]> {
   return runIds(remote);
 }
 
-/** Run records on the mirror, newest first (16 reads in flight). */
+/** Run records on the mirror, newest first (16 reads in flight), each checked against its key. */
 export async function listRemoteRuns(remote: S3Store): Promise<RunRecord[]> {
   const ids = await remoteRunIds(remote);
-  const records = await mapLimit(ids, 16, (id) => remote.readRecord<RunRecord>(runRecordPath(id)));
+  const records = await mapLimit(ids, 16, async (id) => {
+    const value = await remote.readJson(runRecordPath(id), RECORD_MAX_BYTES);
+    return value === undefined ? undefined : checkRemoteRunRecord(value, `${remote.location}${runRecordPath(id)}`, id);
+  });
   return records.filter((r): r is RunRecord => r !== undefined).sort((a, b) => byRunNumber(b.id, a.id));
 }

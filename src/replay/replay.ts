@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Run } from '../client/client.js';
 import type { FlowConfig } from '../config/config.js';
 import { compareRuns } from '../diff/compare.js';
-import type { RunDiff } from '../diff/diff.js';
+import type { RunDiff, RunView } from '../diff/diff.js';
 import { loadRunView } from '../diff/load.js';
 import { ExitCode, StoreError, isFlowError } from '../errors/index.js';
 import { assertGraph } from '../cli/load.js';
@@ -20,6 +20,7 @@ import { assertIncludesStored } from '../runtime/includes.js';
 import { executeRun } from '../runtime/run.js';
 import { environment } from '../runtime/snapshot.js';
 import type { LocalStore } from '../store/local.js';
+import { summaryMismatch } from '../store/record-check.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { type ArtifactCheck, verifyReplay } from './verify.js';
 
@@ -64,6 +65,9 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   } catch (e) {
     throw new StoreError('REPLAY_SNAPSHOT_MISSING', `The code package of ${rec.id} (object ${rec.code.hash}) is ${isFlowError(e) && e.code === 'STORE_MISSING_OBJECT' ? 'missing' : 'unreadable'} in ${o.store.location}.`, { fix: 'Run flow pull to fetch it from the mirror, or flow fsck to see what else is affected.', cause: e });
   }
+  // Read before anything runs: a gc (or anyone) deleting the origin meanwhile cannot empty the comparison.
+  const originalView = await loadRunView(original);
+  assertOriginComplete(rec, originalView);
   if (rec.flowrunVersion !== FLOWRUN_VERSION) o.warn(`${rec.id} was recorded by flowrun ${rec.flowrunVersion}; this is ${FLOWRUN_VERSION}.`);
   if (rec.node !== process.version) o.warn(`${rec.id} ran on Node ${rec.node}; this is ${process.version}.`);
   if (rec.status !== 'ok') o.warn(`${rec.id} ${rec.status}: the replay runs the whole flow and verifies the tasks that succeeded.`);
@@ -95,7 +99,8 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
       const diff = await compareRuns(o.store, rec.id, replay.id);
       return { record: replay, checks: [], diff, exitCode: outcome.exitCode };
     }
-    const { checks, verdict } = verifyReplay(await loadRunView(original), await loadRunView(await Run.open(o.store, replay.id)));
+    assertOriginUnchanged(o.store, rec, originalView, replay.id);
+    const { checks, verdict } = verifyReplay(originalView, await loadRunView(await Run.open(o.store, replay.id)));
     replay.verdict = verdict;
     o.store.writeRecordSync(runRecordPath(replay.id), replay, true);
     const exitCode = outcome.exitCode === ExitCode.interrupted ? outcome.exitCode : verdict.reproduced ? ExitCode.ok : ExitCode.runFailed;
@@ -103,6 +108,29 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const taskCount = (view: RunView) => Object.values(view.tasks).reduce((n, ts) => n + ts.length, 0);
+
+/** A replay compares against the origin's task records: with some missing it could only prove less than it claims. */
+function assertOriginComplete(rec: RunRecord, view: RunView): void {
+  const tasks = Object.values(view.tasks).flat();
+  const problem = summaryMismatch(rec, tasks) ?? (tasks.length === 0 ? `${rec.id} has no task records at all.` : undefined);
+  if (!problem) return;
+  throw new StoreError('REPLAY_ORIGIN_INCOMPLETE', `${problem} A replay of ${rec.id} would have nothing (or too little) to compare its artifacts with, so nothing was run.`, {
+    file: runRecordPath(rec.id), fix: `Restore ${rec.id}'s task records (flow pull from the mirror, or a copy of the store); flow fsck lists what is missing.`,
+  });
+}
+
+/** The origin must still be the run read at the start (a gc or a hand deleting it makes the verdict meaningless). */
+function assertOriginUnchanged(store: LocalStore, rec: RunRecord, view: RunView, replay: string): void {
+  const now = store.readRecordSync<RunRecord>(runRecordPath(rec.id));
+  let tasks = 0;
+  for (const { name } of rec.steps) tasks += store.listRecordsSync(`runs/${rec.id}/tasks/${name}`).filter((f) => f.endsWith('.json')).length;
+  if (now && now.started === rec.started && now.host === rec.host && tasks === taskCount(view)) return;
+  throw new StoreError('REPLAY_ORIGIN_DELETED', `${rec.id} was ${now ? 'changed' : 'deleted'} while ${replay} replayed it (${tasks} of its ${taskCount(view)} task records are left), so the replay is not compared with it.`, {
+    file: runRecordPath(rec.id), fix: `Keep ${rec.id} while it is replayed (flow gc --keep ${rec.id}); ${replay} is in the store and flow diff can compare it with another run.`,
+  });
 }
 
 /**

@@ -15,6 +15,8 @@ export function renderReplayReport(o: { original: string; replay: string; checks
   const total = v.artifacts.reproduced + v.artifacts.diverged + v.artifacts.missing;
   if (v.reproduced) {
     out.push(`${o.replay}: reproduced ${o.original} bit for bit: ${total} of ${total} artifacts match`);
+  } else if (!v.firstDivergence) {
+    out.push(`${o.replay}: NOT verified: ${o.original} has no artifacts of successful tasks to compare with, so the replay proves nothing`);
   } else {
     const f = v.firstDivergence!;
     out.push(`${o.replay}: did NOT reproduce ${o.original}: ${v.artifacts.diverged} diverged, ${v.artifacts.missing} missing, ${v.artifacts.reproduced} reproduced of ${total} artifacts`);

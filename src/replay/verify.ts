@@ -32,7 +32,8 @@ export function verifyReplay(original: RunView, replay: RunView): { checks: Arti
   const count = (s: ArtifactCheck['status']) => checks.filter((c) => c.status === s).length;
   const first = checks.find((c) => c.status !== 'reproduced');
   const verdict: ReplayVerdict = {
-    reproduced: first === undefined,
+    // Nothing compared proves nothing: a replay is reproduced only when some artifact matched and none differed.
+    reproduced: first === undefined && checks.length > 0,
     artifacts: { reproduced: count('reproduced'), diverged: count('diverged'), missing: count('missing') },
   };
   if (first) verdict.firstDivergence = { step: first.task.split('/')[0]!, task: first.task, artifact: first.artifact, kind: first.status as 'diverged' | 'missing' };

@@ -1,8 +1,9 @@
 import { availableParallelism, hostname } from 'node:os';
-import { delimiter, relative } from 'node:path';
+import { rmSync } from 'node:fs';
+import { delimiter, join, relative } from 'node:path';
 import { type FlowConfig, localStoreDir } from '../config/config.js';
 import type { Literal } from '../decorators/types.js';
-import { ExitCode } from '../errors/index.js';
+import { ExitCode, StoreError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import { npmPackageNames, prepareEnvironments } from '../env/prepare.js';
 import { compileFlow } from '../loader/compile.js';
@@ -14,11 +15,11 @@ import { captureIncludes } from './includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
 import type { BatchPlan } from '../batch/setup.js';
 import { isBatchStep } from '../batch/settings.js';
-import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runRecordPath } from './records.js';
+import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from './records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { allocateRunId } from './run-id.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type SchedulerResult } from './scheduler.js';
 import { newRunSeed } from './seed.js';
 
 export interface RunOptions {
@@ -121,7 +122,13 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   if (envs.conda.size > 0) record.condaEnvs = Object.fromEntries([...envs.conda].map(([s, e]) => [s, e.record]));
   if (o.replay) record.replayOf = o.replay.of;
   if (o.origin) record.origin = { run: o.origin.run, step: o.origin.step };
-  store.writeRecordSync(runRecordPath(id), record, true);
+  try {
+    store.writeRecordSync(runRecordPath(id), record, true);
+  } catch (e) {
+    // Nothing ran: the claimed id goes too, rather than stay behind as an empty run directory.
+    rmSync(join(store.root, runDir(id)), { recursive: true, force: true });
+    throw e;
+  }
   o.onStart?.(record);
 
   const live = process.stderr.isTTY && !o.quiet && !o.json && !process.env.CI;
@@ -159,6 +166,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     tty?.stop();
     onBatch?.close();
   }
+  if (result.fatal !== undefined) abandonRun(store, record, result);
   const finished = new Date();
   record.status = result.status;
   record.finished = finished.toISOString();
@@ -170,6 +178,27 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   if (remote && autoPushEnabled(o.config)) await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, (line) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); });
   const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : ExitCode.runFailed;
   return { record, exitCode };
+}
+
+/**
+ * The run's store failed under it (a full disk): a run in which no task was recorded is removed
+ * (no empty run directory, nothing to resume); otherwise its record says failed, if it can
+ * still be written, and the error says how to continue it. Throws the store's error (exit 3).
+ */
+function abandonRun(store: LocalStore, record: RunRecord, result: SchedulerResult): never {
+  const e = result.fatal;
+  if (!(e instanceof StoreError)) throw e;
+  const remedy = e.code === 'STORE_DISK_FULL' ? 'Free space on that disk' : (e.fix ?? 'Fix the store').replace(/\.$/, '');
+  const ran = Object.values(result.summary).some((s) => s.tasks > 0);
+  if (!ran) {
+    rmSync(join(store.root, runRecordPath(record.id)), { force: true });
+    rmSync(join(store.root, runDir(record.id)), { recursive: true, force: true });
+    throw new StoreError(e.code, `${e.message} ${record.id} stopped before any task was recorded, so it was removed.`, { file: e.location.file, fix: `${remedy}, then run the flow again.` });
+  }
+  try {
+    store.writeRecordSync(runRecordPath(record.id), { ...record, status: 'failed', finished: new Date().toISOString(), summary: result.summary, error: { ...e.toJSON() } }, true);
+  } catch { /* the disk is still full: the record stays "running", which readers show as interrupted */ }
+  throw new StoreError(e.code, `${e.message} ${record.id} stopped; the tasks recorded before it are kept.`, { file: e.location.file, fix: `${remedy}, then continue the run: flow resume ${record.file} --origin ${record.id}` });
 }
 
 /** The tasks' working directory relative to the project root ('.' when outside it). */

@@ -62,6 +62,8 @@ export interface SchedulerResult {
   summary: Record<string, StepSummary>;
   /** The first task failure (the run's error). */
   failure?: FlowErrorJson & { task: string };
+  /** The orchestrator could not record a task (its store failed: a full disk): the run stopped. */
+  fatal?: unknown;
 }
 
 /**
@@ -88,6 +90,7 @@ export class Scheduler {
   private readonly stopSignal = new AbortController();
   private stopping: 'failed' | 'interrupted' | undefined;
   private failure?: SchedulerResult['failure'];
+  private fatal: unknown;
   private finish!: () => void;
 
   constructor(private readonly o: SchedulerOptions) {
@@ -109,7 +112,7 @@ export class Scheduler {
     this.enqueue({ step: 'start', id: '0', stack: [], parents: [] }); // no parents: every() holds, so start can be reused
     this.pump();
     await done;
-    return { status: this.stopping ?? 'ok', summary: this.summary, failure: this.failure };
+    return { status: this.stopping ?? 'ok', summary: this.summary, failure: this.failure, ...(this.fatal !== undefined ? { fatal: this.fatal } : {}) };
   }
 
   /** Ctrl-C: stop starting tasks and kill the running ones. */
@@ -118,6 +121,18 @@ export class Scheduler {
     this.stopSignal.abort();
     for (const [spec, job] of this.running) if (job) this.backends.get(spec.step)!.abort(job, 'interrupt');
     this.pump();
+  }
+
+  /**
+   * Storing a task's logs, artifacts or record failed (a full disk, a read-only store): nothing
+   * more can be recorded, so no task starts and the running ones are stopped; the run ends with
+   * that error instead of crashing on it.
+   */
+  private stopOnFatal(e: unknown): void {
+    if (this.fatal === undefined) this.fatal = e;
+    if (!this.stopping) this.stopping = 'failed';
+    this.stopSignal.abort();
+    for (const [spec, job] of this.running) if (job) this.backends.get(spec.step)!.abort(job, 'interrupt');
   }
 
   private enqueue(spec: TaskSpec): void {
@@ -133,7 +148,7 @@ export class Scheduler {
         this.queued--;
         this.inFlight++;
         busy++;
-        void this.runTask(spec, backend).finally(() => { this.inFlight--; this.busy.set(backend, this.busy.get(backend)! - 1); this.pump(); });
+        void this.runTask(spec, backend).catch((e: unknown) => this.stopOnFatal(e)).finally(() => { this.inFlight--; this.busy.set(backend, this.busy.get(backend)! - 1); this.pump(); });
       }
       this.busy.set(backend, busy);
     }

@@ -1,7 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { isFlowError } from '../errors/index.js';
-import { checkRunRecord, checkTaskRecord } from './record-check.js';
+import { isFlowError, type StoreError } from '../errors/index.js';
+import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
+import { checkRunRecord, checkTaskRecord, summaryMismatch } from './record-check.js';
+import type { S3Store } from './s3.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { LocalStore } from './local.js';
 import { objectIdsInBytes, type Store } from './types.js';
@@ -26,12 +28,23 @@ export interface FsckReport {
   notes: FsckProblem[];
 }
 
+/** A run's records as fsck reads them: the run record (null when corrupt) and its readable task records. */
+interface RunRecords {
+  run: RunRecord | undefined | null;
+  tasks: Array<{ who: string; record: TaskRecord }>;
+  /** Task records present but unreadable (each already a problem). */
+  unreadable: number;
+}
+
 /**
  * Verifies the whole store: every object against its hash, every run and task record's
  * syntax, every reference from a record to an object (artifacts, logs, large binary parts),
- * and that every artifact decodes. Read-only.
+ * that every artifact decodes, and that each finished run's summary agrees with its task
+ * records. On an S3 mirror (untrusted input), also every pack index and every record's name
+ * and content against its key; objects are streamed, never inflated whole. Read-only.
  */
 export async function fsck(store: Store): Promise<FsckReport> {
+  const remote = isS3(store) ? store : undefined;
   const problems: FsckProblem[] = [];
   const notes: FsckProblem[] = [];
   const good = new Set<string>();
@@ -39,12 +52,13 @@ export async function fsck(store: Store): Promise<FsckReport> {
   for await (const hash of store.listObjects()) {
     objects++;
     try {
-      await store.getObject(hash);
+      await (remote ? remote.verifyObject(hash) : store.getObject(hash));
       good.add(hash);
     } catch (e) {
       problems.push({ code: isFlowError(e) ? e.code : 'STORE_CORRUPT_OBJECT', subject: hash, message: (e as Error).message });
     }
   }
+  for (const e of remote ? await remote.packIndexProblems() : []) problems.push(problemOf(e));
   const root = store instanceof LocalStore ? store.root : undefined;
   for (const shard of root ? safeReaddir(join(root, 'objects')) : []) {
     for (const name of safeReaddir(join(root!, 'objects', shard))) {
@@ -57,27 +71,24 @@ export async function fsck(store: Store): Promise<FsckReport> {
   const note = (map: Map<string, string[]>, hash: string, who: string) => { const l = map.get(hash) ?? []; if (l.length < 5) l.push(who); map.set(hash, l); };
   let runs = 0;
   let tasks = 0;
+  const { auditRemoteRun } = remote ? await import('./s3-runs.js') : { auditRemoteRun: undefined };
   for (const run of await store.listRecords('runs')) {
-    const rec = await readChecked(store, `runs/${run}/run.json`, problems, checkRunRecord);
+    const { run: rec, tasks: records, unreadable } = remote ? await remoteRun(remote, run, problems, auditRemoteRun!) : await localRun(store, run, problems);
     if (rec === null) continue;
     // A claim without a run record: an id taken by a run killed before it started, or not pushed yet.
-    if (rec === undefined && !(store instanceof LocalStore)) continue;
+    if (rec === undefined && remote) continue;
     runs++;
     if (rec?.code) { note(refs, rec.code.hash, `${run} code package`); note(refs, rec.code.manifest, `${run} code manifest`); }
     if (rec?.git?.patch) note(refs, rec.git.patch, `${run} git patch`);
     for (const [name, inc] of Object.entries(rec?.includes ?? {})) note(refs, inc.hash, `${run} included file ${name}`);
     for (const [step, env] of [...Object.entries(rec?.stepEnvs ?? {}), ...Object.entries(rec?.condaEnvs ?? {})]) note(refs, env.lock, `${run} ${env.kind} lock of ${step}`);
-    for (const step of await store.listRecords(`runs/${run}/tasks`)) {
-      for (const file of await store.listRecords(`runs/${run}/tasks/${step}`)) {
-        if (!file.endsWith('.json')) continue;
-        const t = await readChecked(store, `runs/${run}/tasks/${step}/${file}`, problems, checkTaskRecord);
-        if (!t) continue;
-        tasks++;
-        const who = `${run}/${step}/${file.slice(0, -5)}`;
-        for (const [name, ref] of Object.entries(t.artifacts ?? {})) { note(refs, ref.hash, `${who} ${name}`); note(artifacts, ref.hash, `${who} ${name}`); }
-        if (t.logs) { note(refs, t.logs.stdout, `${who} stdout`); note(refs, t.logs.stderr, `${who} stderr`); }
-      }
+    for (const { who, record: t } of records) {
+      tasks++;
+      for (const [name, ref] of Object.entries(t.artifacts ?? {})) { note(refs, ref.hash, `${who} ${name}`); note(artifacts, ref.hash, `${who} ${name}`); }
+      if (t.logs) { note(refs, t.logs.stdout, `${who} stdout`); note(refs, t.logs.stderr, `${who} stderr`); }
     }
+    const mismatch = rec && unreadable === 0 ? summaryMismatch(rec, records.map((r) => r.record)) : undefined;
+    if (mismatch) problems.push({ code: 'STORE_SUMMARY_MISMATCH', subject: runRecordPath(run), message: mismatch });
   }
   for (const [hash, who] of artifacts) {
     if (!good.has(hash)) continue;
@@ -100,6 +111,37 @@ export async function fsck(store: Store): Promise<FsckReport> {
   return { schema: 'flowrun.fsck/1', store: store.location, objects, runs, tasks, problems, notes };
 }
 
+async function localRun(store: Store, run: string, problems: FsckProblem[]): Promise<RunRecords> {
+  const rec = await readChecked(store, `runs/${run}/run.json`, problems, checkRunRecord);
+  const tasks: RunRecords['tasks'] = [];
+  let unreadable = 0;
+  if (rec === null) return { run: rec, tasks, unreadable };
+  for (const step of await store.listRecords(`runs/${run}/tasks`)) {
+    for (const file of await store.listRecords(`runs/${run}/tasks/${step}`)) {
+      if (!file.endsWith('.json')) continue;
+      const t = await readChecked(store, `runs/${run}/tasks/${step}/${file}`, problems, checkTaskRecord);
+      if (t) tasks.push({ who: `${run}/${step}/${file.slice(0, -5)}`, record: t });
+      else if (t === null) unreadable++;
+    }
+  }
+  return { run: rec, tasks, unreadable };
+}
+
+/** A mirror's run, every key and record checked against its name; each forged piece is a problem naming its key. */
+async function remoteRun(remote: S3Store, run: string, problems: FsckProblem[], audit: typeof import('./s3-runs.js').auditRemoteRun): Promise<RunRecords> {
+  const before = problems.length;
+  const contents = await audit(remote, run, (e) => problems.push(problemOf(e)));
+  return { run: contents.run, tasks: Object.entries(contents.tasks).map(([rel, record]) => ({ who: `${run}/${rel.slice(0, -5)}`, record })), unreadable: problems.length - before };
+}
+
+function problemOf(e: StoreError): FsckProblem {
+  return { code: e.code, subject: e.location.file ?? '', message: e.message };
+}
+
+/** Duck-typed, so the local fsck never loads the AWS SDK. */
+function isS3(store: Store): store is S3Store {
+  return 'packIndexProblems' in store;
+}
 /** Reads and checks a record; a corrupt one is recorded as a problem and gives null. */
 async function readChecked<T>(store: Store, path: string, problems: FsckProblem[], check: (v: unknown, path: string) => T): Promise<T | null | undefined> {
   try {

@@ -1,9 +1,10 @@
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { type Dirent, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLiveness } from '../client/client.js';
-import { UsageError } from '../errors/index.js';
+import { isFlowError, StoreError, UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
 import { LocalStore } from './local.js';
+import { checkRunRecord, checkTaskRecord, summaryMismatch } from './record-check.js';
 import type { S3Store } from './s3.js';
 import { objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
 
@@ -34,6 +35,8 @@ export interface GcReport {
   partialPacks: number;
   /** S3: unreferenced units seen for the first time; a gc at least the grace period later deletes them. */
   awaitingSecondPass: number;
+  /** Local: symlinks found where objects or shards belong; gc never follows or deletes them. */
+  skippedSymlinks: string[];
 }
 
 /**
@@ -75,11 +78,11 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   const referenced = new Set<string>();
   for (const id of keptRuns) for (const h of await runReferences(store, id)) referenced.add(h);
 
-  const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0, awaitingSecondPass: 0 };
+  const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0, awaitingSecondPass: 0, skippedSymlinks: [] };
   const pending = store instanceof LocalStore ? undefined : (await store.readRecord<GcPending>(PENDING))?.since ?? {};
   const nextPending: Record<string, string> = {};
   const doomed: Unit[] = [];
-  for await (const unit of listUnits(store)) {
+  for await (const unit of listUnits(store, report.skippedSymlinks)) {
     const used = unit.hashes.filter((h) => referenced.has(h)).length;
     if (used === unit.hashes.length && unit.hashes.length > 0) continue;
     if (used > 0) { report.partialPacks++; continue; }
@@ -99,42 +102,103 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   return report;
 }
 
-/** Every object id a run's records name, plus the binary parts its artifacts name. */
+/**
+ * Every object id a kept run's records name, plus the binary parts its artifacts name. Fail safe:
+ * a record of the run that cannot be read (corrupt, truncated, forged on a mirror, or missing
+ * by its summary) stops gc before it deletes anything, naming the record, since what that
+ * record references cannot be known. A missing artifact object only hides parts nobody can
+ * read any more; a corrupt one stops gc too.
+ */
 async function runReferences(store: Store, id: string): Promise<Set<string>> {
   const out = new Set<string>();
   const add = (text: string) => { for (const h of objectIdsIn(text)) out.add(h); };
-  add(JSON.stringify(await store.readRecord(runRecordPath(id)) ?? null));
+  const { run, tasks } = await keptRecords(store, id);
+  add(JSON.stringify(run ?? null));
   const artifacts = new Set<string>();
-  for (const step of await store.listRecords(`runs/${id}/tasks`)) {
-    for (const file of await store.listRecords(`runs/${id}/tasks/${step}`)) {
-      const t = await store.readRecord<TaskRecord>(`runs/${id}/tasks/${step}/${file}`).catch(() => undefined);
-      if (!t) continue;
-      add(JSON.stringify(t));
-      for (const ref of Object.values(t.artifacts ?? {})) artifacts.add(ref.hash);
-    }
+  for (const t of tasks) {
+    add(JSON.stringify(t));
+    for (const ref of Object.values(t.artifacts)) artifacts.add(ref.hash);
   }
   for (const hash of artifacts) {
-    const bytes = await store.getObject(hash).catch(() => undefined);
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await store.getObject(hash);
+    } catch (e) {
+      if (!(isFlowError(e) && e.code === 'STORE_MISSING_OBJECT')) throw stopped(e, id);
+    }
     if (bytes) for (const h of objectIdsInBytes(bytes)) out.add(h);
   }
   return out;
 }
 
-async function* listUnits(store: Store): AsyncIterable<Unit> {
+async function keptRecords(store: Store, id: string): Promise<{ run: RunRecord | undefined; tasks: TaskRecord[] }> {
+  try {
+    if (isS3(store)) {
+      const contents = await (await import('./s3-runs.js')).readRemoteRun(store, id);
+      const run = contents?.run;
+      const tasks = Object.values(contents?.tasks ?? {});
+      checkSummary(run, tasks);
+      return { run, tasks };
+    }
+    const raw = await store.readRecord<unknown>(runRecordPath(id));
+    const run = raw === undefined ? undefined : checkRunRecord(raw, `${store.location}/${runRecordPath(id)}`);
+    const tasks: TaskRecord[] = [];
+    for (const step of await store.listRecords(`runs/${id}/tasks`)) {
+      for (const file of await store.listRecords(`runs/${id}/tasks/${step}`)) {
+        const path = `runs/${id}/tasks/${step}/${file}`;
+        const t = await store.readRecord<unknown>(path);
+        if (t !== undefined) tasks.push(checkTaskRecord(t, `${store.location}/${path}`));
+      }
+    }
+    checkSummary(run, tasks);
+    return { run, tasks };
+  } catch (e) {
+    throw stopped(e, id);
+  }
+}
+
+function checkSummary(run: RunRecord | undefined, tasks: TaskRecord[]): void {
+  const mismatch = run ? summaryMismatch(run, tasks) : undefined;
+  if (mismatch) throw new StoreError('STORE_SUMMARY_MISMATCH', `${mismatch} A task record is missing.`, { file: runRecordPath(run!.id) });
+}
+
+/** An unreadable record of a kept run: gc stops, having deleted nothing. */
+function stopped(e: unknown, id: string): unknown {
+  if (!isFlowError(e) || !(e instanceof StoreError)) return e;
+  return new StoreError(e.code, `${e.message} gc deleted nothing: it keeps ${id} but cannot tell what that record references.`, {
+    file: e.location.file,
+    fix: `Restore the record (flow pull, or a copy of the store), or let gc delete ${id} (leave it out of --keep / --keep-last); flow fsck lists the damage.`,
+  });
+}
+
+/** Duck-typed, so a local gc never loads the AWS SDK. */
+function isS3(store: Store): store is S3Store {
+  return 'packIndexProblems' in store;
+}
+
+async function* listUnits(store: Store, symlinks: string[]): AsyncIterable<Unit> {
   if (store instanceof LocalStore) {
+    // Entries are lstat'ed and symlinks skipped: a link planted in the store (a shard pointing
+    // at a home directory) must not make gc list, or delete, files outside the store.
     const dir = join(store.root, 'objects');
-    for (const shard of safeReaddir(dir)) {
-      for (const name of safeReaddir(join(dir, shard))) {
-        const path = join(dir, shard, name);
+    for (const shard of realEntries(dir, symlinks)) {
+      if (!shard.isDirectory()) continue;
+      for (const file of realEntries(join(dir, shard.name), symlinks)) {
+        const { name } = file;
         // Leftover temp files of interrupted writes are garbage too, once old enough.
-        if (!SHA256_HEX.test(name) && !name.startsWith('.tmp-')) continue;
+        if (!file.isFile() || (!SHA256_HEX.test(name) && !name.startsWith('.tmp-'))) continue;
+        const path = join(dir, shard.name, name);
         try {
-          const st = statSync(path);
-          // A directory in an object's place is not an object flowrun wrote: fsck reports it, gc leaves it.
-          if (!st.isFile()) continue;
+          const st = lstatSync(path);
           yield { id: path, hashes: SHA256_HEX.test(name) ? [name] : [], size: st.size, modified: st.mtime };
         } catch { /* deleted meanwhile */ }
       }
+    }
+    // Staging directories of pulls that were killed (a running pull's is younger than the grace period).
+    for (const entry of realEntries(join(store.root, 'tmp'), symlinks)) {
+      if (!entry.isDirectory() || !entry.name.startsWith('pull-')) continue;
+      const path = join(store.root, 'tmp', entry.name);
+      try { yield { id: path, hashes: [], size: 0, modified: lstatSync(path).mtime }; } catch { /* gone */ }
     }
     return;
   }
@@ -156,8 +220,14 @@ async function* listUnits(store: Store): AsyncIterable<Unit> {
 async function deleteRuns(store: Store, runs: string[]): Promise<void> {
   if (runs.length === 0) return;
   if (store instanceof LocalStore) {
-    // The run record goes first: a run without it is invisible, never half-readable.
-    for (const id of runs) { rmSync(join(store.root, runRecordPath(id)), { force: true }); rmSync(join(store.root, 'runs', id), { recursive: true, force: true }); }
+    for (const id of runs) {
+      const dir = join(store.root, 'runs', id);
+      // A run directory that is a symlink goes as a link: nothing is deleted through it.
+      const link = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink();
+      // Otherwise the run record goes first: a run without it is invisible, never half-readable.
+      if (!link) rmSync(join(store.root, runRecordPath(id)), { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
     return;
   }
   const s3 = store as S3Store;
@@ -171,7 +241,8 @@ async function deleteRuns(store: Store, runs: string[]): Promise<void> {
 
 async function deleteUnits(store: Store, units: Unit[]): Promise<void> {
   if (store instanceof LocalStore) {
-    for (const u of units) rmSync(u.id, { force: true });
+    // rm never follows symlinks (and listUnits yields none); a staging directory goes whole.
+    for (const u of units) rmSync(u.id, { force: true, recursive: true });
     return;
   }
   const s3 = store as S3Store;
@@ -185,6 +256,15 @@ async function deleteUnits(store: Store, units: Unit[]): Promise<void> {
   await s3.deleteKeys(units.filter((u) => !u.id.includes('/')).map((u) => `packs/${u.id}.pack`));
 }
 
-function safeReaddir(dir: string): string[] {
-  try { return readdirSync(dir); } catch { return []; }
+/** A directory's entries without following symlinks: each symlink is noted, never returned. */
+function realEntries(dir: string, symlinks: string[]): Dirent[] {
+  let entries: Dirent[];
+  try {
+    if (lstatSync(dir).isSymbolicLink()) { symlinks.push(dir); return []; }
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  for (const e of entries) if (e.isSymbolicLink()) symlinks.push(join(dir, e.name));
+  return entries.filter((e) => !e.isSymbolicLink());
 }

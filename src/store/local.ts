@@ -1,8 +1,8 @@
-import { accessSync, closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { StoreError } from '../errors/index.js';
+import { isFlowError, StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { SHA256_HEX, type Store } from './types.js';
 
@@ -119,7 +119,7 @@ export class LocalStore implements Store {
   }
 
   writeRecordSync(path: string, value: unknown, durable = false): void {
-    this.writeFileAtomic(join(this.root, path), Buffer.from(JSON.stringify(value)), durable);
+    this.writeFileAtomic(this.recordFile(path), Buffer.from(JSON.stringify(value)), durable);
   }
 
   async readRecord<T>(path: string): Promise<T | undefined> {
@@ -127,7 +127,7 @@ export class LocalStore implements Store {
   }
 
   readRecordSync<T>(path: string): T | undefined {
-    const full = join(this.root, path);
+    const full = this.recordFile(path);
     let text: string;
     try {
       text = readFileSync(full, 'utf8');
@@ -143,7 +143,21 @@ export class LocalStore implements Store {
   }
 
   async listRecords(dir: string): Promise<string[]> {
-    return safeReaddir(join(this.root, dir)).filter((n) => !n.startsWith('.')).sort();
+    return this.listRecordsSync(dir);
+  }
+
+  /** Names under a record directory; [] when it does not exist, an error when it cannot be read. */
+  listRecordsSync(dir: string): string[] {
+    const full = this.recordFile(dir);
+    let names: string[];
+    try {
+      names = readdirSync(full);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      throw new StoreError('STORE_PERMISSION', `The record directory ${full} cannot be read (${code}).`, { file: full, fix: 'Fix the permissions of the store directory.' });
+    }
+    return names.filter((n) => !n.startsWith('.')).sort();
   }
 
   async createRecord(path: string, value: unknown): Promise<boolean> {
@@ -152,24 +166,44 @@ export class LocalStore implements Store {
 
   /** Atomic create: write a temp file, then link(2) it to the final name (fails if it exists). */
   createRecordSync(path: string, value: unknown): boolean {
-    const full = join(this.root, path);
-    try {
-      mkdirSync(dirname(full), { recursive: true });
-    } catch (e) {
-      throw this.ioError(mkdirFailure(e, dirname(full)), full);
-    }
+    const full = this.recordFile(path);
+    const made = this.makeDirs(dirname(full));
     // Dot-prefixed, so a temp file left by a kill is never listed as a record.
     const tmp = join(dirname(full), `.${basename(full)}.tmp-${randomBytes(6).toString('hex')}`);
-    this.writeRaw(tmp, [Buffer.from(JSON.stringify(value))], false, 0o644);
     try {
+      this.writeRaw(tmp, [Buffer.from(JSON.stringify(value))], false, 0o644);
       linkSync(tmp, full);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw this.ioError(e, full);
+      rmSync(tmp, { force: true });
+      unmakeDirs(made, dirname(full));
+      throw isFlowError(e) ? e : this.ioFailure(e, full);
     } finally {
       rmSync(tmp, { force: true });
     }
+  }
+
+  /** mkdir -p, returning the first directory it created (to undo it if the write then fails). */
+  private makeDirs(dir: string): string | undefined {
+    try {
+      return mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw this.ioFailure(mkdirFailure(e, dir), dir);
+    }
+  }
+
+  /**
+   * The file of a record path. Record paths are built from run ids, step names and task ids; one
+   * that could leave the store (.., an absolute path, NUL, a backslash) comes from a corrupt or
+   * forged record and is refused, so no record is ever read or written outside the store.
+   */
+  private recordFile(path: string): string {
+    const segments = path.replace(/\/+$/, '').split('/');
+    if (path.startsWith('/') || /[\0\\]/.test(path) || segments.some((s) => s === '' || s === '.' || s === '..')) {
+      throw new StoreError('STORE_CORRUPT_RECORD', `The record path ${JSON.stringify(path).slice(0, 300)} would leave the store ${this.root}; it comes from a corrupt or forged record.`, { file: this.root, fix: 'Run flow fsck to find the record naming it.' });
+    }
+    return join(this.root, path);
   }
 
   /** Whether an object file decodes to bytes with its hash. */
@@ -190,18 +224,16 @@ export class LocalStore implements Store {
   }
 
   private writeFileAtomic(path: string, data: Buffer | Uint8Array[], durable: boolean, mode = 0o644): void {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-    } catch (e) {
-      throw this.ioError(mkdirFailure(e, dirname(path)), path);
-    }
+    const made = this.makeDirs(dirname(path));
     const tmp = join(dirname(path), `.tmp-${randomBytes(8).toString('hex')}`);
-    this.writeRaw(tmp, Array.isArray(data) ? data : [data], durable, mode);
     try {
+      this.writeRaw(tmp, Array.isArray(data) ? data : [data], durable, mode);
       renameSync(tmp, path);
     } catch (e) {
       rmSync(tmp, { force: true });
-      throw this.ioError(e, path);
+      // A write that failed (a full disk) leaves no empty run, step or shard directory behind.
+      unmakeDirs(made, dirname(path));
+      throw isFlowError(e) ? e : this.ioFailure(e, path);
     }
   }
 
@@ -216,13 +248,14 @@ export class LocalStore implements Store {
     } catch (e) {
       if (fd !== undefined) closeSync(fd);
       rmSync(path, { force: true });
-      throw this.ioError(e, path);
+      throw this.ioFailure(e, path);
     }
   }
 
-  private ioError(e: unknown, path: string): Error {
+  /** A file-system error of a store write as a coded error (disk full, permissions, ...). */
+  ioFailure(e: unknown, path: string): Error {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space and continue with flow resume.' });
+    if (code === 'ENOSPC' || code === 'EDQUOT') return new StoreError('STORE_DISK_FULL', `The disk holding the store is full (writing ${path}); nothing partial was left behind.`, { file: path, fix: 'Free space on that disk, then try again.' });
     if (code === 'EROFS') return new StoreError('STORE_PERMISSION', `The store is on a read-only file system: ${path} cannot be written (EROFS).`, { file: path, fix: 'Remount it read-write, or set "store" in .flowrc (or FLOW_STORE) to a writable path. Reading commands (flow runs, inspect, get) still work on it.' });
     if (code === 'EACCES' || code === 'EPERM') return new StoreError('STORE_PERMISSION', `The store is not writable: ${path} (${code}).`, { file: path, fix: 'Fix the directory permissions, or set "store" in .flowrc (or FLOW_STORE) to a writable path.' });
     if (code === 'EISDIR' && path.startsWith(join(this.root, 'objects'))) return new StoreError('STORE_CORRUPT_OBJECT', `A directory sits where the object file ${path} belongs.`, { file: path, fix: 'Remove that directory (it is not a flowrun object), then run flow fsck.' });
@@ -245,6 +278,15 @@ function mkdirFailure(e: unknown, dir: string): unknown {
       return e;
     }
     if (dirname(d) === d) return e;
+  }
+}
+
+/** Removes `dir` and its parents up to `first` (the first one a makeDirs created), while they are empty. */
+function unmakeDirs(first: string | undefined, dir: string): void {
+  if (!first) return;
+  for (let d = dir; d.startsWith(first); d = dirname(d)) {
+    try { rmdirSync(d); } catch { return; }
+    if (d === first) return;
   }
 }
 
@@ -280,8 +322,8 @@ export function encodeObjectFile(data: Uint8Array, compress?: boolean): Uint8Arr
   return [Buffer.from([MAGIC_0, MAGIC_1, OBJECT_VERSION, codec]), payload];
 }
 
-/** Strips and checks the object header; returns the logical bytes. */
-export function decodeObjectFile(file: Buffer, hash: string, path: string): Buffer {
+/** Strips and checks the object header; returns the logical bytes (more than `maxBytes` is corrupt). */
+export function decodeObjectFile(file: Buffer, hash: string, path: string, maxBytes?: number): Buffer {
   if (file.byteLength < 4 || file[0] !== MAGIC_0 || file[1] !== MAGIC_1) {
     throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: ${file.byteLength < 4 ? 'truncated' : 'bad header'}.`, { file: path, fix: 'Run flow fsck; flow pull (from a mirror) or a copy of the store can restore it.' });
   }
@@ -292,9 +334,10 @@ export function decodeObjectFile(file: Buffer, hash: string, path: string): Buff
   if (file[3] === Codec.Raw) return payload;
   if (file[3] === Codec.Gzip) {
     try {
-      return gunzipSync(payload);
-    } catch {
-      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its compressed data does not decode.`, { file: path, fix: 'Run flow fsck; flow pull (from a mirror) or a copy of the store can restore it.' });
+      return gunzipSync(payload, maxBytes === undefined ? {} : { maxOutputLength: maxBytes });
+    } catch (e) {
+      const tooLarge = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its compressed data ${tooLarge ? `inflates past ${maxBytes} bytes` : 'does not decode'}.`, { file: path, fix: 'Run flow fsck; flow pull (from a mirror) or a copy of the store can restore it.' });
     }
   }
   throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} has an unknown codec ${file[3]}.`, { file: path, fix: 'Run flow fsck.' });

@@ -33,6 +33,29 @@ export function checkTaskRecord(value: unknown, path: string): TaskRecord {
   return t as unknown as TaskRecord;
 }
 
+/**
+ * How a finished run's summary disagrees with its task records (undefined when it agrees): the
+ * scheduler counts a task only once its record is written, so a difference means records were
+ * lost or added after the run.
+ */
+export function summaryMismatch(run: RunRecord, tasks: TaskRecord[]): string | undefined {
+  if (!run.summary || run.status === 'running') return undefined;
+  const found: Record<string, { tasks: number; ok: number; failed: number }> = {};
+  for (const t of tasks) {
+    const f = (found[t.step] ??= { tasks: 0, ok: 0, failed: 0 });
+    f.tasks++;
+    if (t.status === 'ok') f.ok++; else f.failed++;
+  }
+  for (const step of new Set([...Object.keys(run.summary), ...Object.keys(found)])) {
+    const want = Object.hasOwn(run.summary, step) ? run.summary[step]! : { tasks: 0, ok: 0, failed: 0 };
+    const got = found[step] ?? { tasks: 0, ok: 0, failed: 0 };
+    if (want.tasks !== got.tasks || want.ok !== got.ok || want.failed !== got.failed) {
+      return `The summary of ${run.id} says step ${step} had ${want.tasks} task(s) (${want.ok} ok, ${want.failed} failed), but its readable task records are ${got.tasks} (${got.ok} ok, ${got.failed} failed).`;
+    }
+  }
+  return undefined;
+}
+
 type Obj = Record<string, unknown>;
 
 function shape(value: unknown, path: string, schemaPrefix: string): Obj {

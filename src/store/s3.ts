@@ -1,20 +1,25 @@
-import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
 import { RemoteError, StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { decodeObjectFile, encodeObjectFile, STORE_FORMAT } from './local.js';
-import { isConditionalConflict, isNotFound, isPreconditionFailed, remoteFailure } from './s3-errors.js';
-import { describeLocation, type S3Location } from './s3-location.js';
+import { ObjectVerifier } from './object-stream.js';
+import { BUNDLE_MAX_BYTES, forgedRecord, isPlainObject, own, PACK_MAX_BYTES, parseTaskRecordPath, RECORD_MAX_BYTES, UNDECLARED_OBJECT_MAX_BYTES } from './remote-input.js';
+import { S3Bucket } from './s3-bucket.js';
+import type { S3Location } from './s3-location.js';
+import { isNotFound, remoteFailure } from './s3-errors.js';
+import { indexKeyProblem, type PackEntry, type PackIndex, type PackListing, parsePackIndex } from './s3-packs.js';
 import { SHA256_HEX, type Store } from './types.js';
+import { mapLimit } from '../util/map-limit.js';
+
+export { s3ClientConfig } from './s3-bucket.js';
+export type { PackEntry, PackIndex } from './s3-packs.js';
 
 /** Above this, an object goes up as a multipart upload (lib-storage), parts of this size. */
 export const MULTIPART_BYTES = 16 << 20;
 const PART_BYTES = 8 << 20;
 
-/** Where one object lives inside a pack file. */
-export interface PackEntry { pack: string; offset: number; length: number }
-/** A pack's index, written after the pack itself: object hash → [offset, length]. */
-export interface PackIndex { v: 1; pack: string; objects: Record<string, [number, number]> }
 /** Task records of one run in one document, written by `flow push` (one PUT instead of thousands). */
 export interface RecordBundle { v: 1; records: Record<string, unknown> }
 
@@ -30,16 +35,9 @@ export interface RecordBundle { v: 1; records: Record<string, unknown> }
  * The SDK's own retry policy (3 attempts, backoff) is the only retry; nothing here loops on errors,
  * except a conditional-write conflict (409), which AWS documents as "retry".
  */
-export class S3Store implements Store {
-  readonly location: string;
-  readonly client: S3Client;
-  private packIndex: Promise<Map<string, PackEntry>> | undefined;
+export class S3Store extends S3Bucket implements Store {
+  private packIndex: Promise<{ entries: Map<string, PackEntry>; problems: StoreError[] }> | undefined;
   private readonly bundles = new Map<string, Promise<RecordBundle | undefined>>();
-
-  constructor(readonly loc: S3Location, client?: S3Client) {
-    this.location = describeLocation(loc);
-    this.client = client ?? new S3Client(s3ClientConfig(loc));
-  }
 
   /** Opens a store, writing its FORMAT marker on first use and refusing a newer format. */
   static async open(loc: S3Location, client?: S3Client): Promise<S3Store> {
@@ -76,10 +74,6 @@ export class S3Store implements Store {
     return this.conditionalChecked;
   }
 
-  key(path: string): string {
-    return `${this.loc.prefix}${path}`;
-  }
-
   objectKey(hash: string): string {
     return this.key(`objects/${hash.slice(0, 2)}/${hash}`);
   }
@@ -90,7 +84,7 @@ export class S3Store implements Store {
     const hash = sha256(data);
     // Only a pack index already read is consulted: a Batch task storing a few objects should not
     // read every pack index of the bucket. A loose copy of a packed object is harmless.
-    if (this.packIndex && (await this.packIndex).has(hash)) return hash;
+    if (this.packIndex && (await this.packIndex.catch(() => undefined))?.entries.has(hash)) return hash;
     await this.putObjectFile(hash, Buffer.concat(encodeObjectFile(data, options.compress)));
     return hash;
   }
@@ -112,7 +106,41 @@ export class S3Store implements Store {
   async getObject(hash: string): Promise<Buffer> {
     if (!SHA256_HEX.test(hash)) throw new StoreError('STORE_CORRUPT_RECORD', `A record references ${JSON.stringify(hash)}, which is not an object id.`, { fix: 'Run flow fsck --remote.' });
     const file = await this.getObjectFile(hash);
-    return verifyObjectFile(file, hash, `${this.location}objects/${hash.slice(0, 2)}/${hash}`);
+    return verifyObjectFile(file, hash, `${this.location}objects/${hash.slice(0, 2)}/${hash}`, UNDECLARED_OBJECT_MAX_BYTES);
+  }
+
+  /**
+   * Checks an object where it lies (loose or packed) without holding it: streamed, inflated and
+   * hashed chunk by chunk, at most `maxBytes` of content. Used by `flow fsck --remote`.
+   */
+  async verifyObject(hash: string, maxBytes = UNDECLARED_OBJECT_MAX_BYTES): Promise<void> {
+    const expect = { hash, maxBytes, where: `${this.location}objects/${hash.slice(0, 2)}/${hash}`, bound: 'the most an object without a declared size may hold' };
+    const loose = await this.openObject(hash);
+    const verifier = new ObjectVerifier(loose ? expect : { ...expect, where: `${this.location}packs/${(await this.packedObjects()).get(hash)?.pack}.pack` });
+    try {
+      if (loose) {
+        for await (const chunk of loose.body) await verifier.write(chunk);
+      } else {
+        await verifier.write(await this.getObjectFile(hash));
+      }
+      await verifier.end();
+    } finally {
+      verifier.abort();
+      loose?.abort();
+    }
+  }
+
+  /** A loose object's file as a stream, with its stored size; undefined when there is no loose copy. */
+  async openObject(hash: string): Promise<{ size: number; body: AsyncIterable<Uint8Array>; abort: () => void } | undefined> {
+    const Key = this.objectKey(hash);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key }));
+      const body = out.Body as Readable;
+      return { size: out.ContentLength ?? 0, body: this.guarded(body, `reading object ${hash}`), abort: () => body.destroy() };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw remoteFailure(e, this.loc, `reading object ${hash}`);
+    }
   }
 
   /** The raw object file (header + payload), from its loose key or its pack. Not verified. */
@@ -138,7 +166,8 @@ export class S3Store implements Store {
       const name = key.slice(key.lastIndexOf('/') + 1);
       if (SHA256_HEX.test(name) && !seen.has(name)) { seen.add(name); yield name; }
     }
-    for (const hash of (await this.packedObjects()).keys()) if (!seen.has(hash)) { seen.add(hash); yield hash; }
+    // Objects of forged indexes are not listed; packIndexProblems() names those indexes.
+    for (const hash of (await this.packIndexes()).entries.keys()) if (!seen.has(hash)) { seen.add(hash); yield hash; }
   }
 
   /** Every loose object with its stored size, in one listing (1,000 keys per request). */
@@ -151,28 +180,50 @@ export class S3Store implements Store {
 
   // ---- packs -----------------------------------------------------------------------------
 
-  /** Object hashes held in packs (read once per store instance: one listing + one GET per index). */
-  packedObjects(): Promise<Map<string, PackEntry>> {
-    this.packIndex ??= this.loadPackIndex();
+  /**
+   * Object hashes held in packs (read once per store instance: one listing + one GET per index).
+   * Every index is checked against its key and its pack's size first; a forged one fails this
+   * (STORE_CORRUPT_RECORD naming it) rather than steer reads elsewhere.
+   */
+  async packedObjects(): Promise<Map<string, PackEntry>> {
+    const { entries, problems } = await this.packIndexes();
+    if (problems.length > 0) throw problems[0]!;
+    return entries;
+  }
+
+  /** The forged or corrupt pack indexes (for flow fsck --remote, which reports them all). */
+  async packIndexProblems(): Promise<StoreError[]> {
+    return (await this.packIndexes()).problems;
+  }
+
+  private packIndexes(): Promise<{ entries: Map<string, PackEntry>; problems: StoreError[] }> {
+    this.packIndex ??= this.loadPackIndexes();
+    this.packIndex.catch(() => { this.packIndex = undefined; });
     return this.packIndex;
   }
 
-  private async loadPackIndex(): Promise<Map<string, PackEntry>> {
-    const map = new Map<string, PackEntry>();
-    const indexKeys: string[] = [];
-    for await (const { key } of this.listKeys(this.key('packs/'))) if (key.endsWith('.idx.json')) indexKeys.push(key);
-    await mapLimit(indexKeys, 8, async (key) => {
-      const bytes = await this.getBytes(key, 'reading a pack index');
-      if (!bytes) return;
-      let index: PackIndex;
+  private async loadPackIndexes(): Promise<{ entries: Map<string, PackEntry>; problems: StoreError[] }> {
+    const listing: PackListing = { packs: new Map(), indexes: new Map() };
+    for await (const { key, size } of this.listKeys(this.key('packs/'))) {
+      const name = key.slice(key.lastIndexOf('/') + 1);
+      if (name.endsWith('.idx.json')) listing.indexes.set(name.slice(0, -'.idx.json'.length), { key: this.display(key), size });
+      else if (name.endsWith('.pack')) listing.packs.set(name.slice(0, -'.pack'.length), size);
+    }
+    const entries = new Map<string, PackEntry>();
+    const problems: StoreError[] = [];
+    await mapLimit([...listing.indexes], 8, async ([id, { key, size }]) => {
       try {
-        index = JSON.parse(bytes.toString('utf8')) as PackIndex;
-      } catch {
-        throw new StoreError('STORE_CORRUPT_RECORD', `Pack index ${this.location}${key.slice(this.loc.prefix.length)} is not valid JSON.`, { fix: 'Run flow fsck --remote; flow push re-uploads what is missing.' });
+        const problem = indexKeyProblem(id, key, size, listing);
+        if (problem) throw problem;
+        const bytes = await this.getBytes(this.key(`packs/${id}.idx.json`), 'reading a pack index', undefined, size);
+        if (!bytes) return;
+        for (const [hash, entry] of parsePackIndex(bytes, key, id, listing.packs.get(id)!)) entries.set(hash, entry);
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        problems.push(e);
       }
-      for (const [hash, [offset, length]] of Object.entries(index.objects)) map.set(hash, { pack: index.pack, offset, length });
     });
-    return map;
+    return { entries, problems };
   }
 
   /** Pack ids that have an index (complete packs). */
@@ -200,8 +251,10 @@ export class S3Store implements Store {
     await this.putBytes(this.key(`packs/${pack}.pack`), body, `uploading pack ${pack}`);
     const index: PackIndex = { v: 1, pack, objects };
     await this.putBytes(this.key(`packs/${pack}.idx.json`), Buffer.from(JSON.stringify(index)), `uploading pack index ${pack}`);
-    const known = await this.packedObjects();
-    for (const [hash, [o, length]] of Object.entries(objects)) known.set(hash, { pack, offset: o, length });
+    if (this.packIndex) {
+      const { entries } = await this.packIndex;
+      for (const [hash, [o, length]] of Object.entries(objects)) entries.set(hash, { pack, offset: o, length });
+    }
     return pack;
   }
 
@@ -210,8 +263,9 @@ export class S3Store implements Store {
     return bytes ? (JSON.parse(bytes.toString('utf8')) as PackIndex) : undefined;
   }
 
+  /** A whole pack (at most PACK_MAX_BYTES: a bigger one is not a push's). */
   async getPack(pack: string): Promise<Buffer | undefined> {
-    return this.getBytes(this.key(`packs/${pack}.pack`), `reading pack ${pack}`);
+    return this.getBytes(this.key(`packs/${pack}.pack`), `reading pack ${pack}`, undefined, PACK_MAX_BYTES);
   }
 
   // ---- records ---------------------------------------------------------------------------
@@ -221,12 +275,18 @@ export class S3Store implements Store {
   }
 
   async readRecord<T>(path: string): Promise<T | undefined> {
-    const bytes = await this.getBytes(this.key(path), `reading record ${path}`);
-    if (!bytes) return (await this.bundledRecord(path)) as T | undefined;
+    const value = await this.readJson(path, RECORD_MAX_BYTES);
+    return (value === undefined ? await this.bundledRecord(path) : value) as T | undefined;
+  }
+
+  /** A JSON document at a key, at most `maxBytes` (STORE_CORRUPT_RECORD naming the key otherwise). */
+  async readJson(path: string, maxBytes: number): Promise<unknown> {
+    const bytes = await this.getBytes(this.key(path), `reading record ${path}`, undefined, maxBytes);
+    if (!bytes) return undefined;
     try {
-      return JSON.parse(bytes.toString('utf8')) as T;
+      return JSON.parse(bytes.toString('utf8')) as unknown;
     } catch {
-      throw new StoreError('STORE_CORRUPT_RECORD', `Record ${this.location}${path} is corrupt (not valid JSON).`, { fix: 'Run flow fsck --remote; push the run again from a machine that has it.' });
+      throw forgedRecord(`${this.location}${path}`, 'it is not valid JSON');
     }
   }
 
@@ -253,10 +313,17 @@ export class S3Store implements Store {
     this.bundles.set(run, Promise.resolve(bundle));
   }
 
+  /** A run's bundle, checked for shape (its entries' names are checked by whoever reads them). */
   readBundle(run: string): Promise<RecordBundle | undefined> {
     let bundle = this.bundles.get(run);
     if (!bundle) {
-      bundle = this.getBytes(this.key(`runs/${run}/tasks.bundle.json`), `reading the records of ${run}`).then((b) => (b ? (JSON.parse(b.toString('utf8')) as RecordBundle) : undefined));
+      const path = `runs/${run}/tasks.bundle.json`;
+      bundle = this.readJson(path, BUNDLE_MAX_BYTES).then((b) => {
+        if (b === undefined) return undefined;
+        if (!isPlainObject(b) || b.v !== 1 || !isPlainObject(b.records)) throw forgedRecord(`${this.location}${path}`, 'it is not a record bundle ({"v":1,"records":{…}})');
+        return b as unknown as RecordBundle;
+      });
+      bundle.catch(() => this.bundles.delete(run));
       this.bundles.set(run, bundle);
     }
     return bundle;
@@ -264,8 +331,9 @@ export class S3Store implements Store {
 
   private async bundledRecord(path: string): Promise<unknown> {
     const m = /^runs\/([^/]+)\/tasks\/(.+)$/.exec(path);
-    if (!m) return undefined;
-    return (await this.readBundle(m[1]!))?.records[m[2]!];
+    if (!m || !parseTaskRecordPath(m[2]!)) return undefined;
+    const bundle = await this.readBundle(m[1]!);
+    return bundle ? own(bundle.records, m[2]!) : undefined;
   }
 
   private async bundledNames(dir: string): Promise<string[]> {
@@ -275,6 +343,8 @@ export class S3Store implements Store {
     if (!bundle) return [];
     const names = new Set<string>();
     for (const rel of Object.keys(bundle.records)) {
+      // Names that are not `<step>/<task>.json` are never listed (flow fsck --remote reports them).
+      if (!parseTaskRecordPath(rel)) continue;
       const [step, file] = rel.split('/');
       if (m[2] === undefined) names.add(step!);
       else if (step === m[2] && file) names.add(file);
@@ -285,115 +355,17 @@ export class S3Store implements Store {
   // ---- deletion (gc) ---------------------------------------------------------------------
 
   /** Deletes keys (relative to the prefix), 1,000 per request. */
-  async deleteKeys(paths: string[]): Promise<void> {
-    for (let i = 0; i < paths.length; i += 1000) {
-      const chunk = paths.slice(i, i + 1000);
-      await this.send('deleting objects', () => this.client.send(new DeleteObjectsCommand({ Bucket: this.loc.bucket, Delete: { Objects: chunk.map((p) => ({ Key: this.key(p) })), Quiet: true } })));
-    }
+  override async deleteKeys(paths: string[]): Promise<void> {
+    await super.deleteKeys(paths);
     this.packIndex = undefined;
   }
-
-  /** Every key under a path (relative to the prefix) with size and last-modified time. */
-  async *listKeys(prefix: string): AsyncIterable<{ key: string; size: number; modified: Date | undefined }> {
-    for await (const page of this.listPages(prefix)) {
-      for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, modified: o.LastModified };
-    }
-  }
-
-  // ---- plumbing ------------------------------------------------------------------------
-
-  private async *listPages(prefix: string, delimiter?: string) {
-    let token: string | undefined;
-    do {
-      const page = await this.send(`listing ${prefix || '/'}`, () => this.client.send(new ListObjectsV2Command({ Bucket: this.loc.bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token })));
-      yield page;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-  }
-
-  private async headSize(Key: string): Promise<number | undefined> {
-    try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.loc.bucket, Key }));
-      return head.ContentLength ?? 0;
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw remoteFailure(e, this.loc, `checking ${Key}`);
-    }
-  }
-
-  private async getBytes(Key: string, action: string, Range?: string): Promise<Buffer | undefined> {
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key, Range }));
-      return Buffer.from(await out.Body!.transformToByteArray());
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw remoteFailure(e, this.loc, action);
-    }
-  }
-
-  private async putBytes(Key: string, Body: Buffer, action: string): Promise<void> {
-    await this.send(action, () => this.client.send(new PutObjectCommand({ Bucket: this.loc.bucket, Key, Body })));
-  }
-
-  /** PUT with `If-None-Match: *`: true when this call created the key, false when it existed. */
-  private async conditionalPut(Key: string, Body: Buffer, action: string): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.loc.bucket, Key, Body, IfNoneMatch: '*' }));
-        return true;
-      } catch (e) {
-        if (isPreconditionFailed(e)) return false;
-        if (isConditionalConflict(e) && attempt < 5) { await new Promise((r) => setTimeout(r, 50 * 2 ** attempt)); continue; }
-        throw remoteFailure(e, this.loc, action);
-      }
-    }
-  }
-
-  private async send<T>(action: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (e) {
-      throw remoteFailure(e, this.loc, action);
-    }
-  }
-}
-
-/** A server that does not answer a connection within this fails fast (times the SDK's 3 attempts). */
-const CONNECT_TIMEOUT_MS = 5_000;
-
-export function s3ClientConfig(loc: S3Location): S3ClientConfig {
-  return {
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
-    // The SDK's own retry policy (exponential backoff), with two more attempts than its default 3:
-    // a push of thousands of objects should ride out a burst of throttling.
-    maxAttempts: 5,
-    region: loc.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(loc.endpoint ? { endpoint: loc.endpoint } : {}),
-    forcePathStyle: loc.forcePathStyle ?? Boolean(loc.endpoint),
-    // Integrity is ours (sha256 of every object, checked on read); the SDK's newer CRC trailers
-    // are not implemented by many S3-compatible servers.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  };
 }
 
 /** Decodes an object file and checks its hash (STORE_CORRUPT_OBJECT names where it came from). */
-export function verifyObjectFile(file: Buffer, hash: string, where: string): Buffer {
-  const data = decodeObjectFile(file, hash, where);
+export function verifyObjectFile(file: Buffer, hash: string, where: string, maxBytes?: number): Buffer {
+  const data = decodeObjectFile(file, hash, where, maxBytes);
   if (sha256(data) !== hash) throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} at ${where} is corrupt: its content does not match its hash.`, { file: where, fix: 'Push it again from a store that has a good copy (flow push), then run flow fsck --remote.' });
   return data;
 }
 
-/** Runs `fn` over items with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+export { mapLimit } from '../util/map-limit.js';

@@ -98,8 +98,10 @@ describe('flow gc', () => {
     const first = await collectGarbage(store, { dryRun: false, graceMs: 1000, now: later(5) });
     expect(first).toMatchObject({ deletedObjects: 0, awaitingSecondPass: 2 });
     // Meanwhile another machine pushes a run whose task names the old object (it found it present).
-    await store.writeRecord('runs/run-1/tasks/start/0.json', { artifacts: { x: { hash: kept, size: 1 } } });
-    await store.writeRecord('runs/run-1/run.json', { id: 'run-1', status: 'ok' });
+    // (Well-formed records: gc stops, deleting nothing, at a kept run's record it cannot read.)
+    const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    await store.writeRecord('runs/run-1/tasks/start/0.json', { schema: 'flowrun.task/1', run: 'run-1', step: 'start', id: '0', stack: [], parents: [], status: 'ok', attempts: [], artifacts: { x: { hash: kept, size: 37 } }, logs: { stdout: empty, stderr: empty } });
+    await store.writeRecord('runs/run-1/run.json', { schema: 'flowrun.run/1', id: 'run-1', flow: 'F', file: 'f.ts', status: 'ok', params: {}, seed: 1, tags: [], started: new Date().toISOString(), host: 'h', pid: 1, flowrunVersion: '0', node: process.version, steps: [{ name: 'start', type: 'end' }], git: null });
     const second = await collectGarbage(store, { dryRun: false, graceMs: 1000, now: later(10) });
     expect(second).toMatchObject({ deletedObjects: 1, awaitingSecondPass: 0 });
     expect(await store.hasObject(kept)).toBe(true);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { RunView } from '../../src/diff/diff.js';
 import { renderReplayReport } from '../../src/replay/report.js';
-import type { ArtifactCheck } from '../../src/replay/verify.js';
+import { type ArtifactCheck, verifyReplay } from '../../src/replay/verify.js';
+import type { RunRecord } from '../../src/runtime/records.js';
 
 const h = (c: string) => c.repeat(64);
 const checks: ArtifactCheck[] = [
@@ -35,5 +37,15 @@ describe('replay report', () => {
     const ok = renderReplayReport({ original: 'run-1', replay: 'run-2', checks: checks.slice(0, 2), verdict: { reproduced: true, artifacts: { reproduced: 2, diverged: 0, missing: 0 } }, verbose: false });
     expect(ok.join('\n')).toMatch(/start\s+2\/2/);
     expect(ok.at(-1)).toBe('run-2: reproduced run-1 bit for bit: 2 of 2 artifacts match');
+  });
+
+  it('nothing to compare is never a success: no "reproduced 0 of 0"', () => {
+    const empty = { record: { steps: [{ name: 'start', type: 'linear' }] } as unknown as RunRecord, tasks: { start: [] }, locks: {} } satisfies RunView;
+    const { checks: none, verdict: v } = verifyReplay(empty, empty);
+    expect(none).toEqual([]);
+    expect(v.reproduced).toBe(false);
+    const text = renderReplayReport({ original: 'run-1', replay: 'run-2', checks: none, verdict: v, verbose: false }).join('\n');
+    expect(text).toContain('run-2: NOT verified: run-1 has no artifacts of successful tasks to compare with');
+    expect(text).not.toContain('reproduced run-1');
   });
 });
