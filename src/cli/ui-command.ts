@@ -11,7 +11,10 @@ export async function runUi(o: { port: number; open: boolean; info: (line: strin
   const store = openProjectStore(config);
   const mirror = mirrorLocation(config);
   const mirrorUrl = mirror ? `s3://${mirror.bucket}/${mirror.prefix}` : undefined;
-  const server = await startUiServer({ store, config, port: o.port, mirrorUrl });
+  const server = await startUiServer({
+    store, config, port: o.port, mirrorUrl,
+    renderCard: async (ctx, run, step, task, id) => (await import('../cards/page.js')).cardPage(ctx.reader, run, step, task, id),
+  });
   const runs = (await listRuns(store)).length;
   o.info(`flow ui: serving the store ${displayValue(store.location, PATH_DISPLAY_MAX)} (${runs} run${runs === 1 ? '' : 's'})${mirrorUrl ? ` and the runs of the mirror ${displayValue(mirrorUrl, PATH_DISPLAY_MAX)} (fetched when opened)` : ''}, read-only, at ${server.url}`);
   o.info('Only this machine can connect (127.0.0.1). Press Ctrl-C to stop.');

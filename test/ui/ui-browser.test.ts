@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 import { request } from 'node:http';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +122,42 @@ describe.runIf(run)('flow ui in a browser', () => {
     await page.waitForTimeout(300);
     expect(await pwned()).toBe(0);
     await screenshot(page, 'task-hostile');
+  });
+
+  it('renders a card on its task page, its table and its chart, and flow card exports it as one HTML file', async () => {
+    await page.goto(`${ui.url}runs/run-1/steps/join/tasks/0`);
+    const card = page.frameLocator('.card-frame iframe');
+    await card.locator('section.table tbody tr').first().waitFor();
+    expect(await card.locator('section.table tbody tr').evaluateAll((rs) => rs.map((r) => r.firstElementChild!.textContent))).toEqual(['boosted', 'forest', 'linear']);
+    const chart = card.locator('section.chart img');
+    await page.waitForFunction(() => { const f = document.querySelector<HTMLIFrameElement>('.card-frame iframe'); return [...(f?.contentDocument?.images ?? [])].every((i) => i.complete); });
+    expect(await chart.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBeGreaterThan(50);
+    expect(await card.locator('.part.error').textContent()).toBe('Image: the bytes are not a PNG, JPEG, GIF, WebP or SVG image');
+    expect(await card.locator('section.markdown').textContent()).toContain('<script>window.top.__pwned=7</script>');
+    await screenshot(page, 'task-card');
+
+    const out = await flow(['card', 'run-1/join', '--out', 'report.html'], { cwd: project });
+    expect(out.exitCode, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/Wrote the card of run-1\/join\/0 to .*report\.html/);
+    const exported = await context.newPage();
+    await exported.goto(`file://${project}/report.html`);
+    expect(await exported.locator('section.table tbody tr').count()).toBe(3);
+    expect(await exported.locator('section.chart img').evaluate((i: HTMLImageElement) => i.naturalWidth)).toBeGreaterThan(50);
+    expect(await exported.evaluate(() => document.scripts.length)).toBe(0);
+    await screenshot(exported, 'card-exported');
+    await exported.close();
+    expect(await pwned()).toBe(0);
+  });
+
+  it('keeps a task ok when a part of its card fails, with the error on the card', async () => {
+    await page.goto(`${ui.url}runs/run-1/steps/report/tasks/0`);
+    const card = page.frameLocator('.card-frame iframe');
+    await card.locator('.part.error').waitFor();
+    expect(await card.locator('.part.error').textContent()).toBe('Table: getter exploded');
+    expect(await page.locator('h1 .status').textContent()).toBe('ok');
+    await card.locator('section.artifact img').waitFor();
+    await page.waitForTimeout(300);
+    expect(await pwned()).toBe(0);
   });
 
   it('names the changed param on the diff page, side by side', async () => {
