@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,8 @@ describe.runIf(run)('flow ui in a browser', () => {
       expect(r.exitCode, r.stderr).toBe(0);
     }
     expect((await flow(['run', 'flows/task-throws.ts'], { cwd: project })).exitCode).toBe(1);
+    const replay = await flow(['replay', 'run-1'], { cwd: project });
+    expect(replay.exitCode, replay.stderr).toBe(0);
     ui = await startUi(project);
     browser = await launchBrowser();
     context = browser.context;
@@ -41,20 +44,21 @@ describe.runIf(run)('flow ui in a browser', () => {
   });
 
   it('says what it serves when started, bound to 127.0.0.1', () => {
-    expect(ui.banner).toMatch(/serving the store .*\.flow \(3 runs\), read-only, at http:\/\/127\.0\.0\.1:\d+\//);
+    expect(ui.banner).toMatch(/serving the store .*\.flow \(4 runs\), read-only, at http:\/\/127\.0\.0\.1:\d+\//);
   });
 
   it('lists the runs, filters them by flow and tag through the URL', async () => {
     await page.goto(ui.url);
     await page.waitForSelector('tr[data-run]');
-    expect(await page.locator('tr[data-run]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')))).toEqual(['run-3', 'run-2', 'run-1']);
+    expect(await page.locator('tr[data-run]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')))).toEqual(['run-4', 'run-3', 'run-2', 'run-1']);
+    expect(await page.textContent('tr[data-run=run-4] .replay')).toBe('✓ reproduced run-1');
     await screenshot(page, 'runs');
     await page.selectOption('select[name=tag]', 'tuned');
     await page.waitForURL(/\?tag=tuned$/);
     await page.waitForFunction(() => document.querySelectorAll('tr[data-run]').length === 1);
     expect(await page.locator('tr[data-run]').getAttribute('data-run')).toBe('run-2');
     await page.goBack();
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-run]').length === 3);
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-run]').length === 4);
     await page.goto(`${ui.url}?flow=TaskThrowsFlow`);
     await page.waitForSelector('tr[data-run]');
     expect(await page.locator('tr[data-run]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')))).toEqual(['run-3']);
@@ -167,6 +171,38 @@ describe.runIf(run)('flow ui in a browser', () => {
     expect(param).toEqual([['alpha', '0.1', '0.2']]);
     expect(await page.textContent('.verdict')).toContain('run-1 and run-2 differ in params');
     await screenshot(page, 'diff');
+  });
+
+  it('shows a replay\'s report and the run\'s code package', async () => {
+    await page.goto(`${ui.url}runs/run-4/replay`);
+    await page.waitForSelector('.verdict');
+    expect(await page.textContent('.verdict')).toMatch(/^✓ reproduced run-1 bit for bit: \d+ of \d+ artifacts match$/);
+    await page.goto(`${ui.url}runs/run-1/code`);
+    await page.waitForSelector('.file-list li');
+    expect(await page.locator('.file-list li a').allTextContents()).toContain('flows/ui-report.ts');
+    await page.waitForSelector('pre.code');
+    expect(await page.textContent('pre.code')).toContain('export default class UiReportFlow');
+    await screenshot(page, 'code');
+  });
+
+  it('shows a running run live: its running step, and its task\'s output as it comes', async () => {
+    copyFlow(project, 'ui-slow.ts');
+    const release = `${project}/release`;
+    const running = flow(['run', 'flows/ui-slow.ts'], { cwd: project, env: { SLOW_RELEASE: release } });
+    await page.goto(ui.url);
+    await page.waitForSelector('tr[data-run=run-5] .status-running', { timeout: 30_000 });
+    await page.click('tr[data-run=run-5] a[href="/runs/run-5"]');
+    await page.waitForSelector('svg.dag .dag-node[data-step=start][data-state=running]', { timeout: 20_000 });
+    expect(await page.getAttribute('svg.dag .dag-node[data-step=end]', 'data-state')).toBe('pending');
+    await page.goto(`${ui.url}runs/run-5/steps/start/tasks/0`);
+    await page.waitForFunction(() => document.querySelector('.logs.live .log-stdout pre')?.textContent?.includes('tick before the wait'), undefined, { timeout: 20_000 });
+    await screenshot(page, 'task-live');
+    writeFileSync(release, '');
+    expect((await running).exitCode).toBe(0);
+    // The page sees the task's record once it is written, and shows the stored log.
+    await page.waitForFunction(() => document.querySelector('.log-stdout pre')?.textContent?.includes('released'), undefined, { timeout: 20_000 });
+    await page.goto(`${ui.url}runs/run-5`);
+    await page.waitForSelector('svg.dag .dag-node[data-step=end][data-state=ok]');
   });
 
   it('refuses requests for another host (DNS rebinding), from another origin, and any write', async () => {

@@ -9,7 +9,8 @@ const FILTERS = ['flow', 'status', 'tag', 'user'] as const;
 /** All runs, newest first, filtered by flow, status, tag and user (the filters are in the URL). */
 export function RunsPage({ query }: { query: URLSearchParams }) {
   const qs = query.toString();
-  const loaded = useJson<RunsModel>(`/api/runs${qs ? `?${qs}` : ''}`, 2000, (d) => d.live);
+  // Polled: new runs appear and running ones change status without a reload.
+  const loaded = useJson<RunsModel>(`/api/runs${qs ? `?${qs}` : ''}`, 2000, () => true);
   const [picked, setPicked] = useState<string[]>([]);
   const setFilter = (k: string, v: string) => {
     const next = new URLSearchParams(query);
