@@ -7,6 +7,7 @@ import type { LocalStore } from '../store/local.js';
 
 /** Runs whose task records are kept in memory (the most recently viewed). */
 const CACHED_RUNS = 16;
+const YIELD_EVERY = 200;
 
 interface RunTasks {
   /** Task records by step, then by id: a record never changes once written, so it is read once. */
@@ -22,6 +23,8 @@ interface RunTasks {
  */
 export class StoreReader {
   private readonly tasks = new Map<string, RunTasks>();
+  /** Reads in progress: the run page and its timeline ask at once, and share one read. */
+  private readonly reading = new Map<string, Promise<RunTasks>>();
   private readonly graphs = new Map<string, FlowGraph | null>();
 
   constructor(readonly store: LocalStore) {}
@@ -35,24 +38,38 @@ export class StoreReader {
   async taskRecords(run: Run): Promise<Map<string, TaskRecord[]>> {
     let cached = this.tasks.get(run.id);
     if (!cached || !cached.complete) {
-      const ended = run.status !== 'running';
-      cached ??= { byStep: new Map(), complete: false };
-      for (const step of run.steps()) {
-        const have = cached.byStep.get(step.name) ?? new Map<string, TaskRecord>();
-        cached.byStep.set(step.name, have);
-        const names = await this.store.listRecords(`runs/${run.id}/tasks/${step.name}`);
-        for (const name of names) {
-          const id = name.endsWith('.json') ? name.slice(0, -5) : '';
-          if (!id || have.has(id) || !/^\d+(\.\d+)*$/.test(id)) continue;
-          have.set(id, step.task(id).record);
-        }
+      let read = this.reading.get(run.id);
+      if (!read) {
+        read = this.readNew(run, cached).finally(() => this.reading.delete(run.id));
+        this.reading.set(run.id, read);
       }
-      cached.complete = ended;
-      this.remember(this.tasks, run.id, cached);
+      cached = await read;
     }
     const out = new Map<string, TaskRecord[]>();
     for (const [step, byId] of cached.byStep) out.set(step, [...byId.values()].sort((a, b) => compareTaskIds(a.id, b.id)));
     return out;
+  }
+
+  /** Reads the task records not read yet (all of them the first time). */
+  private async readNew(run: Run, known: RunTasks | undefined): Promise<RunTasks> {
+    const ended = run.status !== 'running';
+    const cached = known ?? { byStep: new Map(), complete: false };
+    let read = 0;
+    for (const step of run.steps()) {
+      const have = cached.byStep.get(step.name) ?? new Map<string, TaskRecord>();
+      cached.byStep.set(step.name, have);
+      const names = await this.store.listRecords(`runs/${run.id}/tasks/${step.name}`);
+      for (const name of names) {
+        const id = name.endsWith('.json') ? name.slice(0, -5) : '';
+        if (!id || have.has(id) || !/^\d+(\.\d+)*$/.test(id)) continue;
+        have.set(id, step.task(id).record);
+        // Reads are synchronous: let other requests (the run's header, another page) through now and then.
+        if (++read % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+      }
+    }
+    cached.complete = ended;
+    this.remember(this.tasks, run.id, cached);
+    return cached;
   }
 
   /**

@@ -3,6 +3,7 @@ import { type LiveTask, readLiveStatus } from '../../client/live.js';
 import type { FlowGraph } from '../../graph/types.js';
 import type { RunRecord, TaskRecord } from '../../runtime/records.js';
 import type { StoreReader } from '../reader.js';
+import { own } from '../../util/own.js';
 
 export type StepState = 'ok' | 'failed' | 'running' | 'pending' | 'not run';
 
@@ -33,7 +34,10 @@ export interface RunModel {
 
 /** The run page: the record, the DAG with each step's state and counts, the attempts in progress. */
 export async function runModel(reader: StoreReader, run: Run): Promise<RunModel> {
-  const [graph, records] = [await reader.graph(run), await reader.taskRecords(run)];
+  const graph = await reader.graph(run);
+  const summary = run.record.summary;
+  if (graph && summary && run.status !== 'running') return finishedRunModel(run, graph, summary);
+  const records = await reader.taskRecords(run);
   const live = run.status === 'running' ? readLiveStatus(reader.store, run.id)?.running ?? [] : [];
   const nodes = run.record.steps.map(({ name, type }) => node(name, type, graph, records.get(name) ?? [], live, run.status === 'running'));
   const edges = graph ? graphEdges(graph) : recordEdges(records);
@@ -43,6 +47,16 @@ export async function runModel(reader: StoreReader, run: Run): Promise<RunModel>
   }
   const tasks = nodes.reduce((a, n) => a + n.tasks, 0);
   return { record: run.record, dag: { nodes, edges, source: graph ? 'code-package' : 'records' }, running: live, tasks };
+}
+
+/** A finished run's page needs no task record: its record has every step's counts. */
+function finishedRunModel(run: Run, graph: FlowGraph, summary: NonNullable<RunRecord['summary']>): RunModel {
+  const nodes = run.record.steps.map(({ name, type }) => {
+    const s = own(summary, name) ?? { tasks: 0, ok: 0, failed: 0 };
+    const n = node(name, type, graph, [], [], false);
+    return { ...n, tasks: s.tasks, ok: s.ok, failed: s.failed, state: (s.failed > 0 ? 'failed' : s.tasks > 0 ? 'ok' : 'not run') as StepState };
+  });
+  return { record: run.record, dag: { nodes, edges: graphEdges(graph), source: 'code-package' }, running: [], tasks: nodes.reduce((a, n) => a + n.tasks, 0) };
 }
 
 function node(name: string, type: string, graph: FlowGraph | null, tasks: TaskRecord[], live: LiveTask[], runRunning: boolean): DagNode {
@@ -97,6 +111,8 @@ export interface TimelineModel {
   tasks: Array<[number, string, 0 | 1, Array<[number, number, 0 | 1]>]>;
   /** Attempts in progress: [step index, task id, attempt, start]. */
   running: Array<[number, string, number, number]>;
+  /** The run is still running (the page polls). */
+  live: boolean;
 }
 
 export async function timelineModel(reader: StoreReader, run: Run): Promise<TimelineModel> {
@@ -116,5 +132,5 @@ export async function timelineModel(reader: StoreReader, run: Run): Promise<Time
   tasks.sort((a, b) => (a[3][0]?.[0] ?? 0) - (b[3][0]?.[0] ?? 0) || a[0] - b[0]);
   const live = run.status === 'running' ? readLiveStatus(reader.store, run.id)?.running ?? [] : [];
   const running = live.map((t): [number, string, number, number] => [index.get(t.step) ?? -1, t.id, t.attempt, Date.parse(t.started) - t0]);
-  return { start: run.record.started, span: Math.max(1, end - t0), steps, tasks, running };
+  return { start: run.record.started, span: Math.max(1, end - t0), steps, tasks, running, live: run.status === 'running' };
 }

@@ -50,6 +50,7 @@ export interface TimelineModel {
   start: string; span: number; steps: string[];
   tasks: Array<[number, string, 0 | 1, Array<[number, number, 0 | 1]>]>;
   running: Array<[number, string, number, number]>;
+  live: boolean;
 }
 
 export interface Attempt { attempt: number; started: string; finished: string; durationMs: number; status: string; error?: ErrorJson; logsKept: boolean }

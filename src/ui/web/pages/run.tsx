@@ -1,5 +1,5 @@
 import { runPath, stepPath, taskPath } from '../api.js';
-import { Crumbs, ErrorBox, Facts, Load, Status, duration, short, useJson, when } from '../components/common.js';
+import { Crumbs, ErrorBox, Facts, Load, type Loaded, Status, duration, short, useJson, when } from '../components/common.js';
 import { Dag } from '../components/dag.js';
 import { Timeline } from '../components/timeline.js';
 import type { RunModel, TimelineModel } from '../types.js';
@@ -8,17 +8,18 @@ import { ReplayMark } from './runs.js';
 /** One run: its facts, the DAG with each step's state, and the timeline of every attempt. */
 export function RunPage({ run }: { run: string }) {
   const loaded = useJson<RunModel>(`/api/runs/${encodeURIComponent(run)}`, 1500, (m) => m.record.status === 'running');
+  // Asked for at once with the run: the server reads the task records once for both.
+  const timeline = useJson<TimelineModel>(`/api/runs/${encodeURIComponent(run)}/timeline`, 2000, (t) => t.live);
   return (
     <section>
       <Crumbs items={[['runs', '/'], [run, undefined]]} />
-      <Load loaded={loaded}>{(m) => <RunView m={m} />}</Load>
+      <Load loaded={loaded}>{(m) => <RunView m={m} timeline={timeline} />}</Load>
     </section>
   );
 }
 
-function RunView({ m }: { m: RunModel }) {
+function RunView({ m, timeline }: { m: RunModel; timeline: Loaded<TimelineModel> }) {
   const r = m.record;
-  const timeline = useJson<TimelineModel>(`/api/runs/${encodeURIComponent(r.id)}/timeline`, 2000, () => r.status === 'running');
   const user = typeof r.user === 'string' ? r.user : undefined;
   return (
     <>
