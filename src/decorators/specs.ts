@@ -122,6 +122,14 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
     },
   },
   {
+    name: 'card',
+    target: 'step',
+    summary: 'Give the step\'s tasks a card: a report built with currentCard.append(...), shown by flow ui and exported by flow card.',
+    options: {
+      title: { type: 'string', help: 'the card\'s title' },
+    },
+  },
+  {
     name: 'npmBase',
     target: 'flow',
     summary: 'Default @npm environment for every step.',

@@ -2,6 +2,7 @@ import type { FlowErrorJson } from '../errors/index.js';
 import type { Literal } from '../decorators/types.js';
 import type { NextCall } from '../flow/flowspec.js';
 import type { GitState } from '../git/git.js';
+import type { CardRef } from '../cards/card.js';
 
 /** A position inside foreach fan-outs: which split of which step this task belongs to. */
 export interface ForeachFrame {
@@ -47,6 +48,8 @@ export interface TaskRecord {
   caught?: FlowErrorJson;
   /** `run/step/id` of the task this one was cloned from by `flow resume`. */
   clonedFrom?: string;
+  /** The reports the last attempt built (`@card`, `currentCard`): card documents stored as objects. */
+  cards?: CardRef[];
 }
 
 export interface StepSummary {

@@ -18,9 +18,15 @@ import { isBatchStep } from '../batch/settings.js';
 import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from './records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
+import { LiveRun } from './live.js';
+import type { TaskJob } from '../task/protocol.js';
+import { withLiveness } from '../client/client.js';
 import { allocateRunId } from './run-id.js';
 import { Scheduler, type SchedulerResult } from './scheduler.js';
 import { newRunSeed } from './seed.js';
+
+/** Where task output goes while the run runs (the reporter, the live view). */
+interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
 
 export interface RunOptions {
   config: FlowConfig;
@@ -67,7 +73,7 @@ export interface RunOutcome {
  * interrupted (exit 130); a task failure fails the run (exit 1) after running tasks finish.
  */
 export async function executeRun(o: RunOptions): Promise<RunOutcome> {
-  let reporter: PlainReporter | undefined;
+  let reporter: OutputSink | undefined;
   const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
   const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
   const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
@@ -79,7 +85,7 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   }
 }
 
-async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void): Promise<RunOutcome> {
+async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void): Promise<RunOutcome> {
   // @batch steps: settings, the S3 store and the queues are checked before a run id exists.
   // The AWS SDK is loaded only by runs that use it.
   const batch = o.graph.steps.some(isBatchStep) ? await (await import('../batch/setup.js')).prepareBatch(o.config, o.graph) : undefined;
@@ -90,7 +96,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
   }
 }
 
-async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void, batch: BatchPlan | undefined): Promise<RunOutcome> {
+async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void, batch: BatchPlan | undefined): Promise<RunOutcome> {
   const store = LocalStore.open(localStoreDir(o.config));
   const mirror = mirrorLocation(o.config);
   const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
@@ -135,7 +141,9 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const tty = live ? new TtyReporter(id, o.graph.flow, o.graph.order) : undefined;
   const reporter = tty ?? new PlainReporter(id, { quiet: o.quiet, json: o.json });
   await tty?.start();
-  setReporter(reporter);
+  // What `flow ui` shows of the run before its task records exist: attempts in progress and their output so far.
+  const liveRun = new LiveRun(store, id, (run) => { const r = store.readRecordSync<RunRecord>(runRecordPath(run)); return !r || withLiveness(r).status !== 'running'; });
+  setReporter({ output: (job, stream, text) => { reporter.output(job, stream, text); liveRun.output(job.step, job.taskId, job.attempt, stream, text); } });
   const local = new LocalBackend(pool, maxWorkers);
   const onBatch = batch?.backend({
     run: id, flow: o.graph.flow, local: store, info: (line) => reporter.info(`${id}: ${line}`),
@@ -149,8 +157,8 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
     envVars: new Map([...envs.conda].map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
     events: {
-      taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); },
-      taskFinished: (spec, rec) => reporter.taskFinished(spec, rec),
+      taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); liveRun.taskStarted(spec.step, spec.id, attempt); },
+      taskFinished: (spec, rec) => { reporter.taskFinished(spec, rec); liveRun.taskFinished(spec.step, spec.id); },
       retrying: (spec, attempt, message) => reporter.retrying(spec, attempt, message),
     },
   });
@@ -165,6 +173,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     process.off('SIGTERM', onSignal);
     tty?.stop();
     onBatch?.close();
+    liveRun.close();
   }
   if (result.fatal !== undefined) abandonRun(store, record, result);
   const finished = new Date();

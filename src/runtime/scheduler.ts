@@ -186,7 +186,7 @@ export class Scheduler {
         if (!error && outcome.result.ok) {
           attempts.push({ ...base, status: 'ok' });
           const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;
-          return this.complete(spec, this.record(spec, 'ok', attempts, outcome.result.artifacts, logs, next));
+          return this.complete(spec, withCards(this.record(spec, 'ok', attempts, outcome.result.artifacts, logs, next), outcome.result.cards));
         }
         error ??= { code: 'TASK_FAILED', message: `Task ${spec.step}/${spec.id} failed without an error.`, step: spec.step, exitCode: 1, fix: `See its output: flow logs ${this.o.run}/${spec.step}/${spec.id}` };
         attempts.push({ ...base, status: 'failed', error: stripStack(error) });
@@ -195,11 +195,11 @@ export class Scheduler {
           if (settings.catchVar && !this.stopping && !this.steps.get(spec.step)!.foreach) {
             // Code and message only: a stack holds machine paths and would never reproduce (it is in the stderr log).
             const artifacts = { ...this.inherited(spec), [settings.catchVar]: saveArtifact(this.o.store, { code: error.code, message: error.message }, spec.step, settings.catchVar) };
-            const rec = this.record(spec, 'ok', attempts, artifacts, logs, { targets: this.steps.get(spec.step)!.next });
+            const rec = withCards(this.record(spec, 'ok', attempts, artifacts, logs, { targets: this.steps.get(spec.step)!.next }), outcome.result.cards);
             rec.caught = stripStack(error);
             return this.complete(spec, rec);
           }
-          return this.fail(spec, this.record(spec, 'failed', attempts, {}, logs), error);
+          return this.fail(spec, withCards(this.record(spec, 'failed', attempts, {}, logs), outcome.result.cards), error);
         }
       }
       if (this.stopping) {
@@ -316,4 +316,10 @@ export class Scheduler {
 function stripStack<T extends FlowErrorJson>(e: T): FlowErrorJson {
   const { stack: _stack, ...rest } = e as T & { stack?: string };
   return rest;
+}
+
+/** The cards the attempt built, on its task's record. */
+function withCards(rec: TaskRecord, cards: TaskRecord['cards'] | undefined): TaskRecord {
+  if (cards?.length) rec.cards = cards;
+  return rec;
 }

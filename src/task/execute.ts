@@ -8,6 +8,8 @@ import type { LocalStore } from '../store/local.js';
 import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
 import { useTaskEnvironment } from './env-resolution.js';
 import type { TaskJob, TaskResult } from './protocol.js';
+import { beginCard, finishCard } from '../cards/collect.js';
+import { readFlowMeta } from '../flow/metadata.js';
 
 type FlowClass = new () => FlowSpec;
 let importCount = 0;
@@ -24,6 +26,8 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
   try {
     Math.random = sfc32(taskSeed(job.seed, job.step, job.taskId));
     const Flow = await loadFlowClass(job);
+    const cardUse = readFlowMeta(Flow)?.stepDecorators.get(job.step)?.find((d) => d.name === 'card');
+    beginCard(cardUse ? { title: typeof cardUse.options.title === 'string' ? cardUse.options.title : undefined } : undefined);
     setParamOverrides(job.includes ? { ...job.params, ...loadIncludes(job.includes, store) } : job.params);
     let flow: FlowSpec;
     try {
@@ -54,9 +58,12 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
     const artifacts = scope.collect(flow as unknown as Record<string, unknown>, job.step);
     const result: TaskResult = { ok: true, artifacts, next: slots.next };
     if (job.splitField !== undefined) result.count = splitCount(flow, job);
-    return result;
+    const cards = finishCard(store, { run: job.run, step: job.step, task: job.taskId });
+    return cards ? { ...result, cards } : result;
   } catch (e) {
-    return { ok: false, error: errorJson(e, job.step) };
+    // A failed task keeps what its card had so far: it often says why.
+    const cards = finishCard(store, { run: job.run, step: job.step, task: job.taskId });
+    return { ok: false, error: errorJson(e, job.step), ...(cards ? { cards } : {}) };
   } finally {
     Math.random = realRandom;
     restoreEnv();

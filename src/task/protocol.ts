@@ -3,6 +3,7 @@ import type { FlowErrorJson } from '../errors/index.js';
 import type { NextCall } from '../flow/flowspec.js';
 import type { ArtifactRef, IncludeRecord } from '../runtime/records.js';
 import type { TaskNpmEnv } from './env-resolution.js';
+import type { CardRef } from '../cards/card.js';
 
 /** Everything a worker needs to run one task attempt; plain data sent over IPC. */
 export interface TaskJob {
@@ -34,8 +35,8 @@ export interface TaskJob {
 }
 
 export type TaskResult =
-  | { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number }
-  | { ok: false; error: FlowErrorJson & { stack?: string } };
+  | { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number; cards?: CardRef[] }
+  | { ok: false; error: FlowErrorJson & { stack?: string }; cards?: CardRef[] };
 
 export type ToWorker = { type: 'run'; job: TaskJob } | { type: 'exit' };
 
