@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { BIN, REPO, benchProject, median, ms, timeProcess, type Section } from '../util.js';
 import { LocalStore } from '../../src/store/local.js';
-import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../../src/runtime/records.js';
+import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../../src/metadata/records.js';
 
 const FOREACH_TASKS = 10_000;
 const RUNS = 1_000;

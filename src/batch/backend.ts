@@ -4,7 +4,7 @@ import type { StepSettings } from '../decorators/settings.js';
 import { ExitCode, type FlowErrorJson } from '../errors/index.js';
 import type { TaskBackend } from '../runtime/backend.js';
 import type { TaskOutcome } from '../runtime/pool.js';
-import type { ArtifactRef } from '../runtime/records.js';
+import type { ArtifactRef } from '../metadata/records.js';
 import type { Store } from '../store/types.js';
 import type { TaskJob } from '../task/protocol.js';
 import { batchError, isThrottling, type JobDefinitions } from './api.js';

@@ -2,7 +2,7 @@
  * The container entry point without the CLI around it (no oclif start-up): the command the
  * local Batch endpoint runs. On AWS the same code runs as `flow task-bootstrap`.
  */
-import { formatError } from '../cli/format.js';
+import { formatError } from '../errors/format.js';
 import { isFlowError } from '../errors/index.js';
 
 // As bin/run.js does: the pinned SDK's Node-22 notice is noise in every task's log. Set before

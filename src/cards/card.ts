@@ -1,4 +1,5 @@
 import type { ImageMime } from './image-type.js';
+import type { CardRef } from '../metadata/records.js';
 
 /** A table cell as stored: JSON scalars only (dates and big integers become strings). */
 export type CardCell = string | number | boolean | null;
@@ -24,14 +25,7 @@ export interface CardDoc {
   parts: CardPart[];
 }
 
-/** What a task record lists for each of its cards. */
-export interface CardRef {
-  id: string;
-  hash: string;
-  title?: string;
-  /** Parts that could not be stored (each shown on the card as an error). */
-  errors?: number;
-}
+export type { CardRef };
 
 /** Limits that keep a card a report, not a second artifact store. */
 export const CARD_LIMITS = {

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, type FlowError, isFlowError } from '../errors/index.js';
-import { formatError } from './format.js';
+import { formatError } from '../errors/format.js';
 
 /**
  * Shared behaviour of every command: typed errors become one readable paragraph on stderr

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Run, openStore } from '../client/client.js';
-import { cardTask, renderTaskCard } from '../cards/page.js';
+import { cardTask, renderTaskCard } from '../ui/cards/page.js';
 import { parsePathspec } from './views.js';
 
 /** `flow card RUN/STEP[/TASK] [--out F]`: the task's card as one self-contained HTML file. */

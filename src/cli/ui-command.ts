@@ -13,7 +13,7 @@ export async function runUi(o: { port: number; open: boolean; info: (line: strin
   const mirrorUrl = mirror ? `s3://${mirror.bucket}/${mirror.prefix}` : undefined;
   const server = await startUiServer({
     store, config, port: o.port, mirrorUrl,
-    renderCard: async (ctx, run, step, task, id) => (await import('../cards/page.js')).cardPage(ctx.reader, run, step, task, id),
+    renderCard: async (ctx, run, step, task, id) => (await import('../ui/cards/page.js')).cardPage(ctx.reader, run, step, task, id),
   });
   const runs = (await listRuns(store)).length;
   o.info(`flow ui: serving the store ${displayValue(store.location, PATH_DISPLAY_MAX)} (${runs} run${runs === 1 ? '' : 's'})${mirrorUrl ? ` and the runs of the mirror ${displayValue(mirrorUrl, PATH_DISPLAY_MAX)} (fetched when opened)` : ''}, read-only, at ${server.url}`);

@@ -1,15 +1,15 @@
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type FlowConfig, loadConfig, localStoreDir } from '../config/config.js';
 import { mirrorLocation, openMirror } from '../mirror/mirror.js';
 import type { S3Location } from '../store/s3-location.js';
 import { NotFoundError } from '../errors/index.js';
-import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../runtime/records.js';
+import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
 import { LocalStore } from '../store/local.js';
-import { checkRunRecord, checkTaskRecord } from '../store/record-check.js';
+import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
 import { loadArtifact } from '../task/artifacts.js';
+import { withLiveness } from '../metadata/liveness.js';
 import { closest } from '../util/suggest.js';
-import { compareTaskIds } from './task-ids.js';
+import { compareTaskIds } from '../metadata/task-ids.js';
 import { own } from '../util/own.js';
 
 export interface ClientOptions {
@@ -56,17 +56,6 @@ function readRunRecord(store: LocalStore, id: string): RunRecord | undefined {
   return rec === undefined ? undefined : checkRunRecord(rec, join(store.root, path));
 }
 
-/** A run still marked running whose orchestrator process is gone was killed. */
-export function withLiveness(r: RunRecord): RunRecord {
-  if (r.status !== 'running' || r.host !== hostname()) return r;
-  try {
-    process.kill(r.pid, 0);
-    return r;
-  } catch (e) {
-    // EPERM: the process exists (another user's); only ESRCH means it is gone.
-    return (e as NodeJS.ErrnoException).code === 'ESRCH' ? { ...r, status: 'interrupted' } : r;
-  }
-}
 
 /**
  * A run, read lazily from the store: the record is read once; steps, tasks and artifacts are
@@ -220,4 +209,4 @@ export class Flow {
   }
 }
 
-export { compareTaskIds } from './task-ids.js';
+export { compareTaskIds } from '../metadata/task-ids.js';

@@ -7,7 +7,7 @@ import { locateProject } from './discovery.js';
 import { CONFIG_SCHEMA, type ConfigKeySpec } from './schema.js';
 import { checkStorePath } from './store-path.js';
 
-export { findUp } from './discovery.js';
+export { findUp } from '../util/find-up.js';
 
 export interface MirrorConfig { url?: string; endpoint?: string | null; region?: string; forcePathStyle?: boolean; autoPush?: boolean }
 export interface BatchConfig { queue?: string; image?: string; region?: string; endpoint?: string | null; jobRoleArn?: string | null; runnableTimeoutSeconds?: number }

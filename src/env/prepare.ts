@@ -2,7 +2,7 @@ import semver from 'semver';
 import type { DecoratorUse, Literal } from '../decorators/types.js';
 import { ExitCode, FlowError, UsageError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
-import type { CondaEnvRecord, StepEnvRecord } from '../runtime/records.js';
+import type { CondaEnvRecord, StepEnvRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { type CondaSpec, installCondaLock, matchSpecs, resolveCondaLock } from './conda.js';
 import { type NpmSpec, canonicalSpec, describeSpec, directDependencies, installNpmLock, resolveNpmLock } from './npm.js';

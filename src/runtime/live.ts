@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalStore } from '../store/local.js';
-import { LIVE_LOG_MAX_BYTES, type LiveStatus, type LiveTask, liveDir, liveLogPath, liveStatusPath } from '../client/live.js';
+import { LIVE_LOG_MAX_BYTES, type LiveStatus, type LiveTask, liveDir, liveLogPath, liveStatusPath } from './live-read.js';
 
 /** How often, at most, the status file is rewritten while tasks start and end. */
 const FLUSH_MS = 300;

@@ -1,5 +1,5 @@
 import type { TaskSpec } from './scheduler.js';
-import type { TaskRecord } from './records.js';
+import type { TaskRecord } from '../metadata/records.js';
 import { displayText } from '../util/terminal.js';
 
 /**

@@ -11,19 +11,18 @@ import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
-import { captureIncludes } from './includes.js';
+import { captureIncludes } from '../task/includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
-import type { BatchPlan } from '../batch/setup.js';
-import { isBatchStep } from '../batch/settings.js';
-import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from './records.js';
+import { type PreparedBackend, prepareBackends } from './backends.js';
+import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from '../metadata/records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { LiveRun } from './live.js';
 import type { TaskJob } from '../task/protocol.js';
-import { withLiveness } from '../client/client.js';
+import { withLiveness } from '../metadata/liveness.js';
 import { allocateRunId } from './run-id.js';
 import { Scheduler, type SchedulerResult } from './scheduler.js';
-import { newRunSeed } from './seed.js';
+import { newRunSeed } from '../task/seed.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
 interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
@@ -86,17 +85,16 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
 }
 
 async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void): Promise<RunOutcome> {
-  // @batch steps: settings, the S3 store and the queues are checked before a run id exists.
-  // The AWS SDK is loaded only by runs that use it.
-  const batch = o.graph.steps.some(isBatchStep) ? await (await import('../batch/setup.js')).prepareBatch(o.config, o.graph) : undefined;
+  // Remote backends (@batch) check their settings, stores and queues before a run id exists.
+  const remotes = await prepareBackends(o.config, o.graph);
   try {
-    return await executeWith(o, pool, maxWorkers, setReporter, batch);
+    return await executeWith(o, pool, maxWorkers, setReporter, remotes);
   } finally {
-    batch?.close();
+    for (const r of remotes) r.close();
   }
 }
 
-async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void, batch: BatchPlan | undefined): Promise<RunOutcome> {
+async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void, remotes: PreparedBackend[]): Promise<RunOutcome> {
   const store = LocalStore.open(localStoreDir(o.config));
   const mirror = mirrorLocation(o.config);
   const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
@@ -145,11 +143,11 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const liveRun = new LiveRun(store, id, (run) => { const r = store.readRecordSync<RunRecord>(runRecordPath(run)); return !r || withLiveness(r).status !== 'running'; });
   setReporter({ output: (job, stream, text) => { reporter.output(job, stream, text); liveRun.output(job.step, job.taskId, job.attempt, stream, text); } });
   const local = new LocalBackend(pool, maxWorkers);
-  const onBatch = batch?.backend({
+  const attached = remotes.map((r) => ({ steps: r.steps, backend: r.backend({
     run: id, flow: o.graph.flow, local: store, info: (line) => reporter.info(`${id}: ${line}`),
     code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.', lock: snapshot.env.lockfile },
-  });
-  const backendFor = (step: string): TaskBackend => (onBatch && batch!.steps.has(step) ? onBatch : local);
+  }) }));
+  const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
     maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
@@ -172,7 +170,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     tty?.stop();
-    onBatch?.close();
+    for (const a of attached) a.backend.close?.();
     liveRun.close();
   }
   if (result.fatal !== undefined) abandonRun(store, record, result);

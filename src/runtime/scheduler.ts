@@ -9,7 +9,7 @@ import type { TaskJob } from '../task/protocol.js';
 import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { TaskBackend } from './backend.js';
-import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from './records.js';
+import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from '../metadata/records.js';
 
 /** A task that finished ok: what its successors need. */
 export interface DoneTask {
@@ -96,7 +96,7 @@ export class Scheduler {
   constructor(private readonly o: SchedulerOptions) {
     this.steps = stepMap(o.graph);
     for (const s of o.graph.steps) {
-      this.settings.set(s.name, stepSettings(s));
+      this.settings.set(s.name, stepSettings(s.decorators));
       const backend = o.backendFor(s.name);
       this.backends.set(s.name, backend);
       this.ready.set(backend, []);

@@ -1,5 +1,5 @@
 import { StoreError } from '../errors/index.js';
-import { SHA256_HEX } from '../store/types.js';
+import { SHA256_HEX } from '../util/hash.js';
 import { BINARY_KINDS, type BinaryKind, FORMAT_VERSION, type Tagged } from './format.js';
 
 const ERRORS = { Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError };

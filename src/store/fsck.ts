@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFlowError, type StoreError } from '../errors/index.js';
-import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
-import { checkRunRecord, checkTaskRecord, summaryMismatch } from './record-check.js';
+import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/records.js';
+import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
 import type { S3Store } from './s3.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { LocalStore } from './local.js';

@@ -1,7 +1,7 @@
 import type { Literal } from '../decorators/types.js';
 import type { FlowErrorJson } from '../errors/index.js';
 import type { NextCall } from '../flow/flowspec.js';
-import type { ArtifactRef, IncludeRecord } from '../runtime/records.js';
+import type { ArtifactRef, IncludeRecord } from '../metadata/records.js';
 import type { TaskNpmEnv } from './env-resolution.js';
 import type { CardRef } from '../cards/card.js';
 

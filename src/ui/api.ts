@@ -1,11 +1,11 @@
 import { listRuns } from '../client/client.js';
-import { readLiveLog } from '../client/live.js';
+import { readLiveLog } from '../runtime/live-read.js';
 import type { FlowConfig } from '../config/config.js';
 import { compareRuns } from '../diff/compare.js';
 import { loadRunView } from '../diff/load.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { verifyReplay } from '../replay/verify.js';
-import type { RunRecord } from '../runtime/records.js';
+import type { RunRecord } from '../metadata/records.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { imageBytes, viewOf } from './model/artifact-view.js';
 import { codeFile, codeListing, dirtyPatch } from './model/code.js';

@@ -1,8 +1,8 @@
 import { Run } from '../client/client.js';
-import { compareTaskIds } from '../client/task-ids.js';
+import { compareTaskIds } from '../metadata/task-ids.js';
 import { readPackageFiles } from '../diff/load.js';
 import type { FlowGraph } from '../graph/types.js';
-import type { TaskRecord } from '../runtime/records.js';
+import type { TaskRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 
 /** Runs whose task records are kept in memory (the most recently viewed). */

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalPackageTier, condaPlatform, installCondaLock } from '../../src/env/conda.js';
 import { isFlowError } from '../../src/errors/index.js';
 import { extractCodePackage } from '../../src/package/code-package.js';
-import type { RunRecord } from '../../src/runtime/records.js';
+import type { RunRecord } from '../../src/metadata/records.js';
 import { LocalStore } from '../../src/store/local.js';
 import { sha256 } from '../../src/util/hash.js';
 import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Artifact, Image, Markdown, Table, VegaChart, currentCard } from '../../src/cards/author.js';
 import type { CardDoc } from '../../src/cards/card.js';
 import { beginCard, finishCard } from '../../src/cards/collect.js';
-import { renderCardHtml } from '../../src/cards/render.js';
+import { renderCardHtml } from '../../src/ui/cards/render.js';
 import { LocalStore } from '../../src/store/local.js';
 
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==', 'base64');

@@ -1,5 +1,5 @@
 import { sniffImage } from '../../cards/image-type.js';
-import { toJsonValue } from '../../cli/views.js';
+import { toJsonValue } from '../../serialize/json-view.js';
 
 /** Rows a table viewer shows (the rest is counted, not sent). */
 export const TABLE_MAX_ROWS = 1000;

@@ -1,7 +1,7 @@
 import type { Run } from '../../client/client.js';
-import { type LiveTask, readLiveStatus } from '../../client/live.js';
+import { type LiveTask, readLiveStatus } from '../../runtime/live-read.js';
 import type { FlowGraph } from '../../graph/types.js';
-import type { RunRecord, TaskRecord } from '../../runtime/records.js';
+import type { RunRecord, TaskRecord } from '../../metadata/records.js';
 import type { StoreReader } from '../reader.js';
 import { own } from '../../util/own.js';
 

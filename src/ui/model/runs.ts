@@ -1,4 +1,4 @@
-import type { ReplayVerdict, RunRecord, RunStatus } from '../../runtime/records.js';
+import type { ReplayVerdict, RunRecord, RunStatus } from '../../metadata/records.js';
 
 /** One line of the runs page. */
 export interface RunRow {

@@ -1,7 +1,7 @@
 import type { Run, Task } from '../../client/client.js';
-import { type LiveTask, readLiveStatus } from '../../client/live.js';
+import { type LiveTask, readLiveStatus } from '../../runtime/live-read.js';
 import { NotFoundError } from '../../errors/index.js';
-import type { AttemptRecord, TaskRecord } from '../../runtime/records.js';
+import type { AttemptRecord, TaskRecord } from '../../metadata/records.js';
 import { stepSource } from './code.js';
 
 export interface TaskModel {

@@ -1,8 +1,5 @@
 import type { FlowErrorJson } from '../errors/index.js';
-import type { Literal } from '../decorators/types.js';
-import type { NextCall } from '../flow/flowspec.js';
-import type { GitState } from '../git/git.js';
-import type { CardRef } from '../cards/card.js';
+import type { Literal } from '../util/literal.js';
 
 /** A position inside foreach fan-outs: which split of which step this task belongs to. */
 export interface ForeachFrame {
@@ -105,7 +102,35 @@ export interface RunRecord {
  * The git state of the project when the run started (credentials stripped from remotes); the
  * dirty patch is stored as an object and referenced by its hash.
  */
-export type GitRecord = Omit<GitState, 'patch' | 'untracked'> & { patch?: string };
+export interface GitRecord {
+  /** Full object id of HEAD; null in a repository with no commits yet. */
+  commit: string | null;
+  /** Branch name without refs/heads/; null when HEAD is detached. */
+  branch: string | null;
+  /** Any difference between HEAD and the working tree, untracked-not-ignored files included. */
+  dirty: boolean;
+  /** Remote name → fetch URL with credentials and query strings removed. */
+  remotes: Record<string, string>;
+  shallow: boolean;
+  detached: boolean;
+  /** Object holding the dirty patch (present when dirty). */
+  patch?: string;
+}
+
+/** The transition a task took: `this.next(...)` as called. */
+export interface NextCall {
+  targets: string[];
+  foreach?: string;
+}
+
+/** What a task record lists for each of its cards. */
+export interface CardRef {
+  id: string;
+  hash: string;
+  title?: string;
+  /** Parts that could not be stored (each shown on the card as an error). */
+  errors?: number;
+}
 
 /** One @includeFile input as the run read it; the content is an object of the store. */
 export interface IncludeRecord {

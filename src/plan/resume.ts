@@ -1,7 +1,7 @@
 import type { FlowGraph } from '../graph/types.js';
 import { UsageError } from '../errors/index.js';
 import type { Run } from '../client/client.js';
-import type { TaskRecord } from './records.js';
+import type { TaskRecord } from '../metadata/records.js';
 
 export interface ResumePlan {
   origin: string;

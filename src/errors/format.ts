@@ -1,4 +1,4 @@
-import { type FlowError, GraphErrors, isFlowError } from '../errors/index.js';
+import { type FlowError, GraphErrors, isFlowError } from './index.js';
 import { DISPLAY_MAX, displayText, displayValue, truncate } from '../util/terminal.js';
 
 /** One error as the user reads it: code, where, what happened, and the fix. No stack trace. */

@@ -1,8 +1,8 @@
-import type { Run, Task } from '../client/client.js';
-import { NotFoundError, StoreError } from '../errors/index.js';
-import type { StoreReader } from '../ui/reader.js';
-import { cardsOf } from '../ui/model/task.js';
-import type { CardDoc } from './card.js';
+import type { Run, Task } from '../../client/client.js';
+import { NotFoundError, StoreError } from '../../errors/index.js';
+import type { StoreReader } from '../reader.js';
+import { cardsOf } from '../model/task.js';
+import type { CardDoc } from '../../cards/card.js';
 import { renderCardHtml } from './render.js';
 
 /** A task's card document, read from the store and checked for shape. */

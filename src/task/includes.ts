@@ -4,7 +4,7 @@ import type { Literal } from '../decorators/types.js';
 import { StoreError, UsageError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { LocalStore } from '../store/local.js';
-import type { IncludeRecord } from './records.js';
+import type { IncludeRecord } from '../metadata/records.js';
 
 /**
  * Reads every @includeFile input of a run before it starts and stores its bytes as an object:

@@ -1,7 +1,7 @@
 import { decoratorNames, decoratorSpec, validateDecoratorOptions } from '../decorators/registry.js';
 import type { DecoratorUse, Literal } from '../decorators/types.js';
 import { DecoratorError, UsageError } from '../errors/index.js';
-import type { FlowGraph } from '../graph/types.js';
+import type { FlowGraph } from './types.js';
 import { closest } from '../util/suggest.js';
 
 /**

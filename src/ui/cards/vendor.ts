@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PACKAGE_ROOT } from '../util/package-info.js';
+import { PACKAGE_ROOT } from '../../util/package-info.js';
 
 /** The parts of vega, vega-lite and vega-interpreter the card renderer uses (dist/vendor/vega.mjs). */
 export interface VegaLib {

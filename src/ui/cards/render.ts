@@ -1,6 +1,6 @@
-import { viewOf } from '../ui/model/artifact-view.js';
-import { FLOWRUN_VERSION } from '../util/package-info.js';
-import type { CardDoc, CardPart } from './card.js';
+import { viewOf } from '../model/artifact-view.js';
+import { FLOWRUN_VERSION } from '../../util/package-info.js';
+import type { CardDoc, CardPart } from '../../cards/card.js';
 import { loadMarkdown, loadVega } from './vendor.js';
 
 /** What rendering needs besides the card: its images' bytes and the task's artifacts. */

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { cachedInstall } from '../env/cache.js';
+import { cachedInstall } from './cache.js';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { lockInstaller } from './lock-installers.js';
 

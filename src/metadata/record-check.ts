@@ -1,6 +1,6 @@
 import { StoreError } from '../errors/index.js';
-import type { RunRecord, TaskRecord } from '../runtime/records.js';
-import { SHA256_HEX } from './types.js';
+import type { RunRecord, TaskRecord } from './records.js';
+import { SHA256_HEX } from '../util/hash.js';
 
 /**
  * Structural checks of records read from the store. A record that is valid JSON but not a
