@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
-import { delimiter, relative } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { type FlowConfig, localStoreDir } from '../config/config.js';
 import type { Literal } from '../decorators/types.js';
 import { ExitCode } from '../errors/index.js';
@@ -69,7 +69,9 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   let reporter: PlainReporter | undefined;
   const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
   const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
-  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
+  // Task logs are spooled next to the store (same disk as the objects they become, not a RAM-backed /tmp).
+  const spoolDir = join(localStoreDir(o.config), 'tmp');
+  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
   pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });

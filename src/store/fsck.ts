@@ -76,6 +76,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
         const who = `${run}/${step}/${file.slice(0, -5)}`;
         for (const [name, ref] of Object.entries(t.artifacts ?? {})) { note(refs, ref.hash, `${who} ${name}`); note(artifacts, ref.hash, `${who} ${name}`); }
         if (t.logs) { note(refs, t.logs.stdout, `${who} stdout`); note(refs, t.logs.stderr, `${who} stderr`); }
+        for (const a of t.attempts ?? []) if (a.logs) { note(refs, a.logs.stdout, `${who} attempt ${a.attempt} stdout`); note(refs, a.logs.stderr, `${who} attempt ${a.attempt} stderr`); }
       }
     }
   }

@@ -1,6 +1,8 @@
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { randomBytes } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
+import { createHash, randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
@@ -78,6 +80,41 @@ export class LocalStore implements Store {
     // Absent, or a small object whose stored copy is damaged: (re)write it, so storing the
     // same bytes again repairs the store instead of keeping a corrupt copy forever.
     this.writeFileAtomic(path, encodeObjectFile(data, options.compress), false, 0o444);
+    return hash;
+  }
+
+  /**
+   * Stores a file's content as an object without holding it in memory: one pass hashes it,
+   * a second streams it (gzip-compressed when that saves at least 10 %) into a temp file that
+   * is renamed into place. Small files take the in-memory path, so both give the same object.
+   */
+  async putObjectFromFile(file: string): Promise<string> {
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch (e) {
+      throw this.ioError(e, file);
+    }
+    if (size <= STREAM_MIN_BYTES) return this.putObjectSync(readFileSync(file));
+    const hasher = createHash('sha256');
+    for await (const chunk of createReadStream(file, { highWaterMark: STREAM_CHUNK })) hasher.update(chunk as Buffer);
+    const hash = hasher.digest('hex');
+    const path = this.objectPath(hash);
+    if (this.exists(path)) { touch(path); return hash; }
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      throw this.ioError(e, path);
+    }
+    const tmp = join(dirname(path), `.tmp-${randomBytes(8).toString('hex')}`);
+    try {
+      const compressed = await writeStreamed(tmp, file, true);
+      if (compressed >= size * 0.9) { rmSync(tmp, { force: true }); await writeStreamed(tmp, file, false); }
+      renameSync(tmp, path);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw this.ioError(e, path);
+    }
     return hash;
   }
 
@@ -229,6 +266,22 @@ export class LocalStore implements Store {
     if (code) return new StoreError('STORE_IO', `Writing the store failed: ${path}: ${(e as Error).message}.`, { file: path, fix: 'Check the disk and the store directory, then run flow fsck.' });
     return e as Error;
   }
+}
+
+/** Files up to this size are stored from memory (one read); larger ones are streamed. */
+const STREAM_MIN_BYTES = 4 << 20;
+const STREAM_CHUNK = 1 << 20;
+
+/** Writes an object file (header, then the payload from `source`) to `tmp`; returns the payload's size. */
+async function writeStreamed(tmp: string, source: string, gzip: boolean): Promise<number> {
+  let payload = 0;
+  const count = new Transform({ transform(chunk: Buffer, _enc, done) { payload += chunk.byteLength; done(null, chunk); } });
+  const out = createWriteStream(tmp, { mode: 0o444 });
+  out.write(Buffer.from([MAGIC_0, MAGIC_1, OBJECT_VERSION, gzip ? Codec.Gzip : Codec.Raw]));
+  const input = createReadStream(source, { highWaterMark: STREAM_CHUNK });
+  if (gzip) await pipeline(input, createGzip({ level: 1 }), count, out);
+  else await pipeline(input, count, out);
+  return payload;
 }
 
 function writeAll(fd: number, data: Uint8Array): void {

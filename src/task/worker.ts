@@ -1,19 +1,24 @@
 /**
  * Entry point of a pooled worker process. It runs one task at a time for the orchestrator
- * (its parent). The task writes to the worker's real stdout/stderr (pipes, written
- * synchronously on Linux, so nothing is lost if the task calls process.exit); after each task
- * the worker writes an end marker to both streams so the orchestrator can cut the logs per
- * task. It exits when the orchestrator disconnects, so no worker outlives a killed run.
+ * (its parent). Each task writes into its own log files (fds 1 and 2 are pointed at them for
+ * the task's duration: stdio.ts), starts from the state the worker recorded before its first
+ * task (realm.ts, process-state.ts), and ends with the processes it started (children.ts).
+ * When that state cannot be put back, the worker says so with its result and is retired. It
+ * exits when the orchestrator disconnects, so no worker outlives a killed run.
  */
-import { writeSync } from 'node:fs';
 import { LocalStore } from '../store/local.js';
+import { endTaskProcesses, trackChildren } from './children.js';
 import { preloadEnvironmentHooks } from './env-resolution.js';
 import { executeTask } from './execute.js';
-import { endMarker, type FromWorker, type ToWorker } from './protocol.js';
+import { captureProcessState, trackTimers } from './process-state.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+import { captureRealm } from './realm.js';
+import { pointStdio } from './stdio.js';
 
 const send = (m: FromWorker) => process.send!(m);
 const stores = new Map<string, LocalStore>();
-let seq = 0;
+const idle = process.env.FLOWRUN_IDLE_LOG;
+delete process.env.FLOWRUN_IDLE_LOG;
 
 // Stack traces of a failing step point at the user's .ts file and line (the compiled module carries a source map).
 process.setSourceMapsEnabled(true);
@@ -22,18 +27,34 @@ if (process.env.FLOWRUN_MODULE_HOOKS) {
   delete process.env.FLOWRUN_MODULE_HOOKS;
   preloadEnvironmentHooks();
 }
-process.on('disconnect', () => process.exit(0));
+// Created now, while fds 1 and 2 are files: Node then writes them synchronously for good.
+void process.stdout;
+void process.stderr;
+process.on('disconnect', () => { void endTaskProcesses().finally(() => process.exit(0)); });
 process.on('message', (m: ToWorker) => {
   if (m.type === 'exit') { process.disconnect(); return; }
   const store = stores.get(m.job.storeRoot) ?? new LocalStore(m.job.storeRoot);
   stores.set(m.job.storeRoot, store);
-  void executeTask(m.job, store).then((result) => {
-    const marker = endMarker(++seq);
-    writeSync(1, marker);
-    writeSync(2, marker);
-    send({ type: 'done', result, seq });
+  try {
+    pointStdio(m.logs.stdout, m.logs.stderr);
+  } catch (e) {
+    send({ type: 'done', result: { ok: false, error: { code: 'TASK_CRASHED', step: m.job.step, exitCode: 1, message: `Task ${m.job.step}/${m.job.taskId} could not start: ${(e as Error).message}.`, fix: 'Retry the run (flow resume); the worker was replaced.' } }, retire: (e as Error).message });
+    return;
+  }
+  void executeTask(m.job, store).then(({ result, retire }) => {
+    let why = retire;
+    try {
+      if (idle) pointStdio(idle, idle);
+    } catch (e) {
+      why ??= (e as Error).message;
+    }
+    send({ type: 'done', result, ...(why ? { retire: why } : {}) });
   });
 });
 // A stray rejection or exception outside the step's await chain fails the process, like a crash.
 process.on('unhandledRejection', (e) => { console.error(e); process.exit(70); });
+trackChildren((pid) => send({ type: 'spawned', pid }));
+trackTimers();
+captureProcessState();
+captureRealm();
 send({ type: 'ready' });

@@ -1,0 +1,192 @@
+import { createRequire } from 'node:module';
+
+/**
+ * The JavaScript realm a worker's tasks share: the global object, the built-in constructors,
+ * prototypes and namespaces (JSON, Math, Reflect, Intl, ...), the hidden intrinsics (iterator
+ * and generator prototypes, %TypedArray%) and the core modules a step may patch (fs, path,
+ * events, child_process, ...). At start-up the worker records each one's own property
+ * descriptors, [[Prototype]] and extensibility; after every task it compares them and puts
+ * back what changed: properties added are deleted, changed or deleted ones redefined as they
+ * were. What cannot be put back (a property made non-configurable, an object frozen or made
+ * non-extensible) is reported, and the worker is retired instead of running another task.
+ */
+
+// The few intrinsics this module itself uses, captured before any task can patch them.
+const { getOwnPropertyDescriptor, getPrototypeOf, setPrototypeOf, defineProperty, deleteProperty, ownKeys, isExtensible } = Reflect;
+const ObjectIs = Object.is;
+
+type Key = string | symbol;
+
+interface Snapshot {
+  obj: object;
+  label: string;
+  keys: Key[];
+  descs: PropertyDescriptor[];
+  proto: object | null;
+  extensible: boolean;
+}
+
+/** Own properties whose changes are not realm state: the worker's own event plumbing. */
+const SKIP = new Map<object, Set<Key>>([[process, new Set(['_events', '_eventsCount', '_maxListeners', 'exitCode', '_exiting', 'env', 'moduleLoadList', 'channel', '_channel', 'connected'])]]);
+
+const CORE_MODULES = ['fs', 'fs/promises', 'path', 'os', 'util', 'events', 'child_process', 'stream', 'buffer', 'timers', 'url', 'module', 'crypto', 'zlib', 'worker_threads'];
+
+let snapshots: Snapshot[] = [];
+
+/** Records the realm as it is now: call once, after the worker's own set-up and before any task. */
+export function captureRealm(): void {
+  snapshots = realmObjects().map(([obj, label]) => snapshot(obj, label));
+}
+
+/** Re-records one object after flowrun itself changed it on purpose (a hook installed late). */
+export function recaptureObject(obj: object): void {
+  const i = snapshots.findIndex((s) => s.obj === obj);
+  if (i !== -1) snapshots[i] = snapshot(obj, snapshots[i]!.label);
+}
+
+/**
+ * Puts back every recorded object that changed since captureRealm. Says whether anything had
+ * changed, and what could not be put back (the worker must not run another task).
+ */
+export function restoreRealm(): { changed: boolean; problem?: string } {
+  let changed = false;
+  let problem: string | undefined;
+  for (const s of snapshots) {
+    if (same(s)) continue;
+    changed = true;
+    problem ??= restore(s);
+  }
+  return problem ? { changed, problem } : { changed };
+}
+
+function snapshot(obj: object, label: string): Snapshot {
+  const skip = SKIP.get(obj);
+  const keys = ownKeys(obj).filter((k) => !skip?.has(k));
+  return { obj, label, keys, descs: keys.map((k) => getOwnPropertyDescriptor(obj, k)!), proto: getPrototypeOf(obj), extensible: isExtensible(obj) };
+}
+
+function same(s: Snapshot): boolean {
+  const { obj } = s;
+  if (getPrototypeOf(obj) !== s.proto || isExtensible(obj) !== s.extensible) return false;
+  const keys = ownKeys(obj);
+  const skip = SKIP.get(obj);
+  let j = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (skip?.has(k)) continue;
+    if (k !== s.keys[j]) return false;
+    if (!sameDescriptor(getOwnPropertyDescriptor(obj, k)!, s.descs[j]!)) return false;
+    j++;
+  }
+  return j === s.keys.length;
+}
+
+function sameDescriptor(a: PropertyDescriptor, b: PropertyDescriptor): boolean {
+  return ObjectIs(a.value, b.value) && a.get === b.get && a.set === b.set && a.writable === b.writable && a.enumerable === b.enumerable && a.configurable === b.configurable;
+}
+
+function restore(s: Snapshot): string | undefined {
+  const { obj, label } = s;
+  if (!s.extensible || isExtensible(obj) !== s.extensible) {
+    if (isExtensible(obj) !== s.extensible) return `${label} was made non-extensible (Object.freeze, seal or preventExtensions)`;
+  }
+  if (getPrototypeOf(obj) !== s.proto && !setPrototypeOf(obj, s.proto)) return `the prototype of ${label} was replaced and cannot be put back`;
+  const skip = SKIP.get(obj);
+  const wanted = new Set<Key>(s.keys);
+  for (const k of ownKeys(obj)) {
+    if (skip?.has(k) || wanted.has(k)) continue;
+    if (!deleteProperty(obj, k)) return `${label}.${String(k)} was added as a non-configurable property`;
+  }
+  for (let i = 0; i < s.keys.length; i++) {
+    const k = s.keys[i]!;
+    const now = getOwnPropertyDescriptor(obj, k);
+    if (now && sameDescriptor(now, s.descs[i]!)) continue;
+    if (!defineProperty(obj, k, s.descs[i]!)) return `${label}.${String(k)} was changed and made non-configurable`;
+  }
+  // Deleting and redefining moves a key to the end: put the recorded order back where it differs.
+  const keys = ownKeys(obj).filter((k) => !skip?.has(k));
+  const from = keys.findIndex((k, i) => k !== s.keys[i]);
+  if (from === -1) return undefined;
+  for (let i = from; i < s.keys.length; i++) {
+    const k = s.keys[i]!;
+    if (typeof k === 'string' && isIndex(k)) continue; // integer keys are always listed in numeric order
+    if (!s.descs[i]!.configurable) return `the order of the properties of ${label} changed and cannot be put back`;
+    deleteProperty(obj, k);
+    defineProperty(obj, k, s.descs[i]!);
+  }
+  return undefined;
+}
+
+function isIndex(k: string): boolean {
+  return /^(0|[1-9]\d*)$/.test(k) && Number(k) < 2 ** 32 - 1;
+}
+
+/**
+ * The objects recorded: the global object; every constructor (a function with a prototype
+ * object) and namespace object reachable from it, with their prototypes; the [[Prototype]]
+ * chains of all of these; the hidden intrinsics; the core modules' exports. Plain methods are
+ * compared as property values, not descended into.
+ */
+function realmObjects(): Array<[object, string]> {
+  const out: Array<[object, string]> = [];
+  const seen = new Set<object>();
+  const add = (o: unknown, label: string): void => {
+    if ((typeof o !== 'object' && typeof o !== 'function') || o === null || seen.has(o)) return;
+    seen.add(o);
+    out.push([o, label]);
+    add(getPrototypeOf(o), `Object.getPrototypeOf(${label})`);
+    if (typeof o === 'function') {
+      const p = getOwnPropertyDescriptor(o, 'prototype');
+      if (p && 'value' in p) add(p.value, `${label}.prototype`);
+    }
+  };
+  add(globalThis, 'globalThis');
+  const constructorsIn = (ns: object, prefix: string, depth: number): void => {
+    for (const k of ownKeys(ns)) {
+      const d = getOwnPropertyDescriptor(ns, k)!;
+      if (!('value' in d)) continue;
+      const v: unknown = d.value;
+      const label = `${prefix}.${String(k)}`;
+      if (typeof v === 'function' && getOwnPropertyDescriptor(v, 'prototype')?.value) {
+        add(v, label);
+        continue;
+      }
+      // Namespaces (Math, JSON, Intl, process, ...): values of the global object that are objects, one level down.
+      if (depth === 0 && typeof v === 'object' && v !== null && !seen.has(v) && v !== process.env) {
+        add(v, label);
+        constructorsIn(v, label, 1);
+      }
+    }
+  };
+  constructorsIn(globalThis, 'globalThis', 0);
+  for (const [o, label] of hiddenIntrinsics()) add(o, label);
+  const require = createRequire(import.meta.url);
+  for (const name of CORE_MODULES) {
+    const mod = require(name) as object;
+    add(mod, `node:${name}`);
+    constructorsIn(mod, `node:${name}`, 1);
+  }
+  return out;
+}
+
+function hiddenIntrinsics(): Array<[unknown, string]> {
+  const gen = getPrototypeOf(function* () {}) as { prototype: object; constructor: unknown };
+  const asyncGen = getPrototypeOf(async function* () {}) as { prototype: object; constructor: unknown };
+  const proto = (o: object): object => getPrototypeOf(o)!;
+  const arrayIterator = getPrototypeOf([][Symbol.iterator]());
+  return [
+    [getPrototypeOf(Int8Array), '%TypedArray%'],
+    [gen.constructor, '%GeneratorFunction%'],
+    [gen.prototype, '%GeneratorPrototype%'],
+    [getPrototypeOf(async function () {}), '%AsyncFunction.prototype%'],
+    [asyncGen.constructor, '%AsyncGeneratorFunction%'],
+    [asyncGen.prototype, '%AsyncGeneratorPrototype%'],
+    [proto(asyncGen.prototype), '%AsyncIteratorPrototype%'],
+    [arrayIterator, '%ArrayIteratorPrototype%'],
+    [proto(arrayIterator!), '%IteratorPrototype%'],
+    [getPrototypeOf(new Map().entries()), '%MapIteratorPrototype%'],
+    [getPrototypeOf(new Set().values()), '%SetIteratorPrototype%'],
+    [getPrototypeOf(''[Symbol.iterator]()), '%StringIteratorPrototype%'],
+    [getPrototypeOf(/a/[Symbol.matchAll]('')), '%RegExpStringIteratorPrototype%'],
+  ];
+}
