@@ -3,9 +3,10 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
+import { BufferFrom, JSONStringify, RegExpPrototypeExec, StringPrototypeSlice, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetByteOffset } from '../util/primordials.js';
 import { SHA256_HEX, type Store } from './types.js';
 
 /** Object files start with 'FO', a format version and a codec byte; the hash covers the decoded bytes. */
@@ -123,8 +124,9 @@ export class LocalStore implements Store {
   }
 
   getObjectSync(hash: string): Buffer {
-    if (!SHA256_HEX.test(hash)) throw new StoreError('STORE_CORRUPT_RECORD', `A record references ${JSON.stringify(hash)}, which is not an object id.`, { fix: 'Run flow fsck.' });
-    const path = this.objectPath(hash);
+    if (typeof hash !== 'string' || !RegExpPrototypeExec(SHA256_HEX, hash)) throw new StoreError('STORE_CORRUPT_RECORD', `A record references ${JSONStringify(hash)}, which is not an object id.`, { fix: 'Run flow fsck.' });
+    // Not path.join: this runs inside steps (artifacts load lazily), and join uses Array.prototype.push.
+    const path = `${this.root}${sep}objects${sep}${StringPrototypeSlice(hash, 0, 2)}${sep}${hash}`;
     let file: Buffer;
     try {
       file = readFileSync(path);
@@ -318,13 +320,15 @@ export function encodeObjectFile(data: Uint8Array, compress?: boolean): Uint8Arr
 
 /** Strips and checks the object header; returns the logical bytes. */
 export function decodeObjectFile(file: Buffer, hash: string, path: string): Buffer {
-  if (file.byteLength < 4 || file[0] !== MAGIC_0 || file[1] !== MAGIC_1) {
-    throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: ${file.byteLength < 4 ? 'truncated' : 'bad header'}.`, { file: path, fix: 'Run flow fsck; flow pull (from a mirror) or a copy of the store can restore it.' });
+  // Captured accessors: this runs inside steps too (artifacts load lazily), whatever they patched.
+  const size = TypedArrayPrototypeGetByteLength(file);
+  if (size < 4 || file[0] !== MAGIC_0 || file[1] !== MAGIC_1) {
+    throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: ${size < 4 ? 'truncated' : 'bad header'}.`, { file: path, fix: 'Run flow fsck; flow pull (from a mirror) or a copy of the store can restore it.' });
   }
   if (file[2]! > OBJECT_VERSION) {
     throw new StoreError('STORE_VERSION_UNSUPPORTED', `Object ${hash} was written by a newer flowrun (object format ${file[2]}).`, { file: path, fix: 'Upgrade flowrun.' });
   }
-  const payload = file.subarray(4);
+  const payload = BufferFrom(TypedArrayPrototypeGetBuffer(file) as ArrayBuffer, TypedArrayPrototypeGetByteOffset(file) + 4, size - 4);
   if (file[3] === Codec.Raw) return payload;
   if (file[3] === Codec.Gzip) {
     try {
