@@ -230,7 +230,9 @@ export class WorkerPool {
 
   private async settle(cur: Attempt, result: TaskResult): Promise<void> {
     await cur.follower?.finish().catch(() => undefined);
-    cur.resolve({ result, logs: { stdout: { file: cur.files.stdout }, stderr: { file: cur.files.stderr } } });
+    // Stopped (timeout, Ctrl-C) while its result was on its way: it counts as stopped, as it would a moment later.
+    const final = cur.aborted && result.ok ? { ok: false as const, error: crashError(cur.job, null, 'SIGKILL', cur.aborted, '', cur.heapMB) } : result;
+    cur.resolve({ result: final, logs: { stdout: { file: cur.files.stdout }, stderr: { file: cur.files.stderr } } });
   }
 
   private retire(w: Worker): void {

@@ -59,6 +59,8 @@ export function taskProcesses(root: number, spawned: readonly number[]): number[
  */
 export function killTaskProcesses(worker: number | undefined, spawned: readonly number[], withWorker: boolean): void {
   if (worker === undefined) return;
+  // Frozen first: the task stops at once (a timeout is a timeout) and cannot fork while its tree is read.
+  if (withWorker) signal(-worker, 'SIGSTOP');
   const others = withWorker ? taskProcesses(worker, spawned) : [];
   signal(-worker);
   if (withWorker) signal(worker);
@@ -66,8 +68,8 @@ export function killTaskProcesses(worker: number | undefined, spawned: readonly 
   for (const pid of others) signal(pid);
 }
 
-function signal(target: number): void {
-  try { process.kill(target, 'SIGKILL'); } catch { /* already gone */ }
+function signal(target: number, sig: NodeJS.Signals = 'SIGKILL'): void {
+  try { process.kill(target, sig); } catch { /* already gone */ }
 }
 
 /** Whether a process can still run (not gone, not a zombie). */
