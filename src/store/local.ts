@@ -1,4 +1,5 @@
 import { closeSync, createReadStream, createWriteStream, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
@@ -97,9 +98,7 @@ export class LocalStore implements Store {
       throw this.ioError(e, file);
     }
     if (size <= STREAM_MIN_BYTES) return this.putObjectSync(readFileSync(file));
-    const hasher = createHash('sha256');
-    for await (const chunk of createReadStream(file, { highWaterMark: STREAM_CHUNK })) hasher.update(chunk as Buffer);
-    const hash = hasher.digest('hex');
+    const hash = await hashFile(file);
     const path = this.objectPath(hash);
     if (this.exists(path)) { touch(path); return hash; }
     try {
@@ -272,7 +271,24 @@ export class LocalStore implements Store {
 
 /** Files up to this size are stored from memory (one read); larger ones are streamed. */
 const STREAM_MIN_BYTES = 4 << 20;
-const STREAM_CHUNK = 1 << 20;
+const STREAM_CHUNK = 256 << 10;
+
+/** sha256 of a file's content, read through one reused buffer. */
+async function hashFile(file: string): Promise<string> {
+  const hasher = createHash('sha256');
+  const buf = Buffer.allocUnsafe(STREAM_CHUNK);
+  const fh = await open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.byteLength, null);
+      if (bytesRead === 0) break;
+      hasher.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return hasher.digest('hex');
+}
 
 /** Writes an object file (header, then the payload from `source`) to `tmp`; returns the payload's size. */
 async function writeStreamed(tmp: string, source: string, gzip: boolean): Promise<number> {

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 /**
  * The JavaScript realm a worker's tasks share: the global object, the built-in constructors,
  * prototypes and namespaces (JSON, Math, Reflect, Intl, ...), the hidden intrinsics (iterator
- * and generator prototypes, %TypedArray%) and the core modules a step may patch (fs, path,
- * events, child_process, ...). At start-up the worker records each one's own property
+ * and generator prototypes, %TypedArray%) and the exports of the core modules a step may patch
+ * (fs, path, crypto, ...; with the classes of events, stream and child_process). At start-up the worker records each one's own property
  * descriptors, [[Prototype]] and extensibility; after every task it compares them and puts
  * back what changed: properties added are deleted, changed or deleted ones redefined as they
  * were. What cannot be put back (a property made non-configurable, an object frozen or made
@@ -30,6 +30,8 @@ interface Snapshot {
 const SKIP = new Map<object, Set<Key>>([[process, new Set(['_events', '_eventsCount', '_maxListeners', 'exitCode', '_exiting', 'env', 'moduleLoadList', 'channel', '_channel', 'connected'])]]);
 
 const CORE_MODULES = ['fs', 'fs/promises', 'path', 'os', 'util', 'events', 'child_process', 'stream', 'buffer', 'timers', 'url', 'module', 'crypto', 'zlib', 'worker_threads'];
+/** Core modules whose classes' prototypes are recorded too (the ones everything else inherits from). */
+const CORE_CLASSES = new Set(['events', 'stream', 'child_process']);
 
 let snapshots: Snapshot[] = [];
 
@@ -164,7 +166,7 @@ function realmObjects(): Array<[object, string]> {
   for (const name of CORE_MODULES) {
     const mod = require(name) as object;
     add(mod, `node:${name}`);
-    constructorsIn(mod, `node:${name}`, 1);
+    if (CORE_CLASSES.has(name)) constructorsIn(mod, `node:${name}`, 1);
   }
   return out;
 }
