@@ -7,7 +7,7 @@ import { sfc32, taskSeed } from '../runtime/seed.js';
 import type { LocalStore } from '../store/local.js';
 import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
 import { useTaskEnvironment } from './env-resolution.js';
-import { beginTask, endTask, moduleImported } from './isolation.js';
+import { adoptFirstImport, beginTask, endTask, stepStarting } from './isolation.js';
 import type { TaskJob, TaskResult } from './protocol.js';
 
 type FlowClass = new () => FlowSpec;
@@ -31,11 +31,12 @@ export interface TaskEnd {
  */
 export async function executeTask(job: TaskJob, store: LocalStore): Promise<TaskEnd> {
   beginTask();
-  Object.assign(process.env, job.env);
-  Math.random = sfc32(taskSeed(job.seed, job.step, job.taskId));
   let ran: { flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope } | undefined;
   let failure: unknown;
   try {
+    await adoptFirstImport(job.modulePath, () => importFlowModule(job, 'first'));
+    Object.assign(process.env, job.env);
+    Math.random = sfc32(taskSeed(job.seed, job.step, job.taskId));
     ran = await runStep(job, store);
   } catch (e) {
     failure = e;
@@ -84,11 +85,15 @@ async function runStep(job: TaskJob, store: LocalStore): Promise<{ flow: FlowSpe
   return { flow, slots, scope };
 }
 
-async function loadFlowClass(job: TaskJob): Promise<FlowClass> {
+/** A new URL per import gives a fresh module instance: module-level variables start over. */
+async function importFlowModule(job: TaskJob, tag: string): Promise<Record<string, unknown>> {
   await useTaskEnvironment(job.modulePath, job.npm);
-  // A new URL per task gives a fresh module instance: module-level variables start over.
-  const mod = (await import(`${pathToFileURL(job.modulePath).href}?task=${++importCount}`)) as Record<string, unknown>;
-  moduleImported(job.modulePath);
+  return (await import(`${pathToFileURL(job.modulePath).href}?${tag}=${++importCount}`)) as Record<string, unknown>;
+}
+
+async function loadFlowClass(job: TaskJob): Promise<FlowClass> {
+  const mod = await importFlowModule(job, 'task');
+  stepStarting();
   const candidates = [mod.default, mod[job.flow], ...Object.values(mod)];
   const Flow = candidates.find((c): c is FlowClass => typeof c === 'function' && c.prototype instanceof FlowSpec && (c.name === job.flow || c === mod.default));
   if (!Flow) throw new FlowError('FLOW_CLASS_NOT_FOUND', `The compiled flow module does not export ${job.flow}.`, { fix: 'Export the flow class (export default class ...).' });

@@ -29,13 +29,21 @@ export function beginTask(): void {
   /(?:)/.exec('');
 }
 
-/** After the flow module was imported, before the flow is built and the step runs. */
-export function moduleImported(modulePath: string): void {
-  if (!imported.has(modulePath)) {
-    imported.add(modulePath);
-    captureRealm();
-    captureProcessState();
-  }
+/**
+ * The first time a worker runs a task of a flow module: imports it once, before the task's
+ * environment variables and seed are applied, and records the state that import left as the
+ * state every later task starts from.
+ */
+export async function adoptFirstImport(modulePath: string, importOnce: () => Promise<unknown>): Promise<void> {
+  if (imported.has(modulePath)) return;
+  imported.add(modulePath);
+  await importOnce();
+  captureRealm();
+  captureProcessState();
+}
+
+/** After the task's own import of the flow module, before the flow is built and the step runs. */
+export function stepStarting(): void {
   modulesAtStep = cjsModules();
 }
 

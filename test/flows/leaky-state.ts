@@ -1,7 +1,7 @@
 import { spawn, exec, execSync } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FlowSpec, step, param, timeout, type Inputs } from 'flowrun';
+import { FlowSpec, step, param, timeout, environment, type Inputs } from 'flowrun';
 
 /**
  * Every split records what it sees of process-wide state, then leaves some behind (split i
@@ -18,6 +18,8 @@ export default class LeakyStateFlow extends FlowSpec {
   seens!: unknown[];
   pids!: number[];
 
+  /** The first task of the worker sets an @environment variable: it must not stick to the worker. */
+  @environment({ vars: { FROM_START: 'yes' } })
   @step start() {
     this.items = [0, 1, 2, 3, 4, 5, 6, 7];
     this.next(this.work, { foreach: 'items' });
@@ -27,7 +29,7 @@ export default class LeakyStateFlow extends FlowSpec {
     const i = this.input as number;
     this.pid = process.pid;
     this.seen = {
-      env: process.env.LEAKED ?? null, cwd: process.cwd().endsWith('elsewhere'), exitCode: process.exitCode ?? null,
+      env: process.env.LEAKED ?? null, fromStart: process.env.FROM_START ?? null, cwd: process.cwd().endsWith('elsewhere'), exitCode: process.exitCode ?? null,
       listeners: process.listenerCount('beforeExit'), stackTraceLimit: Error.stackTraceLimit, regexp: RegExp.$1,
       last: 'last' in [], global: 'leaked' in globalThis, timerFired: (globalThis as { timerFired?: boolean }).timerFired ?? false,
     };

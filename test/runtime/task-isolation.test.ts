@@ -88,7 +88,7 @@ describe('task isolation', () => {
     const r = await flow(['run', 'flows/leaky-state.ts', '--max-workers', '1', '--quiet'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     const run = runIdOf(r);
-    const clean = { env: null, cwd: false, exitCode: null, listeners: 0, stackTraceLimit: 10, regexp: '', last: false, global: false, timerFired: false };
+    const clean = { env: null, fromStart: null, cwd: false, exitCode: null, listeners: 0, stackTraceLimit: 10, regexp: '', last: false, global: false, timerFired: false };
     expect(await value(dir, run, 'join/0', 'seens')).toEqual(Array(8).fill(clean));
     const pids = (await value(dir, run, 'join/0', 'pids')) as number[];
     // Splits 0-5 ran in one worker (their changes were put back); split 5's cannot be, so 6 ran in a new one.
