@@ -108,7 +108,11 @@ export class WorkerPool {
   close(): void {
     this.closed = true;
     this.queue.length = 0;
-    for (const w of this.workers) this.kill(w);
+    // A busy worker's task is stopped with its whole family; an idle one has nothing of a task left.
+    for (const w of this.workers) {
+      if (w.current) this.kill(w);
+      else killTaskProcesses(w.child.pid, [], false);
+    }
     if (this.poller) clearInterval(this.poller);
     if (this.spool) rmSync(this.spool, { recursive: true, force: true });
   }
@@ -188,7 +192,11 @@ export class WorkerPool {
       if (m.type === 'done' && w.current) {
         w.current.done = m.result;
         w.spawned.clear();
-        if (m.retire) { if (process.env.FLOWRUN_DEBUG_RETIRE) process.stderr.write(`retire: ${m.retire}\n`); this.retire(w); }
+        if (m.retire) {
+          // A diagnostic for flowrun's own tests and benchmarks: why workers are not reused.
+          if (process.env.FLOWRUN_DEBUG_RETIRE) process.stderr.write(`flowrun: worker ${w.id} retired: ${m.retire}\n`);
+          this.retire(w);
+        }
         void this.finish(w, w.current);
       }
     });

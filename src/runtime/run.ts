@@ -10,6 +10,8 @@ import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
+import type { Stream } from './log-follow.js';
+import type { TaskJob } from '../task/protocol.js';
 import { captureIncludes } from './includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
 import type { BatchPlan } from '../batch/setup.js';
@@ -71,7 +73,9 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
   // Task logs are spooled next to the store (same disk as the objects they become, not a RAM-backed /tmp).
   const spoolDir = join(localStoreDir(o.config), 'tmp');
-  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
+  // --quiet prints no task output: the logs are only stored, not followed.
+  const onOutput = o.quiet ? undefined : (job: TaskJob, stream: Stream, text: string) => reporter?.output(job, stream, text);
+  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput });
   pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });

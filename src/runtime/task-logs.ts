@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fstatSync, openSync, readSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import type { LocalStore } from '../store/local.js';
 
 /**
@@ -25,6 +25,10 @@ export async function storeAttemptLogs(store: LocalStore, logs: AttemptLogs, tra
   return { stdout: await storeLog(store, logs.stdout), stderr: await storeLog(store, logs.stderr, trailer) };
 }
 
+/** Stores that already hold the empty object (most tasks print nothing on one stream or both). */
+const emptyStored = new WeakSet<LocalStore>();
+const EMPTY_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
 async function storeLog(store: LocalStore, source: LogSource, trailer?: string): Promise<string> {
   if ('text' in source) return store.putObjectSync(Buffer.from(withTrailer(source.text, trailer)));
   if ('object' in source) {
@@ -35,8 +39,13 @@ async function storeLog(store: LocalStore, source: LogSource, trailer?: string):
     if (trailer) {
       const last = readTail(source.file, 1);
       appendFileSync(source.file, `${last && last !== '\n' ? '\n' : ''}${trailer}\n`);
+    } else if (emptyStored.has(store) && fileSize(source.file) === 0) {
+      // Referenced by this run's earlier records already, so gc keeps it: no need to store it again.
+      return EMPTY_HASH;
     }
-    return await store.putObjectFromFile(source.file);
+    const hash = await store.putObjectFromFile(source.file);
+    if (hash === EMPTY_HASH) emptyStored.add(store);
+    return hash;
   } finally {
     rmSync(source.file, { force: true });
   }
@@ -45,6 +54,11 @@ async function storeLog(store: LocalStore, source: LogSource, trailer?: string):
 function withTrailer(text: string, trailer?: string): string {
   if (!trailer) return text;
   return `${text}${text && !text.endsWith('\n') ? '\n' : ''}${trailer}\n`;
+}
+
+/** A file's size (0 when missing: a task that never started writing). */
+function fileSize(path: string): number {
+  try { return statSync(path).size; } catch { return 0; }
 }
 
 /** Up to the last `max` bytes of a file as UTF-8 ('' when missing): enough to recognise how a process died. */

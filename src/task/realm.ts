@@ -29,6 +29,21 @@ interface Snapshot {
 /** Own properties whose changes are not realm state: the worker's own event plumbing. */
 const SKIP = new Map<object, Set<Key>>([[process, new Set(['_events', '_eventsCount', '_maxListeners', 'exitCode', '_exiting', 'env', 'moduleLoadList', 'channel', '_channel', 'connected'])]]);
 
+/**
+ * Globals recorded with their prototypes and statics: ECMAScript's (with Intl and WebAssembly)
+ * and the Node ones data code leans on. Every other global (web streams, Blob, MessageChannel,
+ * performance entries, ...) is recorded as a value of the global object only, which keeps the
+ * per-task check under a millisecond.
+ */
+const DEEP_GLOBALS = new Set([
+  'Object', 'Function', 'Array', 'Number', 'Boolean', 'String', 'Symbol', 'Date', 'Promise', 'RegExp', 'Error', 'AggregateError', 'EvalError',
+  'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'JSON', 'Math', 'Intl', 'ArrayBuffer', 'SharedArrayBuffer', 'Atomics',
+  'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array', 'Uint8ClampedArray',
+  'BigUint64Array', 'BigInt64Array', 'DataView', 'Map', 'BigInt', 'Set', 'WeakMap', 'WeakSet', 'Proxy', 'Reflect', 'FinalizationRegistry',
+  'WeakRef', 'WebAssembly', 'Buffer', 'process', 'console', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController',
+  'AbortSignal', 'EventTarget', 'Event',
+]);
+
 const CORE_MODULES = ['fs', 'fs/promises', 'path', 'os', 'util', 'events', 'child_process', 'stream', 'buffer', 'timers', 'url', 'module', 'crypto', 'zlib', 'worker_threads'];
 /** Core modules whose classes' prototypes are recorded too (the ones everything else inherits from). */
 const CORE_CLASSES = new Set(['events', 'stream', 'child_process']);
@@ -143,30 +158,28 @@ function realmObjects(): Array<[object, string]> {
     }
   };
   add(globalThis, 'globalThis');
-  const constructorsIn = (ns: object, prefix: string, depth: number): void => {
+  const constructorsIn = (ns: object, prefix: string): void => {
     for (const k of ownKeys(ns)) {
       const d = getOwnPropertyDescriptor(ns, k)!;
-      if (!('value' in d)) continue;
-      const v: unknown = d.value;
-      const label = `${prefix}.${String(k)}`;
-      if (typeof v === 'function' && getOwnPropertyDescriptor(v, 'prototype')?.value) {
-        add(v, label);
-        continue;
-      }
-      // Namespaces (Math, JSON, Intl, process, ...): values of the global object that are objects, one level down.
-      if (depth === 0 && typeof v === 'object' && v !== null && !seen.has(v) && v !== process.env) {
-        add(v, label);
-        constructorsIn(v, label, 1);
-      }
+      // Classes (capitalised, with a prototype object): plain functions such as process.cwd have a prototype too.
+      if ('value' in d && typeof d.value === 'function' && /^[A-Z]/.test(String(k)) && getOwnPropertyDescriptor(d.value, 'prototype')?.value) add(d.value, `${prefix}.${String(k)}`);
     }
   };
-  constructorsIn(globalThis, 'globalThis', 0);
+  for (const name of DEEP_GLOBALS) {
+    // Read through the getter where Node defines one (Buffer, process, ...): this runs before any task.
+    const v: unknown = (globalThis as Record<string, unknown>)[name];
+    if (typeof v === 'function') add(v, `globalThis.${name}`);
+    else if (typeof v === 'object' && v !== null) {
+      add(v, `globalThis.${name}`); // a namespace (Math, JSON, Intl, process, ...) and its classes
+      constructorsIn(v, `globalThis.${name}`);
+    }
+  }
   for (const [o, label] of hiddenIntrinsics()) add(o, label);
   const require = createRequire(import.meta.url);
   for (const name of CORE_MODULES) {
     const mod = require(name) as object;
     add(mod, `node:${name}`);
-    if (CORE_CLASSES.has(name)) constructorsIn(mod, `node:${name}`, 1);
+    if (CORE_CLASSES.has(name)) constructorsIn(mod, `node:${name}`);
   }
   return out;
 }

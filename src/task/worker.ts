@@ -6,6 +6,7 @@
  * When that state cannot be put back, the worker says so with its result and is retired. It
  * exits when the orchestrator disconnects, so no worker outlives a killed run.
  */
+import { setParamOverrides } from '../flow/decorators.js';
 import { LocalStore } from '../store/local.js';
 import { endTaskProcesses, trackChildren } from './children.js';
 import { preloadEnvironmentHooks } from './env-resolution.js';
@@ -54,6 +55,8 @@ process.on('message', (m: ToWorker) => {
 // A stray rejection or exception outside the step's await chain fails the process, like a crash.
 process.on('unhandledRejection', (e) => { console.error(e); process.exit(70); });
 trackChildren((pid) => send({ type: 'spawned', pid }));
+// flowrun's own per-task global exists from the start: otherwise every task would add it and the restore delete it.
+setParamOverrides(undefined);
 trackTimers();
 captureProcessState();
 captureRealm();
