@@ -173,9 +173,9 @@ export class WorkerPool {
   private spawn(heapMB: number | undefined): void {
     const execArgv = heapMB ? [`--max-old-space-size=${heapMB}`] : [];
     const id = ++this.nextId;
-    // Output written outside any task (start-up, between tasks) goes to the worker's own file.
+    // Output written before the worker's first task (start-up) goes to the worker's own file.
     const idle = join(this.spoolDir(), `worker-${id}.log`);
-    const env = { ...process.env, FLOWRUN_IDLE_LOG: idle, ...(this.options.moduleHooks ? { FLOWRUN_MODULE_HOOKS: '1' } : {}) };
+    const env = this.options.moduleHooks ? { ...process.env, FLOWRUN_MODULE_HOOKS: '1' } : process.env;
     const fd = openSync(idle, 'a');
     let child: ChildProcess;
     try {

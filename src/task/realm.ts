@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
  * The JavaScript realm a worker's tasks share: the global object, the built-in constructors,
  * prototypes and namespaces (JSON, Math, Reflect, Intl, ...), the hidden intrinsics (iterator
  * and generator prototypes, %TypedArray%) and the exports of the core modules a step may patch
- * (fs, path, crypto, ...; with the classes of events, stream and child_process). At start-up the worker records each one's own property
+ * (fs, path, util, module, ...; with the classes of events, stream and child_process). At start-up the worker records each one's own property
  * descriptors, [[Prototype]] and extensibility; after every task it compares them and puts
  * back what changed: properties added are deleted, changed or deleted ones redefined as they
  * were. What cannot be put back (a property made non-configurable, an object frozen or made
@@ -44,7 +44,8 @@ const DEEP_GLOBALS = new Set([
   'AbortSignal', 'EventTarget', 'Event',
 ]);
 
-const CORE_MODULES = ['fs', 'fs/promises', 'path', 'os', 'util', 'events', 'child_process', 'stream', 'buffer', 'timers', 'url', 'module', 'crypto', 'zlib', 'worker_threads'];
+/** The core modules whose exports a step (or a library mocking them) is likely to patch. */
+const CORE_MODULES = ['fs', 'fs/promises', 'path', 'util', 'events', 'child_process', 'stream', 'timers', 'module'];
 /** Core modules whose classes' prototypes are recorded too (the ones everything else inherits from). */
 const CORE_CLASSES = new Set(['events', 'stream', 'child_process']);
 

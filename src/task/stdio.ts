@@ -1,8 +1,8 @@
 import { closeSync, openSync } from 'node:fs';
 
 /**
- * A worker's fds 1 and 2 are regular files, never pipes: the pool starts it with both on its
- * idle log, and each task points them at that task's own log files for its duration. So
+ * A worker's fds 1 and 2 are regular files, never pipes: the pool starts it with both on a file
+ * of its own, and each task points them at that task's own log files as it starts. So
  * process.stdout is Node's synchronous file stream (a write is on disk when it returns: no
  * queue to lose at process.exit, no EAGAIN), a child process inheriting stdio writes into the
  * same file, and a process that outlives its task (one that escaped its process group) keeps

@@ -1,7 +1,7 @@
 /**
  * Entry point of a pooled worker process. It runs one task at a time for the orchestrator
- * (its parent). Each task writes into its own log files (fds 1 and 2 are pointed at them for
- * the task's duration: stdio.ts), starts from the state the worker recorded before its first
+ * (its parent). Each task writes into its own log files (fds 1 and 2 are pointed at them when
+ * it starts: stdio.ts), starts from the state the worker recorded before its first
  * task (realm.ts, process-state.ts), and ends with the processes it started (children.ts).
  * When that state cannot be put back, the worker says so with its result and is retired. It
  * exits when the orchestrator disconnects, so no worker outlives a killed run.
@@ -18,8 +18,6 @@ import { pointStdio } from './stdio.js';
 
 const send = (m: FromWorker) => process.send!(m);
 const stores = new Map<string, LocalStore>();
-const idle = process.env.FLOWRUN_IDLE_LOG;
-delete process.env.FLOWRUN_IDLE_LOG;
 
 // Stack traces of a failing step point at the user's .ts file and line (the compiled module carries a source map).
 process.setSourceMapsEnabled(true);
@@ -42,15 +40,9 @@ process.on('message', (m: ToWorker) => {
     send({ type: 'done', result: { ok: false, error: { code: 'TASK_CRASHED', step: m.job.step, exitCode: 1, message: `Task ${m.job.step}/${m.job.taskId} could not start: ${(e as Error).message}.`, fix: 'Retry the run (flow resume); the worker was replaced.' } }, retire: (e as Error).message });
     return;
   }
-  void executeTask(m.job, store).then(({ result, retire }) => {
-    let why = retire;
-    try {
-      if (idle) pointStdio(idle, idle);
-    } catch (e) {
-      why ??= (e as Error).message;
-    }
-    send({ type: 'done', result, ...(why ? { retire: why } : {}) });
-  });
+  // fds 1 and 2 stay on this task's files until the next task takes them: anything written in
+  // between (by a process that escaped the task) lands there, after the file was stored.
+  void executeTask(m.job, store).then(({ result, retire }) => send({ type: 'done', result, ...(retire ? { retire } : {}) }));
 });
 // A stray rejection or exception outside the step's await chain fails the process, like a crash.
 process.on('unhandledRejection', (e) => { console.error(e); process.exit(70); });
