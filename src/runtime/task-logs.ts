@@ -1,4 +1,5 @@
-import { appendFileSync, closeSync, fstatSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { LocalStore } from '../store/local.js';
 
 /**
@@ -30,7 +31,12 @@ const emptyStored = new WeakSet<LocalStore>();
 const EMPTY_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 async function storeLog(store: LocalStore, source: LogSource, trailer?: string): Promise<string> {
-  if ('text' in source) return store.putObjectSync(Buffer.from(withTrailer(source.text, trailer)));
+  if ('text' in source) {
+    if (source.text === '' && !trailer && emptyStored.has(store)) return EMPTY_HASH;
+    const hash = store.putObjectSync(Buffer.from(withTrailer(source.text, trailer)));
+    if (hash === EMPTY_HASH) emptyStored.add(store);
+    return hash;
+  }
   if ('object' in source) {
     if (!trailer) return source.object;
     return store.putObjectSync(Buffer.from(withTrailer(store.getObjectSync(source.object).toString('utf8'), trailer)));
@@ -47,7 +53,8 @@ async function storeLog(store: LocalStore, source: LogSource, trailer?: string):
     if (hash === EMPTY_HASH) emptyStored.add(store);
     return hash;
   } finally {
-    rmSync(source.file, { force: true });
+    // Off the event loop: nothing waits for the spool file to go.
+    void rm(source.file, { force: true }).catch(() => undefined);
   }
 }
 

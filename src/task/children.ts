@@ -12,6 +12,12 @@ import { alive, taskProcesses } from '../runtime/processes.js';
  * groups, and every descendant, and waits until none can run (and so write into the log).
  */
 let started = false;
+let lastTaskStarted = false;
+
+/** Whether the task that just ended started any process (one might outlive it, holding its log files). */
+export function taskStartedProcesses(): boolean {
+  return lastTaskStarted;
+}
 const detached = new Set<number>();
 let report: (pid: number) => void = () => {};
 
@@ -38,6 +44,7 @@ export function trackChildren(onDetached: (pid: number) => void): void {
  * that started nothing through Node's APIs costs nothing here (the common case).
  */
 export async function endTaskProcesses(): Promise<void> {
+  lastTaskStarted = started;
   if (!started) return;
   const groups = [...detached];
   started = false;

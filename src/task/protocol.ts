@@ -45,5 +45,8 @@ export type FromWorker =
   | { type: 'ready' }
   /** A process the task started that leads its own group (detached): killed with the task. */
   | { type: 'spawned'; pid: number }
-  /** `retire`: why the worker cannot run another task (state it could not put back). */
-  | { type: 'done'; result: TaskResult; retire?: string };
+  /**
+   * `retire`: why the worker cannot run another task (state it could not put back). `empty`:
+   * streams the task wrote nothing to; their files stay open for the worker's next task.
+   */
+  | { type: 'done'; result: TaskResult; retire?: string; empty?: Array<'stdout' | 'stderr'> };

@@ -1,4 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 
 /**
  * A worker's fds 1 and 2 are regular files, never pipes: the pool starts it with both on a file
@@ -14,17 +14,37 @@ import { closeSync, openSync } from 'node:fs';
  */
 export class StdioSwitchError extends Error {}
 
-/** Points fd 1 at `stdout` and fd 2 at `stderr` (opened for appending, created if missing). */
+const current: Record<1 | 2, string | undefined> = { 1: undefined, 2: undefined };
+
+/**
+ * Points fd 1 at `stdout` and fd 2 at `stderr` (opened for appending, created if missing); a
+ * stream already on its file (an empty one the pool handed back) is left as it is.
+ */
 export function pointStdio(stdout: string, stderr: string): void {
-  point(1, stdout);
-  point(2, stderr);
+  if (current[1] !== stdout) point(1, stdout);
+  if (current[2] !== stderr) point(2, stderr);
+}
+
+/**
+ * The streams a task left empty, which the next task may write into instead of new files
+ * (creating a file costs more than the rest of a trivial task's isolation). Only when the task
+ * started no process: one outliving it could write there later.
+ */
+export function emptyStreams(startedProcesses: boolean): Array<'stdout' | 'stderr'> {
+  if (startedProcesses) return [];
+  const out: Array<'stdout' | 'stderr'> = [];
+  if (current[1] !== undefined && fstatSync(1).size === 0) out.push('stdout');
+  if (current[2] !== undefined && fstatSync(2).size === 0) out.push('stderr');
+  return out;
 }
 
 function point(fd: 1 | 2, path: string): void {
+  current[fd] = undefined;
   try { closeSync(fd); } catch { /* already closed by the task: open() takes the slot all the same */ }
   const got = openSync(path, 'a');
   if (got !== fd) {
     closeSync(got);
     throw new StdioSwitchError(`fd ${fd} was taken while switching the task's output (got ${got})`);
   }
+  current[fd] = path;
 }

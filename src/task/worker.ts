@@ -8,13 +8,13 @@
  */
 import { setParamOverrides } from '../flow/decorators.js';
 import { LocalStore } from '../store/local.js';
-import { endTaskProcesses, trackChildren } from './children.js';
+import { endTaskProcesses, taskStartedProcesses, trackChildren } from './children.js';
 import { preloadEnvironmentHooks } from './env-resolution.js';
 import { executeTask } from './execute.js';
 import { captureProcessState, trackTimers } from './process-state.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { captureRealm } from './realm.js';
-import { pointStdio } from './stdio.js';
+import { emptyStreams, pointStdio } from './stdio.js';
 
 const send = (m: FromWorker) => process.send!(m);
 const stores = new Map<string, LocalStore>();
@@ -42,7 +42,11 @@ process.on('message', (m: ToWorker) => {
   }
   // fds 1 and 2 stay on this task's files until the next task takes them: anything written in
   // between (by a process that escaped the task) lands there, after the file was stored.
-  void executeTask(m.job, store).then(({ result, retire }) => send({ type: 'done', result, ...(retire ? { retire } : {}) }));
+  void executeTask(m.job, store).then(({ result, retire }) => {
+    let empty: ReturnType<typeof emptyStreams> = [];
+    try { empty = emptyStreams(taskStartedProcesses()); } catch { /* the task closed fd 1 or 2: new files next time */ }
+    send({ type: 'done', result, ...(retire ? { retire } : {}), ...(empty.length ? { empty } : {}) });
+  });
 });
 // A stray rejection or exception outside the step's await chain fails the process, like a crash.
 process.on('unhandledRejection', (e) => { console.error(e); process.exit(70); });
