@@ -3,12 +3,13 @@ import { BaseCommand } from '../src/cli/base.js';
 
 export default class Logs extends BaseCommand {
   static override summary = 'Print the stdout and stderr a task wrote (every task of the step when no task is given).';
-  static override examples = ['<%= config.bin %> logs run-4/fit/3', '<%= config.bin %> logs run-4/start --stderr'];
+  static override examples = ['<%= config.bin %> logs run-4/fit/3', '<%= config.bin %> logs run-4/start --stderr', '<%= config.bin %> logs run-4/fit/3 --attempt 0'];
   static override enableJsonFlag = true;
   static override args = { path: Args.string({ description: 'RUN/STEP or RUN/STEP/TASK', required: true }) };
   static override flags = {
     stdout: Flags.boolean({ description: 'only stdout', exclusive: ['stderr'] }),
     stderr: Flags.boolean({ description: 'only stderr' }),
+    attempt: Flags.integer({ description: 'which attempt (numbered from 0, as in flow inspect --json); default the last', min: 0 }),
   };
 
   async run(): Promise<unknown> {
@@ -21,7 +22,7 @@ export default class Logs extends BaseCommand {
     const tasks = p.task ? [step.task(p.task)] : await step.tasks();
     const out = [];
     for (const t of tasks) {
-      const logs = await t.logs();
+      const logs = await t.logs(flags.attempt);
       out.push({ task: t.pathspec, ...logs });
       if (tasks.length > 1) this.log(`=== ${t.pathspec} ===`);
       if (!flags.stderr && logs.stdout) process.stdout.write(this.jsonEnabled() ? '' : logs.stdout.endsWith('\n') ? logs.stdout : `${logs.stdout}\n`);

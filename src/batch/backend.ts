@@ -4,6 +4,7 @@ import type { StepSettings } from '../decorators/settings.js';
 import { ExitCode, type FlowErrorJson } from '../errors/index.js';
 import type { TaskBackend } from '../runtime/backend.js';
 import type { TaskOutcome } from '../runtime/pool.js';
+import { NO_LOGS } from '../runtime/task-logs.js';
 import type { ArtifactRef } from '../metadata/records.js';
 import type { Store } from '../store/types.js';
 import type { TaskJob } from '../task/protocol.js';
@@ -117,7 +118,7 @@ export class BatchBackend implements TaskBackend {
     this.pending = [];
     const groups = new Map<string, Tracked[]>();
     for (const t of batch) {
-      if (t.aborted) { this.settle(t, { result: { ok: false, error: interrupted(t.job, 'was not submitted because the run stopped') }, stdout: '', stderr: '' }); continue; }
+      if (t.aborted) { this.settle(t, { result: { ok: false, error: interrupted(t.job, 'was not submitted because the run stopped') }, logs: NO_LOGS }); continue; }
       const list = groups.get(t.job.step) ?? [];
       list.push(t);
       groups.set(t.job.step, list);
@@ -155,7 +156,7 @@ export class BatchBackend implements TaskBackend {
       this.schedulePoll(0);
     } catch (e) {
       const err = batchError(e, `Submitting step ${step} to AWS Batch`, this.o.config).toJSON();
-      for (const t of tasks) this.settle(t, { result: { ok: false, error: { ...err, step } }, stdout: '', stderr: '' });
+      for (const t of tasks) this.settle(t, { result: { ok: false, error: { ...err, step } }, logs: NO_LOGS });
     }
   }
 
@@ -245,7 +246,7 @@ export class BatchBackend implements TaskBackend {
       message: `Step ${unit.step}: Batch job ${unit.jobId} stayed RUNNABLE for ${seconds} s in queue ${settings.queue}: no compute environment placed it (it asks for ${settings.cpu} vCPU, ${settings.memory} MiB${settings.gpu ? `, ${settings.gpu} GPU` : ''}).`,
       fix: 'Check that the queue\'s compute environment is ENABLED and VALID and that its instance types have that much CPU/memory (maxvCpus > 0), or ask for less with @resources; the limit is batch.runnableTimeoutSeconds.',
     };
-    for (const t of unit.tasks) if (!t.done) this.settle(t, { result: { ok: false, error }, stdout: '', stderr: '' });
+    for (const t of unit.tasks) if (!t.done) this.settle(t, { result: { ok: false, error }, logs: NO_LOGS });
     this.units.delete(unit);
     this.count('TerminateJob');
     void this.o.client.send(new TerminateJobCommand({ jobId: unit.jobId, reason: `flowrun: RUNNABLE for more than ${seconds} s` })).catch(() => undefined);
@@ -262,16 +263,15 @@ export class BatchBackend implements TaskBackend {
       const rec = await this.o.remote.readRecord<BatchTaskResult>(path);
       if (rec) {
         await this.o.bridge.download(rec.result.ok ? Object.values(rec.result.artifacts) : [], [rec.logs.stdout, rec.logs.stderr]);
-        const [stdout, stderr] = await Promise.all([this.o.bridge.local.getObject(rec.logs.stdout), this.o.bridge.local.getObject(rec.logs.stderr)]);
         const result = rec.result.ok ? rec.result : { ok: false as const, error: { ...rec.result.error, data: { ...rec.result.error.data, batchJobId: end.batchJobId, arrayIndex: end.arrayIndex, exitCode: end.exitCode } } };
-        outcome = { result, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
+        outcome = { result, logs: { stdout: { object: rec.logs.stdout }, stderr: { object: rec.logs.stderr } } };
       } else if (t.aborted) {
-        outcome = { result: { ok: false, error: t.aborted === 'timeout' ? { code: 'TASK_TIMEOUT', step: t.job.step, exitCode: ExitCode.runFailed, message: `Task ${t.job.step}/${t.job.taskId} ran past its @timeout; its Batch job was terminated.`, fix: 'Raise @timeout or make the step faster.' } : interrupted(t.job, 'was stopped because the run was interrupted') }, stdout: '', stderr: '' };
+        outcome = { result: { ok: false, error: t.aborted === 'timeout' ? { code: 'TASK_TIMEOUT', step: t.job.step, exitCode: ExitCode.runFailed, message: `Task ${t.job.step}/${t.job.taskId} ran past its @timeout; its Batch job was terminated.`, fix: 'Raise @timeout or make the step faster.' } : interrupted(t.job, 'was stopped because the run was interrupted') }, logs: NO_LOGS };
       } else {
-        outcome = { result: { ok: false, error: jobEndError(t.job, end, this.o.steps.get(t.job.step)!.memory) }, stdout: '', stderr: '' };
+        outcome = { result: { ok: false, error: jobEndError(t.job, end, this.o.steps.get(t.job.step)!.memory) }, logs: NO_LOGS };
       }
     } catch (e) {
-      outcome = { result: { ok: false, error: { ...batchError(e, `Reading the result of task ${t.job.step}/${t.job.taskId}`, this.o.config).toJSON(), step: t.job.step } }, stdout: '', stderr: '' };
+      outcome = { result: { ok: false, error: { ...batchError(e, `Reading the result of task ${t.job.step}/${t.job.taskId}`, this.o.config).toJSON(), step: t.job.step } }, logs: NO_LOGS };
     }
     this.settle(t, outcome, true);
   }

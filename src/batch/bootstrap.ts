@@ -6,6 +6,7 @@ import { compileFlow } from '../loader/compile.js';
 import { extractCodePackage } from '../package/code-package.js';
 import { linkModules, lockedDependencies } from '../env/project-lock.js';
 import { WorkerPool } from '../runtime/pool.js';
+import { storeAttemptLogs } from '../runtime/task-logs.js';
 import { LocalStore } from '../store/local.js';
 import { S3Store } from '../store/s3.js';
 import { parseS3Url } from '../store/s3-location.js';
@@ -59,20 +60,20 @@ export async function taskBootstrap(env: NodeJS.ProcessEnv = process.env): Promi
       for (const [hash, bytes] of await artifactObjects(ref, (h) => store.getObject(h))) { scratch.putObjectSync(bytes); fetched.add(hash); }
     }
 
-    const pool = new WorkerPool({ size: 1, cwd, onOutput: (_job, stream, text) => (stream === 'stdout' ? process.stdout : process.stderr).write(text) });
+    const pool = new WorkerPool({ size: 1, cwd, spoolDir: join(work, 'spool'), onOutput: (_job, stream, text) => write(stream === 'stdout' ? process.stdout : process.stderr, text) });
     let outcome;
+    let logRefs;
     try {
       outcome = await pool.run({ ...job, modulePath: compiled.modulePath, storeRoot: scratch.root });
+      // Into the scratch store first (streamed from the spool files), uploaded with the task's other objects.
+      logRefs = await storeAttemptLogs(scratch, outcome.logs);
     } finally {
       pool.close();
     }
     const produced = listObjects(scratch.root).filter((h) => !fetched.has(h));
     await mapLimit(produced, 8, async (h) => { await store.putObject(scratch.getObjectSync(h)); });
     const result: TaskResult = outcome.result;
-    const logs = {
-      stdout: await store.putObject(Buffer.from(outcome.stdout)),
-      stderr: await store.putObject(Buffer.from(outcome.stderr)),
-    };
+    const logs = logRefs;
     // A failure keeps its stack: the orchestrator appends it to the stderr log, as for a local task.
     const record: BatchTaskResult = { v: 1, result, logs, batchJobId: env.AWS_BATCH_JOB_ID ?? '' };
     await store.writeRecord(resultPath(payload.run, job.step, job.taskId, job.attempt), record);
@@ -81,6 +82,11 @@ export async function taskBootstrap(env: NodeJS.ProcessEnv = process.env): Promi
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Writes to the container's own output, waiting when it is slow (a task's output is not held in memory). */
+function write(out: NodeJS.WriteStream, text: string): Promise<void> | void {
+  if (!out.write(text)) return new Promise((resolve) => out.once('drain', () => resolve()));
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

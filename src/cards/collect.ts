@@ -8,14 +8,19 @@ export function beginCard(declared: { title?: string } | undefined): void {
   setActiveCard({ components: [], declared: declared !== undefined, title: declared?.title });
 }
 
+/** Detaches the task's card from the realm (before the worker puts its globals back). */
+export function takeCard(): CardBuffer | undefined {
+  const card = activeCard();
+  setActiveCard(undefined);
+  return card;
+}
+
 /**
  * Ends the task's card: its parts are checked and stored (images as objects of their own),
  * then the card document, content-addressed. Never throws: a part that cannot be stored is
  * an error part, and a card that cannot be stored at all is left out (the task is unaffected).
  */
-export function finishCard(store: LocalStore, task: { run: string; step: string; task: string }): CardRef[] | undefined {
-  const card = activeCard();
-  setActiveCard(undefined);
+export function finishCard(card: CardBuffer | undefined, store: LocalStore, task: { run: string; step: string; task: string }): CardRef[] | undefined {
   if (!card || (!card.declared && card.components.length === 0)) return undefined;
   try {
     const doc = cardDoc(card, store, task);

@@ -179,10 +179,26 @@ export class Task {
     return loadArtifact(this.store, ref);
   }
 
-  async logs(): Promise<{ stdout: string; stderr: string }> {
+  /**
+   * The stdout and stderr of one attempt (`attempt` as numbered in the record, from 0; default
+   * the last). Records written before each attempt's logs were kept have the last one only.
+   */
+  async logs(attempt?: number): Promise<{ attempt: number; stdout: string; stderr: string }> {
+    const attempts = this.record.attempts;
+    const last = attempts.at(-1)?.attempt ?? 0;
+    const n = attempt ?? last;
+    const found = attempts.find((a) => a.attempt === n);
+    const refs = found?.logs ?? (n === last ? this.record.logs : undefined);
+    if (!refs) {
+      const kept = attempts.filter((a) => a.logs).map((a) => a.attempt);
+      throw new NotFoundError('LOGS_NOT_FOUND', found ? `Task ${this.pathspec} was recorded before each attempt's logs were kept: only the last attempt's (${last}) are stored.` : `Task ${this.pathspec} has no attempt ${n}.`, {
+        step: this.step, fix: `Its attempts: ${attempts.map((a) => a.attempt).join(', ') || '(none)'}${kept.length ? '' : ` (logs kept for ${last} only)`}; omit --attempt for the last.`,
+      });
+    }
     return {
-      stdout: this.store.getObjectSync(this.record.logs.stdout).toString('utf8'),
-      stderr: this.store.getObjectSync(this.record.logs.stderr).toString('utf8'),
+      attempt: n,
+      stdout: this.store.getObjectSync(refs.stdout).toString('utf8'),
+      stderr: this.store.getObjectSync(refs.stderr).toString('utf8'),
     };
   }
 }

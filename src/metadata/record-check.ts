@@ -27,7 +27,7 @@ export function checkTaskRecord(value: unknown, path: string): TaskRecord {
   field(path, 'id', typeof t.id === 'string');
   field(path, 'status', t.status === 'ok' || t.status === 'failed');
   field(path, 'parents', Array.isArray(t.parents));
-  field(path, 'attempts', Array.isArray(t.attempts));
+  field(path, 'attempts', Array.isArray(t.attempts) && t.attempts.every((a) => isObject(a) && (a.logs === undefined || (isObject(a.logs) && isHash(a.logs.stdout) && isHash(a.logs.stderr)))));
   field(path, 'artifacts', isObject(t.artifacts) && Object.values(t.artifacts).every((a) => isObject(a) && isHash(a.hash) && typeof a.size === 'number'));
   field(path, 'logs', isObject(t.logs) && isHash(t.logs.stdout) && isHash(t.logs.stderr));
   return t as unknown as TaskRecord;

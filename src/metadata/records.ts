@@ -24,6 +24,8 @@ export interface AttemptRecord {
   durationMs: number;
   status: TaskStatus;
   error?: FlowErrorJson;
+  /** This attempt's stdout/stderr objects (records written before attempts kept them have only the task's `logs`). */
+  logs?: { stdout: string; stderr: string };
 }
 
 /** runs/<run>/tasks/<step>/<task>.json, written once the task's objects are stored. */
@@ -39,6 +41,7 @@ export interface TaskRecord {
   status: TaskStatus;
   attempts: AttemptRecord[];
   artifacts: Record<string, ArtifactRef>;
+  /** The last attempt's logs (each attempt's are in `attempts[].logs`). */
   logs: { stdout: string; stderr: string };
   next?: NextCall & { count?: number };
   /** The error stored by @catchError (the task is ok, the flow continued). */

@@ -11,6 +11,8 @@ import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
+import type { Stream } from './log-follow.js';
+import type { TaskJob } from '../task/protocol.js';
 import { captureIncludes } from '../task/includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
 import { type PreparedBackend, prepareBackends } from './backends.js';
@@ -18,7 +20,6 @@ import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { LiveRun } from './live.js';
-import type { TaskJob } from '../task/protocol.js';
 import { withLiveness } from '../metadata/liveness.js';
 import { allocateRunId } from './run-id.js';
 import { Scheduler, type SchedulerResult } from './scheduler.js';
@@ -75,7 +76,11 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   let reporter: OutputSink | undefined;
   const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
   const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
-  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
+  // Task logs are spooled next to the store (same disk as the objects they become, not a RAM-backed /tmp).
+  const spoolDir = join(localStoreDir(o.config), 'tmp');
+  // --quiet prints no task output: the logs are only stored, not followed.
+  const onOutput = o.quiet ? undefined : (job: TaskJob, stream: Stream, text: string) => reporter?.output(job, stream, text);
+  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput });
   pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });

@@ -9,6 +9,7 @@ import type { TaskJob } from '../task/protocol.js';
 import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { TaskBackend } from './backend.js';
+import { storeAttemptLogs } from './task-logs.js';
 import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from '../metadata/records.js';
 
 /** A task that finished ok: what its successors need. */
@@ -179,10 +180,9 @@ export class Scheduler {
         const finished = new Date();
         // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.
         const stack = outcome.result.ok ? undefined : (outcome.result.error as { stack?: string }).stack;
-        const stderr = stack ? `${outcome.stderr}${outcome.stderr && !outcome.stderr.endsWith('\n') ? '\n' : ''}${stack}\n` : outcome.stderr;
-        const logs = { stdout: this.o.store.putObjectSync(Buffer.from(outcome.stdout)), stderr: this.o.store.putObjectSync(Buffer.from(stderr)) };
+        const logs = await storeAttemptLogs(this.o.store, outcome.logs, stack);
         let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
-        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
+        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), logs };
         if (!error && outcome.result.ok) {
           attempts.push({ ...base, status: 'ok' });
           const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;

@@ -86,6 +86,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
       tasks++;
       for (const [name, ref] of Object.entries(t.artifacts ?? {})) { note(refs, ref.hash, `${who} ${name}`); note(artifacts, ref.hash, `${who} ${name}`); }
       if (t.logs) { note(refs, t.logs.stdout, `${who} stdout`); note(refs, t.logs.stderr, `${who} stderr`); }
+      for (const a of t.attempts ?? []) if (a.logs) { note(refs, a.logs.stdout, `${who} attempt ${a.attempt} stdout`); note(refs, a.logs.stderr, `${who} attempt ${a.attempt} stderr`); }
     }
     const mismatch = rec && unreadable === 0 ? summaryMismatch(rec, records.map((r) => r.record)) : undefined;
     if (mismatch) problems.push({ code: 'STORE_SUMMARY_MISMATCH', subject: runRecordPath(run), message: mismatch });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Artifact, Image, Markdown, Table, VegaChart, currentCard } from '../../src/cards/author.js';
 import type { CardDoc } from '../../src/cards/card.js';
-import { beginCard, finishCard } from '../../src/cards/collect.js';
+import { beginCard, finishCard, takeCard } from '../../src/cards/collect.js';
 import { renderCardHtml } from '../../src/ui/cards/render.js';
 import { LocalStore } from '../../src/store/local.js';
 
@@ -34,7 +34,7 @@ describe('cards', () => {
     currentCard.append(new Image(PNG, { title: 'img' }));
     currentCard.append(new VegaChart({ mark: 'point' }));
     currentCard.append(new Artifact('best'));
-    const refs = finishCard(s, TASK);
+    const refs = finishCard(takeCard(), s, TASK);
     expect(refs).toEqual([{ id: 'default', hash: expect.stringMatching(/^[0-9a-f]{64}$/), title: 'Report' }]);
     const doc = stored(s, refs);
     expect(doc.parts.map((p) => p.type)).toEqual(['markdown', 'table', 'image', 'vega-lite', 'artifact']);
@@ -45,7 +45,7 @@ describe('cards', () => {
     // The same card twice is the same object.
     beginCard({ title: 'Report' });
     currentCard.extend([new Markdown('# Hi'), new Table([{ a: 1, b: 'x' }, { a: 2, c: new Date(0) }]), new Image(PNG, { title: 'img' }), new VegaChart({ mark: 'point' }), new Artifact('best')]);
-    expect(finishCard(s, TASK)![0]!.hash).toBe(refs![0]!.hash);
+    expect(finishCard(takeCard(), s, TASK)![0]!.hash).toBe(refs![0]!.hash);
   });
 
   it('turns parts that cannot be stored into errors on the card and never throws', () => {
@@ -56,7 +56,7 @@ describe('cards', () => {
     currentCard.append(new Markdown(42 as unknown as string));
     currentCard.append({ kind: 'nonsense', input: 1, options: {} } as never);
     currentCard.append(null as never);
-    const refs = finishCard(s, TASK);
+    const refs = finishCard(takeCard(), s, TASK);
     expect(refs![0]!.errors).toBe(5);
     expect(stored(s, refs).parts).toEqual([
       { type: 'error', message: 'Table: getter exploded' },
@@ -71,9 +71,9 @@ describe('cards', () => {
     const s = store();
     currentCard.append(new Markdown('nowhere'));
     beginCard(undefined);
-    expect(finishCard(s, TASK)).toBeUndefined();
+    expect(finishCard(takeCard(), s, TASK)).toBeUndefined();
     beginCard({});
-    expect(stored(s, finishCard(s, TASK)).parts).toEqual([]);
+    expect(stored(s, finishCard(takeCard(), s, TASK)).parts).toEqual([]);
   });
 
   it('renders one self-contained HTML document with no script: markup from data is text, SVG only through <img>', async () => {
@@ -82,7 +82,7 @@ describe('cards', () => {
     currentCard.append(new Markdown('Hello **world** <script>alert(2)</script> [x](javascript:alert(3)) ![i](http://example.com/x.png)'));
     currentCard.append(new Table([{ '<b>col</b>': '<img src=x onerror=alert(4)>' }]));
     currentCard.append(new Artifact('svg'));
-    const doc = stored(s, finishCard(s, TASK));
+    const doc = stored(s, finishCard(takeCard(), s, TASK));
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(5)"><script>alert(6)</script></svg>');
     const html = await renderCardHtml(doc, sources(s, { svg }));
     expect(html).not.toMatch(/<script/i);
@@ -100,7 +100,7 @@ describe('cards', () => {
     currentCard.append(new VegaChart({ data: { values: [{ x: 'a', y: 1 }, { x: 'b', y: 3 }] }, mark: 'bar', encoding: { x: { field: 'x', type: 'nominal' }, y: { field: 'y', type: 'quantitative' } } }, { title: 'bars' }));
     currentCard.append(new VegaChart({ data: { url: 'file:///etc/passwd' }, mark: 'point' }));
     currentCard.append(new VegaChart({ mark: 'nope' }));
-    const html = await renderCardHtml(stored(s, finishCard(s, TASK)), sources(s));
+    const html = await renderCardHtml(stored(s, finishCard(takeCard(), s, TASK)), sources(s));
     const svg = /<img src="data:image\/svg\+xml;base64,([^"]+)" alt="bars">/.exec(html);
     expect(Buffer.from(svg![1]!, 'base64').toString()).toMatch(/^<svg[\s\S]*<path[\s\S]*<\/svg>$/);
     expect(html).toContain('The chart could not be rendered: a card chart cannot load &quot;file:///etc/passwd&quot;');
@@ -110,7 +110,7 @@ describe('cards', () => {
   it('shows the artifacts of a task whose @card got no parts', async () => {
     const s = store();
     beginCard({ title: 'defaults' });
-    const html = await renderCardHtml(stored(s, finishCard(s, TASK)), sources(s, { rows: [{ a: 1 }, { a: 2 }], note: 'hi' }));
+    const html = await renderCardHtml(stored(s, finishCard(takeCard(), s, TASK)), sources(s, { rows: [{ a: 1 }, { a: 2 }], note: 'hi' }));
     expect(html).toMatch(/<h2>rows<\/h2><div class="tbl"><table><thead><tr><th>a<\/th>/);
     expect(html).toContain('<pre>hi</pre>');
   });
