@@ -14,6 +14,8 @@ export interface BatchStepSettings {
   /** MiB */
   memory: number;
   gpu: number;
+  /** The CloudWatch log group of the job's output (the awslogs driver's default when absent). */
+  logGroup?: string;
 }
 
 /** Metaflow's defaults for a Batch task (1 vCPU, 4 GiB) — what its users expect. */

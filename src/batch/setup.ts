@@ -1,13 +1,15 @@
 import type { BatchClient } from '@aws-sdk/client-batch';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowConfig } from '../config/config.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { Store } from '../store/types.js';
 import { S3Store } from '../store/s3.js';
 import { describeLocation, type S3Location } from '../store/s3-location.js';
-import { FLOWRUN_VERSION, PACKAGE_ROOT } from '../util/package-info.js';
+import { compileFlow } from '../loader/compile.js';
 import { batchClient, checkQueues, JobDefinitions } from './api.js';
 import { BatchBackend } from './backend.js';
+import { taskBundle, uploadBundle } from './bundle.js';
 import { ObjectBridge } from './objects.js';
 import type { TaskPayload } from './payload.js';
 import { type BatchStepSettings, batchStepSettings, batchStoreLocation, isBatchStep } from './settings.js';
@@ -21,7 +23,7 @@ export interface BatchPlan {
   remote: S3Store;
   client: BatchClient;
   /** Creates the backend once the run id and code package are known. */
-  backend(o: { run: string; flow: string; local: Store; code: TaskPayload['code']; info: (line: string) => void }): BatchBackend;
+  backend(o: { run: string; flow: string; local: Store; code: TaskPayload['code']; path: string; projectRoot: string; envPackages: ReadonlySet<string>; info: (line: string) => void }): BatchBackend;
   close(): void;
 }
 
@@ -44,14 +46,18 @@ export async function prepareBatch(config: FlowConfig, graph: FlowGraph): Promis
     throw e;
   }
   const local = isLoopback(config.batch?.endpoint ?? '');
-  const command = containerCommand(config.batch?.endpoint ?? undefined);
+  // The same job command and bundle for every endpoint: the local one runs jobs as containers too.
+  const bundle = await taskBundle();
+  await uploadBundle(remote, bundle);
   const jobRoleArn = config.batch?.jobRoleArn ?? undefined;
-  const definitions = new JobDefinitions(client, command, jobRoleArn, config.batch);
+  const definitions = new JobDefinitions(client, bundle.command, jobRoleArn, config.batch);
+  const region = config.batch?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   return {
     steps, location, remote, client,
     backend: (o) => new BatchBackend({
       client, config: config.batch, run: o.run, flow: o.flow, remote, bridge: new ObjectBridge(o.local, remote), definitions, code: o.code, steps,
-      environment: storeEnvironment(location),
+      module: () => compiledForContainer(o.path, o.projectRoot, o.envPackages, remote),
+      environment: { ...storeEnvironment(location), FLOW_BUNDLE: bundle.hash, AWS_REGION: region },
       // A local endpoint runs jobs in seconds; AWS in minutes, where slower polling saves calls.
       pollMs: { min: 250, max: local ? 1_000 : 10_000 },
       runnableLimitMs: 1000 * (config.batch?.runnableTimeoutSeconds ?? DEFAULT_RUNNABLE_LIMIT_S),
@@ -62,13 +68,12 @@ export async function prepareBatch(config: FlowConfig, graph: FlowGraph): Promis
 }
 
 /**
- * The container command. On AWS it fetches this flowrun version with npx, so any image with
- * Node ≥ 20 works. A loopback endpoint (the local Batch endpoint) runs jobs on this machine, so
- * the command is this node and this flowrun.
+ * The flow compiled once for the containers (its `import 'flowrun'` left by name, to be the
+ * bundle's copy; source map paths relative to where the job places it) and stored as an object.
  */
-export function containerCommand(endpoint: string | undefined): string[] {
-  if (isLoopback(endpoint ?? '')) return [process.execPath, join(PACKAGE_ROOT, 'dist', 'src', 'batch', 'bootstrap-main.js')];
-  return ['npx', '--yes', `--package=flowrun@${FLOWRUN_VERSION}`, 'flow', 'task-bootstrap'];
+async function compiledForContainer(path: string, projectRoot: string, envPackages: ReadonlySet<string>, remote: Store): Promise<string> {
+  const compiled = await compileFlow(path, projectRoot, envPackages, { flowrunImport: 'flowrun', moduleDir: join(projectRoot, '.flowrun') });
+  return remote.putObject(readFileSync(compiled.modulePath));
 }
 
 function isLoopback(url: string): boolean {

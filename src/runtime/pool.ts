@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { ExitCode } from '../errors/index.js';
 import type { FlowErrorJson } from '../errors/index.js';
+import type { RemoteAttempt } from './records.js';
 import { END_MARKER, type FromWorker, type TaskJob, type TaskResult, type ToWorker } from '../task/protocol.js';
 
 import { PACKAGE_ROOT } from '../util/package-info.js';
@@ -12,6 +13,8 @@ export interface TaskOutcome {
   result: TaskResult;
   stdout: string;
   stderr: string;
+  /** Set by a remote backend: where the attempt ran (recorded on the attempt). */
+  remote?: RemoteAttempt;
 }
 
 export interface PoolOptions {

@@ -26,6 +26,19 @@ export interface AttemptRecord {
   durationMs: number;
   status: TaskStatus;
   error?: FlowErrorJson;
+  /** Where the attempt ran when not in a local worker, and where its container output went. */
+  remote?: RemoteAttempt;
+}
+
+/** A Batch job's attempt: its job id and CloudWatch log stream (read by `flow logs` when the task could not upload its output). */
+export interface RemoteAttempt {
+  backend: 'batch';
+  jobId: string;
+  logGroup?: string;
+  logStream?: string;
+  region?: string;
+  /** Whether the task uploaded its output (false: it died first, e.g. out of memory, a Spot reclaim, a bootstrap failure). */
+  uploaded: boolean;
 }
 
 /** runs/<run>/tasks/<step>/<task>.json, written once the task's objects are stored. */

@@ -132,7 +132,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const local = new LocalBackend(pool, maxWorkers);
   const onBatch = batch?.backend({
     run: id, flow: o.graph.flow, local: store, info: (line) => reporter.info(`${id}: ${line}`),
-    code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.', lock: snapshot.env.lockfile },
+    code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.' }, path: o.path, projectRoot: o.config.projectRoot, envPackages: npmPackageNames(o.graph),
   });
   const backendFor = (step: string): TaskBackend => (onBatch && batch!.steps.has(step) ? onBatch : local);
   const scheduler = new Scheduler({
@@ -140,7 +140,8 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
-    envVars: new Map([...envs.conda].map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
+    // (A Batch step's container sets its own: nothing of this machine travels.)
+    envVars: new Map([...envs.conda].filter(([s]) => !batch?.steps.has(s)).map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
     events: {
       taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); },
       taskFinished: (spec, rec) => reporter.taskFinished(spec, rec),
@@ -168,7 +169,10 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   store.writeRecordSync(runRecordPath(id), record, true);
   o.onFinish?.(record);
   if (remote && autoPushEnabled(o.config)) await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, (line) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); });
-  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : ExitCode.runFailed;
+  // A task that never ran because its infrastructure failed (a Batch job without its bundle, its
+  // S3 access or a usable image) exits with that error's code (3 or 4), not "run failed".
+  const infra = (result.failure?.data as { infrastructure?: boolean } | undefined)?.infrastructure && (result.failure!.exitCode === ExitCode.storeIntegrity || result.failure!.exitCode === ExitCode.remote) ? result.failure!.exitCode : undefined;
+  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : infra ?? ExitCode.runFailed;
   return { record, exitCode };
 }
 

@@ -167,7 +167,7 @@ export class Scheduler {
         const stderr = stack ? `${outcome.stderr}${outcome.stderr && !outcome.stderr.endsWith('\n') ? '\n' : ''}${stack}\n` : outcome.stderr;
         const logs = { stdout: this.o.store.putObjectSync(Buffer.from(outcome.stdout)), stderr: this.o.store.putObjectSync(Buffer.from(stderr)) };
         let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
-        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
+        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), ...(outcome.remote ? { remote: outcome.remote } : {}) };
         if (!error && outcome.result.ok) {
           attempts.push({ ...base, status: 'ok' });
           const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type RunningProcess, runProcess } from './runner.js';
+import { LogStore } from './logs.js';
+import type { ImageSpec } from './sandbox.js';
 import { countStatuses, jobDetail, type JobDetailShape, parentStatus, TERMINAL } from './shapes.js';
 import {
   type ContainerProperties, type FaultRule, type FaultSettings, type Job, type JobDefinition, type JobStatus,
@@ -20,13 +25,17 @@ export interface EmulatorOptions {
   /** Variables every job gets (e.g. an S3 endpoint the "container" should use). */
   baseEnvironment?: Record<string, string>;
   faults?: FaultSettings;
+  /** Images that differ from the default (the host's system folders), by name. */
+  images?: Record<string, ImageSpec>;
+  /** Measure each attempt's CPU (user + system of its whole process tree) with GNU time, for benchmarks. */
+  measureCpu?: boolean;
   /** Called with every chunk of job output (for a console that wants to follow jobs). */
   onOutput?: (jobId: string, text: string) => void;
 }
 
 /** A Batch API error, sent as REST-JSON with its type (ClientException → 400). */
 export class BatchApiError extends Error {
-  constructor(readonly type: 'ClientException' | 'ServerException' | 'ThrottlingException', message: string, readonly status = type === 'ClientException' ? 400 : type === 'ThrottlingException' ? 429 : 500) {
+  constructor(readonly type: 'ClientException' | 'ServerException' | 'ThrottlingException' | 'ResourceNotFoundException', message: string, readonly status = type === 'ServerException' ? 500 : type === 'ThrottlingException' ? 429 : 400) {
     super(message);
   }
 }
@@ -34,6 +43,8 @@ export class BatchApiError extends Error {
 type Input = Record<string, unknown>;
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const TICK_MS = 10;
+/** Where the awslogs driver puts Batch jobs' output unless the job definition says otherwise. */
+export const DEFAULT_LOG_GROUP = '/aws/batch/job';
 
 /**
  * The AWS Batch control plane, emulated in memory: job definitions with revisions, queues, and
@@ -45,7 +56,7 @@ export class BatchEmulator {
   private readonly definitions = new Map<string, JobDefinition[]>();
   private readonly jobs = new Map<string, Job>();
   private readonly processes = new Map<string, RunningProcess>();
-  private readonly logs = new Map<string, string>();
+  readonly logs = new LogStore();
   private readonly queues: Set<string>;
   private readonly faultHits = new Map<FaultRule, number>();
   private faults: FaultSettings;
@@ -208,8 +219,19 @@ export class BatchEmulator {
     return [...this.jobs.values()].map((j) => this.detail(j));
   }
 
+  /** CPU milliseconds of each attempt's process tree, by job id (with measureCpu). */
+  readonly cpuMs = new Map<string, number[]>();
+
+  private recordCpu(jobId: string, file: string): void {
+    try {
+      const [user, sys] = readFileSync(file, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number];
+      this.cpuMs.set(jobId, [...(this.cpuMs.get(jobId) ?? []), (user + sys) * 1000]);
+    } catch { /* the process never started */ }
+    rmSync(file, { force: true });
+  }
+
   log(logStreamName: string): string | undefined {
-    return this.logs.get(logStreamName);
+    return this.logs.text(logStreamName);
   }
 
   /** Stops every running process (the endpoint is shutting down). */
@@ -265,23 +287,30 @@ export class BatchEmulator {
     job.container.logStreamName = logStreamName;
     if (this.fault(job, 'oom', true)) return this.endAttempt(job, { exitCode: 137, reason: 'OutOfMemoryError: Container killed due to memory usage' }, startedAt, logStreamName);
     if (this.fault(job, 'fail', true)) return this.endAttempt(job, { exitCode: 1, reason: 'Injected failure (fault rule)' }, startedAt, logStreamName);
-    const proc = runProcess(this.command(job), this.environment(job, attempt), (text) => this.o.onOutput?.(job.jobId, text));
+    const group = job.container.logConfiguration?.options?.['awslogs-group'] ?? DEFAULT_LOG_GROUP;
+    this.logs.open(group, logStreamName);
+    const image = this.o.images?.[job.container.image ?? ''] ?? {};
+    const cpuFile = this.o.measureCpu ? join(tmpdir(), `batch-cpu-${randomUUID()}`) : undefined;
+    const proc = runProcess(this.command(job), this.environment(job, attempt), image, [], (text) => { this.logs.append(group, logStreamName, text); this.o.onOutput?.(job.jobId, text); }, cpuFile);
     this.processes.set(job.jobId, proc);
     let timer: NodeJS.Timeout | undefined;
     if (job.attemptDurationSeconds) timer = setTimeout(() => proc.stop('Job attempt duration exceeded timeout'), job.attemptDurationSeconds * 1000);
     void proc.done.then((exit) => {
       clearTimeout(timer);
       this.processes.delete(job.jobId);
-      this.logs.set(logStreamName, proc.output());
+      if (exit.exitCode === undefined) this.logs.append(group, logStreamName, `${exit.reason}\n`);
+      if (cpuFile) this.recordCpu(job.jobId, cpuFile);
+      this.logs.close(group, logStreamName);
       this.endAttempt(job, exit, startedAt, logStreamName);
     });
   }
 
-  private endAttempt(job: Job, exit: { exitCode: number; reason?: string }, startedAt: number, logStreamName: string): void {
+  private endAttempt(job: Job, exit: { exitCode?: number; reason?: string }, startedAt: number, logStreamName: string): void {
     const stoppedAt = Date.now();
     const timedOut = exit.reason === 'Job attempt duration exceeded timeout';
-    // Batch reports this same reason for every container exit, success or not; the exit code tells them apart.
-    const statusReason = job.terminated ? job.statusReason : timedOut ? exit.reason : 'Essential container in task exited';
+    // Batch reports this same reason for every container exit, success or not; the exit code tells
+    // them apart. A container that never started has no exit code, and its error as the reason.
+    const statusReason = job.terminated ? job.statusReason : timedOut || exit.exitCode === undefined ? exit.reason : 'Essential container in task exited';
     job.attempts.push({ container: { exitCode: exit.exitCode, reason: exit.reason, logStreamName }, startedAt, stoppedAt, statusReason });
     job.container.exitCode = exit.exitCode;
     job.container.reason = exit.reason;

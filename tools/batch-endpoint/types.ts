@@ -17,6 +17,7 @@ export interface ContainerProperties {
   jobRoleArn?: string;
   vcpus?: number;
   memory?: number;
+  logConfiguration?: { logDriver: string; options?: Record<string, string> };
 }
 
 export interface JobDefinition {
