@@ -12,7 +12,8 @@ import { startBatchEndpoint } from '../../tools/batch-endpoint/index.js';
 import { S3_TEST_ENV, startS3Server } from '../../tools/s3-test-server/launch.js';
 import { BIN, benchProject, foreachFlowSource, median, ms, type Section } from '../util.js';
 import type { BatchTaskResult, BootstrapStats } from '../../src/batch/payload.js';
-import { S3Store } from '../../src/store/s3.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3Store, s3ClientConfig } from '../../src/store/s3.js';
 
 const execFileAsync = promisify(execFile);
 const S3_ENV = { ...S3_TEST_ENV };
@@ -37,9 +38,9 @@ async function callsFor1000(): Promise<Record<string, number>> {
   const store = LocalStore.open(join(scratch, 'store'));
   const backend = new BatchBackend({
     client, config: { endpoint: endpoint.url }, run: 'run-1', flow: 'Fe', remote: store, bridge: new ObjectBridge(store, store),
-    definitions: new JobDefinitions(client, ['sleep', '0.05'], undefined, undefined),
-    code: { hash: store.putObjectSync(Buffer.from('code')), file: 'fe.ts', cwd: '.' }, module: async () => store.putObjectSync(Buffer.from('module')),
-    steps: new Map([['work', { queue: 'q', image: 'node:20', cpu: 1, memory: 512, gpu: 0 }]]),
+    definitions: new JobDefinitions(client, { command: ['sleep', '0.05'] }, new Map(), undefined),
+    code: { hash: store.putObjectSync(Buffer.from('code')), file: 'fe.ts', cwd: '.' }, module: async () => store.putObjectSync(Buffer.from('module')), envs: () => ({}),
+    steps: new Map([['work', { queue: 'q', image: 'node:20', cpu: 1, memory: 512, gpu: 0, hostRetries: 0, options: {} }]]),
     environment: {}, pollMs: { min: 250, max: 1000 }, runnableLimitMs: 600_000, info: () => {},
   });
   const job = (i: number): TaskJob => ({ run: 'run-1', flow: 'Fe', step: 'work', taskId: String(i), attempt: 0, modulePath: '', storeRoot: '', params: {}, seed: 0, inherited: {}, maxNumSplits: 10_000, env: {} });
@@ -102,7 +103,8 @@ export async function batch(): Promise<Section[]> {
     const warmBefore = new Set(endpoint.emulator.allJobs().map((j) => j.jobId));
     await timed(dir, ['fe.ts', '--n', '20', '--with', 'batch:image=flowrun-bench/warm'], env);
     const warmJobs = endpoint.emulator.allJobs().map((j) => j.jobId).filter((id) => !warmBefore.has(id));
-    const store = new S3Store({ bucket, prefix: 'flows/', endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1' });
+    const loc = { bucket, prefix: 'flows/', endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1' };
+    const store = new S3Store(loc, new S3Client({ ...s3ClientConfig(loc), credentials: { accessKeyId: S3_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: S3_ENV.AWS_SECRET_ACCESS_KEY } }));
     const cold = await bootstrapFigures(store, 'run-4', endpoint.emulator.cpuMs, coldJobs);
     const warm = await bootstrapFigures(store, 'run-5', endpoint.emulator.cpuMs, warmJobs);
     store.client.destroy();

@@ -1,12 +1,14 @@
 import { type BatchClient, DescribeJobsCommand, type JobDetail, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import type { BatchConfig } from '../config/config.js';
 import type { StepSettings } from '../decorators/settings.js';
-import { ExitCode, type FlowErrorJson } from '../errors/index.js';
+import { ExitCode, type FlowErrorJson, isFlowError } from '../errors/index.js';
 import type { TaskBackend } from '../runtime/backend.js';
 import type { TaskOutcome } from '../runtime/pool.js';
 import type { Store } from '../store/types.js';
 import type { TaskJob } from '../task/protocol.js';
 import { batchError, isThrottling, type JobDefinitions } from './api.js';
+import { retryStrategy } from './definition.js';
+import type { ContainerEnvs } from './envs.js';
 import { inputObjects, inputRefs } from './inputs.js';
 import type { ObjectBridge } from './objects.js';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -29,6 +31,8 @@ export interface BatchBackendOptions {
   bridge: ObjectBridge;
   definitions: JobDefinitions;
   code: TaskPayload['code'];
+  /** What each step's containers install (tarballs, conda lock), prepared before the run started. */
+  envs: (step: string) => ContainerEnvs;
   /** Compiles the flow for the containers and stores it (called once, at the first submission); its object id. */
   module: () => Promise<string>;
   /** Seconds between uploads of a running task's output (default 10; 0: at the end only). */
@@ -143,7 +147,7 @@ export class BatchBackend implements TaskBackend {
       const [definition, module] = await Promise.all([this.o.definitions.arnFor(settings), this.module]);
       await this.o.bridge.upload(tasks.flatMap((t) => inputRefs(t.job)), [this.o.code.hash, ...inputObjects(tasks[0]!.job)]);
       const payload: TaskPayload = {
-        v: 2, run: this.o.run, code: this.o.code, module, heapMB: heapFor(settings.memory), logEveryS: this.o.logEveryS ?? 10,
+        v: 2, run: this.o.run, code: this.o.code, module, ...this.o.envs(step), heapMB: heapFor(settings.memory), logEveryS: this.o.logEveryS ?? 10,
         tasks: tasks.map((t) => portable(t.job)),
       };
       const payloadHash = await this.o.remote.putObject(Buffer.from(JSON.stringify(payload)));
@@ -156,9 +160,10 @@ export class BatchBackend implements TaskBackend {
         jobQueue: settings.queue, jobDefinition: definition,
         ...(tasks.length > 1 ? { arrayProperties: { size: tasks.length } } : {}),
         containerOverrides: { environment: Object.entries(env).map(([name, value]) => ({ name, value })) },
-        retryStrategy: { attempts: 1 }, // flowrun retries (@retry), so every attempt is recorded and only failed tasks rerun
+        // Batch retries only a vanished host (Spot); flowrun's @retry does the rest, so every attempt is recorded and only failed tasks rerun.
+        retryStrategy: retryStrategy(settings),
         ...(timeout ? { timeout: { attemptDurationSeconds: Math.max(60, Math.ceil(timeout / 1000)) } } : {}),
-        tags: { 'flowrun:flow': this.o.flow, 'flowrun:run': this.o.run, 'flowrun:step': step },
+        tags: { ...settings.options.tags, 'flowrun:flow': this.o.flow, 'flowrun:run': this.o.run, 'flowrun:step': step },
         propagateTags: true,
       }));
       const unit: Unit = { jobId: r.jobId!, step, tasks, array: tasks.length > 1, state: 'SUBMITTED', progressAt: Date.now(), finished: 0 };
@@ -168,7 +173,7 @@ export class BatchBackend implements TaskBackend {
       for (const t of tasks) if (t.aborted) this.abort(t.job, t.aborted);
       this.schedulePoll(0);
     } catch (e) {
-      const err = batchError(e, `Submitting step ${step} to AWS Batch`, this.o.config).toJSON();
+      const err = isFlowError(e) ? e.toJSON() : batchError(e, `Submitting step ${step} to AWS Batch`, this.o.config).toJSON();
       for (const t of tasks) this.settle(t, { result: { ok: false, error: { ...err, step } }, stdout: '', stderr: '' });
     }
   }
@@ -219,7 +224,7 @@ export class BatchBackend implements TaskBackend {
       if (d.status === 'RUNNING' && t.onStart) { t.onStart(); t.onStart = undefined; }
       if (d.status === 'SUCCEEDED' || d.status === 'FAILED') {
         const last = d.attempts?.at(-1);
-        await this.finishTask(t, { batchJobId: unit.jobId, status: d.status, statusReason: d.statusReason, exitCode: d.container?.exitCode ?? last?.container?.exitCode, reason: d.container?.reason ?? last?.container?.reason, logStream: last?.container?.logStreamName ?? d.container?.logStreamName });
+        await this.finishTask(t, { batchJobId: unit.jobId, status: d.status, statusReason: d.statusReason, exitCode: d.container?.exitCode ?? last?.container?.exitCode, reason: d.container?.reason ?? last?.container?.reason, logStream: last?.container?.logStreamName ?? d.container?.logStreamName, batchAttempts: d.attempts?.length });
       }
     } else if (summary) {
       const finished = (summary.SUCCEEDED ?? 0) + (summary.FAILED ?? 0);

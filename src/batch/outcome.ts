@@ -30,7 +30,7 @@ export interface OutcomeContext {
 export async function jobOutcome(c: OutcomeContext, job: TaskJob, end: JobEnd, aborted: 'timeout' | 'interrupt' | undefined): Promise<TaskOutcome> {
   const logStream = end.logStream ? { group: c.logGroupOf(job.step), stream: end.logStream } : undefined;
   const remote = (uploaded: boolean): RemoteAttempt => ({
-    backend: 'batch', jobId: end.batchJobId, uploaded,
+    backend: 'batch', jobId: end.batchJobId, uploaded, ...(end.batchAttempts && end.batchAttempts > 1 ? { batchAttempts: end.batchAttempts } : {}),
     ...(logStream ? { logGroup: logStream.group, logStream: logStream.stream, region: c.config?.region ?? process.env.AWS_REGION ?? 'us-east-1' } : {}),
   });
   try {

@@ -72,6 +72,8 @@ export interface JobEnd {
   arrayIndex?: number;
   /** The attempt's CloudWatch log stream, when Batch reports one. */
   logStream?: string;
+  /** Batch's own attempts of the job (more than 1: it retried a vanished host). */
+  batchAttempts?: number;
 }
 
 /** The error of a job that ended without a result record (killed, out of memory, never started...). */

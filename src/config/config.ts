@@ -5,7 +5,7 @@ import { closest } from '../util/suggest.js';
 import { CONFIG_SCHEMA, type ConfigKeySpec } from './schema.js';
 
 export interface MirrorConfig { url?: string; endpoint?: string | null; region?: string; forcePathStyle?: boolean; autoPush?: boolean }
-export interface BatchConfig { queue?: string; image?: string; region?: string; endpoint?: string | null; jobRoleArn?: string | null; runnableTimeoutSeconds?: number }
+export interface BatchConfig { queue?: string; image?: string; region?: string; endpoint?: string | null; jobRoleArn?: string | null; runnableTimeoutSeconds?: number; executionRoleArn?: string | null; assignPublicIp?: boolean; logEverySeconds?: number }
 
 export interface FlowConfig {
   /** Absolute store location (a directory, or an s3:// URL). */

@@ -39,6 +39,8 @@ export interface RemoteAttempt {
   region?: string;
   /** Whether the task uploaded its output (false: it died first, e.g. out of memory, a Spot reclaim, a bootstrap failure). */
   uploaded: boolean;
+  /** Batch's own attempts when it retried a vanished host (Spot); they do not count as @retry attempts. */
+  batchAttempts?: number;
 }
 
 /** runs/<run>/tasks/<step>/<task>.json, written once the task's objects are stored. */

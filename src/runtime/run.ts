@@ -5,6 +5,7 @@ import type { Literal } from '../decorators/types.js';
 import { ExitCode } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import { npmPackageNames, prepareEnvironments } from '../env/prepare.js';
+import { matchSpecs } from '../env/conda/matchspec.js';
 import { compileFlow } from '../loader/compile.js';
 import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
@@ -98,8 +99,14 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)),
     snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
     mirror ? openMirror(mirror) : undefined,
-    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, info }),
+    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, remoteSteps: batch?.remoteSteps, info }),
   ]);
+  // Batch steps' environments are made for the containers (tarballs, conda archives in S3) before a run id exists.
+  await batch?.prepareEnvironments({
+    projectRoot: o.config.projectRoot, project: snapshot.env.lockfile,
+    npm: new Map([...envs.envs].map(([s, e]) => [s, { lock: e.record.lock, names: e.names }])),
+    conda: new Map([...envs.conda].map(([s, e]) => [s, { lock: e.record.lock, specs: matchSpecs(e.record.spec) }])),
+  }, store, info);
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   // Read before a run id is allocated: a missing input file is a usage error, not a failed run.
   const includes = captureIncludes(o.graph, o.params, process.cwd(), store, o.includes);

@@ -3,6 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningProcess, runProcess } from './runner.js';
+import { checkDefinition, checkPlatform, type ComputeEnvironmentSpec, computeEnvironmentDetail, type EvaluateOnExit, LOCAL_CE, retryAllowed } from './compute.js';
 import { LogStore } from './logs.js';
 import type { ImageSpec } from './sandbox.js';
 import { countStatuses, jobDetail, type JobDetailShape, parentStatus, TERMINAL } from './shapes.js';
@@ -16,6 +17,9 @@ export interface EmulatorOptions {
   slots?: number;
   /** Job queues that exist (names). */
   queues?: string[];
+  /** Compute environments by name, and which a queue uses (default: one EC2 environment, "local"). */
+  computeEnvironments?: ComputeEnvironmentSpec[];
+  queueEnvironments?: Record<string, string[]>;
   region?: string;
   accountId?: string;
   /** Minimum time a job stays in each state before the next transition (default 0: one per tick). */
@@ -45,6 +49,7 @@ const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const TICK_MS = 10;
 /** Where the awslogs driver puts Batch jobs' output unless the job definition says otherwise. */
 export const DEFAULT_LOG_GROUP = '/aws/batch/job';
+const HOST_TERMINATED = 'Host EC2 (instance i-0123456789abcdef0) terminated.';
 
 /**
  * The AWS Batch control plane, emulated in memory: job definitions with revisions, queues, and
@@ -88,12 +93,15 @@ export class BatchEmulator {
     const name = requireString(i, 'jobDefinitionName');
     if (!JOB_NAME.test(name)) throw new BatchApiError('ClientException', `jobDefinitionName ${name} is invalid: up to 128 letters, numbers, hyphens and underscores.`);
     if (i.type !== 'container') throw new BatchApiError('ClientException', `Only type "container" is emulated (got ${String(i.type)}).`);
+    checkDefinition({ platformCapabilities: i.platformCapabilities as string[] | undefined, containerProperties: (i.containerProperties ?? {}) as ContainerProperties });
     const revisions = this.definitions.get(name) ?? [];
     const revision = revisions.length + 1;
     const def: JobDefinition = {
       jobDefinitionName: name, revision, status: 'ACTIVE', type: 'container',
       jobDefinitionArn: `arn:aws:batch:${this.region}:${this.account}:job-definition/${name}:${revision}`,
       containerProperties: (i.containerProperties ?? {}) as ContainerProperties,
+      platformCapabilities: i.platformCapabilities as string[] | undefined,
+      propagateTags: i.propagateTags as boolean | undefined,
       retryStrategy: i.retryStrategy as JobDefinition['retryStrategy'],
       timeout: i.timeout as JobDefinition['timeout'],
       parameters: i.parameters as Record<string, string> | undefined,
@@ -120,9 +128,21 @@ export class BatchEmulator {
     return {
       jobQueues: wanted.filter((q) => this.queues.has(q)).map((q) => ({
         jobQueueName: q, jobQueueArn: this.queueArn(q), state: 'ENABLED', status: 'VALID', priority: 1,
-        computeEnvironmentOrder: [{ order: 1, computeEnvironment: `arn:aws:batch:${this.region}:${this.account}:compute-environment/local` }],
+        computeEnvironmentOrder: this.environmentsOf(q).map((ce, k) => ({ order: k + 1, computeEnvironment: `arn:aws:batch:${this.region}:${this.account}:compute-environment/${ce.name}` })),
       })),
     };
+  }
+
+  describeComputeEnvironments(i: Input): { computeEnvironments: unknown[] } {
+    const all = [LOCAL_CE, ...(this.o.computeEnvironments ?? [])];
+    const wanted = Array.isArray(i.computeEnvironments) && i.computeEnvironments.length > 0 ? new Set((i.computeEnvironments as string[]).map((c) => c.slice(c.lastIndexOf('/') + 1))) : undefined;
+    return { computeEnvironments: all.filter((c) => !wanted || wanted.has(c.name)).map((c) => computeEnvironmentDetail(c, this.region, this.account)) };
+  }
+
+  private environmentsOf(queue: string): ComputeEnvironmentSpec[] {
+    const names = this.o.queueEnvironments?.[queue];
+    if (!names) return [LOCAL_CE];
+    return names.map((n) => this.o.computeEnvironments?.find((c) => c.name === n) ?? LOCAL_CE);
   }
 
   submitJob(i: Input): { jobArn: string; jobName: string; jobId: string } {
@@ -131,6 +151,7 @@ export class BatchEmulator {
     const queue = this.queueName(requireString(i, 'jobQueue'));
     if (!this.queues.has(queue)) throw new BatchApiError('ClientException', `JobQueue ${requireString(i, 'jobQueue')} not found.`);
     const def = this.resolveDefinition(requireString(i, 'jobDefinition'));
+    checkPlatform(def, queue, this.environmentsOf(queue));
     const size = (i.arrayProperties as { size?: number } | undefined)?.size;
     if (size !== undefined && (!Number.isInteger(size) || size < 2 || size > 10_000)) throw new BatchApiError('ClientException', `arrayProperties.size must be between 2 and 10000 (got ${size}).`);
     const overrides = (i.containerOverrides ?? {}) as ContainerProperties;
@@ -138,12 +159,12 @@ export class BatchEmulator {
     for (const d of dependsOn) if (!this.jobs.has(d.jobId)) throw new BatchApiError('ClientException', `Dependent job ${d.jobId} not found.`);
     const jobId = randomUUID();
     const now = Date.now();
-    const retry = (i.retryStrategy ?? def.retryStrategy) as { attempts?: number } | undefined;
+    const retry = (i.retryStrategy ?? def.retryStrategy) as { attempts?: number; evaluateOnExit?: EvaluateOnExit[] } | undefined;
     const timeout = (i.timeout ?? def.timeout) as { attemptDurationSeconds?: number } | undefined;
     const job: Job = {
       jobId, jobArn: this.jobArn(jobId), jobName, jobQueue: this.queueArn(queue), jobDefinition: def.jobDefinitionArn,
       status: 'SUBMITTED', createdAt: now, changedAt: now, attempts: [],
-      maxAttempts: Math.min(Math.max(retry?.attempts ?? 1, 1), 10), attemptDurationSeconds: timeout?.attemptDurationSeconds,
+      maxAttempts: Math.min(Math.max(retry?.attempts ?? 1, 1), 10), evaluateOnExit: retry?.evaluateOnExit, attemptDurationSeconds: timeout?.attemptDurationSeconds,
       container: {
         ...def.containerProperties,
         command: overrides.command ?? def.containerProperties.command,
@@ -293,6 +314,8 @@ export class BatchEmulator {
     const cpuFile = this.o.measureCpu ? join(tmpdir(), `batch-cpu-${randomUUID()}`) : undefined;
     const proc = runProcess(this.command(job), this.environment(job, attempt), image, [], (text) => { this.logs.append(group, logStreamName, text); this.o.onOutput?.(job.jobId, text); }, cpuFile);
     this.processes.set(job.jobId, proc);
+    // A Spot reclaim: the instance goes away under the running container.
+    if (this.fault(job, 'host-terminated', true)) setTimeout(() => proc.stop(HOST_TERMINATED, true), 300);
     let timer: NodeJS.Timeout | undefined;
     if (job.attemptDurationSeconds) timer = setTimeout(() => proc.stop('Job attempt duration exceeded timeout'), job.attemptDurationSeconds * 1000);
     void proc.done.then((exit) => {
@@ -315,7 +338,7 @@ export class BatchEmulator {
     job.container.exitCode = exit.exitCode;
     job.container.reason = exit.reason;
     if (exit.exitCode === 0 && !job.terminated) return this.finish(job, 'SUCCEEDED', statusReason);
-    if (!job.terminated && job.attempts.length < job.maxAttempts) return this.move(job, 'RUNNABLE');
+    if (!job.terminated && job.attempts.length < job.maxAttempts && retryAllowed(job.evaluateOnExit, { statusReason, reason: exit.reason, exitCode: exit.exitCode })) return this.move(job, 'RUNNABLE');
     this.finish(job, 'FAILED', statusReason);
   }
 

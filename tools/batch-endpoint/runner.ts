@@ -11,7 +11,7 @@ export interface ProcessExit {
 
 export interface RunningProcess {
   /** Stops the process (SIGTERM, then SIGKILL after a grace period, as `docker stop` does). */
-  stop(reason: string): void;
+  stop(reason: string, hostGone?: boolean): void;
   readonly done: Promise<ProcessExit>;
   readonly output: () => string;
 }
@@ -27,6 +27,7 @@ const STOP_GRACE_MS = 2_000;
 export function runProcess(command: string[], env: Record<string, string>, image: ImageSpec, volumes: VolumeMount[], log?: (text: string) => void, cpuFile?: string): RunningProcess {
   let output = '';
   let stopReason: string | undefined;
+  let hostGone = false;
   let child: ChildProcess;
   const done = new Promise<ProcessExit>((resolve) => {
     if (command.length === 0) { resolve({ reason: 'CannotStartContainerError: the job has no command' }); return; }
@@ -47,6 +48,7 @@ export function runProcess(command: string[], env: Record<string, string>, image
     child.stderr!.on('data', keep);
     child.on('error', (e) => { output += `${e.message}\n`; });
     child.on('close', (code, signal) => {
+      if (hostGone) { resolve({ reason: stopReason }); return; } // the container vanished with its host: no exit code
       if (code === null && signal) resolve({ exitCode: 128 + signalNumber(signal), reason: stopReason ?? `Container killed by ${signal}` });
       else resolve({ exitCode: code ?? 1, ...(stopReason ? { reason: stopReason } : {}) });
     });
@@ -54,9 +56,11 @@ export function runProcess(command: string[], env: Record<string, string>, image
   return {
     done,
     output: () => output,
-    stop(reason: string) {
+    stop(reason: string, gone = false) {
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       stopReason = reason;
+      hostGone = gone;
+      if (gone) { child.kill('SIGKILL'); return; }
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       timer.unref();

@@ -9,6 +9,7 @@ const OPERATIONS: Record<string, { name: string; run: (e: BatchEmulator, body: R
   '/v1/registerjobdefinition': { name: 'RegisterJobDefinition', run: (e, b) => e.registerJobDefinition(b) },
   '/v1/describejobdefinitions': { name: 'DescribeJobDefinitions', run: (e, b) => e.describeJobDefinitions(b) },
   '/v1/describejobqueues': { name: 'DescribeJobQueues', run: (e, b) => e.describeJobQueues(b) },
+  '/v1/describecomputeenvironments': { name: 'DescribeComputeEnvironments', run: (e, b) => e.describeComputeEnvironments(b) },
   '/v1/submitjob': { name: 'SubmitJob', run: (e, b) => e.submitJob(b) },
   '/v1/describejobs': { name: 'DescribeJobs', run: (e, b) => e.describeJobs(b) },
   '/v1/listjobs': { name: 'ListJobs', run: (e, b) => e.listJobs(b) },

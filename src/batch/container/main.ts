@@ -77,7 +77,7 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
     const cwd = join(codeDir, payload.code.cwd);
     mkdirSync(cwd, { recursive: true });
     const modulePath = placeModule(codeDir, payload.module, module, start.bundleDir);
-    const installed = await installEnvironments(payload, { store, codeDir, get, log });
+    const installed = await installEnvironments(payload, { store, codeDir, work, get, log });
 
     const scratch = LocalStore.open(join(work, 'store'));
     const fetched = await fetchInputs(job, scratch, (h) => get('inputs', h));
