@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchClient } from '@aws-sdk/client-batch';
 import { JobDefinitions } from '../../src/batch/api.js';
@@ -54,7 +55,7 @@ async function callsFor1000(): Promise<Record<string, number>> {
 }
 
 /** Bootstrap figures of the jobs of one run: job CPU (GNU time over the job's process tree) and what each job reported. */
-async function bootstrapFigures(store: S3Store, run: string, cpu: Map<string, number[]>, jobIds: string[]): Promise<{ jobCpu: number; loader: number; setup: number; bytes: Record<string, number>; n: number }> {
+async function bootstrapFigures(store: S3Store, run: string, cpu: Map<string, number[]>, jobIds: string[]): Promise<{ jobCpu: number; loader: number; setup: number; bytes: Record<string, number>; phases: Record<string, number>; n: number }> {
   const stats: BootstrapStats[] = [];
   for await (const { key } of store.listKeys(store.key(`batch/${run}/`))) {
     if (!key.endsWith('.json') || key.endsWith('.live.json')) continue;
@@ -62,12 +63,14 @@ async function bootstrapFigures(store: S3Store, run: string, cpu: Map<string, nu
     if (rec?.bootstrap) stats.push(rec.bootstrap);
   }
   const kinds = [...new Set(stats.flatMap((s) => Object.keys(s.bytes)))];
+  const phaseNames = [...new Set(stats.flatMap((s) => Object.keys(s.phases ?? {})))];
   return {
     n: stats.length,
     jobCpu: median(jobIds.flatMap((id) => cpu.get(id) ?? [])),
     loader: median(stats.map((s) => s.loaderCpuMs)),
     setup: median(stats.map((s) => s.setupCpuMs)),
     bytes: Object.fromEntries(kinds.map((k) => [k, median(stats.map((s) => s.bytes[k] ?? 0))])),
+    phases: Object.fromEntries(phaseNames.map((k) => [k, median(stats.map((s) => s.phases?.[k] ?? 0))])),
   };
 }
 
@@ -78,9 +81,11 @@ export async function batch(): Promise<Section[]> {
   const total = Object.values(calls).reduce((a, b) => a + b, 0);
 
   const dir = benchProject({ 'fe.ts': foreachFlowSource(200, '(this.input as number) * 2') });
-  const cache = join(dir, 'cache');
+  // Outside the project: its files go into every run's code package.
+  const scratch = mkdtempSync(join(tmpdir(), 'flowrun-bench-batch-'));
+  const cache = join(scratch, 'cache');
   const env = { ...S3_ENV, FLOW_CACHE_DIR: cache };
-  const s3 = await startS3Server(join(dir, 's3-data'));
+  const s3 = await startS3Server(join(scratch, 's3-data'));
   // "warm": an image that already holds this flowrun's bundle (the prebuilt-image way, or a host volume at the cache).
   const endpoint = await startBatchEndpoint({
     slots: 4, queues: ['flow-queue'], roleCredentials: { '*': S3_ENV }, measureCpu: true,
@@ -126,6 +131,7 @@ export async function batch(): Promise<Section[]> {
         { name: 'job CPU per task, cold (median)', value: ms(cold.jobCpu), note: `${cold.n} tasks; node start + loader + bootstrap + worker + the (trivial) task; was ~1 s with npx/compile per task` },
         { name: 'loader CPU per task, cold / warm (median)', value: `${ms(cold.loader)} / ${ms(warm.loader)}`, note: 'node start to the bundle written out: credentials, GET, gunzip, sha256' },
         { name: 'bootstrap CPU per task until the task starts, cold / warm (median)', value: `${ms(cold.setup)} / ${ms(warm.setup)}`, note: 'the job\'s main process: loader, bundle import (AWS SDK), payload, code package, inputs' },
+        { name: 'bootstrap CPU by phase, cold / warm (median ms)', value: '', note: `cold ${JSON.stringify(cold.phases)}; warm ${JSON.stringify(warm.phases)}` },
         { name: 'job CPU per task, warm (median)', value: ms(warm.jobCpu), note: `${warm.n} tasks` },
         { name: 'bytes downloaded per task, cold', value: totalBytes(cold), note: bytes(cold) },
         { name: 'bytes downloaded per task, warm', value: totalBytes(warm), note: bytes(warm) },
@@ -135,5 +141,6 @@ export async function batch(): Promise<Section[]> {
     await endpoint.close();
     await s3.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -70,7 +70,8 @@ interface Unit {
   state: string;
   /** When something of it last started or finished (stuck-RUNNABLE clock). */
   progressAt: number;
-  finished: number;
+  /** Children seen SUCCEEDED / FAILED so far (ListJobs runs only for a status whose count grew). */
+  finished: { SUCCEEDED: number; FAILED: number };
 }
 
 /**
@@ -166,7 +167,7 @@ export class BatchBackend implements TaskBackend {
         tags: { ...settings.options.tags, 'flowrun:flow': this.o.flow, 'flowrun:run': this.o.run, 'flowrun:step': step },
         propagateTags: true,
       }));
-      const unit: Unit = { jobId: r.jobId!, step, tasks, array: tasks.length > 1, state: 'SUBMITTED', progressAt: Date.now(), finished: 0 };
+      const unit: Unit = { jobId: r.jobId!, step, tasks, array: tasks.length > 1, state: 'SUBMITTED', progressAt: Date.now(), finished: { SUCCEEDED: 0, FAILED: 0 } };
       tasks.forEach((t, index) => { t.unit = unit; t.batchId = unit.array ? `${unit.jobId}:${index}` : unit.jobId; if (unit.array) t.index = index; });
       this.units.add(unit);
       this.o.info(`${step}: submitted ${unit.array ? `array job ${unit.jobId} (${tasks.length} tasks)` : `job ${unit.jobId} (task ${tasks[0]!.job.taskId})`} to ${settings.queue}`);
@@ -227,8 +228,12 @@ export class BatchBackend implements TaskBackend {
         await this.finishTask(t, { batchJobId: unit.jobId, status: d.status, statusReason: d.statusReason, exitCode: d.container?.exitCode ?? last?.container?.exitCode, reason: d.container?.reason ?? last?.container?.reason, logStream: last?.container?.logStreamName ?? d.container?.logStreamName, batchAttempts: d.attempts?.length });
       }
     } else if (summary) {
-      const finished = (summary.SUCCEEDED ?? 0) + (summary.FAILED ?? 0);
-      if (finished > unit.finished) { unit.progressAt = Date.now(); await this.finishChildren(unit); unit.finished = finished; }
+      const grown = (['SUCCEEDED', 'FAILED'] as const).filter((st) => (summary[st] ?? 0) > unit.finished[st]);
+      if (grown.length > 0) {
+        unit.progressAt = Date.now();
+        await this.finishChildren(unit, grown);
+        for (const st of grown) unit.finished[st] = summary[st] ?? 0;
+      }
       if ((summary.RUNNING ?? 0) + (summary.STARTING ?? 0) > 0) unit.progressAt = Date.now();
     }
     this.checkStuck(unit, d);
@@ -236,9 +241,9 @@ export class BatchBackend implements TaskBackend {
     return changed;
   }
 
-  /** Finds which children finished (ListJobs per terminal status) and settles them. */
-  private async finishChildren(unit: Unit): Promise<void> {
-    for (const jobStatus of ['SUCCEEDED', 'FAILED'] as const) {
+  /** Finds which children finished (ListJobs per terminal status whose count grew) and settles them. */
+  private async finishChildren(unit: Unit, statuses: ReadonlyArray<'SUCCEEDED' | 'FAILED'>): Promise<void> {
+    for (const jobStatus of statuses) {
       let nextToken: string | undefined;
       do {
         this.count('ListJobs');

@@ -45,6 +45,8 @@ export interface BootstrapStats {
   loaderCpuMs: number;
   /** CPU of the whole process until the task was handed to the worker. */
   setupCpuMs: number;
+  /** That CPU by phase: loader, import (the bundle), payload, code, environments, inputs. */
+  phases?: Record<string, number>;
   /** Bytes fetched from the store, by what. */
   bytes: Record<string, number>;
   bundleFromCache: boolean;

@@ -40,12 +40,18 @@ export async function followTaskLogs(o: { config: FlowConfig; local: LocalStore;
   const printed = new Map<number, number>();
   try {
     for (;;) {
-      const done = o.local.readRecordSync<TaskRecord>(taskRecordPath(o.run, o.step, o.task)) !== undefined;
+      const record = o.local.readRecordSync<TaskRecord>(taskRecordPath(o.run, o.step, o.task));
+      const done = record !== undefined;
       const live = await latestLive(store, o.run, o.step, o.task);
       if (live) {
         const from = printed.get(live.attempt) ?? 0;
         for (const chunk of live.chunks.slice(from)) o.write(chunk.stream, (await store.getObject(chunk.hash)).toString('utf8'));
         printed.set(live.attempt, live.chunks.length);
+      }
+      if (done && printed.size === 0) {
+        // A task that ran locally, or ended before its first upload: its stored logs are the whole story.
+        o.write('stdout', o.local.getObjectSync(record.logs.stdout).toString('utf8'));
+        o.write('stderr', o.local.getObjectSync(record.logs.stderr).toString('utf8'));
       }
       if (done || live?.done) return true;
       await sleep(o.pollMs ?? 1000);

@@ -71,7 +71,8 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
   const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
   const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
-  pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
+  // Overlaps worker start-up with compiling and record writing (not when every step runs on Batch).
+  if (!o.graph.steps.every(isBatchStep)) pool.prestart(Math.min(maxWorkers, 2));
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
   } finally {

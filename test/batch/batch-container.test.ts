@@ -43,6 +43,7 @@ const jobsOf = (flowName: string, run: string) => (world.batch.emulator.allJobs(
 
 /** A step that looks at the machine it runs on and stores what it saw. */
 const probeFlow = (paths: Record<string, string>) => `import { existsSync, readdirSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { homedir } from 'node:os';
 import { FlowSpec, step, batch } from 'flowrun';
 
@@ -61,6 +62,7 @@ export default class ProbeFlow extends FlowSpec {
       registry: process.env.npm_config_registry,
       batchJob: Boolean(process.env.AWS_BATCH_JOB_ID),
       region: process.env.AWS_REGION,
+      heapMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
     };
     this.next(this.end);
   }
@@ -85,7 +87,11 @@ describe.skipIf(!runnable)('Batch jobs run like containers, from the bundle the 
     const r = await flow(['run', 'flows/probe.ts'], { cwd: dir, env: { ...ORCHESTRATOR_ENV, ORCHESTRATOR_CANARY: 'from-the-orchestrator', FLOW_CACHE_DIR: cache } });
     expect(r.exitCode, r.stderr).toBe(0);
     const seen = await (await Run.get('run-1', { store: join(dir, '.flow') })).step('start').task('0').artifact('seen');
-    expect(seen).toEqual({
+    // The worker's heap is sized from the job's memory (4096 MiB by default: 3072 MiB of old space, plus V8's young generation).
+    const { heapMiB, ...rest } = seen as { heapMiB: number };
+    expect(heapMiB).toBeGreaterThanOrEqual(3072);
+    expect(heapMiB).toBeLessThan(3300);
+    expect(rest).toEqual({
       visible: { project: false, store: false, flowrunCheckout: false, orchestratorCache: false },
       canary: null, path: DEFAULT_PATH, home: '/root', homeEntries: [], registry: 'http://127.0.0.1:9/', batchJob: true, region: 'us-east-1',
     });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { heapFor } from '../../src/batch/backend.js';
 import { jobDefinitionBody, largestInstanceMiB, retryStrategy, validateForQueue } from '../../src/batch/definition.js';
 import { type BatchStepSettings, batchStepSettings } from '../../src/batch/settings.js';
 import type { StepNode } from '../../src/graph/types.js';
@@ -40,6 +41,12 @@ describe('job definitions from @batch options', () => {
     expect(() => validateForQueue('fit', settings({ cpu: 1, memory: 2048 }), fargate, { command: [] }, 'flow.ts')).toThrow(/job queue fq runs on Fargate, whose jobs need a task execution role/);
     expect(() => validateForQueue('fit', settings({ ephemeralStorage: 50 }), EC2, d, 'flow.ts')).toThrow(/sizes a Fargate task's disk, but queue q runs on EC2/);
     expect(() => validateForQueue('fit', settings({ cpu: 1, memory: 2048 }), fargate, d, 'flow.ts')).not.toThrow();
+  });
+
+  it('the worker heap follows the job memory: a 64 GiB job is not stopped at V8\'s default heap', () => {
+    expect(heapFor(65536)).toBe(64512);
+    expect(heapFor(4096)).toBe(3072);
+    expect(heapFor(1024)).toBe(768);
   });
 
   it('Batch retries only a vanished host; the largest instance is read from the instance types', () => {

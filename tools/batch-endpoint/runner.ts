@@ -35,7 +35,7 @@ export function runProcess(command: string[], env: Record<string, string>, image
       resolve({ reason: `CannotStartContainerError: Error response from daemon: failed to create task for container: OCI runtime create failed: exec: "${command[0]}": executable file not found in $PATH: unknown` });
       return;
     }
-    const bwrap = ['bwrap', ...sandboxArgs(image, env, volumes), '--', ...command];
+    const bwrap = ['bwrap', ...sandboxArgs(image, env, volumes, { pidNamespace: !cpuFile }), '--', ...command];
     // GNU time counts the CPU of the whole process tree (the loader, the bootstrap, the worker).
     const argv = cpuFile ? ['/usr/bin/time', '-q', '-f', '%U %S', '-o', cpuFile, ...bwrap] : bwrap;
     child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });

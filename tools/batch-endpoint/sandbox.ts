@@ -39,8 +39,9 @@ export function bwrapAvailable(): boolean {
  * exactly the environment given (nothing of the endpoint's own). The network is shared, so the
  * job reaches the local S3 server as it would reach S3; the environment points npm at no registry.
  */
-export function sandboxArgs(image: ImageSpec, env: Record<string, string>, volumes: VolumeMount[] = []): string[] {
-  const args = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--hostname', 'batch-job', '--clearenv'];
+export function sandboxArgs(image: ImageSpec, env: Record<string, string>, volumes: VolumeMount[] = [], o: { pidNamespace?: boolean } = {}): string[] {
+  // Without a PID namespace bwrap waits for the command itself, so GNU time (CPU measurement) sees its whole tree.
+  const args = ['--die-with-parent', ...(o.pidNamespace === false ? [] : ['--unshare-pid']), '--unshare-ipc', '--unshare-uts', '--hostname', 'batch-job', '--clearenv'];
   for (const dir of SYSTEM) {
     const st = lstatSync(dir, { throwIfNoEntry: false });
     if (st?.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);

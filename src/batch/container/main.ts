@@ -48,6 +48,10 @@ export async function runContainerTask(start: ContainerStart, env: NodeJS.Proces
 
 async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<number> {
   const bytes: Record<string, number> = { bundle: start.loader.bundleBytes };
+  const phases: Record<string, number> = { loader: start.loader.cpuMs };
+  let last = start.loader.cpuMs;
+  const phase = (name: string) => { const u = process.cpuUsage(); const now = (u.user + u.system) / 1000; phases[name] = Math.round(now - last); last = now; };
+  phase('import');
   const store = new S3Store({
     ...parseS3Url(required(env, 'FLOW_STORE_URL'), 'FLOW_STORE_URL'),
     ...(env.FLOW_S3_ENDPOINT ? { endpoint: env.FLOW_S3_ENDPOINT } : {}),
@@ -62,6 +66,7 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
   const payloadHash = required(env, 'FLOW_TASK_PAYLOAD');
   if (!SHA256_HEX.test(payloadHash)) throw new FlowErrorClass('BATCH_BAD_PAYLOAD', `FLOW_TASK_PAYLOAD=${payloadHash} is not an object id.`, { exitCode: ExitCode.usage });
   const payload = JSON.parse((await get('payload', payloadHash)).toString('utf8')) as TaskPayload;
+  phase('payload');
   if (payload.v !== 2) throw new FlowErrorClass('BATCH_BAD_PAYLOAD', `Payload ${payloadHash} has version ${String(payload.v)}; this bundle reads version 2.`, { exitCode: ExitCode.usage, fix: 'Run the flow again with one flowrun version.' });
   const index = Number(env.AWS_BATCH_JOB_ARRAY_INDEX ?? 0);
   const job = payload.tasks[index];
@@ -77,12 +82,15 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
     const cwd = join(codeDir, payload.code.cwd);
     mkdirSync(cwd, { recursive: true });
     const modulePath = placeModule(codeDir, payload.module, module, start.bundleDir);
+    phase('code');
     const installed = await installEnvironments(payload, { store, codeDir, work, get, log });
+    phase('environments');
 
     const scratch = LocalStore.open(join(work, 'store'));
     const fetched = await fetchInputs(job, scratch, (h) => get('inputs', h));
-    const setup = process.cpuUsage();
-    const bootstrap: BootstrapStats = { loaderCpuMs: start.loader.cpuMs, setupCpuMs: (setup.user + setup.system) / 1000, bytes, bundleFromCache: start.loader.bundleFromCache };
+    phase('inputs');
+    const bootstrap: BootstrapStats = { loaderCpuMs: start.loader.cpuMs, setupCpuMs: last, phases, bytes, bundleFromCache: start.loader.bundleFromCache };
+    log(`ready in ${Math.round(last)} ms CPU (${Object.entries(phases).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')})`);
 
     const live = new LiveLog(store, payload, job, env.AWS_BATCH_JOB_ID ?? '');
     const pool = new WorkerPool({
