@@ -12,7 +12,7 @@ import type { TaskJob, TaskResult } from '../../task/protocol.js';
 import { inputObjects, inputRefs } from '../inputs.js';
 import { artifactObjects, mapLimit } from '../objects.js';
 import { type BatchTaskResult, type BootstrapStats, resultPath, type TaskPayload } from '../payload.js';
-import { installEnvironments } from './environments.js';
+import type { InstalledEnvironments } from './environments.js';
 import { LiveLog } from './live-log.js';
 
 /** What the loader hands over: where the bundle was written and what the loader measured. */
@@ -83,7 +83,8 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
     mkdirSync(cwd, { recursive: true });
     const modulePath = placeModule(codeDir, payload.module, module, start.bundleDir);
     phase('code');
-    const installed = await installEnvironments(payload, { store, codeDir, work, get, log });
+    // Loaded only for a step with environments (tar, the conda installer): the rest start faster.
+    const installed: InstalledEnvironments = payload.project || payload.npm || payload.conda ? await (await import('./environments.js')).installEnvironments(payload, { store, codeDir, work, get, log }) : { vars: {} };
     phase('environments');
 
     const scratch = LocalStore.open(join(work, 'store'));
