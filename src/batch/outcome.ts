@@ -36,10 +36,11 @@ export async function jobOutcome(c: OutcomeContext, job: TaskJob, end: JobEnd, a
   try {
     const rec = await c.remote.readRecord<BatchTaskResult>(resultPath(c.run, job.step, job.taskId, job.attempt));
     if (rec) {
-      await c.bridge.download(rec.result.ok ? Object.values(rec.result.artifacts) : [], [rec.logs.stdout, rec.logs.stderr]);
-      const [stdout, stderr] = await Promise.all([c.bridge.local.getObject(rec.logs.stdout), c.bridge.local.getObject(rec.logs.stderr)]);
+      const logs = rec.logs ? [rec.logs.stdout, rec.logs.stderr] : [];
+      await c.bridge.download(rec.result.ok ? Object.values(rec.result.artifacts) : [], logs);
+      const [stdout, stderr] = rec.inline ? [String(rec.inline.stdout ?? ''), String(rec.inline.stderr ?? '')] : await Promise.all(logs.map(async (h) => (await c.bridge.local.getObject(h)).toString('utf8')));
       const result = rec.result.ok ? rec.result : { ok: false as const, error: { ...rec.result.error, data: { ...rec.result.error.data, batchJobId: end.batchJobId, arrayIndex: end.arrayIndex, exitCode: end.exitCode } } };
-      return { result, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), remote: remote(true) };
+      return { result, stdout: stdout ?? '', stderr: stderr ?? '', remote: remote(true) };
     }
     if (aborted) return { result: { ok: false, error: abortedError(job, aborted) }, stdout: '', stderr: '', remote: remote(false) };
     const own = logStream && end.status === 'FAILED' ? await c.jobError(logStream).catch(() => undefined) : undefined;

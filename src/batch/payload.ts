@@ -56,10 +56,15 @@ export interface BootstrapStats {
 export interface BatchTaskResult {
   v: 1 | 2;
   result: TaskResult;
-  logs: { stdout: string; stderr: string };
+  /** The output as objects; small output travels inline instead (one GET fewer per log for the orchestrator). */
+  logs?: { stdout: string; stderr: string };
+  inline?: { stdout: string; stderr: string };
   batchJobId: string;
   bootstrap?: BootstrapStats;
 }
+
+/** Output up to this many bytes (stdout + stderr) is written into the result record itself. */
+export const INLINE_LOG_BYTES = 16 * 1024;
 
 export const resultPath = (run: string, step: string, taskId: string, attempt: number) => `batch/${run}/${step}/${taskId}.${attempt}.json`;
 

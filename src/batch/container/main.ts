@@ -11,7 +11,7 @@ import { SHA256_HEX } from '../../store/types.js';
 import type { TaskJob, TaskResult } from '../../task/protocol.js';
 import { inputObjects, inputRefs } from '../inputs.js';
 import { artifactObjects, mapLimit } from '../objects.js';
-import { type BatchTaskResult, type BootstrapStats, resultPath, type TaskPayload } from '../payload.js';
+import { type BatchTaskResult, type BootstrapStats, INLINE_LOG_BYTES, resultPath, type TaskPayload } from '../payload.js';
 import type { InstalledEnvironments } from './environments.js';
 import { LiveLog } from './live-log.js';
 
@@ -109,12 +109,11 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
     const produced = listObjects(scratch.root).filter((h) => !fetched.has(h));
     await mapLimit(produced, 8, async (h) => { await store.putObject(scratch.getObjectSync(h)); });
     const result: TaskResult = outcome.result;
-    const logs = {
-      stdout: await store.putObject(Buffer.from(outcome.stdout)),
-      stderr: await store.putObject(Buffer.from(outcome.stderr)),
+    const small = Buffer.byteLength(outcome.stdout) + Buffer.byteLength(outcome.stderr) <= INLINE_LOG_BYTES;
+    const output = small ? { inline: { stdout: outcome.stdout, stderr: outcome.stderr } } : {
+      logs: { stdout: await store.putObject(Buffer.from(outcome.stdout)), stderr: await store.putObject(Buffer.from(outcome.stderr)) },
     };
-    // A failure keeps its stack: the orchestrator appends it to the stderr log, as for a local task.
-    const record: BatchTaskResult = { v: 2, result, logs, batchJobId: env.AWS_BATCH_JOB_ID ?? '', bootstrap };
+    const record: BatchTaskResult = { v: 2, result, ...output, batchJobId: env.AWS_BATCH_JOB_ID ?? '', bootstrap };
     await store.writeRecord(resultPath(payload.run, job.step, job.taskId, job.attempt), record);
     log(`${result.ok ? 'done' : `failed: ${result.error.code}: ${result.error.message}`}`);
     return result.ok ? 0 : 1;
