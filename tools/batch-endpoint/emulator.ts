@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type RunningProcess, runProcess } from './runner.js';
 import { checkDefinition, checkPlatform, type ComputeEnvironmentSpec, computeEnvironmentDetail, type EvaluateOnExit, LOCAL_CE, retryAllowed } from './compute.js';
 import { LogStore } from './logs.js';
-import type { ImageSpec } from './sandbox.js';
+import type { ImageSpec, VolumeMount } from './sandbox.js';
 import { countStatuses, jobDetail, type JobDetailShape, parentStatus, TERMINAL } from './shapes.js';
 import {
   type ContainerProperties, type FaultRule, type FaultSettings, type Job, type JobDefinition, type JobStatus,
@@ -312,7 +312,7 @@ export class BatchEmulator {
     this.logs.open(group, logStreamName);
     const image = this.o.images?.[job.container.image ?? ''] ?? {};
     const cpuFile = this.o.measureCpu ? join(tmpdir(), `batch-cpu-${randomUUID()}`) : undefined;
-    const proc = runProcess(this.command(job), this.environment(job, attempt), image, [], (text) => { this.logs.append(group, logStreamName, text); this.o.onOutput?.(job.jobId, text); }, cpuFile);
+    const proc = runProcess(this.command(job), this.environment(job, attempt), image, volumeMounts(job.container), (text) => { this.logs.append(group, logStreamName, text); this.o.onOutput?.(job.jobId, text); }, cpuFile);
     this.processes.set(job.jobId, proc);
     // A Spot reclaim: the instance goes away under the running container.
     if (this.fault(job, 'host-terminated', true)) setTimeout(() => proc.stop(HOST_TERMINATED, true), 300);
@@ -451,4 +451,18 @@ function mergeResources(base: ResourceRequirement[] | undefined, over: ResourceR
   const map = new Map((base ?? []).map((r) => [r.type, r.value]));
   for (const r of over ?? []) map.set(r.type, r.value);
   return [...map].map(([type, value]) => ({ type, value }));
+}
+
+/**
+ * The job's host volumes as bind mounts, as Batch on EC2 mounts `volumes[].host.sourcePath` at each
+ * mount point. A mount point naming no declared host volume is skipped (Batch rejects it at
+ * registration; nothing here depends on that).
+ */
+function volumeMounts(c: ContainerProperties): VolumeMount[] {
+  const mounts: VolumeMount[] = [];
+  for (const m of c.mountPoints ?? []) {
+    const source = c.volumes?.find((v) => v.name === m.sourceVolume)?.host?.sourcePath;
+    if (source) mounts.push({ host: source, container: m.containerPath, readOnly: m.readOnly === true });
+  }
+  return mounts;
 }

@@ -38,7 +38,9 @@ export function runProcess(command: string[], env: Record<string, string>, image
     const bwrap = ['bwrap', ...sandboxArgs(image, env, volumes, { pidNamespace: !cpuFile }), '--', ...command];
     // GNU time counts the CPU of the whole process tree (the loader, the bootstrap, the worker).
     const argv = cpuFile ? ['/usr/bin/time', '-q', '-f', '%U %S', '-o', cpuFile, ...bwrap] : bwrap;
-    child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a stop reaches every process of the container (as `docker stop` does),
+    // also one the signal to bwrap alone would leave running while it holds the output pipes.
+    child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const keep = (d: Buffer) => {
       const text = d.toString('utf8');
       log?.(text);
@@ -60,13 +62,22 @@ export function runProcess(command: string[], env: Record<string, string>, image
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       stopReason = reason;
       hostGone = gone;
-      if (gone) { child.kill('SIGKILL'); return; }
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      if (gone) { killGroup(child, 'SIGKILL'); return; }
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_GRACE_MS);
       timer.unref();
       void done.then(() => clearTimeout(timer));
     },
   };
+}
+
+/** Signals the container's whole process group; falls back to the process alone. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    child.kill(signal);
+  }
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

@@ -18,6 +18,10 @@ export interface ContainerProperties {
   vcpus?: number;
   memory?: number;
   logConfiguration?: { logDriver: string; options?: Record<string, string> };
+  /** Host volumes (EC2 only, as on Batch): `host.sourcePath` on the instance. */
+  volumes?: Array<{ name: string; host?: { sourcePath?: string } }>;
+  /** Where each volume appears in the container. */
+  mountPoints?: Array<{ sourceVolume: string; containerPath: string; readOnly?: boolean }>;
 }
 
 export interface JobDefinition {

@@ -100,9 +100,12 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
       onOutput: (_job, stream, text) => { (stream === 'stdout' ? process.stdout : process.stderr).write(text); live.append(stream, text); },
     });
     let outcome;
+    let output;
     try {
       const run: TaskJob = { ...job, modulePath, storeRoot: scratch.root, env: { ...installed.vars, ...job.env }, ...(installed.npm ? { npm: installed.npm } : {}) };
       outcome = await pool.run(run, payload.heapMB);
+      // Before the pool closes: closing removes its spool folder, which holds the task's output.
+      output = await taskOutput(outcome.logs, store);
     } finally {
       pool.close();
       await live.stop();
@@ -110,7 +113,6 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
     const produced = listObjects(scratch.root).filter((h) => !fetched.has(h));
     await mapLimit(produced, 8, async (h) => { await store.putObject(scratch.getObjectSync(h)); });
     const result: TaskResult = outcome.result;
-    const output = await taskOutput(outcome.logs, store);
     const record: BatchTaskResult = { v: 2, result, ...output, batchJobId: env.AWS_BATCH_JOB_ID ?? '', bootstrap };
     await store.writeRecord(resultPath(payload.run, job.step, job.taskId, job.attempt), record);
     log(`${result.ok ? 'done' : `failed: ${result.error.code}: ${result.error.message}`}`);
