@@ -4,7 +4,7 @@ import { isBatchStep } from './settings.js';
 // @batch steps run on AWS Batch; the AWS SDK is loaded only by runs that have one.
 registerBackend({
   name: 'batch',
-  wants: (graph) => graph.steps.some(isBatchStep),
+  takes: isBatchStep,
   prepare: async (config, graph) => {
     const plan = await (await import('./setup.js')).prepareBatch(config, graph);
     if (!plan) throw new Error('prepareBatch found no @batch step after isBatchStep did');

@@ -26,6 +26,21 @@ export interface AttemptRecord {
   error?: FlowErrorJson;
   /** This attempt's stdout/stderr objects (records written before attempts kept them have only the task's `logs`). */
   logs?: { stdout: string; stderr: string };
+  /** Where the attempt ran when not in a local worker, and where its container output went. */
+  remote?: RemoteAttempt;
+}
+
+/** A Batch job's attempt: its job id and CloudWatch log stream (read by `flow logs` when the task could not upload its output). */
+export interface RemoteAttempt {
+  backend: 'batch';
+  jobId: string;
+  logGroup?: string;
+  logStream?: string;
+  region?: string;
+  /** Whether the task uploaded its output (false: it died first, e.g. out of memory, a Spot reclaim, a bootstrap failure). */
+  uploaded: boolean;
+  /** Batch's own attempts when it retried a vanished host (Spot); they do not count as @retry attempts. */
+  batchAttempts?: number;
 }
 
 /** runs/<run>/tasks/<step>/<task>.json, written once the task's objects are stored. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../errors/index.js';
 import type { FlowErrorJson } from '../errors/index.js';
+import type { RemoteAttempt } from '../metadata/records.js';
 import type { FromWorker, TaskJob, TaskResult, ToWorker } from '../task/protocol.js';
 import { PACKAGE_ROOT } from '../util/package-info.js';
 import { LogFollower, type Stream } from './log-follow.js';
@@ -16,6 +17,8 @@ export interface TaskOutcome {
   result: TaskResult;
   /** The attempt's output; spool files are the caller's to store (storeAttemptLogs) and remove. */
   logs: AttemptLogs;
+  /** Set by a remote backend: where the attempt ran (recorded on the attempt). */
+  remote?: RemoteAttempt;
 }
 
 export interface PoolOptions {

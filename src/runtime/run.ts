@@ -6,6 +6,7 @@ import type { Literal } from '../decorators/types.js';
 import { ExitCode, StoreError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import { npmPackageNames, prepareEnvironments } from '../env/prepare.js';
+import { matchSpecs } from '../env/conda/matchspec.js';
 import { compileFlow } from '../loader/compile.js';
 import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
@@ -15,7 +16,7 @@ import type { Stream } from './log-follow.js';
 import type { TaskJob } from '../task/protocol.js';
 import { captureIncludes } from '../task/includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
-import { type PreparedBackend, prepareBackends } from './backends.js';
+import { hasLocalSteps, type PreparedBackend, prepareBackends, type RunEnvironments } from './backends.js';
 import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from '../metadata/records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
@@ -81,7 +82,8 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   // --quiet prints no task output: the logs are only stored, not followed.
   const onOutput = o.quiet ? undefined : (job: TaskJob, stream: Stream, text: string) => reporter?.output(job, stream, text);
   const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput });
-  pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
+  // Overlaps worker start-up with compiling and record writing (not when every step runs on Batch).
+  if (hasLocalSteps(o.graph)) pool.prestart(Math.min(maxWorkers, 2));
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
   } finally {
@@ -108,8 +110,15 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)),
     snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
     mirror ? openMirror(mirror) : undefined,
-    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, info }),
+    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, remoteSteps: remoteStepsOf(remotes), info }),
   ]);
+  // Batch steps' environments are made for the containers (tarballs, conda archives in S3) before a run id exists.
+  const runEnvs: RunEnvironments = {
+    projectRoot: o.config.projectRoot, project: snapshot.env.lockfile,
+    npm: new Map([...envs.envs].map(([s, e]) => [s, { lock: e.record.lock, names: e.names }])),
+    conda: new Map([...envs.conda].map(([s, e]) => [s, { lock: e.record.lock, specs: matchSpecs(e.record.spec) }])),
+  };
+  for (const r of remotes) await r.prepareEnvironments(runEnvs, store, info);
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   // Read before a run id is allocated: a missing input file is a usage error, not a failed run.
   const includes = captureIncludes(o.graph, o.params, process.cwd(), store, o.includes);
@@ -150,7 +159,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const local = new LocalBackend(pool, maxWorkers);
   const attached = remotes.map((r) => ({ steps: r.steps, backend: r.backend({
     run: id, flow: o.graph.flow, local: store, info: (line) => reporter.info(`${id}: ${line}`),
-    code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.', lock: snapshot.env.lockfile },
+    code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.' }, path: o.path, projectRoot: o.config.projectRoot, envPackages: npmPackageNames(o.graph),
   }) }));
   const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
   const scheduler = new Scheduler({
@@ -158,7 +167,8 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
-    envVars: new Map([...envs.conda].map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
+    // (A Batch step's container sets its own: nothing of this machine travels.)
+    envVars: new Map([...envs.conda].filter(([s]) => !remotes.some((r) => r.steps.has(s))).map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
     events: {
       taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); liveRun.taskStarted(spec.step, spec.id, attempt); },
       taskFinished: (spec, rec) => { reporter.taskFinished(spec, rec); liveRun.taskFinished(spec.step, spec.id); },
@@ -188,7 +198,10 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   store.writeRecordSync(runRecordPath(id), record, true);
   o.onFinish?.(record);
   if (remote && autoPushEnabled(o.config)) await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, (line) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); });
-  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : ExitCode.runFailed;
+  // A task that never ran because its infrastructure failed (a Batch job without its bundle, its
+  // S3 access or a usable image) exits with that error's code (3 or 4), not "run failed".
+  const infra = (result.failure?.data as { infrastructure?: boolean } | undefined)?.infrastructure && (result.failure!.exitCode === ExitCode.storeIntegrity || result.failure!.exitCode === ExitCode.remote) ? result.failure!.exitCode : undefined;
+  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : infra ?? ExitCode.runFailed;
   return { record, exitCode };
 }
 
@@ -217,4 +230,9 @@ function abandonRun(store: LocalStore, record: RunRecord, result: SchedulerResul
 function cwdInProject(root: string, cwd: string): string {
   const rel = relative(root, cwd);
   return rel === '' || rel.startsWith('..') ? '.' : rel;
+}
+
+/** Steps whose environments are solved for a remote backend's machines, not this one. */
+function remoteStepsOf(remotes: PreparedBackend[]): ReadonlyMap<string, { gpu: boolean }> {
+  return new Map(remotes.flatMap((r) => [...r.remoteSteps]));
 }

@@ -182,7 +182,7 @@ export class Scheduler {
         const stack = outcome.result.ok ? undefined : (outcome.result.error as { stack?: string }).stack;
         const logs = await storeAttemptLogs(this.o.store, outcome.logs, stack);
         let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
-        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), logs };
+        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), logs, ...(outcome.remote ? { remote: outcome.remote } : {}) };
         if (!error && outcome.result.ok) {
           attempts.push({ ...base, status: 'ok' });
           const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;
