@@ -22,7 +22,8 @@ export default class Diff extends BaseCommand {
     const { renderDiff } = await import('../src/diff/render.js');
     const diff = await compareRuns(openStore(), args.a, args.b, { code: flags.code });
     this.log(renderDiff(diff, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }));
-    if (flags['exit-code'] && diff.differs.length > 0) process.exitCode = 1;
+    const { ExitCode } = await import('../src/errors/index.js');
+    if (flags['exit-code'] && diff.differs.length > 0) process.exitCode = ExitCode.differs;
     return diff;
   }
 }

@@ -28,7 +28,8 @@ export default class Fsck extends BaseCommand {
       this.log(`${p.code} ${p.subject}: ${p.message}${p.referrers?.length ? ` (referenced by ${p.referrers.join(', ')})` : ''}`);
     }
     this.log(`${report.store}: ${report.objects} objects, ${report.runs} runs, ${report.tasks} tasks checked; ${report.problems.length} problem(s)`);
-    if (report.problems.length > 0 || (flags.strict && report.notes.length > 0)) process.exitCode = 3;
+    const { ExitCode } = await import('../src/errors/index.js');
+    if (report.problems.length > 0 || (flags.strict && report.notes.length > 0)) process.exitCode = ExitCode.storeIntegrity;
     return report;
   }
 }

@@ -7,19 +7,12 @@
  * because a flow may load a second copy of flowrun (Temporal's SymbolBasedInstanceOfError idea).
  */
 import { redactUrlsIn } from '../util/url-credentials.js';
+import type { ErrorCode } from './catalog.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+
+export { ExitCode, type ExitCodeValue };
 
 export const FLOW_ERROR_BRAND: unique symbol = Symbol.for('flowrun.error') as never;
-
-/** Process exit codes, also documented in the README. */
-export const ExitCode = {
-  ok: 0,
-  runFailed: 1,
-  usage: 2,
-  storeIntegrity: 3,
-  remote: 4,
-  interrupted: 130,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Where in the user's code or data an error points. All optional: include what is known. */
 export interface ErrorLocation {
@@ -43,13 +36,13 @@ export interface FlowErrorOptions extends ErrorLocation {
 
 export class FlowError extends Error {
   readonly [FLOW_ERROR_BRAND] = true;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly exitCode: ExitCodeValue;
   readonly fix?: string;
   readonly location: ErrorLocation;
   readonly data?: Record<string, unknown>;
 
-  constructor(code: string, message: string, options: FlowErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: FlowErrorOptions = {}) {
     // A URL in a message (an endpoint, a remote, an SDK's text) never shows its credentials.
     super(redactUrlsIn(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FlowError';
@@ -92,7 +85,8 @@ export interface FlowErrorJson extends ErrorLocation {
 /** Rebuilds an error from its JSON form (caches, records). */
 export function flowErrorFromJSON(j: FlowErrorJson): FlowError {
   const { code, message, fix, exitCode, data, ...location } = j;
-  return new FlowError(code, message, { ...location, fix, exitCode, data });
+  // A code read back from a record may be one this version does not know; it is shown as it is.
+  return new FlowError(code as ErrorCode, message, { ...location, fix, exitCode, data });
 }
 
 export function isFlowError(e: unknown): e is FlowError {

@@ -1,10 +1,11 @@
+import type { ErrorCode } from './catalog.js';
 import { ExitCode, FlowError, type FlowErrorOptions } from './flow-error.js';
 
 export * from './flow-error.js';
 
 /** Structural problems in a flow, found before anything runs (exit 2). */
 export class GraphError extends FlowError {
-  constructor(code: string, message: string, options: FlowErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: FlowErrorOptions = {}) {
     super(code, message, { exitCode: ExitCode.usage, ...options });
     this.name = 'GraphError';
   }
@@ -26,7 +27,7 @@ export class GraphErrors extends FlowError {
 
 /** Bad command-line usage, flags, params or configuration (exit 2). */
 export class UsageError extends FlowError {
-  constructor(code: string, message: string, options: FlowErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: FlowErrorOptions = {}) {
     super(code, message, { exitCode: ExitCode.usage, ...options });
     this.name = 'UsageError';
   }
@@ -34,7 +35,7 @@ export class UsageError extends FlowError {
 
 /** The flow file could not be found, parsed or compiled (exit 2). */
 export class FlowFileError extends FlowError {
-  constructor(code: string, message: string, options: FlowErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: FlowErrorOptions = {}) {
     super(code, message, { exitCode: ExitCode.usage, ...options });
     this.name = 'FlowFileError';
   }
@@ -56,3 +57,4 @@ export class DecoratorError extends FlowError {
   }
 }
 export * from './store.js';
+export * from './catalog.js';

@@ -1,4 +1,4 @@
-import { GraphError, UsageError, type FlowError } from '../errors/index.js';
+import { type ErrorCode, GraphError, UsageError, type FlowError } from '../errors/index.js';
 import { closest } from '../util/suggest.js';
 import { RESERVED_NAMES, RUN_FLAGS, kebab, reservedWhy } from '../metadata/names.js';
 import { reachable, splitStackOut, splitStacks } from './structure.js';
@@ -27,7 +27,7 @@ export function validateGraph(graph: FlowGraph): FlowError[] {
   return RULES.flatMap((rule) => rule(graph, steps));
 }
 
-function err(g: FlowGraph, code: string, message: string, line: number | undefined, step: string | undefined, fix: string): GraphError {
+function err(g: FlowGraph, code: ErrorCode, message: string, line: number | undefined, step: string | undefined, fix: string): GraphError {
   return new GraphError(code, message, { file: g.file, line, step, fix });
 }
 
