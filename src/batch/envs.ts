@@ -9,7 +9,7 @@ import { directDependencies } from '../env/npm.js';
 import { ExitCode, FlowError } from '../errors/index.js';
 import type { Store } from '../store/types.js';
 import { sha256 } from '../util/hash.js';
-import { mapLimit } from './objects.js';
+import { mapLimit } from '../util/map-limit.js';
 import type { EnvTarball, TaskPayload } from './payload.js';
 
 /** The platform of every Batch container (AWS Batch runs linux/amd64 images unless told otherwise). */

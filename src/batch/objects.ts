@@ -1,6 +1,7 @@
 import { decodeArtifact } from '../serialize/decode.js';
 import type { ArtifactRef } from '../metadata/records.js';
 import type { Store } from '../store/types.js';
+import { mapLimit } from '../util/map-limit.js';
 
 const NEED_BLOB = Symbol('need-blob');
 
@@ -22,12 +23,6 @@ export async function artifactObjects(ref: ArtifactRef, fetch: (hash: string) =>
   }
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time. */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => { while (next < items.length) await fn(items[next++]!); };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /**
  * Moves objects between the orchestrator's store and the S3 store Batch jobs use. When both are

@@ -2,7 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { NotFoundError, RemoteError, StoreError } from '../errors/index.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
-import { mapLimit, verifyObjectFile, type S3Store } from '../store/s3.js';
+import { verifyObjectFile, type S3Store } from '../store/s3.js';
+import { mapLimit } from '../util/map-limit.js';
 import { formatBytes } from '../util/bytes.js';
 import { runContents } from './contents.js';
 

@@ -368,4 +368,3 @@ export function verifyObjectFile(file: Buffer, hash: string, where: string, maxB
   return data;
 }
 
-export { mapLimit } from '../util/map-limit.js';

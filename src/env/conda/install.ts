@@ -13,6 +13,7 @@ import { PackageCache, LocalPackageTier } from './pkg-cache.js';
 import { type PythonInfo, compilePyc, pycPath, pythonInfo } from './python.js';
 import { unmetError, unmetVirtualRequirements } from './requirements.js';
 import { hostTarget } from './virtual.js';
+import { mapLimit } from '../../util/map-limit.js';
 
 export interface InstallCondaOptions {
   steps: string[];
@@ -189,11 +190,3 @@ function corrupt(p: CondaLockEntry, actual: string, steps: string[]): FlowError 
   });
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) { const i = next++; out[i] = await fn(items[i]!); }
-  }));
-  return out;
-}
