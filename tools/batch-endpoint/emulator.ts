@@ -243,6 +243,9 @@ export class BatchEmulator {
   /** CPU milliseconds of each attempt's process tree, by job id (with measureCpu). */
   readonly cpuMs = new Map<string, number[]>();
 
+  /** Every status a job moved through, in order (a poller may miss the short ones). */
+  readonly statusHistory = new Map<string, JobStatus[]>();
+
   private recordCpu(jobId: string, file: string): void {
     try {
       const [user, sys] = readFileSync(file, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number];
@@ -359,6 +362,7 @@ export class BatchEmulator {
 
   private move(job: Job, status: JobStatus): void {
     job.status = status;
+    this.statusHistory.set(job.jobId, [...(this.statusHistory.get(job.jobId) ?? ['SUBMITTED']), status]);
     job.changedAt = Date.now();
     this.schedule();
   }
