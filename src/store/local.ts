@@ -1,12 +1,13 @@
-import { accessSync, closeSync, constants, createReadStream, createWriteStream, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
-import { basename, dirname, join, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { isFlowError, StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
+import { createAtomicSync, writeAtomicSync } from '../util/atomic-write.js';
 import { BufferFrom, JSONStringify, RegExpPrototypeExec, StringPrototypeSlice, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetByteOffset } from '../util/primordials.js';
 import { SHA256_HEX, type Store } from './types.js';
 
@@ -203,19 +204,11 @@ export class LocalStore implements Store {
   createRecordSync(path: string, value: unknown): boolean {
     const full = this.recordFile(path);
     const made = this.makeDirs(dirname(full));
-    // Dot-prefixed, so a temp file left by a kill is never listed as a record.
-    const tmp = join(dirname(full), `.${basename(full)}.tmp-${randomBytes(6).toString('hex')}`);
     try {
-      this.writeRaw(tmp, [Buffer.from(JSON.stringify(value))], false, 0o644);
-      linkSync(tmp, full);
-      return true;
+      return createAtomicSync(full, JSON.stringify(value));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      rmSync(tmp, { force: true });
       unmakeDirs(made, dirname(full));
       throw isFlowError(e) ? e : this.ioFailure(e, full);
-    } finally {
-      rmSync(tmp, { force: true });
     }
   }
 
@@ -260,30 +253,12 @@ export class LocalStore implements Store {
 
   private writeFileAtomic(path: string, data: Buffer | Uint8Array[], durable: boolean, mode = 0o644): void {
     const made = this.makeDirs(dirname(path));
-    const tmp = join(dirname(path), `.tmp-${randomBytes(8).toString('hex')}`);
     try {
-      this.writeRaw(tmp, Array.isArray(data) ? data : [data], durable, mode);
-      renameSync(tmp, path);
+      writeAtomicSync(path, data, { mode, durability: durable ? 'full' : 'none' });
     } catch (e) {
-      rmSync(tmp, { force: true });
       // A write that failed (a full disk) leaves no empty run, step or shard directory behind.
       unmakeDirs(made, dirname(path));
       throw isFlowError(e) ? e : this.ioFailure(e, path);
-    }
-  }
-
-  private writeRaw(path: string, chunks: Uint8Array[], durable: boolean, mode: number): void {
-    let fd: number | undefined;
-    try {
-      fd = openSync(path, 'wx', mode);
-      for (const chunk of chunks) writeAll(fd, chunk);
-      if (durable) fsyncSync(fd);
-      closeSync(fd);
-      fd = undefined;
-    } catch (e) {
-      if (fd !== undefined) closeSync(fd);
-      rmSync(path, { force: true });
-      throw this.ioFailure(e, path);
     }
   }
 
@@ -358,10 +333,6 @@ async function writeStreamed(tmp: string, source: string, gzip: boolean): Promis
   return payload;
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.byteLength) off += writeSync(fd, data, off, Math.min(data.byteLength - off, 1 << 30));
-}
 
 function touch(path: string): void {
   const now = new Date();

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { decodeObjectFile, type LocalStore } from './local.js';
 import { type ObjectExpectation, ObjectVerifier } from './object-stream.js';
+import { writeAll } from '../util/atomic-write.js';
 
 /**
  * Objects fetched from elsewhere (a pull), written under `<store>/tmp/` and moved into
@@ -93,10 +94,6 @@ export class ObjectStaging {
   }
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.byteLength) off += writeSync(fd, data, off);
-}
 
 function isFile(path: string): boolean {
   try { return statSync(path).isFile(); } catch { return false; }

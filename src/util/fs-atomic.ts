@@ -1,19 +1,12 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { type Durability, writeAtomicSync } from './atomic-write.js';
 
 /**
- * Writes a file so readers see either the old content or the whole new content: the bytes go
- * to a temp file in the same directory, which is then renamed over the target.
+ * Writes a cache or index file (its folder made first) with the one write protocol
+ * (atomic-write.ts): readers see the old content or the whole new content.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, durability: Durability = 'none'): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeAtomicSync(path, data, { durability });
 }

@@ -10,11 +10,12 @@
  * This file is never imported by the orchestrator: it is bundled to CommonJS as a string.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { writeFileAtomic } from '../../util/fs-atomic.js';
 import { containerCredentials, objectUrl, s3Get } from './s3-get.js';
 
 const MIN_NODE = 20;
@@ -125,10 +126,7 @@ function s3Code(body: Buffer): string {
 
 function saveQuietly(file: string, doc: Buffer): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, doc);
-    renameSync(tmp, file);
+    writeFileAtomic(file, doc);
   } catch { /* a read-only cache is only slower */ }
 }
 
