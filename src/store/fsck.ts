@@ -6,6 +6,7 @@ import { checkRunRecord, checkTaskRecord, summaryMismatch } from './record-check
 import type { S3Store } from './s3.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { LocalStore } from './local.js';
+import { RUN_INDEX_PATH, runIndexProblems } from './run-index.js';
 import { objectIdsInBytes, type Store } from './types.js';
 
 export interface FsckProblem {
@@ -101,6 +102,10 @@ export async function fsck(store: Store): Promise<FsckReport> {
     } catch (e) {
       if (isFlowError(e) && e.code !== 'STORE_MISSING_OBJECT') problems.push({ code: e.code, subject: hash, message: e.message, referrers: who });
     }
+  }
+  // The run index is a cache; an entry it would serve that disagrees with its record is a bug or damage.
+  for (const p of store instanceof LocalStore ? runIndexProblems(store) : []) {
+    problems.push({ code: 'STORE_INDEX_MISMATCH', subject: RUN_INDEX_PATH, message: `${p.message} The index is only a cache: delete it and the next flow runs rebuilds it.` });
   }
   const reported = new Set(problems.map((p) => p.subject));
   for (const [hash, who] of refs) {

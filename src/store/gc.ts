@@ -1,6 +1,6 @@
 import { type Dirent, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { withLiveness } from '../client/client.js';
+import { withLiveness } from '../client/list-runs.js';
 import { isFlowError, StoreError, UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
 import { LocalStore } from './local.js';
