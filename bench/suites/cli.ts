@@ -109,7 +109,7 @@ export async function cli(): Promise<Section[]> {
   rows.push({
     name: `\`flow runs --remote --json\`, ${RUNS.toLocaleString('en')} runs`,
     value: `${remote.requests} requests, ${ms(remote.ms)}`,
-    note: `goal ≤ 3 requests: **${remote.requests <= 3 ? 'met' : 'not met'}**; ${remote.detail}; median of 3; issue #18 measured 1,001 requests`,
+    note: `goal ≤ 3 requests: **${remote.requests <= 3 ? 'met' : 'not met'}**; ${remote.detail}; time: median of 3; issue #18 measured 1,001 requests (10.6 s)`,
   });
   return [{
     title: 'Interactive speed: CLI and client start-up (issue #18)',
@@ -139,13 +139,18 @@ async function remoteListing(project: string): Promise<{ requests: number; ms: n
       if (listed !== RUNS) throw new Error(`flow runs --remote listed ${listed} runs, not ${RUNS}`);
       return performance.now() - t0;
     };
-    list(); // warm-up
+    // The records were written without the run index (as an older flowrun left a mirror): the
+    // first listing reads them all and writes the index; every later one reads the index.
+    await server.resetStats();
+    const unindexed = list();
+    const unindexedRequests = Object.values(await server.stats()).reduce((a, b) => a + b, 0);
     await server.resetStats();
     const first = list();
     const stats = await server.stats();
     const requests = Object.values(stats).reduce((a, b) => a + b, 0);
     const times = [first, list(), list()];
-    return { requests, ms: median(times), detail: Object.entries(stats).map(([k, v]) => `${v} ${k}`).join(', ') };
+    const detail = `${Object.entries(stats).map(([k, v]) => `${v} ${k}`).join(', ')} (the store's FORMAT, the run index, the listing of runs/); the first listing of the mirror, before it had an index: ${unindexedRequests} requests, ${ms(unindexed)}`;
+    return { requests, ms: median(times), detail };
   } finally {
     await server.stop();
   }
