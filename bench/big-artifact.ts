@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalStore } from '../src/store/local.js';
 import { loadArtifact, saveArtifact } from '../src/task/artifacts.js';
-import type { ArtifactRef } from '../src/runtime/records.js';
+import type { ArtifactRef } from '../src/metadata/records.js';
 
 const [mode, dir, arg] = process.argv.slice(2) as ['store-save' | 'store-load' | 'floor-save' | 'floor-load', string, string];
 

@@ -15,7 +15,8 @@ export default class Get extends BaseCommand {
     const { args } = await this.parse(Get);
     const { Run } = await import('../src/client/client.js');
     const { openStore } = await import('../src/client/client.js');
-    const { parsePathspec, renderValue, toJsonValue } = await import('../src/cli/views.js');
+    const { parsePathspec, renderValue } = await import('../src/cli/views.js');
+    const { toJsonValue } = await import('../src/serialize/json-view.js');
     const p = parsePathspec(args.path);
     const run = await Run.open(openStore(), p.run);
     let task;

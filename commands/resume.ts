@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 import { MAX_WORKERS } from '../src/config/schema.js';
-import type { RunRecord } from '../src/runtime/records.js';
+import type { RunRecord } from '../src/metadata/records.js';
 
 export default class Resume extends BaseCommand {
   static override summary = 'Continue a failed or interrupted run: a new run that reuses the origin\'s successful tasks and reruns the rest.';

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 import { MAX_WORKERS } from '../src/config/schema.js';
-import type { RunRecord } from '../src/runtime/records.js';
+import type { RunRecord } from '../src/metadata/records.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run a flow locally: steps in parallel, artifacts content-addressed in the store.';

@@ -6,10 +6,11 @@ import './flow/metadata.js';
 
 export { FlowSpec, type Inputs, type ArtifactsOf, type ForeachOptions, type MergeOptions, type StepRef } from './flow/flowspec.js';
 export {
-  step, param, includeFile, retry, timeout, catchError, resources, batch, npm, conda, environment, npmBase, condaBase,
-  type RetryOptions, type TimeoutOptions, type CatchErrorOptions, type ResourcesOptions, type BatchOptions,
+  step, param, includeFile, retry, timeout, catchError, resources, batch, npm, conda, environment, npmBase, condaBase, card,
+  type CardOptions, type RetryOptions, type TimeoutOptions, type CatchErrorOptions, type ResourcesOptions, type BatchOptions,
   type NpmOptions, type CondaOptions, type EnvironmentOptions, type IncludeFileOptions,
 } from './flow/decorators.js';
 export type { ParamOptions } from './flow/metadata.js';
 export { FlowError, isFlowError, ExitCode } from './errors/index.js';
 export { Flow, Run, Step, Task, type ClientOptions } from './client/client.js';
+export { currentCard, Markdown, Table, Image, VegaChart, Artifact, type CardComponent } from './cards/author.js';

@@ -3,7 +3,7 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
-import { runRecordPath, type RunRecord } from '../../src/runtime/records.js';
+import { runRecordPath, type RunRecord } from '../../src/metadata/records.js';
 import { mapLimit, S3Store } from '../../src/store/s3.js';
 import { S3_TEST_ENV, startS3Server } from '../../tools/s3-test-server/launch.js';
 import { interleaved, machineLoad, type Probe, type ProbeTimes } from '../interleave.js';

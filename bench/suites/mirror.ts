@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { pullRun } from '../../src/mirror/pull.js';
 import { pushRun, RemoteInventory } from '../../src/mirror/push.js';
-import { runRecordPath, taskRecordPath, type RunRecord, type TaskRecord } from '../../src/runtime/records.js';
+import { runRecordPath, taskRecordPath, type RunRecord, type TaskRecord } from '../../src/metadata/records.js';
 import { encodeObjectFile, LocalStore } from '../../src/store/local.js';
 import { mapLimit, S3Store } from '../../src/store/s3.js';
 import { S3_TEST_ENV, startS3Server } from '../../tools/s3-test-server/launch.js';

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, REPO, benchProject, linearFlowSource, median, ms, foreachFlowSource, type Section } from '../util.js';
+import { logs } from './logs.js';
 
 const FOREACH = foreachFlowSource(1, '(this.input as number) * 2');
 
@@ -78,6 +79,7 @@ export async function runtime(): Promise<Section[]> {
   rmSync(many, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 
+  const logSection = await logs();
   return [{
     title: 'Local runtime: per-task overhead and scale',
     command: '`flow run` whole process (GNU time), trivial foreach flow, flow compiled beforehand; medians of 3',
@@ -105,5 +107,5 @@ export async function runtime(): Promise<Section[]> {
       { name: '`flow inspect run-500 --json`', value: ms(inspectTime) },
       { name: '`flow --version` (CLI start-up floor)', value: ms(node0) },
     ],
-  }];
+  }, logSection];
 }

@@ -1,15 +1,22 @@
 import { type BatchClient, DescribeJobsCommand, type JobDetail, ListJobsCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import type { BatchConfig } from '../config/config.js';
 import type { StepSettings } from '../decorators/settings.js';
-import { ExitCode, type FlowErrorJson } from '../errors/index.js';
+import { ExitCode, type FlowErrorJson, isFlowError } from '../errors/index.js';
 import type { TaskBackend } from '../runtime/backend.js';
 import type { TaskOutcome } from '../runtime/pool.js';
-import type { ArtifactRef } from '../runtime/records.js';
+import { NO_LOGS } from '../runtime/task-logs.js';
+import type { ArtifactRef } from '../metadata/records.js';
 import type { Store } from '../store/types.js';
 import type { TaskJob } from '../task/protocol.js';
 import { batchError, isThrottling, type JobDefinitions } from './api.js';
+import { retryStrategy } from './definition.js';
+import type { ContainerEnvs } from './envs.js';
+import { inputObjects, inputRefs } from './inputs.js';
 import type { ObjectBridge } from './objects.js';
-import { type BatchTaskResult, type JobEnd, jobEndError, resultPath, type TaskPayload } from './payload.js';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DEFAULT_LOG_GROUP } from './log-group.js';
+import { jobOutcome, type OutcomeContext } from './outcome.js';
+import type { JobEnd, TaskPayload } from './payload.js';
 import { type BatchStepSettings, jobName } from './settings.js';
 
 /** AWS Batch's largest array job. */
@@ -26,6 +33,12 @@ export interface BatchBackendOptions {
   bridge: ObjectBridge;
   definitions: JobDefinitions;
   code: TaskPayload['code'];
+  /** What each step's containers install (tarballs, conda lock), prepared before the run started. */
+  envs: (step: string) => ContainerEnvs;
+  /** Compiles the flow for the containers and stores it (called once, at the first submission); its object id. */
+  module: () => Promise<string>;
+  /** Seconds between uploads of a running task's output (default 10; 0: at the end only). */
+  logEveryS?: number;
   /** Settings of each @batch step. */
   steps: Map<string, BatchStepSettings>;
   /** Variables every job gets (where the S3 store is). */
@@ -59,7 +72,8 @@ interface Unit {
   state: string;
   /** When something of it last started or finished (stuck-RUNNABLE clock). */
   progressAt: number;
-  finished: number;
+  /** Children seen SUCCEEDED / FAILED so far (ListJobs runs only for a status whose count grew). */
+  finished: { SUCCEEDED: number; FAILED: number };
 }
 
 /**
@@ -82,6 +96,8 @@ export class BatchBackend implements TaskBackend {
   private interval: number;
   private closed = false;
   private terminating: Tracked[] = [];
+  private module: Promise<string> | undefined;
+  private logs: CloudWatchLogsClient | undefined;
 
   constructor(private readonly o: BatchBackendOptions) {
     this.interval = o.pollMs?.min ?? 1000;
@@ -108,6 +124,7 @@ export class BatchBackend implements TaskBackend {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    this.logs?.destroy();
   }
 
   // ---- submission ----------------------------------------------------------------------
@@ -117,7 +134,7 @@ export class BatchBackend implements TaskBackend {
     this.pending = [];
     const groups = new Map<string, Tracked[]>();
     for (const t of batch) {
-      if (t.aborted) { this.settle(t, { result: { ok: false, error: interrupted(t.job, 'was not submitted because the run stopped') }, stdout: '', stderr: '' }); continue; }
+      if (t.aborted) { this.settle(t, { result: { ok: false, error: interrupted(t.job, 'was not submitted because the run stopped') }, logs: NO_LOGS }); continue; }
       const list = groups.get(t.job.step) ?? [];
       list.push(t);
       groups.set(t.job.step, list);
@@ -129,12 +146,16 @@ export class BatchBackend implements TaskBackend {
     const step = tasks[0]!.job.step;
     const settings = this.o.steps.get(step)!;
     try {
-      const definition = await this.o.definitions.arnFor(settings);
+      this.module ??= this.o.module();
+      const [definition, module] = await Promise.all([this.o.definitions.arnFor(settings), this.module]);
       await this.o.bridge.upload(tasks.flatMap((t) => inputRefs(t.job)), [this.o.code.hash, ...inputObjects(tasks[0]!.job)]);
-      const payload: TaskPayload = { v: 1, run: this.o.run, code: this.o.code, tasks: tasks.map((t) => t.job) };
+      const payload: TaskPayload = {
+        v: 2, run: this.o.run, code: this.o.code, module, ...this.o.envs(step), heapMB: heapFor(settings.memory), logEveryS: this.o.logEveryS ?? 10,
+        tasks: tasks.map((t) => portable(t.job)),
+      };
       const payloadHash = await this.o.remote.putObject(Buffer.from(JSON.stringify(payload)));
       const attempt = Math.max(...tasks.map((t) => t.job.attempt));
-      const env = { ...this.o.environment, FLOW_TASK_PAYLOAD: payloadHash };
+      const env = { ...this.o.environment, FLOW_TASK_PAYLOAD: payloadHash, FLOW_IMAGE: settings.image };
       const timeout = maxTimeout(tasks);
       this.count('SubmitJob');
       const r = await this.o.client.send(new SubmitJobCommand({
@@ -142,20 +163,21 @@ export class BatchBackend implements TaskBackend {
         jobQueue: settings.queue, jobDefinition: definition,
         ...(tasks.length > 1 ? { arrayProperties: { size: tasks.length } } : {}),
         containerOverrides: { environment: Object.entries(env).map(([name, value]) => ({ name, value })) },
-        retryStrategy: { attempts: 1 }, // flowrun retries (@retry), so every attempt is recorded and only failed tasks rerun
+        // Batch retries only a vanished host (Spot); flowrun's @retry does the rest, so every attempt is recorded and only failed tasks rerun.
+        retryStrategy: retryStrategy(settings),
         ...(timeout ? { timeout: { attemptDurationSeconds: Math.max(60, Math.ceil(timeout / 1000)) } } : {}),
-        tags: { 'flowrun:flow': this.o.flow, 'flowrun:run': this.o.run, 'flowrun:step': step },
+        tags: { ...settings.options.tags, 'flowrun:flow': this.o.flow, 'flowrun:run': this.o.run, 'flowrun:step': step },
         propagateTags: true,
       }));
-      const unit: Unit = { jobId: r.jobId!, step, tasks, array: tasks.length > 1, state: 'SUBMITTED', progressAt: Date.now(), finished: 0 };
+      const unit: Unit = { jobId: r.jobId!, step, tasks, array: tasks.length > 1, state: 'SUBMITTED', progressAt: Date.now(), finished: { SUCCEEDED: 0, FAILED: 0 } };
       tasks.forEach((t, index) => { t.unit = unit; t.batchId = unit.array ? `${unit.jobId}:${index}` : unit.jobId; if (unit.array) t.index = index; });
       this.units.add(unit);
       this.o.info(`${step}: submitted ${unit.array ? `array job ${unit.jobId} (${tasks.length} tasks)` : `job ${unit.jobId} (task ${tasks[0]!.job.taskId})`} to ${settings.queue}`);
       for (const t of tasks) if (t.aborted) this.abort(t.job, t.aborted);
       this.schedulePoll(0);
     } catch (e) {
-      const err = batchError(e, `Submitting step ${step} to AWS Batch`, this.o.config).toJSON();
-      for (const t of tasks) this.settle(t, { result: { ok: false, error: { ...err, step } }, stdout: '', stderr: '' });
+      const err = isFlowError(e) ? e.toJSON() : batchError(e, `Submitting step ${step} to AWS Batch`, this.o.config).toJSON();
+      for (const t of tasks) this.settle(t, { result: { ok: false, error: { ...err, step } }, logs: NO_LOGS });
     }
   }
 
@@ -205,11 +227,15 @@ export class BatchBackend implements TaskBackend {
       if (d.status === 'RUNNING' && t.onStart) { t.onStart(); t.onStart = undefined; }
       if (d.status === 'SUCCEEDED' || d.status === 'FAILED') {
         const last = d.attempts?.at(-1);
-        await this.finishTask(t, { batchJobId: unit.jobId, status: d.status, statusReason: d.statusReason, exitCode: d.container?.exitCode ?? last?.container?.exitCode, reason: d.container?.reason ?? last?.container?.reason });
+        await this.finishTask(t, { batchJobId: unit.jobId, status: d.status, statusReason: d.statusReason, exitCode: d.container?.exitCode ?? last?.container?.exitCode, reason: d.container?.reason ?? last?.container?.reason, logStream: last?.container?.logStreamName ?? d.container?.logStreamName, batchAttempts: d.attempts?.length });
       }
     } else if (summary) {
-      const finished = (summary.SUCCEEDED ?? 0) + (summary.FAILED ?? 0);
-      if (finished > unit.finished) { unit.progressAt = Date.now(); await this.finishChildren(unit); unit.finished = finished; }
+      const grown = (['SUCCEEDED', 'FAILED'] as const).filter((st) => (summary[st] ?? 0) > unit.finished[st]);
+      if (grown.length > 0) {
+        unit.progressAt = Date.now();
+        await this.finishChildren(unit, grown);
+        for (const st of grown) unit.finished[st] = summary[st] ?? 0;
+      }
       if ((summary.RUNNING ?? 0) + (summary.STARTING ?? 0) > 0) unit.progressAt = Date.now();
     }
     this.checkStuck(unit, d);
@@ -217,21 +243,36 @@ export class BatchBackend implements TaskBackend {
     return changed;
   }
 
-  /** Finds which children finished (ListJobs per terminal status) and settles them. */
-  private async finishChildren(unit: Unit): Promise<void> {
-    for (const jobStatus of ['SUCCEEDED', 'FAILED'] as const) {
+  /** Finds which children finished (ListJobs per terminal status whose count grew) and settles them. */
+  private async finishChildren(unit: Unit, statuses: ReadonlyArray<'SUCCEEDED' | 'FAILED'>): Promise<void> {
+    for (const jobStatus of statuses) {
       let nextToken: string | undefined;
       do {
         this.count('ListJobs');
         const page = await this.o.client.send(new ListJobsCommand({ arrayJobId: unit.jobId, jobStatus, maxResults: 1000, nextToken }));
-        for (const s of page.jobSummaryList ?? []) {
-          const index = s.arrayProperties?.index;
-          const t = index === undefined ? undefined : unit.tasks[index];
-          if (t && !t.done) await this.finishTask(t, { batchJobId: s.jobId!, status: jobStatus, statusReason: s.statusReason, exitCode: s.container?.exitCode, reason: s.container?.reason, arrayIndex: index });
+        const ended = (page.jobSummaryList ?? []).filter((s) => s.arrayProperties?.index !== undefined && !unit.tasks[s.arrayProperties.index]?.done);
+        // ListJobs has no log stream: a failed child's comes from DescribeJobs (its log says why it failed).
+        const streams = jobStatus === 'FAILED' ? await this.logStreams(ended.map((s) => s.jobId!)) : new Map<string, string>();
+        for (const s of ended) {
+          const index = s.arrayProperties!.index!;
+          await this.finishTask(unit.tasks[index]!, { batchJobId: s.jobId!, status: jobStatus, statusReason: s.statusReason, exitCode: s.container?.exitCode, reason: s.container?.reason, arrayIndex: index, logStream: streams.get(s.jobId!) });
         }
         nextToken = page.nextToken;
       } while (nextToken);
     }
+  }
+
+  private async logStreams(jobIds: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const ids of chunks(jobIds, DESCRIBE_MAX_IDS)) {
+      this.count('DescribeJobs');
+      const r = await this.o.client.send(new DescribeJobsCommand({ jobs: ids })).catch(() => undefined);
+      for (const d of r?.jobs ?? []) {
+        const stream = d.attempts?.at(-1)?.container?.logStreamName ?? d.container?.logStreamName;
+        if (stream) out.set(d.jobId!, stream);
+      }
+    }
+    return out;
   }
 
   private checkStuck(unit: Unit, d: JobDetail): void {
@@ -245,7 +286,7 @@ export class BatchBackend implements TaskBackend {
       message: `Step ${unit.step}: Batch job ${unit.jobId} stayed RUNNABLE for ${seconds} s in queue ${settings.queue}: no compute environment placed it (it asks for ${settings.cpu} vCPU, ${settings.memory} MiB${settings.gpu ? `, ${settings.gpu} GPU` : ''}).`,
       fix: 'Check that the queue\'s compute environment is ENABLED and VALID and that its instance types have that much CPU/memory (maxvCpus > 0), or ask for less with @resources; the limit is batch.runnableTimeoutSeconds.',
     };
-    for (const t of unit.tasks) if (!t.done) this.settle(t, { result: { ok: false, error }, stdout: '', stderr: '' });
+    for (const t of unit.tasks) if (!t.done) this.settle(t, { result: { ok: false, error }, logs: NO_LOGS });
     this.units.delete(unit);
     this.count('TerminateJob');
     void this.o.client.send(new TerminateJobCommand({ jobId: unit.jobId, reason: `flowrun: RUNNABLE for more than ${seconds} s` })).catch(() => undefined);
@@ -256,24 +297,29 @@ export class BatchBackend implements TaskBackend {
   private async finishTask(t: Tracked, end: JobEnd): Promise<void> {
     if (t.done) return;
     t.done = true; // before any await: a later poll must not finish it twice
-    const path = resultPath(this.o.run, t.job.step, t.job.taskId, t.job.attempt);
-    let outcome: TaskOutcome;
-    try {
-      const rec = await this.o.remote.readRecord<BatchTaskResult>(path);
-      if (rec) {
-        await this.o.bridge.download(rec.result.ok ? Object.values(rec.result.artifacts) : [], [rec.logs.stdout, rec.logs.stderr]);
-        const [stdout, stderr] = await Promise.all([this.o.bridge.local.getObject(rec.logs.stdout), this.o.bridge.local.getObject(rec.logs.stderr)]);
-        const result = rec.result.ok ? rec.result : { ok: false as const, error: { ...rec.result.error, data: { ...rec.result.error.data, batchJobId: end.batchJobId, arrayIndex: end.arrayIndex, exitCode: end.exitCode } } };
-        outcome = { result, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
-      } else if (t.aborted) {
-        outcome = { result: { ok: false, error: t.aborted === 'timeout' ? { code: 'TASK_TIMEOUT', step: t.job.step, exitCode: ExitCode.runFailed, message: `Task ${t.job.step}/${t.job.taskId} ran past its @timeout; its Batch job was terminated.`, fix: 'Raise @timeout or make the step faster.' } : interrupted(t.job, 'was stopped because the run was interrupted') }, stdout: '', stderr: '' };
-      } else {
-        outcome = { result: { ok: false, error: jobEndError(t.job, end, this.o.steps.get(t.job.step)!.memory) }, stdout: '', stderr: '' };
+    this.settle(t, await jobOutcome(this.outcomes, t.job, end, t.aborted), true);
+  }
+
+  /** What jobOutcome needs; CloudWatch Logs is loaded only when a job failed without a result. */
+  private get outcomes(): OutcomeContext {
+    return {
+    run: this.o.run, remote: this.o.remote, bridge: this.o.bridge, config: this.o.config,
+    memoryOf: (step) => this.o.steps.get(step)!.memory,
+    imageOf: (step) => this.o.steps.get(step)!.image,
+    logGroupOf: (step) => this.o.steps.get(step)!.logGroup ?? DEFAULT_LOG_GROUP,
+    jobError: async (ref) => {
+      const logs = await import('./logs.js');
+      this.logs ??= logs.logsClient(this.o.config);
+      // The awslogs driver flushes a stopped container's last lines within seconds: look again briefly.
+      for (let i = 0; i < 4; i++) {
+        this.count('GetLogEvents');
+        const found = logs.jobErrorIn((await logs.readLogStream(this.logs, ref))?.text ?? '');
+        if (found || i === 3) return found;
+        await new Promise((r) => setTimeout(r, this.o.pollMs?.min ?? 1000));
       }
-    } catch (e) {
-      outcome = { result: { ok: false, error: { ...batchError(e, `Reading the result of task ${t.job.step}/${t.job.taskId}`, this.o.config).toJSON(), step: t.job.step } }, stdout: '', stderr: '' };
-    }
-    this.settle(t, outcome, true);
+      return undefined;
+    },
+    };
   }
 
   private settle(t: Tracked, outcome: TaskOutcome, force = false): void {
@@ -318,15 +364,22 @@ function interrupted(job: TaskJob, what: string): FlowErrorJson {
   return { code: 'TASK_INTERRUPTED', step: job.step, exitCode: ExitCode.runFailed, message: `Task ${job.step}/${job.taskId} ${what}.` };
 }
 
-/** Every artifact a task may read: what it inherits, its join inputs, its foreach split. */
-export function inputRefs(job: TaskJob): ArtifactRef[] {
-  return [...Object.values(job.inherited), ...(job.inputs ?? []).flatMap((i) => Object.values(i.artifacts)), ...(job.foreach ? [job.foreach.artifact] : [])];
+/**
+ * The task as data any machine can run: the orchestrator's paths (its compiled module, store,
+ * environment directories) are dropped; the container sets its own.
+ */
+function portable(job: TaskJob): TaskJob {
+  const { npm: _npm, ...rest } = job;
+  return { ...rest, modulePath: '', storeRoot: '' };
 }
 
-/** @timeout as the jobs' attempt duration (Batch's minimum is 60 s; the scheduler's own clock is exact). */
-/** Plain objects a task reads besides artifacts: its @includeFile inputs. */
-export function inputObjects(job: TaskJob): string[] {
-  return Object.values(job.includes ?? {}).map((i) => i.hash);
+/**
+ * The worker's V8 heap limit for a job of `memoryMiB`: the container's memory less what Node
+ * needs outside the heap (buffers, code, the bootstrap process), so a large job is not stopped at
+ * V8's default (~4 GiB) and a small one fails as a heap OOM (a clear error) before the kernel kills it.
+ */
+export function heapFor(memoryMiB: number): number {
+  return Math.max(64, Math.floor(memoryMiB >= 4096 ? memoryMiB - 1024 : memoryMiB * 0.75));
 }
 
 function maxTimeout(tasks: Tracked[]): number | undefined {

@@ -1,5 +1,5 @@
 import { decodeArtifact } from '../serialize/decode.js';
-import type { ArtifactRef } from '../runtime/records.js';
+import type { ArtifactRef } from '../metadata/records.js';
 import type { Store } from '../store/types.js';
 
 const NEED_BLOB = Symbol('need-blob');

@@ -14,7 +14,27 @@ export interface BatchStepSettings {
   /** MiB */
   memory: number;
   gpu: number;
+  /** The CloudWatch log group of the job's output (the awslogs driver's default when absent). */
+  logGroup?: string;
+  /** Batch-level retries when the host goes away (Spot reclaim); @retry is not spent on them. */
+  hostRetries: number;
+  /** The container options of @batch, parsed. */
+  options: ContainerOptions;
 }
+
+export interface ContainerOptions {
+  sharedMemory?: number;
+  tmpfs?: Record<string, number>;
+  efs?: Record<string, string>;
+  hostVolumes?: Record<string, string>;
+  ulimits?: Record<string, { soft: number; hard: number }>;
+  logOptions?: Record<string, string>;
+  tags?: Record<string, string>;
+  privileged?: boolean;
+  ephemeralStorage?: number;
+}
+
+const DEFAULT_HOST_RETRIES = 3;
 
 /** Metaflow's defaults for a Batch task (1 vCPU, 4 GiB) — what its users expect. */
 const DEFAULT_CPU = 1;
@@ -44,7 +64,41 @@ export function batchStepSettings(step: StepNode, config: BatchConfig | undefine
     cpu: num(batch.cpu) ?? num(resources.cpu) ?? DEFAULT_CPU,
     memory: num(batch.memory) ?? num(resources.memory) ?? DEFAULT_MEMORY_MIB,
     gpu: num(batch.gpu) ?? num(resources.gpu) ?? 0,
+    hostRetries: num(batch.hostRetries) ?? DEFAULT_HOST_RETRIES,
+    ...(typeof batch.logOptions === 'object' && batch.logOptions && !Array.isArray(batch.logOptions) && typeof (batch.logOptions as Record<string, unknown>)['awslogs-group'] === 'string' ? { logGroup: (batch.logOptions as Record<string, string>)['awslogs-group'] } : {}),
+    options: containerOptions(step, batch, file),
   };
+}
+
+function containerOptions(step: StepNode, o: Record<string, Literal>, file: string): ContainerOptions {
+  const rec = (k: string) => (o[k] && typeof o[k] === 'object' && !Array.isArray(o[k]) ? (o[k] as Record<string, string>) : undefined);
+  const bad = (k: string, message: string) => new UsageError('BATCH_OPTION_INVALID', `Step ${step.name}: @batch({ ${k} }) ${message}`, { file, step: step.name, line: step.line, fix: `See the @batch options in the README (${k}).` });
+  const mib = (k: string, v: string) => { const n = Number(v); if (!Number.isInteger(n) || n <= 0) throw bad(k, `needs sizes in MiB, got '${v}'.`); return n; };
+  const out: ContainerOptions = {};
+  if (num(o.sharedMemory) !== undefined) out.sharedMemory = num(o.sharedMemory)!;
+  if (rec('tmpfs')) out.tmpfs = Object.fromEntries(Object.entries(rec('tmpfs')!).map(([p, v]) => [absolute('tmpfs', p), mib('tmpfs', v)]));
+  if (rec('efs')) {
+    for (const v of Object.values(rec('efs')!)) if (!/^fs-[0-9a-f]+(:\/.*)?$/.test(v)) throw bad('efs', `needs 'fs-<id>' or 'fs-<id>:/dir', got '${v}'.`);
+    out.efs = Object.fromEntries(Object.entries(rec('efs')!).map(([p, v]) => [absolute('efs', p), v]));
+  }
+  if (rec('hostVolumes')) out.hostVolumes = Object.fromEntries(Object.entries(rec('hostVolumes')!).map(([p, v]) => [absolute('hostVolumes', p), absolute('hostVolumes', v)]));
+  if (rec('ulimits')) {
+    out.ulimits = Object.fromEntries(Object.entries(rec('ulimits')!).map(([name, v]) => {
+      const m = /^(\d+)(?::(\d+))?$/.exec(v);
+      if (!m) throw bad('ulimits', `needs 'limit' or 'soft:hard' for ${name}, got '${v}'.`);
+      return [name, { soft: Number(m[1]), hard: Number(m[2] ?? m[1]) }];
+    }));
+  }
+  if (rec('logOptions')) out.logOptions = rec('logOptions');
+  if (rec('tags')) out.tags = rec('tags');
+  if (o.privileged === true) out.privileged = true;
+  if (num(o.ephemeralStorage) !== undefined) out.ephemeralStorage = num(o.ephemeralStorage)!;
+  return out;
+
+  function absolute(k: string, p: string): string {
+    if (!p.startsWith('/')) throw bad(k, `needs absolute paths, got '${p}'.`);
+    return p;
+  }
 }
 
 /** Batch resource requirements (VCPU, MEMORY in MiB, GPU) as the API spells them. */
@@ -56,11 +110,10 @@ export function resourceRequirements(s: BatchStepSettings): Array<{ type: 'VCPU'
 
 /**
  * A job definition's name is the hash of everything in it, so one (image, resources, role,
- * command) is registered once and every later run reuses it.
+ * command, options) is registered once and every later run reuses it.
  */
-export function jobDefinitionName(s: BatchStepSettings, command: string[], jobRoleArn: string | undefined): string {
-  const key = JSON.stringify({ image: s.image, resources: resourceRequirements(s), command, jobRoleArn: jobRoleArn ?? null });
-  return `flowrun-${sha256(key).slice(0, 20)}`;
+export function jobDefinitionName(body: unknown): string {
+  return `flowrun-${sha256(JSON.stringify(body)).slice(0, 20)}`;
 }
 
 /** Batch job names: up to 128 letters, digits, hyphens and underscores. */

@@ -1,13 +1,17 @@
 import type { BatchClient } from '@aws-sdk/client-batch';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowConfig } from '../config/config.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { Store } from '../store/types.js';
 import { S3Store } from '../store/s3.js';
 import { describeLocation, type S3Location } from '../store/s3-location.js';
-import { FLOWRUN_VERSION, PACKAGE_ROOT } from '../util/package-info.js';
-import { batchClient, checkQueues, JobDefinitions } from './api.js';
+import { compileFlow } from '../loader/compile.js';
+import { batchClient, describeQueues, JobDefinitions } from './api.js';
+import { type DefinitionSettings, validateForQueue } from './definition.js';
 import { BatchBackend } from './backend.js';
+import { taskBundle, uploadBundle } from './bundle.js';
+import { type ContainerEnvs, type RunEnvironments, StepEnvironments } from './envs.js';
 import { ObjectBridge } from './objects.js';
 import type { TaskPayload } from './payload.js';
 import { type BatchStepSettings, batchStepSettings, batchStoreLocation, isBatchStep } from './settings.js';
@@ -20,8 +24,12 @@ export interface BatchPlan {
   location: S3Location;
   remote: S3Store;
   client: BatchClient;
+  /** @batch steps and whether each asks for a GPU (their conda envs are solved for that target). */
+  remoteSteps: ReadonlyMap<string, { gpu: boolean }>;
+  /** Makes the steps' environments available to the containers (before the run id is allocated). */
+  prepareEnvironments(envs: RunEnvironments, local: Store, info: (line: string) => void): Promise<void>;
   /** Creates the backend once the run id and code package are known. */
-  backend(o: { run: string; flow: string; local: Store; code: TaskPayload['code']; info: (line: string) => void }): BatchBackend;
+  backend(o: { run: string; flow: string; local: Store; code: TaskPayload['code']; path: string; projectRoot: string; envPackages: ReadonlySet<string>; info: (line: string) => void }): BatchBackend;
   close(): void;
 }
 
@@ -37,23 +45,41 @@ export async function prepareBatch(config: FlowConfig, graph: FlowGraph): Promis
   const location = batchStoreLocation(config);
   const remote = await S3Store.open(location);
   const client = batchClient(config.batch);
+  const definitionSettings: DefinitionSettings = {
+    command: [], jobRoleArn: config.batch?.jobRoleArn ?? undefined, executionRoleArn: config.batch?.executionRoleArn ?? undefined,
+    ...(config.batch?.assignPublicIp !== undefined ? { assignPublicIp: config.batch.assignPublicIp } : {}),
+  };
+  let queues;
   try {
-    await checkQueues(client, [...new Set([...steps.values()].map((s) => s.queue))], config.batch);
+    queues = await describeQueues(client, [...new Set([...steps.values()].map((s) => s.queue))], config.batch);
+    // Whatever the queue cannot run is refused now, before a run id exists and before any job is submitted.
+    for (const [name, s] of steps) validateForQueue(name, s, queues.get(s.queue)!, definitionSettings, graph.file);
   } catch (e) {
     client.destroy();
     throw e;
   }
   const local = isLoopback(config.batch?.endpoint ?? '');
-  const command = containerCommand(config.batch?.endpoint ?? undefined);
-  const jobRoleArn = config.batch?.jobRoleArn ?? undefined;
-  const definitions = new JobDefinitions(client, command, jobRoleArn, config.batch);
+  // The same job command and bundle for every endpoint: the local one runs jobs as containers too.
+  const bundle = await taskBundle();
+  await uploadBundle(remote, bundle);
+  const definitions = new JobDefinitions(client, { ...definitionSettings, command: bundle.command }, queues, config.batch);
+  const region = config.batch?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const containerEnvs = new Map<string, ContainerEnvs>();
   return {
     steps, location, remote, client,
+    remoteSteps: new Map([...steps].map(([name, st]) => [name, { gpu: st.gpu > 0 }])),
+    prepareEnvironments: async (envs, localStore, info) => {
+      const prepared = new StepEnvironments(envs, localStore, remote, info);
+      for (const step of steps.keys()) containerEnvs.set(step, await prepared.forStep(step));
+    },
     backend: (o) => new BatchBackend({
+      envs: (step) => containerEnvs.get(step) ?? {},
       client, config: config.batch, run: o.run, flow: o.flow, remote, bridge: new ObjectBridge(o.local, remote), definitions, code: o.code, steps,
-      environment: storeEnvironment(location),
+      module: () => compiledForContainer(o.path, o.projectRoot, o.envPackages, remote),
+      environment: { ...storeEnvironment(location), FLOW_BUNDLE: bundle.hash, AWS_REGION: region },
       // A local endpoint runs jobs in seconds; AWS in minutes, where slower polling saves calls.
       pollMs: { min: 250, max: local ? 1_000 : 10_000 },
+      logEveryS: config.batch?.logEverySeconds ?? 10,
       runnableLimitMs: 1000 * (config.batch?.runnableTimeoutSeconds ?? DEFAULT_RUNNABLE_LIMIT_S),
       info: o.info,
     }),
@@ -62,13 +88,12 @@ export async function prepareBatch(config: FlowConfig, graph: FlowGraph): Promis
 }
 
 /**
- * The container command. On AWS it fetches this flowrun version with npx, so any image with
- * Node ≥ 20 works. A loopback endpoint (the local Batch endpoint) runs jobs on this machine, so
- * the command is this node and this flowrun.
+ * The flow compiled once for the containers (its `import 'flowrun'` left by name, to be the
+ * bundle's copy; source map paths relative to where the job places it) and stored as an object.
  */
-export function containerCommand(endpoint: string | undefined): string[] {
-  if (isLoopback(endpoint ?? '')) return [process.execPath, join(PACKAGE_ROOT, 'dist', 'src', 'batch', 'bootstrap-main.js')];
-  return ['npx', '--yes', `--package=flowrun@${FLOWRUN_VERSION}`, 'flow', 'task-bootstrap'];
+async function compiledForContainer(path: string, projectRoot: string, envPackages: ReadonlySet<string>, remote: Store): Promise<string> {
+  const compiled = await compileFlow(path, projectRoot, envPackages, { flowrunImport: 'flowrun', moduleDir: join(projectRoot, '.flowrun') });
+  return remote.putObject(readFileSync(compiled.modulePath));
 }
 
 function isLoopback(url: string): boolean {

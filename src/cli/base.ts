@@ -43,7 +43,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected async report(err: FlowError): Promise<void> {
-    const { formatError } = await import('./format.js');
+    const { formatError } = await import('../errors/format.js');
     if (this.jsonEnabled()) {
       this.logJson({ error: err.toJSON(), ...('errors' in err && Array.isArray(err.errors) ? { errors: (err.errors as FlowError[]).map((e) => e.toJSON()) } : {}) });
     } else {

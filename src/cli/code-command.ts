@@ -3,7 +3,7 @@ import { Run } from '../client/client.js';
 import { NotFoundError } from '../errors/index.js';
 import { extractCodePackage, listCodePackage } from '../package/code-package.js';
 import type { LocalStore } from '../store/local.js';
-import { table } from './format.js';
+import { table } from '../errors/format.js';
 import { PATH_DISPLAY_MAX, displayValue } from '../util/terminal.js';
 
 /** `flow code RUN [--extract DIR]`: the package's files, or the files written out. */

@@ -2,8 +2,8 @@ import type { Run } from '../client/client.js';
 import { condaLockedPackages } from '../env/conda.js';
 import { type LockedPackage, lockedPackages } from '../env/npm.js';
 import { StoreError } from '../errors/index.js';
-import type { CondaEnvRecord, StepEnvRecord } from '../runtime/records.js';
-import { table } from './format.js';
+import type { CondaEnvRecord, StepEnvRecord } from '../metadata/records.js';
+import { table } from '../errors/format.js';
 import { own } from '../util/own.js';
 import { displayValue } from '../util/terminal.js';
 

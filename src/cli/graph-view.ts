@@ -1,6 +1,6 @@
 import type { DecoratorUse } from '../decorators/types.js';
 import { type FlowGraph, stepMap } from '../graph/types.js';
-import { table } from './format.js';
+import { table } from '../errors/format.js';
 import { PATH_DISPLAY_MAX, displayValue } from '../util/terminal.js';
 
 /** The documented `flow show --json` document (docs/json.md). */

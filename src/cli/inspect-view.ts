@@ -1,6 +1,6 @@
 import type { Run } from '../client/client.js';
-import type { RunRecord, TaskRecord } from '../runtime/records.js';
-import { table } from './format.js';
+import type { RunRecord, TaskRecord } from '../metadata/records.js';
+import { table } from '../errors/format.js';
 import { duration } from './views.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
 

@@ -1,8 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { loadConfig, type FlowConfig } from '../config/config.js';
-import { GraphErrors, type GraphError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
-import { analyzeFlow, type Analysis } from '../loader/analyze.js';
+import { analyzeFlow, assertGraph, type Analysis } from '../loader/analyze.js';
 
 export interface LoadedFlow {
   config: FlowConfig;
@@ -18,13 +17,4 @@ export async function loadFlowGraph(file: string): Promise<LoadedFlow> {
   const config = loadConfig(dirname(resolve(file)));
   const analysis = await analyzeFlow(file, config.projectRoot);
   return { config, analysis, graph: assertGraph(analysis) };
-}
-
-/** The graph of an analysis, or every problem found in it at once (exit 2). */
-export function assertGraph(analysis: Analysis): FlowGraph {
-  if (analysis.errors.length > 0 || !analysis.graph) {
-    const errs = analysis.errors as GraphError[];
-    throw errs.length === 1 ? errs[0]! : new GraphErrors(errs);
-  }
-  return analysis.graph;
 }

@@ -1,9 +1,10 @@
+import './backends.js';
 import { openProjectStore } from '../client/client.js';
 import { loadConfig } from '../config/config.js';
 import { renderDiff } from '../diff/render.js';
 import { replayRun } from '../replay/replay.js';
 import { renderReplayReport } from '../replay/report.js';
-import { parseWith } from './with.js';
+import { parseWith } from '../graph/with.js';
 
 export async function startReplay(o: { run: string; paramArgv: string[]; maxWorkers?: number; with?: string[]; quiet: boolean; verbose: boolean; json: boolean; log: (l: string) => void }): Promise<{ exitCode: number; json: unknown }> {
   const config = loadConfig(process.cwd());

@@ -1,11 +1,12 @@
+import './backends.js';
 import { Run, listRuns, openProjectStore } from '../client/client.js';
 import { UsageError } from '../errors/index.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
-import type { RunRecord } from '../runtime/records.js';
-import { planResume } from '../runtime/resume.js';
+import type { RunRecord } from '../metadata/records.js';
+import { planResume } from '../plan/resume.js';
 import { executeRun, type RunOptions, type RunOutcome } from '../runtime/run.js';
 import { loadFlowGraph } from './load.js';
-import { applyWith, parseWith } from './with.js';
+import { applyWith, parseWith } from '../graph/with.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
 
 export interface RunFlags {

@@ -1,14 +1,15 @@
 import { join } from 'node:path';
 import { openMirror } from '../mirror/mirror.js';
 import { NotFoundError } from '../errors/index.js';
-import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../runtime/records.js';
+import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
-import { checkRunRecord, checkTaskRecord } from '../store/record-check.js';
-import { listRuns, withLiveness } from './list-runs.js';
+import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
+import { listRuns } from './list-runs.js';
 import { type ClientOptions, mirrorOf, openStore } from './open-store.js';
 import { loadArtifact } from '../task/artifacts.js';
+import { withLiveness } from '../metadata/liveness.js';
 import { closest } from '../util/suggest.js';
-import { compareTaskIds } from './task-ids.js';
+import { compareTaskIds } from '../metadata/task-ids.js';
 import { own } from '../util/own.js';
 
 /** A run record, checked for shape (undefined when absent). */
@@ -17,6 +18,7 @@ function readRunRecord(store: LocalStore, id: string): RunRecord | undefined {
   const rec = store.readRecordSync<unknown>(path);
   return rec === undefined ? undefined : checkRunRecord(rec, join(store.root, path));
 }
+
 
 /**
  * A run, read lazily from the store: the record is read once; steps, tasks and artifacts are
@@ -145,10 +147,26 @@ export class Task {
     return loadArtifact(this.store, ref);
   }
 
-  async logs(): Promise<{ stdout: string; stderr: string }> {
+  /**
+   * The stdout and stderr of one attempt (`attempt` as numbered in the record, from 0; default
+   * the last). Records written before each attempt's logs were kept have the last one only.
+   */
+  async logs(attempt?: number): Promise<{ attempt: number; stdout: string; stderr: string }> {
+    const attempts = this.record.attempts;
+    const last = attempts.at(-1)?.attempt ?? 0;
+    const n = attempt ?? last;
+    const found = attempts.find((a) => a.attempt === n);
+    const refs = found?.logs ?? (n === last ? this.record.logs : undefined);
+    if (!refs) {
+      const kept = attempts.filter((a) => a.logs).map((a) => a.attempt);
+      throw new NotFoundError('LOGS_NOT_FOUND', found ? `Task ${this.pathspec} was recorded before each attempt's logs were kept: only the last attempt's (${last}) are stored.` : `Task ${this.pathspec} has no attempt ${n}.`, {
+        step: this.step, fix: `Its attempts: ${attempts.map((a) => a.attempt).join(', ') || '(none)'}${kept.length ? '' : ` (logs kept for ${last} only)`}; omit --attempt for the last.`,
+      });
+    }
     return {
-      stdout: this.store.getObjectSync(this.record.logs.stdout).toString('utf8'),
-      stderr: this.store.getObjectSync(this.record.logs.stderr).toString('utf8'),
+      attempt: n,
+      stdout: this.store.getObjectSync(refs.stdout).toString('utf8'),
+      stderr: this.store.getObjectSync(refs.stderr).toString('utf8'),
     };
   }
 }
@@ -175,6 +193,6 @@ export class Flow {
   }
 }
 
-export { compareTaskIds } from './task-ids.js';
+export { compareTaskIds } from '../metadata/task-ids.js';
 export { listRuns, withLiveness } from './list-runs.js';
 export { type ClientOptions, mirrorOf, openProjectStore, openStore } from './open-store.js';

@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
-import type { RunRecord } from '../runtime/records.js';
+import type { RunRecord } from '../metadata/records.js';
+import { withLiveness } from '../metadata/liveness.js';
 import type { LocalStore } from '../store/local.js';
 import { indexedRunRecords } from '../store/run-index.js';
 
@@ -9,14 +9,4 @@ export async function listRuns(store: LocalStore): Promise<RunRecord[]> {
   return runs.sort((a, b) => Number(b.id.slice(4)) - Number(a.id.slice(4)));
 }
 
-/** A run still marked running whose orchestrator process is gone was killed. */
-export function withLiveness(r: RunRecord): RunRecord {
-  if (r.status !== 'running' || r.host !== hostname()) return r;
-  try {
-    process.kill(r.pid, 0);
-    return r;
-  } catch (e) {
-    // EPERM: the process exists (another user's); only ESRCH means it is gone.
-    return (e as NodeJS.ErrnoException).code === 'ESRCH' ? { ...r, status: 'interrupted' } : r;
-  }
-}
+export { withLiveness };

@@ -7,10 +7,10 @@ import { locateProject } from './discovery.js';
 import { CONFIG_SCHEMA, type ConfigKeySpec } from './schema.js';
 import { checkStorePath } from './store-path.js';
 
-export { findUp } from './discovery.js';
+export { findUp } from '../util/find-up.js';
 
 export interface MirrorConfig { url?: string; endpoint?: string | null; region?: string; forcePathStyle?: boolean; autoPush?: boolean }
-export interface BatchConfig { queue?: string; image?: string; region?: string; endpoint?: string | null; jobRoleArn?: string | null; runnableTimeoutSeconds?: number }
+export interface BatchConfig { queue?: string; image?: string; region?: string; endpoint?: string | null; jobRoleArn?: string | null; runnableTimeoutSeconds?: number; executionRoleArn?: string | null; assignPublicIp?: boolean; logEverySeconds?: number }
 export interface CodePackageConfig {
   maxBytes?: number;
   /** Globs (relative to the project root) kept out of the code package and the dirty patch. */

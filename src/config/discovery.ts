@@ -29,16 +29,8 @@ export interface ProjectLocation {
   warnings: string[];
 }
 
-/** Walks up from `start` (through `stop` at most) and returns the first directory containing one of `names`. */
-export function findUp(start: string, names: readonly string[], stop?: string): string | undefined {
-  let dir = resolve(start);
-  for (;;) {
-    if (names.some((n) => existsSync(join(dir, n)))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir || dir === stop) return undefined;
-    dir = parent;
-  }
-}
+
+import { findUp } from '../util/find-up.js';
 
 export function locateProject(startDir: string, env: NodeJS.ProcessEnv = process.env): ProjectLocation {
   const start = resolve(startDir);

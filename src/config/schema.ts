@@ -38,6 +38,9 @@ export const CONFIG_SCHEMA: Record<string, ConfigKeySpec> = {
       endpoint: { type: 'string|null', env: 'FLOW_BATCH_ENDPOINT', help: 'Batch API endpoint (default: AWS)' },
       jobRoleArn: { type: 'string|null', env: 'FLOW_BATCH_JOB_ROLE_ARN', help: 'IAM role the jobs run as' },
       runnableTimeoutSeconds: { type: 'integer', env: 'FLOW_BATCH_RUNNABLE_TIMEOUT', min: 1, help: 'fail a job that stays RUNNABLE this long (default 1800)' },
+      executionRoleArn: { type: 'string|null', env: 'FLOW_BATCH_EXECUTION_ROLE_ARN', help: 'Fargate task execution role (pulls the image, writes the logs)' },
+      assignPublicIp: { type: 'boolean', env: 'FLOW_BATCH_ASSIGN_PUBLIC_IP', help: 'Fargate: give tasks a public IP (default true; false in private subnets with a NAT gateway or endpoints)' },
+      logEverySeconds: { type: 'integer', env: 'FLOW_BATCH_LOG_EVERY', min: 0, help: 'upload a running task\'s output this often (default 10; 0: at the end)' },
     },
   },
   codePackage: {

@@ -1,5 +1,5 @@
-/** A JSON-like literal, as read statically from decorator arguments or passed at run time. */
-export type Literal = string | number | boolean | null | Literal[] | { [key: string]: Literal };
+import type { Literal } from '../util/literal.js';
+export type { Literal };
 
 export type OptionType = 'number' | 'integer' | 'string' | 'boolean' | 'string[]' | 'record<string>';
 

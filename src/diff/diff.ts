@@ -1,7 +1,7 @@
 import type { Literal } from '../decorators/types.js';
 import type { LockedPackage } from '../env/npm.js';
-import type { ManifestEntry, RunRecord, TaskRecord } from '../runtime/records.js';
-import { compareTaskIds } from '../client/task-ids.js';
+import type { ManifestEntry, RunRecord, TaskRecord } from '../metadata/records.js';
+import { compareTaskIds } from '../metadata/task-ids.js';
 import { own } from '../util/own.js';
 
 /** What diffRuns needs of one run: its records (and, when known, its code manifest). */

@@ -3,7 +3,7 @@ import { Parser, type ReadEntry } from 'tar';
 import type { Run } from '../client/client.js';
 import { condaLockedPackages } from '../env/conda.js';
 import { type LockedPackage, lockedPackages } from '../env/npm.js';
-import type { ManifestEntry, TaskRecord } from '../runtime/records.js';
+import type { ManifestEntry, TaskRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { loadArtifact } from '../task/artifacts.js';
 import type { ArtifactChange, RunDiff, RunView } from './diff.js';

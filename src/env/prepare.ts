@@ -2,9 +2,9 @@ import semver from 'semver';
 import type { DecoratorUse } from '../decorators/types.js';
 import { ExitCode, FlowError, UsageError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
-import type { CondaEnvRecord, StepEnvRecord } from '../runtime/records.js';
+import type { CondaEnvRecord, StepEnvRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
-import { type CondaSpec, installCondaLock, matchSpecs, resolveCondaLock } from './conda.js';
+import { type CondaSpec, installCondaLock, matchSpecs, remoteTarget, resolveCondaLock } from './conda.js';
 import { type NpmSpec, canonicalSpec, describeSpec, directDependencies, installNpmLock, resolveNpmLock } from './npm.js';
 import { own } from '../util/own.js';
 import { npmPackageNames, stringRecord } from './npm-names.js';
@@ -20,7 +20,7 @@ export interface PreparedEnv {
   names: string[];
 }
 
-/** A step's conda environment, ready for its tasks: the record and the installed prefix. */
+/** A step's conda environment, ready for its tasks: the record and the installed prefix ('' for a remote step). */
 export interface PreparedConda {
   record: CondaEnvRecord;
   prefix: string;
@@ -38,6 +38,11 @@ export interface PrepareOptions {
   conda?: boolean;
   /** Resolve every spec again instead of reusing an earlier resolution. */
   refresh?: boolean;
+  /**
+   * Steps that run on another machine (AWS Batch): their conda environments are solved for that
+   * target (linux-64, with or without a GPU) and installed there, not here.
+   */
+  remoteSteps?: ReadonlyMap<string, { gpu: boolean }>;
   info?: (line: string) => void;
 }
 
@@ -128,41 +133,30 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
       file: o.graph.file, line: use?.line, step: use?.step, fix: `Run it with: flow run ${o.graph.file} --environment=conda`,
     });
   }
-  const bySpec = new Map<string, { spec: CondaSpec; steps: string[]; lock?: string }>();
+  const bySpec = new Map<string, { spec: CondaSpec; steps: string[]; lock?: string; remote?: { gpu: boolean } }>();
   for (const step of o.graph.order) {
     const recorded = own(o.recordedConda, step);
     const spec = recorded?.spec ?? (replaying ? undefined : condaSpecOf(o.graph, step));
     // python: '3.11' alone is an environment too (just the interpreter).
     if (!spec || (Object.keys(spec.packages).length === 0 && spec.python === undefined)) continue;
-    const key = JSON.stringify([spec, recorded?.lock]);
-    const group = bySpec.get(key) ?? { spec, steps: [], lock: recorded?.lock };
+    const remote = o.remoteSteps?.get(step);
+    const key = JSON.stringify([spec, recorded?.lock, remote ?? null]);
+    const group = bySpec.get(key) ?? { spec, steps: [], lock: recorded?.lock, remote };
     group.steps.push(step);
     bySpec.set(key, group);
   }
-  refuseCondaOnBatch(o.graph, [...bySpec.values()].flatMap((g) => g.steps));
   const prepared = await Promise.all([...bySpec.values()].map(async (g) => {
-    const lock = g.lock ? recordedLock(o.store, g.lock, g.steps, 'conda') : (await resolveCondaLock(g.spec, { steps: g.steps, refresh: o.refresh })).lock;
+    // A remote step's lock is solved for its machine (remoteTarget: linux-64 whatever this one is) and installed there.
+    const target = g.remote ? remoteTarget({ gpu: g.remote.gpu }) : undefined;
+    const lock = g.lock ? recordedLock(o.store, g.lock, g.steps, 'conda') : (await resolveCondaLock(g.spec, { steps: g.steps, refresh: o.refresh, target })).lock;
     const hash = o.store.putObjectSync(lock);
-    const outcome = await installCondaLock(lock, hash, { steps: g.steps, info: o.info, specs: matchSpecs(g.spec) });
+    const outcome = g.remote ? { dir: '', installed: false } : await installCondaLock(lock, hash, { steps: g.steps, info: o.info, specs: matchSpecs(g.spec) });
     return { g, hash, outcome };
   }));
   for (const { g, hash, outcome } of prepared) {
     for (const step of g.steps) envs.set(step, { record: { kind: 'conda', spec: g.spec, lock: hash }, prefix: outcome.dir });
   }
   return { envs, installed: prepared.filter((p) => p.outcome.installed).length };
-}
-
-/**
- * A Batch container does not install conda environments yet: the prefix would be made on this
- * machine and the step would run without it. When it does, such a step is solved for the
- * remote target (linux-64 with REMOTE_DEFAULTS' virtual packages), not for this machine.
- */
-function refuseCondaOnBatch(graph: FlowGraph, steps: string[]): void {
-  const step = graph.steps.find((s) => steps.includes(s.name) && s.decorators.some((d) => d.name === 'batch'));
-  if (!step) return;
-  throw new UsageError('CONDA_ON_BATCH_UNSUPPORTED', `Step ${step.name} has a conda environment and runs on AWS Batch, where conda environments are not installed yet (the environment would be made on this machine, not in the container).`, {
-    file: graph.file, line: step.line, step: step.name, fix: 'Run the step locally (without @batch / --with batch), or give it a container image that already has what it needs.',
-  });
 }
 
 function recordedLock(store: LocalStore, hash: string, steps: string[], kind = 'npm'): Buffer {

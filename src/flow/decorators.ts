@@ -94,6 +94,7 @@ export interface BatchOptions { queue?: string; image?: string; cpu?: number; me
 export interface NpmOptions { packages?: Record<string, string>; node?: string }
 export interface CondaOptions { packages?: Record<string, string>; python?: string; channels?: string[] }
 export interface EnvironmentOptions { vars: Record<string, string> }
+export interface CardOptions { title?: string }
 
 /** Re-run a failed task up to `times` more times (default 3). */
 export const retry = stepDecorator<RetryOptions>('retry');
@@ -111,6 +112,11 @@ export const npm = stepDecorator<NpmOptions>('npm');
 export const conda = stepDecorator<CondaOptions>('conda');
 /** Environment variables set while the task runs. */
 export const environment = stepDecorator<EnvironmentOptions>('environment');
+/**
+ * Gives the step's tasks a card (Metaflow's @card): a report built in the step with
+ * `currentCard.append(...)`. Without appended parts, the card shows the task's artifacts.
+ */
+export const card = stepDecorator<CardOptions>('card');
 /** Default @npm environment of every step of the flow. */
 export const npmBase = flowDecorator<NpmOptions>('npmBase');
 /** Default @conda environment of every step of the flow. */

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { FlowError } from '../errors/index.js';
 import './metadata.js';
+import type { NextCall } from '../metadata/records.js';
 
 /** A reference to a step, as passed to `this.next(this.train)`. */
 export type StepRef = (...args: never[]) => unknown;
@@ -26,10 +27,7 @@ export interface MergeOptions {
 }
 
 /** The transition a step asked for, read by the runtime after the step returns. */
-export interface NextCall {
-  targets: string[];
-  foreach?: string;
-}
+export type { NextCall };
 
 /** Per-task state the runtime attaches to a flow instance; kept off the instance so it never becomes an artifact. */
 export interface TaskSlots {

@@ -30,18 +30,10 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { ExitCode, FlowError } from '../errors/flow-error.js';
 import { isSecretFile, readSmall } from '../package/secret-files.js';
 import { stripCredentials } from '../util/url-credentials.js';
+import type { GitRecord } from '../metadata/records.js';
 
-export interface GitState {
-  /** Full object id of HEAD; null in a repository with no commits yet. */
-  commit: string | null;
-  /** Branch name without refs/heads/; null when HEAD is detached. */
-  branch: string | null;
-  /** Any difference between HEAD and the working tree, untracked-not-ignored files included. */
-  dirty: boolean;
-  /** Remote name → fetch URL with credentials and query strings removed. */
-  remotes: Record<string, string>;
-  shallow: boolean;
-  detached: boolean;
+/** The git state of a project: the record's fields, with the patch as text and the untracked files. */
+export interface GitState extends Omit<GitRecord, 'patch'> {
   /** Present when dirty: applied to a clean checkout of `commit` (or an empty dir) it rebuilds the tree. */
   patch?: string;
   /** Untracked-not-ignored files (with no commits: every file), byte-order sorted. */

@@ -1,6 +1,6 @@
 import { GraphError, UsageError, type FlowError } from '../errors/index.js';
 import { closest } from '../util/suggest.js';
-import { RESERVED_NAMES, RUN_FLAGS, kebab, reservedWhy } from './names.js';
+import { RESERVED_NAMES, RUN_FLAGS, kebab, reservedWhy } from '../metadata/names.js';
 import { reachable, splitStackOut, splitStacks } from './structure.js';
 import { type FlowGraph, type StepNode, stepMap } from './types.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname, relative, resolve } from 'node:path';
-import { type FlowError, FlowFileError, type FlowErrorJson, flowErrorFromJSON } from '../errors/index.js';
+import { type FlowError, FlowFileError, type FlowErrorJson, flowErrorFromJSON, GraphErrors, type GraphError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import { sha256 } from '../util/hash.js';
 import { BUILD_ID } from '../util/package-info.js';
@@ -57,4 +57,13 @@ export async function analyzeFlow(file: string, projectRoot: string): Promise<An
   const errors = [...extracted.errors, ...(extracted.graph ? validateGraph(extracted.graph) : [])];
   cache.set(key, { graph: extracted.graph, errors: errors.map((e) => e.toJSON()) } satisfies CachedAnalysis);
   return { path, displayPath, graph: extracted.graph, errors, fromCache: false };
+}
+
+/** The graph of an analysis, or every problem found in it at once (exit 2). */
+export function assertGraph(analysis: Analysis): FlowGraph {
+  if (analysis.errors.length > 0 || !analysis.graph) {
+    const errs = analysis.errors as GraphError[];
+    throw errs.length === 1 ? errs[0]! : new GraphErrors(errs);
+  }
+  return analysis.graph;
 }

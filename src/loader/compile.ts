@@ -16,6 +16,12 @@ export interface CompiledFlow {
   fromCache: boolean;
 }
 
+/**
+ * Where the compiled module runs, when not from this machine's cache (a Batch container): what
+ * `import 'flowrun'` becomes there and the directory the module is placed in (source map paths).
+ */
+export interface CompileTarget { flowrunImport?: string; moduleDir?: string }
+
 /** The module every `import 'flowrun'` in a flow resolves to: this very copy of flowrun. */
 const FLOWRUN_ENTRY = join(PACKAGE_ROOT, 'dist', 'src', 'index.js');
 
@@ -26,9 +32,10 @@ const FLOWRUN_ENTRY = join(PACKAGE_ROOT, 'dist', 'src', 'index.js');
  * inputs, so an unchanged flow costs a few file reads. Packages an @npm environment provides
  * (`envPackages`) need not be in the project's node_modules.
  */
-export async function compileFlow(path: string, projectRoot: string, envPackages: ReadonlySet<string> = new Set()): Promise<CompiledFlow> {
+export async function compileFlow(path: string, projectRoot: string, envPackages: ReadonlySet<string> = new Set(), o: CompileTarget = {}): Promise<CompiledFlow> {
   const cache = JsonCache.forProject(projectRoot, 'build');
-  const key = sha256(`${BUILD_ID}\0${path}`);
+  const flowrunImport = o.flowrunImport ?? FLOWRUN_ENTRY;
+  const key = sha256(`${BUILD_ID}\0${path}${o.flowrunImport ? `\0${o.flowrunImport}\0${o.moduleDir}` : ''}`);
   const hit = cache.get<{ module: string; inputs: Record<string, string> }>(key);
   if (hit && existsSync(hit.module) && inputsUnchanged(projectRoot, hit.inputs)) {
     return { modulePath: hit.module, inputs: hit.inputs, fromCache: true };
@@ -44,12 +51,12 @@ export async function compileFlow(path: string, projectRoot: string, envPackages
       format: 'esm',
       target: 'node20',
       write: false,
-      // The module is written into this directory: the source map's paths are relative to it.
-      outdir: join(cache.dir, '..', 'modules'),
+      // The module is run from this directory: the source map's paths are relative to it.
+      outdir: o.moduleDir ?? join(cache.dir, '..', 'modules'),
       metafile: true,
       sourcemap: 'inline',
       logLevel: 'silent',
-      plugins: [externalPackages(envPackages)],
+      plugins: [externalPackages(envPackages, flowrunImport)],
       tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
     });
   } catch (e) {
@@ -81,12 +88,12 @@ function inputsUnchanged(projectRoot: string, inputs: Record<string, string>): b
  * Leaves packages as runtime imports, but checks that each one exists so a missing package
  * is reported at compile time with the importing line. `flowrun` itself is pinned to this copy.
  */
-function externalPackages(envPackages: ReadonlySet<string>): Plugin {
+function externalPackages(envPackages: ReadonlySet<string>, flowrunImport: string): Plugin {
   return {
     name: 'flowrun-externals',
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (args) => {
-        if (args.path === 'flowrun') return { path: FLOWRUN_ENTRY, external: true };
+        if (args.path === 'flowrun') return { path: flowrunImport, external: true };
         if (isBuiltin(args.path)) return { path: args.path, external: true };
         const name = packageName(args.path);
         if (envPackages.has(name) || packageDirExists(args.resolveDir, name)) return { path: args.path, external: true };

@@ -1,5 +1,5 @@
-import type { RunRecord, TaskRecord } from '../runtime/records.js';
-import { runRecordPath } from '../runtime/records.js';
+import type { RunRecord, TaskRecord } from '../metadata/records.js';
+import { runRecordPath } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { objectIdsIn, objectIdsInBytes } from '../store/types.js';
 

@@ -1,5 +1,5 @@
 import { NotFoundError, RemoteError } from '../errors/index.js';
-import { runRecordPath, type RunRecord } from '../runtime/records.js';
+import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { isRunId, printable, UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
 import type { S3Store } from '../store/s3.js';

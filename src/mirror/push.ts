@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { NotFoundError, RemoteError, StoreError } from '../errors/index.js';
-import { runRecordPath, type RunRecord } from '../runtime/records.js';
+import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { mapLimit, verifyObjectFile, type S3Store } from '../store/s3.js';
 import { invalidateRemoteRunIndex, updateRemoteRunIndex } from '../store/s3-run-index.js';

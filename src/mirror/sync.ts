@@ -1,6 +1,6 @@
 import type { FlowConfig } from '../config/config.js';
 import { UsageError } from '../errors/index.js';
-import { runRecordPath, type RunRecord } from '../runtime/records.js';
+import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { isRunId } from '../store/remote-input.js';
 import type { S3Store } from '../store/s3.js';

@@ -1,4 +1,4 @@
-import type { ReplayVerdict } from '../runtime/records.js';
+import type { ReplayVerdict } from '../metadata/records.js';
 import type { ArtifactCheck } from './verify.js';
 
 const MARK: Record<ArtifactCheck['status'], string> = { reproduced: '=', diverged: '≠', missing: '?' };

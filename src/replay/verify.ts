@@ -1,6 +1,6 @@
 import type { RunView } from '../diff/diff.js';
-import type { ReplayVerdict } from '../runtime/records.js';
-import { compareTaskIds } from '../client/task-ids.js';
+import type { ReplayVerdict } from '../metadata/records.js';
+import { compareTaskIds } from '../metadata/task-ids.js';
 import { own } from '../util/own.js';
 
 export interface ArtifactCheck {

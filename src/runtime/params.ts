@@ -1,6 +1,6 @@
 import type { Literal } from '../decorators/types.js';
 import { UsageError } from '../errors/index.js';
-import { kebab } from '../graph/names.js';
+import { kebab } from '../metadata/names.js';
 import type { FlowGraph, ParamNode } from '../graph/types.js';
 import { closest } from '../util/suggest.js';
 

@@ -1,17 +1,24 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '../errors/index.js';
 import type { FlowErrorJson } from '../errors/index.js';
-import { END_MARKER, type FromWorker, type TaskJob, type TaskResult, type ToWorker } from '../task/protocol.js';
-
+import type { RemoteAttempt } from '../metadata/records.js';
+import type { FromWorker, TaskJob, TaskResult, ToWorker } from '../task/protocol.js';
 import { PACKAGE_ROOT } from '../util/package-info.js';
+import { LogFollower, type Stream } from './log-follow.js';
+import { type AttemptLogs, NO_LOGS, readTail } from './task-logs.js';
+import { killTaskProcesses } from '../util/processes.js';
 
 const WORKER_SCRIPT = join(PACKAGE_ROOT, 'dist', 'src', 'task', 'worker.js');
 
 export interface TaskOutcome {
   result: TaskResult;
-  stdout: string;
-  stderr: string;
+  /** The attempt's output; spool files are the caller's to store (storeAttemptLogs) and remove. */
+  logs: AttemptLogs;
+  /** Set by a remote backend: where the attempt ran (recorded on the attempt). */
+  remote?: RemoteAttempt;
 }
 
 export interface PoolOptions {
@@ -22,8 +29,14 @@ export interface PoolOptions {
   cwd?: string;
   /** Register the @npm module hooks as each worker starts (off the first task's critical path). */
   moduleHooks?: boolean;
-  /** Called with each piece of a task's output as it arrives. */
-  onOutput?: (job: TaskJob, stream: 'stdout' | 'stderr', text: string) => void;
+  /**
+   * Called with each piece of a task's output as it arrives (read from its log files every
+   * 100 ms); a returned promise delays further reads, and the attempt's outcome waits until
+   * all of its output went through.
+   */
+  onOutput?: (job: TaskJob, stream: Stream, text: string) => void | Promise<void>;
+  /** Where the attempts' log files are spooled until stored (default: the OS temp directory). */
+  spoolDir?: string;
 }
 
 interface Pending {
@@ -37,35 +50,29 @@ interface Pending {
 /** Workers that die before they are ready this many times in a row mean they cannot start at all. */
 const MAX_START_FAILURES = 3;
 
-type Stream = 'stdout' | 'stderr';
+interface Attempt extends Pending {
+  files: Record<Stream, string>;
+  /** Streams the task wrote nothing to (their files go on to the worker's next task). */
+  empty: Partial<Record<Stream, boolean>>;
+  follower?: LogFollower;
+  done?: TaskResult;
+  aborted?: 'timeout' | 'interrupt';
+}
 
 class Worker {
   ready = false;
-  current?: Pending & { done?: TaskResult; seq?: number; ended: Record<Stream, number>; logs: Record<Stream, string>; aborted?: 'timeout' | 'interrupt' };
+  current?: Attempt;
   tasksRun = 0;
   retiring = false;
-  private tails: Record<Stream, string> = { stdout: '', stderr: '' };
+  /** Processes the worker reported its tasks started, for a kill from outside (timeout). */
+  spawned = new Set<number>();
+  /** Files of streams its last task left empty, open in the worker for its next task. */
+  empty: Partial<Record<Stream, string>> = {};
 
-  constructor(readonly child: ChildProcess, readonly heapMB: number | undefined) {}
-
-  /** Splits a stream's data at end markers and hands text to the current task. */
-  feed(stream: Stream, data: string, emit: (text: string) => void, marker: (seq: number) => void): void {
-    let buf = this.tails[stream] + data;
-    for (;;) {
-      const m = END_MARKER.exec(buf);
-      if (!m) break;
-      if (m.index > 0) emit(buf.slice(0, m.index));
-      marker(Number(m[1]));
-      buf = buf.slice(m.index + m[0].length);
-    }
-    const nul = buf.lastIndexOf('\u0000');
-    // Hold back a possibly incomplete marker; emit everything else now (live logs).
-    const keep = nul !== -1 && buf.length - nul < 32 ? buf.slice(nul) : '';
-    const out = buf.slice(0, buf.length - keep.length);
-    if (out) emit(out);
-    this.tails[stream] = keep;
-  }
+  constructor(readonly child: ChildProcess, readonly heapMB: number | undefined, readonly id: number) {}
 }
+
+const POLL_MS = 100;
 
 /**
  * A pool of pre-started worker processes (child_process.fork with IPC). Each task runs in a
@@ -78,6 +85,10 @@ export class WorkerPool {
   private readonly queue: Pending[] = [];
   private closed = false;
   private startFailures = 0;
+  private spool?: string;
+  private nextId = 0;
+  private attempts = 0;
+  private poller?: NodeJS.Timeout;
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -96,15 +107,39 @@ export class WorkerPool {
   /** Kills the worker running `job` (timeout or interrupt); its outcome reports why. */
   abort(job: TaskJob, reason: 'timeout' | 'interrupt'): void {
     for (const w of this.workers) {
-      if (w.current?.job === job) { w.current.aborted = reason; w.child.kill('SIGKILL'); }
+      if (w.current?.job === job) { w.current.aborted = reason; this.kill(w); }
     }
   }
 
-  /** Stops every worker; queued tasks are dropped. */
+  /** Stops every worker (with the processes their tasks started); queued tasks are dropped. */
   close(): void {
     this.closed = true;
     this.queue.length = 0;
-    for (const w of this.workers) w.child.kill('SIGKILL');
+    // A busy worker's task is stopped with its whole family; an idle one has nothing of a task left.
+    for (const w of this.workers) {
+      if (w.current) this.kill(w);
+      else killTaskProcesses(w.child.pid, [], false);
+    }
+    if (this.poller) clearInterval(this.poller);
+    if (this.spool) rmSync(this.spool, { recursive: true, force: true });
+  }
+
+  /** SIGKILL to the worker, its process group and every process its task started. */
+  private kill(w: Worker): void {
+    killTaskProcesses(w.child.pid, [...w.spawned], true);
+  }
+
+  private spoolDir(): string {
+    if (!this.spool) {
+      try {
+        mkdirSync(this.options.spoolDir ?? tmpdir(), { recursive: true });
+        this.spool = mkdtempSync(join(this.options.spoolDir ?? tmpdir(), 'logs-'));
+      } catch {
+        // The store's directory is not usable (the run reports that itself): spool in the OS temp directory.
+        this.spool = mkdtempSync(join(tmpdir(), 'flowrun-logs-'));
+      }
+    }
+    return this.spool;
   }
 
   private dispatch(): void {
@@ -129,37 +164,62 @@ export class WorkerPool {
   }
 
   private start(w: Worker, p: Pending): void {
-    w.current = { ...p, ended: { stdout: 0, stderr: 0 }, logs: { stdout: '', stderr: '' } };
+    // A stream the worker's previous task left empty keeps its file: creating one costs ~0.7 ms on ext4.
+    const files = { stdout: w.empty.stdout ?? this.logFile('out'), stderr: w.empty.stderr ?? this.logFile('err') };
+    w.empty = {};
+    const sink = this.options.onOutput;
+    w.current = { ...p, files, empty: {}, follower: sink ? new LogFollower(files, (stream, text) => sink(p.job, stream, text)) : undefined };
     w.tasksRun++;
-    w.child.send({ type: 'run', job: p.job } satisfies ToWorker);
+    w.child.send({ type: 'run', job: p.job, logs: files } satisfies ToWorker);
     p.onStart?.();
+    if (sink && !this.poller) {
+      this.poller = setInterval(() => { for (const x of this.workers) x.current?.follower?.poll(); }, POLL_MS);
+      this.poller.unref();
+    }
+  }
+
+  private logFile(ext: 'out' | 'err'): string {
+    return join(this.spoolDir(), `${++this.attempts}.${ext}`);
   }
 
   private spawn(heapMB: number | undefined): void {
     const execArgv = heapMB ? [`--max-old-space-size=${heapMB}`] : [];
+    const id = ++this.nextId;
+    // Output written before the worker's first task (start-up) goes to the worker's own file.
+    const idle = join(this.spoolDir(), `worker-${id}.log`);
     const env = this.options.moduleHooks ? { ...process.env, FLOWRUN_MODULE_HOOKS: '1' } : process.env;
-    const child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv, serialization: 'advanced', cwd: this.options.cwd, env });
-    const w = new Worker(child, heapMB);
-    this.workers.add(w);
-    for (const stream of ['stdout', 'stderr'] as const) {
-      child[stream]!.setEncoding('utf8');
-      child[stream]!.on('data', (data: string) => w.feed(stream, data,
-        (text) => {
-          if (!w.current) return;
-          w.current.logs[stream] += text;
-          this.options.onOutput?.(w.current.job, stream, text);
-        },
-        (seq) => { if (w.current) { w.current.ended[stream] = seq; this.maybeFinish(w); } }));
+    const fd = openSync(idle, 'a');
+    let child: ChildProcess;
+    try {
+      // detached: the worker leads its own process group, which its tasks' children join.
+      child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', fd, fd, 'ipc'], execArgv, serialization: 'advanced', cwd: this.options.cwd, env, detached: true });
+    } finally {
+      closeSync(fd);
     }
+    const w = new Worker(child, heapMB, id);
+    this.workers.add(w);
     child.on('message', (m: FromWorker) => {
       if (m.type === 'ready') { w.ready = true; this.startFailures = 0; this.dispatch(); return; }
-      if (m.type === 'done' && w.current) { w.current.done = m.result; w.current.seq = m.seq; this.maybeFinish(w); }
+      if (m.type === 'spawned') { w.spawned.add(m.pid); return; }
+      if (m.type === 'done' && w.current) {
+        w.current.done = m.result;
+        for (const stream of m.empty ?? []) w.current.empty[stream] = true;
+        w.spawned.clear();
+        if (m.retire) {
+          // A diagnostic for flowrun's own tests and benchmarks: why workers are not reused.
+          if (process.env.FLOWRUN_DEBUG_RETIRE) process.stderr.write(`flowrun: worker ${w.id} retired: ${m.retire}\n`);
+          this.retire(w);
+        }
+        void this.finish(w, w.current);
+      }
     });
     child.on('exit', (code, signal) => {
       this.workers.delete(w);
+      // The task's children die with it (they could still be writing into its log).
+      killTaskProcesses(child.pid, [...w.spawned], false);
       const cur = w.current;
       w.current = undefined;
-      if (cur) cur.resolve({ result: { ok: false, error: crashError(cur.job, code, signal, cur.aborted, cur.logs.stderr, cur.heapMB) }, stdout: cur.logs.stdout, stderr: cur.logs.stderr });
+      if (cur && !cur.done) void this.settle(cur, { ok: false, error: crashError(cur.job, code, signal, cur.aborted, readTail(cur.files.stderr, 64 << 10), cur.heapMB) });
       if (!w.ready && !w.retiring && ++this.startFailures >= MAX_START_FAILURES) this.failQueue(w, code, signal);
       if (!this.closed) this.dispatch();
     });
@@ -176,22 +236,32 @@ export class WorkerPool {
         code: 'TASK_CRASHED', step: p.job.step, exitCode: ExitCode.runFailed, data: { exitCode: code, signal },
         message: `Task ${p.job.step}/${p.job.taskId} could not start: its worker process exited ${signal ? `by ${signal}` : `with code ${code}`} ${MAX_START_FAILURES} times before it was ready${w.heapMB ? ` (heap limit ${w.heapMB} MiB from @resources)` : ''}.`,
         fix: w.heapMB ? 'Raise @resources({ memory }): a Node worker needs at least ~32 MiB.' : 'Reinstall flowrun (npm ci); its worker script may be missing.',
-      } }, stdout: '', stderr: '' });
+      } }, logs: NO_LOGS });
     }
   }
 
-  private maybeFinish(w: Worker): void {
-    const cur = w.current;
-    if (!cur?.done || cur.seq === undefined || cur.ended.stdout !== cur.seq || cur.ended.stderr !== cur.seq) return;
+  /** The worker finished the attempt: its output is complete once the live view has caught up. */
+  private async finish(w: Worker, cur: Attempt): Promise<void> {
+    await this.settle(cur, cur.done!);
+    if (w.current !== cur) return;
+    for (const stream of ['stdout', 'stderr'] as const) if (cur.empty[stream]) w.empty[stream] = cur.files[stream];
     w.current = undefined;
-    cur.resolve({ result: cur.done, stdout: cur.logs.stdout, stderr: cur.logs.stderr });
     if (w.tasksRun >= (this.options.recycleAfter ?? 500)) this.retire(w);
     this.dispatch();
   }
 
+  private async settle(cur: Attempt, result: TaskResult): Promise<void> {
+    await cur.follower?.finish().catch(() => undefined);
+    // Stopped (timeout, Ctrl-C) while its result was on its way: it counts as stopped, as it would a moment later.
+    const final = cur.aborted && result.ok ? { ok: false as const, error: crashError(cur.job, null, 'SIGKILL', cur.aborted, '', cur.heapMB) } : result;
+    const source = (stream: Stream) => (cur.empty[stream] ? { text: '' } : { file: cur.files[stream] });
+    cur.resolve({ result: final, logs: { stdout: source('stdout'), stderr: source('stderr') } });
+  }
+
   private retire(w: Worker): void {
+    if (w.retiring) return;
     w.retiring = true;
-    w.child.send({ type: 'exit' } satisfies ToWorker);
+    if (w.child.connected) w.child.send({ type: 'exit' } satisfies ToWorker);
   }
 }
 

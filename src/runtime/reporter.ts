@@ -1,6 +1,10 @@
+import { once } from 'node:events';
 import type { TaskSpec } from './scheduler.js';
-import type { TaskRecord } from './records.js';
+import type { TaskRecord } from '../metadata/records.js';
 import { displayText } from '../util/terminal.js';
+
+/** The longest unfinished line kept while waiting for its end (the rest is printed as it comes). */
+const MAX_PARTIAL = 64 << 10;
 
 /**
  * What a run prints while it runs (plain lines, fit for logs and pipes): task output prefixed
@@ -12,14 +16,22 @@ export class PlainReporter {
 
   constructor(readonly run: string, private readonly opts: { quiet: boolean; json: boolean }) {}
 
-  output(spec: { step: string; taskId: string }, stream: 'stdout' | 'stderr', text: string): void {
+  /**
+   * Prints a piece of a task's output, line by line with the task's prefix. Returns a promise
+   * when the terminal or pipe is behind, so the caller reads no more of the task's log until
+   * it drained: the orchestrator never holds a task's output in memory. A line longer than
+   * MAX_PARTIAL is printed in pieces.
+   */
+  output(spec: { step: string; taskId: string }, stream: 'stdout' | 'stderr', text: string): void | Promise<void> {
     if (this.opts.quiet) return;
     const key = `${spec.step}/${spec.taskId}/${stream}`;
     const lines = ((this.partial.get(key) ?? '') + text).split('\n');
-    this.partial.set(key, lines.pop()!);
+    let rest = lines.pop()!;
+    while (rest.length > MAX_PARTIAL) { lines.push(rest.slice(0, MAX_PARTIAL)); rest = rest.slice(MAX_PARTIAL); }
+    this.partial.set(key, rest);
     const prefix = `[${this.run}/${spec.step}/${spec.taskId}] `;
     const out = stream === 'stdout' && !this.opts.json ? process.stdout : process.stderr;
-    if (lines.length) out.write(lines.map((l) => prefix + l).join('\n') + '\n');
+    if (lines.length && !out.write(lines.map((l) => prefix + l).join('\n') + '\n')) return once(out, 'drain').then(() => undefined);
   }
 
   taskFinished(spec: TaskSpec, rec: TaskRecord): void {
@@ -71,10 +83,11 @@ export class TtyReporter extends PlainReporter {
     this.timer.unref();
   }
 
-  override output(spec: { step: string; taskId: string }, stream: 'stdout' | 'stderr', text: string): void {
+  override output(spec: { step: string; taskId: string }, stream: 'stdout' | 'stderr', text: string): void | Promise<void> {
     this.render?.clear();
-    super.output(spec, stream, text);
+    const wait = super.output(spec, stream, text);
     this.draw();
+    return wait;
   }
 
   override info(line: string): void {

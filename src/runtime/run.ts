@@ -6,21 +6,28 @@ import type { Literal } from '../decorators/types.js';
 import { ExitCode, StoreError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import { npmPackageNames, prepareEnvironments } from '../env/prepare.js';
+import { matchSpecs } from '../env/conda/matchspec.js';
 import { compileFlow } from '../loader/compile.js';
 import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { WorkerPool } from './pool.js';
-import { captureIncludes } from './includes.js';
+import type { Stream } from './log-follow.js';
+import type { TaskJob } from '../task/protocol.js';
+import { captureIncludes } from '../task/includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
-import type { BatchPlan } from '../batch/setup.js';
-import { isBatchStep } from '../batch/settings.js';
-import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from './records.js';
+import { hasLocalSteps, type PreparedBackend, prepareBackends, type RunEnvironments } from './backends.js';
+import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from '../metadata/records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
+import { LiveRun } from './live.js';
+import { withLiveness } from '../metadata/liveness.js';
 import { allocateRunId } from './run-id.js';
 import { Scheduler, type SchedulerResult } from './scheduler.js';
-import { newRunSeed } from './seed.js';
+import { newRunSeed } from '../task/seed.js';
+
+/** Where task output goes while the run runs (the reporter, the live view). */
+interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
 
 export interface RunOptions {
   config: FlowConfig;
@@ -67,11 +74,16 @@ export interface RunOutcome {
  * interrupted (exit 130); a task failure fails the run (exit 1) after running tasks finish.
  */
 export async function executeRun(o: RunOptions): Promise<RunOutcome> {
-  let reporter: PlainReporter | undefined;
+  let reporter: OutputSink | undefined;
   const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
   const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
-  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, onOutput: (job, stream, text) => reporter?.output(job, stream, text) });
-  pool.prestart(Math.min(maxWorkers, 2)); // overlaps worker start-up with compiling and record writing
+  // Task logs are spooled next to the store (same disk as the objects they become, not a RAM-backed /tmp).
+  const spoolDir = join(localStoreDir(o.config), 'tmp');
+  // --quiet prints no task output: the logs are only stored, not followed.
+  const onOutput = o.quiet ? undefined : (job: TaskJob, stream: Stream, text: string) => reporter?.output(job, stream, text);
+  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput });
+  // Overlaps worker start-up with compiling and record writing (not when every step runs on Batch).
+  if (hasLocalSteps(o.graph)) pool.prestart(Math.min(maxWorkers, 2));
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
   } finally {
@@ -79,18 +91,17 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   }
 }
 
-async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void): Promise<RunOutcome> {
-  // @batch steps: settings, the S3 store and the queues are checked before a run id exists.
-  // The AWS SDK is loaded only by runs that use it.
-  const batch = o.graph.steps.some(isBatchStep) ? await (await import('../batch/setup.js')).prepareBatch(o.config, o.graph) : undefined;
+async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void): Promise<RunOutcome> {
+  // Remote backends (@batch) check their settings, stores and queues before a run id exists.
+  const remotes = await prepareBackends(o.config, o.graph);
   try {
-    return await executeWith(o, pool, maxWorkers, setReporter, batch);
+    return await executeWith(o, pool, maxWorkers, setReporter, remotes);
   } finally {
-    batch?.close();
+    for (const r of remotes) r.close();
   }
 }
 
-async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: PlainReporter) => void, batch: BatchPlan | undefined): Promise<RunOutcome> {
+async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void, remotes: PreparedBackend[]): Promise<RunOutcome> {
   const store = LocalStore.open(localStoreDir(o.config));
   const mirror = mirrorLocation(o.config);
   const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
@@ -99,8 +110,15 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)),
     snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
     mirror ? openMirror(mirror) : undefined,
-    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, info }),
+    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, remoteSteps: remoteStepsOf(remotes), info }),
   ]);
+  // Batch steps' environments are made for the containers (tarballs, conda archives in S3) before a run id exists.
+  const runEnvs: RunEnvironments = {
+    projectRoot: o.config.projectRoot, project: snapshot.env.lockfile,
+    npm: new Map([...envs.envs].map(([s, e]) => [s, { lock: e.record.lock, names: e.names }])),
+    conda: new Map([...envs.conda].map(([s, e]) => [s, { lock: e.record.lock, specs: matchSpecs(e.record.spec) }])),
+  };
+  for (const r of remotes) await r.prepareEnvironments(runEnvs, store, info);
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   // Read before a run id is allocated: a missing input file is a usage error, not a failed run.
   const includes = captureIncludes(o.graph, o.params, process.cwd(), store, o.includes);
@@ -135,22 +153,25 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const tty = live ? new TtyReporter(id, o.graph.flow, o.graph.order) : undefined;
   const reporter = tty ?? new PlainReporter(id, { quiet: o.quiet, json: o.json });
   await tty?.start();
-  setReporter(reporter);
+  // What `flow ui` shows of the run before its task records exist: attempts in progress and their output so far.
+  const liveRun = new LiveRun(store, id, (run) => { const r = store.readRecordSync<RunRecord>(runRecordPath(run)); return !r || withLiveness(r).status !== 'running'; });
+  setReporter({ output: (job, stream, text) => { reporter.output(job, stream, text); liveRun.output(job.step, job.taskId, job.attempt, stream, text); } });
   const local = new LocalBackend(pool, maxWorkers);
-  const onBatch = batch?.backend({
+  const attached = remotes.map((r) => ({ steps: r.steps, backend: r.backend({
     run: id, flow: o.graph.flow, local: store, info: (line) => reporter.info(`${id}: ${line}`),
-    code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.', lock: snapshot.env.lockfile },
-  });
-  const backendFor = (step: string): TaskBackend => (onBatch && batch!.steps.has(step) ? onBatch : local);
+    code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.' }, path: o.path, projectRoot: o.config.projectRoot, envPackages: npmPackageNames(o.graph),
+  }) }));
+  const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
     maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
-    envVars: new Map([...envs.conda].map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
+    // (A Batch step's container sets its own: nothing of this machine travels.)
+    envVars: new Map([...envs.conda].filter(([s]) => !remotes.some((r) => r.steps.has(s))).map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
     events: {
-      taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); },
-      taskFinished: (spec, rec) => reporter.taskFinished(spec, rec),
+      taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); liveRun.taskStarted(spec.step, spec.id, attempt); },
+      taskFinished: (spec, rec) => { reporter.taskFinished(spec, rec); liveRun.taskFinished(spec.step, spec.id); },
       retrying: (spec, attempt, message) => reporter.retrying(spec, attempt, message),
     },
   });
@@ -164,7 +185,8 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     tty?.stop();
-    onBatch?.close();
+    for (const a of attached) a.backend.close?.();
+    liveRun.close();
   }
   if (result.fatal !== undefined) abandonRun(store, record, result);
   const finished = new Date();
@@ -176,7 +198,10 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   store.writeRecordSync(runRecordPath(id), record, true);
   o.onFinish?.(record);
   if (remote && autoPushEnabled(o.config)) await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, (line) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); });
-  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : ExitCode.runFailed;
+  // A task that never ran because its infrastructure failed (a Batch job without its bundle, its
+  // S3 access or a usable image) exits with that error's code (3 or 4), not "run failed".
+  const infra = (result.failure?.data as { infrastructure?: boolean } | undefined)?.infrastructure && (result.failure!.exitCode === ExitCode.storeIntegrity || result.failure!.exitCode === ExitCode.remote) ? result.failure!.exitCode : undefined;
+  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : infra ?? ExitCode.runFailed;
   return { record, exitCode };
 }
 
@@ -205,4 +230,9 @@ function abandonRun(store: LocalStore, record: RunRecord, result: SchedulerResul
 function cwdInProject(root: string, cwd: string): string {
   const rel = relative(root, cwd);
   return rel === '' || rel.startsWith('..') ? '.' : rel;
+}
+
+/** Steps whose environments are solved for a remote backend's machines, not this one. */
+function remoteStepsOf(remotes: PreparedBackend[]): ReadonlyMap<string, { gpu: boolean }> {
+  return new Map(remotes.flatMap((r) => [...r.remoteSteps]));
 }

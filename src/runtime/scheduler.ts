@@ -9,7 +9,8 @@ import type { TaskJob } from '../task/protocol.js';
 import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { TaskBackend } from './backend.js';
-import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from './records.js';
+import { storeAttemptLogs } from './task-logs.js';
+import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from '../metadata/records.js';
 
 /** A task that finished ok: what its successors need. */
 export interface DoneTask {
@@ -96,7 +97,7 @@ export class Scheduler {
   constructor(private readonly o: SchedulerOptions) {
     this.steps = stepMap(o.graph);
     for (const s of o.graph.steps) {
-      this.settings.set(s.name, stepSettings(s));
+      this.settings.set(s.name, stepSettings(s.decorators));
       const backend = o.backendFor(s.name);
       this.backends.set(s.name, backend);
       this.ready.set(backend, []);
@@ -179,14 +180,13 @@ export class Scheduler {
         const finished = new Date();
         // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.
         const stack = outcome.result.ok ? undefined : (outcome.result.error as { stack?: string }).stack;
-        const stderr = stack ? `${outcome.stderr}${outcome.stderr && !outcome.stderr.endsWith('\n') ? '\n' : ''}${stack}\n` : outcome.stderr;
-        const logs = { stdout: this.o.store.putObjectSync(Buffer.from(outcome.stdout)), stderr: this.o.store.putObjectSync(Buffer.from(stderr)) };
+        const logs = await storeAttemptLogs(this.o.store, outcome.logs, stack);
         let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
-        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime() };
+        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), logs, ...(outcome.remote ? { remote: outcome.remote } : {}) };
         if (!error && outcome.result.ok) {
           attempts.push({ ...base, status: 'ok' });
           const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;
-          return this.complete(spec, this.record(spec, 'ok', attempts, outcome.result.artifacts, logs, next));
+          return this.complete(spec, withCards(this.record(spec, 'ok', attempts, outcome.result.artifacts, logs, next), outcome.result.cards));
         }
         error ??= { code: 'TASK_FAILED', message: `Task ${spec.step}/${spec.id} failed without an error.`, step: spec.step, exitCode: 1, fix: `See its output: flow logs ${this.o.run}/${spec.step}/${spec.id}` };
         attempts.push({ ...base, status: 'failed', error: stripStack(error) });
@@ -195,11 +195,11 @@ export class Scheduler {
           if (settings.catchVar && !this.stopping && !this.steps.get(spec.step)!.foreach) {
             // Code and message only: a stack holds machine paths and would never reproduce (it is in the stderr log).
             const artifacts = { ...this.inherited(spec), [settings.catchVar]: saveArtifact(this.o.store, { code: error.code, message: error.message }, spec.step, settings.catchVar) };
-            const rec = this.record(spec, 'ok', attempts, artifacts, logs, { targets: this.steps.get(spec.step)!.next });
+            const rec = withCards(this.record(spec, 'ok', attempts, artifacts, logs, { targets: this.steps.get(spec.step)!.next }), outcome.result.cards);
             rec.caught = stripStack(error);
             return this.complete(spec, rec);
           }
-          return this.fail(spec, this.record(spec, 'failed', attempts, {}, logs), error);
+          return this.fail(spec, withCards(this.record(spec, 'failed', attempts, {}, logs), outcome.result.cards), error);
         }
       }
       if (this.stopping) {
@@ -316,4 +316,10 @@ export class Scheduler {
 function stripStack<T extends FlowErrorJson>(e: T): FlowErrorJson {
   const { stack: _stack, ...rest } = e as T & { stack?: string };
   return rest;
+}
+
+/** The cards the attempt built, on its task's record. */
+function withCards(rec: TaskRecord, cards: TaskRecord['cards'] | undefined): TaskRecord {
+  if (cards?.length) rec.cards = cards;
+  return rec;
 }

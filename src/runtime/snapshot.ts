@@ -11,7 +11,7 @@ import type { LocalStore } from '../store/local.js';
 import { sha256 } from '../util/hash.js';
 import { displayValue } from '../util/terminal.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
-import type { CodeRecord, EnvRecord, GitRecord, ManifestEntry } from './records.js';
+import type { CodeRecord, EnvRecord, GitRecord, ManifestEntry } from '../metadata/records.js';
 
 export interface ProjectSnapshot {
   git: GitRecord | null;

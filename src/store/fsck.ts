@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFlowError, type StoreError } from '../errors/index.js';
-import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
-import { checkRunRecord, checkTaskRecord, summaryMismatch } from './record-check.js';
+import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/records.js';
+import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
 import type { S3Store } from './s3.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { LocalStore } from './local.js';
@@ -89,6 +89,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
       tasks++;
       for (const [name, ref] of Object.entries(t.artifacts ?? {})) { note(refs, ref.hash, `${who} ${name}`); note(artifacts, ref.hash, `${who} ${name}`); }
       if (t.logs) { note(refs, t.logs.stdout, `${who} stdout`); note(refs, t.logs.stderr, `${who} stderr`); }
+      for (const a of t.attempts ?? []) if (a.logs) { note(refs, a.logs.stdout, `${who} attempt ${a.attempt} stdout`); note(refs, a.logs.stderr, `${who} attempt ${a.attempt} stderr`); }
     }
     const mismatch = rec && unreadable === 0 ? summaryMismatch(rec, records.map((r) => r.record)) : undefined;
     if (mismatch) problems.push({ code: 'STORE_SUMMARY_MISMATCH', subject: runRecordPath(run), message: mismatch });

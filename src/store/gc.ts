@@ -1,10 +1,10 @@
 import { type Dirent, lstatSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { withLiveness } from '../client/list-runs.js';
+import { withLiveness } from '../metadata/liveness.js';
 import { isFlowError, StoreError, UsageError } from '../errors/index.js';
-import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
+import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/records.js';
 import { LocalStore } from './local.js';
-import { checkRunRecord, checkTaskRecord, summaryMismatch } from './record-check.js';
+import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
 import type { S3Store } from './s3.js';
 import { objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
 

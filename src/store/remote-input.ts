@@ -1,6 +1,6 @@
 import { constants } from 'node:buffer';
 import { StoreError } from '../errors/index.js';
-import { RESERVED_NAMES } from '../graph/names.js';
+import { RESERVED_NAMES } from '../metadata/names.js';
 import { formatBytes } from '../util/bytes.js';
 import { SHA256_HEX } from './types.js';
 

@@ -1,8 +1,8 @@
 import { statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { runRecordPath, type RunRecord } from '../runtime/records.js';
+import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import type { LocalStore } from './local.js';
-import { checkRunRecord } from './record-check.js';
+import { checkRunRecord } from '../metadata/record-check.js';
 
 /**
  * The run index of a local store: every run record with the file status (inode, size, mtime,

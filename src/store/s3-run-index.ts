@@ -1,5 +1,5 @@
 import { isFlowError, type StoreError } from '../errors/index.js';
-import { runRecordPath, type RunRecord } from '../runtime/records.js';
+import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import { mapLimit } from '../util/map-limit.js';
 import { forgedRecord, isPlainObject, isRunId, printable, RECORD_MAX_BYTES } from './remote-input.js';
 import type { S3Store } from './s3.js';

@@ -1,6 +1,6 @@
 import { StoreError } from '../errors/index.js';
-import { runRecordPath, type RunRecord, type TaskRecord } from '../runtime/records.js';
-import { checkRunRecord, checkTaskRecord } from './record-check.js';
+import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/records.js';
+import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
 import { forgedRecord, isPlainObject, isProjectPath, isRunId, isStepName, parseTaskRecordPath, printable, RECORD_MAX_BYTES } from './remote-input.js';
 import type { S3Store } from './s3.js';
 import { mapLimit } from '../util/map-limit.js';

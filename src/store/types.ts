@@ -26,7 +26,7 @@ export interface Store {
   createRecord(path: string, value: unknown): Promise<boolean>;
 }
 
-export const SHA256_HEX = /^[0-9a-f]{64}$/;
+export { SHA256_HEX } from '../util/hash.js';
 
 /**
  * Object ids named anywhere in a text (a record, an artifact document). Generic on purpose: any

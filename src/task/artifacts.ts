@@ -2,7 +2,7 @@ import { FlowError } from '../errors/index.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { encodeArtifact } from '../serialize/encode.js';
 import type { LocalStore } from '../store/local.js';
-import type { ArtifactRef } from '../runtime/records.js';
+import type { ArtifactRef } from '../metadata/records.js';
 
 /** Loads an artifact value from the store (blobs fetched by hash on demand). */
 export function loadArtifact(store: LocalStore, ref: ArtifactRef): unknown {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { type EnvMessage, type TaskModuleEnv, packageName } from './env-hooks.js';
+import { recaptureObject } from './realm.js';
 
 /** A task's @npm environment as the worker receives it. */
 export interface TaskNpmEnv {
@@ -47,6 +48,8 @@ function startHooks(): MessagePort {
   const { port1, port2 } = new MessageChannel();
   register(new URL('./env-hooks.js', import.meta.url), { data: { port: port2 }, transferList: [port2] });
   patchRequire();
+  // flowrun's own change to node:module: part of the state tasks start from, not one to undo.
+  recaptureObject(Module);
   return port1;
 }
 

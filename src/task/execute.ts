@@ -1,72 +1,109 @@
 import { pathToFileURL } from 'node:url';
 import { FlowError, isFlowError } from '../errors/index.js';
 import { setParamOverrides } from '../flow/decorators.js';
-import { FlowSpec, taskSlots } from '../flow/flowspec.js';
-import { loadIncludes } from '../runtime/includes.js';
-import { sfc32, taskSeed } from '../runtime/seed.js';
+import { FlowSpec, type TaskSlots, taskSlots } from '../flow/flowspec.js';
+import { loadIncludes } from './includes.js';
+import { sfc32, taskSeed } from './seed.js';
 import type { LocalStore } from '../store/local.js';
 import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
 import { useTaskEnvironment } from './env-resolution.js';
+import { adoptFirstImport, beginTask, endTask, stepStarting } from './isolation.js';
 import type { TaskJob, TaskResult } from './protocol.js';
+import { beginCard, finishCard, takeCard } from '../cards/collect.js';
+import { readFlowMeta } from '../flow/metadata.js';
 
 type FlowClass = new () => FlowSpec;
 let importCount = 0;
 
+/** How a task attempt ended, and whether its worker can run another one. */
+export interface TaskEnd {
+  result: TaskResult;
+  /** Why the worker must be retired: state the task changed that could not be put back. */
+  retire?: string;
+}
+
 /**
  * Runs one task attempt inside a worker: imports a fresh instance of the flow module (so
  * module-level state never leaks between tasks), builds the flow object with its parameters
- * and inherited artifacts, calls the step, and stores what it produced. Objects are written
- * before the result is returned; the orchestrator writes the task record after.
+ * and inherited artifacts, and calls the step. Then, before anything of flowrun's runs again,
+ * the processes the task started are killed and the realm and process state are put back as
+ * they were before the task, so storing its artifacts cannot be bent by what the step patched
+ * and the next task starts from the same state. Objects are written before the result is
+ * returned; the orchestrator writes the task record after.
  */
-export async function executeTask(job: TaskJob, store: LocalStore): Promise<TaskResult> {
-  const restoreEnv = applyEnv(job.env);
-  const realRandom = Math.random;
+export async function executeTask(job: TaskJob, store: LocalStore): Promise<TaskEnd> {
+  beginTask();
+  let ran: { flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope } | undefined;
+  let failure: unknown;
   try {
+    await adoptFirstImport(job.modulePath, () => importFlowModule(job, 'first'));
+    Object.assign(process.env, job.env);
     Math.random = sfc32(taskSeed(job.seed, job.step, job.taskId));
-    const Flow = await loadFlowClass(job);
-    setParamOverrides(job.includes ? { ...job.params, ...loadIncludes(job.includes, store) } : job.params);
-    let flow: FlowSpec;
-    try {
-      flow = new Flow();
-    } finally {
-      setParamOverrides(undefined);
-    }
-    const scope = new ArtifactScope(store);
-    const slots = taskSlots(flow);
-    slots.step = job.step;
-    slots.adopt = (name, ref) => scope.adopt(flow, name, ref);
-    scope.install(flow, job.inherited, new Set(Object.keys(job.params)));
-    if (job.foreach) {
-      slots.hasInput = true;
-      slots.index = job.foreach.index;
-      slots.input = splitItem(store, job.foreach.artifact, job.foreach.index);
-    }
-    const method = (flow as unknown as Record<string, unknown>)[job.step];
-    if (typeof method !== 'function') throw new FlowError('STEP_NOT_FOUND', `The flow class has no method ${job.step}.`, { step: job.step });
-    if (job.inputs) {
-      const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
-      slots.inputRefs = refs;
-      const inputs = job.inputs.map((i) => inputView(store, i, job.step, refs));
-      await (method as (inputs: unknown) => unknown).call(flow, Object.freeze(inputs));
-    } else {
-      await (method as () => unknown).call(flow);
-    }
-    const artifacts = scope.collect(flow as unknown as Record<string, unknown>, job.step);
-    const result: TaskResult = { ok: true, artifacts, next: slots.next };
-    if (job.splitField !== undefined) result.count = splitCount(flow, job);
-    return result;
+    ran = await runStep(job, store);
   } catch (e) {
-    return { ok: false, error: errorJson(e, job.step) };
-  } finally {
-    Math.random = realRandom;
-    restoreEnv();
+    failure = e;
+  }
+  // The card the step built is taken before the realm is put back (its buffer hangs off a global).
+  const card = takeCard();
+  const retire = await endTask();
+  const task = { run: job.run, step: job.step, task: job.taskId };
+  try {
+    if (!ran) throw failure;
+    const artifacts = ran.scope.collect(ran.flow as unknown as Record<string, unknown>, job.step);
+    const result: TaskResult = { ok: true, artifacts, next: ran.slots.next };
+    if (job.splitField !== undefined) result.count = splitCount(ran.flow, job);
+    const cards = finishCard(card, store, task);
+    return { result: cards ? { ...result, cards } : result, ...(retire ? { retire } : {}) };
+  } catch (e) {
+    // A failed task keeps what its card had so far: it often says why.
+    const cards = finishCard(card, store, task);
+    return { result: { ok: false, error: errorJson(e, job.step), ...(cards ? { cards } : {}) }, ...(retire ? { retire } : {}) };
   }
 }
 
-async function loadFlowClass(job: TaskJob): Promise<FlowClass> {
+async function runStep(job: TaskJob, store: LocalStore): Promise<{ flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope }> {
+  const Flow = await loadFlowClass(job);
+  const cardUse = readFlowMeta(Flow)?.stepDecorators.get(job.step)?.find((d) => d.name === 'card');
+  beginCard(cardUse ? { title: typeof cardUse.options.title === 'string' ? cardUse.options.title : undefined } : undefined);
+  setParamOverrides(job.includes ? { ...job.params, ...loadIncludes(job.includes, store) } : job.params);
+  let flow: FlowSpec;
+  try {
+    flow = new Flow();
+  } finally {
+    setParamOverrides(undefined);
+  }
+  const scope = new ArtifactScope(store);
+  const slots = taskSlots(flow);
+  slots.step = job.step;
+  slots.adopt = (name, ref) => scope.adopt(flow, name, ref);
+  scope.install(flow, job.inherited, new Set(Object.keys(job.params)));
+  if (job.foreach) {
+    slots.hasInput = true;
+    slots.index = job.foreach.index;
+    slots.input = splitItem(store, job.foreach.artifact, job.foreach.index);
+  }
+  const method = (flow as unknown as Record<string, unknown>)[job.step];
+  if (typeof method !== 'function') throw new FlowError('STEP_NOT_FOUND', `The flow class has no method ${job.step}.`, { step: job.step });
+  if (job.inputs) {
+    const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
+    slots.inputRefs = refs;
+    const inputs = job.inputs.map((i) => inputView(store, i, job.step, refs));
+    await (method as (inputs: unknown) => unknown).call(flow, Object.freeze(inputs));
+  } else {
+    await (method as () => unknown).call(flow);
+  }
+  return { flow, slots, scope };
+}
+
+/** A new URL per import gives a fresh module instance: module-level variables start over. */
+async function importFlowModule(job: TaskJob, tag: string): Promise<Record<string, unknown>> {
   await useTaskEnvironment(job.modulePath, job.npm);
-  // A new URL per task gives a fresh module instance: module-level variables start over.
-  const mod = (await import(`${pathToFileURL(job.modulePath).href}?task=${++importCount}`)) as Record<string, unknown>;
+  return (await import(`${pathToFileURL(job.modulePath).href}?${tag}=${++importCount}`)) as Record<string, unknown>;
+}
+
+async function loadFlowClass(job: TaskJob): Promise<FlowClass> {
+  const mod = await importFlowModule(job, 'task');
+  stepStarting();
   const candidates = [mod.default, mod[job.flow], ...Object.values(mod)];
   const Flow = candidates.find((c): c is FlowClass => typeof c === 'function' && c.prototype instanceof FlowSpec && (c.name === job.flow || c === mod.default));
   if (!Flow) throw new FlowError('FLOW_CLASS_NOT_FOUND', `The compiled flow module does not export ${job.flow}.`, { fix: 'Export the flow class (export default class ...).' });
@@ -104,17 +141,6 @@ function splitCount(flow: FlowSpec, job: TaskJob): number {
     });
   }
   return count;
-}
-
-function applyEnv(vars: Record<string, string>): () => void {
-  const saved = Object.keys(vars).map((k) => [k, process.env[k]] as const);
-  Object.assign(process.env, vars);
-  return () => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
 }
 
 function errorJson(e: unknown, step: string): FlowError['toJSON'] extends () => infer J ? J & { stack?: string } : never {

@@ -1,8 +1,9 @@
 import type { Literal } from '../decorators/types.js';
 import type { FlowErrorJson } from '../errors/index.js';
 import type { NextCall } from '../flow/flowspec.js';
-import type { ArtifactRef, IncludeRecord } from '../runtime/records.js';
+import type { ArtifactRef, IncludeRecord } from '../metadata/records.js';
 import type { TaskNpmEnv } from './env-resolution.js';
+import type { CardRef } from '../cards/card.js';
 
 /** Everything a worker needs to run one task attempt; plain data sent over IPC. */
 export interface TaskJob {
@@ -34,17 +35,19 @@ export interface TaskJob {
 }
 
 export type TaskResult =
-  | { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number }
-  | { ok: false; error: FlowErrorJson & { stack?: string } };
+  | { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number; cards?: CardRef[] }
+  | { ok: false; error: FlowErrorJson & { stack?: string }; cards?: CardRef[] };
 
-export type ToWorker = { type: 'run'; job: TaskJob } | { type: 'exit' };
+export type ToWorker =
+  | { type: 'run'; job: TaskJob; logs: { stdout: string; stderr: string } }
+  | { type: 'exit' };
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'done'; result: TaskResult; seq: number };
-
-/** Written by a worker to stdout and stderr after each task: everything before it belongs to that task. */
-export function endMarker(seq: number): string {
-  return `\u0000flowrun:end:${seq}\u0000`;
-}
-export const END_MARKER = /\u0000flowrun:end:(\d+)\u0000/;
+  /** A process the task started that leads its own group (detached): killed with the task. */
+  | { type: 'spawned'; pid: number }
+  /**
+   * `retire`: why the worker cannot run another task (state it could not put back). `empty`:
+   * streams the task wrote nothing to; their files stay open for the worker's next task.
+   */
+  | { type: 'done'; result: TaskResult; retire?: string; empty?: Array<'stdout' | 'stderr'> };

@@ -1,19 +1,23 @@
 /**
  * Entry point of a pooled worker process. It runs one task at a time for the orchestrator
- * (its parent). The task writes to the worker's real stdout/stderr (pipes, written
- * synchronously on Linux, so nothing is lost if the task calls process.exit); after each task
- * the worker writes an end marker to both streams so the orchestrator can cut the logs per
- * task. It exits when the orchestrator disconnects, so no worker outlives a killed run.
+ * (its parent). Each task writes into its own log files (fds 1 and 2 are pointed at them when
+ * it starts: stdio.ts), starts from the state the worker recorded before its first
+ * task (realm.ts, process-state.ts), and ends with the processes it started (children.ts).
+ * When that state cannot be put back, the worker says so with its result and is retired. It
+ * exits when the orchestrator disconnects, so no worker outlives a killed run.
  */
-import { writeSync } from 'node:fs';
+import { setParamOverrides } from '../flow/decorators.js';
 import { LocalStore } from '../store/local.js';
+import { endTaskProcesses, taskStartedProcesses, trackChildren } from './children.js';
 import { preloadEnvironmentHooks } from './env-resolution.js';
 import { executeTask } from './execute.js';
-import { endMarker, type FromWorker, type ToWorker } from './protocol.js';
+import { captureProcessState, trackTimers } from './process-state.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+import { captureRealm } from './realm.js';
+import { emptyStreams, pointStdio } from './stdio.js';
 
 const send = (m: FromWorker) => process.send!(m);
 const stores = new Map<string, LocalStore>();
-let seq = 0;
 
 // Stack traces of a failing step point at the user's .ts file and line (the compiled module carries a source map).
 process.setSourceMapsEnabled(true);
@@ -22,18 +26,34 @@ if (process.env.FLOWRUN_MODULE_HOOKS) {
   delete process.env.FLOWRUN_MODULE_HOOKS;
   preloadEnvironmentHooks();
 }
-process.on('disconnect', () => process.exit(0));
+// Created now, while fds 1 and 2 are files: Node then writes them synchronously for good.
+void process.stdout;
+void process.stderr;
+process.on('disconnect', () => { void endTaskProcesses().finally(() => process.exit(0)); });
 process.on('message', (m: ToWorker) => {
   if (m.type === 'exit') { process.disconnect(); return; }
   const store = stores.get(m.job.storeRoot) ?? new LocalStore(m.job.storeRoot);
   stores.set(m.job.storeRoot, store);
-  void executeTask(m.job, store).then((result) => {
-    const marker = endMarker(++seq);
-    writeSync(1, marker);
-    writeSync(2, marker);
-    send({ type: 'done', result, seq });
+  try {
+    pointStdio(m.logs.stdout, m.logs.stderr);
+  } catch (e) {
+    send({ type: 'done', result: { ok: false, error: { code: 'TASK_CRASHED', step: m.job.step, exitCode: 1, message: `Task ${m.job.step}/${m.job.taskId} could not start: ${(e as Error).message}.`, fix: 'Retry the run (flow resume); the worker was replaced.' } }, retire: (e as Error).message });
+    return;
+  }
+  // fds 1 and 2 stay on this task's files until the next task takes them: anything written in
+  // between (by a process that escaped the task) lands there, after the file was stored.
+  void executeTask(m.job, store).then(({ result, retire }) => {
+    let empty: ReturnType<typeof emptyStreams> = [];
+    try { empty = emptyStreams(taskStartedProcesses()); } catch { /* the task closed fd 1 or 2: new files next time */ }
+    send({ type: 'done', result, ...(retire ? { retire } : {}), ...(empty.length ? { empty } : {}) });
   });
 });
 // A stray rejection or exception outside the step's await chain fails the process, like a crash.
 process.on('unhandledRejection', (e) => { console.error(e); process.exit(70); });
+trackChildren((pid) => send({ type: 'spawned', pid }));
+// flowrun's own per-task global exists from the start: otherwise every task would add it and the restore delete it.
+setParamOverrides(undefined);
+trackTimers();
+captureProcessState();
+captureRealm();
 send({ type: 'ready' });

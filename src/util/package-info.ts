@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findUp } from '../config/config.js';
+import { findUp } from './find-up.js';
 
 /** flowrun's own install directory (where its package.json is), from dist/ or src/ alike. */
 export const PACKAGE_ROOT: string = findUp(dirname(fileURLToPath(import.meta.url)), ['package.json'])!;

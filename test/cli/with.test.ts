@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyWith, parseWith } from '../../src/cli/with.js';
+import { applyWith, parseWith } from '../../src/graph/with.js';
 import type { FlowGraph } from '../../src/graph/types.js';
 import { isFlowError } from '../../src/errors/index.js';
 

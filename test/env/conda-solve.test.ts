@@ -96,12 +96,17 @@ describe('conda environments in prepareEnvironments', () => {
     steps: [{ name: 'start', line: 7, async: false, takesInputs: false, transitions: [], next: [], type: 'end', decorators, assigns: [], in: [] }],
   });
 
-  it('a @conda step that runs on AWS Batch is refused before solving: the container would not have the environment', async () => {
+  it('a @conda step that runs on AWS Batch is solved for the remote linux-64 target and not installed here (the container installs it)', async () => {
     const store = LocalStore.open(join(tempDir(), 'store'));
     const before = channel.downloads();
     const g = graph([{ name: 'conda', options: { packages: { hello: '1.*' }, channels: [channel.url] } }, { name: 'batch', options: {} }]);
-    const e = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), conda: true }).then(() => undefined, (x: unknown) => x);
-    expect(e).toMatchObject({ code: 'CONDA_ON_BATCH_UNSUPPORTED', exitCode: 2, location: { step: 'start', file: 'flow.ts', line: 7 } });
+    const out = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), conda: true, remoteSteps: new Map([['start', { gpu: false }]]) });
+    const env = out.conda.get('start')!;
+    expect(env.prefix).toBe('');
+    expect(out.installed).toBe(0);
+    const lock = JSON.parse(store.getObjectSync(env.record.lock).toString('utf8')) as { platform: string; packages: Array<{ name: string }> };
+    expect(lock.platform).toBe('linux-64');
+    expect(lock.packages.map((p) => p.name)).toEqual(['hello']);
     expect(channel.downloads()).toBe(before);
   });
 

@@ -1,7 +1,18 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BatchEndpoint, type EmulatorOptions, startBatchEndpoint } from '../../tools/batch-endpoint/index.js';
+import { type BatchEndpoint, bwrapAvailable, type EmulatorOptions, startBatchEndpoint } from '../../tools/batch-endpoint/index.js';
 import { S3_TEST_ENV, type S3TestServer, startS3Server } from './s3.js';
+
+/**
+ * The local endpoint runs each job in bubblewrap. Without it a Batch test file says so and skips
+ * locally; under CI=true a missing bwrap fails the file (.ci/run installs it), never a skip.
+ */
+export function batchTestsRunnable(): boolean {
+  if (bwrapAvailable()) return true;
+  if (process.env.CI === 'true') throw new Error('The Batch tests need bubblewrap (bwrap), which is missing or cannot create namespaces here; .ci/run installs it (apt-get install bubblewrap).');
+  process.stderr.write('SKIPPED: the Batch tests need bubblewrap (bwrap) to run jobs as containers: apt-get install bubblewrap\n');
+  return false;
+}
 
 export const JOB_ROLE = 'arn:aws:iam::000000000000:role/flowrun-test-job';
 

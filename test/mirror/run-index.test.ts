@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushRun, RemoteInventory } from '../../src/mirror/push.js';
 import { pushRuns, listRemoteRuns } from '../../src/mirror/sync.js';
-import { runRecordPath, taskRecordPath, type RunRecord, type TaskRecord } from '../../src/runtime/records.js';
+import { runRecordPath, taskRecordPath, type RunRecord, type TaskRecord } from '../../src/metadata/records.js';
 import { fsck } from '../../src/store/fsck.js';
 import { LocalStore } from '../../src/store/local.js';
 import { S3Store } from '../../src/store/s3.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunView } from '../../src/diff/diff.js';
 import { renderReplayReport } from '../../src/replay/report.js';
 import { type ArtifactCheck, verifyReplay } from '../../src/replay/verify.js';
-import type { RunRecord } from '../../src/runtime/records.js';
+import type { RunRecord } from '../../src/metadata/records.js';
 
 const h = (c: string) => c.repeat(64);
 const checks: ArtifactCheck[] = [

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Run } from '../../src/client/client.js';
 import { isFlowError } from '../../src/errors/index.js';
-import type { RunRecord, TaskRecord } from '../../src/runtime/records.js';
+import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
 import type { FsckReport } from '../../src/store/fsck.js';
 import { LocalStore } from '../../src/store/local.js';
 import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFlowError } from '../../src/errors/index.js';
 import { pullRun } from '../../src/mirror/pull.js';
-import type { RunRecord, TaskRecord } from '../../src/runtime/records.js';
+import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
 import { LocalStore } from '../../src/store/local.js';
 import { S3Store } from '../../src/store/s3.js';
 import { REMOTE_RUN_INDEX_PATH } from '../../src/store/s3-run-index.js';

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalPackageTier, condaPlatform, installCondaLock } from '../../src/env/conda.js';
 import { isFlowError } from '../../src/errors/index.js';
 import { extractCodePackage } from '../../src/package/code-package.js';
-import type { RunRecord } from '../../src/runtime/records.js';
+import type { RunRecord } from '../../src/metadata/records.js';
 import { LocalStore } from '../../src/store/local.js';
 import { sha256 } from '../../src/util/hash.js';
 import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
@@ -18,13 +18,17 @@ import { type RawEntry, header, paxRecord, rawTar } from './raw-tar.js';
 // The same archives as conda packages go through the conda installer (last describe). (The Batch
 // bootstrap belongs to the Batch work.)
 
-/** Every file, directory and symlink under `dir`, with size and mtime: what a write would change. */
+/**
+ * Every file, directory and symlink under `dir`, with size and mtime: what a write would change.
+ * Symlinks are recorded, not followed: the project's node_modules/flowrun links to this checkout,
+ * whose files (git's own, under other engineers' work) change for reasons of their own.
+ */
 function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
-      const st = statSync(p, { throwIfNoEntry: false }) ?? { isDirectory: () => false, size: -1, mtimeMs: 0 };
+      const st = lstatSync(p, { throwIfNoEntry: false }) ?? { isDirectory: () => false, size: -1, mtimeMs: 0 };
       out.set(p, `${st.size}:${st.mtimeMs}`);
       if (st.isDirectory()) walk(p);
     }

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateRunId } from '../../src/runtime/run-id.js';
-import { runRecordPath, type RunRecord, type TaskRecord } from '../../src/runtime/records.js';
+import { runRecordPath, type RunRecord, type TaskRecord } from '../../src/metadata/records.js';
 import { S3Store } from '../../src/store/s3.js';
 import type { S3Location } from '../../src/store/s3-location.js';
 import { BIN, copyFlow, flow, tempProject } from '../helpers/cli.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Run } from '../../src/client/client.js';
-import { formatError, table } from '../../src/cli/format.js';
+import { formatError, table } from '../../src/errors/format.js';
 import { renderRuns } from '../../src/cli/views.js';
 import { FlowError, isFlowError } from '../../src/errors/index.js';
 import { extractGraph } from '../../src/graph/extract.js';
@@ -12,7 +12,7 @@ import { measureNesting, MAX_SOURCE_NESTING } from '../../src/graph/nesting.js';
 import { validateGraph } from '../../src/graph/validate.js';
 import type { FlowGraph } from '../../src/graph/types.js';
 import { parseParams } from '../../src/runtime/params.js';
-import type { RunRecord } from '../../src/runtime/records.js';
+import type { RunRecord } from '../../src/metadata/records.js';
 import { LocalStore } from '../../src/store/local.js';
 import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FsckReport } from '../../src/store/fsck.js';
-import type { TaskRecord } from '../../src/runtime/records.js';
+import type { TaskRecord } from '../../src/metadata/records.js';
 import { type CliResult, copyFlow, flow, tempProject } from '../helpers/cli.js';
 
 // A damaged store is found and named, never silently read: `flow get` verifies what it reads

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunRecord, TaskRecord } from '../../src/runtime/records.js';
+import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
 import { execa } from 'execa';
 import { type CliResult, REPO, copyFlow, flow, tempProject } from '../helpers/cli.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RunRecord, TaskRecord } from '../../src/runtime/records.js';
+import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
 import { type CliResult, copyFlow, flow, tempProject } from '../helpers/cli.js';
 
 // Each task runs in a worker process: a task that throws, exits, runs out of memory or hangs

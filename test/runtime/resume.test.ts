@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { RunRecord, TaskRecord } from '../../src/runtime/records.js';
+import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
 import { BIN, type CliResult, copyFlow, flow, tempProject } from '../helpers/cli.js';
 import { processesIn, waitUntilGone } from '../helpers/processes.js';
 

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/client/list-runs.js';
-import { runRecordPath, type RunRecord } from '../../src/runtime/records.js';
+import { runRecordPath, type RunRecord } from '../../src/metadata/records.js';
 import { fsck } from '../../src/store/fsck.js';
 import { LocalStore } from '../../src/store/local.js';
-import { checkRunRecord } from '../../src/store/record-check.js';
+import { checkRunRecord } from '../../src/metadata/record-check.js';
 import { indexedRunRecords, RUN_INDEX_PATH } from '../../src/store/run-index.js';
 import { tempDir } from '../helpers/cli.js';
 

@@ -22,11 +22,15 @@ afterAll(async () => {
   await endpoint.close();
 });
 
-/** A job definition whose command is node running `script` (the local machine is the image). */
-async function definition(name: string, script: string, extra: Record<string, unknown> = {}): Promise<string> {
+/**
+ * A job definition whose command is node running `script` (the local machine is the image). Jobs
+ * run in an isolated root, so a host folder `out` reaches them only as a host volume, at /out.
+ */
+async function definition(name: string, script: string, extra: Record<string, unknown> = {}, out?: string): Promise<string> {
+  const volume = out ? { volumes: [{ name: 'out', host: { sourcePath: out } }], mountPoints: [{ sourceVolume: 'out', containerPath: '/out' }] } : {};
   const r = await batch.send(new RegisterJobDefinitionCommand({
     jobDefinitionName: name, type: 'container',
-    containerProperties: { image: 'node:20', command: [process.execPath, '-e', script], jobRoleArn: 'arn:aws:iam::000000000000:role/job', resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '512' }] },
+    containerProperties: { image: 'node:20', command: [process.execPath, '-e', script], jobRoleArn: 'arn:aws:iam::000000000000:role/job', resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '512' }], ...volume },
     ...extra,
   }));
   return r.jobDefinitionArn!;
@@ -54,10 +58,10 @@ describe('local Batch endpoint with the real BatchClient', () => {
   it('runs a job through the state machine with the environment Batch sets', async () => {
     const out = tempDir();
     const def = await definition('env-dump', WRITE_ENV, { containerProperties: undefined });
-    await definition('env-dump', WRITE_ENV);
+    await definition('env-dump', WRITE_ENV, {}, out);
     const sub = await batch.send(new SubmitJobCommand({
       jobName: 'flow-run-1-start', jobQueue: 'q1', jobDefinition: 'env-dump',
-      containerOverrides: { environment: [{ name: 'OUT', value: out }, { name: 'GREETING', value: 'hi' }] }, tags: { flow: 'F' },
+      containerOverrides: { environment: [{ name: 'OUT', value: '/out' }, { name: 'GREETING', value: 'hi' }] }, tags: { flow: 'F' },
     }));
     expect(def).toMatch(/job-definition\/env-dump:1$/);
     const { seen, job } = await settle(sub.jobId!);
@@ -74,8 +78,8 @@ describe('local Batch endpoint with the real BatchClient', () => {
 
   it('runs an array job as children parent:index and summarises them on the parent', async () => {
     const out = tempDir();
-    await definition('array-env', WRITE_ENV);
-    const sub = await batch.send(new SubmitJobCommand({ jobName: 'arr', jobQueue: 'q1', jobDefinition: 'array-env', arrayProperties: { size: 3 }, containerOverrides: { environment: [{ name: 'OUT', value: out }] } }));
+    await definition('array-env', WRITE_ENV, {}, out);
+    const sub = await batch.send(new SubmitJobCommand({ jobName: 'arr', jobQueue: 'q1', jobDefinition: 'array-env', arrayProperties: { size: 3 }, containerOverrides: { environment: [{ name: 'OUT', value: '/out' }] } }));
     const { job } = await settle(sub.jobId!);
     expect(job.status).toBe('SUCCEEDED');
     expect(job.arrayProperties).toMatchObject({ size: 3, statusSummary: { SUCCEEDED: 3, FAILED: 0 } });
@@ -91,8 +95,8 @@ describe('local Batch endpoint with the real BatchClient', () => {
 
   it('never runs more jobs at once than it has slots', async () => {
     const out = tempDir();
-    await definition('spans', `const f=require('path').join(process.env.OUT, process.env.AWS_BATCH_JOB_ID.replace(':','_'));const s=Date.now();setTimeout(()=>require('fs').writeFileSync(f, JSON.stringify([s, Date.now()])),150)`);
-    const sub = await batch.send(new SubmitJobCommand({ jobName: 'spans', jobQueue: 'q1', jobDefinition: 'spans', arrayProperties: { size: 5 }, containerOverrides: { environment: [{ name: 'OUT', value: out }] } }));
+    await definition('spans', `const f=require('path').join(process.env.OUT, process.env.AWS_BATCH_JOB_ID.replace(':','_'));const s=Date.now();setTimeout(()=>require('fs').writeFileSync(f, JSON.stringify([s, Date.now()])),150)`, {}, out);
+    const sub = await batch.send(new SubmitJobCommand({ jobName: 'spans', jobQueue: 'q1', jobDefinition: 'spans', arrayProperties: { size: 5 }, containerOverrides: { environment: [{ name: 'OUT', value: '/out' }] } }));
     await settle(sub.jobId!);
     const spans = [0, 1, 2, 3, 4].map((k) => JSON.parse(readFileSync(join(out, `${sub.jobId}_${k}`), 'utf8')) as [number, number]);
     const maxOverlap = Math.max(...spans.map(([s]) => spans.filter(([a, b]) => a <= s && s < b).length));

@@ -4,8 +4,9 @@
  *   node dist/tools/batch-endpoint/cli.js [--port N] [--slots K] [--queue NAME]... [--step-ms MS]
  *       [--role-env NAME=VALUE]...
  * Point a BatchClient (or flowrun's `batch.endpoint`) at the printed URL. Each job's command runs
- * as a local process on this machine (the "image" is ignored). `--role-env` sets variables every
- * job running with a job role receives (e.g. credentials for a local S3 server).
+ * like a container's, in bubblewrap over this machine's system folders (every image name is this
+ * system). `--role-env` sets variables every job running with a job role receives (e.g.
+ * credentials for a local S3 server).
  */
 import { parseArgs } from 'node:util';
 import { startBatchEndpoint } from './server.js';

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type RunningProcess, runProcess } from './runner.js';
+import { checkDefinition, checkPlatform, type ComputeEnvironmentSpec, computeEnvironmentDetail, type EvaluateOnExit, LOCAL_CE, retryAllowed } from './compute.js';
+import { LogStore } from './logs.js';
+import type { ImageSpec, VolumeMount } from './sandbox.js';
 import { countStatuses, jobDetail, type JobDetailShape, parentStatus, TERMINAL } from './shapes.js';
 import {
   type ContainerProperties, type FaultRule, type FaultSettings, type Job, type JobDefinition, type JobStatus,
@@ -11,6 +17,9 @@ export interface EmulatorOptions {
   slots?: number;
   /** Job queues that exist (names). */
   queues?: string[];
+  /** Compute environments by name, and which a queue uses (default: one EC2 environment, "local"). */
+  computeEnvironments?: ComputeEnvironmentSpec[];
+  queueEnvironments?: Record<string, string[]>;
   region?: string;
   accountId?: string;
   /** Minimum time a job stays in each state before the next transition (default 0: one per tick). */
@@ -20,13 +29,17 @@ export interface EmulatorOptions {
   /** Variables every job gets (e.g. an S3 endpoint the "container" should use). */
   baseEnvironment?: Record<string, string>;
   faults?: FaultSettings;
+  /** Images that differ from the default (the host's system folders), by name. */
+  images?: Record<string, ImageSpec>;
+  /** Measure each attempt's CPU (user + system of its whole process tree) with GNU time, for benchmarks. */
+  measureCpu?: boolean;
   /** Called with every chunk of job output (for a console that wants to follow jobs). */
   onOutput?: (jobId: string, text: string) => void;
 }
 
 /** A Batch API error, sent as REST-JSON with its type (ClientException → 400). */
 export class BatchApiError extends Error {
-  constructor(readonly type: 'ClientException' | 'ServerException' | 'ThrottlingException', message: string, readonly status = type === 'ClientException' ? 400 : type === 'ThrottlingException' ? 429 : 500) {
+  constructor(readonly type: 'ClientException' | 'ServerException' | 'ThrottlingException' | 'ResourceNotFoundException', message: string, readonly status = type === 'ServerException' ? 500 : type === 'ThrottlingException' ? 429 : 400) {
     super(message);
   }
 }
@@ -34,6 +47,9 @@ export class BatchApiError extends Error {
 type Input = Record<string, unknown>;
 const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const TICK_MS = 10;
+/** Where the awslogs driver puts Batch jobs' output unless the job definition says otherwise. */
+export const DEFAULT_LOG_GROUP = '/aws/batch/job';
+const HOST_TERMINATED = 'Host EC2 (instance i-0123456789abcdef0) terminated.';
 
 /**
  * The AWS Batch control plane, emulated in memory: job definitions with revisions, queues, and
@@ -45,7 +61,7 @@ export class BatchEmulator {
   private readonly definitions = new Map<string, JobDefinition[]>();
   private readonly jobs = new Map<string, Job>();
   private readonly processes = new Map<string, RunningProcess>();
-  private readonly logs = new Map<string, string>();
+  readonly logs = new LogStore();
   private readonly queues: Set<string>;
   private readonly faultHits = new Map<FaultRule, number>();
   private faults: FaultSettings;
@@ -77,12 +93,15 @@ export class BatchEmulator {
     const name = requireString(i, 'jobDefinitionName');
     if (!JOB_NAME.test(name)) throw new BatchApiError('ClientException', `jobDefinitionName ${name} is invalid: up to 128 letters, numbers, hyphens and underscores.`);
     if (i.type !== 'container') throw new BatchApiError('ClientException', `Only type "container" is emulated (got ${String(i.type)}).`);
+    checkDefinition({ platformCapabilities: i.platformCapabilities as string[] | undefined, containerProperties: (i.containerProperties ?? {}) as ContainerProperties });
     const revisions = this.definitions.get(name) ?? [];
     const revision = revisions.length + 1;
     const def: JobDefinition = {
       jobDefinitionName: name, revision, status: 'ACTIVE', type: 'container',
       jobDefinitionArn: `arn:aws:batch:${this.region}:${this.account}:job-definition/${name}:${revision}`,
       containerProperties: (i.containerProperties ?? {}) as ContainerProperties,
+      platformCapabilities: i.platformCapabilities as string[] | undefined,
+      propagateTags: i.propagateTags as boolean | undefined,
       retryStrategy: i.retryStrategy as JobDefinition['retryStrategy'],
       timeout: i.timeout as JobDefinition['timeout'],
       parameters: i.parameters as Record<string, string> | undefined,
@@ -109,9 +128,21 @@ export class BatchEmulator {
     return {
       jobQueues: wanted.filter((q) => this.queues.has(q)).map((q) => ({
         jobQueueName: q, jobQueueArn: this.queueArn(q), state: 'ENABLED', status: 'VALID', priority: 1,
-        computeEnvironmentOrder: [{ order: 1, computeEnvironment: `arn:aws:batch:${this.region}:${this.account}:compute-environment/local` }],
+        computeEnvironmentOrder: this.environmentsOf(q).map((ce, k) => ({ order: k + 1, computeEnvironment: `arn:aws:batch:${this.region}:${this.account}:compute-environment/${ce.name}` })),
       })),
     };
+  }
+
+  describeComputeEnvironments(i: Input): { computeEnvironments: unknown[] } {
+    const all = [LOCAL_CE, ...(this.o.computeEnvironments ?? [])];
+    const wanted = Array.isArray(i.computeEnvironments) && i.computeEnvironments.length > 0 ? new Set((i.computeEnvironments as string[]).map((c) => c.slice(c.lastIndexOf('/') + 1))) : undefined;
+    return { computeEnvironments: all.filter((c) => !wanted || wanted.has(c.name)).map((c) => computeEnvironmentDetail(c, this.region, this.account)) };
+  }
+
+  private environmentsOf(queue: string): ComputeEnvironmentSpec[] {
+    const names = this.o.queueEnvironments?.[queue];
+    if (!names) return [LOCAL_CE];
+    return names.map((n) => this.o.computeEnvironments?.find((c) => c.name === n) ?? LOCAL_CE);
   }
 
   submitJob(i: Input): { jobArn: string; jobName: string; jobId: string } {
@@ -120,6 +151,7 @@ export class BatchEmulator {
     const queue = this.queueName(requireString(i, 'jobQueue'));
     if (!this.queues.has(queue)) throw new BatchApiError('ClientException', `JobQueue ${requireString(i, 'jobQueue')} not found.`);
     const def = this.resolveDefinition(requireString(i, 'jobDefinition'));
+    checkPlatform(def, queue, this.environmentsOf(queue));
     const size = (i.arrayProperties as { size?: number } | undefined)?.size;
     if (size !== undefined && (!Number.isInteger(size) || size < 2 || size > 10_000)) throw new BatchApiError('ClientException', `arrayProperties.size must be between 2 and 10000 (got ${size}).`);
     const overrides = (i.containerOverrides ?? {}) as ContainerProperties;
@@ -127,12 +159,12 @@ export class BatchEmulator {
     for (const d of dependsOn) if (!this.jobs.has(d.jobId)) throw new BatchApiError('ClientException', `Dependent job ${d.jobId} not found.`);
     const jobId = randomUUID();
     const now = Date.now();
-    const retry = (i.retryStrategy ?? def.retryStrategy) as { attempts?: number } | undefined;
+    const retry = (i.retryStrategy ?? def.retryStrategy) as { attempts?: number; evaluateOnExit?: EvaluateOnExit[] } | undefined;
     const timeout = (i.timeout ?? def.timeout) as { attemptDurationSeconds?: number } | undefined;
     const job: Job = {
       jobId, jobArn: this.jobArn(jobId), jobName, jobQueue: this.queueArn(queue), jobDefinition: def.jobDefinitionArn,
       status: 'SUBMITTED', createdAt: now, changedAt: now, attempts: [],
-      maxAttempts: Math.min(Math.max(retry?.attempts ?? 1, 1), 10), attemptDurationSeconds: timeout?.attemptDurationSeconds,
+      maxAttempts: Math.min(Math.max(retry?.attempts ?? 1, 1), 10), evaluateOnExit: retry?.evaluateOnExit, attemptDurationSeconds: timeout?.attemptDurationSeconds,
       container: {
         ...def.containerProperties,
         command: overrides.command ?? def.containerProperties.command,
@@ -208,8 +240,19 @@ export class BatchEmulator {
     return [...this.jobs.values()].map((j) => this.detail(j));
   }
 
+  /** CPU milliseconds of each attempt's process tree, by job id (with measureCpu). */
+  readonly cpuMs = new Map<string, number[]>();
+
+  private recordCpu(jobId: string, file: string): void {
+    try {
+      const [user, sys] = readFileSync(file, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number];
+      this.cpuMs.set(jobId, [...(this.cpuMs.get(jobId) ?? []), (user + sys) * 1000]);
+    } catch { /* the process never started */ }
+    rmSync(file, { force: true });
+  }
+
   log(logStreamName: string): string | undefined {
-    return this.logs.get(logStreamName);
+    return this.logs.text(logStreamName);
   }
 
   /** Stops every running process (the endpoint is shutting down). */
@@ -265,28 +308,37 @@ export class BatchEmulator {
     job.container.logStreamName = logStreamName;
     if (this.fault(job, 'oom', true)) return this.endAttempt(job, { exitCode: 137, reason: 'OutOfMemoryError: Container killed due to memory usage' }, startedAt, logStreamName);
     if (this.fault(job, 'fail', true)) return this.endAttempt(job, { exitCode: 1, reason: 'Injected failure (fault rule)' }, startedAt, logStreamName);
-    const proc = runProcess(this.command(job), this.environment(job, attempt), (text) => this.o.onOutput?.(job.jobId, text));
+    const group = job.container.logConfiguration?.options?.['awslogs-group'] ?? DEFAULT_LOG_GROUP;
+    this.logs.open(group, logStreamName);
+    const image = this.o.images?.[job.container.image ?? ''] ?? {};
+    const cpuFile = this.o.measureCpu ? join(tmpdir(), `batch-cpu-${randomUUID()}`) : undefined;
+    const proc = runProcess(this.command(job), this.environment(job, attempt), image, volumeMounts(job.container), (text) => { this.logs.append(group, logStreamName, text); this.o.onOutput?.(job.jobId, text); }, cpuFile);
     this.processes.set(job.jobId, proc);
+    // A Spot reclaim: the instance goes away under the running container.
+    if (this.fault(job, 'host-terminated', true)) setTimeout(() => proc.stop(HOST_TERMINATED, true), 300);
     let timer: NodeJS.Timeout | undefined;
     if (job.attemptDurationSeconds) timer = setTimeout(() => proc.stop('Job attempt duration exceeded timeout'), job.attemptDurationSeconds * 1000);
     void proc.done.then((exit) => {
       clearTimeout(timer);
       this.processes.delete(job.jobId);
-      this.logs.set(logStreamName, proc.output());
+      if (exit.exitCode === undefined) this.logs.append(group, logStreamName, `${exit.reason}\n`);
+      if (cpuFile) this.recordCpu(job.jobId, cpuFile);
+      this.logs.close(group, logStreamName);
       this.endAttempt(job, exit, startedAt, logStreamName);
     });
   }
 
-  private endAttempt(job: Job, exit: { exitCode: number; reason?: string }, startedAt: number, logStreamName: string): void {
+  private endAttempt(job: Job, exit: { exitCode?: number; reason?: string }, startedAt: number, logStreamName: string): void {
     const stoppedAt = Date.now();
     const timedOut = exit.reason === 'Job attempt duration exceeded timeout';
-    // Batch reports this same reason for every container exit, success or not; the exit code tells them apart.
-    const statusReason = job.terminated ? job.statusReason : timedOut ? exit.reason : 'Essential container in task exited';
+    // Batch reports this same reason for every container exit, success or not; the exit code tells
+    // them apart. A container that never started has no exit code, and its error as the reason.
+    const statusReason = job.terminated ? job.statusReason : timedOut || exit.exitCode === undefined ? exit.reason : 'Essential container in task exited';
     job.attempts.push({ container: { exitCode: exit.exitCode, reason: exit.reason, logStreamName }, startedAt, stoppedAt, statusReason });
     job.container.exitCode = exit.exitCode;
     job.container.reason = exit.reason;
     if (exit.exitCode === 0 && !job.terminated) return this.finish(job, 'SUCCEEDED', statusReason);
-    if (!job.terminated && job.attempts.length < job.maxAttempts) return this.move(job, 'RUNNABLE');
+    if (!job.terminated && job.attempts.length < job.maxAttempts && retryAllowed(job.evaluateOnExit, { statusReason, reason: exit.reason, exitCode: exit.exitCode })) return this.move(job, 'RUNNABLE');
     this.finish(job, 'FAILED', statusReason);
   }
 
@@ -399,4 +451,18 @@ function mergeResources(base: ResourceRequirement[] | undefined, over: ResourceR
   const map = new Map((base ?? []).map((r) => [r.type, r.value]));
   for (const r of over ?? []) map.set(r.type, r.value);
   return [...map].map(([type, value]) => ({ type, value }));
+}
+
+/**
+ * The job's host volumes as bind mounts, as Batch on EC2 mounts `volumes[].host.sourcePath` at each
+ * mount point. A mount point naming no declared host volume is skipped (Batch rejects it at
+ * registration; nothing here depends on that).
+ */
+function volumeMounts(c: ContainerProperties): VolumeMount[] {
+  const mounts: VolumeMount[] = [];
+  for (const m of c.mountPoints ?? []) {
+    const source = c.volumes?.find((v) => v.name === m.sourceVolume)?.host?.sourcePath;
+    if (source) mounts.push({ host: source, container: m.containerPath, readOnly: m.readOnly === true });
+  }
+  return mounts;
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatchApiError, BatchEmulator, type EmulatorOptions } from './emulator.js';
+import { bwrapAvailable } from './sandbox.js';
 import type { FaultSettings } from './types.js';
 
 /** REST-JSON routes of the Batch API (as @aws-sdk/client-batch sends them) → emulator operations. */
@@ -8,11 +9,17 @@ const OPERATIONS: Record<string, { name: string; run: (e: BatchEmulator, body: R
   '/v1/registerjobdefinition': { name: 'RegisterJobDefinition', run: (e, b) => e.registerJobDefinition(b) },
   '/v1/describejobdefinitions': { name: 'DescribeJobDefinitions', run: (e, b) => e.describeJobDefinitions(b) },
   '/v1/describejobqueues': { name: 'DescribeJobQueues', run: (e, b) => e.describeJobQueues(b) },
+  '/v1/describecomputeenvironments': { name: 'DescribeComputeEnvironments', run: (e, b) => e.describeComputeEnvironments(b) },
   '/v1/submitjob': { name: 'SubmitJob', run: (e, b) => e.submitJob(b) },
   '/v1/describejobs': { name: 'DescribeJobs', run: (e, b) => e.describeJobs(b) },
   '/v1/listjobs': { name: 'ListJobs', run: (e, b) => e.listJobs(b) },
   '/v1/terminatejob': { name: 'TerminateJob', run: (e, b) => e.terminateJob(b) },
   '/v1/canceljob': { name: 'CancelJob', run: (e, b) => e.terminateJob(b) },
+};
+
+/** CloudWatch Logs operations (awsJson1.1 on the root path) → the emulator's log store. */
+const LOGS_OPERATIONS: Record<string, (e: BatchEmulator, body: Record<string, unknown>) => unknown> = {
+  GetLogEvents: (e, b) => e.logs.getLogEvents(b),
 };
 
 export interface BatchEndpoint {
@@ -32,6 +39,9 @@ export interface BatchEndpoint {
  *   POST /__emulator/queues        {"name": Q} creates a job queue
  */
 export async function startBatchEndpoint(options: EmulatorOptions & { port?: number } = {}): Promise<BatchEndpoint> {
+  if (!bwrapAvailable()) {
+    throw new Error('The local Batch endpoint runs each job in an isolated root with bubblewrap, which is not available here: install it (apt-get install bubblewrap) or allow user namespaces.');
+  }
   const emulator = new BatchEmulator(options);
   const server = createServer((req, res) => { void handle(emulator, req, res); });
   await new Promise<void>((resolve, reject) => {
@@ -47,6 +57,13 @@ async function handle(emulator: BatchEmulator, req: IncomingMessage, res: Server
   try {
     const body = await readJson(req);
     if (url.pathname.startsWith('/__emulator/')) return send(res, 200, admin(emulator, req.method ?? 'GET', url, body));
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string' && target.startsWith('Logs_20140328.')) {
+      const op = LOGS_OPERATIONS[target.slice('Logs_20140328.'.length)];
+      if (!op) throw new BatchApiError('ClientException', `Unknown CloudWatch Logs operation ${target}.`);
+      emulator.count(`Logs.${target.slice('Logs_20140328.'.length)}`);
+      return send(res, 200, op(emulator, body), 'application/x-amz-json-1.1');
+    }
     const op = OPERATIONS[url.pathname.toLowerCase()];
     if (!op || req.method !== 'POST') throw new BatchApiError('ClientException', `Unknown operation ${req.method} ${url.pathname}.`);
     emulator.count(op.name);
@@ -82,9 +99,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   }
 }
 
-function send(res: ServerResponse, status: number, value: unknown): void {
+function send(res: ServerResponse, status: number, value: unknown, type = 'application/json'): void {
   const body = JSON.stringify(value ?? {});
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 

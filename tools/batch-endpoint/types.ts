@@ -17,6 +17,11 @@ export interface ContainerProperties {
   jobRoleArn?: string;
   vcpus?: number;
   memory?: number;
+  logConfiguration?: { logDriver: string; options?: Record<string, string> };
+  /** Host volumes (EC2 only, as on Batch): `host.sourcePath` on the instance. */
+  volumes?: Array<{ name: string; host?: { sourcePath?: string } }>;
+  /** Where each volume appears in the container. */
+  mountPoints?: Array<{ sourceVolume: string; containerPath: string; readOnly?: boolean }>;
 }
 
 export interface JobDefinition {
@@ -30,6 +35,8 @@ export interface JobDefinition {
   timeout?: { attemptDurationSeconds?: number };
   parameters?: Record<string, string>;
   tags?: Record<string, string>;
+  platformCapabilities?: string[];
+  propagateTags?: boolean;
 }
 
 export interface AttemptDetail {
@@ -56,6 +63,7 @@ export interface Job {
   attempts: AttemptDetail[];
   /** Attempts allowed (retryStrategy.attempts, 1 by default). */
   maxAttempts: number;
+  evaluateOnExit?: Array<{ onStatusReason?: string; onReason?: string; onExitCode?: string; action: string }>;
   attemptDurationSeconds?: number;
   container: ContainerProperties & { exitCode?: number; reason?: string; logStreamName?: string };
   parameters: Record<string, string>;
@@ -79,10 +87,11 @@ export interface FaultMatch {
 /**
  * Fault injection. `fail`: the attempt exits 1 without running; `oom`: it is killed as out of
  * memory (exit 137); `stuck`: the job never leaves RUNNABLE (as when no compute environment
- * can place it); `times` limits how many attempts a rule hits (default: every match).
+ * can place it); `host-terminated`: the instance goes away under the running attempt (a Spot
+ * reclaim: no exit code, statusReason "Host EC2 (instance ...) terminated."); `times` limits how many attempts a rule hits (default: every match).
  */
 export interface FaultRule {
-  effect: 'fail' | 'oom' | 'stuck';
+  effect: 'fail' | 'oom' | 'stuck' | 'host-terminated';
   match?: FaultMatch;
   times?: number;
 }

@@ -21,6 +21,11 @@ export interface InstallCondaOptions {
   specs?: string[];
   /** The archive cache (default: the machine's, under the flowrun cache directory). */
   cache?: PackageCache;
+  /**
+   * Check the packages' virtual-package requirements against this machine (default true). A Batch
+   * container skips it: its lock was solved for the remote target, and the check needs the solver.
+   */
+  checkVirtual?: boolean;
 }
 
 /** One package on its way into the prefix. */
@@ -66,7 +71,7 @@ async function installInto(prefix: string, lock: CondaLock, cache: PackageCache,
   mkdirSync(staging);
   try {
     const unpacked = await unpackAll(lock, staging, cache, o);
-    await checkBeforeLinking(unpacked, prefix, o.steps);
+    await checkBeforeLinking(unpacked, prefix, o.steps, o.checkVirtual);
     const py = unpacked.find((u) => u.entry.name === 'python');
     const python = py ? pythonInfo(py.info.index) : undefined;
     const linked = new Map<Unpacked, PrefixPath[]>();
@@ -105,7 +110,7 @@ async function unpackAll(lock: CondaLock, staging: string, cache: PackageCache, 
 }
 
 /** Refusals that must come before the first file is linked (the prefix is removed on failure anyway, but nothing half-made is ever run). */
-async function checkBeforeLinking(unpacked: Unpacked[], prefix: string, steps: string[]): Promise<void> {
+async function checkBeforeLinking(unpacked: Unpacked[], prefix: string, steps: string[], checkVirtual?: boolean): Promise<void> {
   for (const u of unpacked) {
     if (u.info.linkScripts.length > 0) {
       throw new FlowError('ENV_LINK_SCRIPT', `The conda package ${u.ctx.pkg} ships ${u.info.linkScripts.join(' and ')}, a script conda would run while installing it; flowrun runs no package code at install time (an environment is a pure function of its archives: it writes only inside the prefix and installs the same way on replay). Nothing was installed for step ${steps.join(', ')}.`, {
@@ -123,6 +128,7 @@ async function checkBeforeLinking(unpacked: Unpacked[], prefix: string, steps: s
       exitCode: ExitCode.remote, step: steps[0], fix: "Add python to the spec (python: '3.11'), or solve again with --refresh-envs.",
     });
   }
+  if (checkVirtual === false) return;
   const target = hostTarget();
   const unmet = await unmetVirtualRequirements(unpacked.map((u) => ({ pkg: u.ctx.pkg, depends: u.info.index.depends ?? [] })), target);
   if (unmet.length > 0) throw unmetError(unmet, target, steps);

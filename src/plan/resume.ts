@@ -1,0 +1,44 @@
+import type { FlowGraph } from '../graph/types.js';
+import { UsageError } from '../errors/index.js';
+import type { Run } from '../client/client.js';
+import type { TaskRecord } from '../metadata/records.js';
+
+export interface ResumePlan {
+  origin: string;
+  /** The step from which tasks are rerun (informational when reusing task by task). */
+  step: string;
+  /** Origin tasks to reuse, by `step/id`. */
+  reuse: Map<string, TaskRecord>;
+}
+
+/**
+ * Decides what a resume reuses (pure over the origin's records): every task that succeeded in
+ * the origin, except in `step` and the steps after it when a step is named. The scheduler
+ * reuses a task only when its parents were reused too, so everything downstream of a rerun
+ * task runs again.
+ */
+export async function planResume(graph: FlowGraph, origin: Run, step?: string): Promise<ResumePlan> {
+  if (origin.flow !== graph.flow) {
+    throw new UsageError('RESUME_GRAPH_MISMATCH', `Run ${origin.id} is a run of ${origin.flow}, not ${graph.flow}.`, { fix: `Pass a run of ${graph.flow} with --origin.` });
+  }
+  const known = new Set(graph.steps.map((s) => s.name));
+  const missing = origin.record.steps.map((s) => s.name).filter((s) => !known.has(s));
+  if (missing.length > 0) {
+    throw new UsageError('RESUME_GRAPH_MISMATCH', `The flow changed since ${origin.id}: step(s) ${missing.join(', ')} no longer exist.`, { fix: 'Start a new run with flow run, or restore the steps.' });
+  }
+  if (step !== undefined && !known.has(step)) throw new UsageError('RESUME_STEP_UNKNOWN', `${graph.flow} has no step ${step}.`, { fix: `Steps: ${graph.order.join(', ')}.` });
+  const order = graph.order;
+  const cut = step === undefined ? Infinity : order.indexOf(step);
+  const reuse = new Map<string, TaskRecord>();
+  let firstIncomplete: string | undefined;
+  for (const [i, name] of order.entries()) {
+    const tasks = origin.record.steps.some((s) => s.name === name) ? await origin.step(name).tasks() : [];
+    if (!firstIncomplete && (tasks.length === 0 || tasks.some((t) => t.status !== 'ok'))) firstIncomplete = name;
+    if (i >= cut) continue;
+    for (const t of tasks) if (t.status === 'ok') reuse.set(`${name}/${t.id}`, t.record);
+  }
+  if (step === undefined && origin.status === 'ok') {
+    throw new UsageError('RESUME_NOTHING', `Run ${origin.id} finished ok: there is nothing to resume.`, { fix: `Name a step to rerun from: flow resume ${graph.file} --origin ${origin.id} --step <step>.` });
+  }
+  return { origin: origin.id, step: step ?? firstIncomplete ?? order[0]!, reuse };
+}
