@@ -9,11 +9,12 @@ import { repro } from './suites/repro.js';
 import { mirror, mirrorTrust } from './suites/mirror.js';
 import { environments } from './suites/environments.js';
 import { batch } from './suites/batch.js';
+import { cli } from './suites/cli.js';
 import { ui } from './suites/ui.js';
 import { durability } from './suites/durability.js';
 
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
-const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror, mirrorTrust, environments, batch, ui, durability };
+const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror, mirrorTrust, environments, batch, ui, durability, cli };
 
 // As bin/run.js: the pinned AWS SDK's Node-22 notice is noise in the benchmark output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -21,7 +21,7 @@ export default class Check extends BaseCommand {
     const { args } = await this.parse(Check);
     const { loadFlowGraph } = await import('../src/cli/load.js');
     const { compileFlow } = await import('../src/loader/compile.js');
-    const { npmPackageNames } = await import('../src/env/prepare.js');
+    const { npmPackageNames } = await import('../src/env/npm-names.js');
     const { config, analysis, graph } = await loadFlowGraph(args.file);
     await compileFlow(analysis.path, config.projectRoot, npmPackageNames(graph));
     this.log(`ok: ${graph.flow} (${analysis.displayPath}): ${graph.steps.length} steps, ${graph.params.length} parameters, no problems found`);

@@ -10,8 +10,8 @@ export default class Runs extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Runs);
-    const { listRuns, openStore } = await import('../src/client/client.js');
-    const { renderRuns } = await import('../src/cli/views.js');
+    const { listRuns } = await import('../src/client/list-runs.js');
+    const { openStore } = await import('../src/client/open-store.js');
     let all;
     if (flags.remote) {
       const { loadConfig } = await import('../src/config/config.js');
@@ -21,7 +21,7 @@ export default class Runs extends BaseCommand {
       all = await listRuns(openStore());
     }
     const runs = all.filter((r) => !args.flow || r.flow === args.flow);
-    this.log(renderRuns(runs));
+    if (!this.jsonEnabled()) this.log((await import('../src/cli/views.js')).renderRuns(runs));
     return { schema: 'flowrun.runs/1', runs };
   }
 }

@@ -1,6 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { ExitCode, type FlowError, isFlowError } from '../errors/index.js';
-import { formatError } from '../errors/format.js';
+import type { FlowError } from '../errors/index.js';
 
 /**
  * Shared behaviour of every command: typed errors become one readable paragraph on stderr
@@ -16,9 +15,12 @@ export abstract class BaseCommand extends Command {
     return this.argv.includes('--debug') || process.env.FLOW_DEBUG === '1';
   }
 
+  // The library is imported here, when a command fails, not at start-up: this class is part of
+  // the CLI bundle (tools/build-cli.ts), which loads no library module before a command needs it.
   override async catch(err: Error & { oclif?: { exit?: number } }): Promise<void> {
+    const { ExitCode, isFlowError } = await import('../errors/index.js');
     if (isFlowError(err)) {
-      this.report(err);
+      await this.report(err);
       process.exitCode = err.exitCode;
       return;
     }
@@ -40,7 +42,8 @@ export abstract class BaseCommand extends Command {
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   }
 
-  protected report(err: FlowError): void {
+  protected async report(err: FlowError): Promise<void> {
+    const { formatError } = await import('../errors/format.js');
     if (this.jsonEnabled()) {
       this.logJson({ error: err.toJSON(), ...('errors' in err && Array.isArray(err.errors) ? { errors: (err.errors as FlowError[]).map((e) => e.toJSON()) } : {}) });
     } else {

@@ -1,53 +1,16 @@
 import { join } from 'node:path';
-import { type FlowConfig, loadConfig, localStoreDir } from '../config/config.js';
-import { mirrorLocation, openMirror } from '../mirror/mirror.js';
-import type { S3Location } from '../store/s3-location.js';
+import { openMirror } from '../mirror/mirror.js';
 import { NotFoundError } from '../errors/index.js';
 import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
-import { LocalStore } from '../store/local.js';
+import type { LocalStore } from '../store/local.js';
 import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
+import { listRuns } from './list-runs.js';
+import { type ClientOptions, mirrorOf, openStore } from './open-store.js';
 import { loadArtifact } from '../task/artifacts.js';
 import { withLiveness } from '../metadata/liveness.js';
 import { closest } from '../util/suggest.js';
 import { compareTaskIds } from '../metadata/task-ids.js';
 import { own } from '../util/own.js';
-
-export interface ClientOptions {
-  /** Store directory (default: from .flowrc / FLOW_STORE, looked up from the working directory). */
-  store?: string;
-}
-
-/** The store named by opts, else by .flowrc / FLOW_STORE found from the working directory. */
-export function openStore(opts: ClientOptions = {}): LocalStore {
-  if (opts.store) return LocalStore.open(opts.store);
-  return openProjectStore(loadConfig(process.cwd()));
-}
-
-/** A project's local store, linked to its mirror (if one is configured). */
-export function openProjectStore(config: FlowConfig): LocalStore {
-  const store = LocalStore.open(localStoreDir(config));
-  const mirror = mirrorLocation(config);
-  if (mirror) mirrors.set(store, mirror);
-  return store;
-}
-
-/** The mirror a local store was opened with: runs missing locally are fetched from it on demand. */
-const mirrors = new WeakMap<LocalStore, S3Location>();
-
-export function mirrorOf(store: LocalStore): S3Location | undefined {
-  return mirrors.get(store);
-}
-
-/** Runs in a store, newest first. Reads only run records. */
-export async function listRuns(store: LocalStore): Promise<RunRecord[]> {
-  const names = await store.listRecords('runs');
-  const runs: RunRecord[] = [];
-  for (const name of names) {
-    const r = readRunRecord(store, name);
-    if (r) runs.push(withLiveness(r));
-  }
-  return runs.sort((a, b) => Number(b.id.slice(4)) - Number(a.id.slice(4)));
-}
 
 /** A run record, checked for shape (undefined when absent). */
 function readRunRecord(store: LocalStore, id: string): RunRecord | undefined {
@@ -72,9 +35,14 @@ export class Run {
     return Run.open(openStore(opts), id);
   }
 
+  /** A run from a record already read (and checked) from `store`. */
+  static of(store: LocalStore, record: RunRecord): Run {
+    return new Run(store, withLiveness(record));
+  }
+
   static async open(store: LocalStore, id: string): Promise<Run> {
     let rec = /^run-\d+$/.test(id) ? readRunRecord(store, id) : undefined;
-    const mirror = mirrors.get(store);
+    const mirror = mirrorOf(store);
     if (!rec && mirror) {
       // Not here: fetch it from the mirror (verified object by object), then read it locally.
       const { pullRun } = await import('../mirror/pull.js');
@@ -211,9 +179,9 @@ export class Flow {
     return new Flow(openStore(opts), name);
   }
 
+  /** This flow's runs, newest first. */
   async runs(): Promise<Run[]> {
-    const recs = (await listRuns(this.store)).filter((r) => r.flow === this.name);
-    return Promise.all(recs.map((r) => Run.open(this.store, r.id)));
+    return (await listRuns(this.store)).filter((r) => r.flow === this.name).map((r) => Run.of(this.store, r));
   }
 
   async latestRun(): Promise<Run | undefined> {
@@ -226,3 +194,5 @@ export class Flow {
 }
 
 export { compareTaskIds } from '../metadata/task-ids.js';
+export { listRuns, withLiveness } from './list-runs.js';
+export { type ClientOptions, mirrorOf, openProjectStore, openStore } from './open-store.js';

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import type { DecoratorUse, Literal } from '../decorators/types.js';
+import type { DecoratorUse } from '../decorators/types.js';
 import { ExitCode, FlowError, UsageError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { CondaEnvRecord, StepEnvRecord } from '../metadata/records.js';
@@ -7,6 +7,9 @@ import type { LocalStore } from '../store/local.js';
 import { type CondaSpec, installCondaLock, matchSpecs, remoteTarget, resolveCondaLock } from './conda.js';
 import { type NpmSpec, canonicalSpec, describeSpec, directDependencies, installNpmLock, resolveNpmLock } from './npm.js';
 import { own } from '../util/own.js';
+import { npmPackageNames, stringRecord } from './npm-names.js';
+
+export { npmPackageNames };
 
 /** A step's environment, ready for its tasks: the record and where its packages are installed. */
 export interface PreparedEnv {
@@ -83,15 +86,6 @@ function condaUse(graph: FlowGraph): { step?: string; line?: number } | undefine
     if (d) return { step: s.name, line: d.line };
   }
   return undefined;
-}
-
-/** Every package name any @npm or @npmBase of the flow names (imports the compiler must leave alone). */
-export function npmPackageNames(graph: FlowGraph): Set<string> {
-  const names = new Set<string>();
-  for (const d of [...graph.decorators, ...graph.steps.flatMap((s) => s.decorators)]) {
-    if (d.name === 'npm' || d.name === 'npmBase') for (const n of Object.keys(stringRecord(d, 'packages'))) names.add(n);
-  }
-  return names;
 }
 
 /**
@@ -186,12 +180,6 @@ function checkNode(spec: NpmSpec, steps: string[]): void {
       step: steps[0], fix: `Run flow with a Node.js that satisfies ${spec.node}, or widen the range.`,
     });
   }
-}
-
-function stringRecord(d: DecoratorUse | undefined, key: string): Record<string, string> {
-  const v: Literal | undefined = own(d?.options, key);
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
-  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
 }
 
 function stringList(d: DecoratorUse | undefined, key: string): string[] | undefined {

@@ -4,6 +4,7 @@ import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { verifyObjectFile, type S3Store } from '../store/s3.js';
 import { mapLimit } from '../util/map-limit.js';
+import { invalidateRemoteRunIndex, updateRemoteRunIndex } from '../store/s3-run-index.js';
 import { formatBytes } from '../util/bytes.js';
 import { runContents } from './contents.js';
 
@@ -29,6 +30,8 @@ export interface PushResult {
   objects: number;
   bytes: number;
   packs: number;
+  /** The run record now on the mirror (pushed or up to date), for the mirror's run index. */
+  record?: RunRecord;
 }
 
 /** What the remote already holds, learned in bulk (one listing, not one HEAD per object). */
@@ -61,7 +64,7 @@ export async function pushRun(local: LocalStore, remote: S3Store, id: string, in
       fix: 'This run was made before the mirror was configured; run ids are claimed on the mirror from now on. Keep it local, or rerun it.',
     });
   }
-  if (remoteRun && JSON.stringify(remoteRun) === JSON.stringify(run)) return { run: id, status: 'up-to-date', objects: 0, bytes: 0, packs: 0 };
+  if (remoteRun && JSON.stringify(remoteRun) === JSON.stringify(run)) return { run: id, status: 'up-to-date', objects: 0, bytes: 0, packs: 0, record: run };
 
   const missing = [...contents.objects].filter((h) => !inventory.objects.has(h)).sort();
   const files = missing.map((hash) => ({ hash, path: local.objectPath(hash) }));
@@ -86,8 +89,26 @@ export async function pushRun(local: LocalStore, remote: S3Store, id: string, in
 
   if (contents.claim !== undefined) await remote.createRecord(`runs/${id}/claim.json`, contents.claim);
   await remote.writeBundle(id, contents.tasks);
+  // A record already on the mirror is about to change: its index entry goes first, so a push
+  // killed after this point leaves the run without an entry (read from its record), never stale.
+  if (remoteRun) await invalidateRemoteRunIndex(remote, [id]);
   await remote.writeRecord(runRecordPath(id), run);
-  return { run: id, status: 'pushed', objects: files.length, bytes: progress.bytesTotal, packs: packs.length };
+  return { run: id, status: 'pushed', objects: files.length, bytes: progress.bytesTotal, packs: packs.length, record: run };
+}
+
+/**
+ * Adds the records of pushed (and up-to-date) runs to the mirror's run index, in one
+ * read-modify-write. Best effort: the runs are on the mirror whatever happens here, and a run the
+ * index lacks is read from its record (and added) by the next `flow runs --remote`.
+ */
+export async function indexPushedRuns(remote: S3Store, results: PushResult[]): Promise<void> {
+  const add = results.flatMap((r) => (r.record ? [r.record] : []));
+  if (add.length === 0) return;
+  try {
+    await updateRemoteRunIndex(remote, { add });
+  } catch {
+    // The mirror failed after the push: the index is a cache.
+  }
 }
 
 /**
@@ -97,6 +118,7 @@ export async function pushRun(local: LocalStore, remote: S3Store, id: string, in
 export async function pushAfterRun(local: LocalStore, remote: S3Store, id: string, say: (line: string) => void): Promise<PushResult | undefined> {
   try {
     const result = await pushRun(local, remote, id, await RemoteInventory.read(remote));
+    await indexPushedRuns(remote, [result]);
     if (result.status === 'pushed') say(`${id}: pushed to ${remote.location} (${result.objects} objects, ${formatBytes(result.bytes)})`);
     return result;
   } catch (e) {

@@ -2,13 +2,12 @@ import type { FlowConfig } from '../config/config.js';
 import { UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
-import { isRunId, RECORD_MAX_BYTES } from '../store/remote-input.js';
-import { type S3Store } from '../store/s3.js';
-import { mapLimit } from '../util/map-limit.js';
-import { checkRemoteRunRecord } from '../store/s3-runs.js';
+import { isRunId } from '../store/remote-input.js';
+import type { S3Store } from '../store/s3.js';
+import { listRemoteRunRecords } from '../store/s3-run-index.js';
 import { mirrorLocation, openMirror } from './mirror.js';
 import { pullRun, type PullResult } from './pull.js';
-import { pushRun, RemoteInventory, type PushResult, type TransferProgress } from './push.js';
+import { indexPushedRuns, pushRun, RemoteInventory, type PushResult, type TransferProgress } from './push.js';
 
 /** The project's mirror, or a usage error saying how to configure one. */
 export async function requireMirror(config: FlowConfig, command: string): Promise<S3Store> {
@@ -32,7 +31,12 @@ export async function pushRuns(local: LocalStore, remote: S3Store, ids: string[]
   const wanted = ids.length > 0 ? ids : (await runIds(local)).filter((id) => local.readRecordSync(runRecordPath(id)) !== undefined);
   const inventory = await RemoteInventory.read(remote);
   const results: PushResult[] = [];
-  for (const id of wanted) results.push(await pushRun(local, remote, id, inventory, onProgress));
+  try {
+    for (const id of wanted) results.push(await pushRun(local, remote, id, inventory, onProgress));
+  } finally {
+    // Once, for every run pushed (also when a later one failed): one read-modify-write of the index.
+    await indexPushedRuns(remote, results);
+  }
   return results;
 }
 
@@ -49,12 +53,11 @@ export async function remoteRunIds(remote: S3Store): Promise<string[]> {
   return runIds(remote);
 }
 
-/** Run records on the mirror, newest first (16 reads in flight), each checked against its key. */
+/**
+ * Run records on the mirror, newest first: the runs the listing of runs/ shows, their records
+ * from the mirror's run index (src/store/s3-run-index.ts), each checked against its key; a run
+ * the index lacks is read from its record.
+ */
 export async function listRemoteRuns(remote: S3Store): Promise<RunRecord[]> {
-  const ids = await remoteRunIds(remote);
-  const records = await mapLimit(ids, 16, async (id) => {
-    const value = await remote.readJson(runRecordPath(id), RECORD_MAX_BYTES);
-    return value === undefined ? undefined : checkRemoteRunRecord(value, `${remote.location}${runRecordPath(id)}`, id);
-  });
-  return records.filter((r): r is RunRecord => r !== undefined).sort((a, b) => byRunNumber(b.id, a.id));
+  return (await listRemoteRunRecords(remote, remoteRunIds)).records;
 }

@@ -6,6 +6,7 @@ import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/re
 import type { S3Store } from './s3.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { LocalStore } from './local.js';
+import { RUN_INDEX_PATH, runIndexProblems } from './run-index.js';
 import { objectIdsInBytes, type Store } from './types.js';
 
 export interface FsckProblem {
@@ -71,12 +72,14 @@ export async function fsck(store: Store): Promise<FsckReport> {
   const note = (map: Map<string, string[]>, hash: string, who: string) => { const l = map.get(hash) ?? []; if (l.length < 5) l.push(who); map.set(hash, l); };
   let runs = 0;
   let tasks = 0;
+  const runRecords = new Map<string, RunRecord>();
   const { auditRemoteRun } = remote ? await import('./s3-runs.js') : { auditRemoteRun: undefined };
   for (const run of await store.listRecords('runs')) {
     const { run: rec, tasks: records, unreadable } = remote ? await remoteRun(remote, run, problems, auditRemoteRun!) : await localRun(store, run, problems);
     if (rec === null) continue;
     // A claim without a run record: an id taken by a run killed before it started, or not pushed yet.
     if (rec === undefined && remote) continue;
+    if (rec) runRecords.set(run, rec);
     runs++;
     if (rec?.code) { note(refs, rec.code.hash, `${run} code package`); note(refs, rec.code.manifest, `${run} code manifest`); }
     if (rec?.git?.patch) note(refs, rec.git.patch, `${run} git patch`);
@@ -102,6 +105,14 @@ export async function fsck(store: Store): Promise<FsckReport> {
     } catch (e) {
       if (isFlowError(e) && e.code !== 'STORE_MISSING_OBJECT') problems.push({ code: e.code, subject: hash, message: e.message, referrers: who });
     }
+  }
+  if (remote) {
+    const { remoteRunIndexProblems } = await import('./s3-run-index.js');
+    for (const e of await remoteRunIndexProblems(remote, runRecords)) problems.push(problemOf(e));
+  }
+  // The run index is a cache; an entry it would serve that disagrees with its record is a bug or damage.
+  for (const p of store instanceof LocalStore ? runIndexProblems(store) : []) {
+    problems.push({ code: 'STORE_INDEX_MISMATCH', subject: RUN_INDEX_PATH, message: `${p.message} The index is only a cache: delete it and the next flow runs rebuilds it.` });
   }
   const reported = new Set(problems.map((p) => p.subject));
   for (const [hash, who] of refs) {

@@ -231,6 +231,9 @@ async function deleteRuns(store: Store, runs: string[]): Promise<void> {
     return;
   }
   const s3 = store as S3Store;
+  // Index entries go before their records, so no reader is served the entry of a deleted run.
+  const { invalidateRemoteRunIndex } = await import('./s3-run-index.js');
+  await invalidateRemoteRunIndex(s3, runs);
   for (const id of runs) {
     await s3.deleteKeys([runRecordPath(id)]);
     const keys: string[] = [];

@@ -102,6 +102,49 @@ export class S3Bucket {
     await this.send(action, () => this.client.send(new PutObjectCommand({ Bucket: this.loc.bucket, Key, Body })));
   }
 
+  /**
+   * A key's bytes and ETag (for a later writeIfUnchanged), refused over `maxBytes` as getBytes.
+   * Undefined when the key is absent.
+   */
+  protected async getVersioned(Key: string, action: string, maxBytes: number): Promise<{ bytes: Buffer; etag: string } | undefined> {
+    let out;
+    try {
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.loc.bucket, Key }));
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw remoteFailure(e, this.loc, action);
+    }
+    const body = out.Body as Readable;
+    if ((out.ContentLength ?? 0) > maxBytes || !out.ETag) {
+      body.destroy();
+      if (!out.ETag) throw new StoreError('STORE_CORRUPT_RECORD', `The mirror returned ${this.display(Key)} without an ETag, so it cannot be updated safely.`, { file: this.display(Key), fix: 'Use AWS S3 or an S3-compatible server that returns ETags.' });
+      throw tooBig(this.display(Key), out.ContentLength!, maxBytes);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of this.guarded(body, action)) {
+      size += chunk.byteLength;
+      if (size > maxBytes) { body.destroy(); throw tooBig(this.display(Key), size, maxBytes); }
+      chunks.push(chunk);
+    }
+    return { bytes: Buffer.concat(chunks, size), etag: out.ETag };
+  }
+
+  /**
+   * PUT only if the key still has `etag` (`If-Match`), or is still absent when `etag` is
+   * undefined (`If-None-Match: *`): true when written, false when someone else changed it first
+   * (412, or 409 for overlapping conditional writes): the caller reads again and retries.
+   */
+  protected async putIfUnchanged(Key: string, Body: Buffer, etag: string | undefined, action: string): Promise<boolean> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.loc.bucket, Key, Body, ...(etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: etag }) }));
+      return true;
+    } catch (e) {
+      if (isPreconditionFailed(e) || isConditionalConflict(e) || (etag !== undefined && isNotFound(e))) return false;
+      throw remoteFailure(e, this.loc, action);
+    }
+  }
+
   /** PUT with `If-None-Match: *`: true when this call created the key, false when it existed. */
   protected async conditionalPut(Key: string, Body: Buffer, action: string): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {

@@ -306,6 +306,16 @@ export class S3Store extends S3Bucket implements Store {
     return this.conditionalPut(this.key(path), Buffer.from(JSON.stringify(value)), `creating record ${path}`);
   }
 
+  /** A document's bytes with its ETag, for a conditional update (the mirror's run index). */
+  async readVersioned(path: string, maxBytes: number): Promise<{ bytes: Buffer; etag: string } | undefined> {
+    return this.getVersioned(this.key(path), `reading ${path}`, maxBytes);
+  }
+
+  /** Writes a document only if it still has `etag` (or is still absent): false when another writer was first. */
+  async writeIfUnchanged(path: string, bytes: Buffer, etag: string | undefined): Promise<boolean> {
+    return this.putIfUnchanged(this.key(path), bytes, etag, `writing ${path}`);
+  }
+
   /** Writes a run's task records as one bundle document (see the class comment). */
   async writeBundle(run: string, records: Record<string, unknown>): Promise<void> {
     const bundle: RecordBundle = { v: 1, records };

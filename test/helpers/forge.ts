@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
 import type { S3Store } from '../../src/store/s3.js';
 
@@ -21,6 +21,10 @@ export class Forger {
   async put(rel: string, body: Buffer | string | object): Promise<void> {
     const Body = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     await this.store.client.send(new PutObjectCommand({ Bucket: this.store.loc.bucket, Key: this.store.key(rel), Body }));
+  }
+
+  async delete(rel: string): Promise<void> {
+    await this.store.client.send(new DeleteObjectCommand({ Bucket: this.store.loc.bucket, Key: this.store.key(rel) }));
   }
 
   /** Keys under the prefix, relative to it. */

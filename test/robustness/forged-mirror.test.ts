@@ -7,6 +7,7 @@ import { pullRun } from '../../src/mirror/pull.js';
 import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
 import { LocalStore } from '../../src/store/local.js';
 import { S3Store } from '../../src/store/s3.js';
+import { REMOTE_RUN_INDEX_PATH } from '../../src/store/s3-run-index.js';
 import type { S3Location } from '../../src/store/s3-location.js';
 import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 import { Forger, gzipBombFile } from '../helpers/forge.js';
@@ -232,12 +233,26 @@ describe('the CLI on a forged mirror', () => {
     expect(existsSync(join(dir, '.flow/runs/run-1'))).toBe(false);
   });
 
+  // flow runs --remote reads a run record only for a run the mirror's run index has no (good)
+  // entry for (issue #18): here, a mirror without an index, as an older flowrun left it.
   it('flow runs --remote refuses a run record that is not the record of its key (exit 3, naming it)', async () => {
-    const { dir, env, remote } = await forgedProject((f) => editRun(f, (r) => { r.steps[0]!.name = '../../x'; }));
+    const { dir, env, remote } = await forgedProject((f) => editRun(f, (r) => { r.steps[0]!.name = '../../x'; }), (f) => f.delete(REMOTE_RUN_INDEX_PATH));
     const r = await flow(['runs', '--remote'], { cwd: dir, env });
     expect(r.exitCode, r.stdout + r.stderr).toBe(3);
     expect(r.stderr).toContain(`${remote.location}${RUN}`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a run record forged after the push: flow runs --remote lists the record the push put in the index, flow fsck --remote names the forged record and the disagreement', async () => {
+    const { dir, env, remote } = await forgedProject((f) => editRun(f, (r) => { r.steps[0]!.name = '../../x'; }));
+    const r = await flow(['runs', '--remote', '--json'], { cwd: dir, env });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { runs: RunRecord[] }).runs.map((x) => x.steps[0]!.name)).toEqual(['start']);
+    const fsck = await flow(['fsck', '--remote', '--json'], { cwd: dir, env });
+    expect(fsck.exitCode).toBe(3);
+    const subjects = (JSON.parse(fsck.stdout) as { problems: Array<{ subject: string }> }).problems.map((p) => p.subject);
+    expect(subjects).toContain(`${remote.location}${RUN}`);
+    expect(subjects).toContain(`${remote.location}${REMOTE_RUN_INDEX_PATH}`);
   });
 
   it('flow fsck --remote lists every forged key (and does not inflate the bomb), exit 3', async () => {

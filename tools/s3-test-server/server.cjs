@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // A real S3-compatible server for flowrun's tests and benchmarks: s3rver 3.7.1 on 127.0.0.1,
 // plus a small, clearly-named test layer in front of it that
-//   1. implements the one precondition s3rver lacks: PutObject / CompleteMultipartUpload with
-//      `If-None-Match: *` returns 412 when the key exists (AWS S3 does this since 2024), so the
-//      run-id claim code path is exercised for real;
+//   1. implements the preconditions s3rver lacks on PutObject / CompleteMultipartUpload, as AWS S3
+//      does since 2024: `If-None-Match: *` returns 412 when the key exists (run-id claims), and
+//      `If-Match: <etag>` returns 412 when the key is absent or has another ETag (the mirror's
+//      run index is updated read-modify-write with it); both are serialized per key;
 //   2. can inject faults (503s, dropped connections, delays) and counts requests, driven over
 //      HTTP at /__test/* so a test can change them while a push is running.
 // Usage: node --openssl-legacy-provider tools/s3-test-server/server.cjs [--port N] [--dir D]
@@ -11,9 +12,11 @@
 // Prints `listening <port>` on stdout when ready.
 'use strict';
 const S3rver = require('s3rver');
-const { mkdtempSync } = require('node:fs');
+const { createHash, randomBytes } = require('node:crypto');
+const { mkdtempSync, promises: fsp } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { dirname, join } = require('node:path');
+const { Readable } = require('node:stream');
 
 const args = process.argv.slice(2);
 const arg = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
@@ -26,18 +29,18 @@ let faults = { rate503: 0, dropRate: 0, delayMs: 0, onlyMethods: null, noConditi
 let stats = {};
 
 const locks = new Map();
-async function withLock(key, fn) {
-  const prev = locks.get(key) || Promise.resolve();
+async function withLock(key, fn, table = locks) {
+  const prev = table.get(key) || Promise.resolve();
   let release;
   const mine = new Promise((r) => (release = r));
   const chained = prev.then(() => mine);
-  locks.set(key, chained);
+  table.set(key, chained);
   await prev;
   try {
     return await fn();
   } finally {
     release();
-    if (locks.get(key) === chained) locks.delete(key);
+    if (table.get(key) === chained) table.delete(key);
   }
 }
 
@@ -79,13 +82,16 @@ function testLayer(server) {
       return;
     }
     const inm = ctx.get('if-none-match');
+    const im = ctx.get('if-match');
     const isWrite = (ctx.method === 'PUT' && !('partNumber' in ctx.query)) || (ctx.method === 'POST' && 'uploadId' in ctx.query);
-    if (!isWrite || inm !== '*' || faults.noConditional) return next();
+    if (!isWrite || (inm !== '*' && !im) || faults.noConditional) return next();
     const [, bucket, ...rest] = ctx.path.split('/');
     const key = decodeURIComponent(rest.join('/'));
     if (!bucket || !key) return next();
     return withLock(`${bucket}/${key}`, async () => {
-      if (await server.store.existsObject(bucket, key)) {
+      const exists = await server.store.existsObject(bucket, key);
+      const etag = exists && im ? (await atomicMetadata(server.store, bucket, key)).etag : undefined;
+      if ((inm === '*' && exists) || (im && (!exists || (im !== '*' && im !== etag)))) {
         ctx.status = 412;
         ctx.type = 'application/xml';
         ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
@@ -94,6 +100,49 @@ function testLayer(server) {
       return next();
     });
   };
+}
+
+/**
+ * s3rver 3.7.1 writes an object over the old file in place, answers the PUT before the bytes are
+ * on disk, and keeps the MD5 (the ETag) in a second file written after: a GET during a PUT can
+ * see a torn object or the new bytes with the old ETag (so an If-Match write could succeed on a
+ * version nobody read). AWS S3 replaces an object atomically. Here a PUT writes a temp file,
+ * renames it into place and then the MD5, and a GET of an object up to 16 MiB reads its ETag and
+ * bytes, all under one per-key lock (bigger objects, multipart uploads, are streamed as before).
+ */
+const objectLocks = new Map();
+const ATOMIC_READ_MAX = 16 << 20;
+
+function atomicMetadata(store, bucket, key) {
+  return withLock(`${bucket}/${key}`, () => store.getMetadata(bucket, key), objectLocks);
+}
+
+function atomicObjects(store) {
+  const getObject = store.getObject.bind(store);
+  store.putObject = (object) => withLock(`${object.bucket}/${object.key}`, async () => {
+    const content = Buffer.isBuffer(object.content) ? object.content : await collect(object.content);
+    const path = store.getResourcePath(object.bucket, object.key, 'object');
+    await fsp.mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+    await fsp.writeFile(tmp, content);
+    await fsp.rename(tmp, path);
+    const md5 = createHash('md5').update(content).digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size: content.length, md5 };
+  }, objectLocks);
+  store.getObject = (bucket, key, options) => withLock(`${bucket}/${key}`, async () => {
+    const object = await getObject(bucket, key, options);
+    if (object && object.content && Number(object.metadata['content-length']) <= ATOMIC_READ_MAX) {
+      object.content = Readable.from([await collect(object.content)]);
+    }
+    return object;
+  }, objectLocks);
+}
+
+async function collect(stream) {
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 /**
@@ -121,6 +170,7 @@ function fixDelimiterListing(store) {
 const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true });
 server.middleware.unshift(testLayer(server));
 fixDelimiterListing(server.store);
+atomicObjects(server.store);
 server.run().then(({ port: bound }) => {
   process.stdout.write(`listening ${bound}\n`);
 }, (err) => {

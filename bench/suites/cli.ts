@@ -1,0 +1,158 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { runRecordPath, type RunRecord } from '../../src/metadata/records.js';
+import { S3Store } from '../../src/store/s3.js';
+import { mapLimit } from '../../src/util/map-limit.js';
+import { S3_TEST_ENV, startS3Server } from '../../tools/s3-test-server/launch.js';
+import { interleaved, machineLoad, type Probe, type ProbeTimes } from '../interleave.js';
+import { BIN, benchProject, linearFlowSource, median, ms, type Row, type Section } from '../util.js';
+
+const ROUNDS = Number(process.env.FLOW_BENCH_ROUNDS ?? 11);
+const RUNS = 1000;
+
+const TWO_STEP = `import { FlowSpec, step } from 'flowrun';
+export default class TwoStep extends FlowSpec {
+  x!: number;
+  @step start() { this.x = 42; this.next(this.end); }
+  @step end() {}
+}
+`;
+
+/** What a script using the client API does: the latest successful run of a flow and one artifact. */
+const CLIENT = `import { Flow } from 'flowrun';
+const run = await Flow.get('Tiny').latestSuccessfulRun();
+if (!run || (await run.artifact('v')) !== 1) process.exit(1);
+`;
+
+function gitInit(dir: string): void {
+  execFileSync('git', ['init', '-q'], { cwd: dir });
+  writeFileSync(join(dir, '.gitignore'), 'node_modules/\n.flow/\n');
+  execFileSync('git', ['add', '-A'], { cwd: dir });
+  execFileSync('git', ['-c', 'user.email=b@b', '-c', 'user.name=b', 'commit', '-qm', 'x'], { cwd: dir });
+}
+
+/** A store with `n` runs: one real run of a 3-step flow, copied to run-2..run-n (each record names its own id). */
+function manyRuns(n: number): string {
+  const dir = benchProject({ 'linear.ts': linearFlowSource(3, 'Tiny'), 'client.mjs': CLIENT });
+  gitInit(dir);
+  execFileSync(process.execPath, [BIN, 'run', 'linear.ts', '-q'], { cwd: dir });
+  const runs = join(dir, '.flow', 'runs');
+  const record = JSON.parse(readFileSync(join(runs, 'run-1', 'run.json'), 'utf8')) as RunRecord;
+  for (let i = 2; i <= n; i++) {
+    cpSync(join(runs, 'run-1'), join(runs, `run-${i}`), { recursive: true });
+    writeFileSync(join(runs, `run-${i}`, 'run.json'), JSON.stringify({ ...record, id: `run-${i}` }));
+  }
+  return dir;
+}
+
+const flowProbe = (name: string, cwd: string, args: string[], env?: NodeJS.ProcessEnv): Probe => ({ name, cmd: process.execPath, args: [BIN, ...args], cwd, env });
+
+interface Goal { name: string; probe: string; goal: string; within: (t: ProbeTimes, node: ProbeTimes) => boolean; was: string }
+
+/**
+ * Issue #18: interactive speed. Every command is timed as a whole process, interleaved with
+ * `node -e 0` in the same rounds (the machine is shared: load moves absolute times, the
+ * difference to node's own start-up moves much less).
+ */
+export async function cli(): Promise<Section[]> {
+  const loadBefore = machineLoad();
+  const small = benchProject({ 'flows/ten.ts': linearFlowSource(10, 'Ten'), 'flows/two.ts': TWO_STEP });
+  gitInit(small);
+  execFileSync(process.execPath, [BIN, 'run', 'flows/ten.ts', '-q'], { cwd: small });
+  execFileSync(process.execPath, [BIN, 'run', 'flows/two.ts', '-q'], { cwd: small });
+  process.stderr.write(`  writing ${RUNS} runs...\n`);
+  const many = manyRuns(RUNS);
+
+  const node0: Probe = { name: 'node', cmd: process.execPath, args: ['-e', '0'], cwd: small };
+  const probes: Probe[] = [
+    node0,
+    flowProbe('version', small, ['--version']),
+    flowProbe('show', small, ['show', 'flows/ten.ts']),
+    flowProbe('check', small, ['check', 'flows/ten.ts']),
+    flowProbe('get', small, ['get', 'run-1', 'v']),
+    flowProbe('inspect', small, ['inspect', 'run-1']),
+    flowProbe('runs', many, ['runs', '--json']),
+    { name: 'client', cmd: process.execPath, args: ['client.mjs'], cwd: many },
+    flowProbe('run', small, ['run', 'flows/two.ts', '-q']),
+  ];
+  process.stderr.write(`  ${ROUNDS} interleaved rounds of ${probes.length} processes...\n`);
+  const t = interleaved(probes, ROUNDS);
+  const loadAfter = machineLoad();
+
+  const remote = await remoteListing(many);
+  rmSync(small, { recursive: true, force: true });
+  rmSync(many, { recursive: true, force: true });
+
+  const node = t.get('node')!;
+  const plus = (max: number) => (x: ProbeTimes, n: ProbeTimes) => x.median - n.median <= max;
+  const goals: Goal[] = [
+    { name: '`flow --version`', probe: 'version', goal: '≤ node + 60 ms', within: plus(60), was: '222 ms (node 74 ms)' },
+    { name: '`flow show` (10-step flow, graph cache fresh)', probe: 'show', goal: '≤ node + 60 ms', within: plus(60), was: '244 ms' },
+    { name: '`flow check` (caches fresh)', probe: 'check', goal: '≤ node + 60 ms', within: plus(60), was: '' },
+    { name: '`flow get run-1 v`', probe: 'get', goal: '≤ node + 60 ms', within: plus(60), was: '251 ms' },
+    { name: '`flow inspect run-1` (10 tasks)', probe: 'inspect', goal: '≤ node + 60 ms', within: plus(60), was: '' },
+    { name: `\`flow runs --json\`, ${RUNS.toLocaleString('en')} runs`, probe: 'runs', goal: '≤ node + 100 ms', within: plus(100), was: '798 ms (loaded)' },
+    { name: 'client `Flow.get(...).latestSuccessfulRun()` + one artifact, whole process, 1,000 runs', probe: 'client', goal: '≤ node + 40 ms', within: plus(40), was: '126 ms' },
+    { name: '`flow run` of a 2-step flow', probe: 'run', goal: '≤ 250 ms', within: (x) => x.median <= 250, was: '516 ms (Metaflow 1.30 s)' },
+  ];
+  const rows: Row[] = [{ name: '`node -e 0` (the floor)', value: ms(node.median), note: `min ${ms(node.min)}, max ${ms(node.max)}; CPU ${ms(node.cpu)}` }];
+  for (const g of goals) {
+    const x = t.get(g.probe)!;
+    rows.push({
+      name: g.name,
+      value: `${ms(x.median)} (node + ${ms(x.median - node.median)}, ×${(x.median / node.median).toFixed(2)})`,
+      note: `goal ${g.goal}: **${g.within(x, node) ? 'met' : 'not met'}**; min ${ms(x.min)}, max ${ms(x.max)}; CPU node + ${ms(x.cpu - node.cpu)}${g.was ? `; issue #18 measured ${g.was}` : ''}`,
+    });
+  }
+  rows.push({
+    name: `\`flow runs --remote --json\`, ${RUNS.toLocaleString('en')} runs`,
+    value: `${remote.requests} requests, ${ms(remote.ms)}`,
+    note: `goal ≤ 3 requests: **${remote.requests <= 3 ? 'met' : 'not met'}**; ${remote.detail}; time: median of 3; issue #18 measured 1,001 requests (10.6 s)`,
+  });
+  return [{
+    title: 'Interactive speed: CLI and client start-up (issue #18)',
+    command: `\`npm run bench -- cli\`: whole-process wall time, median of ${ROUNDS} interleaved rounds (each round runs \`node -e 0\` and every command once, after a warm-up round)`,
+    rows,
+    text: `Load average ${loadBefore} before and ${loadAfter} after the rounds, on ${cpus().length} cores shared with other jobs: absolute times are inflated by the load; the difference to \`node -e 0\`, measured in the same rounds, less so; CPU time (user + sys, from GNU time) hardly at all.`,
+  }];
+}
+
+/** `flow runs --remote` against the S3 test server holding `RUNS` runs: requests of one listing and its time. */
+async function remoteListing(project: string): Promise<{ requests: number; ms: number; detail: string }> {
+  Object.assign(process.env, S3_TEST_ENV);
+  const server = await startS3Server(mkdtempSync(join(tmpdir(), 'flowrun-bench-s3-')));
+  try {
+    const loc = await server.location();
+    const mirror = await S3Store.open(loc);
+    const record = JSON.parse(readFileSync(join(project, '.flow', 'runs', 'run-1', 'run.json'), 'utf8')) as RunRecord;
+    process.stderr.write(`  writing ${RUNS} runs to the mirror...\n`);
+    await mapLimit(Array.from({ length: RUNS }, (_, i) => i + 1), 16, (i) => mirror.writeRecord(runRecordPath(`run-${i}`), { ...record, id: `run-${i}` }));
+    mirror.client.destroy();
+    const env = { ...process.env, FLOW_MIRROR_URL: `s3://${loc.bucket}/${loc.prefix}`, FLOW_S3_ENDPOINT: server.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true' };
+    const list = () => {
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, [BIN, 'runs', '--remote', '--json'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+      if (r.status !== 0) throw new Error(`flow runs --remote exited ${r.status}: ${String(r.stderr)}`);
+      const listed = (JSON.parse(String(r.stdout)) as { runs: unknown[] }).runs.length;
+      if (listed !== RUNS) throw new Error(`flow runs --remote listed ${listed} runs, not ${RUNS}`);
+      return performance.now() - t0;
+    };
+    // The records were written without the run index (as an older flowrun left a mirror): the
+    // first listing reads them all and writes the index; every later one reads the index.
+    await server.resetStats();
+    const unindexed = list();
+    const unindexedRequests = Object.values(await server.stats()).reduce((a, b) => a + b, 0);
+    await server.resetStats();
+    const first = list();
+    const stats = await server.stats();
+    const requests = Object.values(stats).reduce((a, b) => a + b, 0);
+    const times = [first, list(), list()];
+    const detail = `${Object.entries(stats).map(([k, v]) => `${v} ${k}`).join(', ')} (the store's FORMAT, the run index, the listing of runs/); the first listing of the mirror, before it had an index: ${unindexedRequests} requests, ${ms(unindexed)}`;
+    return { requests, ms: median(times), detail };
+  } finally {
+    await server.stop();
+  }
+}

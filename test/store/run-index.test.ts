@@ -1,0 +1,134 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { listRuns } from '../../src/client/list-runs.js';
+import { runRecordPath, type RunRecord } from '../../src/metadata/records.js';
+import { fsck } from '../../src/store/fsck.js';
+import { LocalStore } from '../../src/store/local.js';
+import { checkRunRecord } from '../../src/metadata/record-check.js';
+import { indexedRunRecords, RUN_INDEX_PATH } from '../../src/store/run-index.js';
+import { tempDir } from '../helpers/cli.js';
+
+function freshStore(): LocalStore {
+  return LocalStore.open(join(tempDir('flowrun-index-'), 'store'));
+}
+
+function record(n: number, status: RunRecord['status'] = 'ok', tag = ''): RunRecord {
+  return {
+    schema: 'flowrun.run/1', id: `run-${n}`, flow: 'F', file: 'f.ts', status, params: {}, seed: n, tags: tag ? [tag] : [],
+    started: '2026-01-01T00:00:00.000Z', host: 'elsewhere', pid: 1, flowrunVersion: '0', node: 'v20', steps: [{ name: 'start', type: 'linear' }], git: null,
+  };
+}
+
+/** What reading every run record directly gives: the truth the index must always agree with. */
+function direct(store: LocalStore): Map<string, RunRecord> {
+  const out = new Map<string, RunRecord>();
+  for (const name of store.listRecordsSync('runs')) {
+    const value = store.readRecordSync<unknown>(runRecordPath(name));
+    if (value !== undefined) out.set(name, checkRunRecord(value, name));
+  }
+  return out;
+}
+
+const indexFile = (store: LocalStore) => join(store.root, RUN_INDEX_PATH);
+const recordFile = (store: LocalStore, n: number) => join(store.root, runRecordPath(`run-${n}`));
+
+/** Rewrites a record in place (same file, same inode), keeping its size: what no stat field but the times can tell. */
+function rewriteInPlace(store: LocalStore, n: number): void {
+  const text = readFileSync(recordFile(store, n), 'utf8');
+  writeFileSync(recordFile(store, n), text.replace(/"status":"(ok|failed)"/, (_, s: string) => (s === 'ok' ? '"status":"no"' : '"status":"ok"')).replace('"status":"no"', '"status":"ko"'));
+}
+
+describe('run index: a derived cache that never disagrees with the run records', () => {
+  it('serves unchanged old records from the index, and sees every later change: in-place rewrite of the same size, atomic rewrite, deletion, a new run, a stale, corrupt or deleted index', async () => {
+    const store = freshStore();
+    for (let n = 1; n <= 30; n++) store.writeRecordSync(runRecordPath(`run-${n}`), record(n));
+    // Past the racy window (2 s on the file system's clock), entries are trusted without reading.
+    await new Promise((r) => setTimeout(r, 2300));
+    expect(indexedRunRecords(store).read).toBe(30);
+    expect(indexedRunRecords(store).read).toBe(0);
+    const stale = readFileSync(indexFile(store));
+
+    const steps: Array<[string, () => void]> = [
+      ['in-place rewrite of the same size', () => rewriteInPlace(store, 3)],
+      ['atomic rewrite', () => store.writeRecordSync(runRecordPath('run-4'), record(4, 'failed', 'x'))],
+      ['run directory deleted', () => rmSync(join(store.root, 'runs', 'run-5'), { recursive: true })],
+      ['new run', () => store.writeRecordSync(runRecordPath('run-31'), record(31, 'running'))],
+      ['record replaced by a copy of another run\'s file', () => copyFileSync(recordFile(store, 7), recordFile(store, 6))],
+      ['the index from before all of these put back', () => writeFileSync(indexFile(store), stale)],
+      ['a claim without a record', () => mkdirSync(join(store.root, 'runs', 'run-32'))],
+      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/1","runs":{"run-1":{"stat":[1,2],"record":null}')],
+      ['index deleted', () => rmSync(indexFile(store))],
+      ['index entry damaged, its file unchanged', () => {
+        const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { runs: Record<string, { record: unknown }> };
+        idx.runs['run-8']!.record = { not: 'a record' };
+        writeFileSync(indexFile(store), JSON.stringify(idx));
+      }],
+    ];
+    for (const [what, change] of steps) {
+      change();
+      expect(indexedRunRecords(store).records, what).toEqual(direct(store));
+      expect(indexedRunRecords(store).records, `${what}, listed again`).toEqual(direct(store));
+    }
+    expect(existsSync(indexFile(store))).toBe(true);
+  });
+
+  it('any sequence of record writes, deletions and index damage lists exactly what the records say', () => {
+    type Op = { kind: 'write' | 'inplace' | 'delete'; run: number; status: RunRecord['status'] } | { kind: 'drop-index' | 'corrupt-index' | 'restore-index' | 'list' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constantFrom('write' as const, 'inplace' as const, 'delete' as const), run: fc.integer({ min: 1, max: 8 }), status: fc.constantFrom<RunRecord['status']>('ok', 'failed', 'running') }),
+      fc.record({ kind: fc.constantFrom('drop-index' as const, 'corrupt-index' as const, 'restore-index' as const, 'list' as const) }),
+    );
+    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 25 }), (ops) => {
+      const store = freshStore();
+      let saved: Buffer | undefined;
+      for (const o of ops) {
+        if (o.kind === 'write') store.writeRecordSync(runRecordPath(`run-${o.run}`), record(o.run, o.status));
+        else if (o.kind === 'inplace') { if (existsSync(recordFile(store, o.run))) rewriteInPlace(store, o.run); }
+        else if (o.kind === 'delete') rmSync(join(store.root, 'runs', `run-${o.run}`), { recursive: true, force: true });
+        else if (o.kind === 'drop-index') rmSync(indexFile(store), { force: true });
+        else if (o.kind === 'corrupt-index') { if (existsSync(indexFile(store))) writeFileSync(indexFile(store), 'not json'); }
+        else if (o.kind === 'restore-index') { if (saved) writeFileSync(indexFile(store), saved); }
+        else {
+          expect(indexedRunRecords(store).records).toEqual(direct(store));
+          if (existsSync(indexFile(store))) saved = readFileSync(indexFile(store));
+        }
+      }
+      expect(indexedRunRecords(store).records).toEqual(direct(store));
+    }), { numRuns: 60 });
+  });
+
+  it('listRuns: newest first, from the index', async () => {
+    const store = freshStore();
+    for (const n of [2, 10, 1]) store.writeRecordSync(runRecordPath(`run-${n}`), record(n));
+    expect((await listRuns(store)).map((r) => r.id)).toEqual(['run-10', 'run-2', 'run-1']);
+    expect(existsSync(indexFile(store))).toBe(true);
+  });
+
+  it('a corrupt run record is still an error naming its file, index or not', () => {
+    const store = freshStore();
+    store.writeRecordSync(runRecordPath('run-1'), record(1));
+    indexedRunRecords(store);
+    writeFileSync(recordFile(store, 1), '{"schema":"flowrun.run/1"}');
+    expect(() => indexedRunRecords(store)).toThrow(/run-1\/run.json has a missing or malformed field "id"/);
+  });
+
+  it('flow fsck reports an index entry it would serve that disagrees with its record, and not a missing index', async () => {
+    const store = freshStore();
+    store.writeRecordSync(runRecordPath('run-1'), record(1));
+    store.writeRecordSync(runRecordPath('run-2'), record(2));
+    await new Promise((r) => setTimeout(r, 2300));
+    indexedRunRecords(store);
+    indexedRunRecords(store); // written after the racy window: its entries are trusted
+    expect((await fsck(store)).problems).toEqual([]);
+    const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { runs: Record<string, { record: RunRecord }> };
+    idx.runs['run-2']!.record.status = 'failed';
+    writeFileSync(indexFile(store), JSON.stringify(idx));
+    const problems = (await fsck(store)).problems;
+    expect(problems).toMatchObject([{ code: 'STORE_INDEX_MISMATCH', subject: RUN_INDEX_PATH }]);
+    expect(problems[0]!.message).toMatch(/run-2/);
+    rmSync(indexFile(store));
+    expect((await fsck(store)).problems).toEqual([]);
+  });
+});
