@@ -60,6 +60,11 @@ export interface FlowGraph {
   /** Step names in topological order (start first); unreachable steps last. */
   order: string[];
   decorators: DecoratorUse[];
+  /**
+   * Instance methods without @step, with the steps their own next() calls name: a next() to one
+   * of them is a missing decorator, not a typo, and the flow goes on from there.
+   */
+  methods?: Array<{ name: string; line: number; next: string[] }>;
 }
 
 export function stepMap(graph: FlowGraph): Map<string, StepNode> {
