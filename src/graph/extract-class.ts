@@ -4,6 +4,8 @@ import { DecoratorError, type FlowError, GraphError, UsageError } from '../error
 import { closest } from '../util/suggest.js';
 import { decoratorNames } from '../decorators/registry.js';
 import { type ImportScope, resolveName } from './imports.js';
+import { stepReads } from './reads.js';
+import { sha256 } from '../util/hash.js';
 import { type AstNode, LineIndex, child, children, evalLiteral, jsdocBefore, propertyKey, walk } from './source.js';
 import type { ParamNode, ParamType, StepNode, Transition } from './types.js';
 
@@ -23,6 +25,8 @@ export interface ClassParts {
   decorators: DecoratorUse[];
   /** Plain instance methods (no @step). */
   methods: Array<{ name: string; line: number; next: string[] }>;
+  /** Source spans of the step methods ([start, end) offsets). */
+  stepSpans: Array<[number, number]>;
 }
 
 interface ReadDecorator extends DecoratorUse {
@@ -39,6 +43,7 @@ export function readClass(ctx: ClassContext, cls: AstNode, docStart: number): Cl
     steps: [],
     decorators: [],
     methods: [],
+    stepSpans: [],
   };
   for (const d of readDecorators(ctx, cls, undefined)) {
     if (d.target === 'flow') parts.decorators.push(strip(d));
@@ -50,6 +55,7 @@ export function readClass(ctx: ClassContext, cls: AstNode, docStart: number): Cl
     const decorators = readDecorators(ctx, member, name);
     if (member.type === 'MethodDefinition' && decorators.some((d) => d.name === 'step')) {
       parts.steps.push(readStep(ctx, member, name, decorators));
+      parts.stepSpans.push([member.start, member.end]);
     } else if (member.type === 'PropertyDefinition' && decorators.some((d) => PARAM_DECORATORS.has(d.name))) {
       const dec = decorators.find((d) => PARAM_DECORATORS.has(d.name))!;
       const p = dec.name === 'includeFile' ? readInclude(ctx, member, name, dec) : readParam(ctx, member, name, dec);
@@ -147,7 +153,13 @@ function readStep(ctx: ClassContext, member: AstNode, name: string, decorators: 
   };
   if (!node.doc) delete node.doc;
   const body = fn ? child(fn, 'body') : undefined;
-  if (body) scanBody(ctx, body, node);
+  if (body) {
+    scanBody(ctx, body, node);
+    const used = stepReads(body);
+    node.reads = used.reads;
+    if (used.all) node.readsAll = true;
+  }
+  node.source = sha256(ctx.text.slice(member.start, member.end));
   return node;
 }
 

@@ -6,6 +6,7 @@ import { readImports, resolveName, type ImportScope } from './imports.js';
 import { readClass, type ClassContext } from './extract-class.js';
 import { finishGraph } from './structure.js';
 import { GRAPH_SCHEMA, type FlowGraph } from './types.js';
+import { sha256 } from '../util/hash.js';
 
 export interface ExtractResult {
   graph?: FlowGraph;
@@ -76,6 +77,7 @@ function extractParsed(file: string, text: string): ExtractResult {
   });
   const methods = mergeByName(parts.map((p) => p.methods)).filter((m) => !graph.steps.some((s) => s.name === m.name));
   if (methods.length) graph.methods = methods;
+  graph.moduleSource = sha256(cutOut(text, parts.flatMap((p) => p.stepSpans)));
   return { graph, errors: ctx.errors };
 }
 
@@ -98,6 +100,14 @@ function syntaxError(file: string, text: string, lines: LineIndex, e: ParserDiag
     file, line: pos.line, column: pos.column,
     fix: e.helpMessage ?? (open ? `Close the ${bracket ? `\`${bracket}\` ` : 'bracket '}opened at line ${open.line}, or remove it.` : 'Fix the syntax error and try again.'),
   });
+}
+
+/** The text without the given [start, end) spans. */
+function cutOut(text: string, spans: Array<[number, number]>): string {
+  let out = '';
+  let at = 0;
+  for (const [start, end] of [...spans].sort((x, y) => x[0] - y[0])) { out += text.slice(at, start); at = end; }
+  return out + text.slice(at);
 }
 
 /** Later definitions (subclass) replace earlier ones (base) with the same name. */
