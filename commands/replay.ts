@@ -12,7 +12,7 @@ export default class Replay extends BaseCommand {
     'max-workers': Flags.integer({ description: 'tasks run at once', min: 1, max: MAX_WORKERS }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id and the verdict' }),
     verbose: Flags.boolean({ char: 'v', description: 'list every artifact checked, not only those that did not reproduce' }),
-    with: Flags.string({ description: 'attach a step decorator to every step (e.g. --with batch to replay on AWS Batch)', multiple: true, default: [] }),
+    with: Flags.string({ description: 'attach a step decorator to every step (e.g. --with batch to replay on AWS Batch)', multiple: true }),
   };
 
   async run(): Promise<unknown> {

@@ -14,12 +14,13 @@ export default class Resume extends BaseCommand {
     step: Flags.string({ description: 'rerun from this step (default: reuse every successful task)' }),
     'max-workers': Flags.integer({ description: 'tasks run at once', min: 1, max: MAX_WORKERS }),
     'max-num-splits': Flags.integer({ description: 'largest foreach fan-out allowed', default: 10_000, min: 1 }),
-    tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true, default: [] }),
+    tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
     environment: Flags.string({ description: 'conda: honour @conda/@condaBase, as for flow run', options: ['conda'] }),
   };
 
   async run(): Promise<RunRecord> {
+    await (await import('../src/cli/resume-params.js')).refuseResumeParams(this.argv, Resume.flags);
     const { args, flags } = await this.parse(Resume);
     const { startRun } = await import('../src/cli/run-command.js');
     const outcome = await startRun({

@@ -12,7 +12,7 @@ import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js
 export interface RunFlags {
   'max-workers'?: number;
   'max-num-splits': number;
-  tag: string[];
+  tag?: string[];
   seed?: number;
   quiet: boolean;
   'refresh-envs'?: boolean;
@@ -91,7 +91,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   }
   const quiet = o.flags.quiet;
   const outcome = await executeRun({
-    config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag, origin,
+    config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag ?? [], origin,
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     onStart: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);
@@ -107,6 +107,7 @@ export function summaryLine(r: RunRecord): string {
   const secs = ((r.durationMs ?? 0) / 1000).toFixed(1);
   const flow = displayValue(r.flow);
   if (r.status === 'ok') return `${r.id}: ${flow} finished ok in ${secs}s (${tasks} tasks)`;
-  const err = r.error ? `: task ${displayValue(r.error.task ?? '')} failed with ${displayValue(r.error.code)}: ${displayText(r.error.message)}\n  See its output: flow logs ${r.id}/${displayValue(r.error.task ?? '')}` : '';
+  const fix = r.error?.fix && !r.error.fix.includes('flow logs') ? `\n  Fix: ${displayText(r.error.fix)}` : '';
+  const err = r.error ? `: task ${displayValue(r.error.task ?? '')} failed with ${displayValue(r.error.code)}: ${displayText(r.error.message)}${fix}\n  See its output: flow logs ${r.id}/${displayValue(r.error.task ?? '')}` : '';
   return `${r.id}: ${flow} ${r.status} after ${secs}s${err}\n  Continue it with: flow resume ${displayValue(r.file, PATH_DISPLAY_MAX)} --origin ${r.id}`;
 }

@@ -23,7 +23,7 @@ export function validateDecoratorOptions(
   options: unknown,
   where: ErrorLocation,
 ): DecoratorError[] {
-  const at = `@${spec.name}${where.step ? ` on step ${where.step}` : ''}`;
+  const at = `@${spec.name}${where.param ? ` on parameter ${where.param}` : where.step ? ` on step ${where.step}` : ''}`;
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     return [new DecoratorError(`${at} takes an options object, got ${describe(options)}.`, {
@@ -36,19 +36,16 @@ export function validateDecoratorOptions(
     const optSpec = Object.hasOwn(spec.options, key) ? spec.options[key] : undefined;
     if (!optSpec) {
       const known = Object.keys(spec.options);
+      const instead = spec.notOptions && Object.hasOwn(spec.notOptions, key) ? spec.notOptions[key] : undefined;
       const guess = closest(key, known);
       errors.push(new DecoratorError(`${at} has an unknown option '${key}'.`, {
         ...where,
-        fix: guess ? `Did you mean '${guess}'? Known options: ${known.join(', ')}.` : `Known options: ${known.join(', ')}.`,
+        fix: instead ?? (guess ? `Did you mean '${guess}'? Known options: ${known.join(', ')}.` : `Known options: ${known.join(', ')}.`),
       }));
       continue;
     }
     const problem = checkType(optSpec, value);
-    if (problem) {
-      errors.push(new DecoratorError(`${at}: option '${key}' ${problem}.`, {
-        ...where, fix: `Give '${key}' ${article(optSpec.type)} (${optSpec.help}).`,
-      }));
-    }
+    if (problem) errors.push(new DecoratorError(`${at}: option '${key}' ${problem}.`, { ...where, fix: typeFix(key, optSpec, value) }));
   }
   for (const [key, optSpec] of Object.entries(spec.options)) {
     if (optSpec.required && !Object.hasOwn(given, key)) {
@@ -58,6 +55,15 @@ export function validateDecoratorOptions(
     }
   }
   return errors;
+}
+
+/** The fix for an option of the wrong type or value: the allowed values when there is a list. */
+function typeFix(key: string, spec: OptionSpec, value: unknown): string {
+  if (spec.oneOf && typeof value === 'string') {
+    const meant = spec.aliases && Object.hasOwn(spec.aliases, value.toLowerCase()) ? spec.aliases[value.toLowerCase()] : closest(value, spec.oneOf);
+    return `${meant ? `Write ${key}: '${meant}'. ` : ''}'${key}' is one of ${spec.oneOf.map((v) => `'${v}'`).join(', ')} (${spec.help}).`;
+  }
+  return `Give '${key}' ${article(spec.type)} (${spec.help}).`;
 }
 
 function checkType(spec: OptionSpec, value: unknown): string | undefined {

@@ -2,6 +2,14 @@ import type { DecoratorSpec, Literal } from './types.js';
 
 const num = (v: Literal | undefined): number | undefined => (typeof v === 'number' ? v : undefined);
 
+/** What Metaflow's Parameter(...) and argparse users write in @param, and the flowrun way. */
+const PARAM_NOT_OPTIONS: Readonly<Record<string, string>> = {
+  default: "A parameter's default is the value its field starts with: @param({ help: '...' }) alpha = 0.1;",
+  name: 'A parameter is named after its field: @param() learningRate = 0.1 is --learning-rate (or --learningRate).',
+  description: "Write the description as help: @param({ help: '...' }).",
+  choices: 'Check allowed values in the first step and throw an Error naming them.',
+};
+
 /**
  * Every step and flow decorator of the contract (DESIGN §2), as data. Options are validated
  * against these specs both statically (`flow check`) and when the decorator runs. Later
@@ -14,9 +22,13 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
     summary: 'A run parameter, set with --NAME on the command line; its type comes from the default.',
     options: {
       help: { type: 'string', help: 'one line shown by flow show and flow run --help' },
-      type: { type: 'string', oneOf: ['number', 'string', 'boolean', 'json'], help: 'needed when the default is not a literal' },
+      type: {
+        type: 'string', oneOf: ['number', 'string', 'boolean', 'json'], help: 'needed when the default is not a literal',
+        aliases: { float: 'number', int: 'number', integer: 'number', double: 'number', str: 'string', text: 'string', bool: 'boolean', list: 'json', array: 'json', object: 'json', dict: 'json' },
+      },
       required: { type: 'boolean', help: 'the run fails before starting when the value is not given' },
     },
+    notOptions: PARAM_NOT_OPTIONS,
   },
   {
     name: 'includeFile',
@@ -27,6 +39,7 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
       required: { type: 'boolean', help: 'the run fails before starting when no path is given' },
       binary: { type: 'boolean', help: 'the step sees a Buffer instead of UTF-8 text' },
     },
+    notOptions: PARAM_NOT_OPTIONS,
   },
   {
     name: 'retry',

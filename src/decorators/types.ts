@@ -11,6 +11,8 @@ export interface OptionSpec {
   min?: number;
   /** Allowed values for string options. */
   oneOf?: readonly string[];
+  /** Values people write for a oneOf option, mapped to the allowed one they mean (`float` → `number`). */
+  aliases?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -49,6 +51,8 @@ export interface DecoratorSpec {
   target: 'step' | 'flow' | 'field';
   summary: string;
   options: Record<string, OptionSpec>;
+  /** Options people reach for that the decorator does not take, with what to write instead. */
+  notOptions?: Readonly<Record<string, string>>;
   hooks?: DecoratorHooks;
 }
 

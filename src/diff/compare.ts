@@ -11,7 +11,7 @@ export async function compareRuns(store: LocalStore, idA: string, idB: string, o
   if (ra.flow !== rb.flow) {
     throw new UsageError('DIFF_FLOW_MISMATCH', `${ra.id} is a run of ${ra.flow} and ${rb.id} of ${rb.flow}: flow diff compares runs of one flow.`, { fix: `List the runs of one flow with flow runs ${ra.flow}.` });
   }
-  const [a, b] = [await loadRunView(ra), await loadRunView(rb)];
+  const [a, b] = [await loadRunView(ra, { graph: true }), await loadRunView(rb, { graph: true })];
   const diff = diffRuns(a, b);
   describeChanges(diff, a, b, store);
   if (opts.code && ra.record.code && rb.record.code && diff.code.changed.length + diff.code.added.length + diff.code.removed.length > 0) {

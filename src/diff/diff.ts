@@ -2,7 +2,10 @@ import type { Literal } from '../decorators/types.js';
 import type { LockedPackage } from '../env/npm.js';
 import type { ManifestEntry, RunRecord, TaskRecord } from '../metadata/records.js';
 import { compareTaskIds } from '../metadata/task-ids.js';
+import type { FlowGraph } from '../graph/types.js';
 import { own } from '../util/own.js';
+import type { FieldChange } from './values.js';
+import { type Cause, Explainer, sortCauses } from './why.js';
 
 /** What diffRuns needs of one run: its records (and, when known, its code manifest). */
 export interface RunView {
@@ -12,6 +15,8 @@ export interface RunView {
   manifest?: ManifestEntry[];
   /** Packages of the run's @npm and @conda locks, by lock hash (read from the store). */
   locks?: Record<string, LockedPackage[]>;
+  /** The flow's graph as read from the run's code package: what each step reads, its source hash. */
+  graph?: FlowGraph;
 }
 
 /** A package that differs between two runs' locks of one step. */
@@ -36,6 +41,8 @@ export interface ArtifactChange {
   to?: string;
   /** Filled in later for small values (old → new) or a structural summary. */
   detail?: string;
+  /** For objects, arrays and Maps: the fields that differ (the first few), each side summarized. */
+  fields?: FieldChange[];
 }
 
 export interface StepDiff {
@@ -48,6 +55,8 @@ export interface StepDiff {
   /** Task ids present in only one run (foreach split counts differ). */
   onlyInA: string[];
   onlyInB: string[];
+  /** Why its artifacts differ (when some do): the differing run inputs it depends on (why.ts). */
+  why?: Cause[];
 }
 
 export interface RunDiff {
@@ -66,6 +75,8 @@ export interface RunDiff {
     patches?: Record<string, string>;
   };
   params: Array<{ name: string } & ValueChange<Literal>>;
+  /** The runs' seeds (Math.random in every task derives from it), whether or not they differ. */
+  seed: ValueChange<number>;
   /** @includeFile inputs whose content (hash) changed, even when the path is the same. */
   inputs: Array<{ name: string; path: ValueChange<string>; hash: ValueChange<string>; size: ValueChange<number> }>;
   env: Array<{ what: string } & ValueChange<string | null>>;
@@ -74,6 +85,8 @@ export interface RunDiff {
   steps: StepDiff[];
   /** Which sections differ; empty when the runs are the same. */
   differs: string[];
+  /** Steps whose artifacts differ only because the seed does (nothing else they depend on differs). */
+  seedOnly: string[];
   verdict: string;
 }
 
@@ -84,21 +97,53 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   const inputs = diffInputs(a.record, b.record);
   const env = diffEnv(a.record, b.record);
   const envPackages = diffEnvPackages(a, b);
-  const ctx: StepContext = { params: new Set([...Object.keys(a.record.params), ...Object.keys(b.record.params)]), a: taskIndex(a), b: taskIndex(b) };
+  const paramNames = new Set([...Object.keys(a.record.params), ...Object.keys(b.record.params)]);
+  const ctx: StepContext = { params: paramNames, a: taskIndex(a), b: taskIndex(b) };
   const steps = unionInOrder(a.record.steps.map((s) => s.name), b.record.steps.map((s) => s.name)).map((s) => diffStep(s, own(a.tasks, s) ?? [], own(b.tasks, s) ?? [], ctx));
+  const seed = { from: a.record.seed, to: b.record.seed };
+  explainSteps(steps, a, b, ctx, { paramNames, params, inputs, env, code, seed: seed.from !== seed.to });
+  const seedOnly = steps.filter((s) => s.why?.length === 1 && s.why[0]!.kind === 'seed').map((s) => s.step);
   const differs: string[] = [];
   if (!code.packageSame || code.commit.from !== code.commit.to) differs.push('code');
   if (params.length) differs.push('params');
+  if (seed.from !== seed.to) differs.push('seed');
   if (inputs.length) differs.push('inputs');
   if (env.length) differs.push('environment');
   const changedSteps = steps.filter((s) => s.artifacts.length || s.onlyInA.length || s.onlyInB.length || s.status.from !== s.status.to);
   if (changedSteps.length) differs.push('artifacts');
   if (a.record.status !== b.record.status) differs.push('status');
   const nArtifacts = steps.reduce((n, s) => n + s.artifacts.length, 0);
+  const seedNote = seedOnly.length === 0 ? ''
+    : seedOnly.length === changedSteps.filter((s) => s.artifacts.length).length ? `; every artifact change follows from the seed (${seed.from} → ${seed.to}) alone`
+      : `; ${seedOnly.join(', ')} differ${seedOnly.length === 1 ? 's' : ''} only because the seed does (${seed.from} → ${seed.to})`;
   const verdict = differs.length === 0
-    ? `${a.record.id} and ${b.record.id} are the same: code, params, environment and every artifact hash match`
-    : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}`;
-  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, inputs, env, envPackages, steps, differs, verdict };
+    ? `${a.record.id} and ${b.record.id} are the same: code, params, seed, environment and every artifact hash match`
+    : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}${seedNote}`;
+  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, seed, inputs, env, envPackages, steps, differs, seedOnly, verdict };
+}
+
+/** Fills in each changed step's `why`: the union of its changed tasks' causes. */
+function explainSteps(steps: StepDiff[], a: RunView, b: RunView, ctx: StepContext, d: { paramNames: Set<string>; params: RunDiff['params']; inputs: RunDiff['inputs']; env: RunDiff['env']; code: RunDiff['code']; seed: boolean }): void {
+  const includeNames = new Set([...Object.keys(a.record.includes ?? {}), ...Object.keys(b.record.includes ?? {})]);
+  const flowFiles = new Set([a.record.file, b.record.file]);
+  const codeFiles = [...d.code.added, ...d.code.removed, ...d.code.changed];
+  const global = new Set(['node', 'flowrun', 'os']);
+  const explainer = new Explainer({ graph: a.graph, tasks: ctx.a }, { graph: b.graph, tasks: ctx.b }, {
+    paramNames: d.paramNames,
+    params: new Set(d.params.map((p) => p.name).filter((n) => !includeNames.has(n))),
+    inputs: new Set(d.inputs.map((i) => i.name)),
+    seed: d.seed,
+    code: !d.code.packageSame,
+    otherCode: codeFiles.some((f) => !flowFiles.has(f)) || (a.graph?.moduleSource !== undefined && b.graph?.moduleSource !== undefined && a.graph.moduleSource !== b.graph.moduleSource),
+    environment: (step) => d.env.some((e) => global.has(e.what) || e.what === `env lock of ${step}`),
+  });
+  for (const s of steps) {
+    const tasks = [...new Set(s.artifacts.map((c) => c.task))];
+    if (tasks.length === 0) continue;
+    const causes = new Map<string, Cause>();
+    for (const t of tasks) for (const c of explainer.causes(s.step, t.slice(s.step.length + 1))) causes.set(JSON.stringify(c), c);
+    s.why = sortCauses([...causes.values()]);
+  }
 }
 
 function diffCode(a: RunView, b: RunView): RunDiff['code'] {
@@ -197,9 +242,12 @@ function diffStep(step: string, ta: TaskRecord[], tb: TaskRecord[], ctx: StepCon
       const from = own(x.artifacts, name)?.hash;
       const to = own(y.artifacts, name)?.hash;
       if (from === to || ctx.params.has(name)) continue;
-      // A difference only carried forward from an earlier step is reported where it arose.
-      if (!produced(x, name, ctx.a) && !produced(y, name, ctx.b)) continue;
-      artifacts.push({ task: `${step}/${id}`, artifact: name, kind: !from ? 'added' : !to ? 'removed' : 'changed', from, to });
+      // A difference only carried forward from an earlier step is reported where it arose; an
+      // artifact is added or removed only by the task that sets it (a task that failed in one
+      // run has no artifacts: what it would have inherited is not "added" by the other).
+      const kind = !from ? 'added' : !to ? 'removed' : 'changed';
+      if (kind === 'added' ? !produced(y, name, ctx.b) : kind === 'removed' ? !produced(x, name, ctx.a) : !produced(x, name, ctx.a) && !produced(y, name, ctx.b)) continue;
+      artifacts.push({ task: `${step}/${id}`, artifact: name, kind, from, to });
     }
   }
   const status = (ts: TaskRecord[]) => (ts.length === 0 ? 'not run' : ts.every((t) => t.status === 'ok') ? 'ok' : 'failed');

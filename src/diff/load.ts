@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import { Parser, type ReadEntry } from 'tar';
 import type { Run } from '../client/client.js';
 import { condaLockedPackages } from '../env/conda.js';
@@ -6,10 +5,15 @@ import { type LockedPackage, lockedPackages } from '../env/npm.js';
 import type { ManifestEntry, TaskRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { loadArtifact } from '../task/artifacts.js';
+import type { FlowGraph } from '../graph/types.js';
 import type { ArtifactChange, RunDiff, RunView } from './diff.js';
+import { compareShapes, compareValues } from './values.js';
 
-/** Reads what diffRuns needs of a run: every task record and the code manifest. */
-export async function loadRunView(run: Run): Promise<RunView> {
+/**
+ * Reads what diffRuns needs of a run: every task record and the code manifest; with `graph`,
+ * also the flow's graph read from the run's own code package (what each step reads).
+ */
+export async function loadRunView(run: Run, opts: { graph?: boolean } = {}): Promise<RunView> {
   const tasks: Record<string, TaskRecord[]> = {};
   for (const step of run.steps()) tasks[step.name] = (await step.tasks()).map((t) => t.record);
   const manifest = run.record.code ? (JSON.parse(run.store.getObjectSync(run.record.code.manifest).toString('utf8')) as ManifestEntry[]) : undefined;
@@ -18,13 +22,29 @@ export async function loadRunView(run: Run): Promise<RunView> {
     // A lock missing from the store leaves its step's package changes unknown; fsck reports the object.
     try { locks[env.lock] ??= (env.kind === 'npm' ? lockedPackages : condaLockedPackages)(run.store.getObjectSync(env.lock)); } catch { /* see above */ }
   }
-  return { record: run.record, tasks, manifest, locks };
+  const graph = opts.graph ? await packagedGraph(run) : undefined;
+  return { record: run.record, tasks, manifest, locks, ...(graph ? { graph } : {}) };
 }
 
-/** Values up to this size (encoded) are read to show old → new. */
-const DETAIL_MAX_BYTES = 64 * 1024;
+/** The graph of the flow file in the run's code package (undefined when it cannot be read: the diff then assumes every step reads everything). */
+async function packagedGraph(run: Run): Promise<FlowGraph | undefined> {
+  if (!run.record.code) return undefined;
+  try {
+    const text = (await readPackageFiles(run.store.getObjectSync(run.record.code.hash), new Set([run.record.file]))).get(run.record.file);
+    if (text === undefined) return undefined;
+    const { extractGraph } = await import('../graph/extract.js');
+    return extractGraph(run.record.file, text).graph;
+  } catch {
+    return undefined;
+  }
+}
 
-/** Adds old → new (small values) or a short structural summary to artifact changes. */
+/** Values up to this size (encoded) are read to show old → new, field by field. */
+const DETAIL_MAX_BYTES = 64 * 1024;
+/** Bigger values up to this size are read to compare their shapes; beyond it only sizes are shown. */
+const SHAPE_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Adds old → new (small values, field by field) or the shapes (big ones) to artifact changes. */
 export function describeChanges(diff: RunDiff, a: RunView, b: RunView, store: LocalStore, limit = 200): void {
   const sizeOf = (v: RunView, change: ArtifactChange, hash: string | undefined) => {
     const [step, id] = change.task.split('/') as [string, string];
@@ -38,23 +58,15 @@ export function describeChanges(diff: RunDiff, a: RunView, b: RunView, store: Lo
       const ra = sizeOf(a, c, c.from);
       const rb = sizeOf(b, c, c.to);
       if (!ra || !rb) continue;
-      if (ra.size > DETAIL_MAX_BYTES || rb.size > DETAIL_MAX_BYTES) { c.detail = `${ra.size} B → ${rb.size} B`; continue; }
-      c.detail = `${summarize(loadArtifact(store, ra))} → ${summarize(loadArtifact(store, rb))}`;
+      const big = Math.max(ra.size, rb.size);
+      if (big > SHAPE_MAX_BYTES) { c.detail = `${ra.size} B → ${rb.size} B`; continue; }
+      const [x, y] = [loadArtifact(store, ra), loadArtifact(store, rb)];
+      if (big > DETAIL_MAX_BYTES) { c.detail = compareShapes(x, y, { from: ra.size, to: rb.size }); continue; }
+      const compared = compareValues(x, y);
+      c.detail = compared.detail;
+      if (compared.fields) c.fields = compared.fields;
     }
   }
-}
-
-/** A value in a few characters: scalars and short strings as they are, containers by shape. */
-export function summarize(v: unknown): string {
-  if (typeof v === 'string') return v.length <= 60 ? JSON.stringify(v) : `string(${v.length})`;
-  if (typeof v !== 'object' || v === null) return inspect(v);
-  if (Array.isArray(v)) return v.length <= 6 && v.every((x) => typeof x !== 'object' || x === null) ? inspect(v, { breakLength: Infinity }) : `array[${v.length}]`;
-  if (v instanceof Map) return `Map(${v.size})`;
-  if (v instanceof Set) return `Set(${v.size})`;
-  if (v instanceof Date) return v.toISOString();
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${v.byteLength} B)`;
-  const keys = Object.keys(v);
-  return keys.length <= 4 ? inspect(v, { breakLength: Infinity, depth: 1 }) : `object{${keys.length} keys}`;
 }
 
 /** The text of some files inside a stored (uncompressed) code package. */

@@ -1,6 +1,7 @@
 import { styleText } from 'node:util';
 import { PATH_DISPLAY_MAX, displayValue as v } from '../util/terminal.js';
 import type { RunDiff } from './diff.js';
+import { type Cause, describeCauses } from './why.js';
 
 const path = (p: string): string => v(p, PATH_DISPLAY_MAX);
 
@@ -22,6 +23,8 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
     for (const f of c.changed) out.push(st('yellow', `               ~ ${path(f)}`));
   }
   out.push(d.params.length ? `params       ${d.params.map((p) => v(`${p.name}: ${fmt(p.from)} → ${fmt(p.to)}`)).join(', ')}` : 'params       identical');
+  // Records made before the seed was part of the diff's JSON have no `seed` there.
+  if (d.seed) out.push(d.seed.from === d.seed.to ? `seed         identical (${d.seed.from})` : st('yellow', `seed         ${d.seed.from} → ${d.seed.to} (Math.random in every task draws from it)`));
   if (d.inputs.length) {
     out.push('inputs       included file content changed');
     for (const i of d.inputs) {
@@ -44,7 +47,8 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
     const notes: string[] = [];
     if (s.status.from !== s.status.to) notes.push(`status ${s.status.from} → ${s.status.to}`);
     if (s.tasks.from !== s.tasks.to) notes.push(`${s.tasks.from} → ${s.tasks.to} tasks (matched by index)`);
-    out.push(`${head}  ${notes.join('; ') || `${s.artifacts.length} artifact change${s.artifacts.length === 1 ? '' : 's'}`}`);
+    const why = s.why?.length ? `  ${whyText(s.why)}` : '';
+    out.push(`${head}  ${notes.join('; ') || `${s.artifacts.length} artifact change${s.artifacts.length === 1 ? '' : 's'}`}${why}`);
     for (const a of s.artifacts.slice(0, max)) {
       const mark = a.kind === 'added' ? st('green', '+') : a.kind === 'removed' ? st('red', '-') : st('yellow', '~');
       out.push(`    ${mark} ${a.task} ${v(a.artifact)}${a.detail ? `: ${v(a.detail, PATH_DISPLAY_MAX)}` : ''}`);
@@ -54,6 +58,12 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
   if (c.patches) for (const p of Object.values(c.patches)) out.push('', colorPatch(p, st));
   out.push('', st('bold', d.differs.length ? `≠ ${d.verdict}` : `= ${d.verdict}`));
   return out.join('\n');
+}
+
+/** Why a step's artifacts differ, in a few words. */
+function whyText(causes: readonly Cause[]): string {
+  if (causes.length === 1 && causes[0]!.kind === 'seed') return '(only the seed differs for it: its Math.random draws)';
+  return `(because of: ${v(describeCauses(causes), PATH_DISPLAY_MAX)})`;
 }
 
 function fmt(v: unknown): string {

@@ -4,6 +4,8 @@ import { DecoratorError, type FlowError, GraphError, UsageError } from '../error
 import { closest } from '../util/suggest.js';
 import { decoratorNames } from '../decorators/registry.js';
 import { type ImportScope, resolveName } from './imports.js';
+import { stepReads } from './reads.js';
+import { sha256 } from '../util/hash.js';
 import { type AstNode, LineIndex, child, children, evalLiteral, jsdocBefore, propertyKey, walk } from './source.js';
 import type { ParamNode, ParamType, StepNode, Transition } from './types.js';
 
@@ -21,6 +23,10 @@ export interface ClassParts {
   params: ParamNode[];
   steps: StepNode[];
   decorators: DecoratorUse[];
+  /** Plain instance methods (no @step). */
+  methods: Array<{ name: string; line: number; next: string[] }>;
+  /** Source spans of the step methods ([start, end) offsets). */
+  stepSpans: Array<[number, number]>;
 }
 
 interface ReadDecorator extends DecoratorUse {
@@ -36,6 +42,8 @@ export function readClass(ctx: ClassContext, cls: AstNode, docStart: number): Cl
     params: [],
     steps: [],
     decorators: [],
+    methods: [],
+    stepSpans: [],
   };
   for (const d of readDecorators(ctx, cls, undefined)) {
     if (d.target === 'flow') parts.decorators.push(strip(d));
@@ -47,6 +55,7 @@ export function readClass(ctx: ClassContext, cls: AstNode, docStart: number): Cl
     const decorators = readDecorators(ctx, member, name);
     if (member.type === 'MethodDefinition' && decorators.some((d) => d.name === 'step')) {
       parts.steps.push(readStep(ctx, member, name, decorators));
+      parts.stepSpans.push([member.start, member.end]);
     } else if (member.type === 'PropertyDefinition' && decorators.some((d) => PARAM_DECORATORS.has(d.name))) {
       const dec = decorators.find((d) => PARAM_DECORATORS.has(d.name))!;
       const p = dec.name === 'includeFile' ? readInclude(ctx, member, name, dec) : readParam(ctx, member, name, dec);
@@ -54,6 +63,7 @@ export function readClass(ctx: ClassContext, cls: AstNode, docStart: number): Cl
       for (const d of decorators) if (d !== dec) misplaced(ctx, d, `the field ${name}`, undefined);
     } else {
       for (const d of decorators) misplaced(ctx, d, `${name}, which is not a @step`, name);
+      if (member.type === 'MethodDefinition' && member.kind === 'method') parts.methods.push({ name, line: ctx.lines.line(child(member, 'key')?.start ?? member.start), next: nextTargets(member) });
     }
   }
   return parts;
@@ -88,6 +98,8 @@ function readDecorators(ctx: ClassContext, node: AstNode, step: string | undefin
       continue;
     }
     const spec = decoratorSpec(name);
+    // A field decorator (@param, @includeFile) sits on a parameter: its messages name the parameter, not a step.
+    const at = spec?.target === 'field' ? { file: ctx.file, line, param: step } : { file: ctx.file, line, step };
     if (!spec) {
       const guess = closest(name, ['step', ...decoratorNames('step'), ...decoratorNames('flow'), ...decoratorNames('field')]);
       ctx.errors.push(new DecoratorError(`Unknown decorator @${name}.`, {
@@ -97,23 +109,23 @@ function readDecorators(ctx: ClassContext, node: AstNode, step: string | undefin
     }
     if ('unknown' in r) {
       ctx.errors.push(new DecoratorError(`@${name} is used but not imported.`, {
-        file: ctx.file, line, step, fix: `Add ${name} to the import from 'flowrun'.`,
+        ...at, fix: `Add ${name} to the import from 'flowrun'.`,
       }));
     }
     let options: Record<string, Literal> = {};
     const args = isCall ? children(expr, 'arguments') : [];
     if (args.length > 1) {
-      ctx.errors.push(new DecoratorError(`@${name} takes one options object, got ${args.length} arguments.`, { file: ctx.file, line, step }));
+      ctx.errors.push(new DecoratorError(`@${name} takes one options object, got ${args.length} arguments.`, { ...at, fix: `Pass one object: @${name}({ ${Object.keys(spec.options).join(', ')} }).` }));
     } else if (args.length === 1) {
       const lit = evalLiteral(args[0]!);
       if (!lit.ok) {
         ctx.errors.push(new DecoratorError(`@${name}: options must be literal values so the graph can be read without running the flow.`, {
-          file: ctx.file, line: ctx.lines.line(lit.node.start), step,
+          ...at, line: ctx.lines.line(lit.node.start),
           fix: `Replace the expression at line ${ctx.lines.line(lit.node.start)} with a literal (number, string, boolean, array or object).`,
         }));
         continue;
       }
-      const errs = validateDecoratorOptions(spec, lit.value, { file: ctx.file, line, step });
+      const errs = validateDecoratorOptions(spec, lit.value, at);
       ctx.errors.push(...errs);
       if (errs.length === 0 && lit.value !== null && typeof lit.value === 'object' && !Array.isArray(lit.value)) options = lit.value;
     }
@@ -141,7 +153,13 @@ function readStep(ctx: ClassContext, member: AstNode, name: string, decorators: 
   };
   if (!node.doc) delete node.doc;
   const body = fn ? child(fn, 'body') : undefined;
-  if (body) scanBody(ctx, body, node);
+  if (body) {
+    scanBody(ctx, body, node);
+    const used = stepReads(body);
+    node.reads = used.reads;
+    if (used.all) node.readsAll = true;
+  }
+  node.source = sha256(ctx.text.slice(member.start, member.end));
   return node;
 }
 
@@ -168,6 +186,20 @@ function scanBody(ctx: ClassContext, body: AstNode, step: StepNode): void {
     return true;
   });
   step.assigns = [...assigned];
+}
+
+/** The steps a plain method's `this.next(this.x, ...)` calls name (read only to follow the flow past a missing @step). */
+function nextTargets(method: AstNode): string[] {
+  const out = new Set<string>();
+  const body = child(method, 'value');
+  if (body) {
+    walk(body, (n) => {
+      const callee = n.type === 'CallExpression' ? child(n, 'callee') : undefined;
+      if (callee && thisMember(callee) === 'next') for (const arg of children(n, 'arguments')) { const t = thisMember(arg); if (t) out.add(t); }
+      return true;
+    });
+  }
+  return [...out];
 }
 
 function collectThisTargets(pattern: AstNode, into: Set<string>): void {

@@ -6,6 +6,7 @@ import { readImports, resolveName, type ImportScope } from './imports.js';
 import { readClass, type ClassContext } from './extract-class.js';
 import { finishGraph } from './structure.js';
 import { GRAPH_SCHEMA, type FlowGraph } from './types.js';
+import { sha256 } from '../util/hash.js';
 
 export interface ExtractResult {
   graph?: FlowGraph;
@@ -52,14 +53,7 @@ function extractParsed(file: string, text: string): ExtractResult {
   const lang = /\.[cm]?tsx?$/.test(file) ? (file.endsWith('x') ? 'tsx' : 'ts') : 'js';
   const parsed = parseSync(file, text, { lang, sourceType: 'module' });
   const lines = new LineIndex(text);
-  if (parsed.errors.length > 0) {
-    return { errors: parsed.errors.map((e) => {
-      const pos = lines.position(e.labels[0]?.start ?? 0);
-      return new FlowFileError('FLOW_COMPILE_ERROR', `Syntax error in ${file}:${pos.line}:${pos.column}: ${e.message}`, {
-        file, line: pos.line, column: pos.column, fix: e.helpMessage ?? 'Fix the syntax error and try again.',
-      });
-    }) };
-  }
+  if (parsed.errors.length > 0) return { errors: parsed.errors.map((e) => syntaxError(file, text, lines, e)) };
   const program = parsed.program as unknown as AstNode;
   const scope = readImports(program);
   const classes = collectClasses(program);
@@ -81,7 +75,39 @@ function extractParsed(file: string, text: string): ExtractResult {
     order: [],
     decorators: parts.flatMap((p) => p.decorators),
   });
+  const methods = mergeByName(parts.map((p) => p.methods)).filter((m) => !graph.steps.some((s) => s.name === m.name));
+  if (methods.length) graph.methods = methods;
+  graph.moduleSource = sha256(cutOut(text, parts.flatMap((p) => p.stepSpans)));
   return { graph, errors: ctx.errors };
+}
+
+interface ParserDiagnostic { message: string; helpMessage?: string | null; labels: Array<{ message?: string | null; start: number }> }
+
+/**
+ * A syntax error where the user should look. The parser notices an unclosed bracket only where
+ * something else appears instead (often lines later, or at the end of the file), so the error
+ * names the line the bracket was opened on too, and points there when the file simply ended.
+ */
+function syntaxError(file: string, text: string, lines: LineIndex, e: ParserDiagnostic): FlowError {
+  const found = lines.position(e.labels[0]?.start ?? 0);
+  const opened = e.labels.find((l) => l.message === 'Opened here');
+  const open = opened ? lines.position(opened.start) : undefined;
+  const atEof = (e.labels[0]?.start ?? 0) >= text.trimEnd().length;
+  const pos = open && atEof ? open : found;
+  const bracket = opened ? text[opened.start] : undefined;
+  const note = open ? ` (the ${bracket ? `\`${bracket}\` ` : ''}opened at line ${open.line}:${open.column} is not closed${atEof ? ' before the end of the file' : ''})` : '';
+  return new FlowFileError('FLOW_COMPILE_ERROR', `Syntax error in ${file}:${found.line}:${found.column}: ${e.message}${note}.`, {
+    file, line: pos.line, column: pos.column,
+    fix: e.helpMessage ?? (open ? `Close the ${bracket ? `\`${bracket}\` ` : 'bracket '}opened at line ${open.line}, or remove it.` : 'Fix the syntax error and try again.'),
+  });
+}
+
+/** The text without the given [start, end) spans. */
+function cutOut(text: string, spans: Array<[number, number]>): string {
+  let out = '';
+  let at = 0;
+  for (const [start, end] of [...spans].sort((x, y) => x[0] - y[0])) { out += text.slice(at, start); at = end; }
+  return out + text.slice(at);
 }
 
 /** Later definitions (subclass) replace earlier ones (base) with the same name. */

@@ -32,6 +32,12 @@ export interface StepNode {
   decorators: DecoratorUse[];
   /** Artifact names assigned in the body (`this.x = ...`), in first-assignment order. */
   assigns: string[];
+  /** What the body reads of the flow (`this.x`, `const { x } = this`), sorted (graph/reads.ts). */
+  reads?: string[];
+  /** The body lets `this` escape (a call of the flow's own method, `this[key]`, `f(this)`): it may read anything. */
+  readsAll?: true;
+  /** sha256 of the method's source text: which steps' code differs between two runs. */
+  source?: string;
   /** Steps with a transition into this one (filled in by `linkParents`). */
   in: string[];
 }
@@ -60,6 +66,13 @@ export interface FlowGraph {
   /** Step names in topological order (start first); unreachable steps last. */
   order: string[];
   decorators: DecoratorUse[];
+  /** sha256 of the flow file with its step methods cut out: its module code (helpers, constants, imports). */
+  moduleSource?: string;
+  /**
+   * Instance methods without @step, with the steps their own next() calls name: a next() to one
+   * of them is a missing decorator, not a typo, and the flow goes on from there.
+   */
+  methods?: Array<{ name: string; line: number; next: string[] }>;
 }
 
 export function stepMap(graph: FlowGraph): Map<string, StepNode> {

@@ -67,7 +67,9 @@ function checkTransitions(g: FlowGraph, steps: Map<string, StepNode>): FlowError
     const first = s.transitions[0]!;
     for (const t of s.transitions.slice(1)) {
       if (shape(t) !== shape(first)) {
-        out.push(err(g, 'GRAPH_CONDITIONAL_NEXT', `Step ${s.name} calls next() with different targets at lines ${first.line} and ${t.line}; a flow's graph must be the same on every run.`, t.line, s.name, 'Make every next() call in the step go to the same steps; move the condition into the next step.'));
+        // Two calls on one line (`if (x) this.next(this.a); else this.next(this.b);`) are told apart by column.
+        const where = first.line === t.line ? `line ${t.line}, columns ${first.column} and ${t.column}` : `lines ${first.line} and ${t.line}`;
+        out.push(err(g, 'GRAPH_CONDITIONAL_NEXT', `Step ${s.name} calls next() with different targets (${describeNext(first)} and ${describeNext(t)}) at ${where}; a flow's graph must be the same on every run.`, t.line, s.name, 'Make every next() call in the step go to the same steps; move the condition into the next step.'));
       }
     }
     for (const t of s.transitions) {
@@ -76,6 +78,11 @@ function checkTransitions(g: FlowGraph, steps: Map<string, StepNode>): FlowError
       if (t.foreach !== undefined && t.targets.length !== 1) out.push(err(g, 'GRAPH_SPLIT_JOIN_BALANCE', `Step ${s.name} starts a foreach over ${t.foreach} with ${t.targets.length} targets; a foreach goes to exactly one step.`, t.line, s.name, `Write this.next(this.<step>, { foreach: '${t.foreach}' }).`));
       for (const target of t.targets) {
         if (steps.has(target)) continue;
+        const method = g.methods?.find((m) => m.name === target);
+        if (method) {
+          out.push(err(g, 'GRAPH_UNKNOWN_STEP', `Step ${s.name} goes to ${target}, a method of ${g.flow} without the @step decorator, so it is not a step.`, t.line, s.name, `Add @step before ${target}() at line ${method.line}: @step ${target}() { ... }.`));
+          continue;
+        }
         const guess = closest(target, steps.keys());
         out.push(err(g, 'GRAPH_UNKNOWN_STEP', `Step ${s.name} goes to ${target}, which is not a @step of ${g.flow}.`, t.line, s.name, guess ? `Did you mean this.${guess}?` : `Define @step ${target}() or fix the name.`));
       }
@@ -119,17 +126,56 @@ function checkCycles(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
   return [err(g, 'GRAPH_CYCLE', `There is a loop in your flow: ${cycle.join('->')}.`, backEdge?.line ?? from.line, from.name, 'Break the loop by fixing the next() transitions; a flow is a DAG.')];
 }
 
+function describeNext(t: { targets: string[]; foreach?: string }): string {
+  return `next(${t.targets.map((x) => `this.${x}`).join(', ')}${t.foreach !== undefined ? `, { foreach: '${t.foreach}' }` : ''})`;
+}
+
+/**
+ * Steps reachable from start through every next() call, also a conditional one (reported on
+ * its own), or undefined when the way is cut by an error already reported: an unreadable
+ * next(), a step without one, or one going to a name that is not a step. With `repair`, the
+ * errors that say where the flow was meant to go are followed instead: a misspelled target
+ * leads to the step suggested for it, a method missing @step to the steps it names. Steps
+ * found unreachable then are really unreachable, not an echo of the first error.
+ */
+function reachableIfWhole(g: FlowGraph, steps: Map<string, StepNode>, repair = false): Set<string> | undefined {
+  if (!steps.has('start') || g.steps.some((s) => s.dynamicNext)) return undefined;
+  const seen = new Set<string>();
+  const stack = ['start'];
+  const targetsOf = (name: string): string[] | undefined => {
+    const s = steps.get(name);
+    if (s) return s.name === 'end' || s.transitions.length > 0 ? s.transitions.flatMap((t) => t.targets) : undefined;
+    if (!repair) return undefined;
+    const method = g.methods?.find((m) => m.name === name);
+    if (method) return method.next;
+    const guess = closest(name, steps.keys());
+    return guess ? [guess] : undefined;
+  };
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const next = targetsOf(name);
+    if (!next) return undefined;
+    stack.push(...next);
+  }
+  for (const name of seen) if (!steps.has(name)) seen.delete(name);
+  return seen;
+}
+
 function checkReachable(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
-  // An unreadable next() (already reported) hides edges: orphans found then would be noise.
-  if (!steps.has('start') || g.steps.some((s) => s.dynamicNext)) return [];
-  const live = reachable(g.steps);
+  const live = reachableIfWhole(g, steps, true);
+  if (!live) return [];
   return g.steps
     .filter((s) => !live.has(s.name))
     .map((s) => err(g, 'GRAPH_ORPHAN', `Step ${s.name} cannot be reached from start.`, s.line, s.name, `Make an earlier step call this.next(this.${s.name}), or remove the step.`));
 }
 
 function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
-  if (!steps.has('start') || findCycle(g, steps) || g.steps.some((s) => s.dynamicNext)) return [];
+  // Splits and joins are judged on the graph as the first next() of each step draws it: with a
+  // conditional next() or a cut path (reported already) they would be judged on a guess.
+  const conditional = g.steps.some((s) => new Set(s.transitions.map((t) => JSON.stringify([t.targets, t.foreach ?? null]))).size > 1);
+  if (conditional || findCycle(g, steps) || !reachableIfWhole(g, steps)) return [];
   const out: FlowError[] = [];
   const live = reachable(g.steps);
   const stackIn = splitStacks(g);
@@ -142,7 +188,8 @@ function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[]
     const inn = stackIn.get(name) ?? [];
     const same = stacks.every((st) => st.join('/') === inn.join('/'));
     if (s.type !== 'join') {
-      if (parents.length > 1 && !(s.name === 'end' && s.takesInputs)) {
+      // End reached from several steps is a split never joined: reported below, at end.
+      if (parents.length > 1 && s.name !== 'end') {
         out.push(err(g, 'GRAPH_JOIN_ARITY', `Step ${name} is reached from ${parents.join(', ')}, but it takes no inputs; where branches meet there must be a join.`, s.line, name, `Declare it as a join: @step ${name}(inputs: Inputs<${g.flow}>) { ... }.`));
       }
     } else if (inn.length === 0) {
@@ -157,11 +204,25 @@ function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[]
         out.push(err(g, 'GRAPH_SPLIT_JOIN_BALANCE', `Step ${name} both joins and splits.`, s.line, name, 'Add a new step so that the join and the split are separate steps.'));
       }
     }
-    if (s.type === 'end' && inn.length > 0) {
-      out.push(err(g, 'GRAPH_SPLIT_JOIN_BALANCE', `Step end is reached before the split at step ${inn[inn.length - 1]} was joined.`, s.line, 'end', `Add a join step (taking inputs) before end to close the split at ${inn[inn.length - 1]}.`));
-    }
+    // A join already reported as taking no inputs leaves its split open: end would only echo that.
+    if (s.type === 'end' && inn.length > 0 && !out.some((e) => e.code === 'GRAPH_JOIN_ARITY')) out.push(unjoinedAtEnd(g, steps, s, inn[inn.length - 1]!));
   }
   return out;
+}
+
+/**
+ * A split still open at end. When a step after the split's own targets leads to end, it is most
+ * likely the join that was written without `inputs` (a foreach's join has a single parent, so
+ * nothing else flags it): the error points there.
+ */
+function unjoinedAtEnd(g: FlowGraph, steps: Map<string, StepNode>, end: StepNode, splitName: string): FlowError {
+  const split = steps.get(splitName)!;
+  const what = split.type === 'foreach' ? 'foreach' : 'branch';
+  const before = end.in.length === 1 ? steps.get(end.in[0]!) : undefined;
+  if (before && !before.takesInputs && before.name !== split.name && !split.next.includes(before.name)) {
+    return err(g, 'GRAPH_JOIN_ARITY', `Step ${before.name} leads to end while the ${what} started at step ${split.name} is still open, and it takes no inputs; if ${before.name} is meant to close the ${what}, it must be a join.`, before.line, before.name, `Declare it as a join: @step ${before.name}(inputs: Inputs<${g.flow}>) { ... }; or add a join step between ${before.name} and end.`);
+  }
+  return err(g, 'GRAPH_SPLIT_JOIN_BALANCE', `Step end is reached before the ${what} at step ${split.name} was joined.`, end.line, 'end', `Add a join step (taking inputs) before end to close the ${what} at ${split.name}.`);
 }
 
 /** Steps from which `name` can be reached (its ancestors). */

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import type { BuildFailure, Message, Plugin } from 'esbuild';
 import { FlowFileError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
+import { closest } from '../util/suggest.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { BUILD_ID, PACKAGE_ROOT } from '../util/package-info.js';
 import { JsonCache } from './cache.js';
@@ -60,7 +61,7 @@ export async function compileFlow(path: string, projectRoot: string, envPackages
       tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true } },
     });
   } catch (e) {
-    throw compileError(e as BuildFailure, path);
+    throw compileError(e as BuildFailure, path, projectRoot);
   }
   const code = result.outputFiles[0]!.text;
   const modulePath = join(cache.dir, '..', 'modules', `${sha256(code)}.mjs`);
@@ -117,16 +118,44 @@ function packageDirExists(from: string, name: string): boolean {
   }
 }
 
-function compileError(e: BuildFailure, path: string): FlowFileError {
+function compileError(e: BuildFailure, path: string, projectRoot: string): FlowFileError {
   const messages: Message[] = Array.isArray(e.errors) && e.errors.length > 0 ? e.errors : [{ text: String(e.message ?? e) } as Message];
   const first = messages[0]!;
   const loc = first.location;
   const where = (m: Message) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}` : path);
   const missing = /^Cannot find package|^Could not resolve/.test(first.text);
   const list = messages.map((m) => `  ${where(m)}: ${m.text}`).join('\n');
+  const at = { file: loc?.file ?? path, line: loc?.line, column: loc ? loc.column + 1 : undefined };
+  const local = missing && loc ? missingLocalFile(first.text, loc.file, projectRoot) : undefined;
+  if (local) {
+    return new FlowFileError('FLOW_IMPORT_NOT_FOUND', `${where(first)}: the import '${local.specifier}' names a file that does not exist (no ${local.looked} in ${local.dir}).`, {
+      ...at, fix: `${local.guess ? `Did you mean '${local.guess}'? ` : ''}Fix the path in the import (it is relative to the importing file).`,
+    });
+  }
   return new FlowFileError(missing ? 'FLOW_IMPORT_NOT_FOUND' : 'FLOW_COMPILE_ERROR',
     `${missing ? 'A module imported by the flow cannot be found' : 'The flow does not compile'}:\n${list}`, {
-      file: loc?.file ?? path, line: loc?.line, column: loc ? loc.column + 1 : undefined,
-      fix: missing ? 'Install the package (npm install <name>) or fix the import path.' : 'Fix the error shown and try again.',
+      ...at, fix: missing ? 'Install the package (npm install <name>) or fix the import path.' : 'Fix the error shown and try again.',
     });
+}
+
+const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.jsx'];
+
+/**
+ * A relative import esbuild could not resolve: a misspelled file, not a package to install.
+ * Names the files looked for and the closest source file that exists in that folder.
+ */
+function missingLocalFile(text: string, importer: string, projectRoot: string): { specifier: string; looked: string; dir: string; guess?: string } | undefined {
+  const specifier = /^Could not resolve "(.*)"$/.exec(text)?.[1];
+  if (!specifier || !/^\.{1,2}\//.test(specifier)) return undefined;
+  const target = resolve(projectRoot, dirname(importer), specifier);
+  const stem = basename(target).replace(/\.[cm]?[jt]sx?$/, '');
+  let siblings: string[] = [];
+  try { siblings = readdirSync(dirname(target)).filter((f) => SOURCE_EXTENSIONS.includes(extname(f))).map((f) => f.slice(0, -extname(f).length)); } catch { /* the folder itself is missing */ }
+  const near = closest(stem, siblings.filter((f) => f !== stem));
+  const written = basename(specifier);
+  const ext = written === stem ? '' : written.slice(stem.length);
+  return {
+    specifier, looked: `${stem}.ts, ${stem}.js or ${stem}/index.ts`, dir: relative(projectRoot, dirname(target)) || '.',
+    ...(near ? { guess: `${specifier.slice(0, specifier.length - written.length)}${near}${ext}` } : {}),
+  };
 }

@@ -4,6 +4,8 @@ import { arch, platform } from 'node:os';
 import { join } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import type { FlowConfig } from '../config/config.js';
+import { ExitCode, FlowError } from '../errors/index.js';
+import { formatBytes } from '../util/bytes.js';
 import { captureGit, listProjectFiles, type GitOptions } from '../git/git.js';
 import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage } from '../package/code-package.js';
 import { SnapshotFilter } from '../package/exclusions.js';
@@ -32,6 +34,7 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
   const root = config.projectRoot;
   const warnings: string[] = [];
   let git: GitRecord | null;
+  let patch: Buffer | undefined;
   // Credentials files, the store (when inside the project) and codePackage.exclude stay out of
   // both the patch and the package.
   const filter = new SnapshotFilter(root, { store: store.root, exclude: config.codePackage?.exclude });
@@ -48,9 +51,9 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
       if (state.commit === null) {
         warnings.push(`${root} has no commits yet: the run is recorded with commit: null (its code package still snapshots every file, so it can be replayed); commit to bind runs to a commit.`);
       }
-      const { patch, untracked: _untracked, ...rest } = state;
+      const { patch: text, untracked: _untracked, ...rest } = state;
       git = rest;
-      if (state.dirty && patch !== undefined) git.patch = store.putObjectSync(Buffer.from(patch, 'utf8'));
+      if (state.dirty && text !== undefined) patch = Buffer.from(text, 'utf8');
     }
   }
   const { packaged, secrets, backslashed } = sortFiles(files, filter);
@@ -61,8 +64,12 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
   if (backslashed.length) {
     warnings.push(`not packaged, their names contain a backslash (a folder separator on Windows, so no archive can hold them safely): ${listSome(backslashed)}. A replay runs without them; rename them to include them.`);
   }
-  const pkg = buildCodePackage(root, packaged, { maxBytes: config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES });
+  // Both size guards come before anything is stored: a refused run leaves no object behind.
+  const maxBytes = config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES;
+  const pkg = buildCodePackage(root, packaged, { maxBytes });
+  if (patch && patch.length > PATCH_SIZE_FACTOR * maxBytes) throw patchTooLarge(patch, PATCH_SIZE_FACTOR * maxBytes);
   const manifest = await manifestOf(pkg.tar);
+  if (git && patch) git.patch = store.putObjectSync(patch);
   const code: CodeRecord = {
     hash: store.putObjectSync(pkg.tar),
     manifest: store.putObjectSync(Buffer.from(JSON.stringify(manifest))),
@@ -70,6 +77,23 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
     bytes: pkg.bytes,
   };
   return { git, code, env: environment(root), warnings };
+}
+
+/**
+ * The dirty patch may be this many times the code package limit: a changed file is in it twice
+ * (old and new lines), and a binary one as base85 (5 bytes per 4).
+ */
+const PATCH_SIZE_FACTOR = 2;
+
+function patchTooLarge(patch: Buffer, limit: number): FlowError {
+  // One section per file: `diff --git a/<path> b/<path>`.
+  const sections = patch.toString('utf8').split(/^(?=diff --git )/m).map((text) => ({ path: /^diff --git a\/(.*?) b\//.exec(text)?.[1] ?? '?', bytes: Buffer.byteLength(text) }));
+  const biggest = sections.sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((x) => `${displayValue(x.path)} (${formatBytes(x.bytes)})`).join(', ');
+  return new FlowError('GIT_PATCH_TOO_LARGE', `The uncommitted changes of the project make a ${formatBytes(patch.length)} patch, over the ${formatBytes(limit)} limit (twice codePackage.maxBytes); biggest: ${biggest}. Nothing was stored.`, {
+    exitCode: ExitCode.usage,
+    fix: 'Commit the changes, or add large data files to .gitignore (pass data as an @includeFile parameter instead), or raise `codePackage.maxBytes` in .flowrc.',
+    data: { patchBytes: patch.length, limit },
+  });
 }
 
 function sortFiles(files: string[], filter: SnapshotFilter): { packaged: string[]; secrets: string[]; backslashed: string[] } {

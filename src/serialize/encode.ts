@@ -152,7 +152,10 @@ class Encoder {
       if (isWeakMap(obj) || isWeakSet(obj)) return this.fail(path, `a ${isWeakMap(obj) ? 'WeakMap' : 'WeakSet'} (its entries cannot be read)`);
       if (isPromise(obj)) return this.fail(path, 'a Promise', 'Await it in the step and store the result.');
       if (isBoxedPrimitive(obj)) return this.fail(path, 'a boxed primitive', 'Store the primitive value instead.');
-      return this.fail(path, `an instance of class ${typeof name === 'string' && name ? name : '(anonymous)'}`, 'Store plain data (e.g. { ...obj } or a toJSON() result); loading an artifact never runs class code.');
+      const cls = typeof name === 'string' && name ? name : '(anonymous)';
+      // A plain path (model, model.layers) can be shown as code; a Map entry's cannot.
+      const expr = RegExpPrototypeExec(/^[\w$.]+$/, path) !== null ? `this.${path}` : 'the value';
+      return this.fail(path, `an instance of class ${cls}`, `Store a plain object instead: ${expr === 'the value' ? 'copy its fields ({ ...value })' : `${expr} = { ...${expr} }`}, or the result of a toJSON() method of ${cls}; rebuild the ${cls} from it in the step that reads it. Loading an artifact never runs class code.`);
     }
     return this.plain(obj as Record<string, unknown>, path, depth, proto === null);
   }

@@ -468,8 +468,11 @@ describe('extractGraph: FLOW_COMPILE_ERROR', () => {
     const { graph, errors } = extractGraph('open.ts', text);
     expect(graph).toBeUndefined();
     expect(errors[0]!.code).toBe('FLOW_COMPILE_ERROR');
-    expect(errors[0]!.location.line).toBe(4);
-    expect(errors[0]!.location.column).toBe(1);
+    // Where the user must look is the brace left open, not the end of the file the parser reached.
+    expect(errors[0]!.location.line).toBe(2);
+    expect(errors[0]!.location.column).toBe(41);
+    expect(errors[0]!.message).toContain('open.ts:4:1');
+    expect(errors[0]!.message).toContain('the `{` opened at line 2:41 is not closed before the end of the file');
   });
 });
 

@@ -1,0 +1,1 @@
+export const double = (x: number): number => 2 * x;
