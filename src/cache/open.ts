@@ -6,7 +6,9 @@ import type { IncludeRecord, RunCacheRecord, RunRecord } from '../metadata/recor
 import type { LocalStore } from '../store/local.js';
 import { flowClosure } from './closure.js';
 import { cachedSteps } from './settings.js';
-import { type EntrySource, StepCache } from './step-cache.js';
+import { MirrorEntries, pushCacheEntries } from './remote.js';
+import { StepCache } from './step-cache.js';
+import type { S3Store } from '../store/s3.js';
 
 export interface OpenStepCache {
   graph: FlowGraph;
@@ -21,7 +23,8 @@ export interface OpenStepCache {
   flag: boolean | undefined;
   /** .flowrc cache.default */
   byDefault: boolean | undefined;
-  remote?: EntrySource;
+  /** The mirror, looked up when the local store has no entry. */
+  mirror?: S3Store;
   warn: (line: string) => void;
 }
 
@@ -35,12 +38,23 @@ export function openStepCache(o: OpenStepCache): StepCache | undefined {
   });
   return new StepCache({
     store: o.store, run: o.run.id, graph: o.graph, steps, closure, envLocks: o.run.envLocks ?? {}, params: o.run.params, includes: o.includes, seed: o.run.seed,
-    ...(o.remote ? { remote: o.remote } : {}), warn: o.warn,
+    ...(o.mirror ? { remote: new MirrorEntries(o.mirror, o.store) } : {}), warn: o.warn,
   });
 }
 
 /** What the run record says of its step cache. */
 export function cacheRecord(cache: StepCache): RunCacheRecord {
   const s = cache.stats;
-  return { steps: [...cache.steps].sort(), lookups: s.lookups, local: s.local, remote: s.remote, filled: s.filled, lookupMs: Math.round(s.lookupMs * 1000) / 1000 };
+  const requests = cache.source instanceof MirrorEntries ? { mirrorRequests: cache.source.requests } : {};
+  return { steps: [...cache.steps].sort(), lookups: s.lookups, local: s.local, remote: s.remote, filled: s.filled, lookupMs: Math.round(s.lookupMs * 1000) / 1000, ...requests };
+}
+
+/** `flow run`'s push of its step cache entries after the run: a failure is a warning (`flow push` retries). */
+export async function pushCacheAfterRun(store: LocalStore, remote: S3Store, run: string, say: (line: string) => void): Promise<void> {
+  try {
+    const bundles = await pushCacheEntries(store, remote, run);
+    if (bundles > 0) say(`${run}: step cache entries pushed (${bundles} step${bundles === 1 ? '' : 's'})`);
+  } catch (e) {
+    say(`warning: pushing the step cache entries of ${run} to ${remote.location} failed: ${(e as Error).message} \`flow push ${run}\` retries.`);
+  }
 }

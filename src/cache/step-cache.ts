@@ -68,6 +68,11 @@ export class StepCache implements TaskHooks {
     return this.o.steps;
   }
 
+  /** Where entries of other machines come from (the mirror), if anywhere. */
+  get source(): EntrySource | undefined {
+    return this.o.remote;
+  }
+
   tracksReads(step: string): boolean {
     return this.o.steps.has(step);
   }

@@ -88,6 +88,8 @@ export interface RunCacheRecord {
   filled: number;
   /** Time the lookups took, in total (ms). */
   lookupMs: number;
+  /** S3 requests the lookups made on the mirror (listings and bundle reads; not the hits' object fetches). */
+  mirrorRequests?: number;
 }
 
 /** A step cache entry's keys (src/cache/key.ts): K0 names the step's entries on a mirror, K1/K2 the entry. */

@@ -25,7 +25,7 @@ import { withLiveness } from '../metadata/liveness.js';
 import { allocateRunId } from './run-id.js';
 import { Scheduler, type SchedulerResult } from './scheduler.js';
 import { newRunSeed } from '../task/seed.js';
-import { cacheRecord, openStepCache } from '../cache/open.js';
+import { cacheRecord, openStepCache, pushCacheAfterRun } from '../cache/open.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
 interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
@@ -167,7 +167,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
   const stepCache = openStepCache({
     graph: o.graph, path: o.path, projectRoot: o.config.projectRoot, compiled, store, run: record, includes, flag: o.cache, byDefault: o.config.cache?.default,
-    warn: (line) => reporter.info(`warning: ${id}: ${line}`),
+    ...(remote ? { mirror: remote } : {}), warn: (line) => reporter.info(`warning: ${id}: ${line}`),
   });
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
@@ -205,7 +205,11 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   if (result.failure) record.error = result.failure;
   store.writeRecordSync(runRecordPath(id), record, true);
   o.onFinish?.(record);
-  if (remote && autoPushEnabled(o.config)) await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, (line) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); });
+  if (remote && autoPushEnabled(o.config)) {
+    const say = (line: string) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); };
+    const pushed = await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, say);
+    if (pushed && stepCache) await pushCacheAfterRun(store, remote, id, say);
+  }
   // A task that never ran because its infrastructure failed (a Batch job without its bundle, its
   // S3 access or a usable image) exits with that error's code (3 or 4), not "run failed".
   const infra = (result.failure?.data as { infrastructure?: boolean } | undefined)?.infrastructure && (result.failure!.exitCode === ExitCode.storeIntegrity || result.failure!.exitCode === ExitCode.remote) ? result.failure!.exitCode : undefined;
