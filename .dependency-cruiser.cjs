@@ -9,7 +9,7 @@ const LAYERS = [
   'serialize', 'metadata', 'config', // data: artifact encoding, run/task records, .flowrc
   'store', 'mirror', // storage: the Store implementations, gc/fsck, replication to S3
   'decorators', 'graph', 'flow', 'cards', 'loader', 'package', 'git', 'env', // a flow, its code and environments
-  'task', 'runtime', 'batch', // execution: one task, the scheduler, backends
+  'task', 'cache', 'runtime', 'batch', // execution: one task, the step cache around it, the scheduler, backends
   'client', 'plan', 'diff', 'replay', 'ui', // reading runs, planning, comparing, replaying, viewing
   'cli', // rendering and command services
 ];

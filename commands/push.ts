@@ -19,9 +19,14 @@ export default class Push extends BaseCommand {
     const config = loadConfig(process.cwd());
     const remote = await requireMirror(config, 'push');
     const bar = transferProgress('pushing', !this.jsonEnabled() && process.stderr.isTTY === true);
-    const results = await pushRuns(openProjectStore(config), remote, argv as string[], bar.update).finally(bar.done);
+    const local = openProjectStore(config);
+    const results = await pushRuns(local, remote, argv as string[], bar.update).finally(bar.done);
+    // Step cache entries go after their runs (whose objects they name); a bundle already there is left alone.
+    const { pushCacheEntries } = await import('../src/cache/remote.js');
     for (const r of results) {
-      this.log(r.status === 'pushed' ? `${r.run}: pushed ${r.objects} objects (${formatBytes(r.bytes)}, ${r.packs} packs)` : `${r.run}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
+      const bundles = r.status === 'skipped' ? 0 : await pushCacheEntries(local, remote, r.run);
+      const cache = bundles ? `; step cache entries of ${bundles} step(s)` : '';
+      this.log(r.status === 'pushed' ? `${r.run}: pushed ${r.objects} objects (${formatBytes(r.bytes)}, ${r.packs} packs)${cache}` : `${r.run}: ${r.status}${r.reason ? ` (${r.reason})` : ''}${cache}`);
     }
     const pushed = results.filter((r) => r.status === 'pushed');
     this.log(`${remote.location}: ${pushed.length} run(s) pushed, ${results.length - pushed.length} already there or skipped; ${pushed.reduce((a, r) => a + r.objects, 0)} objects, ${formatBytes(pushed.reduce((a, r) => a + r.bytes, 0))} sent`);

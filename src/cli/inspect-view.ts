@@ -7,14 +7,17 @@ import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js
 export interface InspectView {
   schema: 'flowrun.inspect/1';
   run: RunRecord;
-  steps: Array<{ name: string; type: string; tasks: Array<Pick<TaskRecord, 'id' | 'status' | 'attempts' | 'artifacts' | 'clonedFrom'>> }>;
+  steps: Array<{ name: string; type: string; tasks: Array<Pick<TaskRecord, 'id' | 'status' | 'attempts' | 'artifacts' | 'clonedFrom' | 'cachedFrom'>> }>;
 }
 
 export async function inspectRun(run: Run): Promise<InspectView> {
   const steps = [];
   for (const s of run.record.steps) {
     const tasks = await run.step(s.name).tasks();
-    steps.push({ name: s.name, type: s.type, tasks: tasks.map((t) => ({ id: t.id, status: t.status, attempts: t.record.attempts, artifacts: t.record.artifacts, ...(t.record.clonedFrom ? { clonedFrom: t.record.clonedFrom } : {}) })) });
+    steps.push({ name: s.name, type: s.type, tasks: tasks.map((t) => ({
+      id: t.id, status: t.status, attempts: t.record.attempts, artifacts: t.record.artifacts,
+      ...(t.record.clonedFrom ? { clonedFrom: t.record.clonedFrom } : {}), ...(t.record.cachedFrom ? { cachedFrom: t.record.cachedFrom } : {}),
+    })) });
   }
   return { schema: 'flowrun.inspect/1', run: run.record, steps };
 }
@@ -34,11 +37,14 @@ export function renderInspect(v: InspectView): string {
     out.push(`  env lock  ${step}: ${e.kind} ${e.lock.slice(0, 12)}  ${Object.entries(e.spec.packages).map(([n, v]) => `${n}@${v}`).join(' ')}   (flow env ${r.id}/${step})`);
   }
   if (r.origin) out.push(`  resumed   from ${r.origin.run} at step ${r.origin.step}`);
+  if (r.cache) out.push(`  cache     reused ${v.steps.reduce((n, s) => n + s.tasks.filter((t) => t.cachedFrom).length, 0)} of ${v.steps.reduce((n, s) => n + s.tasks.length, 0)} tasks (${r.cache.local} here, ${r.cache.remote} from the mirror); steps cached: ${r.cache.steps.join(', ')}`);
   if (r.error) out.push(`  error     ${displayValue(r.error.task ?? '')}: ${displayValue(r.error.code)}: ${displayText(r.error.message)}`);
   out.push('', 'Steps');
-  out.push(...table([['  STEP', 'TYPE', 'TASKS', 'OK', 'FAILED', 'ATTEMPTS'], ...v.steps.map((s) => [
+  const cachedFrom = (s: InspectView['steps'][number]) => [...new Set(s.tasks.map((t) => t.cachedFrom?.split('/')[0]).filter(Boolean))].join(',');
+  out.push(...table([['  STEP', 'TYPE', 'TASKS', 'OK', 'FAILED', 'ATTEMPTS', ...(r.cache ? ['CACHED'] : [])], ...v.steps.map((s) => [
     `  ${s.name}`, s.type, String(s.tasks.length), String(s.tasks.filter((t) => t.status === 'ok').length),
     String(s.tasks.filter((t) => t.status === 'failed').length), String(s.tasks.reduce((n, t) => n + t.attempts.length, 0)),
+    ...(r.cache ? [`${s.tasks.filter((t) => t.cachedFrom).length}${cachedFrom(s) ? ` (from ${cachedFrom(s)})` : ''}`] : []),
   ])]));
   out.push('', 'Artifacts (first task of each step)');
   const rows = [['  STEP/TASK', 'ARTIFACT', 'HASH', 'SIZE']];

@@ -19,18 +19,21 @@ export interface RunFlags {
   environment?: string;
   /** --with NAME[:k=v,...]: a decorator attached to every step. */
   with?: string[];
+  /** --cache (every step) / --no-cache (none). */
+  cache?: boolean;
 }
 
 /**
  * The flow's own parameters among a run command's raw arguments: everything after the flow
  * file that is not one of the command's flags (with its value) or a global flag.
  */
-export function paramArgs(raw: readonly string[], flags: Record<string, { type: string; char?: string }>): { params: string[]; rest: string[] } {
+export function paramArgs(raw: readonly string[], flags: Record<string, { type: string; char?: string; allowNo?: boolean }>): { params: string[]; rest: string[] } {
   const valued = new Set<string>();
   const bare = new Set(['--json', '--debug']);
   for (const [name, f] of Object.entries(flags)) {
     const set = f.type === 'boolean' ? bare : valued;
     set.add(`--${name}`);
+    if (f.allowNo) set.add(`--no-${name}`);
     if (f.char) set.add(`-${f.char}`);
   }
   const params: string[] = [];
@@ -93,6 +96,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   const outcome = await executeRun({
     config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag ?? [], origin,
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
+    cache: o.flags.cache,
     onStart: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);
       if (!quiet) process.stderr.write(`${run.id}: ${displayValue(run.flow)} started (${displayValue(run.file, PATH_DISPLAY_MAX)})${Object.keys(run.params).length ? ` with ${Object.entries(run.params).map(([k, v]) => displayValue(`${k}=${JSON.stringify(v)}`)).join(' ')}` : ''}\n`);
@@ -106,7 +110,9 @@ export function summaryLine(r: RunRecord): string {
   const tasks = Object.values(r.summary ?? {}).reduce((n, s) => n + s.tasks, 0);
   const secs = ((r.durationMs ?? 0) / 1000).toFixed(1);
   const flow = displayValue(r.flow);
-  if (r.status === 'ok') return `${r.id}: ${flow} finished ok in ${secs}s (${tasks} tasks)`;
+  const cached = Object.values(r.summary ?? {}).reduce((n, s) => n + (s.cached ?? 0), 0);
+  const reused = r.cache ? `, reused ${cached} of ${tasks} tasks from cache` : '';
+  if (r.status === 'ok') return `${r.id}: ${flow} finished ok in ${secs}s (${tasks} tasks${reused})`;
   const fix = r.error?.fix && !r.error.fix.includes('flow logs') ? `\n  Fix: ${displayText(r.error.fix)}` : '';
   const err = r.error ? `: task ${displayValue(r.error.task ?? '')} failed with ${displayValue(r.error.code)}: ${displayText(r.error.message)}${fix}\n  See its output: flow logs ${r.id}/${displayValue(r.error.task ?? '')}` : '';
   return `${r.id}: ${flow} ${r.status} after ${secs}s${err}\n  Continue it with: flow resume ${displayValue(r.file, PATH_DISPLAY_MAX)} --origin ${r.id}`;

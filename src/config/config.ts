@@ -17,6 +17,11 @@ export interface CodePackageConfig {
   exclude?: string[];
 }
 
+export interface CacheConfig {
+  /** Cache every step (flow run --cache) unless a run says --no-cache. */
+  default?: boolean;
+}
+
 export interface FlowConfig {
   /** Absolute store location (a directory, or an s3:// URL). */
   store: string;
@@ -24,6 +29,7 @@ export interface FlowConfig {
   mirror?: MirrorConfig;
   batch?: BatchConfig;
   codePackage?: CodePackageConfig;
+  cache?: CacheConfig;
   /** The project root: the nearest folder with package.json or .git (DESIGN §7). */
   projectRoot: string;
   /** The .flowrc that was read, if any. */

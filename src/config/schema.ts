@@ -43,6 +43,12 @@ export const CONFIG_SCHEMA: Record<string, ConfigKeySpec> = {
       logEverySeconds: { type: 'integer', env: 'FLOW_BATCH_LOG_EVERY', min: 0, help: 'upload a running task\'s output this often (default 10; 0: at the end)' },
     },
   },
+  cache: {
+    type: 'object', help: 'the step cache',
+    keys: {
+      default: { type: 'boolean', env: 'FLOW_CACHE_DEFAULT', help: 'cache every step of every run, as flow run --cache does (default false: only @cache() steps)' },
+    },
+  },
   codePackage: {
     type: 'object', help: 'the code package snapshotted with every run',
     keys: {

@@ -153,6 +153,14 @@ export const DECORATOR_SPECS: readonly DecoratorSpec[] = [
     },
   },
   {
+    name: 'cache',
+    target: 'step',
+    summary: 'Reuse a task instead of running it when its code, environment, the params and inputs it reads and its seed (if it calls Math.random) are those of an earlier task (flow run --cache does it for every step).',
+    options: {
+      enabled: { type: 'boolean', help: 'false: never cache this step, even with --cache (it has side effects: writes to a database, calls an API)' },
+    },
+  },
+  {
     name: 'npmBase',
     target: 'flow',
     summary: 'Default @npm environment for every step.',

@@ -95,6 +95,7 @@ export interface NpmOptions { packages?: Record<string, string>; node?: string }
 export interface CondaOptions { packages?: Record<string, string>; python?: string; channels?: string[] }
 export interface EnvironmentOptions { vars: Record<string, string> }
 export interface CardOptions { title?: string }
+export interface CacheOptions { enabled?: boolean }
 
 /** Re-run a failed task up to `times` more times (default 3). */
 export const retry = stepDecorator<RetryOptions>('retry');
@@ -117,6 +118,13 @@ export const environment = stepDecorator<EnvironmentOptions>('environment');
  * `currentCard.append(...)`. Without appended parts, the card shows the task's artifacts.
  */
 export const card = stepDecorator<CardOptions>('card');
+/**
+ * Caches the step: a task whose code closure, environment, the params and artifacts it reads and
+ * its seed (when it calls Math.random) are those of an earlier task is not run; that task's
+ * outputs are reused by reference. `@cache({ enabled: false })` keeps a step with side effects
+ * out of `flow run --cache`.
+ */
+export const cache = stepDecorator<CacheOptions>('cache');
 /** Default @npm environment of every step of the flow. */
 export const npmBase = flowDecorator<NpmOptions>('npmBase');
 /** Default @conda environment of every step of the flow. */

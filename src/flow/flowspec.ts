@@ -40,6 +40,8 @@ export interface TaskSlots {
   inputRefs?: WeakMap<object, Record<string, StoredRef>>;
   /** Set by the runtime: makes `name` an artifact backed by a stored object, without loading it. */
   adopt?: (name: string, ref: StoredRef) => void;
+  /** Set by the runtime of a cached join: mergeArtifacts compared the inputs' hashes of `name`. */
+  merged?: (name: string) => void;
 }
 
 /** A stored artifact: its object hash and encoded size. */
@@ -116,6 +118,7 @@ export abstract class FlowSpec {
       // As in Metaflow, an artifact set by only some inputs is merged too: there is nothing to disagree with.
       const holders = inputs.filter((i) => Object.hasOwn(i, name));
       if (byHash) {
+        s.merged?.(name);
         const hashes = refs.map((r) => r![name]).filter((r): r is StoredRef => r !== undefined);
         if (hashes.every((h) => h.hash === hashes[0]!.hash)) s.adopt!(name, hashes[0]!);
         else conflicts.push(name);

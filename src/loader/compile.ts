@@ -14,8 +14,13 @@ export interface CompiledFlow {
   modulePath: string;
   /** Project-relative inputs that went into it, with their content hashes. */
   inputs: Record<string, string>;
+  /** Each input's local imports (bundled, not packages): what the step cache follows. */
+  imports: ModuleImports;
   fromCache: boolean;
 }
+
+/** Input path → the local modules it imports: `specifier` as written, `path` as resolved (project-relative). */
+export type ModuleImports = Record<string, Array<{ path: string; specifier?: string; kind: string }>>;
 
 /**
  * Where the compiled module runs, when not from this machine's cache (a Batch container): what
@@ -37,9 +42,9 @@ export async function compileFlow(path: string, projectRoot: string, envPackages
   const cache = JsonCache.forProject(projectRoot, 'build');
   const flowrunImport = o.flowrunImport ?? FLOWRUN_ENTRY;
   const key = sha256(`${BUILD_ID}\0${path}${o.flowrunImport ? `\0${o.flowrunImport}\0${o.moduleDir}` : ''}`);
-  const hit = cache.get<{ module: string; inputs: Record<string, string> }>(key);
-  if (hit && existsSync(hit.module) && inputsUnchanged(projectRoot, hit.inputs)) {
-    return { modulePath: hit.module, inputs: hit.inputs, fromCache: true };
+  const hit = cache.get<{ module: string; inputs: Record<string, string>; imports?: ModuleImports }>(key);
+  if (hit?.imports && existsSync(hit.module) && inputsUnchanged(projectRoot, hit.inputs)) {
+    return { modulePath: hit.module, inputs: hit.inputs, imports: hit.imports, fromCache: true };
   }
   const { build } = await import('esbuild');
   let result;
@@ -67,11 +72,13 @@ export async function compileFlow(path: string, projectRoot: string, envPackages
   const modulePath = join(cache.dir, '..', 'modules', `${sha256(code)}.mjs`);
   if (!existsSync(modulePath)) writeFileAtomic(modulePath, code);
   const inputs: Record<string, string> = {};
-  for (const input of Object.keys(result.metafile.inputs)) {
+  const imports: ModuleImports = {};
+  for (const [input, meta] of Object.entries(result.metafile.inputs)) {
     inputs[input] = sha256(readFileSync(resolve(projectRoot, input)));
+    imports[input] = meta.imports.filter((i) => !i.external).map((i) => ({ path: i.path, kind: i.kind, ...(i.original !== undefined ? { specifier: i.original } : {}) }));
   }
-  cache.set(key, { module: modulePath, inputs });
-  return { modulePath, inputs, fromCache: false };
+  cache.set(key, { module: modulePath, inputs, imports });
+  return { modulePath, inputs, imports, fromCache: false };
 }
 
 function inputsUnchanged(projectRoot: string, inputs: Record<string, string>): boolean {

@@ -63,6 +63,10 @@ export interface TaskRecord {
   caught?: FlowErrorJson;
   /** `run/step/id` of the task this one was cloned from by `flow resume`. */
   clonedFrom?: string;
+  /** `run/step/id` of the task whose outputs this one reused from the step cache (no object copied). */
+  cachedFrom?: string;
+  /** The step cache keys of this task (step, task, reads): the entry it filled, or the one it reused. */
+  cache?: CacheKeyRef;
   /** The reports the last attempt built (`@card`, `currentCard`): card documents stored as objects. */
   cards?: CardRef[];
 }
@@ -71,6 +75,28 @@ export interface StepSummary {
   tasks: number;
   ok: number;
   failed: number;
+  /** Tasks reused from the step cache (counted in `ok` too). */
+  cached?: number;
+}
+
+export interface RunCacheRecord {
+  steps: string[];
+  /** Tasks of cached steps looked up; reused from the local store, from the mirror; entries filed. */
+  lookups: number;
+  local: number;
+  remote: number;
+  filled: number;
+  /** Time the lookups took, in total (ms). */
+  lookupMs: number;
+  /** S3 requests the lookups made on the mirror (listings and bundle reads; not the hits' object fetches). */
+  mirrorRequests?: number;
+}
+
+/** A step cache entry's keys (src/cache/key.ts): K0 names the step's entries on a mirror, K1/K2 the entry. */
+export interface CacheKeyRef {
+  k0: string;
+  k1: string;
+  k2: string;
 }
 
 /** runs/<run>/run.json: written when the run starts and again when it ends. */
@@ -111,6 +137,8 @@ export interface RunRecord {
   stepEnvs?: Record<string, StepEnvRecord>;
   /** Steps with a conda environment (@conda, with --environment=conda): spec and lock object. */
   condaEnvs?: Record<string, CondaEnvRecord>;
+  /** The step cache in this run: the steps it cached and what its lookups found. */
+  cache?: RunCacheRecord;
   /** For `flow replay`: the run this one repeats, and the verdict. */
   replayOf?: string;
   verdict?: ReplayVerdict;
@@ -215,6 +243,10 @@ export interface ReplayVerdict {
 export const runDir = (run: string) => `runs/${run}`;
 export const runRecordPath = (run: string) => `runs/${run}/run.json`;
 export const taskRecordPath = (run: string, step: string, id: string) => `runs/${run}/tasks/${step}/${id}.json`;
+
+/** The step cache: `cache/<K1>/<K2>.json` entries (src/cache/). */
+export const CACHE_DIR = 'cache';
+export const cacheEntryPath = (k1: string, k2: string) => `${CACHE_DIR}/${k1}/${k2}.json`;
 
 export function taskIdOf(stack: readonly ForeachFrame[]): string {
   return stack.length === 0 ? '0' : stack.map((f) => f.index).join('.');

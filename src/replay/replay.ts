@@ -93,6 +93,8 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
       recordedEnvs: rec.stepEnvs,
       recordedConda: rec.condaEnvs,
       replay: { of: rec.id, git: rec.git },
+      // A replay proves a run by computing it again: nothing comes from the step cache.
+      cache: false,
     });
     const replay = outcome.record;
     if (whatIf) {

@@ -102,7 +102,8 @@ export class TtyReporter extends PlainReporter {
 
   override taskFinished(spec: TaskSpec, rec: TaskRecord): void {
     const c = this.counts.get(spec.step)!;
-    if (rec.clonedFrom === undefined) c.running = Math.max(0, c.running - 1);
+    // Cloned and reused tasks never started.
+    if (rec.clonedFrom === undefined && rec.cachedFrom === undefined) c.running = Math.max(0, c.running - 1);
     c[rec.status]++;
     this.render?.clear();
     super.taskFinished(spec, rec);

@@ -25,6 +25,7 @@ import { withLiveness } from '../metadata/liveness.js';
 import { allocateRunId } from './run-id.js';
 import { Scheduler, type SchedulerResult } from './scheduler.js';
 import { newRunSeed } from '../task/seed.js';
+import { cacheRecord, openStepCache, pushCacheAfterRun } from '../cache/open.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
 interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
@@ -61,6 +62,8 @@ export interface RunOptions {
   refreshEnvs?: boolean;
   /** --environment=conda: honour @conda / @condaBase (Metaflow's switch). */
   environment?: 'conda';
+  /** The step cache: --cache (true: every step), --no-cache (false: none); default: @cache() steps and .flowrc cache.default. */
+  cache?: boolean;
 }
 
 export interface RunOutcome {
@@ -162,9 +165,13 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.' }, path: o.path, projectRoot: o.config.projectRoot, envPackages: npmPackageNames(o.graph),
   }) }));
   const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
+  const stepCache = openStepCache({
+    graph: o.graph, path: o.path, projectRoot: o.config.projectRoot, compiled, store, run: record, includes, flag: o.cache, byDefault: o.config.cache?.default,
+    ...(remote ? { mirror: remote } : {}), warn: (line) => reporter.info(`warning: ${id}: ${line}`),
+  });
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
-    maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom,
+    maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom, hooks: stepCache,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
     // (A Batch step's container sets its own: nothing of this machine travels.)
@@ -194,10 +201,15 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   record.finished = finished.toISOString();
   record.durationMs = finished.getTime() - started.getTime();
   record.summary = result.summary;
+  if (stepCache) record.cache = cacheRecord(stepCache);
   if (result.failure) record.error = result.failure;
   store.writeRecordSync(runRecordPath(id), record, true);
   o.onFinish?.(record);
-  if (remote && autoPushEnabled(o.config)) await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, (line) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); });
+  if (remote && autoPushEnabled(o.config)) {
+    const say = (line: string) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); };
+    const pushed = await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, say);
+    if (pushed && stepCache) await pushCacheAfterRun(store, remote, id, say);
+  }
   // A task that never ran because its infrastructure failed (a Batch job without its bundle, its
   // S3 access or a usable image) exits with that error's code (3 or 4), not "run failed".
   const infra = (result.failure?.data as { infrastructure?: boolean } | undefined)?.infrastructure && (result.failure!.exitCode === ExitCode.storeIntegrity || result.failure!.exitCode === ExitCode.remote) ? result.failure!.exitCode : undefined;

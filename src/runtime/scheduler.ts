@@ -6,6 +6,7 @@ import { splitStacks } from '../graph/structure.js';
 import { type FlowGraph, type StepNode, stepMap } from '../graph/types.js';
 import type { LocalStore } from '../store/local.js';
 import type { TaskJob } from '../task/protocol.js';
+import type { ReusedTask, TaskHooks, TaskInputs } from '../task/hooks.js';
 import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { TaskBackend } from './backend.js';
@@ -55,6 +56,8 @@ export interface SchedulerOptions {
   envVars?: ReadonlyMap<string, Record<string, string>>;
   /** For resume: an ok task of the origin run to reuse instead of running (step, id). */
   cloneFrom?: (step: string, id: string) => TaskRecord | undefined;
+  /** Called around every task that is not cloned (the step cache). */
+  hooks?: TaskHooks;
   events?: SchedulerEvents;
 }
 
@@ -161,6 +164,10 @@ export class Scheduler {
     const parents = spec.parents.map((p) => `${p.step}/${p.id}`).join(',');
     const cloned = spec.parents.every((p) => p.cloned) ? this.o.cloneFrom?.(spec.step, spec.id) : undefined;
     if (cloned && cloned.parents.join(',') === parents) return this.complete(spec, this.cloneRecord(spec, cloned), true);
+    const hooks = this.o.hooks;
+    const inputs = hooks ? this.taskInputs(spec) : undefined;
+    const reused = inputs && !this.stopping ? await hooks!.beforeTask(inputs) : undefined;
+    if (reused) return this.complete(spec, this.reusedRecord(spec, reused), false, reused.recorded);
     const settings = this.settings.get(spec.step)!;
     const attempts: AttemptRecord[] = [];
     this.running.set(spec, undefined);
@@ -186,7 +193,8 @@ export class Scheduler {
         if (!error && outcome.result.ok) {
           attempts.push({ ...base, status: 'ok' });
           const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;
-          return this.complete(spec, withCards(this.record(spec, 'ok', attempts, outcome.result.artifacts, logs, next), outcome.result.cards));
+          const rec = withCards(this.record(spec, 'ok', attempts, outcome.result.artifacts, logs, next), outcome.result.cards);
+          return this.complete(spec, rec, false, inputs && hooks!.afterTask(inputs, rec, outcome.result.reads));
         }
         error ??= { code: 'TASK_FAILED', message: `Task ${spec.step}/${spec.id} failed without an error.`, step: spec.step, exitCode: 1, fix: `See its output: flow logs ${this.o.run}/${spec.step}/${spec.id}` };
         attempts.push({ ...base, status: 'failed', error: stripStack(error) });
@@ -228,7 +236,27 @@ export class Scheduler {
     const npm = this.o.npmEnvs?.get(spec.step);
     if (npm) job.npm = npm;
     if (node.foreach !== undefined) job.splitField = node.foreach;
+    if (this.o.hooks?.tracksReads(spec.step)) job.trackReads = true;
     return job;
+  }
+
+  /** What hooks see of a task: its id, its parent's artifacts (or each join input's), its foreach item. */
+  private taskInputs(spec: TaskSpec): TaskInputs {
+    const join = this.steps.get(spec.step)!.type === 'join';
+    return {
+      step: spec.step, id: spec.id,
+      ...(join ? { inputs: spec.parents.map((p) => p.artifacts) } : { inherited: this.inherited(spec) }),
+      ...(spec.foreach ? { foreach: spec.foreach } : {}),
+    };
+  }
+
+  /** The record of a task whose outputs a hook reused: one attempt that took no time, the origin's logs. */
+  private reusedRecord(spec: TaskSpec, r: ReusedTask): TaskRecord {
+    const now = new Date().toISOString();
+    const rec = this.record(spec, 'ok', [{ attempt: 0, started: now, finished: now, durationMs: 0, status: 'ok', logs: r.logs }], r.artifacts, r.logs, r.next);
+    rec.cachedFrom = r.cachedFrom;
+    if (r.cache) rec.cache = r.cache;
+    return withCards(rec, r.cards);
   }
 
   private inherited(spec: TaskSpec): Record<string, ArtifactRef> {
@@ -267,10 +295,13 @@ export class Scheduler {
     if (!this.stopping) this.stopping = error.code === 'TASK_INTERRUPTED' ? 'interrupted' : 'failed';
   }
 
-  private complete(spec: TaskSpec, rec: TaskRecord, cloned = false): void {
+  private complete(spec: TaskSpec, rec: TaskRecord, cloned = false, recorded?: () => void): void {
     this.o.store.writeRecordSync(taskRecordPath(this.o.run, spec.step, spec.id), rec);
-    this.summary[spec.step]!.tasks++;
-    this.summary[spec.step]!.ok++;
+    recorded?.();
+    const summary = this.summary[spec.step]!;
+    summary.tasks++;
+    summary.ok++;
+    if (!cloned && rec.cachedFrom !== undefined) summary.cached = (summary.cached ?? 0) + 1;
     this.o.events?.taskFinished?.(spec, rec);
     const done: DoneTask = { step: spec.step, id: spec.id, stack: spec.stack, artifacts: rec.artifacts, next: rec.next, cloned };
     this.successors(done);

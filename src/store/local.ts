@@ -143,6 +143,10 @@ export class LocalStore implements Store {
     return SHA256_HEX.test(hash) && this.exists(this.objectPath(hash));
   }
 
+  hasObjectSync(hash: string): boolean {
+    return SHA256_HEX.test(hash) && this.exists(this.objectPath(hash));
+  }
+
   async *listObjects(): AsyncIterable<string> {
     const dir = join(this.root, 'objects');
     for (const shard of safeReaddir(dir).sort()) {

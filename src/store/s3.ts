@@ -154,6 +154,16 @@ export class S3Store extends S3Bucket implements Store {
     return bytes;
   }
 
+  /**
+   * An object file read straight from where a hint says it is in a pack (one ranged GET, no
+   * pack index read). Not verified; undefined when the range is not there (the hint is stale).
+   */
+  async getPackedObjectFile(hash: string, at: PackEntry): Promise<Buffer | undefined> {
+    if (!SHA256_HEX.test(at.pack) || !Number.isSafeInteger(at.offset) || !Number.isSafeInteger(at.length) || at.offset < 0 || at.length < 4 || at.length > PACK_MAX_BYTES) return undefined;
+    const bytes = await this.getBytes(this.key(`packs/${at.pack}.pack`), `reading object ${hash}`, `bytes=${at.offset}-${at.offset + at.length - 1}`, at.length);
+    return bytes && bytes.byteLength === at.length ? bytes : undefined;
+  }
+
   async hasObject(hash: string): Promise<boolean> {
     if (!SHA256_HEX.test(hash)) return false;
     if ((await this.headSize(this.objectKey(hash))) !== undefined) return true;

@@ -19,11 +19,21 @@ export function saveArtifact(store: LocalStore, value: unknown, step: string, ar
 }
 
 interface Slot {
-  ref: ArtifactRef;
+  /** The stored value (absent for a parameter: its value comes from the command line). */
+  ref?: ArtifactRef;
   loaded: boolean;
   value?: unknown;
   /** Read or written during the task: its value may have changed, so it is re-encoded. */
   touched: boolean;
+  /** Inherited from the parent task, adopted by mergeArtifacts, or a parameter. */
+  kind: 'inherited' | 'adopted' | 'param';
+  read: boolean;
+}
+
+/** Receives the names a task reads (only when its step is cached): see TaskReads. */
+export interface ReadRecorder {
+  artifact(name: string): void;
+  param(name: string): void;
 }
 
 /**
@@ -32,25 +42,47 @@ interface Slot {
  */
 export class ArtifactScope {
   private readonly slots = new Map<string, Slot>();
+  /** Untouched inherited artifacts and parameters, passed on as they came: see TaskReads.carried. */
+  readonly carried = { artifacts: [] as string[], params: [] as string[] };
 
-  constructor(private readonly store: LocalStore) {}
+  constructor(private readonly store: LocalStore, private readonly reads?: ReadRecorder) {}
 
   install(target: object, inherited: Record<string, ArtifactRef>, skip: ReadonlySet<string>): void {
     for (const [name, ref] of Object.entries(inherited)) {
       if (skip.has(name)) continue;
-      this.adopt(target, name, ref);
+      this.define(target, name, { ref, loaded: false, touched: false, kind: 'inherited', read: false });
     }
   }
 
-  /** Makes `name` an artifact of `target` backed by `ref` (also used by mergeArtifacts). */
+  /** Makes `name` an artifact of `target` backed by `ref` (mergeArtifacts). */
   adopt(target: object, name: string, ref: ArtifactRef): void {
-    const slot: Slot = { ref, loaded: false, touched: false };
+    this.define(target, name, { ref, loaded: false, touched: false, kind: 'adopted', read: false });
+  }
+
+  /**
+   * Turns the parameters the flow was built with into tracked properties (a cached step): a
+   * read is noted, and an untouched one is carried as the run's value of that parameter.
+   */
+  trackParams(target: object, names: Iterable<string>): void {
+    for (const name of names) {
+      const desc = Object.getOwnPropertyDescriptor(target, name);
+      if (!desc || !('value' in desc)) continue;
+      this.define(target, name, { loaded: true, value: desc.value, touched: false, kind: 'param', read: false });
+    }
+  }
+
+  private define(target: object, name: string, slot: Slot): void {
     this.slots.set(name, slot);
     Object.defineProperty(target, name, {
       enumerable: true,
       configurable: true,
       get: () => {
-        if (!slot.loaded) { slot.value = loadArtifact(this.store, slot.ref); slot.loaded = true; }
+        if (!slot.read) {
+          slot.read = true;
+          if (slot.kind === 'inherited') this.reads?.artifact(name);
+          else if (slot.kind === 'param') this.reads?.param(name);
+        }
+        if (!slot.loaded) { slot.value = loadArtifact(this.store, slot.ref!); slot.loaded = true; }
         // Reading a primitive cannot change it; an object might be mutated in place, so it is re-encoded.
         if (typeof slot.value === 'object' && slot.value !== null) slot.touched = true;
         return slot.value;
@@ -66,9 +98,13 @@ export class ArtifactScope {
       const slot = this.slots.get(name);
       const desc = Object.getOwnPropertyDescriptor(target, name)!;
       if (slot && desc.get) {
-        if (!slot.touched) { out[name] = slot.ref; continue; }
-        const ref = saveArtifact(this.store, slot.value, step, name);
-        out[name] = ref;
+        if (!slot.touched && slot.ref) {
+          out[name] = slot.ref;
+          if (slot.kind === 'inherited') this.carried.artifacts.push(name);
+          continue;
+        }
+        if (!slot.touched) this.carried.params.push(name);
+        out[name] = saveArtifact(this.store, slot.value, step, name);
         continue;
       }
       if (desc.get || desc.set) continue; // the user's own accessor: not data
@@ -84,7 +120,7 @@ export class ArtifactScope {
  * artifact this input does not have (set only by other branches) is a clear error rather than
  * a silent undefined.
  */
-export function inputView(store: LocalStore, input: { task: string; artifacts: Record<string, ArtifactRef> }, step: string, hashes: WeakMap<object, Record<string, ArtifactRef>>): Record<string, unknown> {
+export function inputView(store: LocalStore, input: { task: string; artifacts: Record<string, ArtifactRef> }, step: string, hashes: WeakMap<object, Record<string, ArtifactRef>>, onRead?: (name: string) => void): Record<string, unknown> {
   const { artifacts } = input;
   const view: Record<string, unknown> = {};
   for (const [name, ref] of Object.entries(artifacts)) {
@@ -93,7 +129,7 @@ export function inputView(store: LocalStore, input: { task: string; artifacts: R
     Object.defineProperty(view, name, {
       enumerable: true,
       get: () => {
-        if (!loaded) { value = loadArtifact(store, ref); loaded = true; }
+        if (!loaded) { onRead?.(name); value = loadArtifact(store, ref); loaded = true; }
         return value;
       },
     });

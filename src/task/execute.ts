@@ -6,6 +6,7 @@ import { loadIncludes } from './includes.js';
 import { sfc32, taskSeed } from './seed.js';
 import type { LocalStore } from '../store/local.js';
 import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
+import { noteClock, noteRandom, TaskReadLog } from './reads.js';
 import { useTaskEnvironment } from './env-resolution.js';
 import { adoptFirstImport, beginTask, endTask, stepStarting } from './isolation.js';
 import type { TaskJob, TaskResult } from './protocol.js';
@@ -35,11 +36,14 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
   beginTask();
   let ran: { flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope } | undefined;
   let failure: unknown;
+  const reads = job.trackReads ? new TaskReadLog(job.inputs?.length) : undefined;
   try {
     await adoptFirstImport(job.modulePath, () => importFlowModule(job, 'first'));
     Object.assign(process.env, job.env);
-    Math.random = sfc32(taskSeed(job.seed, job.step, job.taskId));
-    ran = await runStep(job, store);
+    const random = sfc32(taskSeed(job.seed, job.step, job.taskId));
+    Math.random = reads ? noteRandom(random, reads) : random;
+    if (reads) noteClock(reads);
+    ran = await runStep(job, store, reads);
   } catch (e) {
     failure = e;
   }
@@ -51,6 +55,7 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
     if (!ran) throw failure;
     const artifacts = ran.scope.collect(ran.flow as unknown as Record<string, unknown>, job.step);
     const result: TaskResult = { ok: true, artifacts, next: ran.slots.next };
+    if (reads) result.reads = reads.result(ran.scope.carried);
     if (job.splitField !== undefined) result.count = splitCount(ran.flow, job);
     const cards = finishCard(card, store, task);
     return { result: cards ? { ...result, cards } : result, ...(retire ? { retire } : {}) };
@@ -61,7 +66,7 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
   }
 }
 
-async function runStep(job: TaskJob, store: LocalStore): Promise<{ flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope }> {
+async function runStep(job: TaskJob, store: LocalStore, reads: TaskReadLog | undefined): Promise<{ flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope }> {
   const Flow = await loadFlowClass(job);
   const cardUse = readFlowMeta(Flow)?.stepDecorators.get(job.step)?.find((d) => d.name === 'card');
   beginCard(cardUse ? { title: typeof cardUse.options.title === 'string' ? cardUse.options.title : undefined } : undefined);
@@ -72,22 +77,26 @@ async function runStep(job: TaskJob, store: LocalStore): Promise<{ flow: FlowSpe
   } finally {
     setParamOverrides(undefined);
   }
-  const scope = new ArtifactScope(store);
+  const scope = new ArtifactScope(store, reads);
   const slots = taskSlots(flow);
   slots.step = job.step;
   slots.adopt = (name, ref) => scope.adopt(flow, name, ref);
   scope.install(flow, job.inherited, new Set(Object.keys(job.params)));
+  if (reads) scope.trackParams(flow, Object.keys(job.params));
   if (job.foreach) {
     slots.hasInput = true;
     slots.index = job.foreach.index;
-    slots.input = splitItem(store, job.foreach.artifact, job.foreach.index);
+    const item = splitItem(store, job.foreach.artifact, job.foreach.index);
+    if (reads) Object.defineProperty(slots, 'input', { enumerable: true, configurable: true, get: () => { reads.item = true; return item; } });
+    else slots.input = item;
   }
   const method = (flow as unknown as Record<string, unknown>)[job.step];
   if (typeof method !== 'function') throw new FlowError('STEP_NOT_FOUND', `The flow class has no method ${job.step}.`, { step: job.step });
   if (job.inputs) {
     const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
     slots.inputRefs = refs;
-    const inputs = job.inputs.map((i) => inputView(store, i, job.step, refs));
+    const inputs = job.inputs.map((i, n) => inputView(store, i, job.step, refs, reads && ((name) => reads.input(n, name))));
+    if (reads) slots.merged = (name) => job.inputs!.forEach((i, n) => { if (Object.hasOwn(i.artifacts, name)) reads.input(n, name); });
     await (method as (inputs: unknown) => unknown).call(flow, Object.freeze(inputs));
   } else {
     await (method as () => unknown).call(flow);

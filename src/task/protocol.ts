@@ -32,10 +32,34 @@ export interface TaskJob {
   env: Record<string, string>;
   /** @npm: the step's installed environment, whose packages its imports resolve to. */
   npm?: TaskNpmEnv;
+  /** Record what the task reads (the step cache keys a task by it): see TaskReads. */
+  trackReads?: boolean;
+}
+
+/**
+ * What a task read while it ran, by name (the orchestrator knows the hashes): the inputs a
+ * step cache entry depends on. Reading an artifact means calling its getter, so spreading or
+ * printing `this` reads everything; a value the step only overwrites is not read.
+ */
+export interface TaskReads {
+  /** Inherited artifacts read (a linear or foreach step). */
+  artifacts: string[];
+  /** A join: per input, in input order, the artifacts read or compared by mergeArtifacts. */
+  inputs?: string[][];
+  /** Parameters read (and @includeFile inputs). */
+  params: string[];
+  /** `this.input` was read (a foreach task's item). */
+  item?: true;
+  /** Math.random was called: the outputs depend on the seed. */
+  random?: true;
+  /** The clock was read (Date.now, new Date(), Date()): the outputs may depend on when it ran. */
+  clock?: true;
+  /** Outputs passed on untouched and unread: inherited artifacts (by name) and parameters. */
+  carried: { artifacts: string[]; params: string[] };
 }
 
 export type TaskResult =
-  | { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number; cards?: CardRef[] }
+  | { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number; cards?: CardRef[]; reads?: TaskReads }
   | { ok: false; error: FlowErrorJson & { stack?: string }; cards?: CardRef[] };
 
 export type ToWorker =
