@@ -20,8 +20,6 @@ export interface OptionSpec {
  * The runtime calls them at these points; a decorator that has no behaviour yet declares none.
  */
 export interface DecoratorHooks {
-  /** Static validation against the whole graph, before a run id is allocated. */
-  stepInit?: (ctx: StepInitContext) => void;
   /** Local runtime: how this decorator changes the way the step's tasks are run. */
   taskSettings?: (options: Record<string, Literal>, settings: StepSettings) => void;
 }
@@ -40,10 +38,6 @@ export interface StepSettings {
   heapMB?: number;
 }
 
-export interface StepInitContext {
-  step: string;
-  options: Record<string, Literal>;
-}
 
 export interface DecoratorSpec {
   /** The name as written in source: `@retry` → 'retry'. */

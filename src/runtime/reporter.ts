@@ -14,7 +14,8 @@ const MAX_PARTIAL = 64 << 10;
 export class PlainReporter {
   private readonly partial = new Map<string, string>();
 
-  constructor(readonly run: string, private readonly opts: { quiet: boolean; json: boolean }) {}
+  /** `silentCatch`: steps whose @catchError has printException: false (their caught errors are not printed). */
+  constructor(readonly run: string, private readonly opts: { quiet: boolean; json: boolean; silentCatch?: ReadonlySet<string> }) {}
 
   /**
    * Prints a piece of a task's output, line by line with the task's prefix. Returns a promise
@@ -48,7 +49,7 @@ export class PlainReporter {
     } else if (rec.attempts.length > 1) {
       process.stderr.write(`[${this.run}/${spec.step}/${spec.id}] ok after ${rec.attempts.length} attempts\n`);
     }
-    if (rec.caught) process.stderr.write(`[${this.run}/${spec.step}/${spec.id}] error caught by @catchError: ${rec.caught.code}: ${displayText(rec.caught.message)}\n`);
+    if (rec.caught && !this.opts.silentCatch?.has(spec.step)) process.stderr.write(`[${this.run}/${spec.step}/${spec.id}] error caught by @catchError: ${rec.caught.code}: ${displayText(rec.caught.message)}\n`);
   }
 
   /** A failed attempt that will be retried. */
@@ -71,8 +72,8 @@ export class TtyReporter extends PlainReporter {
   private timer?: NodeJS.Timeout;
   private render?: ((text: string) => void) & { clear(): void; done(): void };
 
-  constructor(run: string, private readonly flow: string, private readonly order: string[]) {
-    super(run, { quiet: false, json: false });
+  constructor(run: string, private readonly flow: string, private readonly order: string[], silentCatch?: ReadonlySet<string>) {
+    super(run, { quiet: false, json: false, silentCatch });
     for (const s of order) this.counts.set(s, { running: 0, ok: 0, failed: 0 });
   }
 

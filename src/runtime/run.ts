@@ -26,6 +26,7 @@ import { allocateRunId } from './run-id.js';
 import { Scheduler, type SchedulerResult } from './scheduler.js';
 import { newRunSeed } from '../task/seed.js';
 import { cacheRecord, openStepCache, pushCacheAfterRun } from '../cache/open.js';
+import { stepSettings } from '../decorators/settings.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
 interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
@@ -153,8 +154,10 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   o.onStart?.(record);
 
   const live = process.stderr.isTTY && !o.quiet && !o.json && !process.env.CI;
-  const tty = live ? new TtyReporter(id, o.graph.flow, o.graph.order) : undefined;
-  const reporter = tty ?? new PlainReporter(id, { quiet: o.quiet, json: o.json });
+  // @catchError({ printException: false }): the caught error is recorded (and stored in its variable), not printed.
+  const silentCatch = new Set(o.graph.steps.filter((s) => !stepSettings(s.decorators).printException).map((s) => s.name));
+  const tty = live ? new TtyReporter(id, o.graph.flow, o.graph.order, silentCatch) : undefined;
+  const reporter = tty ?? new PlainReporter(id, { quiet: o.quiet, json: o.json, silentCatch });
   await tty?.start();
   // What `flow ui` shows of the run before its task records exist: attempts in progress and their output so far.
   const liveRun = new LiveRun(store, id, (run) => { const r = store.readRecordSync<RunRecord>(runRecordPath(run)); return !r || withLiveness(r).status !== 'running'; });

@@ -186,7 +186,9 @@ export class Scheduler {
         clearTimeout(timer);
         const finished = new Date();
         // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.
-        const stack = outcome.result.ok ? undefined : (outcome.result.error as { stack?: string }).stack;
+        // Not for an error @catchError({ printException: false }) catches (the last attempt's): it asked for silence.
+        const silenced = settings.catchVar !== undefined && !settings.printException && attempt === settings.attempts - 1;
+        const stack = outcome.result.ok || silenced ? undefined : (outcome.result.error as { stack?: string }).stack;
         const logs = await storeAttemptLogs(this.o.store, outcome.logs, stack);
         let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
         const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), logs, ...(outcome.remote ? { remote: outcome.remote } : {}) };

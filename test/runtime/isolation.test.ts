@@ -159,6 +159,18 @@ describe('task isolation', () => {
     expect(afterwards).toBe('continued after: Error: risky step blew up');
   });
 
+  it('@catchError({ printException: false }) records and stores the error without printing it or its stack', async () => {
+    const dir = await project('catch-error-quiet.ts');
+    const r = await runFlow(dir, 'catch-error-quiet.ts');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const run = runIdOf(r);
+    expect(r.stderr).not.toMatch(/caught by @catchError|risky step blew up/);
+    expect(taskRecord(dir, run, 'risky', '0').caught).toMatchObject({ code: 'TASK_FAILED' });
+    expect(await getValue(dir, run, 'afterwards')).toBe('continued after: Error: risky step blew up');
+    const logs = await flow(['logs', `${run}/risky/0`, '--stderr'], { cwd: dir });
+    expect(logs.stderr).not.toContain('risky step blew up');
+  });
+
   it('@environment({ vars }) is visible in process.env inside its step only', async () => {
     const dir = await project('env-vars.ts');
     // One worker: the three steps run in the same process one after the other.
