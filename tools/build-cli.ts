@@ -1,21 +1,30 @@
 /**
  * Build step after tsc (`npm run build`): the CLI's start-up files.
  *
- * 1. dist/cli/flow.cjs: one file holding bin/run.js's entry, oclif's core, its dependencies and
- *    the thin commands of commands/ (exported as COMMANDS: package.json names it as oclif's
- *    "explicit" command discovery). Loading oclif as ~130 CommonJS files cost more than half of
- *    every command's start-up (issue #18). The library (dist/src) is not bundled: the commands
- *    import it lazily from dist/src, so each module exists once in a process and a command
- *    loads only what it uses. The bundle is CommonJS: Node 20 loads the same code as CommonJS
- *    about a quarter faster than as an ES module (no ES facades of Node's built-in modules, which
- *    read every export and so load fs streams and more), and its require()s stay lazy.
+ * 1. dist/cli/flow.cjs: one CommonJS file holding bin/run.js's entry, oclif's core and its
+ *    dependencies, the thin commands of commands/ (exported as COMMANDS: package.json names it as
+ *    oclif's "explicit" command discovery) and the library they use. Loading oclif as ~130 files,
+ *    and the library as one ES module per source file (40 for `flow get`), was most of every
+ *    command's start-up (issue #18). The library's modules are bundled lazily: a module a command
+ *    imports with `await import(...)` is evaluated only when that line runs, so `flow --version`
+ *    evaluates none of it and `flow get` only the store's read path. CommonJS, because Node 20
+ *    loads it about a quarter faster than the same code as an ES module (no ES facades of Node's
+ *    built-in modules) and because bin/run.js can then keep V8's compiled code of it between runs
+ *    (Node 20 has no compile cache of its own). Runtime dependencies stay in node_modules and are
+ *    loaded when a command first needs one (the AWS SDK, esbuild, isomorphic-git, oxc-parser, tar:
+ *    test/cli/startup.test.ts checks that the read commands load none of them).
+ *    dist/src (tsc's output) is still the package's library: what `import 'flowrun'` loads, the
+ *    task workers, the Batch bundle. The CLI process loads from it only the few modules that stay
+ *    ES modules (ES_MODULE_SOURCES).
  * 2. oclif.manifest.json: the commands' flags, args and help, so oclif lists and parses commands
  *    without importing them.
  *
- * Usage: node dist/tools/build-cli.js
+ * Usage: node dist/tools/build-cli.js (FLOW_BUILD_DEBUG=1: unminified, with esbuild's metafile
+ * beside the bundle, for profiling)
  */
 import { build, type Plugin as EsbuildPlugin } from 'esbuild';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,12 +32,25 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT_FILE = join(REPO, 'dist', 'cli', 'flow.cjs');
 const MANIFEST = join(REPO, 'oclif.manifest.json');
 
+/** The first line of the bundle, followed by the hash of the rest: bin/run.js keys its code cache by it. */
+export const BUNDLE_HASH_PREFIX = '// flowrun-cli-bundle ';
+
 /**
- * Library modules compiled into the bundle: what extends or drives oclif's classes, and
+ * Library modules evaluated when the bundle loads: what extends or drives oclif's classes, and
  * constants the commands' flag definitions use (schema.ts imports nothing). Any other library
- * module a command imports statically is a build error: it must be imported inside run().
+ * module a command imports statically is a build error: it must be imported inside run(), so
+ * that it is evaluated only by the commands that use it.
  */
-const BUNDLED_SOURCES = new Set(['src/cli/main.ts', 'src/cli/base.ts', 'src/cli/oclif.ts', 'src/config/schema.ts']);
+const EAGER_SOURCES = new Set(['src/cli/main.ts', 'src/cli/base.ts', 'src/cli/oclif.ts', 'src/config/schema.ts']);
+
+/**
+ * Library modules that stay ES modules in dist/src, imported from there at run time: they import
+ * an ES-module-only package statically (a CommonJS bundle cannot `require` one on Node 20).
+ */
+const ES_MODULE_SOURCES = new Set(['src/graph/extract.ts']);
+
+/** Runtime dependencies compiled into the bundle: oclif (and, through it, its own dependencies). */
+const BUNDLED_PACKAGES = new Set(['@oclif/core', 'minimatch']);
 
 /** Loaded by oclif only to run commands from TypeScript sources, which the CLI never does. */
 const NEVER_LOADED = ['typescript', 'ts-node', 'tsx'];
@@ -40,6 +62,64 @@ const NEVER_LOADED = ['typescript', 'ts-node', 'tsx'];
  * module only when it is first required.
  */
 const LOAD_ON_FIRST_CALL: Record<string, string[]> = { tinyglobby: ['glob', 'globSync'] };
+
+/**
+ * Packages replaced in the bundle by a module of the same behaviour that costs less to load.
+ * `debug` (oclif's logger): prints only for namespaces named in $DEBUG, the one variable it reads
+ * in Node; without it, its set-up (terminal detection, colour support, option parsing from the
+ * environment) is skipped and every logger does nothing. With DEBUG set, the package itself is loaded.
+ */
+const STAND_INS: Record<string, string> = {
+  debug: `const off = Object.assign(() => {}, { enabled: false, namespace: '' });
+off.extend = () => off; off.log = () => {}; off.destroy = () => {};
+const create = () => off;
+Object.assign(create, { enable() {}, disable: () => '', enabled: () => false, names: [], skips: [], formatters: {} });
+module.exports = process.env.DEBUG ? require("debug") : create;`,
+  // oclif asks wsl-utils only whether this is WSL (and, on Windows, where PowerShell is): is-wsl
+  // answers the first without wsl-utils' other modules (child_process, fs/promises, PowerShell).
+  'wsl-utils': `export { default as isWsl } from "is-wsl";
+export const powerShellPath = async (...a) => (await import("wsl-utils")).powerShellPath(...a);`,
+};
+
+/**
+ * Node built-in modules that oclif requires on every start but uses only on paths most commands
+ * do not take (child_process: the Windows shell; readline: flags read from stdin; perf_hooks:
+ * OCLIF_PERFORMANCE timings). In oclif's modules each becomes an object that loads the built-in
+ * on first use of one of its properties (oclif, compiled TypeScript, reads them only as
+ * `module.property` when it calls them).
+ */
+const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks'];
+
+/**
+ * node:fs/promises as oclif uses it (reading its package.json and manifest at start-up): the same
+ * calls as promises of node:fs's synchronous ones, for files of a few KB. Loading node:fs/promises
+ * (its FileHandle, streams and their dependencies) costs more than reading them. Any other
+ * function comes from node:fs/promises, loaded then.
+ */
+const SYNC_FS_PROMISES = `const fs = require("node:fs");
+const sync = { readFile: fs.readFileSync, stat: fs.statSync, access: fs.accessSync, readdir: fs.readdirSync };
+let real;
+module.exports = new Proxy({}, {
+  get: (_, key) => Object.hasOwn(sync, key) ? async (...args) => sync[key](...args) : (real ??= require("node:fs/promises"))[key],
+});`;
+
+const packageJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+  dependencies?: Record<string, string>; type?: string; main?: string; exports?: unknown;
+};
+
+/** Runtime dependencies left in node_modules, required or imported by the bundle when first used. */
+function externalPackages(): string[] {
+  return Object.keys(packageJson(REPO).dependencies ?? {}).filter((name) => !BUNDLED_PACKAGES.has(name));
+}
+
+/** A package `require` cannot load on Node 20: an ES module package with no CommonJS entry. */
+function esModuleOnly(name: string): boolean {
+  const pkg = packageJson(join(REPO, 'node_modules', name));
+  if (pkg.type !== 'module') return false;
+  const root = typeof pkg.exports === 'object' && pkg.exports !== null && '.' in pkg.exports ? (pkg.exports as Record<string, unknown>)['.'] : pkg.exports;
+  if (typeof root === 'object' && root !== null && 'require' in root) return false;
+  return !(pkg.main ?? '').endsWith('.cjs');
+}
 
 /** Command ids from the files under commands/ (oclif's own rule: folders are topics, index names the topic). */
 export function commandFiles(dir = join(REPO, 'commands')): Array<{ id: string; file: string }> {
@@ -58,6 +138,12 @@ export function commandFiles(dir = join(REPO, 'commands')): Array<{ id: string; 
   return found;
 }
 
+/**
+ * oclif's `help` command, from @oclif/plugin-help, bundled as one of flowrun's commands. As a
+ * plugin, oclif would locate and read the package (its package.json and manifest) on every start.
+ */
+const HELP_COMMAND = { id: 'help', file: join(REPO, 'node_modules', '@oclif', 'plugin-help', 'lib', 'commands', 'help.js') };
+
 function entrySource(commands: Array<{ id: string; file: string }>): string {
   const lines = ["export { run } from './src/cli/main.ts';"];
   commands.forEach((c, i) => lines.push(`import C${i} from ${JSON.stringify(`./${relative(REPO, c.file).split(sep).join('/')}`)};`));
@@ -65,59 +151,217 @@ function entrySource(commands: Array<{ id: string; file: string }>): string {
   return lines.join('\n');
 }
 
+/** What `import.meta.url` of a bundled library module becomes: a constant each such module declares. */
+const IMPORT_META_URL = '__flowrunImportMetaUrl';
+
 /**
- * Resolution rules of the bundle: `@oclif/core` is the subpath shim; a library module under src/
- * stays a separate file, imported from dist/src at run time (its path rewritten relative to the
- * bundle).
+ * oclif's modules require each other and their packages at the top (`const x_1 = require("./x")`),
+ * so loading `Command` evaluates nearly all of oclif: help, its templates, spinners, terminal
+ * width, colour support. In oclif's own files such a line becomes an object that requires the module
+ * when one of its properties is first read (oclif, compiled TypeScript, reads them only as
+ * `x_1.name`), so a command evaluates only the parts of oclif it uses.
  */
-const layout: EsbuildPlugin = {
-  name: 'flowrun-cli-layout',
-  setup(b) {
-    b.onResolve({ filter: /^@oclif\/core$/ }, () => ({ path: join(REPO, 'src', 'cli', 'oclif.ts') }));
-    const lazy = new RegExp(`^(${Object.keys(LOAD_ON_FIRST_CALL).join('|')})$`);
-    b.onResolve({ filter: lazy }, (args) => (args.namespace === 'on-first-call' ? undefined : { path: args.path, namespace: 'on-first-call' }));
-    b.onLoad({ filter: /.*/, namespace: 'on-first-call' }, (args) => ({
-      contents: LOAD_ON_FIRST_CALL[args.path]!.map((fn) => `exports.${fn} = (...a) => require(${JSON.stringify(args.path)}).${fn}(...a);`).join('\n'),
-      resolveDir: REPO,
-      loader: 'js',
-    }));
-    b.onResolve({ filter: /^\.\.?\// }, (args) => {
-      if (args.kind === 'entry-point') return undefined;
-      const target = resolve(args.resolveDir, args.path);
-      const rel = relative(REPO, target).split(sep).join('/');
-      if (!rel.startsWith('src/')) return undefined;
-      const source = rel.replace(/\.js$/, '.ts');
-      if (BUNDLED_SOURCES.has(source)) return { path: join(REPO, source) };
-      if (args.kind !== 'dynamic-import') {
-        return { errors: [{ text: `${relative(REPO, args.importer)} imports ${args.path} at start-up: import it inside run() with await import(...), so the CLI loads it only when a command needs it (tools/build-cli.ts)` }] };
-      }
-      const compiled = join(REPO, 'dist', rel.replace(/\.ts$/, '.js'));
-      let path = relative(dirname(OUT_FILE), compiled).split(sep).join('/');
-      if (!path.startsWith('.')) path = `./${path}`;
-      return { path, external: true };
-    });
-  },
-};
+const LAZY_REQUIRE_PATTERN = /^(const|var) ([\w$]+) = (?:(__importDefault)\()?require\(("(?!node:)[^"]+")\)\)?;$/gm;
+const LAZY_REQUIRE_HELPER = `exports.__lazyRequire = (load, withDefault) => {
+  let real;
+  const m = () => real ??= (withDefault ? ((x) => x && x.__esModule ? x : { default: x })(load()) : load());
+  return new Proxy({}, {
+    get: (_, key) => m()[key],
+    set: (_, key, value) => { m()[key] = value; return true; },
+    has: (_, key) => key in m(),
+    ownKeys: () => Reflect.ownKeys(m()),
+    getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(m(), key); return d && { ...d, configurable: true }; },
+  });
+};`;
+
+/**
+ * Edits of oclif's own code, each found exactly once (the build fails after an oclif update that
+ * moved it). plugin.js sorts a plugin's commands with localeCompare on every start: its first call
+ * creates ICU's collator, about 10 ms. Code-unit order serves as well there: nothing shows that
+ * list in its order (help sorts what it lists itself).
+ */
+const OCLIF_PATCHES: Array<{ file: string; from: string; to: string }> = [
+  { file: 'lib/config/plugin.js', from: '.sort((a, b) => a.id.localeCompare(b.id));', to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));' },
+];
+
+function patchOclif(path: string, text: string): string {
+  for (const p of OCLIF_PATCHES) {
+    if (!path.endsWith(`@oclif/core/${p.file}`)) continue;
+    const at = text.indexOf(p.from);
+    if (at < 0 || text.indexOf(p.from, at + 1) >= 0) throw new Error(`build-cli: oclif's ${p.file} no longer holds exactly one ${p.from}: review OCLIF_PATCHES`);
+    text = text.replace(p.from, p.to);
+  }
+  return text;
+}
+
+/** A module standing for a built-in: the built-in is required when a property is first read. */
+function lazyBuiltinSource(name: string): string {
+  return `let real;
+const load = () => (real ??= require(${JSON.stringify(`node:${name}`)}));
+module.exports = new Proxy({}, {
+  get: (_, key) => load()[key],
+  has: (_, key) => key in load(),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(load(), key); return d && { ...d, configurable: true }; },
+});`;
+}
+
+/** A source file's path relative to the repository, with / separators. */
+const repoPath = (abs: string) => relative(REPO, abs).split(sep).join('/');
+
+/** `dist/src/...js` of a library source, as a path relative to the bundle's directory. */
+function compiledFromBundle(source: string): string {
+  const path = relative(dirname(OUT_FILE), join(REPO, 'dist', source.replace(/\.ts$/, '.js'))).split(sep).join('/');
+  return path.startsWith('.') ? path : `./${path}`;
+}
+
+/**
+ * Resolution rules of the bundle: `@oclif/core` is the subpath shim; library modules are bundled
+ * (lazily, behind the commands' dynamic imports) except ES_MODULE_SOURCES; runtime dependencies
+ * stay external. In bundled library code `import.meta.url` is the URL of the module's compiled
+ * twin under dist/src, so paths found relative to it (package.json, the worker script, vendored
+ * files) are the same as from dist/src.
+ */
+function layout(externals: string[]): EsbuildPlugin {
+  const esOnly = new Set(externals.filter(esModuleOnly));
+  const bare = new RegExp(`^(${externals.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/.*)?$`);
+  return {
+    name: 'flowrun-cli-layout',
+    setup(b) {
+      b.onResolve({ filter: /^@oclif\/core$/ }, () => ({ path: join(REPO, 'src', 'cli', 'oclif.ts') }));
+      const lazy = new RegExp(`^(${Object.keys(LOAD_ON_FIRST_CALL).join('|')})$`);
+      b.onResolve({ filter: lazy }, (args) => (args.namespace === 'on-first-call' ? undefined : { path: args.path, namespace: 'on-first-call' }));
+      b.onLoad({ filter: /.*/, namespace: 'on-first-call' }, (args) => ({
+        contents: LOAD_ON_FIRST_CALL[args.path]!.map((fn) => `exports.${fn} = (...a) => require(${JSON.stringify(args.path)}).${fn}(...a);`).join('\n'),
+        resolveDir: REPO,
+        loader: 'js',
+      }));
+      const standIn = new RegExp(`^(${Object.keys(STAND_INS).join('|')})$`);
+      b.onResolve({ filter: standIn }, (args) => (args.namespace === 'stand-in' ? undefined : { path: args.path, namespace: 'stand-in' }));
+      b.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => ({ contents: STAND_INS[args.path]!, resolveDir: REPO, loader: 'js' }));
+      const lazyBuiltin = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+      b.onResolve({ filter: lazyBuiltin }, (args) => {
+        if (args.namespace === 'lazy-builtin' || !repoPath(args.importer).includes('node_modules/@oclif/')) return undefined;
+        return { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyBuiltinSource(args.path), loader: 'js' }));
+      b.onResolve({ filter: /^(node:)?fs\/promises$/ }, (args) => (repoPath(args.importer).includes('node_modules/@oclif/core/') ? { path: 'fs-promises', namespace: 'sync-fs-promises' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'sync-fs-promises' }, () => ({ contents: SYNC_FS_PROMISES, loader: 'js' }));
+      b.onResolve({ filter: /^flowrun-lazy-require$/ }, () => ({ path: 'lazy-require', namespace: 'lazy-require' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-require' }, () => ({ contents: LAZY_REQUIRE_HELPER, loader: 'js' }));
+      b.onLoad({ filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/ }, (args) => {
+        const text = patchOclif(repoPath(args.path), readFileSync(args.path, 'utf8'));
+        const lazy = text.replace(LAZY_REQUIRE_PATTERN, (_, decl: string, name: string, wrap: string | undefined, spec: string) =>
+          `${decl} ${name} = __lazyRequire(() => require(${spec}), ${wrap === '__importDefault' ? 1 : 0});`);
+        if (lazy === text) return undefined;
+        return { contents: `const { __lazyRequire } = require("flowrun-lazy-require");\n${lazy}`, loader: 'js' };
+      });
+      b.onResolve({ filter: bare }, (args) => {
+        const name = bare.exec(args.path)![1]!;
+        if (esOnly.has(name) && args.kind !== 'dynamic-import') {
+          return { errors: [{ text: `${repoPath(args.importer)} imports the ES-module-only package ${name} statically: import it with await import(...), or add the importer to ES_MODULE_SOURCES (tools/build-cli.ts)` }] };
+        }
+        return { path: args.path, external: true };
+      });
+      b.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        const rel = repoPath(resolve(args.resolveDir, args.path));
+        if (!rel.startsWith('src/')) return undefined;
+        const source = rel.replace(/\.js$/, '.ts');
+        const importer = repoPath(args.importer);
+        const eagerImporter = importer.startsWith('commands/') || importer === 'cli-entry.ts' || EAGER_SOURCES.has(importer);
+        if (ES_MODULE_SOURCES.has(source) || (eagerImporter && !EAGER_SOURCES.has(source))) {
+          if (args.kind !== 'dynamic-import') {
+            return { errors: [{ text: `${importer} imports ${args.path} statically: import it inside run() with await import(...), so that the CLI evaluates it only when a command needs it (tools/build-cli.ts)` }] };
+          }
+          if (ES_MODULE_SOURCES.has(source)) return { path: compiledFromBundle(source), external: true };
+        }
+        return { path: join(REPO, source) };
+      });
+      b.onLoad({ filter: /\.ts$/ }, (args) => {
+        const source = repoPath(args.path);
+        if (!source.startsWith('src/')) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes('import.meta.url')) return undefined;
+        // esbuild binds the defined name to this module's own declaration (see `define` below).
+        const url = `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(compiledFromBundle(source))})).href`;
+        return { contents: `const ${IMPORT_META_URL} = ${url};\n${text}`, loader: 'ts' };
+      });
+    },
+  };
+}
 
 export async function buildCli(): Promise<void> {
-  const commands = commandFiles();
-  await build({
+  const commands = [...commandFiles(), HELP_COMMAND];
+  const debug = Boolean(process.env.FLOW_BUILD_DEBUG);
+  const result = await build({
     stdin: { contents: entrySource(commands), resolveDir: REPO, sourcefile: 'cli-entry.ts', loader: 'ts' },
+    write: false,
     outfile: OUT_FILE,
     bundle: true,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     external: NEVER_LOADED,
-    plugins: [layout],
-    // Half the bytes to parse on every start; names are kept (oclif reads constructor names).
-    minify: true,
-    keepNames: true,
+    plugins: [layout(externalPackages())],
+    // Fewer bytes to parse on the first start. Function names are not kept: keepNames costs a
+    // call per function and class at start-up, and nothing reads them (oclif names commands from
+    // the manifest; flowrun's errors name themselves).
+    minify: !debug,
     legalComments: 'none',
     logLevel: 'warning',
+    metafile: debug,
+    define: { 'import.meta.url': IMPORT_META_URL },
     tsconfig: join(REPO, 'tsconfig.json'),
   });
+  const code = await routeDynamicImports(asciiOnly(result.outputFiles[0]!.text));
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 32);
+  mkdirSync(dirname(OUT_FILE), { recursive: true });
+  writeFileSync(OUT_FILE, `${BUNDLE_HASH_PREFIX}${hash}\n${code}`);
+  if (debug) writeFileSync(`${OUT_FILE}.meta.json`, JSON.stringify(result.metafile));
   await writeManifest();
+}
+
+/**
+ * The bundle with every non-ASCII character written as a \\u escape (esbuild leaves a few raw,
+ * in regular expressions). bin/load-bundle.js reads it as Latin-1, which for ASCII is the same
+ * text at half the cost of decoding UTF-8, and V8 keeps a one-byte string instead of a two-byte
+ * copy of the whole file. The escapes mean the same in strings, regular expressions and
+ * identifiers; routeDynamicImports parses the result.
+ */
+function asciiOnly(code: string): string {
+  return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The wrapper parameter bin/load-bundle.js passes the bundle: its import() (see routeDynamicImports). */
+const BUNDLE_IMPORT = '__flowrunBundleImport';
+/** What every `import(...)` of the bundle calls instead. */
+const ROUTED_IMPORT = '__flowrunImport';
+
+/**
+ * Every dynamic `import(...)` of the bundle (the ES modules it loads: ES_MODULE_SOURCES,
+ * ES-module-only packages, file URLs) becomes a call of a function bin/load-bundle.js provides.
+ * On Node 20, code compiled by vm.Script and then taken from V8's code cache loses the callback
+ * that `import()` needs (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and Node's only way around it
+ * prints an experimental-feature warning. Loaded by plain require(), the bundle uses its own import().
+ * The expressions are found by parsing the output (oxc-parser), not by matching text.
+ */
+async function routeDynamicImports(code: string): Promise<string> {
+  const { parseSync } = await import('oxc-parser');
+  const parsed = parseSync('flow.cjs', code, { sourceType: 'script', lang: 'js' });
+  if (parsed.errors.length) throw new Error(`build-cli: the bundle does not parse: ${parsed.errors[0]!.message}`);
+  let out = '';
+  let at = 0;
+  for (const { start } of parsed.module.dynamicImports) {
+    if (code.slice(start, start + 6) !== 'import') throw new Error(`build-cli: no import() at offset ${start} of the bundle`);
+    out += `${code.slice(at, start)}${ROUTED_IMPORT}`;
+    at = start + 6;
+  }
+  out += code.slice(at);
+  const strict = '"use strict";';
+  if (!out.startsWith(strict)) throw new Error('build-cli: the bundle does not start with "use strict"');
+  const routed = `var ${ROUTED_IMPORT}=typeof ${BUNDLE_IMPORT}=="function"?${BUNDLE_IMPORT}:s=>import(s);`;
+  return `${strict}${routed}${out.slice(strict.length)}`;
 }
 
 /** oclif.manifest.json from oclif's own Plugin loader, reading the commands from the bundle just built. */
@@ -127,7 +371,7 @@ async function writeManifest(): Promise<void> {
   const plugin = new Plugin({ root: REPO, isRoot: true, ignoreManifest: true, errorOnManifestCreate: true });
   await plugin.load();
   const ids = Object.keys(plugin.manifest.commands);
-  const expected = commandFiles().map((c) => c.id);
+  const expected = [...commandFiles(), HELP_COMMAND].map((c) => c.id);
   const missing = expected.filter((id) => !ids.includes(id));
   if (missing.length) throw new Error(`build-cli: oclif did not load the command(s) ${missing.join(', ')} from ${OUT_FILE}`);
   writeFileSync(MANIFEST, `${JSON.stringify(plugin.manifest, null, 2)}\n`);

@@ -9,3 +9,5 @@ export * as Args from '@oclif/core/args';
 export * as Flags from '@oclif/core/flags';
 export { execute } from '@oclif/core/execute';
 export { settings } from '@oclif/core/settings';
+// For @oclif/plugin-help's `help` command, bundled as one of flowrun's (tools/build-cli.ts).
+export { loadHelpClass } from '@oclif/core/help';

@@ -1,13 +1,16 @@
-import { rmSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { copyFlow, flow, REPO, tempProject } from '../helpers/cli.js';
+import { copyFlow, flow, REPO, tempDir, tempProject } from '../helpers/cli.js';
 import { flowModules, packagesOf } from '../helpers/loaded-modules.js';
 
 // What keeps the CLI fast (issue #18), checked on the modules a command actually loads, not on
-// timings: oclif comes from the bundle dist/cli/flow.cjs (never the ~130 files of @oclif/core),
-// and a read command loads none of the heavy packages only writing or remote commands need.
+// timings: oclif and the library come from the bundle dist/cli/flow.cjs (never the ~130 files of
+// @oclif/core nor the library's ES modules under dist/src), a read command loads none of the
+// heavy packages only writing or remote commands need, nor Node's modules it does not use, and
+// the bundle's compiled code is kept between runs.
 const HEAVY = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/client-batch', 'esbuild', 'isomorphic-git', 'oxc-parser', '@conda-org/rattler', 'tar'];
+const BUNDLE = join(REPO, 'dist', 'cli', 'flow.cjs');
 
 let dir = '';
 let file = '';
@@ -30,32 +33,92 @@ describe('CLI start-up: modules loaded', () => {
   ];
 
   for (const [name, args] of readCommands) {
-    it(`flow ${name} loads oclif from the bundle and none of ${HEAVY.join(', ')}`, async () => {
+    it(`flow ${name} loads oclif and the library from the bundle and none of ${HEAVY.join(', ')}`, async () => {
       const r = await flowModules(args(), dir);
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.modules).toContain(join(REPO, 'dist', 'cli', 'flow.cjs'));
+      expect(r.modules).toContain(BUNDLE);
+      expect(r.modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
       const packages = packagesOf(r.modules);
-      expect(packages.filter((p) => HEAVY.includes(p) || p === '@oclif/core')).toEqual([]);
+      expect(packages.filter((p) => HEAVY.includes(p) || p.startsWith('@oclif/'))).toEqual([]);
     });
   }
 
-  it('flow --version loads no library module (the library is imported by the commands that use it)', async () => {
+  it('flow --version loads none of the Node modules oclif and the library load but do not need for it', async () => {
     const r = await flowModules(['--version'], dir);
     expect(r.stdout).toMatch(/^flowrun\/\d+\.\d+\.\d+ /);
-    expect(r.modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
+    // child_process, readline, perf_hooks: oclif's (lazy in the bundle); fs/promises: oclif reads
+    // its package.json with it; crypto, zlib: the store's.
+    const unneeded = ['child_process', 'readline', 'perf_hooks', 'fs/promises', 'crypto', 'zlib'];
+    expect(r.builtins.filter((m) => unneeded.includes(m))).toEqual([]);
   });
 
-  it('the probe sees packages loaded on demand: check with its compile cache removed loads esbuild, show with its graph cache removed loads oxc-parser', async () => {
+  it('the probe sees modules loaded on demand: check with its caches removed loads esbuild, oxc-parser and the graph extractor (an ES module) from dist/src', async () => {
     rmSync(join(dir, 'node_modules', '.cache'), { recursive: true, force: true });
     const check = await flowModules(['check', file], dir);
     expect(check.exitCode, check.stderr).toBe(0);
     expect(packagesOf(check.modules)).toContain('esbuild');
     expect(packagesOf(check.modules)).toContain('oxc-parser');
+    expect(check.modules).toContain(join(REPO, 'dist', 'src', 'graph', 'extract.js'));
+    expect(check.builtins).toContain('child_process');
   });
 
-  it('help still comes from oclif\'s help plugin', async () => {
+  it('help comes from oclif\'s help plugin (bundled as one of flowrun\'s commands)', async () => {
     const r = await flow(['help', 'get'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/USAGE\n\s+\$ flow get PATH NAME/);
+    const all = await flow(['--help'], { cwd: dir });
+    expect(all.stdout).toMatch(/\n {2}help +Display help for flow\.\n/);
+  });
+});
+
+describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/load-bundle.js)', () => {
+  const cacheFiles = (cacheDir: string) => (existsSync(join(cacheDir, 'v8')) ? readdirSync(join(cacheDir, 'v8')) : []);
+
+  it('the first run writes the code cache, later runs use it without rewriting it; a corrupt or foreign cache file is replaced, and output never changes', async () => {
+    const cacheDir = tempDir('flowrun-v8-');
+    const env = { FLOW_CACHE_DIR: cacheDir };
+    const first = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
+    expect(first.exitCode, first.stderr).toBe(0);
+    const files = cacheFiles(cacheDir);
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{32}-${process.version}-${process.arch}\\.bin$`))]);
+    const cacheFile = join(cacheDir, 'v8', files[0]!);
+    const written = statSync(cacheFile);
+    expect(written.mode & 0o777).toBe(0o600);
+
+    const second = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
+    expect(second).toEqual(first);
+    expect(statSync(cacheFile).mtimeMs).toBe(written.mtimeMs);
+
+    const garbage = Buffer.alloc(4096, 7); // V8 rejects it
+    writeFileSync(cacheFile, garbage);
+    expect(await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env })).toEqual(first);
+    expect(readFileSync(cacheFile).equals(garbage)).toBe(false);
+    expect(statSync(cacheFile).size).toBeGreaterThan(100_000);
+
+    if (process.getuid?.() === 0) {
+      // Compiled code runs as the user: a file someone else wrote is not loaded, but replaced.
+      chownSync(cacheFile, 4242, 4242);
+      expect(await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env })).toEqual(first);
+      expect(statSync(cacheFile).uid).toBe(0);
+    }
+  });
+
+  it('a cache made by one command serves another that imports ES modules (the graph extractor): no missing import callback, no warning', async () => {
+    const cacheDir = tempDir('flowrun-v8-');
+    const env = { FLOW_CACHE_DIR: cacheDir };
+    expect((await flow(['--version'], { cwd: dir, env })).exitCode).toBe(0);
+    expect(cacheFiles(cacheDir)).toHaveLength(1);
+    rmSync(join(dir, 'node_modules', '.cache'), { recursive: true, force: true });
+    const show = await flow(['show', file], { cwd: dir, env });
+    expect(show.exitCode, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/^Linear/);
+    expect(show.stderr).toBe('');
+  });
+
+  it('NODE_DISABLE_COMPILE_CACHE=1 (Node\'s own switch) writes none', async () => {
+    const cacheDir = tempDir('flowrun-v8-');
+    const r = await flow(['--version'], { cwd: dir, env: { FLOW_CACHE_DIR: cacheDir, NODE_DISABLE_COMPILE_CACHE: '1' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(cacheFiles(cacheDir)).toEqual([]);
   });
 });

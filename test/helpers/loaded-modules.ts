@@ -5,16 +5,24 @@ import { REPO, flow, tempDir, type CliResult } from './cli.js';
 
 const PROBE = pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href;
 
-/** Runs the CLI and returns what it printed and every module file it loaded (paths, not URLs). */
-export async function flowModules(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult & { modules: string[] }> {
+/**
+ * Runs the CLI and returns what it printed, every module file it loaded (paths, not URLs) and
+ * the Node built-in modules it loaded (internal ones included, as Node names them: `fs/promises`,
+ * `internal/fs/promises`).
+ */
+export async function flowModules(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult & { modules: string[]; builtins: string[] }> {
   const out = join(tempDir('flowrun-modules-'), 'modules.txt');
   const r = await flow(args, { cwd, env: { ...env, NODE_OPTIONS: `--import=${PROBE}`, FLOW_TEST_MODULES_OUT: out } });
-  return { ...r, modules: existsSync(out) ? readModules(out) : [] };
+  const lines = existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean) : [];
+  return { ...r, modules: modulePaths(lines.filter((l) => !l.startsWith('bin '))), builtins: [...new Set(lines.filter((l) => l.startsWith('bin ')).map((l) => l.slice(4)))] };
 }
 
 export function readModules(file: string): string[] {
-  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => l.slice(4));
-  return [...new Set(lines.map((l) => (l.startsWith('file://') ? decodeURIComponent(new URL(l).pathname) : l)))];
+  return modulePaths(readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('bin ')));
+}
+
+function modulePaths(lines: string[]): string[] {
+  return [...new Set(lines.map((l) => l.slice(4)).map((l) => (l.startsWith('file://') ? decodeURIComponent(new URL(l).pathname) : l)))];
 }
 
 /** The npm packages among loaded module paths: the name after the last node_modules/. */

@@ -1,0 +1,117 @@
+// Loads the CLI bundle (dist/cli/flow.cjs) with V8's compiled code of it kept between runs.
+//
+// Compiling the bundle's ~700 KB of JavaScript was the largest single cost of every command's
+// start-up (issue #18). Node >= 22.1 keeps compiled code on disk itself (module.enableCompileCache);
+// on Node 20 this does the same for the one file that matters, with V8's code cache
+// (vm.Script cachedData): the first run of a build writes it, later runs skip most compiling.
+//
+// The cache is a file per bundle build, Node version and architecture under
+// $FLOW_CACHE_DIR/v8 (default $XDG_CACHE_HOME/flowrun or ~/.cache/flowrun), private to the user
+// (a file someone else owns is not loaded). V8 itself refuses data made by another V8 or with
+// other flags; a build is named by the hash tools/build-cli.ts writes on the bundle's first line,
+// since V8 checks little of the source itself. Writing one removes those unused for 30 days.
+// NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const Module = require('node:module');
+
+const HASH_LINE = /^\/\/ flowrun-cli-bundle ([0-9a-f]{16,64})\n/;
+
+/** The bundle's exports, as require(file) would return them (and cached where require looks). */
+function loadBundle(file) {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) return require(file);
+  if (typeof Module.enableCompileCache === 'function') {
+    Module.enableCompileCache();
+    return require(file);
+  }
+  // ASCII only (tools/build-cli.ts): Latin-1 decodes it to the same text, faster than UTF-8.
+  const source = fs.readFileSync(file, 'latin1');
+  const build = HASH_LINE.exec(source);
+  if (!build) return require(file);
+  const vm = require('node:vm');
+
+  const cacheFile = path.join(cacheDir(), `${path.basename(file)}-${build[1]}-${process.version}-${process.arch}.bin`);
+  const cached = readOwnFile(cacheFile);
+  // Node's CommonJS wrapper, plus the function the bundle's import() expressions call
+  // (tools/build-cli.ts, routeDynamicImports), on the first line: line numbers in stack traces stay.
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __flowrunBundleImport) { ${source}\n})`, {
+    filename: file,
+    cachedData: cached,
+  });
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(path.dirname(file));
+  Module._cache[file] = mod;
+  try {
+    script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, path.dirname(file), importFrom(path.dirname(file)));
+  } catch (e) {
+    delete Module._cache[file];
+    throw e;
+  }
+  mod.loaded = true;
+  // Written at exit, so that it holds the functions this command compiled on the way.
+  if (!cached || script.cachedDataRejected) process.once('exit', () => writeCache(cacheFile, script));
+  return mod.exports;
+}
+
+/**
+ * import() as the bundle's own would do it: relative specifiers from the bundle's directory, bare
+ * ones from this package's node_modules (this file is in the same package), URLs as they are.
+ */
+function importFrom(dir) {
+  return (specifier) => {
+    if (specifier.startsWith('./') || specifier.startsWith('../')) {
+      specifier = require('node:url').pathToFileURL(path.resolve(dir, specifier)).href;
+    }
+    return import(specifier);
+  };
+}
+
+function cacheDir() {
+  const env = process.env;
+  const home = () => require('node:os').homedir();
+  return path.join(env.FLOW_CACHE_DIR || path.join(env.XDG_CACHE_HOME || path.join(home(), '.cache'), 'flowrun'), 'v8');
+}
+
+/** The file's bytes if it is a regular file of this user's (compiled code runs as this user). */
+function readOwnFile(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || (typeof process.getuid === 'function' && st.uid !== process.getuid())) return undefined;
+    return fs.readFileSync(fd);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Caches untouched this long are removed when a new one is written (older builds, older Nodes). */
+const STALE_MS = 30 * 24 * 3600 * 1000;
+
+function writeCache(file, script) {
+  const dir = path.dirname(file);
+  try {
+    const data = script.createCachedData();
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    // A read-only or full home directory: the next run compiles again, nothing else changes.
+    return;
+  }
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      const other = path.join(dir, name);
+      if (other !== file && Date.now() - fs.statSync(other).mtimeMs > STALE_MS) fs.rmSync(other, { force: true });
+    }
+  } catch {
+    // Another process pruning at the same time.
+  }
+}
+
+module.exports = { loadBundle };
