@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { type FlowConfig, loadConfig, localStoreDir } from '../config/config.js';
 import { mirrorLocation, openMirror } from '../mirror/mirror.js';
 import type { S3Location } from '../store/s3-location.js';
-import { NotFoundError } from '../errors/index.js';
+import { NotFoundError, UsageError } from '../errors/index.js';
+import { type ListedStatus, type RunKind, listedStatus, runKind, selectRuns } from '../metadata/run-query.js';
+import { currentUser, userNamespace } from '../metadata/user.js';
 import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
 import { LocalStore } from '../store/local.js';
 import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
@@ -93,9 +95,17 @@ export class Run {
 
   get id(): string { return this.record.id; }
   get flow(): string { return this.record.flow; }
-  get status(): RunRecord['status'] { return this.record.status; }
+  /** As lists show it: a replay that did not reproduce its origin is `diverged` (see ListedStatus). */
+  get status(): ListedStatus { return listedStatus(this.record); }
   get params(): RunRecord['params'] { return this.record.params; }
-  get successful(): boolean { return this.record.status === 'ok'; }
+  get successful(): boolean { return this.status === 'ok'; }
+  /** Who started the run (undefined for runs recorded before users were). */
+  get user(): string | undefined { return this.record.user; }
+  get tags(): readonly string[] { return this.record.tags; }
+  /** `run`, `resume`, `replay` or `what-if`. */
+  get kind(): RunKind { return runKind(this.record); }
+  /** The run this one replays (a replay or a what-if). */
+  get replayOf(): string | undefined { return this.record.replayOf; }
 
   /** Steps in topological order. */
   steps(): Step[] {
@@ -203,7 +213,28 @@ export class Task {
   }
 }
 
-/** A flow's runs in a store. */
+/** Filters of `Flow.runs()`: every one given must hold. */
+export interface FlowRunsQuery {
+  /** Runs carrying every one of these tags (tags added with `flow tag` count). */
+  tags?: string[];
+  status?: ListedStatus;
+  /** Runs started by this user (whatever the namespace). */
+  user?: string;
+  /** The newest N that match. */
+  limit?: number;
+  /** Also list replays and what-if replays (by default a flow's runs are its runs and resumes). */
+  replays?: boolean;
+}
+
+/**
+ * A flow's runs in a store, as the current namespace shows them (default `user:<you>`, as in
+ * Metaflow: `namespace(null)` for everyone's). Replays and what-ifs are not runs of the flow's
+ * own: `latestRun()` and `latestSuccessfulRun()` never return one, `runs()` only when asked.
+ *
+ * @example
+ * const best = await Flow.get('TrainFlow').latestSuccessfulRun();
+ * const nightly = await Flow.get('TrainFlow').runs({ tags: ['nightly'], status: 'ok', limit: 5 });
+ */
 export class Flow {
   private constructor(readonly store: LocalStore, readonly name: string) {}
 
@@ -211,18 +242,46 @@ export class Flow {
     return new Flow(openStore(opts), name);
   }
 
-  async runs(): Promise<Run[]> {
-    const recs = (await listRuns(this.store)).filter((r) => r.flow === this.name);
+  /** Runs, newest first. */
+  async runs(q: FlowRunsQuery = {}): Promise<Run[]> {
+    const recs = selectRuns(await listRuns(this.store), {
+      flow: this.name, tags: q.tags, status: q.status, user: q.user, limit: q.limit, namespace: getNamespace(),
+      kinds: q.replays ? undefined : ['run', 'resume'],
+    });
     return Promise.all(recs.map((r) => Run.open(this.store, r.id)));
   }
 
   async latestRun(): Promise<Run | undefined> {
-    return (await this.runs())[0];
+    return (await this.runs({ limit: 1 }))[0];
   }
 
   async latestSuccessfulRun(): Promise<Run | undefined> {
-    return (await this.runs()).find((r) => r.successful);
+    return (await this.runs({ status: 'ok', limit: 1 }))[0];
   }
+}
+
+let currentNamespace: string | null | undefined;
+
+/**
+ * Sets the namespace `Flow.runs()`, `latestRun()` and `latestSuccessfulRun()` list from, as
+ * Metaflow's `namespace()`: `user:<name>` for one user's runs, a tag for the runs carrying it,
+ * `null` for every run. Returns the namespace set. Runs named by id (`Run.get`) are read in any
+ * namespace.
+ */
+export function namespace(ns: string | null): string | null {
+  if (ns !== null && (typeof ns !== 'string' || ns === '')) throw new UsageError('NAMESPACE_INVALID', `${JSON.stringify(ns)} is not a namespace.`, { fix: "Pass 'user:<name>', a tag, or null for all runs." });
+  currentNamespace = ns;
+  return ns;
+}
+
+/** The namespace in effect: the one set with namespace(), else defaultNamespace(). */
+export function getNamespace(): string | null {
+  return currentNamespace === undefined ? defaultNamespace() : currentNamespace;
+}
+
+/** `user:<you>`: FLOW_USER, else your OS account (as flow run records it). */
+export function defaultNamespace(): string {
+  return userNamespace(currentUser());
 }
 
 export { compareTaskIds } from '../metadata/task-ids.js';
