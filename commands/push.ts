@@ -21,7 +21,7 @@ export default class Push extends BaseCommand {
     const bar = transferProgress('pushing', !this.jsonEnabled() && process.stderr.isTTY === true);
     const results = await pushRuns(openProjectStore(config), remote, argv as string[], bar.update).finally(bar.done);
     for (const r of results) {
-      this.log(r.status === 'pushed' ? `${r.run}: pushed ${r.objects} objects (${formatBytes(r.bytes)}, ${r.packs} packs)` : `${r.run}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
+      this.log(r.status === 'pushed' ? `${r.run}: pushed ${r.objects} objects (${formatBytes(r.bytes)}, ${r.packs} packs)${r.tags ? `, ${r.tags} tag change(s)` : ''}` : `${r.run}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
     }
     const pushed = results.filter((r) => r.status === 'pushed');
     this.log(`${remote.location}: ${pushed.length} run(s) pushed, ${results.length - pushed.length} already there or skipped; ${pushed.reduce((a, r) => a + r.objects, 0)} objects, ${formatBytes(pushed.reduce((a, r) => a + r.bytes, 0))} sent`);

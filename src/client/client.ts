@@ -5,6 +5,8 @@ import type { S3Location } from '../store/s3-location.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { type ListedStatus, type RunKind, listedStatus, runKind, selectRuns } from '../metadata/run-query.js';
 import { currentUser, userNamespace } from '../metadata/user.js';
+import { withTagLog } from '../metadata/tags.js';
+import { readTagLog } from './tags.js';
 import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
 import { LocalStore } from '../store/local.js';
 import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
@@ -40,13 +42,13 @@ export function mirrorOf(store: LocalStore): S3Location | undefined {
   return mirrors.get(store);
 }
 
-/** Runs in a store, newest first. Reads only run records. */
+/** Runs in a store, newest first, their tags merged with their tag logs. Reads only run records and tag logs. */
 export async function listRuns(store: LocalStore): Promise<RunRecord[]> {
   const names = await store.listRecords('runs');
   const runs: RunRecord[] = [];
   for (const name of names) {
     const r = readRunRecord(store, name);
-    if (r) runs.push(withLiveness(r));
+    if (r) runs.push(withTagLog(withLiveness(r), readTagLog(store, r.id)));
   }
   return runs.sort((a, b) => Number(b.id.slice(4)) - Number(a.id.slice(4)));
 }
@@ -90,7 +92,7 @@ export class Run {
         fix: guess ? `Did you mean ${guess}? (flow runs lists them)` : 'flow runs lists the runs in this store.',
       });
     }
-    return new Run(store, withLiveness(rec));
+    return new Run(store, withTagLog(withLiveness(rec), readTagLog(store, rec.id)));
   }
 
   get id(): string { return this.record.id; }

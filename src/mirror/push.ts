@@ -5,6 +5,7 @@ import type { LocalStore } from '../store/local.js';
 import { mapLimit, verifyObjectFile, type S3Store } from '../store/s3.js';
 import { formatBytes } from '../util/bytes.js';
 import { runContents } from './contents.js';
+import { pushTagLog } from './tags.js';
 
 /** Objects below this go into packs; bigger ones are uploaded on their own. */
 const PACK_MEMBER_MAX = 4 << 20;
@@ -28,6 +29,8 @@ export interface PushResult {
   objects: number;
   bytes: number;
   packs: number;
+  /** Tag log entries copied (flow tag). */
+  tags?: number;
 }
 
 /** What the remote already holds, learned in bulk (one listing, not one HEAD per object). */
@@ -60,7 +63,11 @@ export async function pushRun(local: LocalStore, remote: S3Store, id: string, in
       fix: 'This run was made before the mirror was configured; run ids are claimed on the mirror from now on. Keep it local, or rerun it.',
     });
   }
-  if (remoteRun && JSON.stringify(remoteRun) === JSON.stringify(run)) return { run: id, status: 'up-to-date', objects: 0, bytes: 0, packs: 0 };
+  if (remoteRun && JSON.stringify(remoteRun) === JSON.stringify(run)) {
+    // The record is there; tags added since (flow tag) still travel.
+    const tags = await pushTagLog(local, remote, id);
+    return { run: id, status: tags ? 'pushed' : 'up-to-date', objects: 0, bytes: 0, packs: 0, ...(tags ? { tags } : {}) };
+  }
 
   const missing = [...contents.objects].filter((h) => !inventory.objects.has(h)).sort();
   const files = missing.map((hash) => ({ hash, path: local.objectPath(hash) }));
@@ -86,7 +93,8 @@ export async function pushRun(local: LocalStore, remote: S3Store, id: string, in
   if (contents.claim !== undefined) await remote.createRecord(`runs/${id}/claim.json`, contents.claim);
   await remote.writeBundle(id, contents.tasks);
   await remote.writeRecord(runRecordPath(id), run);
-  return { run: id, status: 'pushed', objects: files.length, bytes: progress.bytesTotal, packs: packs.length };
+  const tags = await pushTagLog(local, remote, id);
+  return { run: id, status: 'pushed', objects: files.length, bytes: progress.bytesTotal, packs: packs.length, ...(tags ? { tags } : {}) };
 }
 
 /**

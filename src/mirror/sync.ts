@@ -6,6 +6,7 @@ import { isRunId, RECORD_MAX_BYTES } from '../store/remote-input.js';
 import { mapLimit, type S3Store } from '../store/s3.js';
 import { checkRemoteRunRecord } from '../store/s3-runs.js';
 import { mirrorLocation, openMirror } from './mirror.js';
+import { withRemoteTags } from './tags.js';
 import { pullRun, type PullResult } from './pull.js';
 import { pushRun, RemoteInventory, type PushResult, type TransferProgress } from './push.js';
 
@@ -48,12 +49,12 @@ export async function remoteRunIds(remote: S3Store): Promise<string[]> {
   return runIds(remote);
 }
 
-/** Run records on the mirror, newest first (16 reads in flight), each checked against its key. */
+/** Run records on the mirror, newest first (16 reads in flight), each checked against its key, tags merged with the mirror's tag logs. */
 export async function listRemoteRuns(remote: S3Store): Promise<RunRecord[]> {
   const ids = await remoteRunIds(remote);
   const records = await mapLimit(ids, 16, async (id) => {
     const value = await remote.readJson(runRecordPath(id), RECORD_MAX_BYTES);
-    return value === undefined ? undefined : checkRemoteRunRecord(value, `${remote.location}${runRecordPath(id)}`, id);
+    return value === undefined ? undefined : withRemoteTags(remote, checkRemoteRunRecord(value, `${remote.location}${runRecordPath(id)}`, id));
   });
   return records.filter((r): r is RunRecord => r !== undefined).sort((a, b) => byRunNumber(b.id, a.id));
 }

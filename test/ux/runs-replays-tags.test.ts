@@ -1,13 +1,17 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Flow, Run, defaultNamespace, namespace } from '../../src/client/client.js';
 import { current } from '../../src/flow/current.js';
+import { S3Store } from '../../src/store/s3.js';
 import { flow } from '../helpers/cli.js';
+import { Forger } from '../helpers/forge.js';
+import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js';
 import { FLOW_FILE, recordOf, runIdOf, uxProject } from './project.js';
 
 // #17 items 1, 4, 5: replays are their own kind of run, runs record their user and steps read
-// their run context, and runs are listed by flow, tag, status, user.
+// their run context, tags change after the fact and runs are listed by flow, tag, status, user.
 
 interface Rec { user?: string; tags: string[]; replayOf?: string; whatIf?: Record<string, unknown>; verdict?: { reproduced: boolean }; status: string }
 interface Listed { id: string; status: string; kind: string; recordedStatus?: string; user?: string; tags: string[] }
@@ -20,8 +24,8 @@ const listed = async (dir: string, ...args: string[]) => {
 };
 const ids = (runs: Array<{ id: string }>) => runs.map((r) => r.id);
 
-describe('replays, users, run context and listing', () => {
-  it('keeps replays and what-ifs apart from runs, records who ran what, and lists runs by every filter', async () => {
+describe('replays, users, run context, tags and listing', () => {
+  it('keeps replays and what-ifs apart from runs, records who ran what, and lists and tags runs by every filter', async () => {
     const dir = await uxProject();
     const alice = { FLOW_USER: 'alice' };
     const r1 = await flow(['run', FLOW_FILE, '--tag', 'nightly', '--seed', '8', '-q'], { cwd: dir, env: alice });
@@ -100,5 +104,72 @@ describe('replays, users, run context and listing', () => {
       namespace(defaultNamespace());
       if (saved === undefined) delete process.env.FLOW_USER; else process.env.FLOW_USER = saved;
     }
+
+    // Tags after the fact: an append-only log beside the immutable record.
+    const before = readFileSync(join(dir, '.flow/runs/run-1/run.json'));
+    const add = await flow(['tag', 'add', 'run-1', 'best', 'baseline'], { cwd: dir });
+    expect(add.exitCode, add.stderr).toBe(0);
+    expect(add.stdout).toContain('run-1: added best, baseline; tags now: nightly, best, baseline');
+    expect((await flow(['tag', 'remove', 'run-1', 'nightly'], { cwd: dir })).exitCode).toBe(0);
+    const list = await flow(['tag', 'list', 'run-1', '--json'], { cwd: dir });
+    expect(JSON.parse(list.stdout)).toMatchObject({ run: 'run-1', tags: ['best', 'baseline'] });
+    expect(readFileSync(join(dir, '.flow/runs/run-1/run.json'))).toEqual(before);
+    expect(readdirSync(join(dir, '.flow/runs/run-1/tags'))).toHaveLength(2);
+    expect((await Run.get('run-1', { store })).tags).toEqual(['best', 'baseline']);
+    expect(ids(await Flow.get('UxTrainFlow', { store }).runs({ tags: ['best', 'baseline'] }))).toEqual(['run-1']);
+    const [byBest, byNightly, again, bad, everyTag, inspect, fsck] = await Promise.all([
+      listed(dir, '--tag', 'best'), listed(dir, '--tag', 'nightly'), flow(['tag', 'add', 'run-1', 'best'], { cwd: dir }), flow(['tag', 'add', 'run-1', 'user:mallory'], { cwd: dir }),
+      flow(['tag', 'list'], { cwd: dir }), flow(['inspect', 'run-1'], { cwd: dir }), flow(['fsck'], { cwd: dir }),
+    ]);
+    expect(ids(byBest)).toEqual(['run-1']);
+    expect(byNightly).toEqual([]);
+    expect(again.stdout).toContain('nothing to do');
+    expect([bad.exitCode, bad.stderr]).toEqual([2, expect.stringContaining('TAG_INVALID')]);
+    expect(everyTag.stdout).toMatch(/baseline\s+1\n.*best\s+1\n.*probe\s+1/s);
+    expect(inspect.stdout).toMatch(/tags best,baseline\s+user alice/);
+    expect(fsck.exitCode, fsck.stdout).toBe(0);
   }, 180_000);
+
+  describe('with an S3 mirror', () => {
+    let server: S3TestServer;
+    beforeAll(async () => { server = await startS3Server(); });
+    afterAll(async () => server?.stop());
+
+    it('tag changes travel with the mirror: pushed at once, pulled by another machine, merged both ways; a forged entry is refused', async () => {
+      const loc = await server.location();
+      const env = { ...S3_TEST_ENV, FLOW_MIRROR_URL: `s3://${loc.bucket}/${loc.prefix}`, FLOW_S3_ENDPOINT: server.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true' };
+      const a = await uxProject();
+      const b = await uxProject();
+      expect((await flow(['run', FLOW_FILE, '-q'], { cwd: a, env })).exitCode).toBe(0);
+      expect((await flow(['tag', 'add', 'run-1', 'shared'], { cwd: a, env })).exitCode).toBe(0);
+      // B reads run-1 from the mirror with the tag A added after the run was pushed.
+      expect(ids(await listedRemote(b, env, '--tag', 'shared'))).toEqual(['run-1']);
+      const pulled = await flow(['pull', 'run-1'], { cwd: b, env });
+      expect(pulled.exitCode, pulled.stderr).toBe(0);
+      expect(pulled.stdout).toContain('1 tag change(s)');
+      expect((await flow(['tag', 'list', 'run-1', '--json'], { cwd: b, env })).stdout).toContain('"shared"');
+      // B changes them; A pulls the change: the logs merge, in time order.
+      await flow(['tag', 'remove', 'run-1', 'shared'], { cwd: b, env });
+      await flow(['tag', 'add', 'run-1', 'from-b'], { cwd: b, env });
+      const push = await flow(['push', 'run-1'], { cwd: b, env });
+      expect(push.exitCode, push.stderr).toBe(0);
+      expect((await flow(['pull', 'run-1'], { cwd: a, env })).exitCode).toBe(0);
+      expect(JSON.parse((await flow(['tag', 'list', 'run-1', '--json'], { cwd: a, env })).stdout)).toMatchObject({ tags: ['from-b'] });
+
+      // A forged entry (its name is not the hash of its content) stops the pull; nothing is written.
+      const forger = new Forger(new S3Store(loc));
+      const entry = { schema: 'flowrun.tag/1', run: 'run-1', op: 'add', tags: ['forged'], at: new Date().toISOString(), user: 'mallory' };
+      await forger.put(`runs/run-1/tags/${'a'.repeat(64)}.json`, entry);
+      const refused = await flow(['pull', 'run-1'], { cwd: a, env });
+      expect(refused.exitCode).toBe(3);
+      expect(refused.stderr).toMatch(/STORE_CORRUPT_RECORD.*runs\/run-1\/tags\/a{64}\.json.*not the hash of its content/s);
+      expect(readdirSync(join(a, '.flow/runs/run-1/tags'))).toHaveLength(3);
+    }, 120_000);
+  });
 });
+
+async function listedRemote(dir: string, env: Record<string, string>, ...args: string[]): Promise<Listed[]> {
+  const r = await flow(['runs', '--remote', ...args, '--json'], { cwd: dir, env });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { runs: Listed[] }).runs;
+}
