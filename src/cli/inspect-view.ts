@@ -3,20 +3,32 @@ import type { RunRecord, TaskRecord } from '../metadata/records.js';
 import { table } from '../errors/format.js';
 import { duration } from './views.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
+import { artifactSources } from '../client/sources.js';
 import { listedStatus } from '../metadata/run-query.js';
 
 export interface InspectView {
   schema: 'flowrun.inspect/1';
   run: RunRecord;
-  steps: Array<{ name: string; type: string; tasks: Array<Pick<TaskRecord, 'id' | 'status' | 'attempts' | 'artifacts' | 'clonedFrom'>> }>;
+  steps: Array<{ name: string; type: string; tasks: Array<InspectedTask> }>;
 }
 
+/** A task as `flow inspect RUN` lists it: `produced` names the artifacts it set (the others it carried over). */
+type InspectedTask = Pick<TaskRecord, 'id' | 'status' | 'attempts' | 'artifacts' | 'clonedFrom'> & { produced: string[] };
+
 export async function inspectRun(run: Run): Promise<InspectView> {
-  const steps = [];
+  const records = new Map<string, TaskRecord>();
+  const byStep: Array<{ name: string; type: string; tasks: TaskRecord[] }> = [];
   for (const s of run.record.steps) {
-    const tasks = await run.step(s.name).tasks();
-    steps.push({ name: s.name, type: s.type, tasks: tasks.map((t) => ({ id: t.id, status: t.status, attempts: t.record.attempts, artifacts: t.record.artifacts, ...(t.record.clonedFrom ? { clonedFrom: t.record.clonedFrom } : {}) })) });
+    const tasks = (await run.step(s.name).tasks()).map((t) => t.record);
+    for (const t of tasks) records.set(`${t.step}/${t.id}`, t);
+    byStep.push({ name: s.name, type: s.type, tasks });
   }
+  const steps = byStep.map((s) => ({ name: s.name, type: s.type, tasks: s.tasks.map((t): InspectedTask => {
+    const sources = artifactSources(t, t.parents.flatMap((p) => records.get(p) ?? []));
+    // Parameters are artifacts of start too; the params line shows them.
+    const produced = Object.keys(sources).filter((n) => sources[n] === null && !Object.hasOwn(run.record.params, n)).sort();
+    return { id: t.id, status: t.status, attempts: t.attempts, artifacts: t.artifacts, produced, ...(t.clonedFrom ? { clonedFrom: t.clonedFrom } : {}) };
+  }) }));
   return { schema: 'flowrun.inspect/1', run: run.record, steps };
 }
 
@@ -42,13 +54,15 @@ export function renderInspect(v: InspectView): string {
     `  ${s.name}`, s.type, String(s.tasks.length), String(s.tasks.filter((t) => t.status === 'ok').length),
     String(s.tasks.filter((t) => t.status === 'failed').length), String(s.tasks.reduce((n, t) => n + t.attempts.length, 0)),
   ])]));
-  out.push('', 'Artifacts (first task of each step)');
-  const rows = [['  STEP/TASK', 'ARTIFACT', 'HASH', 'SIZE']];
+  out.push('', 'Artifacts, in the step that set them (its first task; later steps carry them over)');
+  const rows = [['  STEP/TASK', 'ARTIFACT', 'HASH', 'SIZE', '']];
   for (const s of v.steps) {
     const t = s.tasks[0];
     if (!t) continue;
-    for (const [name, ref] of Object.entries(t.artifacts).sort(([a], [b]) => a.localeCompare(b))) rows.push([`  ${s.name}/${t.id}`, name, ref.hash.slice(0, 12), `${ref.size} B`]);
+    const more = s.tasks.length > 1 ? `1 of ${s.tasks.length} tasks: flow inspect ${r.id}/${s.name}` : '';
+    for (const name of t.produced) rows.push([`  ${s.name}/${t.id}`, name, t.artifacts[name]!.hash.slice(0, 12), `${t.artifacts[name]!.size} B`, more]);
   }
   out.push(...table(rows));
+  out.push('', `A step's tasks: flow inspect ${r.id}/<step>; a task: flow inspect ${r.id}/<step>/<task>.`);
   return out.join('\n');
 }

@@ -7,6 +7,7 @@ import { type ListedStatus, type RunKind, listedStatus, runKind, selectRuns } fr
 import { currentUser, userNamespace } from '../metadata/user.js';
 import { withTagLog } from '../metadata/tags.js';
 import { readTagLog } from './tags.js';
+import { artifactSources } from './sources.js';
 import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
 import { LocalStore } from '../store/local.js';
 import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
@@ -124,7 +125,8 @@ export class Run {
 
   /**
    * An artifact's value as the run left it: from the end step, or else from the last step (in
-   * topological order) whose first task set it.
+   * topological order) where a task has it. When that step has several tasks (a foreach) whose
+   * values differ, it is ambiguous (ARTIFACT_AMBIGUOUS): name the task (`run.step('fit').task('3')`).
    */
   async artifact(name: string): Promise<unknown> {
     return (await this.artifactTask(name)).artifact(name);
@@ -132,16 +134,37 @@ export class Run {
 
   /** The task `artifact(name)` reads from. */
   async artifactTask(name: string): Promise<Task> {
+    return pickOne(await this.artifactTasks(name), name, this.id);
+  }
+
+  /** Every task of the step `artifact(name)` reads from that has the artifact (several in a foreach). */
+  async artifactTasks(name: string): Promise<Task[]> {
     const seen = new Set<string>();
     for (const step of [...this.steps()].reverse()) {
       const tasks = await step.tasks();
       for (const t of tasks) Object.keys(t.record.artifacts).forEach((a) => seen.add(a));
-      const holder = tasks.find((t) => Object.hasOwn(t.record.artifacts, name));
-      if (holder) return holder;
+      const holders = tasks.filter((t) => Object.hasOwn(t.record.artifacts, name));
+      if (holders.length) return holders;
     }
     const guess = closest(name, seen);
     throw new NotFoundError('ARTIFACT_NOT_FOUND', `Run ${this.id} has no artifact ${name}.`, { artifact: name, fix: guess ? `Did you mean ${guess}?` : `Artifacts: ${[...seen].sort().join(', ') || '(none)'}.` });
   }
+}
+
+/**
+ * One task's artifact among several tasks that hold it: fine when they all hold the same value
+ * (same hash), ambiguous otherwise: a foreach's tasks each have their own.
+ */
+function pickOne(holders: Task[], name: string, run: string): Task {
+  const first = holders[0]!;
+  if (holders.every((t) => t.record.artifacts[name]!.hash === first.record.artifacts[name]!.hash)) return first;
+  const step = first.step;
+  const ids = holders.map((t) => t.id);
+  const shown = ids.length > 6 ? `${ids.slice(0, 3).join(', ')}, …, ${ids.slice(-2).join(', ')}` : ids.join(', ');
+  throw new UsageError('ARTIFACT_AMBIGUOUS', `Artifact ${name} of ${run} is set by ${holders.length} tasks of step ${step} (tasks ${shown}), each with its own value.`, {
+    artifact: name, step, fix: `Name the task: flow get ${run}/${step}/${first.id} ${name}, or print every task's value: flow get ${run}/${step} ${name} --all (in code: run.step('${step}').task('${first.id}')).`,
+    data: { tasks: holders.map((t) => t.pathspec) },
+  });
 }
 
 export class Step {
@@ -155,9 +178,33 @@ export class Step {
     return ids.map((id) => this.taskById(id)!);
   }
 
+  /** Tasks of this step that have the artifact, in task-id order. */
+  async artifactTasks(name: string): Promise<Task[]> {
+    const tasks = await this.tasks();
+    const holders = tasks.filter((t) => Object.hasOwn(t.record.artifacts, name));
+    if (holders.length) return holders;
+    const names = new Set(tasks.flatMap((t) => t.artifactNames()));
+    const guess = closest(name, names);
+    throw new NotFoundError('ARTIFACT_NOT_FOUND', `No task of step ${this.name} of ${this.run.id} has an artifact ${name}.`, { artifact: name, step: this.name, fix: guess ? `Did you mean ${guess}?` : `Its artifacts: ${[...names].sort().join(', ') || '(none)'}.` });
+  }
+
+  /** The artifact's value in this step: ambiguous (ARTIFACT_AMBIGUOUS) when its tasks hold different values. */
+  async artifact(name: string): Promise<unknown> {
+    return (await this.artifactTask(name)).artifact(name);
+  }
+
+  /** The task `artifact(name)` reads from. */
+  async artifactTask(name: string): Promise<Task> {
+    return pickOne(await this.artifactTasks(name), name, this.run.id);
+  }
+
   task(id: string): Task {
     const t = this.taskById(id);
-    if (!t) throw new NotFoundError('TASK_NOT_FOUND', `Step ${this.name} of ${this.run.id} has no task ${id}.`, { step: this.name, fix: `flow inspect ${this.run.id} lists its tasks.` });
+    if (!t) {
+      const ids = this.run.store.listRecordsSync(`runs/${this.run.id}/tasks/${this.name}`).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort(compareTaskIds);
+      const shown = ids.length > 8 ? `${ids.slice(0, 4).join(', ')}, …, ${ids.slice(-2).join(', ')}` : ids.join(', ');
+      throw new NotFoundError('TASK_NOT_FOUND', `Step ${this.name} of ${this.run.id} has no task ${id}.`, { step: this.name, fix: ids.length ? `Its tasks: ${shown} (flow inspect ${this.run.id}/${this.name} lists them).` : `It has no task records (flow inspect ${this.run.id} shows the run).` });
+    }
     return t;
   }
 
@@ -179,6 +226,22 @@ export class Task {
 
   artifactNames(): string[] {
     return Object.keys(this.record.artifacts).sort();
+  }
+
+  /** `step/id` of the tasks this one read from, in input order. */
+  get parents(): readonly string[] { return this.record.parents; }
+
+  /**
+   * Where each artifact comes from: `null` when this task set it, else the parent (`step/id`)
+   * it was carried over from unchanged. Reads the parents' records.
+   */
+  artifactSources(): Record<string, string | null> {
+    const parents = this.record.parents.flatMap((p) => {
+      const [step, id] = p.split('/') as [string, string];
+      const rec = /^\d+(\.\d+)*$/.test(id ?? '') ? this.store.readRecordSync<unknown>(taskRecordPath(this.record.run, step, id)) : undefined;
+      return rec === undefined ? [] : [checkTaskRecord(rec, join(this.store.root, taskRecordPath(this.record.run, step, id)))];
+    });
+    return artifactSources(this.record, parents);
   }
 
   /** Loads and verifies one artifact. */
