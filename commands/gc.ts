@@ -9,7 +9,7 @@ export default class Gc extends BaseCommand {
   static override flags = {
     remote: Flags.boolean({ description: 'collect garbage on the S3 mirror instead of the local store' }),
     'dry-run': Flags.boolean({ description: 'report what would be deleted, delete nothing' }),
-    'keep-last': Flags.integer({ description: 'keep the newest N runs', min: 0 }),
+    'keep-last': Flags.integer({ description: 'keep the newest N runs of each flow', min: 0 }),
     keep: Flags.string({ description: 'keep this run (repeatable)', multiple: true }),
     'grace-minutes': Flags.integer({ description: 'never delete anything written more recently than this (protects runs in progress)', default: 60, min: 0 }),
   };

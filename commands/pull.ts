@@ -20,7 +20,7 @@ export default class Pull extends BaseCommand {
     const remote = await requireMirror(config, 'pull');
     const bar = transferProgress('pulling', !this.jsonEnabled() && process.stderr.isTTY === true);
     const results = await pullRuns(remote, openProjectStore(config), argv as string[], bar.update).finally(bar.done);
-    for (const r of results) this.log(r.status === 'pulled' ? `${r.run}: pulled ${r.objects} objects (${formatBytes(r.bytes)})` : `${r.run}: up to date`);
+    for (const r of results) this.log(r.status === 'pulled' ? `${r.run}: pulled ${r.objects} objects (${formatBytes(r.bytes)})${r.tags ? `, ${r.tags} tag change(s)` : ''}` : `${r.run}: up to date`);
     this.log(`${remote.location}: ${results.filter((r) => r.status === 'pulled').length} run(s) pulled`);
     return { schema: 'flowrun.pull/1', mirror: remote.location, runs: results };
   }

@@ -26,7 +26,7 @@ export default class Push extends BaseCommand {
     for (const r of results) {
       const bundles = r.status === 'skipped' ? 0 : await pushCacheEntries(local, remote, r.run);
       const cache = bundles ? `; step cache entries of ${bundles} step(s)` : '';
-      this.log(r.status === 'pushed' ? `${r.run}: pushed ${r.objects} objects (${formatBytes(r.bytes)}, ${r.packs} packs)${cache}` : `${r.run}: ${r.status}${r.reason ? ` (${r.reason})` : ''}${cache}`);
+      this.log(r.status === 'pushed' ? `${r.run}: pushed ${r.objects} objects (${formatBytes(r.bytes)}, ${r.packs} packs)${r.tags ? `, ${r.tags} tag change(s)` : ''}${cache}` : `${r.run}: ${r.status}${r.reason ? ` (${r.reason})` : ''}${cache}`);
     }
     const pushed = results.filter((r) => r.status === 'pushed');
     this.log(`${remote.location}: ${pushed.length} run(s) pushed, ${results.length - pushed.length} already there or skipped; ${pushed.reduce((a, r) => a + r.objects, 0)} objects, ${formatBytes(pushed.reduce((a, r) => a + r.bytes, 0))} sent`);

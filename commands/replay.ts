@@ -12,7 +12,9 @@ export default class Replay extends BaseCommand {
     'max-workers': Flags.integer({ description: 'tasks run at once', min: 1, max: MAX_WORKERS }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id and the verdict' }),
     verbose: Flags.boolean({ char: 'v', description: 'list every artifact checked, not only those that did not reproduce' }),
-    with: Flags.string({ description: 'attach a step decorator to every step (e.g. --with batch to replay on AWS Batch)', multiple: true }),
+    with: Flags.string({ description: 'attach a step decorator to every step (e.g. --with batch to replay on AWS Batch)', multiple: true, default: [] }),
+    tag: Flags.string({ description: 'tag the replay (repeatable; the original\'s tags are not copied)', multiple: true, default: [] }),
+    user: Flags.string({ description: 'record the replay as started by this user (default: FLOW_USER, else your OS account)' }),
   };
 
   async run(): Promise<unknown> {
@@ -20,7 +22,7 @@ export default class Replay extends BaseCommand {
     const split = paramArgs(this.argv, Replay.flags);
     const { args, flags } = await this.parse(Replay, split.rest);
     const { startReplay } = await import('../src/cli/replay-command.js');
-    const out = await startReplay({ run: args.run, paramArgv: split.params, maxWorkers: flags['max-workers'], with: flags.with, quiet: flags.quiet, verbose: flags.verbose, json: this.jsonEnabled(), log: (l) => this.log(l) });
+    const out = await startReplay({ run: args.run, paramArgv: split.params, maxWorkers: flags['max-workers'], with: flags.with, tags: flags.tag, user: flags.user, quiet: flags.quiet, verbose: flags.verbose, json: this.jsonEnabled(), log: (l) => this.log(l) });
     process.exitCode = out.exitCode;
     return out.json;
   }

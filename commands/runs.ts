@@ -1,27 +1,28 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
+import { LISTED_STATUSES } from '../src/metadata/run-query.js';
 
 export default class Runs extends BaseCommand {
-  static override summary = 'List runs: id, flow, status, start, duration, git commit, dirty flag, tags.';
-  static override examples = ['<%= config.bin %> runs', '<%= config.bin %> runs TrainFlow --json'];
+  static override summary = 'List runs, newest first: id, flow, status, kind, start, duration, user, git commit, dirty flag, tags.';
+  static override description = 'Every user\'s runs, replays and what-ifs are listed (filter with --user). A replay\'s status is its verdict: diverged when it did not reproduce its origin, unverified when nothing was compared. Tags include those added with flow tag.';
+  static override examples = ['<%= config.bin %> runs', '<%= config.bin %> runs --flow TrainFlow --tag nightly --status ok --limit 5', '<%= config.bin %> runs --user alice --json'];
   static override enableJsonFlag = true;
-  static override args = { flow: Args.string({ description: 'only runs of this flow' }) };
-  static override flags = { remote: Flags.boolean({ description: 'list the runs on the S3 mirror instead of the local store' }) };
+  static override args = { flow: Args.string({ description: 'only runs of this flow (same as --flow)' }) };
+  static override flags = {
+    flow: Flags.string({ description: 'only runs of this flow' }),
+    tag: Flags.string({ description: 'only runs carrying this tag (repeatable: every one)', multiple: true }),
+    status: Flags.string({ description: 'only runs with this status', options: [...LISTED_STATUSES] }),
+    user: Flags.string({ description: 'only runs started by this user' }),
+    limit: Flags.integer({ description: 'at most this many (the newest)', min: 1 }),
+    remote: Flags.boolean({ description: 'list the runs on the S3 mirror instead of the local store' }),
+  };
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Runs);
-    const { listRuns } = await import('../src/client/list-runs.js');
-    const { openStore } = await import('../src/client/open-store.js');
-    let all;
-    if (flags.remote) {
-      const { loadConfig } = await import('../src/config/config.js');
-      const { requireMirror, listRemoteRuns } = await import('../src/mirror/sync.js');
-      all = await listRemoteRuns(await requireMirror(loadConfig(process.cwd()), 'runs --remote'));
-    } else {
-      all = await listRuns(openStore());
-    }
-    const runs = all.filter((r) => !args.flow || r.flow === args.flow);
-    if (!this.jsonEnabled()) this.log((await import('../src/cli/views.js')).renderRuns(runs));
-    return { schema: 'flowrun.runs/1', runs };
+    const { listRunsCommand } = await import('../src/cli/runs-command.js');
+    const { renderRuns, runsJson } = await import('../src/cli/views.js');
+    const runs = await listRunsCommand({ flow: flags.flow ?? args.flow, tags: flags.tag, status: flags.status, user: flags.user, limit: flags.limit, remote: flags.remote });
+    this.log(renderRuns(runs));
+    return { schema: 'flowrun.runs/1', runs: runsJson(runs) };
   }
 }

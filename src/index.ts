@@ -12,5 +12,7 @@ export {
 } from './flow/decorators.js';
 export type { ParamOptions } from './flow/metadata.js';
 export { FlowError, isFlowError, ExitCode } from './errors/index.js';
-export { Flow, Run, Step, Task, type ClientOptions } from './client/client.js';
+export { Flow, Run, Step, Task, namespace, getNamespace, defaultNamespace, type ClientOptions, type FlowRunsQuery } from './client/client.js';
+export type { ListedStatus, RunKind } from './metadata/run-query.js';
+export { current, type RunContext } from './flow/current.js';
 export { currentCard, Markdown, Table, Image, VegaChart, Artifact, type CardComponent } from './cards/author.js';

@@ -5,12 +5,13 @@ import { renderDiff } from '../diff/render.js';
 import { replayRun } from '../replay/replay.js';
 import { renderReplayReport } from '../replay/report.js';
 import { parseWith } from '../graph/with.js';
+import { currentUser } from '../metadata/user.js';
 
-export async function startReplay(o: { run: string; paramArgv: string[]; maxWorkers?: number; with?: string[]; quiet: boolean; verbose: boolean; json: boolean; log: (l: string) => void }): Promise<{ exitCode: number; json: unknown }> {
+export async function startReplay(o: { run: string; paramArgv: string[]; maxWorkers?: number; with?: string[]; tags?: string[]; user?: string; quiet: boolean; verbose: boolean; json: boolean; log: (l: string) => void }): Promise<{ exitCode: number; json: unknown }> {
   const config = loadConfig(process.cwd());
   const store = openProjectStore(config);
   const out = await replayRun({
-    config, store, run: o.run, paramArgv: o.paramArgv, maxWorkers: o.maxWorkers, with: (o.with ?? []).map(parseWith), quiet: o.quiet, json: o.json,
+    config, store, run: o.run, paramArgv: o.paramArgv, maxWorkers: o.maxWorkers, with: (o.with ?? []).map(parseWith), tags: o.tags, user: currentUser(o.user), quiet: o.quiet, json: o.json,
     warn: (l) => { if (!o.quiet) process.stderr.write(`warning: ${l}\n`); },
     info: (l) => { if (!o.quiet) process.stderr.write(`${l}\n`); },
     onStart: (r) => { if (!o.json) process.stdout.write(`${r.id}\n`); if (!o.quiet) process.stderr.write(`${r.id}: replaying ${o.run} (${r.flow}) from its code package\n`); },

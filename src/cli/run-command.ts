@@ -3,7 +3,9 @@ import { Run, listRuns, openProjectStore } from '../client/client.js';
 import { UsageError } from '../errors/index.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
 import type { RunRecord } from '../metadata/records.js';
-import { planResume } from '../plan/resume.js';
+import { planResume, type ResumePlan } from '../plan/resume.js';
+import { selectRuns } from '../metadata/run-query.js';
+import { currentUser, userNamespace } from '../metadata/user.js';
 import { executeRun, type RunOptions, type RunOutcome } from '../runtime/run.js';
 import { loadFlowGraph } from './load.js';
 import { applyWith, parseWith } from '../graph/with.js';
@@ -21,6 +23,8 @@ export interface RunFlags {
   with?: string[];
   /** --cache (every step) / --no-cache (none). */
   cache?: boolean;
+  /** --user: who the run is recorded as (default FLOW_USER, else the OS account). */
+  user?: string;
 }
 
 /**
@@ -72,29 +76,20 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   let seed = o.flags.seed;
   let origin: RunOptions['origin'];
   let includes: RunOptions['includes'];
+  const user = currentUser(o.flags.user);
   if (o.resume) {
     const store = openProjectStore(config);
-    const runs = (await listRuns(store)).filter((r) => r.flow === graph.flow);
-    const id = o.resume.origin ?? runs.find((r) => r.status === 'failed' || r.status === 'interrupted')?.id;
-    if (!id) {
-      const latest = runs[0];
-      throw new UsageError('RESUME_NOTHING', latest
-        ? `There is no failed or interrupted run of ${graph.flow} to resume: the latest, ${latest.id}, is ${latest.status}.`
-        : `There is no run of ${graph.flow} to resume.`, {
-        file: analysis.displayPath,
-        fix: latest ? `Rerun from a step: flow resume ${analysis.displayPath} --origin ${latest.id} --step <step>.` : `Start one with flow run ${analysis.displayPath}.`,
-      });
-    }
-    const run = await Run.open(store, id);
+    const run = await Run.open(store, o.resume.origin ?? defaultOrigin(await listRuns(store), graph.flow, user, analysis.displayPath));
     const plan = await planResume(graph, run, o.resume.step);
     params = run.params;
     seed = run.record.seed;
     includes = run.record.includes;
-    origin = { run: id, step: plan.step, cloneFrom: (step, taskId) => plan.reuse.get(`${step}/${taskId}`) };
+    origin = { run: run.id, step: plan.step, cloneFrom: (step, taskId) => plan.reuse.get(`${step}/${taskId}`), code: run.record.code, commit: run.record.git?.commit };
+    if (!o.flags.quiet) process.stderr.write(`${reuseLine(run.record, plan)}\n`);
   }
   const quiet = o.flags.quiet;
   const outcome = await executeRun({
-    config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag ?? [], origin,
+    config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag ?? [], origin, user,
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     cache: o.flags.cache,
     onStart: (run) => {
@@ -106,12 +101,44 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   return outcome;
 }
 
+/**
+ * The run `flow resume` continues when none is named: the flow's latest failed or interrupted
+ * run that no run has resumed yet (a second `flow resume` after a successful one does not redo
+ * it), among the user's own runs; replays are never resumed.
+ */
+export function defaultOrigin(all: RunRecord[], flow: string, user: string, file: string): string {
+  const runs = selectRuns(all, { flow, namespace: userNamespace(user), kinds: ['run', 'resume'] });
+  const resumed = new Set(all.flatMap((r) => (r.origin ? [r.origin.run] : [])));
+  const origin = runs.find((r) => (r.status === 'failed' || r.status === 'interrupted') && !resumed.has(r.id));
+  if (origin) return origin.id;
+  const latest = runs[0];
+  const lastFailed = runs.find((r) => r.status === 'failed' || r.status === 'interrupted');
+  const by = lastFailed && all.find((r) => r.origin?.run === lastFailed.id);
+  const state = !latest ? '' : by ? `the latest failed one, ${lastFailed!.id}, was resumed by ${by.id} (${by.status})` : `the latest, ${latest.id}, is ${latest.status}`;
+  throw new UsageError('RESUME_NOTHING', latest
+    ? `There is no failed or interrupted run of ${flow} left to resume: ${state}.`
+    : `There is no run of ${flow} by ${user} to resume.`, {
+    file,
+    fix: latest ? `Name the run (and the step to rerun from): flow resume ${file} --origin ${latest.id} --step <step>.` : `Start one with flow run ${file}.`,
+  });
+}
+
+/** What a resume reuses, said before it starts: "reusing 14 tasks of run-14 (commit ab12cd, failed at fit)". */
+function reuseLine(origin: RunRecord, plan: ResumePlan): string {
+  const perStep = new Map<string, number>();
+  for (const key of plan.reuse.keys()) { const step = key.split('/')[0]!; perStep.set(step, (perStep.get(step) ?? 0) + 1); }
+  const commit = origin.git ? `commit ${origin.git.commit?.slice(0, 10) ?? 'none'}${origin.git.dirty ? ' + uncommitted changes' : ''}` : 'no git';
+  const steps = [...perStep].map(([step, n]) => (n > 1 ? `${step} ×${n}` : step)).join(', ');
+  return `resuming ${origin.id} (${commit}, ${origin.status}): reusing ${plan.reuse.size} task(s) of ${origin.id}${steps ? ` (${displayValue(steps)})` : ''}, rerunning from ${plan.step}`;
+}
+
 export function summaryLine(r: RunRecord): string {
   const tasks = Object.values(r.summary ?? {}).reduce((n, s) => n + s.tasks, 0);
   const secs = ((r.durationMs ?? 0) / 1000).toFixed(1);
   const flow = displayValue(r.flow);
   const cached = Object.values(r.summary ?? {}).reduce((n, s) => n + (s.cached ?? 0), 0);
-  const reused = r.cache ? `, reused ${cached} of ${tasks} tasks from cache` : '';
+  const fromCache = r.cache ? `, reused ${cached} of ${tasks} tasks from cache` : '';
+  const reused = `${r.origin?.reused ? `, ${r.origin.reused} reused from ${r.origin.run}` : ''}${fromCache}`;
   if (r.status === 'ok') return `${r.id}: ${flow} finished ok in ${secs}s (${tasks} tasks${reused})`;
   const fix = r.error?.fix && !r.error.fix.includes('flow logs') ? `\n  Fix: ${displayText(r.error.fix)}` : '';
   const err = r.error ? `: task ${displayValue(r.error.task ?? '')} failed with ${displayValue(r.error.code)}: ${displayText(r.error.message)}${fix}\n  See its output: flow logs ${r.id}/${displayValue(r.error.task ?? '')}` : '';

@@ -3,6 +3,7 @@ import { UsageError } from '../errors/index.js';
 import type { RunRecord } from '../metadata/records.js';
 import { table } from '../errors/format.js';
 import { displayValue } from '../util/terminal.js';
+import { type RunKind, listedStatus, runKind } from '../metadata/run-query.js';
 
 export interface Pathspec { run: string; step?: string; task?: string }
 
@@ -41,7 +42,24 @@ export function duration(ms: number | undefined): string {
 export function renderRuns(runs: RunRecord[]): string {
   if (runs.length === 0) return 'No runs yet. Start one with: flow run <flow.ts>';
   return table([
-    ['RUN', 'FLOW', 'STATUS', 'STARTED', 'DURATION', 'COMMIT', 'DIRTY', 'TAGS'],
-    ...runs.map((r) => [r.id, r.flow, r.status, r.started.replace('T', ' ').slice(0, 19), duration(r.durationMs), r.git?.commit?.slice(0, 10) ?? '-', r.git ? (r.git.dirty ? 'yes' : 'no') : '-', r.tags.map((t) => displayValue(t, 40)).join(',')]),
+    ['RUN', 'FLOW', 'STATUS', 'KIND', 'STARTED', 'DURATION', 'USER', 'COMMIT', 'DIRTY', 'TAGS'],
+    ...runs.map((r) => [r.id, r.flow, listedStatus(r), kindCell(r), r.started.replace('T', ' ').slice(0, 19), duration(r.durationMs), displayValue(r.user ?? '-', 20), r.git?.commit?.slice(0, 10) ?? '-', r.git ? (r.git.dirty ? 'yes' : 'no') : '-', r.tags.map((t) => displayValue(t, 40)).join(',')]),
   ]).join('\n');
+}
+
+/** `replay of run-4 ✓` (reproduced), `✗` (did not), `what-if of run-4`, `resume of run-3`, or `run`. */
+function kindCell(r: RunRecord): string {
+  const kind = runKind(r);
+  if (kind === 'run') return 'run';
+  if (kind === 'resume') return `resume of ${r.origin!.run}`;
+  const mark = kind === 'replay' ? (r.verdict?.reproduced ? ' ✓' : r.verdict ? ' ✗' : '') : '';
+  return `${kind} of ${r.replayOf}${mark}`;
+}
+
+/** `flow runs --json`: each record with its tags as merged, its kind, and `status` as listed (`recordedStatus` when that differs). */
+export function runsJson(runs: RunRecord[]): Array<RunRecord & { kind: RunKind; recordedStatus?: string }> {
+  return runs.map((r) => {
+    const status = listedStatus(r);
+    return { ...r, kind: runKind(r), ...(status !== r.status ? { status: status as RunRecord['status'], recordedStatus: r.status } : {}) };
+  });
 }

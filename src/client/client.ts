@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import { openMirror } from '../mirror/mirror.js';
-import { NotFoundError } from '../errors/index.js';
+import { NotFoundError, UsageError } from '../errors/index.js';
+import { type ListedStatus, type RunKind, listedStatus, runKind, selectRuns } from '../metadata/run-query.js';
+import { currentUser, userNamespace } from '../metadata/user.js';
+import { artifactSources } from './sources.js';
+import { withTagLog } from '../metadata/tags.js';
+import { readTagLog } from './tags.js';
 import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
@@ -56,14 +61,22 @@ export class Run {
         fix: guess ? `Did you mean ${guess}? (flow runs lists them)` : 'flow runs lists the runs in this store.',
       });
     }
-    return new Run(store, withLiveness(rec));
+    return new Run(store, withTagLog(withLiveness(rec), readTagLog(store, rec.id)));
   }
 
   get id(): string { return this.record.id; }
   get flow(): string { return this.record.flow; }
-  get status(): RunRecord['status'] { return this.record.status; }
+  /** As lists show it: a replay that did not reproduce its origin is `diverged` (see ListedStatus). */
+  get status(): ListedStatus { return listedStatus(this.record); }
   get params(): RunRecord['params'] { return this.record.params; }
-  get successful(): boolean { return this.record.status === 'ok'; }
+  get successful(): boolean { return this.status === 'ok'; }
+  /** Who started the run (undefined for runs recorded before users were). */
+  get user(): string | undefined { return this.record.user; }
+  get tags(): readonly string[] { return this.record.tags; }
+  /** `run`, `resume`, `replay` or `what-if`. */
+  get kind(): RunKind { return runKind(this.record); }
+  /** The run this one replays (a replay or a what-if). */
+  get replayOf(): string | undefined { return this.record.replayOf; }
 
   /** Steps in topological order. */
   steps(): Step[] {
@@ -80,7 +93,8 @@ export class Run {
 
   /**
    * An artifact's value as the run left it: from the end step, or else from the last step (in
-   * topological order) whose first task set it.
+   * topological order) where a task has it. When that step has several tasks (a foreach) whose
+   * values differ, it is ambiguous (ARTIFACT_AMBIGUOUS): name the task (`run.step('fit').task('3')`).
    */
   async artifact(name: string): Promise<unknown> {
     return (await this.artifactTask(name)).artifact(name);
@@ -88,16 +102,37 @@ export class Run {
 
   /** The task `artifact(name)` reads from. */
   async artifactTask(name: string): Promise<Task> {
+    return pickOne(await this.artifactTasks(name), name, this.id);
+  }
+
+  /** Every task of the step `artifact(name)` reads from that has the artifact (several in a foreach). */
+  async artifactTasks(name: string): Promise<Task[]> {
     const seen = new Set<string>();
     for (const step of [...this.steps()].reverse()) {
       const tasks = await step.tasks();
       for (const t of tasks) Object.keys(t.record.artifacts).forEach((a) => seen.add(a));
-      const holder = tasks.find((t) => Object.hasOwn(t.record.artifacts, name));
-      if (holder) return holder;
+      const holders = tasks.filter((t) => Object.hasOwn(t.record.artifacts, name));
+      if (holders.length) return holders;
     }
     const guess = closest(name, seen);
     throw new NotFoundError('ARTIFACT_NOT_FOUND', `Run ${this.id} has no artifact ${name}.`, { artifact: name, fix: guess ? `Did you mean ${guess}?` : `Artifacts: ${[...seen].sort().join(', ') || '(none)'}.` });
   }
+}
+
+/**
+ * One task's artifact among several tasks that hold it: fine when they all hold the same value
+ * (same hash), ambiguous otherwise: a foreach's tasks each have their own.
+ */
+function pickOne(holders: Task[], name: string, run: string): Task {
+  const first = holders[0]!;
+  if (holders.every((t) => t.record.artifacts[name]!.hash === first.record.artifacts[name]!.hash)) return first;
+  const step = first.step;
+  const ids = holders.map((t) => t.id);
+  const shown = ids.length > 6 ? `${ids.slice(0, 3).join(', ')}, …, ${ids.slice(-2).join(', ')}` : ids.join(', ');
+  throw new UsageError('ARTIFACT_AMBIGUOUS', `Artifact ${name} of ${run} is set by ${holders.length} tasks of step ${step} (tasks ${shown}), each with its own value.`, {
+    artifact: name, step, fix: `Name the task: flow get ${run}/${step}/${first.id} ${name}, or print every task's value: flow get ${run}/${step} ${name} --all (in code: run.step('${step}').task('${first.id}')).`,
+    data: { tasks: holders.map((t) => t.pathspec) },
+  });
 }
 
 export class Step {
@@ -111,9 +146,33 @@ export class Step {
     return ids.map((id) => this.taskById(id)!);
   }
 
+  /** Tasks of this step that have the artifact, in task-id order. */
+  async artifactTasks(name: string): Promise<Task[]> {
+    const tasks = await this.tasks();
+    const holders = tasks.filter((t) => Object.hasOwn(t.record.artifacts, name));
+    if (holders.length) return holders;
+    const names = new Set(tasks.flatMap((t) => t.artifactNames()));
+    const guess = closest(name, names);
+    throw new NotFoundError('ARTIFACT_NOT_FOUND', `No task of step ${this.name} of ${this.run.id} has an artifact ${name}.`, { artifact: name, step: this.name, fix: guess ? `Did you mean ${guess}?` : `Its artifacts: ${[...names].sort().join(', ') || '(none)'}.` });
+  }
+
+  /** The artifact's value in this step: ambiguous (ARTIFACT_AMBIGUOUS) when its tasks hold different values. */
+  async artifact(name: string): Promise<unknown> {
+    return (await this.artifactTask(name)).artifact(name);
+  }
+
+  /** The task `artifact(name)` reads from. */
+  async artifactTask(name: string): Promise<Task> {
+    return pickOne(await this.artifactTasks(name), name, this.run.id);
+  }
+
   task(id: string): Task {
     const t = this.taskById(id);
-    if (!t) throw new NotFoundError('TASK_NOT_FOUND', `Step ${this.name} of ${this.run.id} has no task ${id}.`, { step: this.name, fix: `flow inspect ${this.run.id} lists its tasks.` });
+    if (!t) {
+      const ids = this.run.store.listRecordsSync(`runs/${this.run.id}/tasks/${this.name}`).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort(compareTaskIds);
+      const shown = ids.length > 8 ? `${ids.slice(0, 4).join(', ')}, …, ${ids.slice(-2).join(', ')}` : ids.join(', ');
+      throw new NotFoundError('TASK_NOT_FOUND', `Step ${this.name} of ${this.run.id} has no task ${id}.`, { step: this.name, fix: ids.length ? `Its tasks: ${shown} (flow inspect ${this.run.id}/${this.name} lists them).` : `It has no task records (flow inspect ${this.run.id} shows the run).` });
+    }
     return t;
   }
 
@@ -135,6 +194,22 @@ export class Task {
 
   artifactNames(): string[] {
     return Object.keys(this.record.artifacts).sort();
+  }
+
+  /** `step/id` of the tasks this one read from, in input order. */
+  get parents(): readonly string[] { return this.record.parents; }
+
+  /**
+   * Where each artifact comes from: `null` when this task set it, else the parent (`step/id`)
+   * it was carried over from unchanged. Reads the parents' records.
+   */
+  artifactSources(): Record<string, string | null> {
+    const parents = this.record.parents.flatMap((p) => {
+      const [step, id] = p.split('/') as [string, string];
+      const rec = /^\d+(\.\d+)*$/.test(id ?? '') ? this.store.readRecordSync<unknown>(taskRecordPath(this.record.run, step, id)) : undefined;
+      return rec === undefined ? [] : [checkTaskRecord(rec, join(this.store.root, taskRecordPath(this.record.run, step, id)))];
+    });
+    return artifactSources(this.record, parents);
   }
 
   /** Loads and verifies one artifact. */
@@ -171,7 +246,28 @@ export class Task {
   }
 }
 
-/** A flow's runs in a store. */
+/** Filters of `Flow.runs()`: every one given must hold. */
+export interface FlowRunsQuery {
+  /** Runs carrying every one of these tags (tags added with `flow tag` count). */
+  tags?: string[];
+  status?: ListedStatus;
+  /** Runs started by this user (whatever the namespace). */
+  user?: string;
+  /** The newest N that match. */
+  limit?: number;
+  /** Also list replays and what-if replays (by default a flow's runs are its runs and resumes). */
+  replays?: boolean;
+}
+
+/**
+ * A flow's runs in a store, as the current namespace shows them (default `user:<you>`, as in
+ * Metaflow: `namespace(null)` for everyone's). Replays and what-ifs are not runs of the flow's
+ * own: `latestRun()` and `latestSuccessfulRun()` never return one, `runs()` only when asked.
+ *
+ * @example
+ * const best = await Flow.get('TrainFlow').latestSuccessfulRun();
+ * const nightly = await Flow.get('TrainFlow').runs({ tags: ['nightly'], status: 'ok', limit: 5 });
+ */
 export class Flow {
   private constructor(readonly store: LocalStore, readonly name: string) {}
 
@@ -179,18 +275,46 @@ export class Flow {
     return new Flow(openStore(opts), name);
   }
 
-  /** This flow's runs, newest first. */
-  async runs(): Promise<Run[]> {
-    return (await listRuns(this.store)).filter((r) => r.flow === this.name).map((r) => Run.of(this.store, r));
+  /** Runs, newest first. */
+  async runs(q: FlowRunsQuery = {}): Promise<Run[]> {
+    const recs = selectRuns(await listRuns(this.store), {
+      flow: this.name, tags: q.tags, status: q.status, user: q.user, limit: q.limit, namespace: getNamespace(),
+      kinds: q.replays ? undefined : ['run', 'resume'],
+    });
+    return Promise.all(recs.map((r) => Run.open(this.store, r.id)));
   }
 
   async latestRun(): Promise<Run | undefined> {
-    return (await this.runs())[0];
+    return (await this.runs({ limit: 1 }))[0];
   }
 
   async latestSuccessfulRun(): Promise<Run | undefined> {
-    return (await this.runs()).find((r) => r.successful);
+    return (await this.runs({ status: 'ok', limit: 1 }))[0];
   }
+}
+
+let currentNamespace: string | null | undefined;
+
+/**
+ * Sets the namespace `Flow.runs()`, `latestRun()` and `latestSuccessfulRun()` list from, as
+ * Metaflow's `namespace()`: `user:<name>` for one user's runs, a tag for the runs carrying it,
+ * `null` for every run. Returns the namespace set. Runs named by id (`Run.get`) are read in any
+ * namespace.
+ */
+export function namespace(ns: string | null): string | null {
+  if (ns !== null && (typeof ns !== 'string' || ns === '')) throw new UsageError('NAMESPACE_INVALID', `${JSON.stringify(ns)} is not a namespace.`, { fix: "Pass 'user:<name>', a tag, or null for all runs." });
+  currentNamespace = ns;
+  return ns;
+}
+
+/** The namespace in effect: the one set with namespace(), else defaultNamespace(). */
+export function getNamespace(): string | null {
+  return currentNamespace === undefined ? defaultNamespace() : currentNamespace;
+}
+
+/** `user:<you>`: FLOW_USER, else your OS account (as flow run records it). */
+export function defaultNamespace(): string {
+  return userNamespace(currentUser());
 }
 
 export { compareTaskIds } from '../metadata/task-ids.js';

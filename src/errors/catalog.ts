@@ -6,6 +6,7 @@ import type { ExitCode } from './exit-codes.js';
  * docs/errors.md is generated from this list (`npm run docs:errors`; a test checks it is current).
  */
 export const ERROR_CATALOG = {
+  ARTIFACT_AMBIGUOUS: ['usage', 'Several tasks of a step (a foreach) set the artifact; name the task (RUN/STEP/TASK) or pass --all.'],
   ARTIFACT_NOT_FOUND: ['usage', 'A run, step or task has no artifact of that name.'],
   ARTIFACT_NOT_IMAGE: ['usage', '`flow ui` was asked to show an artifact as an image that is not one.'],
   ARTIFACT_NOT_SERIALIZABLE: ['runFailed', 'A step assigned a value flowrun cannot store (a function, a class instance without toJSON, a symbol...).'],
@@ -106,9 +107,11 @@ export const ERROR_CATALOG = {
   LOGS_NOT_FOUND: ['usage', 'The task has no logs for that attempt.'],
   MERGE_CONFLICT: ['runFailed', 'mergeArtifacts in a join found different values for one artifact.'],
   MIRROR_NOT_CONFIGURED: ['usage', 'A mirror command was run in a project without a mirror.'],
+  NAMESPACE_INVALID: ['usage', 'The client was given a namespace that is not user:NAME, a tag, or null.'],
   NEXT_CALLED_TWICE: ['runFailed', 'A step called this.next() twice.'],
   NOT_A_REPLAY: ['usage', 'The run given is not a replay.'],
   NOT_IN_FOREACH: ['runFailed', 'this.input was read outside a foreach task.'],
+  NOT_IN_TASK: ['runFailed', '`current` was read outside a running step.'],
   PARAM_FILE_NOT_FOUND: ['usage', 'An @includeFile parameter names a file that does not exist or is not readable.'],
   PARAM_NAME_CLASH: ['usage', 'A parameter\'s name clashes with a run flag or another parameter.'],
   PARAM_REPEATED: ['usage', 'A parameter flag is given twice.'],
@@ -144,6 +147,8 @@ export const ERROR_CATALOG = {
   STORE_SUMMARY_MISMATCH: ['storeIntegrity', 'A run record\'s summary does not match its task records.'],
   STORE_UPLOAD_MISMATCH: ['storeIntegrity', 'An uploaded object has a different size on the mirror than written.'],
   STORE_VERSION_UNSUPPORTED: ['storeIntegrity', 'A record was written by a newer flowrun.'],
+  TAG_INVALID: ['usage', 'A tag is empty, too long or holds control characters.'],
+  TAG_USAGE: ['usage', '`flow tag` needs an action, a run and at least one tag.'],
   TASK_CRASHED: ['runFailed', 'A task\'s worker process died (process.exit, a native crash, a signal).'],
   TASK_FAILED: ['runFailed', 'A task failed (its step threw).'],
   TASK_INTERRUPTED: ['runFailed', 'A task was stopped because the run was interrupted.'],
@@ -154,6 +159,7 @@ export const ERROR_CATALOG = {
   UI_INTERNAL: ['runFailed', 'An internal error in `flow ui` (rerun with --debug).'],
   UI_NOT_FOUND: ['usage', 'No such `flow ui` endpoint.'],
   UI_PORT_IN_USE: ['usage', 'The port for `flow ui` is already in use.'],
+  USER_INVALID: ['usage', 'The user name (--user, FLOW_USER) is empty or not printable.'],
   WITH_BAD_OPTION: ['usage', 'A --with option is not key=value.'],
   WITH_UNKNOWN_DECORATOR: ['usage', '--with names an unknown step decorator.'],
 } as const satisfies Record<string, readonly [keyof typeof ExitCode, string]>;

@@ -20,7 +20,7 @@ export function reservedWhy(name: string): string | undefined {
 /** Flags of `flow run`/`resume`/`replay`; a parameter with the same name could not be set. */
 export const RUN_FLAGS: ReadonlySet<string> = new Set([
   'help', 'version', 'json', 'debug', 'quiet', 'max-workers', 'max-num-splits', 'tag', 'seed', 'with',
-  'environment', 'store', 'origin', 'step', 'run-id', 'dry-run', 'cache', 'no-cache',
+  'environment', 'store', 'origin', 'step', 'run-id', 'dry-run', 'cache', 'no-cache', 'user',
 ]);
 
 export function kebab(name: string): string {

@@ -1,6 +1,7 @@
 import { StoreError } from '../errors/index.js';
 import type { RunRecord, TaskRecord } from './records.js';
 import { SHA256_HEX } from '../util/hash.js';
+import { isUserName } from './user.js';
 
 /**
  * Structural checks of records read from the store. A record that is valid JSON but not a
@@ -15,6 +16,11 @@ export function checkRunRecord(value: unknown, path: string): RunRecord {
   field(path, 'status', typeof r.status === 'string');
   field(path, 'params', isObject(r.params));
   field(path, 'steps', Array.isArray(r.steps) && r.steps.every((s) => isObject(s) && typeof s.name === 'string'));
+  field(path, 'tags', Array.isArray(r.tags) && r.tags.every((t) => typeof t === 'string'));
+  if (r.user !== undefined) field(path, 'user', isUserName(r.user));
+  if (r.whatIf !== undefined) field(path, 'whatIf', isObject(r.whatIf));
+  if (r.replayOf !== undefined) field(path, 'replayOf', typeof r.replayOf === 'string');
+  if (r.origin !== undefined) field(path, 'origin', isObject(r.origin) && typeof r.origin.run === 'string' && (r.origin.reused === undefined || typeof r.origin.reused === 'number'));
   if (r.code !== undefined) field(path, 'code', isObject(r.code) && isHash(r.code.hash) && isHash(r.code.manifest));
   if (r.git !== undefined && r.git !== null) field(path, 'git', isObject(r.git) && (r.git.patch === undefined || isHash(r.git.patch)));
   if (r.includes !== undefined) field(path, 'includes', isObject(r.includes) && Object.values(r.includes).every((i) => isObject(i) && isHash(i.hash)));

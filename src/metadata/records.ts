@@ -28,6 +28,11 @@ export interface AttemptRecord {
   logs?: { stdout: string; stderr: string };
   /** Where the attempt ran when not in a local worker, and where its container output went. */
   remote?: RemoteAttempt;
+  /**
+   * The seed of Math.random in this attempt (128 bits, hex): derived from the run seed, step, task
+   * id and attempt number, or the recorded one a replay repeats. Absent in records made before.
+   */
+  seed?: string;
 }
 
 /** A Batch job's attempt: its job id and CloudWatch log stream (read by `flow logs` when the task could not upload its output). */
@@ -126,8 +131,10 @@ export interface RunRecord {
   summary?: Record<string, StepSummary>;
   /** The task failure that failed the run. */
   error?: FlowErrorJson & { task?: string };
-  /** For `flow resume`: the run it continues and the step it reran from. */
-  origin?: { run: string; step: string };
+  /** For `flow resume`: the run it continues, the step it reran from and how many tasks it reused. */
+  origin?: { run: string; step: string; reused?: number };
+  /** Who started the run: --user, else FLOW_USER, else the OS account (absent in runs made before). */
+  user?: string;
   git: GitRecord | null;
   code?: CodeRecord;
   env?: EnvRecord;
@@ -142,6 +149,8 @@ export interface RunRecord {
   /** For `flow replay`: the run this one repeats, and the verdict. */
   replayOf?: string;
   verdict?: ReplayVerdict;
+  /** A what-if replay (`flow replay RUN --PARAM v`): the params it changed; it has no verdict. */
+  whatIf?: Record<string, Literal>;
 }
 
 /**
@@ -237,7 +246,17 @@ export interface ReplayVerdict {
   reproduced: boolean;
   artifacts: { reproduced: number; diverged: number; missing: number };
   /** The first step (topological order) where an artifact diverged or went missing. */
-  firstDivergence?: { step: string; task: string; artifact: string; kind: 'diverged' | 'missing' };
+  firstDivergence?: { step: string; task: string; artifact: string; kind: 'diverged' | 'missing'; clonedFrom?: ClonedSource };
+}
+
+/**
+ * Where a task of a resumed run really came from: the run whose code computed it (followed
+ * through resumes of resumes) and that run's commit, when its record is still readable.
+ */
+export interface ClonedSource {
+  task: string;
+  commit?: string | null;
+  dirty?: boolean;
 }
 
 export const runDir = (run: string) => `runs/${run}`;

@@ -9,12 +9,15 @@ import { closest } from '../util/suggest.js';
 import { objectIdsIn, objectIdsInBytes } from '../store/types.js';
 import { ObjectFetcher, type WantedObject } from './fetch.js';
 import { sameRun, type TransferProgress } from './push.js';
+import { fetchTagLog } from './tags.js';
 
 export interface PullResult {
   run: string;
   status: 'pulled' | 'up-to-date';
   objects: number;
   bytes: number;
+  /** Tag log entries copied (flow tag). */
+  tags?: number;
 }
 
 /**
@@ -38,7 +41,12 @@ export async function pullRun(remote: S3Store, local: LocalStore, id: string, on
       fix: 'The local run was made before the mirror was configured. Move the local store aside to pull this one.',
     });
   }
-  if (mine && JSON.stringify(mine) === JSON.stringify(run)) return { run: id, status: 'up-to-date', objects: 0, bytes: 0 };
+  // Tag entries are read and checked before anything is written; they are written after the run.
+  const tagLog = await fetchTagLog(remote, local, id);
+  if (mine && JSON.stringify(mine) === JSON.stringify(run)) {
+    tagLog.write();
+    return { run: id, status: tagLog.entries ? 'pulled' : 'up-to-date', objects: 0, bytes: 0, ...(tagLog.entries ? { tags: tagLog.entries } : {}) };
+  }
 
   const wanted = wantedObjects(contents);
   const progress: TransferProgress = { run: id, objectsDone: 0, objectsTotal: wanted.size, bytesDone: 0, bytesTotal: 0 };
@@ -62,7 +70,8 @@ export async function pullRun(remote: S3Store, local: LocalStore, id: string, on
     if (claim !== undefined) local.createRecordSync(`runs/${id}/claim.json`, claim);
     for (const [rel, rec] of Object.entries(tasks)) local.writeRecordSync(`runs/${id}/tasks/${rel}`, rec);
     local.writeRecordSync(runRecordPath(id), run, true);
-    return { run: id, status: 'pulled', objects: fetcher.fetched, bytes: fetcher.bytes };
+    tagLog.write();
+    return { run: id, status: 'pulled', objects: fetcher.fetched, bytes: fetcher.bytes, ...(tagLog.entries ? { tags: tagLog.entries } : {}) };
   } finally {
     staging.discard();
   }

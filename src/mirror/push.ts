@@ -7,6 +7,7 @@ import { mapLimit } from '../util/map-limit.js';
 import { invalidateRemoteRunIndex, updateRemoteRunIndex } from '../store/s3-run-index.js';
 import { formatBytes } from '../util/bytes.js';
 import { runContents } from './contents.js';
+import { pushTagLog, withRemoteTags } from './tags.js';
 
 /** Objects below this go into packs; bigger ones are uploaded on their own. */
 const PACK_MEMBER_MAX = 4 << 20;
@@ -30,8 +31,10 @@ export interface PushResult {
   objects: number;
   bytes: number;
   packs: number;
-  /** The run record now on the mirror (pushed or up to date), for the mirror's run index. */
+  /** The run record now on the mirror (pushed or up to date), its tags merged with the mirror's tag log: the mirror's run index entry. */
   record?: RunRecord;
+  /** Tag log entries copied (flow tag). */
+  tags?: number;
 }
 
 /** What the remote already holds, learned in bulk (one listing, not one HEAD per object). */
@@ -64,7 +67,11 @@ export async function pushRun(local: LocalStore, remote: S3Store, id: string, in
       fix: 'This run was made before the mirror was configured; run ids are claimed on the mirror from now on. Keep it local, or rerun it.',
     });
   }
-  if (remoteRun && JSON.stringify(remoteRun) === JSON.stringify(run)) return { run: id, status: 'up-to-date', objects: 0, bytes: 0, packs: 0, record: run };
+  if (remoteRun && JSON.stringify(remoteRun) === JSON.stringify(run)) {
+    // The record is there; tags added since (flow tag) still travel.
+    const tags = await pushTagLog(local, remote, id);
+    return { run: id, status: tags ? 'pushed' : 'up-to-date', objects: 0, bytes: 0, packs: 0, record: await withRemoteTags(remote, run), ...(tags ? { tags } : {}) };
+  }
 
   const missing = [...contents.objects].filter((h) => !inventory.objects.has(h)).sort();
   const files = missing.map((hash) => ({ hash, path: local.objectPath(hash) }));
@@ -93,7 +100,8 @@ export async function pushRun(local: LocalStore, remote: S3Store, id: string, in
   // killed after this point leaves the run without an entry (read from its record), never stale.
   if (remoteRun) await invalidateRemoteRunIndex(remote, [id]);
   await remote.writeRecord(runRecordPath(id), run);
-  return { run: id, status: 'pushed', objects: files.length, bytes: progress.bytesTotal, packs: packs.length, record: run };
+  const tags = await pushTagLog(local, remote, id);
+  return { run: id, status: 'pushed', objects: files.length, bytes: progress.bytesTotal, packs: packs.length, record: await withRemoteTags(remote, run), ...(tags ? { tags } : {}) };
 }
 
 /**

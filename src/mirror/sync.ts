@@ -6,6 +6,7 @@ import { isRunId } from '../store/remote-input.js';
 import type { S3Store } from '../store/s3.js';
 import { listRemoteRunRecords } from '../store/s3-run-index.js';
 import { mirrorLocation, openMirror } from './mirror.js';
+import { withRemoteTags } from './tags.js';
 import { pullRun, type PullResult } from './pull.js';
 import { indexPushedRuns, pushRun, RemoteInventory, type PushResult, type TransferProgress } from './push.js';
 
@@ -55,9 +56,10 @@ export async function remoteRunIds(remote: S3Store): Promise<string[]> {
 
 /**
  * Run records on the mirror, newest first: the runs the listing of runs/ shows, their records
- * from the mirror's run index (src/store/s3-run-index.ts), each checked against its key; a run
- * the index lacks is read from its record.
+ * from the mirror's run index (src/store/s3-run-index.ts; entries carry the tags of the mirror's
+ * tag logs), each checked against its key; a run the index lacks is read from its record and
+ * its tag log.
  */
 export async function listRemoteRuns(remote: S3Store): Promise<RunRecord[]> {
-  return (await listRemoteRunRecords(remote, remoteRunIds)).records;
+  return (await listRemoteRunRecords(remote, remoteRunIds, (r) => withRemoteTags(remote, r))).records;
 }

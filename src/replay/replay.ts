@@ -23,6 +23,7 @@ import type { LocalStore } from '../store/local.js';
 import { summaryMismatch } from '../metadata/record-check.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { type ArtifactCheck, verifyReplay } from './verify.js';
+import { clonedSource, recordedSeeds } from './origin-records.js';
 
 export interface ReplayOptions {
   config: FlowConfig;
@@ -34,6 +35,10 @@ export interface ReplayOptions {
   with?: DecoratorUse[];
   quiet: boolean;
   json: boolean;
+  /** The replay's own tags (the origin's are not copied: a replay is not the run it repeats). */
+  tags?: string[];
+  /** Who the replay is recorded as (default: FLOW_USER, else the OS account). */
+  user?: string;
   warn: (line: string) => void;
   info: (line: string) => void;
   onStart?: (run: RunRecord) => void;
@@ -87,12 +92,12 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     const includes = rec.includes ?? {};
     assertIncludesStored(rec.id, includes, o.store);
     const outcome = await executeRun({
-      config, graph: graph, path: analysis.path, params, includes, seed: rec.seed, tags: [...rec.tags, whatIf ? 'what-if' : 'replay'],
+      config, graph: graph, path: analysis.path, params, includes, seed: rec.seed, seedFor: recordedSeeds(originalView), tags: o.tags ?? [], user: o.user,
       maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
       cwd: join(dir, rec.cwd ?? '.'),
       recordedEnvs: rec.stepEnvs,
       recordedConda: rec.condaEnvs,
-      replay: { of: rec.id, git: rec.git },
+      replay: { of: rec.id, git: rec.git, ...(whatIf ? { whatIf: overrides } : {}) },
       // A replay proves a run by computing it again: nothing comes from the step cache.
       cache: false,
     });
@@ -103,6 +108,10 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     }
     assertOriginUnchanged(o.store, rec, originalView, replay.id);
     const { checks, verdict } = verifyReplay(originalView, await loadRunView(await Run.open(o.store, replay.id)));
+    if (verdict.firstDivergence) {
+      const source = clonedSource(o.store, originalView, verdict.firstDivergence.task);
+      if (source) verdict.firstDivergence.clonedFrom = source;
+    }
     replay.verdict = verdict;
     o.store.writeRecordSync(runRecordPath(replay.id), replay, true);
     const exitCode = outcome.exitCode === ExitCode.interrupted ? outcome.exitCode : verdict.reproduced ? ExitCode.ok : ExitCode.runFailed;

@@ -21,6 +21,11 @@ export function renderReplayReport(o: { original: string; replay: string; checks
     const f = v.firstDivergence!;
     out.push(`${o.replay}: did NOT reproduce ${o.original}: ${v.artifacts.diverged} diverged, ${v.artifacts.missing} missing, ${v.artifacts.reproduced} reproduced of ${total} artifacts`);
     out.push(`  first divergence: step ${f.step}, artifact ${f.artifact} (${f.task}, ${f.kind})`);
+    if (f.clonedFrom) {
+      const c = f.clonedFrom;
+      const commit = c.commit === undefined ? 'its run is no longer in the store' : `commit ${c.commit?.slice(0, 10) ?? 'none'}${c.dirty ? ' + uncommitted changes' : ''}`;
+      out.push(`  ${o.original} did not compute ${f.task}: flow resume reused it from ${c.task} (${commit}), which ran other code than ${o.original}'s package; replay ${c.task.split('/')[0]} to verify it`);
+    }
     out.push(`  compare them: flow diff ${o.original} ${o.replay}`);
   }
   return out;

@@ -17,7 +17,7 @@ import type { TaskJob } from '../task/protocol.js';
 import { captureIncludes } from '../task/includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
 import { hasLocalSteps, type PreparedBackend, prepareBackends, type RunEnvironments } from './backends.js';
-import { type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from '../metadata/records.js';
+import { type CodeRecord, type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from '../metadata/records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';
 import { LiveRun } from './live.js';
@@ -27,6 +27,8 @@ import { Scheduler, type SchedulerResult } from './scheduler.js';
 import { newRunSeed } from '../task/seed.js';
 import { cacheRecord, openStepCache, pushCacheAfterRun } from '../cache/open.js';
 import { stepSettings } from '../decorators/settings.js';
+import { currentUser } from '../metadata/user.js';
+import { codeChangeWarning } from './code-change.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
 interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
@@ -45,14 +47,18 @@ export interface RunOptions {
   maxNumSplits: number;
   quiet: boolean;
   json: boolean;
-  /** Resume: the origin run and step, and the origin tasks to reuse. */
-  origin?: { run: string; step: string; cloneFrom: (step: string, id: string) => TaskRecord | undefined };
+  /** Resume: the origin run and step, the origin tasks to reuse, and its code package (to warn when today's differs). */
+  origin?: { run: string; step: string; cloneFrom: (step: string, id: string) => TaskRecord | undefined; code?: CodeRecord; commit?: string | null };
+  /** Who starts the run (default: FLOW_USER, else the OS account). */
+  user?: string;
+  /** flow replay: the seed each task attempt of the origin recorded (a replay draws the same numbers). */
+  seedFor?: (step: string, id: string, attempt: number) => string | undefined;
   /** Called with the run id as soon as it is allocated. */
   onStart?: (run: RunRecord) => void;
   /** Called with the final record, before the automatic push to the mirror. */
   onFinish?: (run: RunRecord) => void;
-  /** flow replay: the run repeated, and its git state (the replay runs from its code package, not a repo). */
-  replay?: { of: string; git: GitRecord | null };
+  /** flow replay: the run repeated, its git state (the replay runs from its code package, not a repo), and the params a what-if changed. */
+  replay?: { of: string; git: GitRecord | null; whatIf?: Record<string, Literal> };
   /** Working directory of the tasks (default: the current one). */
   cwd?: string;
   /** flow replay: the recorded @npm environments, installed from their locks instead of resolved. */
@@ -123,6 +129,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     conda: new Map([...envs.conda].map(([s, e]) => [s, { lock: e.record.lock, specs: matchSpecs(e.record.spec) }])),
   };
   for (const r of remotes) await r.prepareEnvironments(runEnvs, store, info);
+  if (o.origin?.code) snapshot.warnings.push(...codeChangeWarning(store, o.origin, snapshot.code, snapshot.git));
   if (!o.quiet) for (const w of snapshot.warnings) process.stderr.write(`warning: ${w}\n`);
   // Read before a run id is allocated: a missing input file is a usage error, not a failed run.
   const includes = captureIncludes(o.graph, o.params, process.cwd(), store, o.includes);
@@ -132,7 +139,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const id = await allocateRunId(remote ? [remote, store] : store, { host: hostname(), pid: process.pid, started: started.toISOString() });
   const record: RunRecord = {
     schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), cwd: cwdInProject(o.config.projectRoot, o.cwd ?? process.cwd()), status: 'running',
-    params: o.params, ...(Object.keys(includes).length ? { includes } : {}), seed: o.seed ?? newRunSeed(), tags: o.tags, started: started.toISOString(),
+    params: o.params, ...(Object.keys(includes).length ? { includes } : {}), seed: o.seed ?? newRunSeed(), tags: o.tags, user: o.user ?? currentUser(), started: started.toISOString(),
     host: hostname(), pid: process.pid, flowrunVersion: FLOWRUN_VERSION, node: process.version,
     steps: o.graph.order.map((name) => ({ name, type: o.graph.steps.find((s) => s.name === name)!.type })),
     git: snapshot.git,
@@ -143,7 +150,8 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   if (envs.envs.size > 0) record.stepEnvs = Object.fromEntries([...envs.envs].map(([s, e]) => [s, e.record]));
   if (envs.conda.size > 0) record.condaEnvs = Object.fromEntries([...envs.conda].map(([s, e]) => [s, e.record]));
   if (o.replay) record.replayOf = o.replay.of;
-  if (o.origin) record.origin = { run: o.origin.run, step: o.origin.step };
+  if (o.replay?.whatIf) record.whatIf = o.replay.whatIf;
+  if (o.origin) record.origin = { run: o.origin.run, step: o.origin.step, reused: 0 };
   try {
     store.writeRecordSync(runRecordPath(id), record, true);
   } catch (e) {
@@ -173,7 +181,8 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     ...(remote ? { mirror: remote } : {}), warn: (line) => reporter.info(`warning: ${id}: ${line}`),
   });
   const scheduler = new Scheduler({
-    graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed,
+    graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed, seedFor: o.seedFor,
+    context: { tags: record.tags, user: record.user!, ...(record.origin ? { origin: record.origin.run } : {}), ...(record.replayOf ? { replayOf: record.replayOf, whatIf: record.whatIf !== undefined } : {}) },
     maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom, hooks: stepCache,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
@@ -181,7 +190,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     envVars: new Map([...envs.conda].filter(([s]) => !remotes.some((r) => r.steps.has(s))).map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
     events: {
       taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); liveRun.taskStarted(spec.step, spec.id, attempt); },
-      taskFinished: (spec, rec) => { reporter.taskFinished(spec, rec); liveRun.taskFinished(spec.step, spec.id); },
+      taskFinished: (spec, rec) => { if (rec.clonedFrom && record.origin) record.origin.reused!++; reporter.taskFinished(spec, rec); liveRun.taskFinished(spec.step, spec.id); },
       retrying: (spec, attempt, message) => reporter.retrying(spec, attempt, message),
     },
   });

@@ -5,8 +5,9 @@ import { type FlowErrorJson } from '../errors/index.js';
 import { splitStacks } from '../graph/structure.js';
 import { type FlowGraph, type StepNode, stepMap } from '../graph/types.js';
 import type { LocalStore } from '../store/local.js';
-import type { TaskJob } from '../task/protocol.js';
+import type { RunFacts, TaskJob } from '../task/protocol.js';
 import type { ReusedTask, TaskHooks, TaskInputs } from '../task/hooks.js';
+import { seedHex, taskSeed } from '../task/seed.js';
 import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { TaskBackend } from './backend.js';
@@ -49,6 +50,10 @@ export interface SchedulerOptions {
   /** @includeFile inputs: their content is installed in place of the path. */
   includes?: Record<string, IncludeRecord>;
   seed: number;
+  /** flow replay: the Math.random seed the origin recorded for a task's attempt (else derived). */
+  seedFor?: (step: string, id: string, attempt: number) => string | undefined;
+  /** What a step reads through `current` about its run. */
+  context?: RunFacts;
   maxNumSplits: number;
   /** Steps with their own @npm environment: where it is installed and the names it provides. */
   npmEnvs?: ReadonlyMap<string, TaskNpmEnv>;
@@ -191,7 +196,7 @@ export class Scheduler {
         const stack = outcome.result.ok || silenced ? undefined : (outcome.result.error as { stack?: string }).stack;
         const logs = await storeAttemptLogs(this.o.store, outcome.logs, stack);
         let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
-        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), logs, ...(outcome.remote ? { remote: outcome.remote } : {}) };
+        const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), logs, ...(outcome.remote ? { remote: outcome.remote } : {}), seed: job.taskSeed! };
         if (!error && outcome.result.ok) {
           attempts.push({ ...base, status: 'ok' });
           const next = outcome.result.next ? { ...outcome.result.next, ...(outcome.result.count !== undefined ? { count: outcome.result.count } : {}) } : undefined;
@@ -229,6 +234,8 @@ export class Scheduler {
     const job: TaskJob = {
       run: this.o.run, flow: this.o.graph.flow, step: spec.step, taskId: spec.id, attempt,
       modulePath: this.o.modulePath, storeRoot: this.o.store.root, params: this.o.params, seed: this.o.seed,
+      taskSeed: this.o.seedFor?.(spec.step, spec.id, attempt) ?? seedHex(taskSeed(this.o.seed, spec.step, spec.id, attempt)),
+      ...(this.o.context ? { context: this.o.context } : {}),
       ...(this.o.includes && Object.keys(this.o.includes).length ? { includes: this.o.includes } : {}),
       inherited: node.type === 'join' ? {} : this.inherited(spec),
       maxNumSplits: this.o.maxNumSplits, env: { ...this.o.envVars?.get(spec.step), ...settings.env },

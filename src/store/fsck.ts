@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isFlowError, type StoreError } from '../errors/index.js';
+import { checkTagEntry, isTagEntryName, tagEntryPath, tagLogDir } from '../metadata/tags.js';
 import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/records.js';
 import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
 import type { S3Store } from './s3.js';
@@ -91,6 +92,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
       if (t.logs) { note(refs, t.logs.stdout, `${who} stdout`); note(refs, t.logs.stderr, `${who} stderr`); }
       for (const a of t.attempts ?? []) if (a.logs) { note(refs, a.logs.stdout, `${who} attempt ${a.attempt} stdout`); note(refs, a.logs.stderr, `${who} attempt ${a.attempt} stderr`); }
     }
+    await checkTagLog(store, run, problems);
     const mismatch = rec && unreadable === 0 ? summaryMismatch(rec, records.map((r) => r.record)) : undefined;
     if (mismatch) problems.push({ code: 'STORE_SUMMARY_MISMATCH', subject: runRecordPath(run), message: mismatch });
   }
@@ -121,6 +123,15 @@ export async function fsck(store: Store): Promise<FsckReport> {
     problems.push({ code: 'STORE_MISSING_OBJECT', subject: hash, message: `Object ${hash} is referenced but missing.`, referrers: who });
   }
   return { schema: 'flowrun.fsck/1', store: store.location, objects, runs, tasks, problems, notes };
+}
+
+/** Every entry of a run's tag log (flow tag): named by its content's hash, belonging to the run. */
+async function checkTagLog(store: Store, run: string, problems: FsckProblem[]): Promise<void> {
+  for (const name of await store.listRecords(tagLogDir(run))) {
+    const path = tagEntryPath(run, name);
+    if (!isTagEntryName(name)) { problems.push({ code: 'STORE_CORRUPT_RECORD', subject: path, message: `${path} is not a tag log entry (they are named <sha256 of the entry>.json).` }); continue; }
+    await readChecked(store, path, problems, (v, where) => checkTagEntry(v, run, name, where));
+  }
 }
 
 async function localRun(store: Store, run: string, problems: FsckProblem[]): Promise<RunRecords> {

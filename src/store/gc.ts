@@ -12,7 +12,7 @@ import { objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.j
 export const GC_GRACE_MS = 60 * 60 * 1000;
 
 export interface GcOptions {
-  /** Keep the newest N runs (plus every run still running). */
+  /** Keep the newest N runs of each flow (plus every run still running). */
   keepLast?: number;
   /** Keep exactly these runs (plus every run still running). */
   keep?: string[];
@@ -71,7 +71,7 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
     return !r || (store instanceof LocalStore ? withLiveness(r) : r).status === 'running';
   };
   for (const id of opts.keep ?? []) if (!records.has(id)) throw new UsageError('RUN_NOT_FOUND', `--keep ${id}: there is no such run in ${store.location}.`, { fix: 'flow runs lists the runs.' });
-  const wanted = opts.keep?.length ? new Set(opts.keep) : opts.keepLast !== undefined ? new Set(ids.filter((id) => records.get(id)).slice(0, opts.keepLast)) : new Set(ids);
+  const wanted = opts.keep?.length ? new Set(opts.keep) : opts.keepLast !== undefined ? newestPerFlow(ids, records, opts.keepLast) : new Set(ids);
   const keptRuns = ids.filter((id) => wanted.has(id) || live(id));
   const deletedRuns = ids.filter((id) => !keptRuns.includes(id));
 
@@ -100,6 +100,23 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   await deleteUnits(store, doomed);
   if (pending) await store.writeRecord(PENDING, { v: 1, since: nextPending } satisfies GcPending);
   return report;
+}
+
+/**
+ * The newest `n` runs of each flow (ids newest first): a flow run once a month keeps its runs
+ * while another is run hourly. Replays and resumes count as runs of their flow.
+ */
+function newestPerFlow(ids: string[], records: Map<string, RunRecord | undefined>, n: number): Set<string> {
+  const kept = new Set<string>();
+  const perFlow = new Map<string, number>();
+  for (const id of ids) {
+    const flow = records.get(id)?.flow;
+    if (flow === undefined) continue; // no record yet: kept as live anyway
+    const seen = perFlow.get(flow) ?? 0;
+    if (seen < n) kept.add(id);
+    perFlow.set(flow, seen + 1);
+  }
+  return kept;
 }
 
 /**

@@ -107,12 +107,13 @@ export async function updateRemoteRunIndex(remote: S3Store, change: IndexChange)
  * record, 16 at a time, and added to the index (best effort: a reader without write access, or
  * one that loses a race, leaves that to the next).
  */
-export async function listRemoteRunRecords(remote: S3Store, runIds: (remote: S3Store) => Promise<string[]>): Promise<{ records: RunRecord[]; read: number }> {
+export async function listRemoteRunRecords(remote: S3Store, runIds: (remote: S3Store) => Promise<string[]>, enrich: (r: RunRecord) => Promise<RunRecord> = async (r) => r): Promise<{ records: RunRecord[]; read: number }> {
   const [ids, index] = await Promise.all([runIds(remote), readRemoteRunIndex(remote)]);
   const missing = ids.filter((id) => !index.runs.has(id));
+  // `enrich`: what an index entry holds beyond the record (the tags of the run's tag log).
   const read = await mapLimit(missing, 16, async (id) => {
     const value = await remote.readJson(runRecordPath(id), RECORD_MAX_BYTES);
-    return value === undefined ? undefined : checkRemoteRunRecord(value, `${remote.location}${runRecordPath(id)}`, id);
+    return value === undefined ? undefined : enrich(checkRemoteRunRecord(value, `${remote.location}${runRecordPath(id)}`, id));
   });
   const found = read.filter((r): r is RunRecord => r !== undefined);
   if (found.length > 0) await addIfUnchanged(remote, index, found);
@@ -143,7 +144,8 @@ export async function remoteRunIndexProblems(remote: S3Store, records: Map<strin
   for (const [id, entry] of index.runs) {
     const record = records.get(id);
     if (!record) problems.push(forgedRecord(key, `its entry for ${id} names a run without a record ${fix}`));
-    else if (JSON.stringify(record) !== JSON.stringify(entry)) problems.push(forgedRecord(key, `its entry for ${id} differs from ${runRecordPath(id)} ${fix}`));
+    // Tags may differ: an entry carries the run's tags with its tag log applied (flow tag).
+    else if (JSON.stringify({ ...record, tags: [] }) !== JSON.stringify({ ...entry, tags: [] })) problems.push(forgedRecord(key, `its entry for ${id} differs from ${runRecordPath(id)} ${fix}`));
   }
   return problems;
 }

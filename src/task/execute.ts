@@ -3,7 +3,8 @@ import { FlowError, isFlowError } from '../errors/index.js';
 import { setParamOverrides } from '../flow/decorators.js';
 import { FlowSpec, type TaskSlots, taskSlots } from '../flow/flowspec.js';
 import { loadIncludes } from './includes.js';
-import { sfc32, taskSeed } from './seed.js';
+import { isSeedHex, seedFromHex, seedHex, sfc32, taskSeed } from './seed.js';
+import { setTaskContext, type TaskContextData } from '../flow/current.js';
 import type { LocalStore } from '../store/local.js';
 import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
 import { noteClock, noteRandom, TaskReadLog } from './reads.js';
@@ -34,13 +35,15 @@ export interface TaskEnd {
  */
 export async function executeTask(job: TaskJob, store: LocalStore): Promise<TaskEnd> {
   beginTask();
+  const seed = isSeedHex(job.taskSeed) ? seedFromHex(job.taskSeed) : taskSeed(job.seed, job.step, job.taskId, job.attempt);
+  setTaskContext(contextOf(job, seedHex(seed)));
   let ran: { flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope } | undefined;
   let failure: unknown;
   const reads = job.trackReads ? new TaskReadLog(job.inputs?.length) : undefined;
   try {
     await adoptFirstImport(job.modulePath, () => importFlowModule(job, 'first'));
     Object.assign(process.env, job.env);
-    const random = sfc32(taskSeed(job.seed, job.step, job.taskId));
+    const random = sfc32(seed);
     Math.random = reads ? noteRandom(random, reads) : random;
     if (reads) noteClock(reads);
     ran = await runStep(job, store, reads);
@@ -49,6 +52,7 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
   }
   // The card the step built is taken before the realm is put back (its buffer hangs off a global).
   const card = takeCard();
+  setTaskContext(undefined);
   const retire = await endTask();
   const task = { run: job.run, step: job.step, task: job.taskId };
   try {
@@ -64,6 +68,14 @@ export async function executeTask(job: TaskJob, store: LocalStore): Promise<Task
     const cards = finishCard(card, store, task);
     return { result: { ok: false, error: errorJson(e, job.step), ...(cards ? { cards } : {}) }, ...(retire ? { retire } : {}) };
   }
+}
+
+function contextOf(job: TaskJob, seed: string): TaskContextData {
+  const c = job.context;
+  return {
+    flowName: job.flow, runId: job.run, stepName: job.step, taskId: job.taskId, attempt: job.attempt, seed: job.seed, taskSeed: seed,
+    tags: c?.tags ?? [], username: c?.user ?? 'unknown', originRunId: c?.origin, replayOf: c?.replayOf, whatIf: c?.whatIf === true,
+  };
 }
 
 async function runStep(job: TaskJob, store: LocalStore, reads: TaskReadLog | undefined): Promise<{ flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope }> {

@@ -19,6 +19,13 @@ export interface TaskJob {
   /** @includeFile inputs: object hashes whose content replaces the path in `params`. */
   includes?: Record<string, IncludeRecord>;
   seed: number;
+  /**
+   * This attempt's Math.random seed (hex; see taskSeed): the scheduler derives it, or a replay
+   * passes the one its origin recorded. Absent: derived in the worker.
+   */
+  taskSeed?: string;
+  /** Run-level facts a step reads through `current`. */
+  context?: RunFacts;
   /** Artifacts the task starts with (linear steps: its parent's). */
   inherited: Record<string, ArtifactRef>;
   /** For joins: each input's artifacts, in input order. */
@@ -56,6 +63,17 @@ export interface TaskReads {
   clock?: true;
   /** Outputs passed on untouched and unread: inherited artifacts (by name) and parameters. */
   carried: { artifacts: string[]; params: string[] };
+}
+
+/** What `current` tells a step about its run (the task-level facts are the job's own fields). */
+export interface RunFacts {
+  tags: string[];
+  user: string;
+  /** The run `flow resume` continues. */
+  origin?: string;
+  /** The run `flow replay` repeats. */
+  replayOf?: string;
+  whatIf?: boolean;
 }
 
 export type TaskResult =

@@ -27,7 +27,11 @@ interface Snapshot {
 }
 
 /** Own properties whose changes are not realm state: the worker's own event plumbing. */
-const SKIP = new Map<object, Set<Key>>([[process, new Set(['_events', '_eventsCount', '_maxListeners', 'exitCode', '_exiting', 'env', 'moduleLoadList', 'channel', '_channel', 'connected'])]]);
+const SKIP = new Map<object, Set<Key>>([
+  [process, new Set(['_events', '_eventsCount', '_maxListeners', 'exitCode', '_exiting', 'env', 'moduleLoadList', 'channel', '_channel', 'connected'])],
+  // The run context (`current`) the worker sets for each task, before the flow module's first import.
+  [globalThis, new Set([Symbol.for('flowrun.current')])],
+]);
 
 /**
  * Globals recorded with their prototypes and statics: ECMAScript's (with Intl and WebAssembly)
