@@ -84,15 +84,18 @@ async function runStep(job: TaskJob, store: LocalStore): Promise<{ flow: FlowSpe
   }
   const method = (flow as unknown as Record<string, unknown>)[job.step];
   if (typeof method !== 'function') throw new FlowError('STEP_NOT_FOUND', `The flow class has no method ${job.step}.`, { step: job.step });
-  if (job.inputs) {
-    const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
-    slots.inputRefs = refs;
-    const inputs = job.inputs.map((i) => inputView(store, i, job.step, refs));
-    await (method as (inputs: unknown) => unknown).call(flow, Object.freeze(inputs));
-  } else {
-    await (method as () => unknown).call(flow);
-  }
+  const inputs = job.inputs ? joinInputs(job, store, slots) : undefined;
+  // flow spin --inspect-brk stops here, with the flow object built: step into the next line to enter the step.
+  if (job.inspect) debugger;
+  await (method as (inputs?: unknown) => unknown).call(flow, ...(inputs ? [inputs] : []));
   return { flow, slots, scope };
+}
+
+/** A join's inputs: one read-only view per input task, whose artifacts load when touched. */
+function joinInputs(job: TaskJob, store: LocalStore, slots: TaskSlots): readonly unknown[] {
+  const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
+  slots.inputRefs = refs;
+  return Object.freeze(job.inputs!.map((i) => inputView(store, i, job.step, refs)));
 }
 
 /** A new URL per import gives a fresh module instance: module-level variables start over. */
