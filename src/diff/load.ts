@@ -2,12 +2,12 @@ import { Parser, type ReadEntry } from 'tar';
 import type { Run } from '../client/client.js';
 import { condaLockedPackages } from '../env/conda.js';
 import { type LockedPackage, lockedPackages } from '../env/npm.js';
-import type { ManifestEntry, TaskRecord } from '../metadata/records.js';
+import type { ArtifactRef, ManifestEntry, TaskRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
 import { loadArtifact } from '../task/artifacts.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { ArtifactChange, RunDiff, RunView } from './diff.js';
-import { compareShapes, compareValues } from './values.js';
+import { type FieldChange, compareShapes, compareValues } from './values.js';
 
 /**
  * Reads what diffRuns needs of a run: every task record and the code manifest; with `graph`,
@@ -58,15 +58,21 @@ export function describeChanges(diff: RunDiff, a: RunView, b: RunView, store: Lo
       const ra = sizeOf(a, c, c.from);
       const rb = sizeOf(b, c, c.to);
       if (!ra || !rb) continue;
-      const big = Math.max(ra.size, rb.size);
-      if (big > SHAPE_MAX_BYTES) { c.detail = `${ra.size} B → ${rb.size} B`; continue; }
-      const [x, y] = [loadArtifact(store, ra), loadArtifact(store, rb)];
-      if (big > DETAIL_MAX_BYTES) { c.detail = compareShapes(x, y, { from: ra.size, to: rb.size }); continue; }
-      const compared = compareValues(x, y);
+      const compared = describeValueChange(store, ra, rb);
       c.detail = compared.detail;
       if (compared.fields) c.fields = compared.fields;
     }
   }
+}
+
+/** How two stored values of an artifact differ: field by field when small, by shape when big, by size when huge. */
+export function describeValueChange(store: LocalStore, from: ArtifactRef, to: ArtifactRef): { detail: string; fields?: FieldChange[] } {
+  const big = Math.max(from.size, to.size);
+  if (big > SHAPE_MAX_BYTES) return { detail: `${from.size} B → ${to.size} B` };
+  const [x, y] = [loadArtifact(store, from), loadArtifact(store, to)];
+  if (big > DETAIL_MAX_BYTES) return { detail: compareShapes(x, y, { from: from.size, to: to.size }) };
+  const { detail, fields } = compareValues(x, y);
+  return { detail, ...(fields ? { fields } : {}) };
 }
 
 /** The text of some files inside a stored (uncompressed) code package. */

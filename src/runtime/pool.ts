@@ -37,6 +37,8 @@ export interface PoolOptions {
   onOutput?: (job: TaskJob, stream: Stream, text: string) => void | Promise<void>;
   /** Where the attempts' log files are spooled until stored (default: the OS temp directory). */
   spoolDir?: string;
+  /** A task run with `inspect` is waiting for a debugger at this URL (flow spin --inspect-brk). */
+  onInspector?: (job: TaskJob, url: string) => void;
 }
 
 interface Pending {
@@ -201,6 +203,7 @@ export class WorkerPool {
     child.on('message', (m: FromWorker) => {
       if (m.type === 'ready') { w.ready = true; this.startFailures = 0; this.dispatch(); return; }
       if (m.type === 'spawned') { w.spawned.add(m.pid); return; }
+      if (m.type === 'inspector') { if (w.current) this.options.onInspector?.(w.current.job, m.url); return; }
       if (m.type === 'done' && w.current) {
         w.current.done = m.result;
         for (const stream of m.empty ?? []) w.current.empty[stream] = true;

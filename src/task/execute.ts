@@ -104,16 +104,20 @@ async function runStep(job: TaskJob, store: LocalStore, reads: TaskReadLog | und
   }
   const method = (flow as unknown as Record<string, unknown>)[job.step];
   if (typeof method !== 'function') throw new FlowError('STEP_NOT_FOUND', `The flow class has no method ${job.step}.`, { step: job.step });
-  if (job.inputs) {
-    const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
-    slots.inputRefs = refs;
-    const inputs = job.inputs.map((i, n) => inputView(store, i, job.step, refs, reads && ((name) => reads.input(n, name))));
-    if (reads) slots.merged = (name) => job.inputs!.forEach((i, n) => { if (Object.hasOwn(i.artifacts, name)) reads.input(n, name); });
-    await (method as (inputs: unknown) => unknown).call(flow, Object.freeze(inputs));
-  } else {
-    await (method as () => unknown).call(flow);
-  }
+  const inputs = job.inputs ? joinInputs(job, store, slots, reads) : undefined;
+  // flow spin --inspect-brk stops here, with the flow object built: step into the next line to enter the step.
+  if (job.inspect) debugger;
+  await (method as (inputs?: unknown) => unknown).call(flow, ...(inputs ? [inputs] : []));
   return { flow, slots, scope };
+}
+
+/** A join's inputs: one read-only view per input task, whose artifacts load when touched. */
+function joinInputs(job: TaskJob, store: LocalStore, slots: TaskSlots, reads: TaskReadLog | undefined): readonly unknown[] {
+  const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
+  slots.inputRefs = refs;
+  // With the step cache on, what the join reads of each input is noted (its entry depends on it).
+  if (reads) slots.merged = (name) => job.inputs!.forEach((i, n) => { if (Object.hasOwn(i.artifacts, name)) reads.input(n, name); });
+  return Object.freeze(job.inputs!.map((i, n) => inputView(store, i, job.step, refs, reads && ((name) => reads.input(n, name)))));
 }
 
 /** A new URL per import gives a fresh module instance: module-level variables start over. */

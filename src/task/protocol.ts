@@ -39,6 +39,11 @@ export interface TaskJob {
   env: Record<string, string>;
   /** @npm: the step's installed environment, whose packages its imports resolve to. */
   npm?: TaskNpmEnv;
+  /**
+   * flow spin --inspect-brk: open the Node inspector here, wait for a debugger to attach, and
+   * pause just before the step is called.
+   */
+  inspect?: { host: string; port: number };
   /** Record what the task reads (the step cache keys a task by it): see TaskReads. */
   trackReads?: boolean;
 }
@@ -86,6 +91,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready' }
+  /** The inspector of a task run with `inspect` is listening at this ws:// URL, waiting for a debugger. */
+  | { type: 'inspector'; url: string }
   /** A process the task started that leads its own group (detached): killed with the task. */
   | { type: 'spawned'; pid: number }
   /**

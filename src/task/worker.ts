@@ -6,6 +6,7 @@
  * When that state cannot be put back, the worker says so with its result and is retired. It
  * exits when the orchestrator disconnects, so no worker outlives a killed run.
  */
+import inspector from 'node:inspector';
 import { setParamOverrides } from '../flow/decorators.js';
 import { LocalStore } from '../store/local.js';
 import { endTaskProcesses, taskStartedProcesses, trackChildren } from './children.js';
@@ -40,6 +41,7 @@ process.on('message', (m: ToWorker) => {
     send({ type: 'done', result: { ok: false, error: { code: 'TASK_CRASHED', step: m.job.step, exitCode: 1, message: `Task ${m.job.step}/${m.job.taskId} could not start: ${(e as Error).message}.`, fix: 'Retry the run (flow resume); the worker was replaced.' } }, retire: (e as Error).message });
     return;
   }
+  if (m.job.inspect) waitForDebugger(m.job.inspect);
   // fds 1 and 2 stay on this task's files until the next task takes them: anything written in
   // between (by a process that escaped the task) lands there, after the file was stored.
   void executeTask(m.job, store).then(({ result, retire }) => {
@@ -48,6 +50,13 @@ process.on('message', (m: ToWorker) => {
     send({ type: 'done', result, ...(retire ? { retire } : {}), ...(empty.length ? { empty } : {}) });
   });
 });
+/** flow spin --inspect-brk: the inspector listens (its URL goes to the orchestrator, which prints it) until a debugger attaches. */
+function waitForDebugger(at: { host: string; port: number }): void {
+  inspector.open(at.port, at.host, false);
+  send({ type: 'inspector', url: inspector.url() ?? `ws://${at.host}:${at.port}` });
+  inspector.waitForDebugger();
+}
+
 // A stray rejection or exception outside the step's await chain fails the process, like a crash.
 process.on('unhandledRejection', (e) => { console.error(e); process.exit(70); });
 trackChildren((pid) => send({ type: 'spawned', pid }));
