@@ -4,7 +4,6 @@ import type { FlowGraph } from '../graph/types.js';
 import type { CompiledFlow } from '../loader/compile.js';
 import type { IncludeRecord, RunCacheRecord, RunRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
-import { flowClosure } from './closure.js';
 import { cachedSteps } from './settings.js';
 import { MirrorEntries, pushCacheEntries } from './remote.js';
 import { StepCache } from './step-cache.js';
@@ -29,9 +28,11 @@ export interface OpenStepCache {
 }
 
 /** The run's step cache, or undefined when it caches no step. */
-export function openStepCache(o: OpenStepCache): StepCache | undefined {
+export async function openStepCache(o: OpenStepCache): Promise<StepCache | undefined> {
   const steps = cachedSteps(o.graph, o.flag, o.byDefault);
   if (steps.size === 0) return undefined;
+  // Loaded only by runs that cache: it parses the flow (oxc-parser, an ES module the CLI bundle loads from dist/src).
+  const { flowClosure } = await import('./closure.js');
   const closure = flowClosure({
     file: relative(o.projectRoot, o.path).split(sep).join('/'), text: readFileSync(o.path, 'utf8'),
     steps: o.graph.steps.map((s) => s.name), params: o.graph.params.map((p) => p.name), imports: o.compiled.imports, hashes: o.compiled.inputs,

@@ -176,7 +176,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.' }, path: o.path, projectRoot: o.config.projectRoot, envPackages: npmPackageNames(o.graph),
   }) }));
   const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
-  const stepCache = openStepCache({
+  const stepCache = await openStepCache({
     graph: o.graph, path: o.path, projectRoot: o.config.projectRoot, compiled, store, run: record, includes, flag: o.cache, byDefault: o.config.cache?.default,
     ...(remote ? { mirror: remote } : {}), warn: (line) => reporter.info(`warning: ${id}: ${line}`),
   });
