@@ -53,3 +53,17 @@ export function* allLocalEntries(store: LocalStore): Iterable<Found & { k1: stri
     for (const found of localCandidates(store, k1)) yield { ...found, k1 };
   }
 }
+
+/**
+ * flow cache clear: removes the local entries (of one step, or all; an unreadable entry goes
+ * with "all" only, as its step cannot be told). Returns how many went.
+ */
+export function clearLocalEntries(store: LocalStore, step?: string): number {
+  let n = 0;
+  for (const found of allLocalEntries(store)) {
+    if (step !== undefined && !('entry' in found && found.entry.step === step)) continue;
+    deleteLocalEntry(store, found.k1, found.k2);
+    n++;
+  }
+  return n;
+}

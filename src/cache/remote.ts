@@ -1,7 +1,7 @@
 import { isFlowError } from '../errors/index.js';
 import { type RunRecord, runRecordPath, type TaskRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
-import { isObjectId, isPlainObject, isRunId, printable, UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
+import { CACHE_BUNDLE_MAX_BYTES, isObjectId, isPlainObject, isRunId, printable, UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
 import type { PackEntry, S3Store } from '../store/s3.js';
 import { checkRemoteTaskRecord } from '../store/s3-runs.js';
 import { ObjectStaging } from '../store/staging.js';
@@ -30,8 +30,6 @@ export interface CacheBundle {
 
 export const BUNDLE_DIR = 'cache';
 export const bundlePath = (k0: string, run: string) => `${BUNDLE_DIR}/${k0}/${run}.json`;
-/** A step with 100,000 tasks makes a bundle of ~100 MB; more is not something a push wrote. */
-export const CACHE_BUNDLE_MAX_BYTES = 256 << 20;
 /** Entries of earlier runs a new bundle carries forward, newest first. */
 export const FORWARD_MAX = 1000;
 
@@ -220,4 +218,57 @@ export async function pushCacheEntries(local: LocalStore, remote: S3Store, run: 
     written++;
   }
   return written;
+}
+
+/** Every bundle key of the mirror's step cache: (k0, run) pairs. */
+async function allBundles(remote: S3Store): Promise<Array<{ k0: string; run: string }>> {
+  const prefix = remote.key(`${BUNDLE_DIR}/`);
+  const out: Array<{ k0: string; run: string }> = [];
+  for await (const { key } of remote.listKeys(prefix)) {
+    const [k0, file, ...rest] = key.slice(prefix.length).split('/');
+    if (rest.length === 0 && isObjectId(k0) && file?.endsWith('.json') && isRunId(file.slice(0, -5))) out.push({ k0: k0!, run: file.slice(0, -5) });
+  }
+  return out;
+}
+
+/**
+ * Rewrites the mirror's bundles without the entries `drop` picks (a bundle left empty, or one
+ * that cannot be read, is deleted). Only bundles of `k0s` are read, when given. Returns the
+ * number of entries removed.
+ */
+async function pruneBundles(remote: S3Store, drop: (e: CacheEntry) => boolean, k0s?: ReadonlySet<string>): Promise<number> {
+  let removed = 0;
+  for (const { k0, run } of await allBundles(remote)) {
+    if (k0s && !k0s.has(k0)) continue;
+    const read = await readBundle(remote, k0, run);
+    if ('problem' in read) { await remote.deleteKeys([bundlePath(k0, run)]); continue; }
+    const kept = read.bundle.entries.filter((e) => !drop(e));
+    const gone = read.bundle.entries.length - kept.length + read.refused.length;
+    if (gone === 0) continue;
+    removed += gone;
+    if (kept.length === 0) await remote.deleteKeys([bundlePath(k0, run)]);
+    else await remote.writeRecord(bundlePath(k0, run), { ...read.bundle, entries: kept } satisfies CacheBundle);
+  }
+  return removed;
+}
+
+/** flow cache clear --remote: the mirror's entries (of one step, or all). Returns how many went. */
+export async function clearRemoteEntries(remote: S3Store, step?: string): Promise<number> {
+  if (step === undefined) {
+    const bundles = await allBundles(remote);
+    let entries = 0;
+    for (const { k0, run } of bundles) {
+      const read = await readBundle(remote, k0, run).catch(() => undefined);
+      entries += read && 'bundle' in read ? read.bundle.entries.length + read.refused.length : 0;
+    }
+    await remote.deleteKeys(bundles.map((b) => bundlePath(b.k0, b.run)));
+    return entries;
+  }
+  return pruneBundles(remote, (e) => e.step === step);
+}
+
+/** flow cache verify: removes the entries whose recomputation differed, wherever a bundle holds them. */
+export async function evictRemoteEntries(remote: S3Store, keys: ReadonlyArray<{ k0: string; k1: string; k2: string }>): Promise<number> {
+  const doomed = new Set(keys.map((k) => `${k.k1}/${k.k2}`));
+  return pruneBundles(remote, (e) => doomed.has(`${e.k1}/${e.k2}`), new Set(keys.map((k) => k.k0)));
 }

@@ -14,7 +14,7 @@ import type { DecoratorUse } from '../decorators/types.js';
 import { analyzeFlow } from '../loader/analyze.js';
 import { extractCodePackage } from '../package/code-package.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
-import type { RunRecord } from '../metadata/records.js';
+import type { RunRecord, TaskRecord } from '../metadata/records.js';
 import { runRecordPath } from '../metadata/records.js';
 import { assertIncludesStored } from '../task/includes.js';
 import { executeRun } from '../runtime/run.js';
@@ -42,6 +42,11 @@ export interface ReplayOptions {
   warn: (line: string) => void;
   info: (line: string) => void;
   onStart?: (run: RunRecord) => void;
+  /**
+   * flow cache verify: recompute only the tasks RUN reused from the step cache; every other task
+   * of RUN is taken as it is. The checks then cover those tasks only.
+   */
+  cachedOnly?: boolean;
 }
 
 export interface ReplayOutcome {
@@ -91,8 +96,12 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     const params = { ...resolveParams(graph, {}), ...rec.params, ...overrides };
     const includes = rec.includes ?? {};
     assertIncludesStored(rec.id, includes, o.store);
+    const reuse = o.cachedOnly ? uncachedTasks(originalView) : undefined;
+    const recorded = new Map(Object.values(originalView.tasks).flat().map((t) => [`${t.step}/${t.id}`, t]));
     const outcome = await executeRun({
-      config, graph: graph, path: analysis.path, params, includes, seed: rec.seed, seedFor: recordedSeeds(originalView), tags: o.tags ?? [], user: o.user,
+      // The origin's user tags are not copied (a replay is its own kind of run); a cache verification says what it is.
+      config, graph: graph, path: analysis.path, params, includes, seed: rec.seed, seedFor: recordedSeeds(originalView), tags: [...(o.tags ?? []), ...(o.cachedOnly ? ['cache-verify'] : [])], user: o.user,
+      ...(reuse ? { reuse: { clone: (step, id) => reuse.get(`${step}/${id}`), handOn: (step, id) => recorded.get(`${step}/${id}`) } } : {}),
       maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
       cwd: join(dir, rec.cwd ?? '.'),
       recordedEnvs: rec.stepEnvs,
@@ -107,7 +116,7 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
       return { record: replay, checks: [], diff, exitCode: outcome.exitCode };
     }
     assertOriginUnchanged(o.store, rec, originalView, replay.id);
-    const { checks, verdict } = verifyReplay(originalView, await loadRunView(await Run.open(o.store, replay.id)));
+    const { checks, verdict } = verifyReplay(originalView, await loadRunView(await Run.open(o.store, replay.id)), reuse && ((task) => !reuse.has(task)));
     if (verdict.firstDivergence) {
       const source = clonedSource(o.store, originalView, verdict.firstDivergence.task);
       if (source) verdict.firstDivergence.clonedFrom = source;
@@ -119,6 +128,13 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The tasks of a run that did not come from the step cache, by `step/id`. */
+function uncachedTasks(view: RunView): Map<string, TaskRecord> {
+  const out = new Map<string, TaskRecord>();
+  for (const tasks of Object.values(view.tasks)) for (const t of tasks) if (t.status === 'ok' && t.cachedFrom === undefined) out.set(`${t.step}/${t.id}`, t);
+  return out;
 }
 
 const taskCount = (view: RunView) => Object.values(view.tasks).reduce((n, ts) => n + ts.length, 0);

@@ -13,13 +13,14 @@ export interface ArtifactCheck {
 
 /**
  * Checks every artifact of every successful task of the original run against the replay,
- * in topological order, so the first divergence reported is where the runs parted. Pure.
+ * in topological order, so the first divergence reported is where the runs parted (`only`:
+ * the tasks to check, when the replay recomputed only some). Pure.
  */
-export function verifyReplay(original: RunView, replay: RunView): { checks: ArtifactCheck[]; verdict: ReplayVerdict } {
+export function verifyReplay(original: RunView, replay: RunView, only?: (task: string) => boolean): { checks: ArtifactCheck[]; verdict: ReplayVerdict } {
   const checks: ArtifactCheck[] = [];
   for (const { name: step } of original.record.steps) {
     const replayed = new Map((own(replay.tasks, step) ?? []).map((t) => [t.id, t]));
-    const tasks = [...(own(original.tasks, step) ?? [])].filter((t) => t.status === 'ok').sort((a, b) => compareTaskIds(a.id, b.id));
+    const tasks = [...(own(original.tasks, step) ?? [])].filter((t) => t.status === 'ok' && (!only || only(`${step}/${t.id}`))).sort((a, b) => compareTaskIds(a.id, b.id));
     for (const t of tasks) {
       const r = replayed.get(t.id);
       for (const [artifact, ref] of Object.entries(t.artifacts).sort(([a], [b]) => a.localeCompare(b))) {

@@ -53,6 +53,11 @@ export interface RunOptions {
   user?: string;
   /** flow replay: the seed each task attempt of the origin recorded (a replay draws the same numbers). */
   seedFor?: (step: string, id: string, attempt: number) => string | undefined;
+  /**
+   * flow cache verify: tasks of another run taken as they are whatever their parents did
+   * (`clone`), and the records whose artifacts every task hands on (`handOn`: that run's).
+   */
+  reuse?: { clone: (step: string, id: string) => TaskRecord | undefined; handOn: (step: string, id: string) => TaskRecord | undefined };
   /** Called with the run id as soon as it is allocated. */
   onStart?: (run: RunRecord) => void;
   /** Called with the final record, before the automatic push to the mirror. */
@@ -183,7 +188,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const scheduler = new Scheduler({
     graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed, seedFor: o.seedFor,
     context: { tags: record.tags, user: record.user!, ...(record.origin ? { origin: record.origin.run } : {}), ...(record.replayOf ? { replayOf: record.replayOf, whatIf: record.whatIf !== undefined } : {}) },
-    maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom, hooks: stepCache,
+    maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom ?? o.reuse?.clone, cloneAlways: o.reuse !== undefined, handOn: o.reuse?.handOn, hooks: stepCache,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
     // (A Batch step's container sets its own: nothing of this machine travels.)

@@ -61,6 +61,14 @@ export interface SchedulerOptions {
   envVars?: ReadonlyMap<string, Record<string, string>>;
   /** For resume: an ok task of the origin run to reuse instead of running (step, id). */
   cloneFrom?: (step: string, id: string) => TaskRecord | undefined;
+  /** Clone what cloneFrom offers even when a parent ran again (flow cache verify reruns only some tasks). */
+  cloneAlways?: boolean;
+  /**
+   * A record whose artifacts a task hands to its successors instead of its own: flow cache
+   * verify checks each recomputed task on the inputs its run recorded, not on a neighbour's
+   * recomputation.
+   */
+  handOn?: (step: string, id: string) => TaskRecord | undefined;
   /** Called around every task that is not cloned (the step cache). */
   hooks?: TaskHooks;
   events?: SchedulerEvents;
@@ -167,7 +175,7 @@ export class Scheduler {
   private async runTask(spec: TaskSpec, backend: TaskBackend): Promise<void> {
     // Resume reuses an origin task only when everything it read was reused too.
     const parents = spec.parents.map((p) => `${p.step}/${p.id}`).join(',');
-    const cloned = spec.parents.every((p) => p.cloned) ? this.o.cloneFrom?.(spec.step, spec.id) : undefined;
+    const cloned = this.o.cloneAlways || spec.parents.every((p) => p.cloned) ? this.o.cloneFrom?.(spec.step, spec.id) : undefined;
     if (cloned && cloned.parents.join(',') === parents) return this.complete(spec, this.cloneRecord(spec, cloned), true);
     const hooks = this.o.hooks;
     const inputs = hooks ? this.taskInputs(spec) : undefined;
@@ -312,7 +320,8 @@ export class Scheduler {
     summary.ok++;
     if (!cloned && rec.cachedFrom !== undefined) summary.cached = (summary.cached ?? 0) + 1;
     this.o.events?.taskFinished?.(spec, rec);
-    const done: DoneTask = { step: spec.step, id: spec.id, stack: spec.stack, artifacts: rec.artifacts, next: rec.next, cloned };
+    const handed = this.o.handOn?.(spec.step, spec.id) ?? rec;
+    const done: DoneTask = { step: spec.step, id: spec.id, stack: spec.stack, artifacts: handed.artifacts, next: handed.next, cloned };
     this.successors(done);
   }
 

@@ -7,6 +7,7 @@ import { LocalStore } from './local.js';
 import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
 import type { S3Store } from './s3.js';
 import { objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
+import { pruneCacheEntries } from './gc-cache.js';
 
 /** Objects (and packs) younger than this are never deleted: a run in progress may need them. */
 export const GC_GRACE_MS = 60 * 60 * 1000;
@@ -37,6 +38,8 @@ export interface GcReport {
   awaitingSecondPass: number;
   /** Local: symlinks found where objects or shards belong; gc never follows or deletes them. */
   skippedSymlinks: string[];
+  /** Step cache entries (local) or bundles and entries (S3) dropped with their runs. */
+  deletedCacheEntries: number;
 }
 
 /**
@@ -78,7 +81,7 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   const referenced = new Set<string>();
   for (const id of keptRuns) for (const h of await runReferences(store, id)) referenced.add(h);
 
-  const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0, awaitingSecondPass: 0, skippedSymlinks: [] };
+  const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0, awaitingSecondPass: 0, skippedSymlinks: [], deletedCacheEntries: 0 };
   const pending = store instanceof LocalStore ? undefined : (await store.readRecord<GcPending>(PENDING))?.since ?? {};
   const nextPending: Record<string, string> = {};
   const doomed: Unit[] = [];
@@ -95,7 +98,15 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   }
   report.deletedObjects = doomed.reduce((n, u) => n + Math.max(1, u.hashes.length), 0);
   report.deletedBytes = doomed.reduce((n, u) => n + u.size, 0);
-  if (opts.dryRun) return report;
+  // A run is gone when gc deletes it or it was deleted before; one newer than the listing is not.
+  const newest = ids.length ? Number(ids[0]!.slice(4)) : 0;
+  const gone = (run: string) => deletedRuns.includes(run) || (!records.has(run) && Number(run.slice(4)) <= newest);
+  if (opts.dryRun) {
+    report.deletedCacheEntries = await pruneCacheEntries(store, gone, true);
+    return report;
+  }
+  // Entries go before their runs: none is left naming a run whose objects may be deleted.
+  report.deletedCacheEntries = await pruneCacheEntries(store, gone, false);
   await deleteRuns(store, deletedRuns);
   await deleteUnits(store, doomed);
   if (pending) await store.writeRecord(PENDING, { v: 1, since: nextPending } satisfies GcPending);

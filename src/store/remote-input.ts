@@ -14,6 +14,8 @@ import { SHA256_HEX } from './types.js';
 export const RECORD_MAX_BYTES = 16 << 20;
 /** A run's record bundle: at most V8's longest string, which is the most a push can write. */
 export const BUNDLE_MAX_BYTES = constants.MAX_STRING_LENGTH;
+/** A step cache bundle (src/cache/remote.ts): a step of 100,000 tasks makes ~100 MB. */
+export const CACHE_BUNDLE_MAX_BYTES = 256 << 20;
 /** A pack index (push writes one per pack of at most ~36 MiB; its index is a fraction of that). */
 export const PACK_INDEX_MAX_BYTES = 64 << 20;
 /** A pack: push closes one at 32 MiB, plus at most one member of 4 MiB. */

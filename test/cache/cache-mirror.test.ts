@@ -94,4 +94,25 @@ describe('step cache through the mirror', () => {
     expect(second.artifacts).toEqual(first.artifacts);
     expect(await (await Run.open(openStore({ store: join(c, '.flow') }), second.id)).artifact('text')).toBe('x=60');
   });
+
+  it('clear --remote --step and gc --remote remove the mirror\'s entries: the next machine runs those tasks, without warnings', { timeout: 240_000 }, async () => {
+    const loc = await server.location();
+    const env = mirrorEnv(loc);
+    const a = await pipelineProject();
+    const first = await runFlow(a, ['--cache', '--seed', '1'], env);
+    expect(ran(first)).toEqual(ALL_TASKS);
+    const clear = await flow(['cache', 'clear', '--remote', '--step', 'report'], { cwd: a, env });
+    expect(clear.exitCode, clear.stderr).toBe(0);
+    expect(clear.stdout).toMatch(/s3:\/\/.*: removed 1 step cache entry \(step report's\)/);
+    const b = await runFlow(await pipelineProject(), ['--cache', '--seed', '1'], env);
+    expect(ran(b)).toEqual(['report/0']);
+
+    const gc = await flow(['gc', '--remote', '--keep-last', '0', '--grace-minutes', '0', '--json'], { cwd: a, env });
+    expect(gc.exitCode, gc.stderr).toBe(0);
+    expect(JSON.parse(gc.stdout)).toMatchObject({ deletedRuns: ['run-2', 'run-1'] });
+    expect((JSON.parse(gc.stdout) as { deletedCacheEntries: number }).deletedCacheEntries).toBeGreaterThan(0);
+    const c = await runFlow(await pipelineProject(), ['--cache', '--seed', '1'], env);
+    expect(ran(c)).toEqual(ALL_TASKS);
+    expect(c.stderr).not.toContain('warning');
+  });
 });
