@@ -17,7 +17,7 @@ export default class Run extends BaseCommand {
     quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
     'refresh-envs': Flags.boolean({ description: 'resolve every @npm/@conda spec again instead of reusing the lock this machine resolved before' }),
     environment: Flags.string({ description: 'conda: honour @conda/@condaBase (solve, lock and install conda environments)', options: ['conda'] }),
-    with: Flags.string({ description: 'attach a step decorator to every step, e.g. --with batch:queue=q,memory=8192 or --with retry:times=2 (repeatable)', multiple: true, default: [] }),
+    with: Flags.string({ description: 'attach a step decorator to every step, e.g. --with batch:queue=q,memory=8192 or --with retry:times=2 (repeatable)', multiple: true }),
     user: Flags.string({ description: 'record the run as started by this user (default: FLOW_USER, else your OS account)' }),
     cache: Flags.boolean({ description: 'step cache: --cache reuses earlier tasks for every step (not only @cache() ones); --no-cache runs every task (no lookups, nothing filed)', allowNo: true }),
   };

@@ -1,27 +1,12 @@
-import { type TagEntry, checkTagEntry, isTagEntryName, tagEntryName, tagEntryPath, tagLogDir, withTagLog } from '../metadata/tags.js';
+import { isTagEntryName, tagEntryName, tagEntryPath, tagLogDir, withTagLog } from '../metadata/tags.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';
-import { forgedRecord, printable, RECORD_MAX_BYTES } from '../store/remote-input.js';
+import { RECORD_MAX_BYTES } from '../store/remote-input.js';
 import type { S3Store } from '../store/s3.js';
 import { checkRemoteRunRecord } from '../store/s3-runs.js';
 import { updateRemoteRunIndex } from '../store/s3-run-index.js';
+import { readRemoteEntries, remoteNames, remoteTagLog } from '../store/s3-tags.js';
 import { mapLimit } from '../util/map-limit.js';
-
-/** More entries than anyone tags one run with: a log this long on a mirror is forged. */
-const TAG_LOG_MAX_ENTRIES = 10_000;
-
-/** Names in a run's tag log on the mirror (every one checked: a name that is not an entry's is forged). */
-async function remoteNames(remote: S3Store, run: string): Promise<string[]> {
-  const prefix = remote.key(`${tagLogDir(run)}/`);
-  const names: string[] = [];
-  for await (const { key } of remote.listKeys(prefix)) {
-    const name = key.slice(prefix.length);
-    if (!isTagEntryName(name)) throw forgedRecord(`${remote.location}${tagLogDir(run)}/${printable(name)}`, 'a tag log entry is named <sha256 of its content>.json');
-    names.push(name);
-    if (names.length > TAG_LOG_MAX_ENTRIES) throw forgedRecord(`${remote.location}${tagLogDir(run)}/`, `it holds more than ${TAG_LOG_MAX_ENTRIES} entries`);
-  }
-  return names;
-}
 
 /** Copies the run's local tag entries the mirror lacks (entries are immutable: a name present is the same entry). */
 export async function pushTagLog(local: LocalStore, remote: S3Store, run: string): Promise<number> {
@@ -50,19 +35,6 @@ async function reindexTags(remote: S3Store, run: string): Promise<void> {
   }
 }
 
-/** A run's whole tag log on the mirror, every entry checked. */
-export async function remoteTagLog(remote: S3Store, run: string): Promise<TagEntry[]> {
-  return readRemoteEntries(remote, run, await remoteNames(remote, run));
-}
-
-async function readRemoteEntries(remote: S3Store, run: string, names: string[]): Promise<TagEntry[]> {
-  const entries = await mapLimit(names, 8, async (name) => {
-    const key = `${remote.location}${tagEntryPath(run, name)}`;
-    const value = await remote.readJson(tagEntryPath(run, name), RECORD_MAX_BYTES);
-    return value === undefined ? undefined : checkTagEntry(value, run, name, key, (what) => forgedRecord(key, what));
-  });
-  return entries.filter((e): e is TagEntry => e !== undefined);
-}
 
 /**
  * Reads the mirror's tag entries of a run that the local store lacks, each checked (its name is
@@ -80,3 +52,5 @@ export async function fetchTagLog(remote: S3Store, local: LocalStore, run: strin
 export async function withRemoteTags(remote: S3Store, r: RunRecord): Promise<RunRecord> {
   return withTagLog(r, await remoteTagLog(remote, r.id));
 }
+
+export { remoteTagLog };

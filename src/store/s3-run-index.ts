@@ -4,6 +4,8 @@ import { mapLimit } from '../util/map-limit.js';
 import { forgedRecord, isPlainObject, isRunId, printable, RECORD_MAX_BYTES } from './remote-input.js';
 import type { S3Store } from './s3.js';
 import { checkRemoteRunRecord } from './s3-runs.js';
+import { withTagLog } from '../metadata/tags.js';
+import { remoteTagLog } from './s3-tags.js';
 
 /**
  * The mirror's run index: one document, `index/runs.json` under the mirror's prefix, holding the
@@ -144,8 +146,8 @@ export async function remoteRunIndexProblems(remote: S3Store, records: Map<strin
   for (const [id, entry] of index.runs) {
     const record = records.get(id);
     if (!record) problems.push(forgedRecord(key, `its entry for ${id} names a run without a record ${fix}`));
-    // Tags may differ: an entry carries the run's tags with its tag log applied (flow tag).
-    else if (JSON.stringify({ ...record, tags: [] }) !== JSON.stringify({ ...entry, tags: [] })) problems.push(forgedRecord(key, `its entry for ${id} differs from ${runRecordPath(id)} ${fix}`));
+    // An entry is the record with the run's tag log applied (flow tag): one listing per run here.
+    else if (JSON.stringify(withTagLog(record, await remoteTagLog(remote, id))) !== JSON.stringify(entry)) problems.push(forgedRecord(key, `its entry for ${id} differs from ${runRecordPath(id)} ${fix}`));
   }
   return problems;
 }
