@@ -55,7 +55,9 @@ export async function startS3Server(dataDir = mkdtempSync(join(tmpdir(), 's3-dat
     const res = await fetch(`${endpoint}/__test/${path}`);
     return (await res.json()) as Record<string, number>;
   };
-  const client = new S3Client({ ...s3ClientConfig({ bucket: 'x', prefix: '', endpoint }), maxAttempts: 1, credentials: { accessKeyId: S3_TEST_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: S3_TEST_ENV.AWS_SECRET_ACCESS_KEY } });
+  // The harness's own requests (creating a test's bucket) retry like any SDK client: on a loaded
+  // machine a kept-alive socket the server has just closed fails the first try ("socket hang up").
+  const client = new S3Client({ ...s3ClientConfig({ bucket: 'x', prefix: '', endpoint }), maxAttempts: 3, credentials: { accessKeyId: S3_TEST_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: S3_TEST_ENV.AWS_SECRET_ACCESS_KEY } });
   const bucket = async () => {
     const name = `b-${randomBytes(5).toString('hex')}`;
     await client.send(new CreateBucketCommand({ Bucket: name }));
