@@ -54,8 +54,9 @@ function summary(action: 'add' | 'remove', c: TagChange): string {
 async function pushEntry(config: ReturnType<typeof loadConfig>, store: ReturnType<typeof openProjectStore>, run: string, warn: (l: string) => void): Promise<void> {
   const loc = mirrorLocation(config)!;
   try {
-    const { pushTagLog } = await import('../mirror/tags.js');
-    await pushTagLog(store, await openMirror(loc), run);
+    const { pushTagLog, reindexTags } = await import('../mirror/tags.js');
+    const remote = await openMirror(loc);
+    if (await pushTagLog(store, remote, run)) await reindexTags(remote, run);
   } catch (e) {
     warn(`warning: the tag change is stored locally, but pushing it to the mirror failed: ${(e as Error).message} \`flow push ${run}\` retries.`);
   }

@@ -15,16 +15,16 @@ export async function pushTagLog(local: LocalStore, remote: S3Store, run: string
   const theirs = new Set(await remoteNames(remote, run));
   const missing = mine.filter((n) => !theirs.has(n));
   await mapLimit(missing, 8, async (name) => { await remote.createRecord(tagEntryPath(run, name), local.readRecordSync(tagEntryPath(run, name))); });
-  if (missing.length > 0) await reindexTags(remote, run);
   return missing.length;
 }
 
 /**
  * Brings the run's entry in the mirror's run index up to date with its tag log (`flow runs
- * --remote` reads tags from the index: no request per run). Best effort: the index is a cache,
- * and a run the index lacks is read with its tag log.
+ * --remote` reads tags from the index: no request per run), after `flow tag` pushed an entry
+ * (a push indexes the runs it pushes itself). Best effort: the index is a cache, and a run the
+ * index lacks is read with its tag log.
  */
-async function reindexTags(remote: S3Store, run: string): Promise<void> {
+export async function reindexTags(remote: S3Store, run: string): Promise<void> {
   try {
     const value = await remote.readJson(runRecordPath(run), RECORD_MAX_BYTES);
     if (value === undefined) return; // not pushed yet: its push indexes it
