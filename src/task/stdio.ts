@@ -9,8 +9,11 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
  * writing into that task's file, never into the next task's.
  *
  * Node has no dup2(), but open(2) returns the lowest free descriptor: closing fd 1 and opening
- * the new file gives it fd 1. Nothing else opens files while the worker switches (between
- * tasks; a task that left I/O in flight has its worker retired), and the result is checked.
+ * the new file gives it fd 1. flowrun starts no I/O while the worker switches (between tasks; a
+ * task that left I/O in flight has its worker retired), but other threads of the process may
+ * open a file for a moment at any time (glibc reads /proc/sys/vm/overcommit_memory when a V8 or
+ * libuv thread trims its heap), and one can land on the freed fd 1: the switch then waits for it
+ * to be closed again (openAt). An fd held for longer is an error, and the worker is replaced.
  */
 export class StdioSwitchError extends Error {}
 
@@ -41,10 +44,27 @@ export function emptyStreams(startedProcesses: boolean): Array<'stdout' | 'stder
 function point(fd: 1 | 2, path: string): void {
   current[fd] = undefined;
   try { closeSync(fd); } catch { /* already closed by the task: open() takes the slot all the same */ }
-  const got = openSync(path, 'a');
-  if (got !== fd) {
-    closeSync(got);
-    throw new StdioSwitchError(`fd ${fd} was taken while switching the task's output (got ${got})`);
-  }
+  openAt(fd, path);
   current[fd] = path;
+}
+
+/** How long another thread may hold the freed descriptor before the switch gives up. */
+const HELD_LIMIT_MS = 500;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Opens `path` for appending as descriptor `fd`, which the caller has just closed. While another
+ * thread holds `fd` (a passing open of its own), the file lands elsewhere: it is closed again and
+ * the open retried each millisecond until `fd` is free or `limitMs` has passed.
+ */
+export function openAt(fd: number, path: string, limitMs = HELD_LIMIT_MS): void {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const got = openSync(path, 'a');
+    if (got === fd) return;
+    closeSync(got);
+    if (got < fd) throw new StdioSwitchError(`fd ${got} below fd ${fd} is free, so the task's output cannot be put on fd ${fd}`);
+    if (Date.now() >= deadline) throw new StdioSwitchError(`fd ${fd} was taken while switching the task's output and still is after ${limitMs} ms (the file opened as fd ${got})`);
+    Atomics.wait(sleeper, 0, 0, 1);
+  }
 }
