@@ -1,7 +1,7 @@
 import './backends.js';
 import { openProjectStore } from '../client/client.js';
 import { loadConfig } from '../config/config.js';
-import { UsageError } from '../errors/index.js';
+import { ExitCode, UsageError } from '../errors/index.js';
 import type { SpinRecord } from '../metadata/spin-records.js';
 import { spinTask } from '../replay/spin.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue as v } from '../util/terminal.js';
@@ -31,7 +31,7 @@ export async function startSpin(o: { target: string; inspect?: string; quiet: bo
   let prefix = '';
   const partial = { stdout: '', stderr: '' };
   const record = await spinTask({
-    config, store, target: o.target, inspect: parseInspect(o.inspect), quiet: o.quiet, info: err,
+    config, store, target: o.target, inspect: parseInspect(o.inspect), info: err,
     onStart: (spin) => {
       prefix = `[${spin.id}/${spin.of.step}/${spin.of.task}] `;
       if (!o.json) process.stdout.write(`${spin.id}\n`);
@@ -46,7 +46,7 @@ export async function startSpin(o: { target: string; inspect?: string; quiet: bo
   });
   for (const stream of ['stdout', 'stderr'] as const) if (partial[stream]) (stream === 'stdout' && !o.json ? process.stdout : process.stderr).write(`${prefix}${partial[stream]}\n`);
   if (!o.quiet || record.status !== 'ok') for (const line of renderSpin(record)) o.log(line);
-  return { exitCode: record.status === 'ok' ? 0 : 1, record };
+  return { exitCode: record.status === 'ok' ? ExitCode.ok : record.error?.code === 'TASK_INTERRUPTED' ? ExitCode.interrupted : ExitCode.runFailed, record };
 }
 
 /** The spin's result against the recorded task: what changed, then a count of what did not. */

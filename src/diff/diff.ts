@@ -127,7 +127,7 @@ function explainSteps(steps: StepDiff[], a: RunView, b: RunView, ctx: StepContex
   const includeNames = new Set([...Object.keys(a.record.includes ?? {}), ...Object.keys(b.record.includes ?? {})]);
   const flowFiles = new Set([a.record.file, b.record.file]);
   const codeFiles = [...d.code.added, ...d.code.removed, ...d.code.changed];
-  const global = new Set(['node', 'flowrun', 'os']);
+  const global = new Set(['node', 'flowrun', 'os', 'working directory']);
   const explainer = new Explainer({ graph: a.graph, tasks: ctx.a }, { graph: b.graph, tasks: ctx.b }, {
     paramNames: d.paramNames,
     params: new Set(d.params.map((p) => p.name).filter((n) => !includeNames.has(n))),
@@ -185,6 +185,9 @@ function diffEnv(a: RunRecord, b: RunRecord): RunDiff['env'] {
     ['flowrun', a.env?.flowrun ?? a.flowrunVersion, b.env?.flowrun ?? b.flowrunVersion],
     ['os', a.env ? `${a.env.os}/${a.env.arch}` : undefined, b.env ? `${b.env.os}/${b.env.arch}` : undefined],
     ['lockfile', a.env?.lockfile?.hash ?? null, b.env?.lockfile?.hash ?? null],
+    // Where the tasks ran (relative file reads) and which file held the flow.
+    ['working directory', a.cwd ?? '.', b.cwd ?? '.'],
+    ['flow file', a.file, b.file],
   ];
   for (const step of unionInOrder(Object.keys(a.envLocks ?? {}), Object.keys(b.envLocks ?? {}))) {
     pairs.push([`env lock of ${step}`, own(a.envLocks, step) ?? null, own(b.envLocks, step) ?? null]);

@@ -32,7 +32,7 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
       out.push(st('yellow', `               ~ ${v(i.name)} (${where}): ${short(i.hash.from)} → ${short(i.hash.to)}, ${i.size.from ?? 0} B → ${i.size.to ?? 0} B`));
     }
   }
-  out.push(d.env.length ? `environment  ${d.env.map((e) => `${e.what}: ${short(e.from)} → ${short(e.to)}`).join(', ')}` : 'environment  identical');
+  out.push(d.env.length ? `environment  ${d.env.map((e) => v(`${e.what}: ${short(e.from)} → ${short(e.to)}`, PATH_DISPLAY_MAX)).join(', ')}` : 'environment  identical');
   for (const e of d.envPackages.slice(0, 4 * max)) {
     const mark = e.kind === 'added' ? st('green', '+') : e.kind === 'removed' ? st('red', '-') : st('yellow', '~');
     out.push(`  ${mark} ${e.step}: ${e.manager === 'conda' ? 'conda ' : ''}${v(`${e.name} ${e.kind === 'changed' ? `${e.from} → ${e.to}` : (e.from ?? e.to)}`)}`);
@@ -71,7 +71,8 @@ function fmt(v: unknown): string {
 }
 
 function short(v: string | null | undefined): string {
-  return v === null || v === undefined ? '(none)' : v.length > 16 ? v.slice(0, 12) : v;
+  // Hashes are cut to 12 characters; names and paths are shown whole.
+  return v === null || v === undefined ? '(none)' : v.length > 16 && /^[0-9a-f]+$/.test(v) ? v.slice(0, 12) : v;
 }
 
 function colorPatch(p: string, st: Style): string {

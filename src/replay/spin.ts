@@ -5,7 +5,6 @@ import { stepSettings } from '../decorators/settings.js';
 import { describeValueChange } from '../diff/load.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { npmPackageNames, prepareEnvironments } from '../env/prepare.js';
-
 import { analyzeFlow, assertGraph } from '../loader/analyze.js';
 import { compileFlow } from '../loader/compile.js';
 import type { ArtifactRef, TaskRecord } from '../metadata/records.js';
@@ -23,7 +22,6 @@ export interface SpinOptions {
   target: string;
   /** Start the task under the Node inspector and pause before the step (--inspect-brk). */
   inspect?: { host: string; port: number };
-  quiet: boolean;
   info: (line: string) => void;
   onStart?: (spin: SpinRecord) => void;
   /** The task's output as it arrives. */

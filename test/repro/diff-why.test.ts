@@ -5,10 +5,11 @@ import { copyFlow, flow, tempProject } from '../helpers/cli.js';
 import { compareValues, compareShapes } from '../../src/diff/values.js';
 
 // Issue #17 item 2: flow diff says why runs differ. Runs of test/flows/diff-why.ts: run-1 (seed 1),
-// run-2 (seed 2, alpha 0.2, 5 more rows in the big artifact), run-3 (seed 1, its fit fails).
+// run-2 (seed 2, alpha 0.2, 5 more rows in the big artifact), run-3 (seed 1, its fit fails, run from flows/).
 
 interface Diff {
   seed: { from: number; to: number };
+  env: Array<{ what: string; from: string | null; to: string | null }>;
   differs: string[];
   seedOnly: string[];
   verdict: string;
@@ -26,7 +27,9 @@ beforeAll(async () => {
   copyFlow(dir, 'diff-why.ts');
   expect((await run(['--seed', '1'])).exitCode).toBe(0);
   expect((await run(['--seed', '2', '--alpha', '0.2', '--extra', '5'])).exitCode).toBe(0);
-  expect((await run(['--seed', '1', '--fail'])).exitCode).toBe(1);
+  // From another folder: the tasks' working directory is a recorded input too.
+  const failed = await flow(['run', 'diff-why.ts', '-q', '--seed', '1', '--fail', '--data', '../rows.csv'], { cwd: join(dir, 'flows') });
+  expect(failed.exitCode, failed.stderr).toBe(1);
 });
 
 describe('flow diff says why (#17 item 2)', () => {
@@ -67,6 +70,7 @@ describe('flow diff says why (#17 item 2)', () => {
     const json = JSON.parse((await flow(['diff', 'run-3', 'run-1', '--json'], { cwd: dir })).stdout) as Diff;
     const fit = json.steps.find((s) => s.step === 'fit')!;
     expect(fit.artifacts.map((a) => `${a.task} ${a.artifact} ${a.kind}`).sort()).toEqual(['fit/0 model added', 'fit/0 score added', 'fit/1 model added', 'fit/1 score added']);
+    expect(json.env).toEqual([{ what: 'working directory', from: 'flows', to: '.' }]);
   });
 
   it('same runs: the seed is identical and nothing is explained', async () => {
