@@ -101,6 +101,7 @@ export const ERROR_CATALOG = {
   GRAPH_START_END: ['usage', 'The flow has no start or no end step.'],
   GRAPH_STEP_NAME: ['usage', 'A step name is invalid or defined twice.'],
   GRAPH_UNKNOWN_STEP: ['usage', 'next() names a method that is not a @step.'],
+  INIT_PACKAGE_JSON: ['usage', 'The package.json `flow init` would add to is not valid JSON, or not a JSON object.'],
   INIT_TARGET_EXISTS: ['usage', '`flow init` would overwrite an existing file.'],
   LOGS_FOLLOW_NO_STORE: ['usage', '`flow logs --follow` needs an S3 store; none is configured.'],
   LOGS_FOLLOW_TASK: ['usage', '`flow logs --follow` needs one task (RUN/STEP/TASK).'],
