@@ -48,7 +48,12 @@ export interface StepDiff {
   /** Task ids present in only one run (foreach split counts differ). */
   onlyInA: string[];
   onlyInB: string[];
+  /** Tasks reused from the step cache in each run. */
+  cached: ValueChange<number>;
 }
+
+/** How much of each run came from the step cache (when either used it): tasks reused and the runs they came from. */
+export interface CacheUse { reused: number; tasks: number; from: string[] }
 
 export interface RunDiff {
   schema: 'flowrun.diff/1';
@@ -72,6 +77,8 @@ export interface RunDiff {
   /** Package-level changes of the steps whose @npm lock differs. */
   envPackages: EnvPackageChange[];
   steps: StepDiff[];
+  /** Not a difference in results: where each run's tasks came from. */
+  cache?: { a: CacheUse; b: CacheUse };
   /** Which sections differ; empty when the runs are the same. */
   differs: string[];
   verdict: string;
@@ -98,7 +105,14 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   const verdict = differs.length === 0
     ? `${a.record.id} and ${b.record.id} are the same: code, params, environment and every artifact hash match`
     : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}`;
-  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, inputs, env, envPackages, steps, differs, verdict };
+  const cache = a.record.cache || b.record.cache ? { a: cacheUse(a), b: cacheUse(b) } : undefined;
+  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, inputs, env, envPackages, steps, ...(cache ? { cache } : {}), differs, verdict };
+}
+
+function cacheUse(v: RunView): CacheUse {
+  const tasks = Object.values(v.tasks).flat();
+  const reused = tasks.filter((t) => t.cachedFrom !== undefined);
+  return { reused: reused.length, tasks: tasks.length, from: [...new Set(reused.map((t) => t.cachedFrom!.split('/')[0]!))].sort() };
 }
 
 function diffCode(a: RunView, b: RunView): RunDiff['code'] {
@@ -214,6 +228,7 @@ function diffStep(step: string, ta: TaskRecord[], tb: TaskRecord[], ctx: StepCon
     artifacts,
     onlyInA: [...byA.keys()].filter((id) => !byB.has(id)).sort(compareTaskIds),
     onlyInB: [...byB.keys()].filter((id) => !byA.has(id)).sort(compareTaskIds),
+    cached: { from: ta.filter((t) => t.cachedFrom !== undefined).length, to: tb.filter((t) => t.cachedFrom !== undefined).length },
   };
 }
 

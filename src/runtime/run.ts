@@ -26,6 +26,7 @@ import { allocateRunId } from './run-id.js';
 import { Scheduler, type SchedulerResult } from './scheduler.js';
 import { newRunSeed } from '../task/seed.js';
 import { cacheRecord, openStepCache, pushCacheAfterRun } from '../cache/open.js';
+import { cachedSteps } from '../cache/settings.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
 interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
@@ -91,7 +92,8 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   const onOutput = o.quiet ? undefined : (job: TaskJob, stream: Stream, text: string) => reporter?.output(job, stream, text);
   const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput });
   // Overlaps worker start-up with compiling and record writing (not when every step runs on Batch).
-  if (hasLocalSteps(o.graph)) pool.prestart(Math.min(maxWorkers, 2));
+  // One only when the start step is cached: a rerun that reuses most tasks needs few workers.
+  if (hasLocalSteps(o.graph)) pool.prestart(Math.min(maxWorkers, cachedSteps(o.graph, o.cache, o.config.cache?.default).has('start') ? 1 : 2));
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
   } finally {
@@ -170,7 +172,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.' }, path: o.path, projectRoot: o.config.projectRoot, envPackages: npmPackageNames(o.graph),
   }) }));
   const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
-  const stepCache = openStepCache({
+  const stepCache = await openStepCache({
     graph: o.graph, path: o.path, projectRoot: o.config.projectRoot, compiled, store, run: record, includes, flag: o.cache, byDefault: o.config.cache?.default,
     ...(remote ? { mirror: remote } : {}), warn: (line) => reporter.info(`warning: ${id}: ${line}`),
   });
