@@ -12,9 +12,10 @@ import { batch } from './suites/batch.js';
 import { cli } from './suites/cli.js';
 import { ui } from './suites/ui.js';
 import { durability } from './suites/durability.js';
+import { cache } from './suites/cache.js';
 
 /** `npm run bench [-- suite...]`: runs the suites and writes BENCHMARKS.md. */
-const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror, mirrorTrust, environments, batch, ui, durability, cli };
+const SUITES: Record<string, () => Promise<Section[]>> = { foundation, runtime, git, codePackage, repro, mirror, mirrorTrust, environments, batch, ui, durability, cli, cache };
 
 // As bin/run.js: the pinned AWS SDK's Node-22 notice is noise in the benchmark output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -3,6 +3,7 @@ import { type RunRecord, runRecordPath, type TaskRecord } from '../metadata/reco
 import type { LocalStore } from '../store/local.js';
 import { CACHE_BUNDLE_MAX_BYTES, isObjectId, isPlainObject, isRunId, printable, UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
 import type { PackEntry, S3Store } from '../store/s3.js';
+import { mapLimit } from '../util/map-limit.js';
 import { checkRemoteTaskRecord } from '../store/s3-runs.js';
 import { ObjectStaging } from '../store/staging.js';
 import { objectIdsInBytes } from '../store/types.js';
@@ -84,12 +85,21 @@ export class MirrorEntries implements EntrySource {
   constructor(private readonly remote: S3Store, private readonly local: LocalStore) {}
 
   async candidates(k0: string, k1: string, warn: (line: string) => void): Promise<CacheEntry[]> {
+    return (await this.step(k0, warn)).byK1.get(k1) ?? [];
+  }
+
+  prefetch(k0s: string[], warn: (line: string) => void): void {
+    // Eight steps' listings and bundles in flight at once; each is still read once.
+    void mapLimit([...new Set(k0s)], 8, (k0) => this.step(k0, warn)).catch(() => undefined);
+  }
+
+  private step(k0: string, warn: (line: string) => void): Promise<{ byK1: Map<string, CacheEntry[]>; packs: Record<string, [string, number, number]> }> {
     let step = this.bundles.get(k0);
     if (!step) {
       step = this.load(k0, warn);
       this.bundles.set(k0, step);
     }
-    return (await step).byK1.get(k1) ?? [];
+    return step;
   }
 
   private async load(k0: string, warn: (line: string) => void): Promise<{ byK1: Map<string, CacheEntry[]>; packs: Record<string, [string, number, number]> }> {

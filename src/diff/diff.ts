@@ -57,7 +57,12 @@ export interface StepDiff {
   onlyInB: string[];
   /** Why its artifacts differ (when some do): the differing run inputs it depends on (why.ts). */
   why?: Cause[];
+  /** Tasks reused from the step cache in each run. */
+  cached: ValueChange<number>;
 }
+
+/** How much of each run came from the step cache (when either used it): tasks reused and the runs they came from. */
+export interface CacheUse { reused: number; tasks: number; from: string[] }
 
 export interface RunDiff {
   schema: 'flowrun.diff/1';
@@ -83,6 +88,8 @@ export interface RunDiff {
   /** Package-level changes of the steps whose @npm lock differs. */
   envPackages: EnvPackageChange[];
   steps: StepDiff[];
+  /** Not a difference in results: where each run's tasks came from. */
+  cache?: { a: CacheUse; b: CacheUse };
   /** Which sections differ; empty when the runs are the same. */
   differs: string[];
   /** Steps whose artifacts differ only because the seed does (nothing else they depend on differs). */
@@ -119,7 +126,8 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   const verdict = differs.length === 0
     ? `${a.record.id} and ${b.record.id} are the same: code, params, seed, environment and every artifact hash match`
     : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}${seedNote}`;
-  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, seed, inputs, env, envPackages, steps, differs, seedOnly, verdict };
+  const cache = a.record.cache || b.record.cache ? { a: cacheUse(a), b: cacheUse(b) } : undefined;
+  return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, seed, inputs, env, envPackages, steps, ...(cache ? { cache } : {}), differs, seedOnly, verdict };
 }
 
 /** Fills in each changed step's `why`: the union of its changed tasks' causes. */
@@ -144,6 +152,12 @@ function explainSteps(steps: StepDiff[], a: RunView, b: RunView, ctx: StepContex
     for (const t of tasks) for (const c of explainer.causes(s.step, t.slice(s.step.length + 1))) causes.set(JSON.stringify(c), c);
     s.why = sortCauses([...causes.values()]);
   }
+}
+
+function cacheUse(v: RunView): CacheUse {
+  const tasks = Object.values(v.tasks).flat();
+  const reused = tasks.filter((t) => t.cachedFrom !== undefined);
+  return { reused: reused.length, tasks: tasks.length, from: [...new Set(reused.map((t) => t.cachedFrom!.split('/')[0]!))].sort() };
 }
 
 function diffCode(a: RunView, b: RunView): RunDiff['code'] {
@@ -265,6 +279,7 @@ function diffStep(step: string, ta: TaskRecord[], tb: TaskRecord[], ctx: StepCon
     artifacts,
     onlyInA: [...byA.keys()].filter((id) => !byB.has(id)).sort(compareTaskIds),
     onlyInB: [...byB.keys()].filter((id) => !byA.has(id)).sort(compareTaskIds),
+    cached: { from: ta.filter((t) => t.cachedFrom !== undefined).length, to: tb.filter((t) => t.cachedFrom !== undefined).length },
   };
 }
 

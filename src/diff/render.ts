@@ -38,6 +38,10 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
     out.push(`  ${mark} ${e.step}: ${e.manager === 'conda' ? 'conda ' : ''}${v(`${e.name} ${e.kind === 'changed' ? `${e.from} → ${e.to}` : (e.from ?? e.to)}`)}`);
   }
   if (d.envPackages.length > 4 * max) out.push(`  … ${d.envPackages.length - 4 * max} more package changes (--json lists all)`);
+  if (d.cache) {
+    const use = (id: string, u: NonNullable<RunDiff['cache']>['a']) => `${id} reused ${u.reused} of ${u.tasks} tasks${u.from.length ? ` (from ${u.from.join(', ')})` : ''}`;
+    out.push(`cache        ${use(d.a, d.cache.a)}; ${use(d.b, d.cache.b)}`);
+  }
   const steps = d.steps.filter((s) => s.artifacts.length || s.onlyInA.length || s.onlyInB.length || s.status.from !== s.status.to);
   if (steps.length === 0) out.push('artifacts    identical in every step');
   else out.push('artifacts');

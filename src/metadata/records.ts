@@ -91,8 +91,9 @@ export interface RunCacheRecord {
   local: number;
   remote: number;
   filled: number;
-  /** Time the lookups took, in total (ms). */
+  /** Time the local lookups took, in total (ms, wall and CPU); the mirror's are counted in requests. */
   lookupMs: number;
+  lookupCpuMs?: number;
   /** S3 requests the lookups made on the mirror (listings and bundle reads; not the hits' object fetches). */
   mirrorRequests?: number;
 }

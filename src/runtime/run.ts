@@ -29,6 +29,7 @@ import { cacheRecord, openStepCache, pushCacheAfterRun } from '../cache/open.js'
 import { stepSettings } from '../decorators/settings.js';
 import { currentUser } from '../metadata/user.js';
 import { codeChangeWarning } from './code-change.js';
+import { cachedSteps } from '../cache/settings.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
 interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
@@ -98,7 +99,8 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
   const onOutput = o.quiet ? undefined : (job: TaskJob, stream: Stream, text: string) => reporter?.output(job, stream, text);
   const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput });
   // Overlaps worker start-up with compiling and record writing (not when every step runs on Batch).
-  if (hasLocalSteps(o.graph)) pool.prestart(Math.min(maxWorkers, 2));
+  // One only when the start step is cached: a rerun that reuses most tasks needs few workers.
+  if (hasLocalSteps(o.graph)) pool.prestart(Math.min(maxWorkers, cachedSteps(o.graph, o.cache, o.config.cache?.default).has('start') ? 1 : 2));
   try {
     return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
   } finally {

@@ -64,4 +64,6 @@ export function noteClock(log: TaskReadLog): void {
     },
   });
   globalThis.Date = proxy;
+  // So that `new Date().constructor === Date` still holds in the step (put back with the realm).
+  Object.defineProperty(RealDate.prototype, 'constructor', { value: proxy, writable: true, enumerable: false, configurable: true });
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CacheEntry } from '../../src/cache/entry.js';
-import { flow } from '../helpers/cli.js';
+import { copyFlow, flow, tempProject } from '../helpers/cli.js';
 import { ALL_TASKS, endArtifact, pipelineProject, ran, runFlow } from './helpers.js';
 
 /** Every local entry file of a project: step/task → its path. */
@@ -67,5 +67,20 @@ describe('step cache: bad entries are a miss and a warning, never a wrong hit', 
     expect([...files.values()].map((f) => f.length)).toEqual(ALL_TASKS.map(() => 1));
     const third = await runFlow(dir, ['--cache', '--seed', '1']);
     expect(ran(third)).toEqual([]);
+  });
+
+  it('a step reading an @includeFile input reruns when the file\'s content changes (same path), and is reused while it does not', { timeout: 180_000 }, async () => {
+    const dir = await tempProject({ 'data.txt': 'a\nb\n' });
+    const file = copyFlow(dir, 'include-data.ts');
+    const first = await runFlow(dir, ['--cache'], {}, file);
+    expect(ran(first)).toEqual(['end/0', 'start/0']);
+    expect(ran(await runFlow(dir, ['--cache'], {}, file))).toEqual([]);
+    writeFileSync(join(dir, 'data.txt'), 'a\nb\nc\n');
+    const changed = await runFlow(dir, ['--cache'], {}, file);
+    expect(ran(changed)).toEqual(['start/0']);
+    expect(await endArtifact(dir, changed.id, 'rows')).toEqual(['a', 'b', 'c']);
+    // end carries the new content of both inputs, reused without reading them.
+    expect(changed.artifacts['end/0']!.data).toBe(changed.artifacts['start/0']!.data);
+    expect(changed.artifacts['end/0']!.data).not.toBe(first.artifacts['end/0']!.data);
   });
 });

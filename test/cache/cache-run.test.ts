@@ -1,4 +1,9 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/client/client.js';
+import { StoreReader } from '../../src/ui/reader.js';
+import { runModel } from '../../src/ui/model/run.js';
+import { taskModel } from '../../src/ui/model/task.js';
 import { flow } from '../helpers/cli.js';
 import { ALL_TASKS, edit, endArtifact, pipelineProject, ran, runFlow } from './helpers.js';
 
@@ -16,6 +21,10 @@ describe('step cache: flow run reruns only what changed', () => {
     expect(warm.summary).toContain('reused 9 of 9 tasks from cache');
     expect(warm.cached['transform/2']).toBe(`${cold.id}/transform/2`);
     expect(warm.artifacts).toEqual(cold.artifacts);
+    // A run made of reused tasks is the same run as far as flow diff goes; the diff says where its tasks came from.
+    const diff = await flow(['diff', cold.id, warm.id], { cwd: dir });
+    expect(diff.stdout).toContain(`cache        ${cold.id} reused 0 of 9 tasks; ${warm.id} reused 9 of 9 tasks (from ${cold.id})`);
+    expect(diff.stdout).toMatch(/= run-1 and run-2 are the same/);
 
     // A param no step reads: every task is reused, and each carries the new value.
     const unused = await runFlow(dir, ['--cache', '--seed', '1', '--unused', '5']);
@@ -62,6 +71,13 @@ describe('step cache: flow run reruns only what changed', () => {
     expect(replay.stdout).toMatch(new RegExp(`reproduced ${lastEdited.id} bit for bit`));
     const inspected = await flow(['inspect', lastEdited.id], { cwd: dir });
     expect(inspected.stdout).toMatch(/cache\s+reused 8 of 9 tasks/);
+    expect(inspected.stdout).toMatch(/transform\s+linear\s+4\s+4\s+0\s+4\s+4 \(from run-1\)/);
+    // flow ui shows it too: the run page's step counts and the task page's origin.
+    const reader = new StoreReader(openStore({ store: join(dir, '.flow') }));
+    const run = await reader.open(lastEdited.id);
+    const page = await runModel(reader, run);
+    expect(page.dag.nodes.map((n) => [n.name, n.cached ?? 0])).toEqual([['start', 1], ['transform', 4], ['gather', 1], ['jitter', 1], ['report', 1], ['end', 0]]);
+    expect((await taskModel(run, 'gather', '0', () => undefined)).record?.cachedFrom).toBe(`${cold.id}/gather/0`);
 
     // --no-cache runs everything, and files nothing.
     const forced = await runFlow(dir, ['--no-cache', '--seed', '1']);

@@ -21,6 +21,8 @@ export interface DagNode {
   running: number;
   /** Tasks the step will have, when known (a foreach's children: the splits counted so far). */
   expected?: number;
+  /** Tasks reused from the step cache. */
+  cached?: number;
 }
 
 export interface DagEdge { from: string; to: string; foreach?: boolean }
@@ -54,7 +56,7 @@ function finishedRunModel(run: Run, graph: FlowGraph, summary: NonNullable<RunRe
   const nodes = run.record.steps.map(({ name, type }) => {
     const s = own(summary, name) ?? { tasks: 0, ok: 0, failed: 0 };
     const n = node(name, type, graph, [], [], false);
-    return { ...n, tasks: s.tasks, ok: s.ok, failed: s.failed, state: (s.failed > 0 ? 'failed' : s.tasks > 0 ? 'ok' : 'not run') as StepState };
+    return { ...n, tasks: s.tasks, ok: s.ok, failed: s.failed, ...(s.cached ? { cached: s.cached } : {}), state: (s.failed > 0 ? 'failed' : s.tasks > 0 ? 'ok' : 'not run') as StepState };
   });
   return { record: run.record, dag: { nodes, edges: graphEdges(graph), source: 'code-package' }, running: [], tasks: nodes.reduce((a, n) => a + n.tasks, 0) };
 }
@@ -66,6 +68,8 @@ function node(name: string, type: string, graph: FlowGraph | null, tasks: TaskRe
   const running = live.filter((t) => t.step === name).length;
   const state: StepState = failed > 0 ? 'failed' : running > 0 ? 'running' : tasks.length > 0 ? 'ok' : runRunning ? 'pending' : 'not run';
   const n: DagNode = { name, type, decorators: g?.decorators.map((d) => d.name) ?? [], state, tasks: tasks.length, ok, failed, running };
+  const cached = tasks.filter((t) => t.cachedFrom !== undefined).length;
+  if (cached) n.cached = cached;
   if (g?.foreach) n.foreach = g.foreach;
   if (g?.doc) n.doc = g.doc;
   if (g) n.line = g.line;

@@ -30,11 +30,12 @@ export interface RunRecord {
   condaEnvs?: Record<string, { kind: string; spec: { packages: Record<string, string> }; lock: string }>;
   includes?: Record<string, { path: string; hash: string; size: number }>;
   replayOf?: string; verdict?: Verdict; origin?: { run: string; step: string }; error?: ErrorJson; user?: unknown;
+  cache?: { steps: string[]; lookups: number; local: number; remote: number; filled: number };
 }
 
 export interface DagNode {
   name: string; type: string; foreach?: string; doc?: string; decorators: string[]; line?: number;
-  state: string; tasks: number; ok: number; failed: number; running: number; expected?: number;
+  state: string; tasks: number; ok: number; failed: number; running: number; expected?: number; cached?: number;
 }
 
 export interface LiveTask { step: string; id: string; attempt: number; started: string }
@@ -59,7 +60,7 @@ export interface CardRef { id: string; hash: string; title?: string; errors?: nu
 
 export interface TaskModel {
   run: { id: string; flow: string; status: string }; step: string; id: string;
-  record?: { status: string; parents: string[]; stack: Array<{ step: string; index: number; count: number }>; caught?: ErrorJson; clonedFrom?: string; next?: { targets: string[]; foreach?: string; count?: number } };
+  record?: { status: string; parents: string[]; stack: Array<{ step: string; index: number; count: number }>; caught?: ErrorJson; clonedFrom?: string; cachedFrom?: string; next?: { targets: string[]; foreach?: string; count?: number } };
   live?: LiveTask;
   artifacts: Array<{ name: string; hash: string; size: number; inherited: boolean }>;
   attempts: Attempt[];

@@ -31,7 +31,7 @@ export function Dag({ run, dag }: { run: string; dag: RunModel['dag'] }) {
         })}
         {dag.nodes.map((n) => {
           const p = g.node(n.name) as { x: number; y: number; width: number; height: number };
-          const counts = n.tasks || n.running ? `${n.ok}${n.expected !== undefined ? `/${n.expected}` : ''} ok${n.failed ? ` · ${n.failed} failed` : ''}${n.running ? ` · ${n.running} running` : ''}` : n.state;
+          const counts = n.tasks || n.running ? `${n.ok}${n.expected !== undefined ? `/${n.expected}` : ''} ok${n.cached ? ` (${n.cached} cached)` : ''}${n.failed ? ` · ${n.failed} failed` : ''}${n.running ? ` · ${n.running} running` : ''}` : n.state;
           return (
             <a key={n.name} href={stepPath(run, n.name)} class={`dag-node state-${n.state.replace(' ', '-')}`} data-step={n.name} data-state={n.state}>
               <title>{`${n.name} (${n.type}${n.foreach ? `, foreach ${n.foreach}` : ''}): ${n.state}, ${n.tasks} task${n.tasks === 1 ? '' : 's'}${n.doc ? `\n${n.doc}` : ''}`}</title>

@@ -38,6 +38,7 @@ function RunView({ m, timeline }: { m: RunModel; timeline: Loaded<TimelineModel>
             ['env locks', r.envLocks ? <table class="kv">{Object.entries(r.envLocks).map(([s, h]) => <tr key={s}><th>{s}</th><td><code>{short(h, 12)}</code>{r.stepEnvs?.[s] ? ' @npm' : r.condaEnvs?.[s] ? ' @conda' : ''}</td></tr>)}</table> : '–'],
             ['tags', r.tags.length ? r.tags.map((t) => <a key={t} class="tag" href={`/?tag=${encodeURIComponent(t)}`}>{t}</a>) : '(none)'],
             ...(user ? [['user', user] as [string, string]] : []),
+            ...(r.cache ? [['step cache', `reused ${r.cache.local + r.cache.remote} of ${m.tasks} tasks (${r.cache.local} here, ${r.cache.remote} from the mirror), filed ${r.cache.filled}`] as [string, string]] : []),
             ...(r.origin ? [['resumes', <a href={runPath(r.origin.run)}>{r.origin.run} from {r.origin.step}</a>] as [string, preact.ComponentChildren]] : []),
             ...(r.replayOf ? [['replay of', <span><a href={runPath(r.replayOf)}>{r.replayOf}</a> · <a href={`${runPath(r.id)}/replay`}>report</a> · <a href={`/diff/${encodeURIComponent(r.replayOf)}/${encodeURIComponent(r.id)}`}>diff</a></span>] as [string, preact.ComponentChildren]] : []),
           ]} />
@@ -50,9 +51,9 @@ function RunView({ m, timeline }: { m: RunModel; timeline: Loaded<TimelineModel>
       </div>
       <h2>Steps</h2>
       <table class="grid steps">
-        <thead><tr><th>step</th><th>type</th><th>state</th><th>tasks</th><th>ok</th><th>failed</th><th>running</th></tr></thead>
+        <thead><tr><th>step</th><th>type</th><th>state</th><th>tasks</th><th>ok</th><th>failed</th><th>running</th>{r.cache ? <th>cached</th> : null}</tr></thead>
         <tbody>{m.dag.nodes.map((n) => (
-          <tr key={n.name} data-step={n.name}><td><a href={stepPath(r.id, n.name)}>{n.name}</a></td><td>{n.type}{n.foreach ? ` (foreach ${n.foreach})` : ''}{n.decorators.length ? <span class="note"> {n.decorators.map((d) => `@${d}`).join(' ')}</span> : null}</td><td><Status status={n.state} /></td><td>{n.tasks}{n.expected !== undefined ? ` / ${n.expected}` : ''}</td><td>{n.ok}</td><td>{n.failed}</td><td>{n.running}</td></tr>
+          <tr key={n.name} data-step={n.name}><td><a href={stepPath(r.id, n.name)}>{n.name}</a></td><td>{n.type}{n.foreach ? ` (foreach ${n.foreach})` : ''}{n.decorators.length ? <span class="note"> {n.decorators.map((d) => `@${d}`).join(' ')}</span> : null}</td><td><Status status={n.state} /></td><td>{n.tasks}{n.expected !== undefined ? ` / ${n.expected}` : ''}</td><td>{n.ok}</td><td>{n.failed}</td><td>{n.running}</td>{r.cache ? <td>{n.cached ?? 0}</td> : null}</tr>
         ))}</tbody>
       </table>
       {m.running.length ? <p>Running now: {m.running.map((t) => <a key={`${t.step}/${t.id}`} class="tag" href={taskPath(r.id, t.step, t.id)}>{t.step}/{t.id}{t.attempt ? ` (attempt ${t.attempt})` : ''}</a>)}</p> : null}

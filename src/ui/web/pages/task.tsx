@@ -32,6 +32,7 @@ function TaskView({ m, query }: { m: TaskModel; query: URLSearchParams }) {
         ...(rec?.stack.length ? [['foreach', rec.stack.map((f) => `${f.step}[${f.index} of ${f.count}]`).join(' › ')] as [string, string]] : []),
         ...(rec?.next ? [['next', `${rec.next.targets.join(', ')}${rec.next.foreach ? ` (foreach ${rec.next.foreach}, ${rec.next.count ?? '?'} splits)` : ''}`] as [string, string]] : []),
         ...(rec?.clonedFrom ? [['cloned from', rec.clonedFrom] as [string, string]] : []),
+        ...(rec?.cachedFrom ? [['reused from cache', (() => { const [r, st, id] = rec.cachedFrom.split('/'); return <a href={taskPath(r!, st!, id!)}>{rec.cachedFrom}</a>; })()] as [string, preact.ComponentChildren]] : []),
         ...(rec?.caught ? [['caught error', `${rec.caught.code}: ${rec.caught.message}`] as [string, string]] : []),
       ]} />
       <h2>Attempts</h2>
