@@ -1,10 +1,9 @@
 import './backends.js';
-import { Run, listRuns, openProjectStore } from '../client/client.js';
 import { UsageError } from '../errors/index.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
 import type { RunRecord } from '../metadata/records.js';
-import { planResume } from '../plan/resume.js';
-import { executeRun, type RunOptions, type RunOutcome } from '../runtime/run.js';
+import type { RunOptions, RunOutcome } from '../runtime/run.js';
+import { startWorkers } from '../runtime/workers.js';
 import { loadFlowGraph } from './load.js';
 import { applyWith, parseWith } from '../graph/with.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
@@ -70,6 +69,8 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   let origin: RunOptions['origin'];
   let includes: RunOptions['includes'];
   if (o.resume) {
+    const { Run, listRuns, openProjectStore } = await import('../client/client.js');
+    const { planResume } = await import('../plan/resume.js');
     const store = openProjectStore(config);
     const runs = (await listRuns(store)).filter((r) => r.flow === graph.flow);
     const id = o.resume.origin ?? runs.find((r) => r.status === 'failed' || r.status === 'interrupted')?.id;
@@ -90,8 +91,18 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     origin = { run: id, step: plan.step, cloneFrom: (step, taskId) => plan.reuse.get(`${step}/${taskId}`) };
   }
   const quiet = o.flags.quiet;
+  // The workers start before the run machinery is loaded (runtime/run.js and what it imports):
+  // their start-up overlaps it.
+  const workers = startWorkers({ config, graph, maxWorkers: o.flags['max-workers'], quiet });
+  let executeRun: typeof import('../runtime/run.js').executeRun;
+  try {
+    ({ executeRun } = await import('../runtime/run.js'));
+  } catch (e) {
+    workers.pool.close(); // executeRun closes them from here on
+    throw e;
+  }
   const outcome = await executeRun({
-    config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag, origin,
+    workers, config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag, origin,
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     onStart: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);

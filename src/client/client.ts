@@ -185,13 +185,34 @@ export class Flow {
   }
 
   async latestRun(): Promise<Run | undefined> {
-    return (await this.runs())[0];
+    return this.newest(() => true);
   }
 
   async latestSuccessfulRun(): Promise<Run | undefined> {
-    return (await this.runs()).find((r) => r.successful);
+    return this.newest((r) => r.status === 'ok');
+  }
+
+  /**
+   * The newest run of this flow that `accept`s (after liveness), as `runs().find(accept)` gives
+   * it, found by reading run records newest first: usually one read instead of a listing of every
+   * run. After SCAN_LIMIT records of other flows or states, the listing (through the run index)
+   * takes over.
+   */
+  private async newest(accept: (r: RunRecord) => boolean): Promise<Run | undefined> {
+    const ids = this.store.listRecordsSync('runs').filter((n) => /^run-\d+$/.test(n)).sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
+    for (const id of ids.slice(0, SCAN_LIMIT)) {
+      const rec = readRunRecord(this.store, id);
+      if (rec?.flow !== this.name) continue;
+      const run = Run.of(this.store, rec);
+      if (accept(run.record)) return run;
+    }
+    if (ids.length <= SCAN_LIMIT) return undefined;
+    return (await this.runs()).find((r) => accept(r.record));
   }
 }
+
+/** Run records Flow.latestRun reads one by one before it lists the store's runs instead. */
+const SCAN_LIMIT = 32;
 
 export { compareTaskIds } from '../metadata/task-ids.js';
 export { listRuns, withLiveness } from './list-runs.js';

@@ -71,6 +71,15 @@ describe('CLI start-up: modules loaded', () => {
   });
 });
 
+describe('flow run: what a run without environments loads', () => {
+  it('a flow without @npm/@conda loads none of the environment machinery (semver, the archive decoders, the conda solver)', async () => {
+    const r = await flowModules(['run', file, '-q'], dir);
+    expect(r.exitCode, r.stderr).toBe(0);
+    // The probe is inherited by the workers: their modules are in the list too.
+    expect(packagesOf(r.modules).filter((p) => ['semver', 'fflate', 'fzstd', 'seek-bzip', '@conda-org/rattler'].includes(p))).toEqual([]);
+  });
+});
+
 describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/load-bundle.js)', () => {
   const cacheFiles = (cacheDir: string) => (existsSync(join(cacheDir, 'v8')) ? readdirSync(join(cacheDir, 'v8')) : []);
 
