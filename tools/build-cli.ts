@@ -13,9 +13,10 @@
  *    (Node 20 has no compile cache of its own). Runtime dependencies stay in node_modules and are
  *    loaded when a command first needs one (the AWS SDK, esbuild, isomorphic-git, oxc-parser, tar:
  *    test/cli/startup.test.ts checks that the read commands load none of them).
- *    dist/src (tsc's output) is still the package's library: what `import 'flowrun'` loads, the
- *    task workers, the Batch bundle. The CLI process loads from it only the few modules that stay
- *    ES modules (ES_MODULE_SOURCES).
+ *    What `import 'flowrun'` loads and the task workers run is another build (dist/bundle,
+ *    tools/build-runtime.ts); the CLI process never imports a flow, so its own copy of the library
+ *    shares no state with theirs. From tsc's dist/src it loads only the few modules that stay ES
+ *    modules (ES_MODULE_SOURCES).
  * 2. oclif.manifest.json: the commands' flags, args and help, so oclif lists and parses commands
  *    without importing them.
  *

@@ -5,7 +5,7 @@ import type { BuildFailure, Message, Plugin } from 'esbuild';
 import { FlowFileError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import { BUILD_ID, PACKAGE_ROOT } from '../util/package-info.js';
+import { BUILD_ID, RUNTIME_ENTRY } from '../util/package-info.js';
 import { JsonCache } from './cache.js';
 
 export interface CompiledFlow {
@@ -22,8 +22,8 @@ export interface CompiledFlow {
  */
 export interface CompileTarget { flowrunImport?: string; moduleDir?: string }
 
-/** The module every `import 'flowrun'` in a flow resolves to: this very copy of flowrun. */
-const FLOWRUN_ENTRY = join(PACKAGE_ROOT, 'dist', 'src', 'index.js');
+/** The module every `import 'flowrun'` in a flow resolves to: this very copy of flowrun, as its workers load it. */
+const FLOWRUN_ENTRY = RUNTIME_ENTRY;
 
 /**
  * Compiles a flow file to one ES module with esbuild: TypeScript stripped, TC39 decorators

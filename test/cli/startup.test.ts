@@ -1,8 +1,10 @@
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFlow, flow, REPO, tempDir, tempProject } from '../helpers/cli.js';
-import { flowModules, packagesOf } from '../helpers/loaded-modules.js';
+import { flowModules, packagesOf, readModules } from '../helpers/loaded-modules.js';
 
 // What keeps the CLI fast (issue #18), checked on the modules a command actually loads, not on
 // timings: oclif and the library come from the bundle dist/cli/flow.cjs (never the ~130 files of
@@ -77,6 +79,21 @@ describe('flow run: what a run without environments loads', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     // The probe is inherited by the workers: their modules are in the list too.
     expect(packagesOf(r.modules).filter((p) => ['semver', 'fflate', 'fzstd', 'seek-bzip', '@conda-org/rattler'].includes(p))).toEqual([]);
+    // The workers and the flow's import of 'flowrun' load the runtime build (tools/build-runtime.ts), not dist/src's ES modules.
+    expect(r.modules).toContain(join(REPO, 'dist', 'bundle', 'task', 'worker.js'));
+    expect(r.modules).toContain(join(REPO, 'dist', 'bundle', 'index.js'));
+    expect(r.modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
+  });
+
+  it('a script\'s import from \'flowrun\' loads the runtime build (a few files), not dist/src', async () => {
+    writeFileSync(join(dir, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
+    const out = join(tempDir('flowrun-modules-'), 'modules.txt');
+    const r = await execa(process.execPath, ['latest.mjs'], { cwd: dir, reject: false, env: { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href}`, FLOW_TEST_MODULES_OUT: out } });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
+    const modules = readModules(out);
+    expect(modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
+    expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(12);
   });
 });
 
