@@ -6,7 +6,7 @@ export default class Init extends BaseCommand {
   static override summary = 'Scaffold a flowrun project: package.json, tsconfig, a hello flow and a train flow.';
   static override examples = ['<%= config.bin %> init my-project', '<%= config.bin %> init'];
   static override enableJsonFlag = true;
-  static override args = { dir: Args.string({ description: 'directory to create (default: the current one)', default: '.' }) };
+  static override args = { dir: Args.string({ description: 'directory to create (default: the current one)', default: '.', ignoreStdin: true }) };
 
   async run(): Promise<InitResult> {
     const { args } = await this.parse(Init);

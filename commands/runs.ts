@@ -5,7 +5,8 @@ export default class Runs extends BaseCommand {
   static override summary = 'List runs: id, flow, status, start, duration, git commit, dirty flag, tags.';
   static override examples = ['<%= config.bin %> runs', '<%= config.bin %> runs TrainFlow --json'];
   static override enableJsonFlag = true;
-  static override args = { flow: Args.string({ description: 'only runs of this flow' }) };
+  // ignoreStdin: oclif would otherwise wait up to 10 ms for the argument on a stdin that is not a terminal.
+  static override args = { flow: Args.string({ description: 'only runs of this flow', ignoreStdin: true }) };
   static override flags = { remote: Flags.boolean({ description: 'list the runs on the S3 mirror instead of the local store' }) };
 
   async run(): Promise<unknown> {

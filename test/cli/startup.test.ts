@@ -54,6 +54,14 @@ describe('CLI start-up: modules loaded', () => {
     expect(r.builtins.filter((m) => unneeded.includes(m))).toEqual([]);
   });
 
+  it('flow runs takes no argument from stdin: a script\'s pipe is neither read (no readline) nor taken for the flow name', async () => {
+    const piped = await flow(['runs', '--json'], { cwd: dir, stdin: 'pipe', input: 'NoSuchFlow\n' });
+    expect(piped.exitCode, piped.stderr).toBe(0);
+    expect((JSON.parse(piped.stdout) as { runs: unknown[] }).runs).toHaveLength(1);
+    const r = await flowModules(['runs', '--json'], dir);
+    expect(r.builtins).not.toContain('readline');
+  });
+
   it('the probe sees modules loaded on demand: check with its caches removed loads esbuild, oxc-parser and the graph extractor (an ES module) from dist/src', async () => {
     rmSync(join(dir, 'node_modules', '.cache'), { recursive: true, force: true });
     const check = await flowModules(['check', file], dir);
