@@ -54,6 +54,24 @@ describe('CLI start-up: modules loaded', () => {
     expect(r.builtins.filter((m) => unneeded.includes(m))).toEqual([]);
   });
 
+  it('a read command that writes nothing to stderr never creates Node\'s stderr stream (a socket when stderr is a pipe): oclif prints without the console', async () => {
+    const tmp = tempDir('flowrun-stderr-');
+    // Records the first read of process.stderr (Node creates the stream then).
+    writeFileSync(join(tmp, 'probe.cjs'), `const d = Object.getOwnPropertyDescriptor(process, 'stderr');
+Object.defineProperty(process, 'stderr', { configurable: true, enumerable: d.enumerable, get() {
+  require('fs').writeFileSync(${JSON.stringify(join(tmp, 'touched'))}, new Error().stack);
+  Object.defineProperty(process, 'stderr', d);
+  return d.get.call(process);
+} });
+`);
+    for (const args of [['get', 'run-1', 'result'], ['--version'], ['show', file]]) {
+      const r = await execa(process.execPath, ['-r', join(tmp, 'probe.cjs'), join(REPO, 'bin', 'run.js'), ...args], { cwd: dir, reject: false, stdin: 'ignore' });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout)).not.toBe('');
+      expect(existsSync(join(tmp, 'touched')) ? readFileSync(join(tmp, 'touched'), 'utf8') : '', args.join(' ')).toBe('');
+    }
+  });
+
   it('flow runs takes no argument from stdin: a script\'s pipe is neither read (no readline) nor taken for the flow name', async () => {
     const piped = await flow(['runs', '--json'], { cwd: dir, stdin: 'pipe', input: 'NoSuchFlow\n' });
     expect(piped.exitCode, piped.stderr).toBe(0);
