@@ -194,7 +194,9 @@ export async function buildCli(): Promise<void> {
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 32);
   mkdirSync(dirname(OUT_FILE), { recursive: true });
   writeFileSync(OUT_FILE, `${BUNDLE_HASH_PREFIX}${hash}\n${code}`);
+  // The metafile of a debug build is for profiling only: never left beside a release build (npm pack takes dist/cli).
   if (debug) writeFileSync(`${OUT_FILE}.meta.json`, JSON.stringify(result.metafile));
+  else rmSync(`${OUT_FILE}.meta.json`, { force: true });
   await writeManifest();
 }
 
