@@ -132,7 +132,7 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     const first = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
     expect(first.exitCode, first.stderr).toBe(0);
     const files = cacheFiles(cacheDir);
-    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{32}-${process.version}-${process.arch}\\.bin$`))]);
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{8}-[0-9a-f]{32}-${process.version}-${process.arch}\\.bin$`))]);
     const cacheFile = join(cacheDir, 'v8', files[0]!);
     const written = statSync(cacheFile);
     expect(written.mode & 0o777).toBe(0o600);
@@ -165,6 +165,20 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     expect(show.exitCode, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/^Linear/);
     expect(show.stderr).toBe('');
+  });
+
+  it('writing a new build\'s cache removes the same installation\'s older ones, not another installation\'s', async () => {
+    const cacheDir = tempDir('flowrun-v8-');
+    expect((await flow(['--version'], { cwd: dir, env: { FLOW_CACHE_DIR: cacheDir } })).exitCode).toBe(0);
+    const [current] = cacheFiles(cacheDir);
+    const [, tag] = current!.split('-');
+    const older = `flow.cjs-${tag}-${'0'.repeat(32)}-${process.version}-${process.arch}.bin`;
+    const elsewhere = `flow.cjs-${tag === 'ffffffff' ? '00000000' : 'ffffffff'}-${'0'.repeat(32)}-${process.version}-${process.arch}.bin`;
+    rmSync(join(cacheDir, 'v8', current!));
+    writeFileSync(join(cacheDir, 'v8', older), 'old build');
+    writeFileSync(join(cacheDir, 'v8', elsewhere), 'another installation');
+    expect((await flow(['--version'], { cwd: dir, env: { FLOW_CACHE_DIR: cacheDir } })).exitCode).toBe(0);
+    expect(cacheFiles(cacheDir).sort()).toEqual([current!, elsewhere].sort());
   });
 
   it('NODE_DISABLE_COMPILE_CACHE=1 (Node\'s own switch) writes none', async () => {
