@@ -9,7 +9,8 @@
 // $FLOW_CACHE_DIR/v8 (default $XDG_CACHE_HOME/flowrun or ~/.cache/flowrun), private to the user
 // (a file someone else owns is not loaded). V8 itself refuses data made by another V8 or with
 // other flags; a build is named by the hash tools/build-cli.ts writes on the bundle's first line,
-// since V8 checks little of the source itself. Writing one removes those unused for 30 days.
+// since V8 checks little of the source itself. Writing one removes the installation's older ones
+// (and other installations' unused for 30 days).
 // NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
 'use strict';
 const fs = require('node:fs');
@@ -31,7 +32,9 @@ function loadBundle(file) {
   if (!build) return require(file);
   const vm = require('node:vm');
 
-  const cacheFile = path.join(cacheDir(), `${path.basename(file)}-${build[1]}-${process.version}-${process.arch}.bin`);
+  // Named by the installation (the bundle's path), then its build: a new build's cache replaces
+  // the installation's older ones, another installation's stay.
+  const cacheFile = path.join(cacheDir(), `${path.basename(file)}-${pathTag(file)}-${build[1]}-${process.version}-${process.arch}.bin`);
   const cached = readOwnFile(cacheFile);
   // Node's CommonJS wrapper, plus the function the bundle's import() expressions call
   // (tools/build-cli.ts, routeDynamicImports), on the first line: line numbers in stack traces stay.
@@ -68,6 +71,13 @@ function importFrom(dir) {
   };
 }
 
+/** A short tag of a path (32-bit FNV-1a, hex): loading node:crypto for it would cost more than the rest of this file. */
+function pathTag(file) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < file.length; i++) h = Math.imul(h ^ file.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
 function cacheDir() {
   const env = process.env;
   const home = () => require('node:os').homedir();
@@ -89,7 +99,7 @@ function readOwnFile(file) {
   }
 }
 
-/** Caches untouched this long are removed when a new one is written (older builds, older Nodes). */
+/** Other installations' caches untouched this long are removed when a new one is written. */
 const STALE_MS = 30 * 24 * 3600 * 1000;
 
 function writeCache(file, script) {
@@ -107,7 +117,12 @@ function writeCache(file, script) {
   try {
     for (const name of fs.readdirSync(dir)) {
       const other = path.join(dir, name);
-      if (other !== file && Date.now() - fs.statSync(other).mtimeMs > STALE_MS) fs.rmSync(other, { force: true });
+      if (other === file) continue;
+      const age = Date.now() - fs.statSync(other).mtimeMs;
+      if (name.endsWith('.tmp') && age < 60_000) continue; // another process writing its cache
+      // The same installation's older builds (or Node versions) go now; others' after STALE_MS.
+      const sameInstall = name.startsWith(`${path.basename(file).split('-').slice(0, 2).join('-')}-`);
+      if (sameInstall || age > STALE_MS) fs.rmSync(other, { force: true });
     }
   } catch {
     // Another process pruning at the same time.

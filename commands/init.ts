@@ -7,7 +7,7 @@ export default class Init extends BaseCommand {
   static override description = 'Works in a new folder and in an existing project: nothing is overwritten (files that exist are kept, package.json only gains the scripts and dependencies it lacks). A folder outside any git repository gets git init.';
   static override examples = ['<%= config.bin %> init my-project', '<%= config.bin %> init'];
   static override enableJsonFlag = true;
-  static override args = { dir: Args.string({ description: 'project directory (default: the current one)', default: '.' }) };
+  static override args = { dir: Args.string({ description: 'project directory (default: the current one)', default: '.', ignoreStdin: true }) };
 
   async run(): Promise<InitResult> {
     const { args } = await this.parse(Init);

@@ -7,7 +7,8 @@ export default class Pull extends BaseCommand {
   static override examples = ['<%= config.bin %> pull', '<%= config.bin %> pull run-7'];
   static override enableJsonFlag = true;
   static override strict = false;
-  static override args = { runs: Args.string({ description: 'run ids (default: all)' }) };
+  // ignoreStdin: oclif would otherwise read the run ids from a stdin that is not a terminal (a script's pipe).
+  static override args = { runs: Args.string({ description: 'run ids (default: all)', ignoreStdin: true }) };
 
   async run(): Promise<unknown> {
     const { argv } = await this.parse(Pull);

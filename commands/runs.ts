@@ -7,7 +7,8 @@ export default class Runs extends BaseCommand {
   static override description = 'Every user\'s runs, replays and what-ifs are listed (filter with --user). A replay\'s status is its verdict: diverged when it did not reproduce its origin, unverified when nothing was compared. Tags include those added with flow tag.';
   static override examples = ['<%= config.bin %> runs', '<%= config.bin %> runs --flow TrainFlow --tag nightly --status ok --limit 5', '<%= config.bin %> runs --user alice --json'];
   static override enableJsonFlag = true;
-  static override args = { flow: Args.string({ description: 'only runs of this flow (same as --flow)' }) };
+  // ignoreStdin: oclif would otherwise wait up to 10 ms for the argument on a stdin that is not a terminal.
+  static override args = { flow: Args.string({ description: 'only runs of this flow (same as --flow)', ignoreStdin: true }) };
   static override flags = {
     flow: Flags.string({ description: 'only runs of this flow' }),
     tag: Flags.string({ description: 'only runs carrying this tag (repeatable: every one)', multiple: true }),

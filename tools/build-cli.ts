@@ -13,9 +13,10 @@
  *    (Node 20 has no compile cache of its own). Runtime dependencies stay in node_modules and are
  *    loaded when a command first needs one (the AWS SDK, esbuild, isomorphic-git, oxc-parser, tar:
  *    test/cli/startup.test.ts checks that the read commands load none of them).
- *    dist/src (tsc's output) is still the package's library: what `import 'flowrun'` loads, the
- *    task workers, the Batch bundle. The CLI process loads from it only the few modules that stay
- *    ES modules (ES_MODULE_SOURCES).
+ *    What `import 'flowrun'` loads and the task workers run is another build (dist/bundle,
+ *    tools/build-runtime.ts); the CLI process never imports a flow, so its own copy of the library
+ *    shares no state with theirs. From tsc's dist/src it loads only the few modules that stay ES
+ *    modules (ES_MODULE_SOURCES).
  * 2. oclif.manifest.json: the commands' flags, args and help, so oclif lists and parses commands
  *    without importing them.
  *
@@ -27,6 +28,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { trimOclif } from './oclif-trim.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT_FILE = join(REPO, 'dist', 'cli', 'flow.cjs');
@@ -54,54 +56,6 @@ const BUNDLED_PACKAGES = new Set(['@oclif/core', 'minimatch']);
 
 /** Loaded by oclif only to run commands from TypeScript sources, which the CLI never does. */
 const NEVER_LOADED = ['typescript', 'ts-node', 'tsx'];
-
-/**
- * CommonJS packages oclif requires on every start but calls only in paths flowrun does not take
- * (tinyglobby: command discovery by file pattern, replaced by the explicit list). Each becomes a
- * stub whose functions load the real module on first call; esbuild evaluates a bundled CommonJS
- * module only when it is first required.
- */
-const LOAD_ON_FIRST_CALL: Record<string, string[]> = { tinyglobby: ['glob', 'globSync'] };
-
-/**
- * Packages replaced in the bundle by a module of the same behaviour that costs less to load.
- * `debug` (oclif's logger): prints only for namespaces named in $DEBUG, the one variable it reads
- * in Node; without it, its set-up (terminal detection, colour support, option parsing from the
- * environment) is skipped and every logger does nothing. With DEBUG set, the package itself is loaded.
- */
-const STAND_INS: Record<string, string> = {
-  debug: `const off = Object.assign(() => {}, { enabled: false, namespace: '' });
-off.extend = () => off; off.log = () => {}; off.destroy = () => {};
-const create = () => off;
-Object.assign(create, { enable() {}, disable: () => '', enabled: () => false, names: [], skips: [], formatters: {} });
-module.exports = process.env.DEBUG ? require("debug") : create;`,
-  // oclif asks wsl-utils only whether this is WSL (and, on Windows, where PowerShell is): is-wsl
-  // answers the first without wsl-utils' other modules (child_process, fs/promises, PowerShell).
-  'wsl-utils': `export { default as isWsl } from "is-wsl";
-export const powerShellPath = async (...a) => (await import("wsl-utils")).powerShellPath(...a);`,
-};
-
-/**
- * Node built-in modules that oclif requires on every start but uses only on paths most commands
- * do not take (child_process: the Windows shell; readline: flags read from stdin; perf_hooks:
- * OCLIF_PERFORMANCE timings). In oclif's modules each becomes an object that loads the built-in
- * on first use of one of its properties (oclif, compiled TypeScript, reads them only as
- * `module.property` when it calls them).
- */
-const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks'];
-
-/**
- * node:fs/promises as oclif uses it (reading its package.json and manifest at start-up): the same
- * calls as promises of node:fs's synchronous ones, for files of a few KB. Loading node:fs/promises
- * (its FileHandle, streams and their dependencies) costs more than reading them. Any other
- * function comes from node:fs/promises, loaded then.
- */
-const SYNC_FS_PROMISES = `const fs = require("node:fs");
-const sync = { readFile: fs.readFileSync, stat: fs.statSync, access: fs.accessSync, readdir: fs.readdirSync };
-let real;
-module.exports = new Proxy({}, {
-  get: (_, key) => Object.hasOwn(sync, key) ? async (...args) => sync[key](...args) : (real ??= require("node:fs/promises"))[key],
-});`;
 
 const packageJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
   dependencies?: Record<string, string>; type?: string; main?: string; exports?: unknown;
@@ -154,58 +108,6 @@ function entrySource(commands: Array<{ id: string; file: string }>): string {
 /** What `import.meta.url` of a bundled library module becomes: a constant each such module declares. */
 const IMPORT_META_URL = '__flowrunImportMetaUrl';
 
-/**
- * oclif's modules require each other and their packages at the top (`const x_1 = require("./x")`),
- * so loading `Command` evaluates nearly all of oclif: help, its templates, spinners, terminal
- * width, colour support. In oclif's own files such a line becomes an object that requires the module
- * when one of its properties is first read (oclif, compiled TypeScript, reads them only as
- * `x_1.name`), so a command evaluates only the parts of oclif it uses.
- */
-const LAZY_REQUIRE_PATTERN = /^(const|var) ([\w$]+) = (?:(__importDefault)\()?require\(("(?!node:)[^"]+")\)\)?;$/gm;
-const LAZY_REQUIRE_HELPER = `exports.__lazyRequire = (load, withDefault) => {
-  let real;
-  const m = () => real ??= (withDefault ? ((x) => x && x.__esModule ? x : { default: x })(load()) : load());
-  return new Proxy({}, {
-    get: (_, key) => m()[key],
-    set: (_, key, value) => { m()[key] = value; return true; },
-    has: (_, key) => key in m(),
-    ownKeys: () => Reflect.ownKeys(m()),
-    getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(m(), key); return d && { ...d, configurable: true }; },
-  });
-};`;
-
-/**
- * Edits of oclif's own code, each found exactly once (the build fails after an oclif update that
- * moved it). plugin.js sorts a plugin's commands with localeCompare on every start: its first call
- * creates ICU's collator, about 10 ms. Code-unit order serves as well there: nothing shows that
- * list in its order (help sorts what it lists itself).
- */
-const OCLIF_PATCHES: Array<{ file: string; from: string; to: string }> = [
-  { file: 'lib/config/plugin.js', from: '.sort((a, b) => a.id.localeCompare(b.id));', to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));' },
-];
-
-function patchOclif(path: string, text: string): string {
-  for (const p of OCLIF_PATCHES) {
-    if (!path.endsWith(`@oclif/core/${p.file}`)) continue;
-    const at = text.indexOf(p.from);
-    if (at < 0 || text.indexOf(p.from, at + 1) >= 0) throw new Error(`build-cli: oclif's ${p.file} no longer holds exactly one ${p.from}: review OCLIF_PATCHES`);
-    text = text.replace(p.from, p.to);
-  }
-  return text;
-}
-
-/** A module standing for a built-in: the built-in is required when a property is first read. */
-function lazyBuiltinSource(name: string): string {
-  return `let real;
-const load = () => (real ??= require(${JSON.stringify(`node:${name}`)}));
-module.exports = new Proxy({}, {
-  get: (_, key) => load()[key],
-  has: (_, key) => key in load(),
-  ownKeys: () => Reflect.ownKeys(load()),
-  getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(load(), key); return d && { ...d, configurable: true }; },
-});`;
-}
-
 /** A source file's path relative to the repository, with / separators. */
 const repoPath = (abs: string) => relative(REPO, abs).split(sep).join('/');
 
@@ -229,33 +131,7 @@ function layout(externals: string[]): EsbuildPlugin {
     name: 'flowrun-cli-layout',
     setup(b) {
       b.onResolve({ filter: /^@oclif\/core$/ }, () => ({ path: join(REPO, 'src', 'cli', 'oclif.ts') }));
-      const lazy = new RegExp(`^(${Object.keys(LOAD_ON_FIRST_CALL).join('|')})$`);
-      b.onResolve({ filter: lazy }, (args) => (args.namespace === 'on-first-call' ? undefined : { path: args.path, namespace: 'on-first-call' }));
-      b.onLoad({ filter: /.*/, namespace: 'on-first-call' }, (args) => ({
-        contents: LOAD_ON_FIRST_CALL[args.path]!.map((fn) => `exports.${fn} = (...a) => require(${JSON.stringify(args.path)}).${fn}(...a);`).join('\n'),
-        resolveDir: REPO,
-        loader: 'js',
-      }));
-      const standIn = new RegExp(`^(${Object.keys(STAND_INS).join('|')})$`);
-      b.onResolve({ filter: standIn }, (args) => (args.namespace === 'stand-in' ? undefined : { path: args.path, namespace: 'stand-in' }));
-      b.onLoad({ filter: /.*/, namespace: 'stand-in' }, (args) => ({ contents: STAND_INS[args.path]!, resolveDir: REPO, loader: 'js' }));
-      const lazyBuiltin = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
-      b.onResolve({ filter: lazyBuiltin }, (args) => {
-        if (args.namespace === 'lazy-builtin' || !repoPath(args.importer).includes('node_modules/@oclif/')) return undefined;
-        return { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' };
-      });
-      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyBuiltinSource(args.path), loader: 'js' }));
-      b.onResolve({ filter: /^(node:)?fs\/promises$/ }, (args) => (repoPath(args.importer).includes('node_modules/@oclif/core/') ? { path: 'fs-promises', namespace: 'sync-fs-promises' } : undefined));
-      b.onLoad({ filter: /.*/, namespace: 'sync-fs-promises' }, () => ({ contents: SYNC_FS_PROMISES, loader: 'js' }));
-      b.onResolve({ filter: /^flowrun-lazy-require$/ }, () => ({ path: 'lazy-require', namespace: 'lazy-require' }));
-      b.onLoad({ filter: /.*/, namespace: 'lazy-require' }, () => ({ contents: LAZY_REQUIRE_HELPER, loader: 'js' }));
-      b.onLoad({ filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/ }, (args) => {
-        const text = patchOclif(repoPath(args.path), readFileSync(args.path, 'utf8'));
-        const lazy = text.replace(LAZY_REQUIRE_PATTERN, (_, decl: string, name: string, wrap: string | undefined, spec: string) =>
-          `${decl} ${name} = __lazyRequire(() => require(${spec}), ${wrap === '__importDefault' ? 1 : 0});`);
-        if (lazy === text) return undefined;
-        return { contents: `const { __lazyRequire } = require("flowrun-lazy-require");\n${lazy}`, loader: 'js' };
-      });
+      trimOclif(b, REPO);
       b.onResolve({ filter: bare }, (args) => {
         const name = bare.exec(args.path)![1]!;
         if (esOnly.has(name) && args.kind !== 'dynamic-import') {
@@ -318,7 +194,9 @@ export async function buildCli(): Promise<void> {
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 32);
   mkdirSync(dirname(OUT_FILE), { recursive: true });
   writeFileSync(OUT_FILE, `${BUNDLE_HASH_PREFIX}${hash}\n${code}`);
+  // The metafile of a debug build is for profiling only: never left beside a release build (npm pack takes dist/cli).
   if (debug) writeFileSync(`${OUT_FILE}.meta.json`, JSON.stringify(result.metafile));
+  else rmSync(`${OUT_FILE}.meta.json`, { force: true });
   await writeManifest();
 }
 

@@ -1,12 +1,12 @@
 import './backends.js';
-import { Run, listRuns, openProjectStore } from '../client/client.js';
 import { UsageError } from '../errors/index.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
 import type { RunRecord } from '../metadata/records.js';
-import { planResume, type ResumePlan } from '../plan/resume.js';
 import { selectRuns } from '../metadata/run-query.js';
 import { currentUser, userNamespace } from '../metadata/user.js';
-import { executeRun, type RunOptions, type RunOutcome } from '../runtime/run.js';
+import type { ResumePlan } from '../plan/resume.js';
+import type { RunOptions, RunOutcome } from '../runtime/run.js';
+import { startWorkers } from '../runtime/workers.js';
 import { loadFlowGraph } from './load.js';
 import { applyWith, parseWith } from '../graph/with.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
@@ -78,6 +78,8 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   let includes: RunOptions['includes'];
   const user = currentUser(o.flags.user);
   if (o.resume) {
+    const { Run, listRuns, openProjectStore } = await import('../client/client.js');
+    const { planResume } = await import('../plan/resume.js');
     const store = openProjectStore(config);
     const run = await Run.open(store, o.resume.origin ?? defaultOrigin(await listRuns(store), graph.flow, user, analysis.displayPath));
     const plan = await planResume(graph, run, o.resume.step);
@@ -88,8 +90,18 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     if (!o.flags.quiet) process.stderr.write(`${reuseLine(run.record, plan)}\n`);
   }
   const quiet = o.flags.quiet;
+  // The workers start before the run machinery is loaded (runtime/run.js and what it imports):
+  // their start-up overlaps it.
+  const workers = startWorkers({ config, graph, maxWorkers: o.flags['max-workers'], quiet, cache: o.flags.cache });
+  let executeRun: typeof import('../runtime/run.js').executeRun;
+  try {
+    ({ executeRun } = await import('../runtime/run.js'));
+  } catch (e) {
+    workers.pool.close(); // executeRun closes them from here on
+    throw e;
+  }
   const outcome = await executeRun({
-    config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag ?? [], origin, user,
+    workers, config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag ?? [], origin, user,
     maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     cache: o.flags.cache,
     onStart: (run) => {

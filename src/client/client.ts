@@ -285,13 +285,33 @@ export class Flow {
   }
 
   async latestRun(): Promise<Run | undefined> {
-    return (await this.runs({ limit: 1 }))[0];
+    return this.newest({});
   }
 
   async latestSuccessfulRun(): Promise<Run | undefined> {
-    return (await this.runs({ status: 'ok', limit: 1 }))[0];
+    return this.newest({ status: 'ok' });
+  }
+
+  /**
+   * `runs({ ...q, limit: 1 })[0]` (this flow, the namespace, no replays), found by reading run
+   * records newest first: usually one read instead of a listing of every run. After SCAN_LIMIT
+   * records of other flows, states or users, the listing (through the run index) takes over.
+   */
+  private async newest(q: Pick<FlowRunsQuery, 'status'>): Promise<Run | undefined> {
+    const query = { flow: this.name, status: q.status, namespace: getNamespace(), kinds: ['run', 'resume'] as const };
+    const ids = this.store.listRecordsSync('runs').filter((n) => /^run-\d+$/.test(n)).sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
+    for (const id of ids.slice(0, SCAN_LIMIT)) {
+      const rec = readRunRecord(this.store, id);
+      if (rec?.flow !== this.name) continue;
+      if (selectRuns([withTagLog(withLiveness(rec), readTagLog(this.store, id))], query).length) return Run.open(this.store, id);
+    }
+    if (ids.length <= SCAN_LIMIT) return undefined;
+    return (await this.runs({ ...q, limit: 1 }))[0];
   }
 }
+
+/** Run records Flow.latestRun reads one by one before it lists the store's runs instead. */
+const SCAN_LIMIT = 32;
 
 let currentNamespace: string | null | undefined;
 

@@ -10,7 +10,9 @@
  * - isomorphic-git, when there is no git binary (Batch containers) or git refuses the repo.
  *
  * Processes are spawned with node:child_process rather than execa: `import('execa')` alone takes
- * ~200 ms on this machine, twice the whole 100 ms budget, while execFile costs nothing to load.
+ * ~200 ms on this machine, twice the whole 100 ms budget, while execFile costs nothing to load;
+ * commands started together run in one `sh` (run-git.ts), since each spawn from Node forks the
+ * whole orchestrator.
  *
  * The patch is one git-style unified diff (`git apply` accepts it): tracked changes against HEAD
  * first, then one /dev/null→file section per untracked-not-ignored file, binary content in git's
@@ -20,7 +22,6 @@
  *
  * All paths in a GitState are relative to the repository's top level, POSIX, not quoted.
  */
-import { execFile } from 'node:child_process';
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
@@ -31,6 +32,7 @@ import { ExitCode, FlowError } from '../errors/flow-error.js';
 import { isSecretFile, readSmall } from '../package/secret-files.js';
 import { stripCredentials } from '../util/url-credentials.js';
 import type { GitRecord } from '../metadata/records.js';
+import { GitCommandFailed, GitMissing, GitRefused, type GitRun, runGit } from './run-git.js';
 
 /** The git state of a project: the record's fields, with the patch as text and the untracked files. */
 export interface GitState extends Omit<GitRecord, 'patch'> {
@@ -141,73 +143,6 @@ export async function applyPatch(dir: string, patch: string, opts: GitOptions = 
 
 // ---------------------------------------------------------------------------------------------
 // Running git
-
-/** No git binary on PATH. */
-class GitMissing extends Error {}
-/** git declined to read the repo (safe.directory ownership check); isomorphic-git runs no hooks, so it may. */
-class GitRefused extends Error {}
-/** A git command failed unexpectedly. */
-class GitCommandFailed extends Error {
-  constructor(readonly args: string[], readonly code: number, readonly stderr: string) {
-    super(`git ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(0, 3).join(' ')}`);
-  }
-}
-
-interface GitRun {
-  code: number;
-  stdout: Buffer;
-  stderr: string;
-}
-
-/** Variables that point git at some other repo or index; a git hook running `flow` sets them. */
-const LOCAL_ENV_VARS = [
-  'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_CONFIG', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT',
-  'GIT_OBJECT_DIRECTORY', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_IMPLICIT_WORK_TREE', 'GIT_GRAFT_FILE',
-  'GIT_INDEX_FILE', 'GIT_NO_REPLACE_OBJECTS', 'GIT_REPLACE_REF_BASE', 'GIT_PREFIX',
-  'GIT_SHALLOW_FILE', 'GIT_COMMON_DIR', 'GIT_EXTERNAL_DIFF', 'GIT_DIFF_OPTS',
-];
-
-function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of LOCAL_ENV_VARS) delete env[k];
-  // LC_ALL=C: error messages we match on ("not a git repository") stay English. Optional locks
-  // off: status must not rewrite .git/index, which would race with the user's own git commands.
-  return { ...env, LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0', GIT_TERMINAL_PROMPT: '0', ...extra };
-}
-
-/**
- * Settings that make output parseable and patches appliable whatever the user's config says:
- * raw UTF-8 paths, no colour, a/ b/ prefixes, repo-relative paths, blank context lines kept.
- */
-const GIT_CONFIG_ARGS = [
-  '-c', 'core.quotepath=off', '-c', 'color.ui=false', '-c', 'status.relativePaths=false',
-  '-c', 'diff.noprefix=false', '-c', 'diff.mnemonicPrefix=false', '-c', 'diff.relative=false',
-  '-c', 'diff.suppressBlankEmpty=false', '-c', 'core.pager=cat',
-];
-
-function runGit(cwd: string, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<GitRun> {
-  return new Promise((resolvePromise, reject) => {
-    const child = execFile(
-      'git',
-      [...GIT_CONFIG_ARGS, ...args],
-      { cwd, env: gitEnv(opts.env), encoding: 'buffer', maxBuffer: 2 ** 30, windowsHide: true },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code === 'string') {
-          reject(err.code === 'ENOENT' ? new GitMissing('git is not on PATH') : err);
-          return;
-        }
-        const stderrText = stderr.toString('utf8');
-        if (err && /dubious ownership/i.test(stderrText)) {
-          reject(new GitRefused(stderrText.trim()));
-          return;
-        }
-        resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr: stderrText });
-      },
-    );
-    child.stdin?.on('error', () => { /* git may exit before reading all input; its exit code reports the failure */ });
-    child.stdin?.end(opts.input ?? '');
-  });
-}
 
 function notARepo(run: GitRun): boolean {
   return run.code !== 0 && /not a git repository/i.test(run.stderr);

@@ -97,10 +97,15 @@ function runBatch(cwd: string, list: Queued[]): void {
   const script = list.map((q, i) => `(${['git', ...GIT_CONFIG_ARGS, ...q.args].map(quote).join(' ')} >${file(i, 'out')} 2>${file(i, 'err')} </dev/null; echo $? >${file(i, 'code')}) &`);
   execFile('sh', ['-c', [...script, 'wait'].join('\n')], { cwd, env: gitEnv(), windowsHide: true }, (err) => {
     try {
-      if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const spawnError = err && typeof (err as NodeJS.ErrnoException).code === 'string' ? (err as NodeJS.ErrnoException) : undefined;
+      if (spawnError?.code === 'ENOENT') {
         // No sh after all: run them one by one from now on.
         noShell = true;
         for (const q of list) runOne(cwd, q.args).then(q.resolve, q.reject);
+        return;
+      }
+      if (spawnError) {
+        for (const q of list) q.reject(spawnError); // sh could not start (EAGAIN, EMFILE): as git itself could not
         return;
       }
       list.forEach((q, i) => {

@@ -6,7 +6,7 @@ import { FlowFileError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { closest } from '../util/suggest.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import { BUILD_ID, PACKAGE_ROOT } from '../util/package-info.js';
+import { BUILD_ID, RUNTIME_ENTRY } from '../util/package-info.js';
 import { JsonCache } from './cache.js';
 
 export interface CompiledFlow {
@@ -28,8 +28,8 @@ export type ModuleImports = Record<string, Array<{ path: string; specifier?: str
  */
 export interface CompileTarget { flowrunImport?: string; moduleDir?: string }
 
-/** The module every `import 'flowrun'` in a flow resolves to: this very copy of flowrun. */
-const FLOWRUN_ENTRY = join(PACKAGE_ROOT, 'dist', 'src', 'index.js');
+/** The module every `import 'flowrun'` in a flow resolves to: this very copy of flowrun, as its workers load it. */
+const FLOWRUN_ENTRY = RUNTIME_ENTRY;
 
 /**
  * Compiles a flow file to one ES module with esbuild: TypeScript stripped, TC39 decorators

@@ -6,12 +6,11 @@ import { ExitCode } from '../errors/index.js';
 import type { FlowErrorJson } from '../errors/index.js';
 import type { RemoteAttempt } from '../metadata/records.js';
 import type { FromWorker, TaskJob, TaskResult, ToWorker } from '../task/protocol.js';
-import { PACKAGE_ROOT } from '../util/package-info.js';
+import { RUNTIME_WORKER } from '../util/package-info.js';
 import { LogFollower, type Stream } from './log-follow.js';
 import { type AttemptLogs, NO_LOGS, readTail } from './task-logs.js';
 import { killTaskProcesses } from '../util/processes.js';
 
-const WORKER_SCRIPT = join(PACKAGE_ROOT, 'dist', 'src', 'task', 'worker.js');
 
 export interface TaskOutcome {
   result: TaskResult;
@@ -194,7 +193,7 @@ export class WorkerPool {
     let child: ChildProcess;
     try {
       // detached: the worker leads its own process group, which its tasks' children join.
-      child = fork(WORKER_SCRIPT, [], { stdio: ['ignore', fd, fd, 'ipc'], execArgv, serialization: 'advanced', cwd: this.options.cwd, env, detached: true });
+      child = fork(RUNTIME_WORKER, [], { stdio: ['ignore', fd, fd, 'ipc'], execArgv, serialization: 'advanced', cwd: this.options.cwd, env, detached: true });
     } finally {
       closeSync(fd);
     }

@@ -1,19 +1,18 @@
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { rmSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
 import { type FlowConfig, localStoreDir } from '../config/config.js';
 import type { Literal } from '../decorators/types.js';
 import { ExitCode, StoreError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
-import { npmPackageNames, prepareEnvironments } from '../env/prepare.js';
+import { npmPackageNames } from '../env/npm-names.js';
+import type { PrepareOutcome } from '../env/prepare.js';
 import { matchSpecs } from '../env/conda/matchspec.js';
 import { compileFlow } from '../loader/compile.js';
 import { LocalStore } from '../store/local.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
-import { WorkerPool } from './pool.js';
-import type { Stream } from './log-follow.js';
-import type { TaskJob } from '../task/protocol.js';
+import type { WorkerPool } from './pool.js';
 import { captureIncludes } from '../task/includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
 import { hasLocalSteps, type PreparedBackend, prepareBackends, type RunEnvironments } from './backends.js';
@@ -29,10 +28,7 @@ import { cacheRecord, openStepCache, pushCacheAfterRun } from '../cache/open.js'
 import { stepSettings } from '../decorators/settings.js';
 import { currentUser } from '../metadata/user.js';
 import { codeChangeWarning } from './code-change.js';
-import { cachedSteps } from '../cache/settings.js';
-
-/** Where task output goes while the run runs (the reporter, the live view). */
-interface OutputSink { output(job: TaskJob, stream: 'stdout' | 'stderr', text: string): void }
+import { type OutputSink, type RunWorkers, startWorkers } from './workers.js';
 
 export interface RunOptions {
   config: FlowConfig;
@@ -77,6 +73,8 @@ export interface RunOptions {
   environment?: 'conda';
   /** The step cache: --cache (true: every step), --no-cache (false: none); default: @cache() steps and .flowrc cache.default. */
   cache?: boolean;
+  /** Workers started already (startWorkers), by a caller that started them before loading this module. */
+  workers?: RunWorkers;
 }
 
 export interface RunOutcome {
@@ -90,21 +88,12 @@ export interface RunOutcome {
  * interrupted (exit 130); a task failure fails the run (exit 1) after running tasks finish.
  */
 export async function executeRun(o: RunOptions): Promise<RunOutcome> {
-  let reporter: OutputSink | undefined;
-  const maxWorkers = o.maxWorkers ?? o.config.maxWorkers ?? availableParallelism();
-  const moduleHooks = npmPackageNames(o.graph).size > 0 || Object.keys(o.recordedEnvs ?? {}).length > 0;
-  // Task logs are spooled next to the store (same disk as the objects they become, not a RAM-backed /tmp).
-  const spoolDir = join(localStoreDir(o.config), 'tmp');
-  // --quiet prints no task output: the logs are only stored, not followed.
-  const onOutput = o.quiet ? undefined : (job: TaskJob, stream: Stream, text: string) => reporter?.output(job, stream, text);
-  const pool = new WorkerPool({ size: maxWorkers, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput });
-  // Overlaps worker start-up with compiling and record writing (not when every step runs on Batch).
-  // One only when the start step is cached: a rerun that reuses most tasks needs few workers.
-  if (hasLocalSteps(o.graph)) pool.prestart(Math.min(maxWorkers, cachedSteps(o.graph, o.cache, o.config.cache?.default).has('start') ? 1 : 2));
+  // Started now (if the caller has not), so worker start-up overlaps compiling and record writing.
+  const workers = o.workers ?? startWorkers(o);
   try {
-    return await execute(o, pool, maxWorkers, (r) => { reporter = r; });
+    return await execute(o, workers.pool, workers.size, workers.setOutput);
   } finally {
-    pool.close();
+    workers.pool.close();
   }
 }
 
@@ -127,7 +116,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)),
     snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
     mirror ? openMirror(mirror) : undefined,
-    prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, remoteSteps: remoteStepsOf(remotes), info }),
+    prepareEnvs(o, store, remotes, info),
   ]);
   // Batch steps' environments are made for the containers (tarballs, conda archives in S3) before a run id exists.
   const runEnvs: RunEnvironments = {
@@ -261,6 +250,20 @@ function abandonRun(store: LocalStore, record: RunRecord, result: SchedulerResul
 function cwdInProject(root: string, cwd: string): string {
   const rel = relative(root, cwd);
   return rel === '' || rel.startsWith('..') ? '.' : rel;
+}
+
+const ENV_DECORATORS = new Set(['npm', 'npmBase', 'conda', 'condaBase']);
+
+/**
+ * The run's @npm/@conda environments. The environment machinery (npm, the conda solver and
+ * installer, semver, tar) is loaded only for a flow that has some: most runs have none.
+ */
+async function prepareEnvs(o: RunOptions, store: LocalStore, remotes: PreparedBackend[], info: (line: string) => void): Promise<PrepareOutcome> {
+  const declared = [...o.graph.decorators, ...o.graph.steps.flatMap((s) => s.decorators)].some((d) => ENV_DECORATORS.has(d.name));
+  const recorded = Object.keys(o.recordedEnvs ?? {}).length > 0 || Object.keys(o.recordedConda ?? {}).length > 0;
+  if (!declared && !recorded) return { envs: new Map(), conda: new Map(), installed: 0 };
+  const { prepareEnvironments } = await import('../env/prepare.js');
+  return prepareEnvironments({ graph: o.graph, store, projectRoot: o.config.projectRoot, recorded: o.recordedEnvs, recordedConda: o.recordedConda, conda: o.environment === 'conda', refresh: o.refreshEnvs, remoteSteps: remoteStepsOf(remotes), info });
 }
 
 /** Steps whose environments are solved for a remote backend's machines, not this one. */

@@ -62,6 +62,10 @@ process.on('unhandledRejection', (e) => { console.error(e); process.exit(70); })
 trackChildren((pid) => send({ type: 'spawned', pid }));
 // flowrun's own per-task global exists from the start: otherwise every task would add it and the restore delete it.
 setParamOverrides(undefined);
+// The module a flow's `import ... from 'flowrun'` loads (the loader pins it to this package's
+// entry): loaded now, while the orchestrator is still compiling and snapshotting, instead of in
+// the first task (it adds the client and card modules the worker does not use itself).
+await import('../index.js');
 trackTimers();
 captureProcessState();
 captureRealm();

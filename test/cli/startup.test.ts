@@ -1,8 +1,10 @@
 import { chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { copyFlow, flow, REPO, tempDir, tempProject } from '../helpers/cli.js';
-import { flowModules, packagesOf } from '../helpers/loaded-modules.js';
+import { flowModules, packagesOf, readModules } from '../helpers/loaded-modules.js';
 
 // What keeps the CLI fast (issue #18), checked on the modules a command actually loads, not on
 // timings: oclif and the library come from the bundle dist/cli/flow.cjs (never the ~130 files of
@@ -52,6 +54,32 @@ describe('CLI start-up: modules loaded', () => {
     expect(r.builtins.filter((m) => unneeded.includes(m))).toEqual([]);
   });
 
+  it('a read command that writes nothing to stderr never creates Node\'s stderr stream (a socket when stderr is a pipe): oclif prints without the console', async () => {
+    const tmp = tempDir('flowrun-stderr-');
+    // Records the first read of process.stderr (Node creates the stream then).
+    writeFileSync(join(tmp, 'probe.cjs'), `const d = Object.getOwnPropertyDescriptor(process, 'stderr');
+Object.defineProperty(process, 'stderr', { configurable: true, enumerable: d.enumerable, get() {
+  require('fs').writeFileSync(${JSON.stringify(join(tmp, 'touched'))}, new Error().stack);
+  Object.defineProperty(process, 'stderr', d);
+  return d.get.call(process);
+} });
+`);
+    for (const args of [['get', 'run-1', 'result'], ['--version'], ['show', file]]) {
+      const r = await execa(process.execPath, ['-r', join(tmp, 'probe.cjs'), join(REPO, 'bin', 'run.js'), ...args], { cwd: dir, reject: false, stdin: 'ignore' });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout)).not.toBe('');
+      expect(existsSync(join(tmp, 'touched')) ? readFileSync(join(tmp, 'touched'), 'utf8') : '', args.join(' ')).toBe('');
+    }
+  });
+
+  it('flow runs takes no argument from stdin: a script\'s pipe is neither read (no readline) nor taken for the flow name', async () => {
+    const piped = await flow(['runs', '--json'], { cwd: dir, stdin: 'pipe', input: 'NoSuchFlow\n' });
+    expect(piped.exitCode, piped.stderr).toBe(0);
+    expect((JSON.parse(piped.stdout) as { runs: unknown[] }).runs).toHaveLength(1);
+    const r = await flowModules(['runs', '--json'], dir);
+    expect(r.builtins).not.toContain('readline');
+  });
+
   it('the probe sees modules loaded on demand: check with its caches removed loads esbuild, oxc-parser and the graph extractor (an ES module) from dist/src', async () => {
     rmSync(join(dir, 'node_modules', '.cache'), { recursive: true, force: true });
     const check = await flowModules(['check', file], dir);
@@ -71,6 +99,30 @@ describe('CLI start-up: modules loaded', () => {
   });
 });
 
+describe('flow run: what a run without environments loads', () => {
+  it('a flow without @npm/@conda loads none of the environment machinery (semver, the archive decoders, the conda solver)', async () => {
+    const r = await flowModules(['run', file, '-q'], dir);
+    expect(r.exitCode, r.stderr).toBe(0);
+    // The probe is inherited by the workers: their modules are in the list too.
+    expect(packagesOf(r.modules).filter((p) => ['semver', 'fflate', 'fzstd', 'seek-bzip', '@conda-org/rattler'].includes(p))).toEqual([]);
+    // The workers and the flow's import of 'flowrun' load the runtime build (tools/build-runtime.ts), not dist/src's ES modules.
+    expect(r.modules).toContain(join(REPO, 'dist', 'bundle', 'task', 'worker.js'));
+    expect(r.modules).toContain(join(REPO, 'dist', 'bundle', 'index.js'));
+    expect(r.modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
+  });
+
+  it('a script\'s import from \'flowrun\' loads the runtime build (a few files), not dist/src', async () => {
+    writeFileSync(join(dir, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
+    const out = join(tempDir('flowrun-modules-'), 'modules.txt');
+    const r = await execa(process.execPath, ['latest.mjs'], { cwd: dir, reject: false, env: { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href}`, FLOW_TEST_MODULES_OUT: out } });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
+    const modules = readModules(out);
+    expect(modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
+    expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(12);
+  });
+});
+
 describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/load-bundle.js)', () => {
   const cacheFiles = (cacheDir: string) => (existsSync(join(cacheDir, 'v8')) ? readdirSync(join(cacheDir, 'v8')) : []);
 
@@ -80,7 +132,7 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     const first = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
     expect(first.exitCode, first.stderr).toBe(0);
     const files = cacheFiles(cacheDir);
-    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{32}-${process.version}-${process.arch}\\.bin$`))]);
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{8}-[0-9a-f]{32}-${process.version}-${process.arch}\\.bin$`))]);
     const cacheFile = join(cacheDir, 'v8', files[0]!);
     const written = statSync(cacheFile);
     expect(written.mode & 0o777).toBe(0o600);
@@ -113,6 +165,20 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     expect(show.exitCode, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/^Linear/);
     expect(show.stderr).toBe('');
+  });
+
+  it('writing a new build\'s cache removes the same installation\'s older ones, not another installation\'s', async () => {
+    const cacheDir = tempDir('flowrun-v8-');
+    expect((await flow(['--version'], { cwd: dir, env: { FLOW_CACHE_DIR: cacheDir } })).exitCode).toBe(0);
+    const [current] = cacheFiles(cacheDir);
+    const [, tag] = current!.split('-');
+    const older = `flow.cjs-${tag}-${'0'.repeat(32)}-${process.version}-${process.arch}.bin`;
+    const elsewhere = `flow.cjs-${tag === 'ffffffff' ? '00000000' : 'ffffffff'}-${'0'.repeat(32)}-${process.version}-${process.arch}.bin`;
+    rmSync(join(cacheDir, 'v8', current!));
+    writeFileSync(join(cacheDir, 'v8', older), 'old build');
+    writeFileSync(join(cacheDir, 'v8', elsewhere), 'another installation');
+    expect((await flow(['--version'], { cwd: dir, env: { FLOW_CACHE_DIR: cacheDir } })).exitCode).toBe(0);
+    expect(cacheFiles(cacheDir).sort()).toEqual([current!, elsewhere].sort());
   });
 
   it('NODE_DISABLE_COMPILE_CACHE=1 (Node\'s own switch) writes none', async () => {

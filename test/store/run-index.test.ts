@@ -58,7 +58,7 @@ describe('run index: a derived cache that never disagrees with the run records',
       ['record replaced by a copy of another run\'s file', () => copyFileSync(recordFile(store, 7), recordFile(store, 6))],
       ['the index from before all of these put back', () => writeFileSync(indexFile(store), stale)],
       ['a claim without a record', () => mkdirSync(join(store.root, 'runs', 'run-32'))],
-      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/1","runs":{"run-1":{"stat":[1,2],"record":null}')],
+      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/2","runs":{"run-1":{"stat":[1,2],"record":null}')],
       ['index deleted', () => rmSync(indexFile(store))],
       ['index entry damaged, its file unchanged', () => {
         const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { runs: Record<string, { record: unknown }> };
@@ -97,6 +97,23 @@ describe('run index: a derived cache that never disagrees with the run records',
       }
       expect(indexedRunRecords(store).records).toEqual(direct(store));
     }), { numRuns: 60 });
+  });
+
+  it('records with non-ASCII text are served from the index as written; an index holding raw non-ASCII bytes (not written by flowrun) is rebuilt', async () => {
+    const store = freshStore();
+    const fancy = (n: number): RunRecord => ({ ...record(n), tags: ['ünïcødé', '日本語', '🚀'], params: { name: 'Zoë' } });
+    for (let n = 1; n <= 3; n++) store.writeRecordSync(runRecordPath(`run-${n}`), fancy(n));
+    await new Promise((r) => setTimeout(r, 2300));
+    expect(indexedRunRecords(store).read).toBe(3);
+    const served = indexedRunRecords(store);
+    expect(served.read).toBe(0);
+    expect(served.records).toEqual(direct(store));
+    expect(/[^\x00-\x7f]/.test(readFileSync(indexFile(store), 'latin1'))).toBe(false);
+    // The same index as UTF-8 text: a valid index by its shape, but not one flowrun writes.
+    writeFileSync(indexFile(store), JSON.stringify(JSON.parse(readFileSync(indexFile(store), 'utf8'))));
+    const rebuilt = indexedRunRecords(store);
+    expect(rebuilt.read).toBe(3);
+    expect(rebuilt.records).toEqual(direct(store));
   });
 
   it('listRuns: newest first, from the index', async () => {
