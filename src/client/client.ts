@@ -303,7 +303,8 @@ export class Flow {
     for (const id of ids.slice(0, SCAN_LIMIT)) {
       const rec = readRunRecord(this.store, id);
       if (rec?.flow !== this.name) continue;
-      if (selectRuns([withTagLog(withLiveness(rec), readTagLog(this.store, id))], query).length) return Run.open(this.store, id);
+      const listed = withTagLog(withLiveness(rec), readTagLog(this.store, id));
+      if (selectRuns([listed], query).length) return Run.of(this.store, listed);
     }
     if (ids.length <= SCAN_LIMIT) return undefined;
     return (await this.runs({ ...q, limit: 1 }))[0];
