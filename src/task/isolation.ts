@@ -50,6 +50,9 @@ export function stepStarting(): void {
   closesAtStep = countResources().get('CloseReq') ?? 0;
 }
 
+/** How long handles the task left (its killed children's pipes) may take to close before the worker is retired. */
+const LEFTOVER_WAIT_MS = 1000;
+
 /** After the step returned or threw; returns why the worker must be retired, or undefined. */
 export async function endTask(): Promise<string | undefined> {
   await endTaskProcesses();
@@ -57,10 +60,13 @@ export async function endTask(): Promise<string | undefined> {
   const realm = restoreRealm();
   /(?:)/.exec('');
   let left = leftovers();
-  // Handles of killed children and of cancelled work close within a few turns of the event loop.
-  for (let i = 0; left && i < 20; i++) {
+  // Handles of killed children and of cancelled work close within a few turns of the event loop,
+  // or, on a loaded machine, once the kernel has run the children's exits: waited for by the
+  // clock, not by a number of turns (a task that leaves nothing open does not wait at all).
+  const deadline = Date.now() + LEFTOVER_WAIT_MS;
+  for (let i = 0; left && Date.now() < deadline; i++) {
     await yieldLoop();
-    if (i > 2) await sleep(1);
+    if (i > 2) await sleep(i > 20 ? 5 : 1);
     left = leftovers();
   }
   const loaded = (realm.changed || proc.changed) && cjsModules() > modulesAtStep;

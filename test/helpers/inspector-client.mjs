@@ -1,6 +1,6 @@
 // A minimal Chrome DevTools Protocol client for the spin --inspect-brk test (run with
 // node --experimental-websocket). It attaches to the URL in argv[2], lets the task run to the
-// pause before the step, steps into the step and prints one JSON line: where it paused, the
+// pause before the step, steps into the step and prints one JSON line: where it paused (script and function), the
 // script it stepped into (with its source map's sources) and `this.scale` evaluated there.
 const ws = new WebSocket(process.argv[2]);
 let next = 0;
@@ -29,7 +29,7 @@ ws.onopen = async () => {
   const script = scripts.get(frame.location.scriptId);
   const map = script?.sourceMapURL?.startsWith('data:') ? JSON.parse(Buffer.from(script.sourceMapURL.split(',')[1], 'base64').toString('utf8')) : undefined;
   const value = await send('Debugger.evaluateOnCallFrame', { callFrameId: frame.callFrameId, expression: 'this.scale' });
-  console.log(JSON.stringify({ pausedIn: scripts.get(first.location.scriptId)?.url, steppedInto: frame.functionName, sources: map?.sources ?? [], scale: value.result.value }));
+  console.log(JSON.stringify({ pausedIn: scripts.get(first.location.scriptId)?.url, pausedFunction: first.functionName, steppedInto: frame.functionName, sources: map?.sources ?? [], scale: value.result.value }));
   await send('Debugger.resume');
   ws.close();
 };

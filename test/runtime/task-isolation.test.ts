@@ -85,14 +85,14 @@ describe('task isolation', () => {
   it('env, cwd, exitCode, listeners, built-in statics, RegExp.$1, timers and child processes do not outlive their task; an unrestorable change retires the worker', async () => {
     const dir = await tempProject();
     copyFlow(dir, 'leaky-state.ts');
-    const r = await flow(['run', 'flows/leaky-state.ts', '--max-workers', '1', '--quiet'], { cwd: dir });
+    const r = await flow(['run', 'flows/leaky-state.ts', '--max-workers', '1', '--quiet'], { cwd: dir, env: { FLOWRUN_DEBUG_RETIRE: '1' } });
     expect(r.exitCode, r.stderr).toBe(0);
     const run = runIdOf(r);
     const clean = { env: null, fromStart: null, cwd: false, exitCode: null, listeners: 0, stackTraceLimit: 10, regexp: '', last: false, global: false, timerFired: false };
     expect(await value(dir, run, 'join/0', 'seens')).toEqual(Array(8).fill(clean));
     const pids = (await value(dir, run, 'join/0', 'pids')) as number[];
     // Splits 0-5 ran in one worker (their changes were put back); split 5's cannot be, so 6 ran in a new one.
-    expect(new Set(pids.slice(0, 6)).size).toBe(1);
+    expect(new Set(pids.slice(0, 6)).size, r.stderr).toBe(1);
     expect(pids[6]).not.toBe(pids[5]);
     const noted = notedPids(dir);
     expect(noted.length).toBe(6); // split 3: two, split 4: two (one orphaned grandchild), the hangs step: two
