@@ -86,7 +86,6 @@ export const ERROR_CATALOG = {
   GIT_INDEX_CORRUPT: ['remote', 'The project\'s .git/index is corrupt.'],
   GIT_NON_UTF8_PATH: ['usage', 'A project file name is not valid UTF-8.'],
   GIT_NOT_FOUND: ['remote', 'The git CLI was requested but git is not on PATH.'],
-  GIT_PATCH_FAILED: ['runFailed', 'A run\'s recorded dirty patch does not apply (replay, flow code).'],
   GIT_PATCH_TOO_LARGE: ['usage', 'The uncommitted changes make a patch over the limit (twice codePackage.maxBytes); nothing is stored.'],
   GIT_REFUSED: ['remote', 'git refuses to read the repository (safe.directory).'],
   GRAPH_CONDITIONAL_NEXT: ['usage', 'A step calls next() with different targets on different paths.'],
