@@ -20,6 +20,8 @@ export const ERROR_CATALOG = {
   BATCH_BUNDLE_CORRUPT: ['storeIntegrity', 'The task runtime bundle read by a Batch job does not match its hash.'],
   BATCH_BUNDLE_MISSING: ['storeIntegrity', 'The task runtime bundle a Batch job needs is missing from the S3 store.'],
   BATCH_CONDA_PACKAGE_MISSING: ['storeIntegrity', 'A conda package a Batch step\'s environment needs is not in the S3 store.'],
+  BATCH_ENV_ARCHIVE_CORRUPT: ['storeIntegrity', 'A Batch step\'s node_modules tarball read from the S3 store is not a valid tar archive.'],
+  BATCH_ENV_ARCHIVE_UNSAFE: ['storeIntegrity', 'A Batch step\'s node_modules tarball holds an entry that would land outside its folder (or a device, a setuid file...).'],
   BATCH_ENV_INSTALL_FAILED: ['remote', 'Preparing a Batch step\'s npm environment (linux-x64 tarball) failed.'],
   BATCH_ENV_INSTALL_SCRIPTS: ['usage', 'A Batch step\'s npm environment has packages with install scripts, which would build for the wrong machine.'],
   BATCH_ENV_LOCK_CHANGED: ['usage', 'A lock file changed while a Batch run was starting.'],

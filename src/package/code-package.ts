@@ -12,16 +12,16 @@
  *   machine is never written as a tar hard link.
  * - The hash is sha256 over the uncompressed tar, so it does not depend on any zlib build.
  *
- * Extraction is the opposite: the archive is distrusted. Every entry is checked before anything
- * is written (paths, types, link targets resolved through the archive's own symlinks, a total
- * size cap), then node-tar unpacks into an empty directory with the same checks as its filter.
+ * Extraction is the opposite: the archive is distrusted, and goes through safe-extract.ts (every
+ * entry checked before anything is written, then node-tar unpacks into an empty directory).
  */
 import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { PackSync, Parser, UnpackSync, type ReadEntry } from 'tar';
+import { PackSync, Parser, type ReadEntry } from 'tar';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { formatBytes } from '../util/bytes.js';
+import { EntryChecker, pathProblem as archivePathProblem, safeExtract } from './safe-extract.js';
 
 export const DEFAULT_CODE_PACKAGE_MAX_BYTES = 50 * 1024 * 1024;
 /** Extraction refuses archives larger than this multiple of the build guard. */
@@ -100,13 +100,13 @@ export function buildCodePackage(root: string, files: string[], opts: { maxBytes
   if (total > maxBytes) throw tooLarge(entries, total, maxBytes);
 
   // The archive must pass the same checks extraction applies, judged in the archive's own namespace.
-  const checker = new EntryChecker(Number.MAX_SAFE_INTEGER);
+  const checker = new EntryChecker(CODE_PACKAGE_RULES);
   for (const e of entries) {
     const problem = checker.add(e.path, e.type === 'file' ? 'File' : 'SymbolicLink', e.size, e.linkpath);
-    if (problem) throw unsafeLink(e.path, problem);
+    if (problem) throw unsafeLink(e.path, problem.reason);
   }
   const late = checker.finish();
-  if (late) throw unsafeLink(late.path, late.reason);
+  if (late) throw unsafeLink(late.entry, late.reason);
 
   const chunks: Buffer[] = [];
   const errors: unknown[] = [];
@@ -155,36 +155,26 @@ export function listCodePackage(tar: Uint8Array): CodePackageEntry[] {
  * of the files and links written, in archive order. Nothing is written unless every entry passes.
  */
 export function extractCodePackage(tar: Uint8Array, dir: string, opts: { maxBytes?: number } = {}): string[] {
-  const maxBytes = limit(opts.maxBytes, DEFAULT_CODE_PACKAGE_MAX_BYTES * EXTRACT_LIMIT_FACTOR);
-  const input = Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength);
-
-  // Pass 1: read every header and judge the whole archive before touching the disk.
-  const checker = new EntryChecker(maxBytes);
-  const allowed = new Map<string, string>();
-  const order: string[] = [];
-  let unsafe: { path: string; reason: string } | undefined;
-  const parseErrors: unknown[] = [];
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (e: ReadEntry) => {
-      if (!unsafe) {
-        const reason = checker.add(e.path, e.type, e.size, e.linkpath, e.mode);
-        if (reason) unsafe = { path: e.path, reason };
-        else if (!isRoot(e.path)) {
-          allowed.set(e.path, e.type);
-          if (e.type !== 'Directory') order.push(canonical(e.path));
-        }
-      }
-      e.resume();
-    },
+  return safeExtract(tar, dir, {
+    ...CODE_PACKAGE_RULES,
+    maxBytes: limit(opts.maxBytes, DEFAULT_CODE_PACKAGE_MAX_BYTES * EXTRACT_LIMIT_FACTOR),
+    unsafe: (r) => unsafeEntry(r.entry, r.reason),
+    corrupt,
+    failed: (e) => new FlowError('CODE_PACKAGE_UNSAFE', `Extracting the code package into ${dir} failed${e.path ? ` at "${e.path}"` : ''}: ${e.message}.`, {
+      exitCode: ExitCode.storeIntegrity, file: e.path, cause: e, fix: 'Check the target directory and free space, then extract into a fresh empty directory.',
+    }),
+    beforeWrite: requireEmpty,
   });
-  parser.on('ignoredEntry', (e: ReadEntry) => { unsafe ??= { path: e.path, reason: `is an oversized ${e.type} header` }; });
-  parser.on('error', (e: unknown) => { parseErrors.push(e); });
-  parser.end(input);
-  unsafe ??= checker.finish();
-  if (unsafe) throw unsafeEntry(unsafe.path, unsafe.reason);
-  if (parseErrors.length) throw corrupt(parseErrors[0]);
+}
 
+/**
+ * What a code package may hold, for the builder and the extractor alike: in-package symlinks,
+ * no special mode bits, names judged as on a case-insensitive file system (a package made on
+ * Linux is replayed on macOS).
+ */
+const CODE_PACKAGE_RULES = { symlinks: 'confined', specialModes: 'refuse', foldCase: true, backslashes: 'refuse' } as const;
+
+function requireEmpty(dir: string): void {
   let existing: string[];
   try {
     mkdirSync(dir, { recursive: true });
@@ -199,149 +189,9 @@ export function extractCodePackage(tar: Uint8Array, dir: string, opts: { maxByte
       exitCode: ExitCode.usage, file: dir, fix: 'Extract into a new or empty directory.',
     });
   }
-
-  // Pass 2: node-tar writes the entries that pass 1 approved, and nothing else.
-  const errors: unknown[] = [];
-  let surprise: string | undefined;
-  const unpack = new UnpackSync({
-    cwd: dir, strict: true, preservePaths: false, preserveOwner: false, noMtime: true, unlink: false,
-    filter: (path: string, entry: Stats | ReadEntry) => {
-      if (isRoot(path)) return false;
-      const type = 'type' in entry && typeof entry.type === 'string' ? entry.type : undefined;
-      if (allowed.get(path) !== type) { surprise ??= path; return false; }
-      return true;
-    },
-  });
-  unpack.on('error', (e: unknown) => { errors.push(e); });
-  unpack.end(input);
-  if (surprise !== undefined) throw unsafeEntry(surprise, 'was not in the validated entry list');
-  if (errors.length) {
-    const e = errors[0] as Error & { path?: string };
-    throw new FlowError('CODE_PACKAGE_UNSAFE', `Extracting the code package into ${dir} failed${e.path ? ` at "${e.path}"` : ''}: ${e.message}.`, {
-      exitCode: ExitCode.storeIntegrity, file: e.path, cause: e, fix: 'Check the target directory and free space, then extract into a fresh empty directory.',
-    });
-  }
-  return order;
 }
 
 /* ------------------------------------------------------------------------------------------ */
-
-type Kind = 'file' | 'dir' | 'symlink' | 'link';
-const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
-
-/**
- * Judges tar entries one by one, in archive order, as if they were written into an empty
- * directory: the rules both the builder and the extractor use, so a package flowrun builds is
- * always one it will extract.
- */
-class EntryChecker {
-  private total = 0;
-  private readonly kinds = new Map<string, Kind>();
-  /** Folded (NFC + lower case) keys, to be safe on case-insensitive file systems too. */
-  private readonly foldedNonDirs = new Map<string, Kind>();
-  private readonly foldedDirs = new Set<string>();
-  private readonly dirs = new Set<string>();
-  private readonly links = new Map<string, string>();
-  private readonly foldedLinks = new Map<string, string>();
-
-  constructor(private readonly maxBytes: number) {}
-
-  /** Returns why the entry is unsafe, or undefined. */
-  add(path: string, type: string, size: number, linkpath: string | undefined, mode = 0): string | undefined {
-    const bad = pathProblem(path, true);
-    if (bad) return bad;
-    if (mode & 0o7000) return `has setuid/setgid/sticky bits (mode ${mode.toString(8)})`;
-    let kind: Kind;
-    if (FILE_TYPES.has(type)) kind = 'file';
-    else if (type === 'Directory') kind = 'dir';
-    else if (type === 'SymbolicLink') kind = 'symlink';
-    else if (type === 'Link') kind = 'link';
-    else return `is a ${type} entry; only files, directories and symlinks are allowed`;
-
-    this.total += 512 + Math.ceil(Math.max(0, size) / 512) * 512;
-    if (size > this.maxBytes || this.total > this.maxBytes) {
-      return `declares ${formatBytes(size)}, taking the archive past the ${formatBytes(this.maxBytes)} extraction limit`;
-    }
-    if (isRoot(path)) return kind === 'dir' ? undefined : 'has an empty path';
-
-    const segs = segments(path);
-    const key = segs.join('/');
-    // Every ancestor must be a plain directory: never a file, a link, or a symlink.
-    for (let i = 1; i < segs.length; i++) {
-      const prefix = segs.slice(0, i).join('/');
-      const k = this.kinds.get(prefix) ?? this.foldedNonDirs.get(fold(prefix));
-      if (k && k !== 'dir') return `is inside "${prefix}", which is a ${k === 'symlink' ? 'symlink' : 'file'}`;
-    }
-    if (this.kinds.has(key)) return 'appears twice in the archive';
-    if (kind !== 'dir' && (this.dirs.has(key) || this.foldedDirs.has(fold(key)))) return 'would replace a directory';
-    if (kind === 'link') {
-      if (linkpath === undefined) return 'is a hard link without a target';
-      const lb = pathProblem(linkpath, true);
-      if (lb) return `is a hard link whose target "${linkpath}" ${lb}`;
-      if (this.kinds.get(segments(linkpath).join('/')) !== 'file') {
-        return `is a hard link to "${linkpath}", which is not a file earlier in the archive`;
-      }
-    }
-    if (kind === 'symlink') {
-      if (!linkpath) return 'is a symlink without a target';
-      if (isAbsolute(linkpath)) return `is a symlink to the absolute path "${linkpath}"`;
-      if (linkpath.includes('\0')) return 'is a symlink whose target contains a NUL byte';
-      this.links.set(key, linkpath);
-      this.foldedLinks.set(fold(key), linkpath);
-    }
-
-    this.kinds.set(key, kind);
-    if (kind === 'dir') this.foldedDirs.add(fold(key));
-    else this.foldedNonDirs.set(fold(key), kind);
-    for (let i = 1; i < segs.length; i++) {
-      const prefix = segs.slice(0, i).join('/');
-      this.dirs.add(prefix);
-      this.foldedDirs.add(fold(prefix));
-    }
-    return undefined;
-  }
-
-  /** Symlink targets, resolved through every symlink in the archive (so chains are seen). */
-  finish(): { path: string; reason: string } | undefined {
-    for (const [path, target] of this.links) {
-      const from = segments(path).slice(0, -1);
-      const exact = resolveVirtual(from, target, (k) => this.links.get(k));
-      const folded = resolveVirtual(from, target, (k) => this.foldedLinks.get(fold(k)));
-      if (!exact || !folded) return { path, reason: `is a symlink to "${target}", which resolves outside the target directory (or loops)` };
-    }
-    return undefined;
-  }
-}
-
-/**
- * Resolves `target` from directory `from` (archive-relative segments) the way the kernel would,
- * following symlinks known to the archive. Returns false when it climbs above the root or loops.
- */
-function resolveVirtual(from: string[], target: string, linkAt: (key: string) => string | undefined): boolean {
-  let budget = 40;
-  const walk = (cur: string[], rel: string): string[] | undefined => {
-    if (isAbsolute(rel)) return undefined;
-    for (const seg of rel.split('/')) {
-      if (seg === '' || seg === '.') continue;
-      if (seg === '..') {
-        if (cur.length === 0) return undefined;
-        cur.pop();
-        continue;
-      }
-      cur.push(seg);
-      const next = linkAt(cur.join('/'));
-      if (next !== undefined) {
-        if (--budget < 0) return undefined;
-        cur.pop();
-        const r = walk(cur, next);
-        if (!r) return undefined;
-        cur = r;
-      }
-    }
-    return cur;
-  };
-  return walk([...from], target) !== undefined;
-}
 
 function limit(value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -353,30 +203,14 @@ function limit(value: number | undefined, fallback: number): number {
   return value;
 }
 
-/** Why a path may not appear in an archive, or undefined. `lenient` allows './' and '//' noise. */
-function pathProblem(p: string, lenient = false): string | undefined {
-  if (p.includes('\0')) return 'contains a NUL byte';
-  if (isAbsolute(p)) return 'is an absolute path';
-  if (p.includes('\\')) return 'contains a backslash';
-  const parts = p.split('/');
-  if (parts.includes('..')) return 'contains a ".." segment';
-  if (!lenient) {
-    if (parts.some((s) => s === '' || s === '.')) return 'is not a normalised relative path';
-    if (p === '.flow' || p.startsWith('.flow/') || p === 'node_modules' || p.startsWith('node_modules/')) return 'is inside .flow/ or node_modules/';
-  }
+/** Why a project path may not be packaged, or undefined: the extractor's rules, and normalised, outside .flow/ and node_modules/. */
+function pathProblem(p: string): string | undefined {
+  const bad = archivePathProblem(p);
+  if (bad) return bad;
+  if (p.split('/').some((s) => s === '' || s === '.')) return 'is not a normalised relative path';
+  if (p === '.flow' || p.startsWith('.flow/') || p === 'node_modules' || p.startsWith('node_modules/')) return 'is inside .flow/ or node_modules/';
   return undefined;
 }
-
-function isAbsolute(p: string): boolean {
-  return p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p);
-}
-
-function segments(p: string): string[] {
-  return p.split('/').filter((s) => s !== '' && s !== '.');
-}
-const canonical = (p: string): string => segments(p).join('/');
-const isRoot = (p: string): boolean => segments(p).length === 0;
-const fold = (p: string): string => p.normalize('NFC').toLowerCase();
 
 function toPosix(p: string): string {
   const s = sep === '\\' ? p.replaceAll('\\', '/') : p;

@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { x as extractTar } from 'tar';
 import { installCondaLock, LocalPackageTier, PackageCache, type PackageTier } from '../../env/conda.js';
 import { ExitCode, FlowError } from '../../errors/index.js';
+import { safeExtract } from '../../package/safe-extract.js';
 import type { S3Store } from '../../store/s3.js';
 import type { TaskNpmEnv } from '../../task/env-resolution.js';
 import type { EnvTarball, TaskPayload } from '../payload.js';
@@ -38,14 +37,23 @@ export async function installEnvironments(payload: TaskPayload, c: Context): Pro
   return out;
 }
 
+/**
+ * A node_modules tarball, through the shared safe extraction: npm's links (node_modules/.bin)
+ * stay inside the directory, special mode bits are cleared, nothing is written over the code
+ * package the project's tarball lands beside.
+ */
 async function extractModules(env: EnvTarball, dir: string, c: Context, what: string): Promise<void> {
   const tar = await c.get(what, env.tarball);
-  mkdirSync(dir, { recursive: true });
-  await new Promise<void>((resolve, reject) => {
-    const x = extractTar({ cwd: dir, strict: true });
-    x.on('error', reject);
-    x.on('finish', () => resolve());
-    x.end(tar);
+  const where = `The ${what === 'npm' ? '@npm environment' : "project's node_modules"} tarball ${env.tarball.slice(0, 12)}`;
+  const fix = `Delete the record batch/envs/npm-${env.lock}-${env.platform}.json from the S3 store so that the next run rebuilds the tarball, and run \`flow fsck\` on it.`;
+  safeExtract(tar, dir, {
+    symlinks: 'confined', specialModes: 'mask', backslashes: 'literal',
+    unsafe: (r) => new FlowError('BATCH_ENV_ARCHIVE_UNSAFE', `${where} has an entry "${r.entry}" that ${r.reason}; nothing of it is installed.`, {
+      exitCode: ExitCode.storeIntegrity, file: r.entry, data: { tarball: env.tarball, entry: r.entry, reason: r.reason }, fix,
+    }),
+    corrupt: (e) => new FlowError('BATCH_ENV_ARCHIVE_CORRUPT', `${where} is not a valid tar archive (${e instanceof Error ? e.message : String(e)}).`, {
+      exitCode: ExitCode.storeIntegrity, cause: e, data: { tarball: env.tarball }, fix,
+    }),
   });
 }
 
