@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Literal } from '../decorators/types.js';
 import { stepSettings, type StepSettings } from '../decorators/settings.js';
 import { type FlowErrorJson } from '../errors/index.js';
-import { splitStacks } from '../graph/structure.js';
 import { type FlowGraph, type StepNode, stepMap } from '../graph/types.js';
 import type { LocalStore } from '../store/local.js';
 import type { RunFacts, TaskJob } from '../task/protocol.js';
@@ -12,26 +11,11 @@ import type { TaskNpmEnv } from '../task/env-resolution.js';
 import { saveArtifact } from '../task/artifacts.js';
 import type { TaskBackend } from './backend.js';
 import { storeAttemptLogs } from './task-logs.js';
-import { type ArtifactRef, type AttemptRecord, type ForeachFrame, type IncludeRecord, type StepSummary, type TaskRecord, taskIdOf, taskRecordPath } from '../metadata/records.js';
+import { type DoneTask, Successors, type TaskSpec } from './successors.js';
+import { afterFailure, checkNext, cloneSource, logsStack } from './decisions.js';
+import { type ArtifactRef, type AttemptRecord, type IncludeRecord, type StepSummary, type TaskRecord, taskRecordPath } from '../metadata/records.js';
 
-/** A task that finished ok: what its successors need. */
-export interface DoneTask {
-  step: string;
-  id: string;
-  stack: ForeachFrame[];
-  artifacts: Record<string, ArtifactRef>;
-  next?: { targets: string[]; foreach?: string; count?: number };
-  /** Reused from the resume origin rather than run. */
-  cloned?: boolean;
-}
-
-export interface TaskSpec {
-  step: string;
-  id: string;
-  stack: ForeachFrame[];
-  parents: DoneTask[];
-  foreach?: { artifact: ArtifactRef; index: number };
-}
+export type { DoneTask, TaskSpec };
 
 export interface SchedulerEvents {
   taskStarted?(spec: TaskSpec, attempt: number): void;
@@ -92,13 +76,11 @@ export interface SchedulerResult {
 export class Scheduler {
   private readonly steps: Map<string, StepNode>;
   private readonly settings = new Map<string, StepSettings>();
-  private readonly openSplits: Map<string, string[]>;
-  private readonly order: Map<string, number>;
+  private readonly successors: Successors;
   /** Ready tasks per backend, in the order they became ready. */
   private readonly ready = new Map<TaskBackend, TaskSpec[]>();
   private readonly backends = new Map<string, TaskBackend>();
   private readonly busy = new Map<TaskBackend, number>();
-  private readonly joins = new Map<string, { spec: Omit<TaskSpec, 'parents'>; expected: number; arrived: Array<[number, DoneTask]> }>();
   private readonly running = new Map<TaskSpec, TaskJob | undefined>();
   private readonly summary: Record<string, StepSummary> = {};
   private inFlight = 0;
@@ -119,8 +101,7 @@ export class Scheduler {
       this.ready.set(backend, []);
       this.busy.set(backend, 0);
     }
-    this.openSplits = splitStacks(o.graph);
-    this.order = new Map(o.graph.order.map((n, i) => [n, i]));
+    this.successors = new Successors(o.graph);
     for (const name of o.graph.order) this.summary[name] = { tasks: 0, ok: 0, failed: 0 };
   }
 
@@ -174,9 +155,8 @@ export class Scheduler {
 
   private async runTask(spec: TaskSpec, backend: TaskBackend): Promise<void> {
     // Resume reuses an origin task only when everything it read was reused too.
-    const parents = spec.parents.map((p) => `${p.step}/${p.id}`).join(',');
-    const cloned = this.o.cloneAlways || spec.parents.every((p) => p.cloned) ? this.o.cloneFrom?.(spec.step, spec.id) : undefined;
-    if (cloned && cloned.parents.join(',') === parents) return this.complete(spec, this.cloneRecord(spec, cloned), true);
+    const cloned = cloneSource(spec, this.o.cloneFrom, this.o.cloneAlways);
+    if (cloned) return this.complete(spec, this.cloneRecord(spec, cloned), true);
     const hooks = this.o.hooks;
     const inputs = hooks ? this.taskInputs(spec) : undefined;
     const reused = inputs && !this.stopping ? await hooks!.beforeTask(inputs) : undefined;
@@ -199,11 +179,9 @@ export class Scheduler {
         clearTimeout(timer);
         const finished = new Date();
         // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.
-        // Not for an error @catchError({ printException: false }) catches (the last attempt's): it asked for silence.
-        const silenced = settings.catchVar !== undefined && !settings.printException && attempt === settings.attempts - 1;
-        const stack = outcome.result.ok || silenced ? undefined : (outcome.result.error as { stack?: string }).stack;
+        const stack = outcome.result.ok || !logsStack(settings, attempt) ? undefined : (outcome.result.error as { stack?: string }).stack;
         const logs = await storeAttemptLogs(this.o.store, outcome.logs, stack);
-        let error = outcome.result.ok ? this.checkNext(spec, outcome.result.next) : outcome.result.error;
+        let error = outcome.result.ok ? checkNext(this.steps.get(spec.step)!, this.o.graph.file, outcome.result.next) : outcome.result.error;
         const base = { attempt, started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), logs, ...(outcome.remote ? { remote: outcome.remote } : {}), seed: job.taskSeed! };
         if (!error && outcome.result.ok) {
           attempts.push({ ...base, status: 'ok' });
@@ -213,17 +191,19 @@ export class Scheduler {
         }
         error ??= { code: 'TASK_FAILED', message: `Task ${spec.step}/${spec.id} failed without an error.`, step: spec.step, exitCode: 1, fix: `See its output: flow logs ${this.o.run}/${spec.step}/${spec.id}` };
         attempts.push({ ...base, status: 'failed', error: stripStack(error) });
-        if (attempt < settings.attempts - 1 && !this.stopping) this.o.events?.retrying?.(spec, attempt, `${error.code}: ${error.message}`);
-        if (attempt === settings.attempts - 1 || this.stopping) {
-          if (settings.catchVar && !this.stopping && !this.steps.get(spec.step)!.foreach) {
-            // Code and message only: a stack holds machine paths and would never reproduce (it is in the stderr log).
-            const artifacts = { ...this.inherited(spec), [settings.catchVar]: saveArtifact(this.o.store, { code: error.code, message: error.message }, spec.step, settings.catchVar) };
-            const rec = withCards(this.record(spec, 'ok', attempts, artifacts, logs, { targets: this.steps.get(spec.step)!.next }), outcome.result.cards);
-            rec.caught = stripStack(error);
-            return this.complete(spec, rec);
-          }
-          return this.fail(spec, withCards(this.record(spec, 'failed', attempts, {}, logs), outcome.result.cards), error);
+        const then = afterFailure(settings, attempt, { stopping: this.stopping !== undefined, foreachStep: Boolean(this.steps.get(spec.step)!.foreach) });
+        if (then === 'retry') {
+          this.o.events?.retrying?.(spec, attempt, `${error.code}: ${error.message}`);
+          continue;
         }
+        if (then === 'catch') {
+          // Code and message only: a stack holds machine paths and would never reproduce (it is in the stderr log).
+          const artifacts = { ...this.inherited(spec), [settings.catchVar!]: saveArtifact(this.o.store, { code: error.code, message: error.message }, spec.step, settings.catchVar!) };
+          const rec = withCards(this.record(spec, 'ok', attempts, artifacts, logs, { targets: this.steps.get(spec.step)!.next }), outcome.result.cards);
+          rec.caught = stripStack(error);
+          return this.complete(spec, rec);
+        }
+        return this.fail(spec, withCards(this.record(spec, 'failed', attempts, {}, logs), outcome.result.cards), error);
       }
       if (this.stopping) {
         const empty = this.o.store.putObjectSync(Buffer.alloc(0));
@@ -280,16 +260,6 @@ export class Scheduler {
     return spec.parents.length === 1 ? spec.parents[0]!.artifacts : {};
   }
 
-  /** The transition a task asked for must be the one read from the source. */
-  private checkNext(spec: TaskSpec, next: DoneTask['next']): FlowErrorJson | undefined {
-    const node = this.steps.get(spec.step)!;
-    if (node.type === 'end') return undefined;
-    if (!next) return { code: 'GRAPH_MISSING_NEXT', message: `Step ${spec.step} returned without calling this.next(...).`, step: spec.step, exitCode: 1, fix: 'Call this.next(...) on every path through the step.' };
-    const same = next.targets.join(',') === node.next.join(',') && (next.foreach ?? null) === (node.foreach ?? null);
-    if (same) return undefined;
-    return { code: 'GRAPH_DYNAMIC_NEXT', file: this.o.graph.file, line: node.transitions[0]?.line, fix: 'Make the next() call match what the source says on every path; the graph is read before the run.', message: `Step ${spec.step} called next(${next.targets.join(', ')}${next.foreach ? `, foreach ${next.foreach}` : ''}) but the graph read from the source says next(${node.next.join(', ')}${node.foreach ? `, foreach ${node.foreach}` : ''}).`, step: spec.step, exitCode: 1 };
-  }
-
   private record(spec: TaskSpec, status: 'ok' | 'failed', attempts: AttemptRecord[], artifacts: Record<string, ArtifactRef>, logs: { stdout: string; stderr: string }, next?: TaskRecord['next']): TaskRecord {
     const rec: TaskRecord = {
       schema: 'flowrun.task/1', run: this.o.run, step: spec.step, id: spec.id, stack: spec.stack,
@@ -322,43 +292,7 @@ export class Scheduler {
     this.o.events?.taskFinished?.(spec, rec);
     const handed = this.o.handOn?.(spec.step, spec.id) ?? rec;
     const done: DoneTask = { step: spec.step, id: spec.id, stack: spec.stack, artifacts: handed.artifacts, next: handed.next, cloned };
-    this.successors(done);
-  }
-
-  private successors(done: DoneTask): void {
-    const node = this.steps.get(done.step)!;
-    if (node.type === 'end' || !done.next) return;
-    if (node.foreach !== undefined) {
-      const count = done.next.count ?? 0;
-      const artifact = done.artifacts[node.foreach]!;
-      for (let index = 0; index < count; index++) {
-        const stack = [...done.stack, { step: node.name, index, count }];
-        this.enqueue({ step: node.next[0]!, id: taskIdOf(stack), stack, parents: [done], foreach: { artifact, index } });
-      }
-      return;
-    }
-    for (const target of node.next) {
-      const t = this.steps.get(target)!;
-      if (t.type !== 'join') {
-        this.enqueue({ step: target, id: taskIdOf(done.stack), stack: done.stack, parents: [done] });
-        continue;
-      }
-      const split = this.steps.get(this.openSplits.get(target)!.at(-1)!)!;
-      const closesForeach = split.foreach !== undefined;
-      const stack = closesForeach ? done.stack.slice(0, -1) : done.stack;
-      const key = `${target}/${taskIdOf(stack)}`;
-      let pending = this.joins.get(key);
-      if (!pending) {
-        pending = { spec: { step: target, id: taskIdOf(stack), stack }, expected: closesForeach ? done.stack.at(-1)!.count : t.in.length, arrived: [] };
-        this.joins.set(key, pending);
-      }
-      pending.arrived.push([closesForeach ? done.stack.at(-1)!.index : this.order.get(done.step)!, done]);
-      if (pending.arrived.length === pending.expected) {
-        this.joins.delete(key);
-        const parents = pending.arrived.sort((a, b) => a[0] - b[0]).map(([, d]) => d);
-        this.enqueue({ ...pending.spec, parents });
-      }
-    }
+    for (const next of this.successors.after(done)) this.enqueue(next);
   }
 }
 

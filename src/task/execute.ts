@@ -11,6 +11,7 @@ import { noteClock, noteRandom, TaskReadLog } from './reads.js';
 import { useTaskEnvironment } from './env-resolution.js';
 import { adoptFirstImport, beginTask, endTask, stepStarting } from './isolation.js';
 import type { TaskJob, TaskResult } from './protocol.js';
+import { splitCount } from './split-count.js';
 import { beginCard, finishCard, takeCard } from '../cards/collect.js';
 import { readFlowMeta } from '../flow/metadata.js';
 
@@ -143,29 +144,6 @@ function splitItem(store: LocalStore, ref: { hash: string; size: number }, index
     cachedSplit = { hash: ref.hash, items: Array.from(loadArtifact(store, ref) as Iterable<unknown>) };
   }
   return structuredClone(cachedSplit.items[index]);
-}
-
-function splitCount(flow: FlowSpec, job: TaskJob): number {
-  const field = job.splitField!;
-  const value = (flow as unknown as Record<string, unknown>)[field];
-  const iterable = value !== null && value !== undefined && typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
-  if (!iterable || typeof value === 'string') {
-    throw new FlowError('FOREACH_NOT_ITERABLE', `Foreach variable this.${field} in step ${job.step} is not iterable (it is ${value === null ? 'null' : typeof value}).`, {
-      step: job.step, artifact: field, fix: `Assign an array (or another iterable) to this.${field} before calling next().`,
-    });
-  }
-  const count = Array.isArray(value) ? value.length : Array.from(value as Iterable<unknown>).length;
-  if (count === 0) {
-    throw new FlowError('FOREACH_EMPTY', `Foreach variable this.${field} in step ${job.step} is empty, so there is nothing to fan out over.`, {
-      step: job.step, artifact: field, fix: `Make sure this.${field} has at least one item, or skip the foreach.`,
-    });
-  }
-  if (count > job.maxNumSplits) {
-    throw new FlowError('FOREACH_TOO_MANY', `Step ${job.step} fans out over ${count} items of this.${field}, more than --max-num-splits (${job.maxNumSplits}).`, {
-      step: job.step, artifact: field, fix: `Raise the limit with --max-num-splits ${count}, or split the work into fewer, larger items.`,
-    });
-  }
-  return count;
 }
 
 function errorJson(e: unknown, step: string): FlowError['toJSON'] extends () => infer J ? J & { stack?: string } : never {
