@@ -8,7 +8,8 @@ import { dirname, join, sep } from 'node:path';
 import { isFlowError, StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { createAtomicSync, writeAtomicSync } from '../util/atomic-write.js';
-import { BufferFrom, JSONStringify, RegExpPrototypeExec, StringPrototypeSlice, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetByteOffset } from '../util/primordials.js';
+import { BufferFrom, StringPrototypeSlice, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetByteOffset } from '../util/primordials.js';
+import { assertObjectId, checkedRecordPath, hashMismatchError, missingObjectError } from './checks.js';
 import { SHA256_HEX, type Store } from './types.js';
 
 /** Object files start with 'FO', a format version and a codec byte; the hash covers the decoded bytes. */
@@ -18,7 +19,7 @@ const OBJECT_VERSION = 1;
 const enum Codec { Raw = 0, Gzip = 1 }
 
 /** A dedup hit re-reads and verifies objects up to this size (a few µs) and repairs a damaged one. */
-const VERIFY_ON_DEDUP_MAX = 64 << 10;
+export const VERIFY_ON_DEDUP_MAX = 64 << 10;
 
 /** Compression only pays for itself on compressible data above this size (BENCHMARKS.md). */
 const COMPRESS_MIN_BYTES = 1024;
@@ -121,7 +122,7 @@ export class LocalStore implements Store {
   }
 
   getObjectSync(hash: string): Buffer {
-    if (typeof hash !== 'string' || !RegExpPrototypeExec(SHA256_HEX, hash)) throw new StoreError('STORE_CORRUPT_RECORD', `A record references ${JSONStringify(hash)}, which is not an object id.`, { fix: 'Run flow fsck.' });
+    assertObjectId(hash);
     // Not path.join: this runs inside steps (artifacts load lazily), and join uses Array.prototype.push.
     const path = `${this.root}${sep}objects${sep}${StringPrototypeSlice(hash, 0, 2)}${sep}${hash}`;
     let file: Buffer;
@@ -129,13 +130,11 @@ export class LocalStore implements Store {
       file = readFileSync(path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new StoreError('STORE_MISSING_OBJECT', `Object ${hash} is missing from the store ${this.root}.`, { file: path, fix: 'Run flow fsck to list what is affected; flow pull (from a mirror) or a copy of the store can restore it.' });
+      if (code === 'ENOENT') throw missingObjectError(hash, this.root, path);
       throw new StoreError(code === 'EACCES' ? 'STORE_PERMISSION' : 'STORE_CORRUPT_OBJECT', `Object ${hash} cannot be read: ${(e as Error).message}.`, { file: path, fix: 'Check the file permissions of the store, then run flow fsck.' });
     }
     const data = decodeObjectFile(file, hash, path);
-    if (sha256(data) !== hash) {
-      throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} is corrupt: its content does not match its hash.`, { file: path, fix: 'Run flow fsck to list affected runs; flow pull (from a mirror) or a copy of the store can restore it.' });
-    }
+    if (sha256(data) !== hash) throw hashMismatchError(hash, path);
     return data;
   }
 
@@ -225,17 +224,9 @@ export class LocalStore implements Store {
     }
   }
 
-  /**
-   * The file of a record path. Record paths are built from run ids, step names and task ids; one
-   * that could leave the store (.., an absolute path, NUL, a backslash) comes from a corrupt or
-   * forged record and is refused, so no record is ever read or written outside the store.
-   */
+  /** The file of a record path (refusing one that would leave the store: see checkedRecordPath). */
   private recordFile(path: string): string {
-    const segments = path.replace(/\/+$/, '').split('/');
-    if (path.startsWith('/') || /[\0\\]/.test(path) || segments.some((s) => s === '' || s === '.' || s === '..')) {
-      throw new StoreError('STORE_CORRUPT_RECORD', `The record path ${JSON.stringify(path).slice(0, 300)} would leave the store ${this.root}; it comes from a corrupt or forged record.`, { file: this.root, fix: 'Run flow fsck to find the record naming it.' });
-    }
-    return join(this.root, path);
+    return join(this.root, checkedRecordPath(path, this.root));
   }
 
   /** Whether an object file decodes to bytes with its hash. */

@@ -10,6 +10,7 @@ import { S3Bucket } from './s3-bucket.js';
 import type { S3Location } from './s3-location.js';
 import { isNotFound, remoteFailure } from './s3-errors.js';
 import { indexKeyProblem, type PackEntry, type PackIndex, type PackListing, parsePackIndex } from './s3-packs.js';
+import { assertObjectId } from './checks.js';
 import { SHA256_HEX, type Store } from './types.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -104,7 +105,7 @@ export class S3Store extends S3Bucket implements Store {
   }
 
   async getObject(hash: string): Promise<Buffer> {
-    if (!SHA256_HEX.test(hash)) throw new StoreError('STORE_CORRUPT_RECORD', `A record references ${JSON.stringify(hash)}, which is not an object id.`, { fix: 'Run flow fsck --remote.' });
+    assertObjectId(hash, 'Run flow fsck --remote.');
     const file = await this.getObjectFile(hash);
     return verifyObjectFile(file, hash, `${this.location}objects/${hash.slice(0, 2)}/${hash}`, UNDECLARED_OBJECT_MAX_BYTES);
   }

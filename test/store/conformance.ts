@@ -180,6 +180,30 @@ export function storeConformance(name: string, make: () => Promise<Store>): void
         expect(await store.readRecord('runs/run-2/run.json')).toStrictEqual({ v: 1 });
       });
 
+      it('stores a record as its JSON form: what JSON drops or changes reads back so', async () => {
+        const store = await make();
+        const when = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
+        const value = { gone: undefined, fn: () => 1, when, nan: Number.NaN, inf: Number.POSITIVE_INFINITY, map: new Map([[1, 2]]), list: [undefined, 1], nested: { toJSON: () => 'custom' } };
+        const asJson = { when: when.toISOString(), nan: null, inf: null, map: {}, list: [null, 1], nested: 'custom' };
+        await store.writeRecord('runs/run-1/odd.json', value);
+        expect(await store.readRecord('runs/run-1/odd.json')).toStrictEqual(asJson);
+        expect(await store.createRecord('runs/run-1/odd-created.json', value)).toBe(true);
+        expect(await store.readRecord('runs/run-1/odd-created.json')).toStrictEqual(asJson);
+      });
+
+      it('a record read or written is a copy: mutating either side changes nothing stored', async () => {
+        const store = await make();
+        const written = { status: 'running', tasks: [1, 2], meta: { by: 'a' } };
+        await store.writeRecord('runs/run-1/status.json', written);
+        written.tasks.push(3);
+        written.meta.by = 'mutated after write';
+        const first = await store.readRecord<typeof written>('runs/run-1/status.json');
+        expect(first).toStrictEqual({ status: 'running', tasks: [1, 2], meta: { by: 'a' } });
+        first!.tasks.push(99);
+        first!.status = 'mutated after read';
+        expect(await store.readRecord('runs/run-1/status.json')).toStrictEqual({ status: 'running', tasks: [1, 2], meta: { by: 'a' } });
+      });
+
       it('exactly one of 16 concurrent createRecord calls on one path wins', async () => {
         const store = await make();
         const results = await Promise.all(Array.from({ length: 16 }, (_, i) => store.createRecord('runs/next-id', { claimant: i })));
