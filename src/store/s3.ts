@@ -10,7 +10,7 @@ import { S3Bucket } from './s3-bucket.js';
 import type { S3Location } from './s3-location.js';
 import { isNotFound, remoteFailure } from './s3-errors.js';
 import { indexKeyProblem, type PackEntry, type PackIndex, type PackListing, parsePackIndex } from './s3-packs.js';
-import { assertObjectId } from './checks.js';
+import { assertObjectId, checkedRecordPath } from './checks.js';
 import { SHA256_HEX, type Store } from './types.js';
 import { mapLimit } from '../util/map-limit.js';
 
@@ -281,11 +281,16 @@ export class S3Store extends S3Bucket implements Store {
 
   // ---- records ---------------------------------------------------------------------------
 
+  // Record paths are checked as the local store checks them: S3 keys are plain strings, but a key
+  // with `..` or a leading `/` is one that no record of flowrun's names, and some S3-compatible
+  // servers and proxies normalise such paths out of the store's prefix.
   async writeRecord(path: string, value: unknown): Promise<void> {
+    checkedRecordPath(path, this.location);
     await this.putBytes(this.key(path), Buffer.from(JSON.stringify(value)), `writing record ${path}`);
   }
 
   async readRecord<T>(path: string): Promise<T | undefined> {
+    checkedRecordPath(path, this.location);
     const value = await this.readJson(path, RECORD_MAX_BYTES);
     return (value === undefined ? await this.bundledRecord(path) : value) as T | undefined;
   }
@@ -302,6 +307,7 @@ export class S3Store extends S3Bucket implements Store {
   }
 
   async listRecords(dir: string): Promise<string[]> {
+    checkedRecordPath(dir, this.location);
     const names = new Set<string>();
     const prefix = this.key(`${dir.replace(/\/+$/, '')}/`);
     for await (const page of this.listPages(prefix, '/')) {
@@ -314,6 +320,7 @@ export class S3Store extends S3Bucket implements Store {
   }
 
   async createRecord(path: string, value: unknown): Promise<boolean> {
+    checkedRecordPath(path, this.location);
     return this.conditionalPut(this.key(path), Buffer.from(JSON.stringify(value)), `creating record ${path}`);
   }
 
