@@ -62,7 +62,7 @@ export function safeExtract(tar: Uint8Array, dir: string, policy: ExtractPolicy)
   const entries: Array<{ path: string; type: string }> = [];
 
   // Pass 1: the whole archive on its own.
-  const parseErrors = readHeaders(input, (e) => {
+  const parseErrors = readHeaders(input, policy.maxBytes, (e) => {
     const reason = checker.add(e.path, e.type, e.size, e.linkpath, e.mode);
     if (reason) return reason;
     if (!isRoot(e.path)) {
@@ -112,14 +112,30 @@ export function safeExtract(tar: Uint8Array, dir: string, policy: ExtractPolicy)
 
 interface Header { path: string; type: string; size: number; linkpath?: string; mode?: number }
 
-/** Reads every header of `input` (synchronously: node-tar parses a whole buffer at once); returns the parse errors. */
-function readHeaders(input: Buffer, judge: (h: Header) => Refusal | undefined, refuse: (r: Refusal) => never): unknown[] {
+/**
+ * Reads every header of `input` (synchronously: node-tar parses a whole buffer at once); returns
+ * the parse errors. The bytes each entry really delivers are counted against `maxBytes` too: a
+ * header's size can be overridden (a global pax header's `size` applies to every later entry
+ * while the bytes read still follow the entry's own header), and node-tar inflates gzip input,
+ * so neither the declared sizes nor the archive's length bound what pass 2 would write.
+ */
+function readHeaders(input: Buffer, maxBytes: number | undefined, judge: (h: Header) => Refusal | undefined, refuse: (r: Refusal) => never): unknown[] {
   let refusal: Refusal | undefined;
+  let delivered = 0;
+  const limit = maxBytes ?? Number.MAX_SAFE_INTEGER;
   const parseErrors: unknown[] = [];
   const parser = new Parser({
     strict: true,
     onReadEntry: (e: ReadEntry) => {
       refusal ??= judge({ path: e.path, type: e.type, size: e.size, linkpath: e.linkpath, mode: e.mode });
+      e.on('data', (chunk: Buffer) => {
+        delivered += chunk.length;
+        if (delivered > limit && !refusal) {
+          refusal = { entry: e.path, reason: `holds more bytes than its header declares, taking the archive past the ${formatBytes(limit)} extraction limit`, kind: 'size' };
+          // Stop reading: the rest of a bomb is not inflated just to be discarded.
+          parser.abort(new Error('extraction limit'));
+        }
+      });
       e.resume();
     },
   });

@@ -52,6 +52,8 @@ export function stepStarting(): void {
 
 /** How long handles the task left (its killed children's pipes) may take to close before the worker is retired. */
 const LEFTOVER_WAIT_MS = 1000;
+/** The clock as the worker started: a task may replace Date.now (even non-configurably), which must not stall this wait. */
+const monotonicNow = performance.now.bind(performance);
 
 /** After the step returned or threw; returns why the worker must be retired, or undefined. */
 export async function endTask(): Promise<string | undefined> {
@@ -63,8 +65,8 @@ export async function endTask(): Promise<string | undefined> {
   // Handles of killed children and of cancelled work close within a few turns of the event loop,
   // or, on a loaded machine, once the kernel has run the children's exits: waited for by the
   // clock, not by a number of turns (a task that leaves nothing open does not wait at all).
-  const deadline = Date.now() + LEFTOVER_WAIT_MS;
-  for (let i = 0; left && Date.now() < deadline; i++) {
+  const deadline = monotonicNow() + LEFTOVER_WAIT_MS;
+  for (let i = 0; left && monotonicNow() < deadline; i++) {
     await yieldLoop();
     if (i > 2) await sleep(i > 20 ? 5 : 1);
     left = leftovers();

@@ -51,6 +51,8 @@ function point(fd: 1 | 2, path: string): void {
 /** How long another thread may hold the freed descriptor before the switch gives up. */
 const HELD_LIMIT_MS = 500;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** The clock as the worker started (a task may have replaced Date.now). */
+const monotonicNow = performance.now.bind(performance);
 
 /**
  * Opens `path` for appending as descriptor `fd`, which the caller has just closed. While another
@@ -58,13 +60,13 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * the open retried each millisecond until `fd` is free or `limitMs` has passed.
  */
 export function openAt(fd: number, path: string, limitMs = HELD_LIMIT_MS): void {
-  const deadline = Date.now() + limitMs;
+  const deadline = monotonicNow() + limitMs;
   for (;;) {
     const got = openSync(path, 'a');
     if (got === fd) return;
     closeSync(got);
     if (got < fd) throw new StdioSwitchError(`fd ${got} below fd ${fd} is free, so the task's output cannot be put on fd ${fd}`);
-    if (Date.now() >= deadline) throw new StdioSwitchError(`fd ${fd} was taken while switching the task's output and still is after ${limitMs} ms (the file opened as fd ${got})`);
+    if (monotonicNow() >= deadline) throw new StdioSwitchError(`fd ${fd} was taken while switching the task's output and still is after ${limitMs} ms (the file opened as fd ${got})`);
     Atomics.wait(sleeper, 0, 0, 1);
   }
 }

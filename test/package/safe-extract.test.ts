@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FlowError, isFlowError } from '../../src/errors/index.js';
 import { type ExtractPolicy, type Refusal, safeExtract } from '../../src/package/safe-extract.js';
 import { tempDir } from '../helpers/cli.js';
-import { type RawEntry, rawTar } from '../robustness/raw-tar.js';
+import { paxRecord, type RawEntry, rawTar } from '../robustness/raw-tar.js';
 
 // The one extractor every untrusted tar goes through (code packages, conda archives, Batch
 // node_modules tarballs). Archives are written header by header (test/robustness/raw-tar.ts),
@@ -155,6 +155,15 @@ describe('safeExtract: refusals, with nothing written outside the target', () =>
     expect(safeExtract(many, join(ctx.work, 'ok'), policy({ maxEntries: 11 }))).toHaveLength(11);
     expect(refusal(rawTar([f('a', 'x'.repeat(600)), f('b', 'x'.repeat(600))]), ctx, { maxBytes: 2048 })).toMatchObject({ entry: 'b', kind: 'size' });
     expect(refusal(rawTar([{ path: 'bomb', declaredSize: 64 * 2 ** 30 }], { end: false }), ctx, { maxBytes: 1 << 20 })).toMatchObject({ entry: 'bomb', kind: 'size' });
+    // A global pax header's size applies to every later entry's declared size, while the bytes
+    // read (and written) follow the entry's own pax header: the delivered bytes are what counts.
+    const lying = rawTar([
+      { path: 'pax_global_header', type: 'g', body: paxRecord('size', '1') },
+      { path: 'PaxHeader/big', type: 'x', body: paxRecord('size', String(5_000_000)) },
+      { path: 'big', body: Buffer.alloc(5_000_000, 0x61), declaredSize: 0 },
+    ]);
+    expect(refusal(lying, ctx, { maxBytes: 10_000 })).toMatchObject({ entry: 'big', kind: 'size' });
+    expect(existsSync(join(ctx.target, 'big'))).toBe(false);
   });
 
   it('refuses every symlink when the policy says so', () => {
