@@ -49,8 +49,14 @@ export async function endTaskProcesses(): Promise<void> {
   const groups = [...detached];
   started = false;
   detached.clear();
-  const targets = taskProcesses(process.pid, groups);
-  for (const pid of targets) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  for (let i = 0; i < 200 && targets.some(alive); i++) await sleep(5);
+  // A process can fork between the table being read and its parent's kill (a shell starting its
+  // command, which then holds the task's pipes): the table is read again after each round, until
+  // nothing of the task is left (the new ones are in the worker's group, or children of the found).
+  for (let round = 0; round < 10; round++) {
+    const targets = taskProcesses(process.pid, groups).filter(alive);
+    if (targets.length === 0) return;
+    for (const pid of targets) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (let i = 0; i < 200 && targets.some(alive); i++) await sleep(5);
+  }
 }
 
