@@ -74,6 +74,11 @@ export class S3Bucket {
       if (isNotFound(e)) return undefined;
       throw remoteFailure(e, this.loc, action);
     }
+    return this.readBounded(body, Key, action, maxBytes);
+  }
+
+  /** A response body read whole, refused (and the download stopped) once past `maxBytes`: a mirror's declared length is not trusted. */
+  private async readBounded(body: Readable, Key: string, action: string, maxBytes: number): Promise<Buffer> {
     const chunks: Uint8Array[] = [];
     let size = 0;
     for await (const chunk of this.guarded(body, action)) {
@@ -120,14 +125,7 @@ export class S3Bucket {
       if (!out.ETag) throw new StoreError('STORE_CORRUPT_RECORD', `The mirror returned ${this.display(Key)} without an ETag, so it cannot be updated safely.`, { file: this.display(Key), fix: 'Use AWS S3 or an S3-compatible server that returns ETags.' });
       throw tooBig(this.display(Key), out.ContentLength!, maxBytes);
     }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of this.guarded(body, action)) {
-      size += chunk.byteLength;
-      if (size > maxBytes) { body.destroy(); throw tooBig(this.display(Key), size, maxBytes); }
-      chunks.push(chunk);
-    }
-    return { bytes: Buffer.concat(chunks, size), etag: out.ETag };
+    return { bytes: await this.readBounded(body, Key, action, maxBytes), etag: out.ETag };
   }
 
   /**
