@@ -1,24 +1,33 @@
 import { mkdirSync, realpathSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import { unzipSync } from 'fflate';
-import { decompress as zstdDecompress } from 'fzstd';
-import bunzip from 'seek-bzip';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { pathProblem, safeExtract } from '../package/safe-extract.js';
+import { formatBytes } from '../util/bytes.js';
+import { DEFAULT_MAX_UNPACKED_BYTES, UnpackLimitError, bunzipBounded, unzipBounded, unzstdBounded } from './decompress.js';
 
 /**
  * Extracts a conda package (`.tar.bz2`, or `.conda`: a zip holding `info-*.tar.zst` and
  * `pkg-*.tar.zst`) into a directory, as conda unpacks into its package cache: the files and
  * the `info/` metadata the linker reads, under safe-extract.ts's rules (nothing written outside
- * the directory, nor through a link). Returns the paths written, relative to it.
+ * the directory, nor through a link). Returns the paths written, relative to it. The package
+ * unpacks to at most `maxUnpackedBytes` (all its tars together), or nothing of it is written.
  */
-export async function extractCondaPackage(archive: Uint8Array, fileName: string, dest: string): Promise<string[]> {
+export async function extractCondaPackage(archive: Uint8Array, fileName: string, dest: string, opts: { maxUnpackedBytes?: number } = {}): Promise<string[]> {
   const root = realpathSync(dest);
-  if (fileName.endsWith('.tar.bz2')) return extractTar(Buffer.from(decoded(() => bunzip.decode(Buffer.from(archive)), fileName, 'bzip2')), root, fileName);
+  const limit = opts.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
+  if (fileName.endsWith('.tar.bz2')) return extractTar(decoded(() => bunzipBounded(archive, limit), fileName, 'bzip2'), root, fileName);
   if (fileName.endsWith('.conda')) {
-    const entries = decoded(() => unzipSync(archive, { filter: (f) => /^(info|pkg)-.*\.tar\.zst$/.test(f.name) }), fileName, 'zip');
+    const entries = decoded(() => unzipBounded(archive, (name) => /^(info|pkg)-.*\.tar\.zst$/.test(name), limit), fileName, 'zip');
+    // Every tar is unpacked (and so checked) before any is written, within one budget for the package.
+    const tars: [string, Buffer][] = [];
+    let left = limit;
+    for (const [name, data] of Object.entries(entries)) {
+      const tar = decoded(() => unzstdBounded(data, left), fileName, 'zstd', name);
+      left -= tar.length;
+      tars.push([name, tar]);
+    }
     const files: string[] = [];
-    for (const [name, data] of Object.entries(entries)) files.push(...await extractTar(Buffer.from(decoded(() => zstdDecompress(data), `${fileName}:${name}`, 'zstd')), root, `${fileName}:${name}`));
+    for (const [name, tar] of tars) files.push(...await extractTar(tar, root, `${fileName}:${name}`));
     return files;
   }
   throw unsafe(fileName, 'is neither a .tar.bz2 nor a .conda archive');
@@ -31,8 +40,20 @@ export function corrupt(archive: string, what: string): FlowError {
   });
 }
 
-function decoded<T>(f: () => T, archive: string, format: string): T {
-  try { return f(); } catch (e) { throw corrupt(archive, `is not valid ${format} data (${e instanceof Error ? e.message : String(e)})`); }
+function decoded<T>(f: () => T, archive: string, format: string, member?: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof UnpackLimitError) throw tooBig(archive, e.limit);
+    throw corrupt(member ? `${archive}:${member}` : archive, `is not valid ${format} data (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+function tooBig(archive: string, limit: number): FlowError {
+  return new FlowError('ENV_ARCHIVE_UNSAFE', `The conda package ${archive} unpacks to more than ${formatBytes(limit)}, flowrun's bound for one package; nothing of it is installed.`, {
+    exitCode: ExitCode.remote,
+    fix: 'A small archive that unpacks this far is a decompression bomb: use a package from a trusted channel. A package really this large cannot be installed by flowrun\'s built-in installer yet.',
+  });
 }
 
 export function unsafe(archive: string, what: string): FlowError {
