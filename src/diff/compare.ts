@@ -3,7 +3,8 @@ import { Run } from '../client/client.js';
 import { UsageError } from '../errors/index.js';
 import type { LocalStore } from '../store/local.js';
 import { type RunDiff, diffRuns } from './diff.js';
-import { describeChanges, loadRunView, readPackageFiles } from './load.js';
+import { readPackageFiles } from '../package/code-package.js';
+import { describeChanges, loadRunView } from './load.js';
 
 /** `flow diff`: loads both runs, computes the (pure) diff, then reads small values and file texts. */
 export async function compareRuns(store: LocalStore, idA: string, idB: string, opts: { code?: boolean } = {}): Promise<RunDiff> {

@@ -1,8 +1,8 @@
-import { Parser, type ReadEntry } from 'tar';
 import type { Run } from '../client/client.js';
 import { condaLockedPackages } from '../env/conda.js';
 import { type LockedPackage, lockedPackages } from '../env/npm.js';
 import type { ArtifactRef, ManifestEntry, TaskRecord } from '../metadata/records.js';
+import { readPackageFiles } from '../package/code-package.js';
 import type { LocalStore } from '../store/local.js';
 import { loadArtifact } from '../task/artifacts.js';
 import type { FlowGraph } from '../graph/types.js';
@@ -75,21 +75,3 @@ export function describeValueChange(store: LocalStore, from: ArtifactRef, to: Ar
   return { detail, ...(fields ? { fields } : {}) };
 }
 
-/** The text of some files inside a stored (uncompressed) code package. */
-export async function readPackageFiles(tar: Buffer, paths: ReadonlySet<string>): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  await new Promise<void>((resolve, reject) => {
-    const parser = new Parser({
-      onReadEntry: (entry: ReadEntry) => {
-        if (!paths.has(entry.path)) { entry.resume(); return; }
-        const chunks: Buffer[] = [];
-        entry.on('data', (c: Buffer) => chunks.push(c));
-        entry.on('end', () => out.set(entry.path, Buffer.concat(chunks).toString('utf8')));
-      },
-    });
-    parser.on('end', () => resolve());
-    parser.on('error', reject);
-    parser.end(tar);
-  });
-  return out;
-}

@@ -17,10 +17,12 @@
  */
 import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { PackSync, Parser, type ReadEntry } from 'tar';
+import { PackSync } from 'tar';
+import type { ManifestEntry } from '../metadata/records.js';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { formatBytes } from '../util/bytes.js';
+import { type TarEntry, readTar } from './read-tar.js';
 import { EntryChecker, pathProblem as archivePathProblem, safeExtract } from './safe-extract.js';
 
 export const DEFAULT_CODE_PACKAGE_MAX_BYTES = 50 * 1024 * 1024;
@@ -134,20 +136,27 @@ export function buildCodePackage(root: string, files: string[], opts: { maxBytes
 
 /** Lists the entries of a code package (for `flow code RUN`); directories are left out. */
 export function listCodePackage(tar: Uint8Array): CodePackageEntry[] {
+  let entries: TarEntry[];
+  try { entries = readTar(tar); } catch (e) { throw corrupt(e); }
   const out: CodePackageEntry[] = [];
-  const errors: unknown[] = [];
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (e: ReadEntry) => {
-      const type = e.type === 'SymbolicLink' ? 'symlink' : e.type === 'Directory' ? undefined : 'file';
-      if (type) out.push({ path: e.path, size: e.size, mode: e.mode ?? 0, type, ...(e.linkpath ? { linkpath: e.linkpath } : {}) });
-      e.resume();
-    },
-  });
-  parser.on('error', (e: unknown) => { errors.push(e); });
-  parser.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
-  if (errors.length) throw corrupt(errors[0]);
+  for (const e of entries) {
+    const type = e.type === 'SymbolicLink' ? 'symlink' : e.type === 'Directory' ? undefined : 'file';
+    if (type) out.push({ path: e.path, size: e.size, mode: e.mode, type, ...(e.linkpath ? { linkpath: e.linkpath } : {}) });
+  }
   return out;
+}
+
+/** The text of some files inside a stored (uncompressed) code package. */
+export async function readPackageFiles(tar: Uint8Array, paths: ReadonlySet<string>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of readTar(tar, (p) => paths.has(p))) if (e.data) out.set(e.path, e.data.toString('utf8'));
+  return out;
+}
+
+/** Path, sha256, size and mode of every file in a package, read from the tar itself, byte-sorted by path. */
+export async function manifestOf(tar: Uint8Array): Promise<ManifestEntry[]> {
+  const out = readTar(tar, () => true).map((e) => ({ path: e.path, sha256: sha256(e.data ?? Buffer.alloc(0)), size: e.size, mode: e.mode }));
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**

@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { join } from 'node:path';
-import { Parser, type ReadEntry } from 'tar';
 import type { FlowConfig } from '../config/config.js';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { formatBytes } from '../util/bytes.js';
 import { captureGit, listProjectFiles, type GitOptions } from '../git/git.js';
-import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage } from '../package/code-package.js';
+import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage, manifestOf } from '../package/code-package.js';
 import { SnapshotFilter } from '../package/exclusions.js';
 import type { LocalStore } from '../store/local.js';
 import { sha256 } from '../util/hash.js';
@@ -110,24 +108,6 @@ function sortFiles(files: string[], filter: SnapshotFilter): { packaged: string[
 
 function listSome(paths: string[]): string {
   return `${paths.slice(0, 5).map((p) => displayValue(p)).join(', ')}${paths.length > 5 ? `, … (${paths.length})` : ''}`;
-}
-
-/** Path, sha256, size and mode of every file in a package, read from the tar itself. */
-export async function manifestOf(tar: Uint8Array): Promise<ManifestEntry[]> {
-  const out: ManifestEntry[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const parser = new Parser({
-      onReadEntry: (entry: ReadEntry) => {
-        const h = createHash('sha256');
-        entry.on('data', (c: Buffer) => h.update(c));
-        entry.on('end', () => out.push({ path: entry.path, sha256: h.digest('hex'), size: entry.size ?? 0, mode: entry.mode ?? 0 }));
-      },
-    });
-    parser.on('end', () => resolve());
-    parser.on('error', reject);
-    parser.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
-  });
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** Node, flowrun, OS and the project's lock file: every step's default environment. */

@@ -1,6 +1,6 @@
 import { Run } from '../client/client.js';
 import { compareTaskIds } from '../metadata/task-ids.js';
-import { readPackageFiles } from '../diff/load.js';
+import { readPackageFiles } from '../package/code-package.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { TaskRecord } from '../metadata/records.js';
 import type { LocalStore } from '../store/local.js';

@@ -6,7 +6,8 @@ import { dirname, join, relative } from 'node:path';
 import { Header, type HeaderData } from 'tar';
 import { describe, expect, it } from 'vitest';
 import { isFlowError, type FlowError } from '../../src/errors/index.js';
-import { buildCodePackage, extractCodePackage, listCodePackage } from '../../src/package/code-package.js';
+import { buildCodePackage, extractCodePackage, listCodePackage, manifestOf, readPackageFiles } from '../../src/package/code-package.js';
+import { sha256 } from '../../src/util/hash.js';
 import { tempDir } from '../helpers/cli.js';
 
 const LONG = `deep/${'a'.repeat(60)}/${'b'.repeat(60)}/long-name.ts`;
@@ -139,6 +140,22 @@ describe('buildCodePackage: determinism', () => {
     expect(paths.indexOf('B.txt')).toBeLessThan(paths.indexOf('a.txt'));
     expect(listCodePackage(pkg.tar)).toEqual(pkg.files);
     expect(pkg.files.find((f) => f.path === LONG)?.size).toBe(PROJECT[LONG]!.length);
+  });
+
+  it('reads back the manifest (sha256 of each file) and the text of chosen files; a damaged tar is an error, not a partial read', async () => {
+    const dir = tempDir();
+    writeProject(dir, LIST);
+    const pkg = buildCodePackage(dir, LIST);
+    const manifest = await manifestOf(pkg.tar);
+    expect(manifest.map((m) => m.path)).toEqual(pkg.files.map((f) => f.path));
+    for (const m of manifest) expect(m.sha256).toBe(sha256(readFileSync(join(dir, m.path))));
+    const texts = await readPackageFiles(pkg.tar, new Set([LONG, 'a.txt', 'not/there.ts']));
+    expect([...texts.keys()].sort()).toEqual([LONG, 'a.txt'].sort());
+    expect(texts.get(LONG)).toBe(PROJECT[LONG]);
+    const damaged = Buffer.from(pkg.tar);
+    damaged.writeUInt8(damaged.readUInt8(100) ^ 0xff, 100);
+    await expect(readPackageFiles(damaged, new Set(['a.txt']))).rejects.toThrow();
+    await expect(manifestOf(damaged)).rejects.toThrow();
   });
 });
 

@@ -1,7 +1,6 @@
 import type { Run } from '../../client/client.js';
-import { readPackageFiles } from '../../diff/load.js';
 import { LineIndex, type AstNode, walk } from '../../graph/source.js';
-import { listCodePackage } from '../../package/code-package.js';
+import { listCodePackage, readPackageFiles } from '../../package/code-package.js';
 import { NotFoundError } from '../../errors/index.js';
 
 /** Files larger than this are listed but not shown. */
