@@ -1,10 +1,9 @@
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE_DIR } from '../metadata/records.js';
-import { LocalStore } from './local.js';
 import { CACHE_BUNDLE_MAX_BYTES, isPlainObject, isRunId } from './remote-input.js';
 import type { S3Store } from './s3.js';
-import { SHA256_HEX, type Store } from './types.js';
+import { type DiskStore, isDiskStore, SHA256_HEX, type Store } from './types.js';
 
 /**
  * gc's part of the step cache (src/cache/): entries of runs that are gone are dropped with
@@ -14,10 +13,10 @@ import { SHA256_HEX, type Store } from './types.js';
  * was before); a run newer than gc's listing is never gone. Returns the entries dropped.
  */
 export async function pruneCacheEntries(store: Store, gone: (run: string) => boolean, dryRun: boolean): Promise<number> {
-  return store instanceof LocalStore ? pruneLocal(store, gone, dryRun) : pruneRemote(store as S3Store, gone, dryRun);
+  return isDiskStore(store) ? pruneLocal(store, gone, dryRun) : pruneRemote(store as S3Store, gone, dryRun);
 }
 
-function pruneLocal(store: LocalStore, gone: (run: string) => boolean, dryRun: boolean): number {
+function pruneLocal(store: DiskStore, gone: (run: string) => boolean, dryRun: boolean): number {
   const root = join(store.root, CACHE_DIR);
   let dropped = 0;
   for (const k1 of safeReaddir(root)) {

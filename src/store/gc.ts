@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { withLiveness } from '../metadata/liveness.js';
 import { isFlowError, StoreError, UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/records.js';
-import { LocalStore } from './local.js';
 import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
 import type { S3Store } from './s3.js';
-import { objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
+import { isDiskStore, objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
 import { pruneCacheEntries } from './gc-cache.js';
 
 /** Objects (and packs) younger than this are never deleted: a run in progress may need them. */
@@ -71,7 +70,7 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   const live = (id: string) => {
     const r = records.get(id);
     // No run record yet: a run that has just claimed its id. Keep it.
-    return !r || (store instanceof LocalStore ? withLiveness(r) : r).status === 'running';
+    return !r || (isDiskStore(store) ? withLiveness(r) : r).status === 'running';
   };
   for (const id of opts.keep ?? []) if (!records.has(id)) throw new UsageError('RUN_NOT_FOUND', `--keep ${id}: there is no such run in ${store.location}.`, { fix: 'flow runs lists the runs.' });
   const wanted = opts.keep?.length ? new Set(opts.keep) : opts.keepLast !== undefined ? newestPerFlow(ids, records, opts.keepLast) : new Set(ids);
@@ -82,7 +81,7 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   for (const id of keptRuns) for (const h of await runReferences(store, id)) referenced.add(h);
 
   const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0, awaitingSecondPass: 0, skippedSymlinks: [], deletedCacheEntries: 0 };
-  const pending = store instanceof LocalStore ? undefined : (await store.readRecord<GcPending>(PENDING))?.since ?? {};
+  const pending = isDiskStore(store) ? undefined : (await store.readRecord<GcPending>(PENDING))?.since ?? {};
   const nextPending: Record<string, string> = {};
   const doomed: Unit[] = [];
   for await (const unit of listUnits(store, report.skippedSymlinks)) {
@@ -205,7 +204,7 @@ function isS3(store: Store): store is S3Store {
 }
 
 async function* listUnits(store: Store, symlinks: string[]): AsyncIterable<Unit> {
-  if (store instanceof LocalStore) {
+  if (isDiskStore(store)) {
     // Entries are lstat'ed and symlinks skipped: a link planted in the store (a shard pointing
     // at a home directory) must not make gc list, or delete, files outside the store.
     const dir = join(store.root, 'objects');
@@ -247,7 +246,7 @@ async function* listUnits(store: Store, symlinks: string[]): AsyncIterable<Unit>
 
 async function deleteRuns(store: Store, runs: string[]): Promise<void> {
   if (runs.length === 0) return;
-  if (store instanceof LocalStore) {
+  if (isDiskStore(store)) {
     for (const id of runs) {
       const dir = join(store.root, 'runs', id);
       // A run directory that is a symlink goes as a link: nothing is deleted through it.
@@ -271,7 +270,7 @@ async function deleteRuns(store: Store, runs: string[]): Promise<void> {
 }
 
 async function deleteUnits(store: Store, units: Unit[]): Promise<void> {
-  if (store instanceof LocalStore) {
+  if (isDiskStore(store)) {
     // rm never follows symlinks (and listUnits yields none); a staging directory goes whole.
     for (const u of units) rmSync(u.id, { force: true, recursive: true });
     return;

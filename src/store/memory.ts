@@ -2,7 +2,7 @@ import { StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { assertObjectId, checkedRecordPath, hashMismatchError, missingObjectError } from './checks.js';
 import { STORE_FORMAT, VERIFY_ON_DEDUP_MAX } from './local.js';
-import { SHA256_HEX, type Store } from './types.js';
+import { SHA256_HEX, type SyncStore } from './types.js';
 
 /**
  * A store held in Maps, for fast unit tests of the code above the store (scheduler, gc, fsck,
@@ -24,7 +24,7 @@ import { SHA256_HEX, type Store } from './types.js';
  * const hash = await store.putObject(Buffer.from('x'));
  * store.corruptObjectForTest(hash); // getObject(hash) now rejects with STORE_CORRUPT_OBJECT
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements SyncStore {
   readonly location: string;
   /** Object bytes by hash (the logical bytes; a test hook may damage them). */
   private readonly objects = new Map<string, Buffer>();
@@ -39,7 +39,11 @@ export class MemoryStore implements Store {
     this.place('FORMAT', JSON.stringify(STORE_FORMAT), true);
   }
 
-  async putObject(data: Uint8Array, _options: { compress?: boolean } = {}): Promise<string> {
+  async putObject(data: Uint8Array, options: { compress?: boolean } = {}): Promise<string> {
+    return this.putObjectSync(data, options);
+  }
+
+  putObjectSync(data: Uint8Array, _options: { compress?: boolean } = {}): string {
     const hash = sha256(data);
     const stored = this.objects.get(hash);
     // As on disk: a dedup hit on a small object whose stored copy is damaged repairs it.
@@ -49,6 +53,10 @@ export class MemoryStore implements Store {
   }
 
   async getObject(hash: string): Promise<Buffer> {
+    return this.getObjectSync(hash);
+  }
+
+  getObjectSync(hash: string): Buffer {
     assertObjectId(hash);
     const stored = this.objects.get(hash);
     if (!stored) throw missingObjectError(hash, this.location);
@@ -57,6 +65,10 @@ export class MemoryStore implements Store {
   }
 
   async hasObject(hash: string): Promise<boolean> {
+    return this.hasObjectSync(hash);
+  }
+
+  hasObjectSync(hash: string): boolean {
     return typeof hash === 'string' && SHA256_HEX.test(hash) && this.objects.has(hash);
   }
 
@@ -66,10 +78,19 @@ export class MemoryStore implements Store {
   }
 
   async writeRecord(path: string, value: unknown): Promise<void> {
+    this.writeRecordSync(path, value);
+  }
+
+  /** `durable` has no meaning in memory (nothing survives the process anyway). */
+  writeRecordSync(path: string, value: unknown, _durable = false): void {
     this.place(checkedRecordPath(path, this.location), jsonText(value, path), true);
   }
 
   async readRecord<T>(path: string): Promise<T | undefined> {
+    return this.readRecordSync<T>(path);
+  }
+
+  readRecordSync<T>(path: string): T | undefined {
     const key = checkedRecordPath(path, this.location);
     const text = this.records.get(key);
     if (text !== undefined) return JSON.parse(text) as T;
@@ -79,13 +100,38 @@ export class MemoryStore implements Store {
   }
 
   async listRecords(dir: string): Promise<string[]> {
+    return this.listRecordsSync(dir);
+  }
+
+  listRecordsSync(dir: string): string[] {
     const names = this.dirs.get(checkedRecordPath(dir, this.location));
     // Dot names are hidden, as on disk (where they are the temp files of atomic writes).
     return names ? [...names].filter((n) => !n.startsWith('.')).sort() : [];
   }
 
   async createRecord(path: string, value: unknown): Promise<boolean> {
+    return this.createRecordSync(path, value);
+  }
+
+  createRecordSync(path: string, value: unknown): boolean {
     return this.place(checkedRecordPath(path, this.location), jsonText(value, path), false);
+  }
+
+  deleteRecordSync(path: string): void {
+    const key = checkedRecordPath(path, this.location);
+    // As rm -f: a directory is not a record and stays; an absent record is no error.
+    if (this.dirs.has(key)) throw new StoreError('STORE_IO', `Writing the store failed: ${this.location}/${key} is a directory of records, not a record.`, { file: `${this.location}/${key}`, fix: 'Delete the records under it one by one.' });
+    if (!this.records.delete(key)) return;
+    const cut = key.lastIndexOf('/');
+    const parent = cut < 0 ? '' : key.slice(0, cut);
+    const names = this.dirs.get(parent)!;
+    names.delete(key.slice(cut + 1));
+    // As rmdir of the parent: it goes when empty (the root never does), one level only.
+    if (names.size === 0 && parent !== '') {
+      this.dirs.delete(parent);
+      const up = parent.lastIndexOf('/');
+      this.dirs.get(up < 0 ? '' : parent.slice(0, up))!.delete(parent.slice(up + 1));
+    }
   }
 
   /**
