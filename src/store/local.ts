@@ -10,7 +10,8 @@ import { sha256 } from '../util/hash.js';
 import { createAtomicSync, writeAtomicSync } from '../util/atomic-write.js';
 import { BufferFrom, StringPrototypeSlice, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetByteOffset } from '../util/primordials.js';
 import { assertObjectId, checkedRecordPath, hashMismatchError, missingObjectError } from './checks.js';
-import { SHA256_HEX, type DiskStore } from './types.js';
+import { deleteLocalRun, deleteLocalUnit, localGcUnits } from './local-gc.js';
+import { type GcUnit, SHA256_HEX, type DiskStore } from './types.js';
 
 /** Object files start with 'FO', a format version and a codec byte; the hash covers the decoded bytes. */
 const MAGIC_0 = 0x46; // F
@@ -224,6 +225,18 @@ export class LocalStore implements DiskStore {
     }
     // rmdir fails on a directory that still holds records: it stays.
     try { rmdirSync(dirname(full)); } catch { /* not empty */ }
+  }
+
+  gcUnits(skipped: string[]): Iterable<GcUnit> {
+    return localGcUnits(this.root, skipped);
+  }
+
+  deleteRun(id: string): void {
+    deleteLocalRun(this.root, id);
+  }
+
+  deleteUnit(unit: GcUnit): void {
+    deleteLocalUnit(unit);
   }
 
   /** mkdir -p, returning the first directory it created (to undo it if the write then fails). */

@@ -2,7 +2,8 @@ import { StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { assertObjectId, checkedRecordPath, hashMismatchError, missingObjectError } from './checks.js';
 import { STORE_FORMAT, VERIFY_ON_DEDUP_MAX } from './local.js';
-import { SHA256_HEX, type SyncStore } from './types.js';
+import { runRecordPath } from '../metadata/records.js';
+import { type Collectable, type GcUnit, SHA256_HEX } from './types.js';
 
 /**
  * A store held in Maps, for fast unit tests of the code above the store (scheduler, gc, fsck,
@@ -24,10 +25,12 @@ import { SHA256_HEX, type SyncStore } from './types.js';
  * const hash = await store.putObject(Buffer.from('x'));
  * store.corruptObjectForTest(hash); // getObject(hash) now rejects with STORE_CORRUPT_OBJECT
  */
-export class MemoryStore implements SyncStore {
+export class MemoryStore implements Collectable {
   readonly location: string;
   /** Object bytes by hash (the logical bytes; a test hook may damage them). */
   private readonly objects = new Map<string, Buffer>();
+  /** When each object was last stored (a dedup hit counts, as on disk, where it refreshes the file's time). */
+  private readonly written = new Map<string, Date>();
   /** Record JSON text by record path. */
   private readonly records = new Map<string, string>();
   /** Names directly under each record directory ('' is the root), as readdir would see them. */
@@ -47,6 +50,7 @@ export class MemoryStore implements SyncStore {
     const hash = sha256(data);
     const stored = this.objects.get(hash);
     // As on disk: a dedup hit on a small object whose stored copy is damaged repairs it.
+    this.written.set(hash, new Date());
     if (stored && (data.byteLength > VERIFY_ON_DEDUP_MAX || sha256(stored) === hash)) return hash;
     this.objects.set(hash, Buffer.from(data));
     return hash;
@@ -134,6 +138,26 @@ export class MemoryStore implements SyncStore {
     }
   }
 
+  /** Every object, with its size and the time it was last stored (nothing here is a symlink). */
+  *gcUnits(_skipped: string[]): Iterable<GcUnit> {
+    for (const hash of [...this.objects.keys()].sort()) {
+      yield { id: hash, hashes: [hash], size: this.objects.get(hash)!.byteLength, modified: this.written.get(hash)! };
+    }
+  }
+
+  deleteRun(id: string): void {
+    const dir = checkedRecordPath(`runs/${id}`, this.location);
+    this.deleteRecordSync(runRecordPath(id));
+    for (const key of [...this.records.keys()]) if (key.startsWith(`${dir}/`)) this.records.delete(key);
+    for (const key of [...this.dirs.keys()]) if (key === dir || key.startsWith(`${dir}/`)) this.dirs.delete(key);
+    this.dirs.get('runs')?.delete(id);
+  }
+
+  deleteUnit(unit: GcUnit): void {
+    this.objects.delete(unit.id);
+    this.written.delete(unit.id);
+  }
+
   /**
    * Test hook: damages a stored object in place (its first byte flipped, or an empty object given
    * one byte), as a bad disk or a bad copy would; reads then fail with STORE_CORRUPT_OBJECT.
@@ -148,6 +172,7 @@ export class MemoryStore implements SyncStore {
 
   /** Test hook: removes an object, as a lost file would; reads then fail with STORE_MISSING_OBJECT. */
   deleteObjectForTest(hash: string): void {
+    this.written.delete(hash);
     if (!this.objects.delete(hash)) throw new Error(`deleteObjectForTest: ${hash} is not stored in ${this.location}`);
   }
 

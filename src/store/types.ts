@@ -51,6 +51,28 @@ export interface SyncStore extends Store {
   deleteRecordSync(path: string): void;
 }
 
+/** A stored unit `flow gc` may delete: an object, or debris of an interrupted write (holding none). */
+export interface GcUnit { id: string; hashes: string[]; size: number; modified: Date }
+
+/**
+ * What `flow gc` needs of a store on this machine (local disk, memory) beyond its records:
+ * its units with their ages, and deletion. Runs in it are this machine's (their liveness is
+ * known), and a dedup hit refreshes an object's age, so one pass is safe; a shared remote store
+ * (S3) needs gc's two passes instead and has its own path there.
+ */
+export interface Collectable extends SyncStore {
+  /** Every unit gc may delete; a symlink met on the way is never followed nor returned: its path goes to `skipped`. */
+  gcUnits(skipped: string[]): Iterable<GcUnit>;
+  /** Deletes a run: its run record first (a run without it is invisible, never half-readable), then the rest. */
+  deleteRun(id: string): void;
+  deleteUnit(unit: GcUnit): void;
+}
+
+/** Whether gc can collect a store in one pass on this machine (duck-typed: no implementation is imported). */
+export function isCollectable(store: Store): store is Collectable {
+  return typeof (store as Partial<Collectable>).gcUnits === 'function';
+}
+
 /**
  * A store that is a directory on this machine's file system. What needs it needs files, not
  * records: task workers and `flow ui` open the same store by `root` in other processes, live logs
@@ -58,7 +80,7 @@ export interface SyncStore extends Store {
  * and renames into `objects/`. Only the code that opens a store (src/store/open.ts) names the
  * class behind it.
  */
-export interface DiskStore extends SyncStore {
+export interface DiskStore extends Collectable {
   /** The store's directory. */
   readonly root: string;
   /** The file of an object (which may not exist). */
