@@ -47,6 +47,13 @@ module.exports = {
       from: { path: '^src/' },
       to: { path: '^commands/' },
     },
+    {
+      name: 'store-opened-not-named',
+      comment: 'Only src/store/ names the local store class: everything else holds a Store, SyncStore or DiskStore (src/store/types.ts) and opens one through src/store/open.ts, so any consumer can run on a MemoryStore.',
+      severity: 'error',
+      from: { pathNot: '^src/store/' },
+      to: { path: '^src/store/local\\.ts$' },
+    },
     ...layerRules,
   ],
   options: {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type FlowConfig, loadConfig } from '../config/config.js';
 import { mirrorLocation } from '../mirror/mirror.js';
 import { type TaskRecord, taskRecordPath } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import type { S3Store } from '../store/s3.js';
 import { type LiveLogRecord, liveLogPath } from './payload.js';
 
@@ -30,7 +30,7 @@ export async function crashedTaskLog(record: TaskRecord, config: FlowConfig, att
  * record is written here, or its last upload is marked done). Returns false when there is no S3
  * store to follow in.
  */
-export async function followTaskLogs(o: { config: FlowConfig; local: LocalStore; run: string; step: string; task: string; write: (stream: 'stdout' | 'stderr', text: string) => void; pollMs?: number }): Promise<boolean> {
+export async function followTaskLogs(o: { config: FlowConfig; local: SyncStore; run: string; step: string; task: string; write: (stream: 'stdout' | 'stderr', text: string) => void; pollMs?: number }): Promise<boolean> {
   const location = mirrorLocation(o.config);
   if (!location) return false;
   const { S3Store: Store } = await import('../store/s3.js');

@@ -1,6 +1,6 @@
 import type { Literal } from '../decorators/types.js';
 import type { ArtifactRef, IncludeRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { loadArtifact, saveArtifact } from '../task/artifacts.js';
 import type { TaskInputs } from '../task/hooks.js';
 import { loadIncludes } from '../task/includes.js';
@@ -18,7 +18,7 @@ export class RunInputs {
   private readonly items = new Map<string, { values: unknown[]; hashes: Array<string | undefined> }>();
   private readonly seed: string;
 
-  constructor(private readonly o: { store: LocalStore; params: Record<string, Literal>; includes: Record<string, IncludeRecord>; seed: number }) {
+  constructor(private readonly o: { store: SyncStore; params: Record<string, Literal>; includes: Record<string, IncludeRecord>; seed: number }) {
     this.seed = seedHash(o.seed);
   }
 

@@ -3,7 +3,7 @@ import { relative, sep } from 'node:path';
 import type { FlowGraph } from '../graph/types.js';
 import type { CompiledFlow } from '../loader/compile.js';
 import type { IncludeRecord, RunCacheRecord, RunRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore, SyncStore } from '../store/types.js';
 import type { ClosureInput, FlowClosure } from './closure.js';
 import { JsonCache } from '../loader/cache.js';
 import { sha256 } from '../util/hash.js';
@@ -19,7 +19,7 @@ export interface OpenStepCache {
   path: string;
   projectRoot: string;
   compiled: Pick<CompiledFlow, 'inputs' | 'imports'>;
-  store: LocalStore;
+  store: DiskStore;
   run: RunRecord;
   includes: Record<string, IncludeRecord>;
   /** --cache (true), --no-cache (false), or neither. */
@@ -55,7 +55,7 @@ export function cacheRecord(cache: StepCache): RunCacheRecord {
 }
 
 /** `flow run`'s push of its step cache entries after the run: a failure is a warning (`flow push` retries). */
-export async function pushCacheAfterRun(store: LocalStore, remote: S3Store, run: string, say: (line: string) => void): Promise<void> {
+export async function pushCacheAfterRun(store: SyncStore, remote: S3Store, run: string, say: (line: string) => void): Promise<void> {
   try {
     const bundles = await pushCacheEntries(store, remote, run);
     if (bundles > 0) say(`${run}: step cache entries pushed (${bundles} step${bundles === 1 ? '' : 's'})`);

@@ -1,6 +1,6 @@
 import { isFlowError } from '../errors/index.js';
 import { type RunRecord, runRecordPath, type TaskRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore, SyncStore } from '../store/types.js';
 import { CACHE_BUNDLE_MAX_BYTES, isObjectId, isPlainObject, isRunId, printable, UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
 import type { PackEntry, S3Store } from '../store/s3.js';
 import { mapLimit } from '../util/map-limit.js';
@@ -82,7 +82,7 @@ export class MirrorEntries implements EntrySource {
   requests = 0;
   private readonly bundles = new Map<string, Promise<{ byK1: Map<string, CacheEntry[]>; packs: Record<string, [string, number, number]> }>>();
 
-  constructor(private readonly remote: S3Store, private readonly local: LocalStore) {}
+  constructor(private readonly remote: S3Store, private readonly local: DiskStore) {}
 
   async candidates(k0: string, k1: string, warn: (line: string) => void): Promise<CacheEntry[]> {
     return (await this.step(k0, warn)).byK1.get(k1) ?? [];
@@ -187,7 +187,7 @@ export class MirrorEntries implements EntrySource {
  * itself (its objects are there). A bundle already pushed is left alone. Returns the number
  * of bundles written.
  */
-export async function pushCacheEntries(local: LocalStore, remote: S3Store, run: string): Promise<number> {
+export async function pushCacheEntries(local: SyncStore, remote: S3Store, run: string): Promise<number> {
   const record = local.readRecordSync<RunRecord>(runRecordPath(run));
   if (!record?.cache) return 0;
   const own = new Map<string, CacheEntry[]>();

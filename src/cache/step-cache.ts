@@ -1,7 +1,7 @@
 import type { Literal } from '../decorators/types.js';
 import type { FlowGraph, StepNode } from '../graph/types.js';
 import { type ArtifactRef, type IncludeRecord, type TaskRecord, taskRecordPath } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import type { ReusedTask, TaskHooks, TaskInputs } from '../task/hooks.js';
 import type { TaskReads } from '../task/protocol.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
@@ -22,7 +22,7 @@ export interface EntrySource {
 }
 
 export interface StepCacheOptions {
-  store: LocalStore;
+  store: SyncStore;
   run: string;
   graph: FlowGraph;
   /** The steps this run caches (settings.ts). */

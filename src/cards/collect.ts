@@ -1,4 +1,4 @@
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { type CardBuffer, type CardComponent, activeCard, setActiveCard } from './author.js';
 import { CARD_LIMITS, type CardCell, type CardDoc, type CardPart, type CardRef } from './card.js';
 import { sniffImage } from './image-type.js';
@@ -20,7 +20,7 @@ export function takeCard(): CardBuffer | undefined {
  * then the card document, content-addressed. Never throws: a part that cannot be stored is
  * an error part, and a card that cannot be stored at all is left out (the task is unaffected).
  */
-export function finishCard(card: CardBuffer | undefined, store: LocalStore, task: { run: string; step: string; task: string }): CardRef[] | undefined {
+export function finishCard(card: CardBuffer | undefined, store: SyncStore, task: { run: string; step: string; task: string }): CardRef[] | undefined {
   if (!card || (!card.declared && card.components.length === 0)) return undefined;
   try {
     const doc = cardDoc(card, store, task);
@@ -32,7 +32,7 @@ export function finishCard(card: CardBuffer | undefined, store: LocalStore, task
   }
 }
 
-function cardDoc(card: CardBuffer, store: LocalStore, task: { run: string; step: string; task: string }): CardDoc {
+function cardDoc(card: CardBuffer, store: SyncStore, task: { run: string; step: string; task: string }): CardDoc {
   const parts: CardPart[] = [];
   for (const c of card.components.slice(0, CARD_LIMITS.parts)) {
     try {
@@ -57,7 +57,7 @@ function title(c: CardComponent): { title?: string } {
 }
 
 /** One component as stored data, or an Error saying why it cannot be. */
-function part(c: CardComponent, store: LocalStore): CardPart {
+function part(c: CardComponent, store: SyncStore): CardPart {
   if (!c || typeof c !== 'object') throw new Error(`${String(c)} is not a card component (use new Markdown(...), new Table(...), new Image(...), new VegaChart(...) or new Artifact(...))`);
   switch (c.kind) {
     case 'markdown': {

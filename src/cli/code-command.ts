@@ -2,12 +2,12 @@ import { resolve } from 'node:path';
 import { Run } from '../client/client.js';
 import { NotFoundError } from '../errors/index.js';
 import { extractCodePackage, listCodePackage } from '../package/code-package.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { table } from '../errors/format.js';
 import { PATH_DISPLAY_MAX, displayValue } from '../util/terminal.js';
 
 /** `flow code RUN [--extract DIR]`: the package's files, or the files written out. */
-export async function runCodePackage(store: LocalStore, id: string, extract?: string): Promise<{ lines: string[]; json: unknown }> {
+export async function runCodePackage(store: SyncStore, id: string, extract?: string): Promise<{ lines: string[]; json: unknown }> {
   const run = await Run.open(store, id);
   const code = run.record.code;
   if (!code) throw new NotFoundError('CODE_PACKAGE_NOT_FOUND', `Run ${id} has no code package (it predates code packages).`, { fix: 'Only runs recorded by this flowrun version or later have one.' });

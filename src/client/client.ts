@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { openMirror } from '../mirror/mirror.js';
 import { NotFoundError, UsageError } from '../errors/index.js';
 import { type ListedStatus, type RunKind, listedStatus, runKind, selectRuns } from '../metadata/run-query.js';
@@ -7,7 +6,7 @@ import { artifactSources } from './sources.js';
 import { withTagLog } from '../metadata/tags.js';
 import { readTagLog } from './tags.js';
 import { type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import { isDiskStore, recordLocation, type SyncStore } from '../store/types.js';
 import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
 import { listRuns } from './list-runs.js';
 import { type ClientOptions, mirrorOf, openStore } from './open-store.js';
@@ -18,10 +17,10 @@ import { compareTaskIds } from '../metadata/task-ids.js';
 import { own } from '../util/own.js';
 
 /** A run record, checked for shape (undefined when absent). */
-function readRunRecord(store: LocalStore, id: string): RunRecord | undefined {
+function readRunRecord(store: SyncStore, id: string): RunRecord | undefined {
   const path = runRecordPath(id);
   const rec = store.readRecordSync<unknown>(path);
-  return rec === undefined ? undefined : checkRunRecord(rec, join(store.root, path));
+  return rec === undefined ? undefined : checkRunRecord(rec, recordLocation(store, path));
 }
 
 
@@ -34,21 +33,22 @@ function readRunRecord(store: LocalStore, id: string): RunRecord | undefined {
  * await run.artifact('best');
  */
 export class Run {
-  private constructor(readonly store: LocalStore, readonly record: RunRecord) {}
+  private constructor(readonly store: SyncStore, readonly record: RunRecord) {}
 
   static async get(id: string, opts: ClientOptions = {}): Promise<Run> {
     return Run.open(openStore(opts), id);
   }
 
   /** A run from a record already read (and checked) from `store`. */
-  static of(store: LocalStore, record: RunRecord): Run {
+  static of(store: SyncStore, record: RunRecord): Run {
     return new Run(store, withLiveness(record));
   }
 
-  static async open(store: LocalStore, id: string): Promise<Run> {
+  static async open(store: SyncStore, id: string): Promise<Run> {
     let rec = /^run-\d+$/.test(id) ? readRunRecord(store, id) : undefined;
-    const mirror = mirrorOf(store);
-    if (!rec && mirror) {
+    // Only a disk store is opened with a mirror (openProjectStore), and a pull writes files.
+    const mirror = isDiskStore(store) ? mirrorOf(store) : undefined;
+    if (!rec && mirror && isDiskStore(store)) {
       // Not here: fetch it from the mirror (verified object by object), then read it locally.
       const { pullRun } = await import('../mirror/pull.js');
       await pullRun(await openMirror(mirror), store, id);
@@ -180,12 +180,12 @@ export class Step {
     if (!/^\d+(\.\d+)*$/.test(id)) return undefined;
     const path = taskRecordPath(this.run.id, this.name, id);
     const rec = this.run.store.readRecordSync<unknown>(path);
-    return rec === undefined ? undefined : new Task(this.run.store, checkTaskRecord(rec, join(this.run.store.root, path)));
+    return rec === undefined ? undefined : new Task(this.run.store, checkTaskRecord(rec, recordLocation(this.run.store, path)));
   }
 }
 
 export class Task {
-  constructor(readonly store: LocalStore, readonly record: TaskRecord) {}
+  constructor(readonly store: SyncStore, readonly record: TaskRecord) {}
 
   get id(): string { return this.record.id; }
   get step(): string { return this.record.step; }
@@ -207,7 +207,7 @@ export class Task {
     const parents = this.record.parents.flatMap((p) => {
       const [step, id] = p.split('/') as [string, string];
       const rec = /^\d+(\.\d+)*$/.test(id ?? '') ? this.store.readRecordSync<unknown>(taskRecordPath(this.record.run, step, id)) : undefined;
-      return rec === undefined ? [] : [checkTaskRecord(rec, join(this.store.root, taskRecordPath(this.record.run, step, id)))];
+      return rec === undefined ? [] : [checkTaskRecord(rec, recordLocation(this.store, taskRecordPath(this.record.run, step, id)))];
     });
     return artifactSources(this.record, parents);
   }
@@ -269,7 +269,7 @@ export interface FlowRunsQuery {
  * const nightly = await Flow.get('TrainFlow').runs({ tags: ['nightly'], status: 'ok', limit: 5 });
  */
 export class Flow {
-  private constructor(readonly store: LocalStore, readonly name: string) {}
+  private constructor(readonly store: SyncStore, readonly name: string) {}
 
   static get(name: string, opts: ClientOptions = {}): Flow {
     return new Flow(openStore(opts), name);

@@ -1,14 +1,13 @@
-import { join } from 'node:path';
-import type { LocalStore } from '../store/local.js';
+import { recordLocation, type SyncStore } from '../store/types.js';
 import { type TagEntry, checkTagEntry, isTagEntryName, mergeTags, newTagEntry, tagEntryName, tagEntryPath, tagLogDir } from '../metadata/tags.js';
 
 /** A run's tag log in a local store (entries whose names are not entry names are not flowrun's: skipped). */
-export function readTagLog(store: LocalStore, run: string): TagEntry[] {
+export function readTagLog(store: SyncStore, run: string): TagEntry[] {
   const out: TagEntry[] = [];
   for (const name of store.listRecordsSync(tagLogDir(run))) {
     if (!isTagEntryName(name)) continue;
     const value = store.readRecordSync<unknown>(tagEntryPath(run, name));
-    if (value !== undefined) out.push(checkTagEntry(value, run, name, join(store.root, tagEntryPath(run, name))));
+    if (value !== undefined) out.push(checkTagEntry(value, run, name, recordLocation(store, tagEntryPath(run, name))));
   }
   return out;
 }
@@ -27,7 +26,7 @@ export interface TagChange {
  * Adds or removes tags of a run by appending one entry to its tag log (the run record is never
  * rewritten). Only tags that change anything are logged.
  */
-export function changeTags(store: LocalStore, run: string, recorded: readonly string[], op: TagEntry['op'], tags: string[], user: string): TagChange {
+export function changeTags(store: SyncStore, run: string, recorded: readonly string[], op: TagEntry['op'], tags: string[], user: string): TagChange {
   const log = readTagLog(store, run);
   const current = mergeTags(recorded, log);
   const changed = [...new Set(tags)].filter((t) => (op === 'add' ? !current.includes(t) : current.includes(t)));

@@ -1,13 +1,13 @@
 import { createTwoFilesPatch } from 'diff';
 import { Run } from '../client/client.js';
 import { UsageError } from '../errors/index.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { type RunDiff, diffRuns } from './diff.js';
 import { readPackageFiles } from '../package/code-package.js';
 import { describeChanges, loadRunView } from './load.js';
 
 /** `flow diff`: loads both runs, computes the (pure) diff, then reads small values and file texts. */
-export async function compareRuns(store: LocalStore, idA: string, idB: string, opts: { code?: boolean } = {}): Promise<RunDiff> {
+export async function compareRuns(store: SyncStore, idA: string, idB: string, opts: { code?: boolean } = {}): Promise<RunDiff> {
   const [ra, rb] = [await Run.open(store, idA), await Run.open(store, idB)];
   if (ra.flow !== rb.flow) {
     throw new UsageError('DIFF_FLOW_MISMATCH', `${ra.id} is a run of ${ra.flow} and ${rb.id} of ${rb.flow}: flow diff compares runs of one flow.`, { fix: `List the runs of one flow with flow runs ${ra.flow}.` });

@@ -3,7 +3,7 @@ import { condaLockedPackages } from '../env/conda.js';
 import { type LockedPackage, lockedPackages } from '../env/npm.js';
 import type { ArtifactRef, ManifestEntry, TaskRecord } from '../metadata/records.js';
 import { readPackageFiles } from '../package/code-package.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { loadArtifact } from '../task/artifacts.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { ArtifactChange, RunDiff, RunView } from './diff.js';
@@ -45,7 +45,7 @@ const DETAIL_MAX_BYTES = 64 * 1024;
 const SHAPE_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Adds old → new (small values, field by field) or the shapes (big ones) to artifact changes. */
-export function describeChanges(diff: RunDiff, a: RunView, b: RunView, store: LocalStore, limit = 200): void {
+export function describeChanges(diff: RunDiff, a: RunView, b: RunView, store: SyncStore, limit = 200): void {
   const sizeOf = (v: RunView, change: ArtifactChange, hash: string | undefined) => {
     const [step, id] = change.task.split('/') as [string, string];
     const ref = v.tasks[step]?.find((t) => t.id === id)?.artifacts[change.artifact];
@@ -66,7 +66,7 @@ export function describeChanges(diff: RunDiff, a: RunView, b: RunView, store: Lo
 }
 
 /** How two stored values of an artifact differ: field by field when small, by shape when big, by size when huge. */
-export function describeValueChange(store: LocalStore, from: ArtifactRef, to: ArtifactRef): { detail: string; fields?: FieldChange[] } {
+export function describeValueChange(store: SyncStore, from: ArtifactRef, to: ArtifactRef): { detail: string; fields?: FieldChange[] } {
   const big = Math.max(from.size, to.size);
   if (big > SHAPE_MAX_BYTES) return { detail: `${from.size} B → ${to.size} B` };
   const [x, y] = [loadArtifact(store, from), loadArtifact(store, to)];

@@ -3,7 +3,7 @@ import type { DecoratorUse } from '../decorators/types.js';
 import { ExitCode, FlowError, UsageError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { CondaEnvRecord, StepEnvRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { type CondaSpec, installCondaLock, matchSpecs, remoteTarget, resolveCondaLock } from './conda.js';
 import { type NpmSpec, canonicalSpec, describeSpec, directDependencies, installNpmLock, resolveNpmLock } from './npm.js';
 import { own } from '../util/own.js';
@@ -28,7 +28,7 @@ export interface PreparedConda {
 
 export interface PrepareOptions {
   graph: FlowGraph;
-  store: LocalStore;
+  store: SyncStore;
   projectRoot: string;
   /** flow replay: the recorded environments, installed from their locks (never resolved again). */
   recorded?: Record<string, StepEnvRecord>;
@@ -159,7 +159,7 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
   return { envs, installed: prepared.filter((p) => p.outcome.installed).length };
 }
 
-function recordedLock(store: LocalStore, hash: string, steps: string[], kind = 'npm'): Buffer {
+function recordedLock(store: SyncStore, hash: string, steps: string[], kind = 'npm'): Buffer {
   try {
     return store.getObjectSync(hash);
   } catch (e) {

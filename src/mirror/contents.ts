@@ -1,6 +1,6 @@
 import type { RunRecord, TaskRecord } from '../metadata/records.js';
 import { runRecordPath } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { objectIdsIn, objectIdsInBytes } from '../store/types.js';
 
 /** Everything that makes up one run in a store: its records and the objects they reach. */
@@ -14,7 +14,7 @@ export interface RunContents {
 }
 
 /** Reads a run's records and the closure of objects they reference, from the local store. */
-export async function runContents(store: LocalStore, id: string): Promise<RunContents | undefined> {
+export async function runContents(store: SyncStore, id: string): Promise<RunContents | undefined> {
   const run = store.readRecordSync<RunRecord>(runRecordPath(id));
   if (!run) return undefined;
   const claim = store.readRecordSync<unknown>(`runs/${id}/claim.json`);

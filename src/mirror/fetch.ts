@@ -1,5 +1,5 @@
 import { StoreError } from '../errors/index.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { type ObjectExpectation, tooLarge } from '../store/object-stream.js';
 import { UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
 import { type S3Store } from '../store/s3.js';
@@ -29,7 +29,7 @@ export class ObjectFetcher {
   /** Aborted by the first refused object: the others in flight stop at their next chunk. */
   private readonly stop = new AbortController();
 
-  constructor(private readonly remote: S3Store, private readonly local: LocalStore, private readonly staging: ObjectStaging, private readonly tick: (bytes: number) => void) {}
+  constructor(private readonly remote: S3Store, private readonly local: SyncStore, private readonly staging: ObjectStaging, private readonly tick: (bytes: number) => void) {}
 
   async fetch(wanted: WantedObject[]): Promise<void> {
     const todo: WantedObject[] = [];

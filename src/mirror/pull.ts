@@ -1,6 +1,6 @@
 import { NotFoundError, RemoteError } from '../errors/index.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 import { isRunId, printable, UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
 import type { S3Store } from '../store/s3.js';
 import { readRemoteRun, type RemoteRun } from '../store/s3-runs.js';
@@ -28,7 +28,7 @@ export interface PullResult {
  * declares; only when all verified do they move into the store, then the task records, and the
  * run record last, as push does. A failed pull leaves the local store as it was.
  */
-export async function pullRun(remote: S3Store, local: LocalStore, id: string, onProgress?: (p: TransferProgress) => void): Promise<PullResult> {
+export async function pullRun(remote: S3Store, local: DiskStore, id: string, onProgress?: (p: TransferProgress) => void): Promise<PullResult> {
   const contents = isRunId(id) ? await readRemoteRun(remote, id) : undefined;
   if (!contents) {
     const guess = closest(id, await remote.listRecords('runs'));

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { NotFoundError, RemoteError, StoreError } from '../errors/index.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 import { verifyObjectFile, type S3Store } from '../store/s3.js';
 import { mapLimit } from '../util/map-limit.js';
 import { invalidateRemoteRunIndex, updateRemoteRunIndex } from '../store/s3-run-index.js';
@@ -55,7 +55,7 @@ export class RemoteInventory {
  * therefore never sees a run record whose objects are missing, and an interrupted push is simply
  * repeated: the next one lists what arrived and sends the rest.
  */
-export async function pushRun(local: LocalStore, remote: S3Store, id: string, inventory: RemoteInventory, onProgress?: (p: TransferProgress) => void): Promise<PushResult> {
+export async function pushRun(local: DiskStore, remote: S3Store, id: string, inventory: RemoteInventory, onProgress?: (p: TransferProgress) => void): Promise<PushResult> {
   const contents = await runContents(local, id);
   if (!contents) throw new NotFoundError('RUN_NOT_FOUND', `There is no run ${id} in the local store ${local.location}.`, { fix: 'flow runs lists the local runs; flow runs --remote lists the mirror.' });
   const { run } = contents;
@@ -123,7 +123,7 @@ export async function indexPushedRuns(remote: S3Store, results: PushResult[]): P
  * `flow run`'s automatic push of a finished run. A failure never fails the run: the run stays
  * intact locally, and the warning says how to retry.
  */
-export async function pushAfterRun(local: LocalStore, remote: S3Store, id: string, say: (line: string) => void): Promise<PushResult | undefined> {
+export async function pushAfterRun(local: DiskStore, remote: S3Store, id: string, say: (line: string) => void): Promise<PushResult | undefined> {
   try {
     const result = await pushRun(local, remote, id, await RemoteInventory.read(remote));
     await indexPushedRuns(remote, [result]);

@@ -1,7 +1,7 @@
 import type { FlowConfig } from '../config/config.js';
 import { UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 import { isRunId } from '../store/remote-input.js';
 import type { S3Store } from '../store/s3.js';
 import { listRemoteRunRecords } from '../store/s3-run-index.js';
@@ -28,7 +28,7 @@ async function runIds(store: { listRecords(dir: string): Promise<string[]> }): P
 }
 
 /** Pushes the named runs (default: every local run), oldest first; the inventory is read once. */
-export async function pushRuns(local: LocalStore, remote: S3Store, ids: string[], onProgress?: (p: TransferProgress) => void): Promise<PushResult[]> {
+export async function pushRuns(local: DiskStore, remote: S3Store, ids: string[], onProgress?: (p: TransferProgress) => void): Promise<PushResult[]> {
   const wanted = ids.length > 0 ? ids : (await runIds(local)).filter((id) => local.readRecordSync(runRecordPath(id)) !== undefined);
   const inventory = await RemoteInventory.read(remote);
   const results: PushResult[] = [];
@@ -42,7 +42,7 @@ export async function pushRuns(local: LocalStore, remote: S3Store, ids: string[]
 }
 
 /** Pulls the named runs (default: every run on the mirror), oldest first. */
-export async function pullRuns(remote: S3Store, local: LocalStore, ids: string[], onProgress?: (p: TransferProgress) => void): Promise<PullResult[]> {
+export async function pullRuns(remote: S3Store, local: DiskStore, ids: string[], onProgress?: (p: TransferProgress) => void): Promise<PullResult[]> {
   const wanted = ids.length > 0 ? ids : await remoteRunIds(remote);
   const results: PullResult[] = [];
   for (const id of wanted) results.push(await pullRun(remote, local, id, onProgress));

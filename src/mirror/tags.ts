@@ -1,6 +1,6 @@
 import { isTagEntryName, tagEntryName, tagEntryPath, tagLogDir, withTagLog } from '../metadata/tags.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { RECORD_MAX_BYTES } from '../store/remote-input.js';
 import type { S3Store } from '../store/s3.js';
 import { checkRemoteRunRecord } from '../store/s3-runs.js';
@@ -9,7 +9,7 @@ import { readRemoteEntries, remoteNames, remoteTagLog } from '../store/s3-tags.j
 import { mapLimit } from '../util/map-limit.js';
 
 /** Copies the run's local tag entries the mirror lacks (entries are immutable: a name present is the same entry). */
-export async function pushTagLog(local: LocalStore, remote: S3Store, run: string): Promise<number> {
+export async function pushTagLog(local: SyncStore, remote: S3Store, run: string): Promise<number> {
   const mine = local.listRecordsSync(tagLogDir(run)).filter(isTagEntryName);
   if (mine.length === 0) return 0;
   const theirs = new Set(await remoteNames(remote, run));
@@ -41,7 +41,7 @@ export async function reindexTags(remote: S3Store, run: string): Promise<void> {
  * the hash of its content, it names this run): a forged one throws before anything is written.
  * Returns a function that writes them, for the caller to run once the run itself is stored.
  */
-export async function fetchTagLog(remote: S3Store, local: LocalStore, run: string): Promise<{ entries: number; write: () => void }> {
+export async function fetchTagLog(remote: S3Store, local: SyncStore, run: string): Promise<{ entries: number; write: () => void }> {
   const mine = new Set(local.listRecordsSync(tagLogDir(run)));
   const wanted = (await remoteNames(remote, run)).filter((n) => !mine.has(n));
   const got = await readRemoteEntries(remote, run, wanted);

@@ -5,7 +5,7 @@ import type { FlowConfig } from '../config/config.js';
 import { ExitCode } from '../errors/index.js';
 import type { CacheKeyRef, RunRecord } from '../metadata/records.js';
 import { mirrorLocation, openMirror } from '../mirror/mirror.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { replayRun } from './replay.js';
 import type { ArtifactCheck } from './verify.js';
 
@@ -29,7 +29,7 @@ export interface CacheVerifyOutcome {
  * evicted, so no later run reuses it. Exit 0 only when every cached task reproduced.
  */
 export async function verifyCachedTasks(o: {
-  config: FlowConfig; store: LocalStore; run: string; maxWorkers?: number; quiet: boolean; json: boolean;
+  config: FlowConfig; store: SyncStore; run: string; maxWorkers?: number; quiet: boolean; json: boolean;
   warn: (l: string) => void; info: (l: string) => void; onStart?: (r: RunRecord) => void;
 }): Promise<CacheVerifyOutcome> {
   const original = await Run.open(o.store, o.run);

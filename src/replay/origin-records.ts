@@ -1,6 +1,6 @@
 import type { RunView } from '../diff/diff.js';
 import { type ClonedSource, type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { isSeedHex, seedHex, taskSeed } from '../task/seed.js';
 
 /**
@@ -29,7 +29,7 @@ export function recordedSeeds(origin: RunView): (step: string, id: string, attem
  * resumes of resumes) whose code really computed it, and that run's commit, read from its
  * record while it is still in the store. Undefined for a task the origin ran itself.
  */
-export function clonedSource(store: LocalStore, origin: RunView, task: string): ClonedSource | undefined {
+export function clonedSource(store: SyncStore, origin: RunView, task: string): ClonedSource | undefined {
   const [step, id] = task.split('/') as [string, string];
   let rec: TaskRecord | undefined = origin.tasks[step]?.find((t) => t.id === id);
   if (!rec?.clonedFrom) return undefined;
@@ -45,7 +45,7 @@ export function clonedSource(store: LocalStore, origin: RunView, task: string): 
   return run ? { task: source, commit: run.git?.commit ?? null, dirty: run.git?.dirty ?? false } : { task: source };
 }
 
-function readQuietly<T>(store: LocalStore, path: string): T | undefined {
+function readQuietly<T>(store: SyncStore, path: string): T | undefined {
   try {
     return store.readRecordSync<T>(path);
   } catch {

@@ -19,7 +19,7 @@ import { runRecordPath } from '../metadata/records.js';
 import { assertIncludesStored } from '../task/includes.js';
 import { executeRun } from '../runtime/run.js';
 import { environment } from '../runtime/snapshot.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { summaryMismatch } from '../metadata/record-check.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { type ArtifactCheck, verifyReplay } from './verify.js';
@@ -27,7 +27,7 @@ import { clonedSource, recordedSeeds } from './origin-records.js';
 
 export interface ReplayOptions {
   config: FlowConfig;
-  store: LocalStore;
+  store: SyncStore;
   run: string;
   paramArgv: string[];
   maxWorkers?: number;
@@ -150,7 +150,7 @@ function assertOriginComplete(rec: RunRecord, view: RunView): void {
 }
 
 /** The origin must still be the run read at the start (a gc or a hand deleting it makes the verdict meaningless). */
-function assertOriginUnchanged(store: LocalStore, rec: RunRecord, view: RunView, replay: string): void {
+function assertOriginUnchanged(store: SyncStore, rec: RunRecord, view: RunView, replay: string): void {
   const now = store.readRecordSync<RunRecord>(runRecordPath(rec.id));
   let tasks = 0;
   for (const { name } of rec.steps) tasks += store.listRecordsSync(`runs/${rec.id}/tasks/${name}`).filter((f) => f.endsWith('.json')).length;

@@ -11,13 +11,13 @@ import type { ArtifactRef, TaskRecord } from '../metadata/records.js';
 import { type SpinArtifactCheck, type SpinRecord, spinRecordPath } from '../metadata/spin-records.js';
 import { WorkerPool } from '../runtime/pool.js';
 import { storeAttemptLogs } from '../runtime/task-logs.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 import type { TaskJob } from '../task/protocol.js';
 import { own } from '../util/own.js';
 
 export interface SpinOptions {
   config: FlowConfig;
-  store: LocalStore;
+  store: DiskStore;
   /** RUN/STEP or RUN/STEP/TASK. */
   target: string;
   /** Start the task under the Node inspector and pause before the step (--inspect-brk). */
@@ -78,7 +78,7 @@ export async function spinTask(o: SpinOptions): Promise<SpinRecord> {
 }
 
 /** The task a target names; a step with several tasks needs its task id. */
-async function findTask(store: LocalStore, target: string): Promise<{ run: Run; task: Task }> {
+async function findTask(store: DiskStore, target: string): Promise<{ run: Run; task: Task }> {
   const [runId, step, taskId, ...rest] = target.split('/');
   if (!runId || !step || rest.length > 0) {
     throw new UsageError('SPIN_TARGET', `${JSON.stringify(target)} does not name a task: flow spin takes RUN/STEP or RUN/STEP/TASK.`, { fix: 'For example: flow spin run-4/fit/3 (flow inspect run-4 lists the tasks).' });
@@ -157,7 +157,7 @@ function finish(o: SpinOptions, spin: SpinRecord, recorded: TaskRecord, r: Await
 }
 
 /** Every artifact of the spun task against the recorded one, names sorted; values described when they changed. */
-export function compareArtifacts(store: LocalStore, recorded: Record<string, ArtifactRef>, spun: Record<string, ArtifactRef>): SpinArtifactCheck[] {
+export function compareArtifacts(store: DiskStore, recorded: Record<string, ArtifactRef>, spun: Record<string, ArtifactRef>): SpinArtifactCheck[] {
   const names = [...new Set([...Object.keys(recorded), ...Object.keys(spun)])].sort();
   return names.map((artifact) => {
     const [from, to] = [own(recorded, artifact), own(spun, artifact)];
@@ -172,7 +172,7 @@ export function compareArtifacts(store: LocalStore, recorded: Record<string, Art
 }
 
 /** Claims the next free spin-N in the store (create-if-absent, as run ids are claimed). */
-async function allocateSpinId(store: LocalStore): Promise<string> {
+async function allocateSpinId(store: DiskStore): Promise<string> {
   let n = 0;
   for (const name of await store.listRecords('spins')) {
     const m = /^spin-(\d+)$/.exec(name);

@@ -1,5 +1,5 @@
 import type { CodeRecord, GitRecord, ManifestEntry } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { displayValue } from '../util/terminal.js';
 
 /**
@@ -8,7 +8,7 @@ import { displayValue } from '../util/terminal.js';
  * reproduce the reused tasks. Says so, naming the files that differ (read from the two
  * manifests; just "the code package" when one cannot be read).
  */
-export function codeChangeWarning(store: LocalStore, origin: { run: string; code?: CodeRecord; commit?: string | null }, now: CodeRecord, git: GitRecord | null): string[] {
+export function codeChangeWarning(store: SyncStore, origin: { run: string; code?: CodeRecord; commit?: string | null }, now: CodeRecord, git: GitRecord | null): string[] {
   if (!origin.code || origin.code.hash === now.hash) return [];
   const files = changedFiles(store, origin.code.manifest, now.manifest);
   const what = files === undefined ? 'the code package differs' : `${files.length} file(s) differ: ${files.slice(0, 5).map((f) => displayValue(f)).join(', ')}${files.length > 5 ? ', …' : ''}`;
@@ -19,7 +19,7 @@ export function codeChangeWarning(store: LocalStore, origin: { run: string; code
 const short = (commit: string | null | undefined) => (commit ? commit.slice(0, 10) : 'none');
 
 /** Paths added, removed or changed between two manifests, sorted; undefined when one is unreadable. */
-function changedFiles(store: LocalStore, before: string, after: string): string[] | undefined {
+function changedFiles(store: SyncStore, before: string, after: string): string[] | undefined {
   let a: ManifestEntry[];
   let b: ManifestEntry[];
   try {

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore, SyncStore } from '../store/types.js';
 
 /** An attempt in progress, as the orchestrator of a running run last wrote it. */
 export interface LiveTask {
@@ -28,7 +28,7 @@ export const liveLogPath = (run: string, step: string, id: string, attempt: numb
   `live/${run}/logs/${step}.${id}.${attempt}.${stream === 'stdout' ? 'out' : 'err'}`;
 
 /** The attempts a running run has in progress (undefined when it wrote none: finished, or an older flowrun). */
-export function readLiveStatus(store: LocalStore, run: string): LiveStatus | undefined {
+export function readLiveStatus(store: SyncStore, run: string): LiveStatus | undefined {
   if (!/^run-\d+$/.test(run)) return undefined;
   try {
     const s = store.readRecordSync<LiveStatus>(liveStatusPath(run));
@@ -43,7 +43,7 @@ export function readLiveStatus(store: LocalStore, run: string): LiveStatus | und
  * UTF-8 character), and the offset to ask for next. Undefined when there is none (not started
  * writing, or already finished: its stored log is the one to read).
  */
-export function readLiveLog(store: LocalStore, t: { run: string; step: string; id: string; attempt: number }, stream: 'stdout' | 'stderr', offset: number, max = 1 << 20): { text: string; next: number; size: number; cut: boolean } | undefined {
+export function readLiveLog(store: DiskStore, t: { run: string; step: string; id: string; attempt: number }, stream: 'stdout' | 'stderr', offset: number, max = 1 << 20): { text: string; next: number; size: number; cut: boolean } | undefined {
   if (!/^run-\d+$/.test(t.run) || !STEP.test(t.step) || !TASK.test(t.id) || !Number.isInteger(t.attempt) || t.attempt < 0) return undefined;
   let fd: number;
   try { fd = openSync(join(store.root, liveLogPath(t.run, t.step, t.id, t.attempt, stream)), 'r'); } catch { return undefined; }

@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 import { LIVE_LOG_MAX_BYTES, type LiveStatus, type LiveTask, liveDir, liveLogPath, liveStatusPath } from './live-read.js';
 
 /** How often, at most, the status file is rewritten while tasks start and end. */
@@ -21,7 +21,7 @@ export class LiveRun {
   private dirty = false;
   private readonly dir: string;
 
-  constructor(private readonly store: LocalStore, private readonly run: string, isFinished: (run: string) => boolean) {
+  constructor(private readonly store: DiskStore, private readonly run: string, isFinished: (run: string) => boolean) {
     this.dir = join(store.root, liveDir(run));
     sweep(store, isFinished);
     this.flush();
@@ -87,7 +87,7 @@ export class LiveRun {
 }
 
 /** Removes what killed runs left under live/ (their records say they are over). */
-function sweep(store: LocalStore, isFinished: (run: string) => boolean): void {
+function sweep(store: DiskStore, isFinished: (run: string) => boolean): void {
   let names: string[];
   try { names = readdirSync(join(store.root, 'live')); } catch { return; }
   for (const name of names) {

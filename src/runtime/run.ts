@@ -9,7 +9,8 @@ import { npmPackageNames } from '../env/npm-names.js';
 import type { PrepareOutcome } from '../env/prepare.js';
 import { matchSpecs } from '../env/conda/matchspec.js';
 import { compileFlow } from '../loader/compile.js';
-import { LocalStore } from '../store/local.js';
+import { openLocalStore } from '../store/open.js';
+import type { DiskStore } from '../store/types.js';
 import { autoPushEnabled, mirrorLocation, openMirror } from '../mirror/mirror.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import type { WorkerPool } from './pool.js';
@@ -108,7 +109,7 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
 }
 
 async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void, remotes: PreparedBackend[]): Promise<RunOutcome> {
-  const store = LocalStore.open(localStoreDir(o.config));
+  const store = openLocalStore(localStoreDir(o.config));
   const mirror = mirrorLocation(o.config);
   const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
   // Environments are resolved and installed before a run id exists: a spec that cannot be met fails fast.
@@ -230,7 +231,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
  * (no empty run directory, nothing to resume); otherwise its record says failed, if it can
  * still be written, and the error says how to continue it. Throws the store's error (exit 3).
  */
-function abandonRun(store: LocalStore, record: RunRecord, result: SchedulerResult): never {
+function abandonRun(store: DiskStore, record: RunRecord, result: SchedulerResult): never {
   const e = result.fatal;
   if (!(e instanceof StoreError)) throw e;
   const remedy = e.code === 'STORE_DISK_FULL' ? 'Free space on that disk' : (e.fix ?? 'Fix the store').replace(/\.$/, '');
@@ -258,7 +259,7 @@ const ENV_DECORATORS = new Set(['npm', 'npmBase', 'conda', 'condaBase']);
  * The run's @npm/@conda environments. The environment machinery (npm, the conda solver and
  * installer, semver, tar) is loaded only for a flow that has some: most runs have none.
  */
-async function prepareEnvs(o: RunOptions, store: LocalStore, remotes: PreparedBackend[], info: (line: string) => void): Promise<PrepareOutcome> {
+async function prepareEnvs(o: RunOptions, store: DiskStore, remotes: PreparedBackend[], info: (line: string) => void): Promise<PrepareOutcome> {
   const declared = [...o.graph.decorators, ...o.graph.steps.flatMap((s) => s.decorators)].some((d) => ENV_DECORATORS.has(d.name));
   const recorded = Object.keys(o.recordedEnvs ?? {}).length > 0 || Object.keys(o.recordedConda ?? {}).length > 0;
   if (!declared && !recorded) return { envs: new Map(), conda: new Map(), installed: 0 };

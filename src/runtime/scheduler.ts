@@ -3,7 +3,7 @@ import type { Literal } from '../decorators/types.js';
 import { stepSettings, type StepSettings } from '../decorators/settings.js';
 import { type FlowErrorJson } from '../errors/index.js';
 import { type FlowGraph, type StepNode, stepMap } from '../graph/types.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 import type { RunFacts, TaskJob } from '../task/protocol.js';
 import type { ReusedTask, TaskHooks, TaskInputs } from '../task/hooks.js';
 import { seedHex, taskSeed } from '../task/seed.js';
@@ -26,7 +26,7 @@ export interface SchedulerEvents {
 export interface SchedulerOptions {
   graph: FlowGraph;
   run: string;
-  store: LocalStore;
+  store: DiskStore;
   /** Where each step's tasks run (the local pool, or Batch for @batch steps). */
   backendFor: (step: string) => TaskBackend;
   modulePath: string;

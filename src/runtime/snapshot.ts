@@ -7,7 +7,7 @@ import { formatBytes } from '../util/bytes.js';
 import { captureGit, listProjectFiles, type GitOptions } from '../git/git.js';
 import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage, manifestOf } from '../package/code-package.js';
 import { SnapshotFilter } from '../package/exclusions.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 import { sha256 } from '../util/hash.js';
 import { displayValue } from '../util/terminal.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
@@ -28,7 +28,7 @@ const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock'];
  * and the environment (Node, flowrun, OS, lock file hash). Objects are stored before the run
  * record that names them.
  */
-export async function snapshotProject(store: LocalStore, config: FlowConfig, opts: { git?: GitRecord | null } = {}): Promise<ProjectSnapshot> {
+export async function snapshotProject(store: DiskStore, config: FlowConfig, opts: { git?: GitRecord | null } = {}): Promise<ProjectSnapshot> {
   const root = config.projectRoot;
   const warnings: string[] = [];
   let git: GitRecord | null;

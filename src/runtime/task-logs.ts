@@ -1,6 +1,6 @@
 import { appendFileSync, closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 
 /**
  * Where one stream of a task attempt's output is when the attempt ends: a spool file the
@@ -22,15 +22,15 @@ export const NO_LOGS: AttemptLogs = { stdout: { text: '' }, stderr: { text: '' }
  * streamed into the store and removed, so a log of any size costs the orchestrator a few
  * buffers of memory, never the whole log.
  */
-export async function storeAttemptLogs(store: LocalStore, logs: AttemptLogs, trailer?: string): Promise<{ stdout: string; stderr: string }> {
+export async function storeAttemptLogs(store: DiskStore, logs: AttemptLogs, trailer?: string): Promise<{ stdout: string; stderr: string }> {
   return { stdout: await storeLog(store, logs.stdout), stderr: await storeLog(store, logs.stderr, trailer) };
 }
 
 /** Stores that already hold the empty object (most tasks print nothing on one stream or both). */
-const emptyStored = new WeakSet<LocalStore>();
+const emptyStored = new WeakSet<DiskStore>();
 const EMPTY_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-async function storeLog(store: LocalStore, source: LogSource, trailer?: string): Promise<string> {
+async function storeLog(store: DiskStore, source: LogSource, trailer?: string): Promise<string> {
   if ('text' in source) {
     if (source.text === '' && !trailer && emptyStored.has(store)) return EMPTY_HASH;
     const hash = store.putObjectSync(Buffer.from(withTrailer(source.text, trailer)));

@@ -6,9 +6,8 @@ import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/reco
 import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
 import type { S3Store } from './s3.js';
 import { decodeArtifact } from '../serialize/decode.js';
-import { LocalStore } from './local.js';
 import { RUN_INDEX_PATH, runIndexProblems } from './run-index.js';
-import { objectIdsInBytes, type Store } from './types.js';
+import { isDiskStore, objectIdsInBytes, type Store } from './types.js';
 
 export interface FsckProblem {
   code: string;
@@ -61,7 +60,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
     }
   }
   for (const e of remote ? await remote.packIndexProblems() : []) problems.push(problemOf(e));
-  const root = store instanceof LocalStore ? store.root : undefined;
+  const root = isDiskStore(store) ? store.root : undefined;
   for (const shard of root ? safeReaddir(join(root, 'objects')) : []) {
     for (const name of safeReaddir(join(root!, 'objects', shard))) {
       // A SIGKILL mid-write leaves one; the store is still consistent (DESIGN §5), so it is a note.
@@ -113,7 +112,7 @@ export async function fsck(store: Store): Promise<FsckReport> {
     for (const e of await remoteRunIndexProblems(remote, runRecords)) problems.push(problemOf(e));
   }
   // The run index is a cache; an entry it would serve that disagrees with its record is a bug or damage.
-  for (const p of store instanceof LocalStore ? runIndexProblems(store) : []) {
+  for (const p of runIndexProblems(store)) {
     problems.push({ code: 'STORE_INDEX_MISMATCH', subject: RUN_INDEX_PATH, message: `${p.message} The index is only a cache: delete it and the next flow runs rebuilds it.` });
   }
   const reported = new Set(problems.map((p) => p.subject));

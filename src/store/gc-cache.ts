@@ -1,10 +1,7 @@
-import { readdirSync, rmdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { CACHE_DIR } from '../metadata/records.js';
-import { LocalStore } from './local.js';
 import { CACHE_BUNDLE_MAX_BYTES, isPlainObject, isRunId } from './remote-input.js';
 import type { S3Store } from './s3.js';
-import { SHA256_HEX, type Store } from './types.js';
+import { type Collectable, isCollectable, SHA256_HEX, type Store } from './types.js';
 
 /**
  * gc's part of the step cache (src/cache/): entries of runs that are gone are dropped with
@@ -14,25 +11,23 @@ import { SHA256_HEX, type Store } from './types.js';
  * was before); a run newer than gc's listing is never gone. Returns the entries dropped.
  */
 export async function pruneCacheEntries(store: Store, gone: (run: string) => boolean, dryRun: boolean): Promise<number> {
-  return store instanceof LocalStore ? pruneLocal(store, gone, dryRun) : pruneRemote(store as S3Store, gone, dryRun);
+  return isCollectable(store) ? pruneLocal(store, gone, dryRun) : pruneRemote(store as S3Store, gone, dryRun);
 }
 
-function pruneLocal(store: LocalStore, gone: (run: string) => boolean, dryRun: boolean): number {
-  const root = join(store.root, CACHE_DIR);
+/** Entries of a store on this machine, through its records; a task key's directory goes with its last entry. */
+function pruneLocal(store: Collectable, gone: (run: string) => boolean, dryRun: boolean): number {
   let dropped = 0;
-  for (const k1 of safeReaddir(root)) {
+  for (const k1 of listQuietly(store, CACHE_DIR)) {
     if (!SHA256_HEX.test(k1)) continue;
-    const dir = join(root, k1);
-    for (const file of safeReaddir(dir)) {
+    for (const file of listQuietly(store, `${CACHE_DIR}/${k1}`)) {
       if (!file.endsWith('.json') || !SHA256_HEX.test(file.slice(0, -5))) continue;
       let run: unknown;
       try { run = (store.readRecordSync<{ run?: unknown }>(`${CACHE_DIR}/${k1}/${file}`))?.run; } catch { run = undefined; }
       // An unreadable entry is dropped too: it could only be refused.
       if (isRunId(run) && !gone(run)) continue;
       dropped++;
-      if (!dryRun) rmSync(join(dir, file), { force: true });
+      if (!dryRun) store.deleteRecordSync(`${CACHE_DIR}/${k1}/${file}`);
     }
-    if (!dryRun) try { rmdirSync(dir); } catch { /* still holds entries */ }
   }
   return dropped;
 }
@@ -62,6 +57,7 @@ async function pruneRemote(s3: S3Store, gone: (run: string) => boolean, dryRun: 
   return dropped + doomed.length;
 }
 
-function safeReaddir(dir: string): string[] {
-  try { return readdirSync(dir); } catch { return []; }
+/** A record directory's names; [] when it cannot be read (gc goes on without what it cannot see). */
+function listQuietly(store: Collectable, dir: string): string[] {
+  try { return store.listRecordsSync(dir); } catch { return []; }
 }

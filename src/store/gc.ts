@@ -1,12 +1,9 @@
-import { type Dirent, lstatSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { withLiveness } from '../metadata/liveness.js';
 import { isFlowError, StoreError, UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/records.js';
-import { LocalStore } from './local.js';
 import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
 import type { S3Store } from './s3.js';
-import { objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
+import { type GcUnit as Unit, isCollectable, objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
 import { pruneCacheEntries } from './gc-cache.js';
 
 /** Objects (and packs) younger than this are never deleted: a run in progress may need them. */
@@ -52,8 +49,6 @@ export interface GcReport {
 interface GcPending { v: 1; since: Record<string, string> }
 const PENDING = 'gc/pending.json';
 
-/** What gc needs from a medium: stored units (an object or a whole pack) with their age. */
-interface Unit { id: string; hashes: string[]; size: number; modified: Date }
 
 /**
  * Deletes runs that are not kept and then every object no kept run references, never touching
@@ -71,7 +66,7 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   const live = (id: string) => {
     const r = records.get(id);
     // No run record yet: a run that has just claimed its id. Keep it.
-    return !r || (store instanceof LocalStore ? withLiveness(r) : r).status === 'running';
+    return !r || (isCollectable(store) ? withLiveness(r) : r).status === 'running';
   };
   for (const id of opts.keep ?? []) if (!records.has(id)) throw new UsageError('RUN_NOT_FOUND', `--keep ${id}: there is no such run in ${store.location}.`, { fix: 'flow runs lists the runs.' });
   const wanted = opts.keep?.length ? new Set(opts.keep) : opts.keepLast !== undefined ? newestPerFlow(ids, records, opts.keepLast) : new Set(ids);
@@ -82,7 +77,7 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   for (const id of keptRuns) for (const h of await runReferences(store, id)) referenced.add(h);
 
   const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0, awaitingSecondPass: 0, skippedSymlinks: [], deletedCacheEntries: 0 };
-  const pending = store instanceof LocalStore ? undefined : (await store.readRecord<GcPending>(PENDING))?.since ?? {};
+  const pending = isCollectable(store) ? undefined : (await store.readRecord<GcPending>(PENDING))?.since ?? {};
   const nextPending: Record<string, string> = {};
   const doomed: Unit[] = [];
   for await (const unit of listUnits(store, report.skippedSymlinks)) {
@@ -205,29 +200,8 @@ function isS3(store: Store): store is S3Store {
 }
 
 async function* listUnits(store: Store, symlinks: string[]): AsyncIterable<Unit> {
-  if (store instanceof LocalStore) {
-    // Entries are lstat'ed and symlinks skipped: a link planted in the store (a shard pointing
-    // at a home directory) must not make gc list, or delete, files outside the store.
-    const dir = join(store.root, 'objects');
-    for (const shard of realEntries(dir, symlinks)) {
-      if (!shard.isDirectory()) continue;
-      for (const file of realEntries(join(dir, shard.name), symlinks)) {
-        const { name } = file;
-        // Leftover temp files of interrupted writes are garbage too, once old enough.
-        if (!file.isFile() || (!SHA256_HEX.test(name) && !name.startsWith('.tmp-'))) continue;
-        const path = join(dir, shard.name, name);
-        try {
-          const st = lstatSync(path);
-          yield { id: path, hashes: SHA256_HEX.test(name) ? [name] : [], size: st.size, modified: st.mtime };
-        } catch { /* deleted meanwhile */ }
-      }
-    }
-    // Staging directories of pulls that were killed (a running pull's is younger than the grace period).
-    for (const entry of realEntries(join(store.root, 'tmp'), symlinks)) {
-      if (!entry.isDirectory() || !entry.name.startsWith('pull-')) continue;
-      const path = join(store.root, 'tmp', entry.name);
-      try { yield { id: path, hashes: [], size: 0, modified: lstatSync(path).mtime }; } catch { /* gone */ }
-    }
+  if (isCollectable(store)) {
+    yield* store.gcUnits(symlinks);
     return;
   }
   const s3 = store as S3Store;
@@ -247,15 +221,8 @@ async function* listUnits(store: Store, symlinks: string[]): AsyncIterable<Unit>
 
 async function deleteRuns(store: Store, runs: string[]): Promise<void> {
   if (runs.length === 0) return;
-  if (store instanceof LocalStore) {
-    for (const id of runs) {
-      const dir = join(store.root, 'runs', id);
-      // A run directory that is a symlink goes as a link: nothing is deleted through it.
-      const link = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink();
-      // Otherwise the run record goes first: a run without it is invisible, never half-readable.
-      if (!link) rmSync(join(store.root, runRecordPath(id)), { force: true });
-      rmSync(dir, { recursive: true, force: true });
-    }
+  if (isCollectable(store)) {
+    for (const id of runs) store.deleteRun(id);
     return;
   }
   const s3 = store as S3Store;
@@ -271,9 +238,8 @@ async function deleteRuns(store: Store, runs: string[]): Promise<void> {
 }
 
 async function deleteUnits(store: Store, units: Unit[]): Promise<void> {
-  if (store instanceof LocalStore) {
-    // rm never follows symlinks (and listUnits yields none); a staging directory goes whole.
-    for (const u of units) rmSync(u.id, { force: true, recursive: true });
+  if (isCollectable(store)) {
+    for (const u of units) store.deleteUnit(u);
     return;
   }
   const s3 = store as S3Store;
@@ -285,17 +251,4 @@ async function deleteUnits(store: Store, units: Unit[]): Promise<void> {
   }
   await s3.deleteKeys(keys);
   await s3.deleteKeys(units.filter((u) => !u.id.includes('/')).map((u) => `packs/${u.id}.pack`));
-}
-
-/** A directory's entries without following symlinks: each symlink is noted, never returned. */
-function realEntries(dir: string, symlinks: string[]): Dirent[] {
-  let entries: Dirent[];
-  try {
-    if (lstatSync(dir).isSymbolicLink()) { symlinks.push(dir); return []; }
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  for (const e of entries) if (e.isSymbolicLink()) symlinks.push(join(dir, e.name));
-  return entries.filter((e) => !e.isSymbolicLink());
 }

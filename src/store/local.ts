@@ -10,7 +10,8 @@ import { sha256 } from '../util/hash.js';
 import { createAtomicSync, writeAtomicSync } from '../util/atomic-write.js';
 import { BufferFrom, StringPrototypeSlice, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetByteOffset } from '../util/primordials.js';
 import { assertObjectId, checkedRecordPath, hashMismatchError, missingObjectError } from './checks.js';
-import { SHA256_HEX, type Store } from './types.js';
+import { deleteLocalRun, deleteLocalUnit, localGcUnits } from './local-gc.js';
+import { type GcUnit, SHA256_HEX, type DiskStore } from './types.js';
 
 /** Object files start with 'FO', a format version and a codec byte; the hash covers the decoded bytes. */
 const MAGIC_0 = 0x46; // F
@@ -34,7 +35,7 @@ export const STORE_FORMAT = { format: 'flowrun-store', version: 1 } as const;
  * Every write goes to a temp file in the target directory and is renamed into place, so a
  * crash (even SIGKILL) never leaves a partial file under a final name.
  */
-export class LocalStore implements Store {
+export class LocalStore implements DiskStore {
   readonly location: string;
 
   constructor(readonly root: string) {
@@ -213,6 +214,29 @@ export class LocalStore implements Store {
       unmakeDirs(made, dirname(full));
       throw isFlowError(e) ? e : this.ioFailure(e, full);
     }
+  }
+
+  deleteRecordSync(path: string): void {
+    const full = this.recordFile(path);
+    try {
+      rmSync(full, { force: true });
+    } catch (e) {
+      throw this.ioFailure(e, full); // a directory of records is not a record
+    }
+    // rmdir fails on a directory that still holds records: it stays.
+    try { rmdirSync(dirname(full)); } catch { /* not empty */ }
+  }
+
+  gcUnits(skipped: string[]): Iterable<GcUnit> {
+    return localGcUnits(this.root, skipped);
+  }
+
+  deleteRun(id: string): void {
+    deleteLocalRun(this.root, id);
+  }
+
+  deleteUnit(unit: GcUnit): void {
+    deleteLocalUnit(unit);
   }
 
   /** mkdir -p, returning the first directory it created (to undo it if the write then fails). */

@@ -2,7 +2,8 @@ import { StoreError } from '../errors/index.js';
 import { sha256 } from '../util/hash.js';
 import { assertObjectId, checkedRecordPath, hashMismatchError, missingObjectError } from './checks.js';
 import { STORE_FORMAT, VERIFY_ON_DEDUP_MAX } from './local.js';
-import { SHA256_HEX, type Store } from './types.js';
+import { runRecordPath } from '../metadata/records.js';
+import { type Collectable, type GcUnit, SHA256_HEX } from './types.js';
 
 /**
  * A store held in Maps, for fast unit tests of the code above the store (scheduler, gc, fsck,
@@ -24,10 +25,12 @@ import { SHA256_HEX, type Store } from './types.js';
  * const hash = await store.putObject(Buffer.from('x'));
  * store.corruptObjectForTest(hash); // getObject(hash) now rejects with STORE_CORRUPT_OBJECT
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Collectable {
   readonly location: string;
   /** Object bytes by hash (the logical bytes; a test hook may damage them). */
   private readonly objects = new Map<string, Buffer>();
+  /** When each object was last stored (a dedup hit counts, as on disk, where it refreshes the file's time). */
+  private readonly written = new Map<string, Date>();
   /** Record JSON text by record path. */
   private readonly records = new Map<string, string>();
   /** Names directly under each record directory ('' is the root), as readdir would see them. */
@@ -39,16 +42,25 @@ export class MemoryStore implements Store {
     this.place('FORMAT', JSON.stringify(STORE_FORMAT), true);
   }
 
-  async putObject(data: Uint8Array, _options: { compress?: boolean } = {}): Promise<string> {
+  async putObject(data: Uint8Array, options: { compress?: boolean } = {}): Promise<string> {
+    return this.putObjectSync(data, options);
+  }
+
+  putObjectSync(data: Uint8Array, _options: { compress?: boolean } = {}): string {
     const hash = sha256(data);
     const stored = this.objects.get(hash);
     // As on disk: a dedup hit on a small object whose stored copy is damaged repairs it.
+    this.written.set(hash, new Date());
     if (stored && (data.byteLength > VERIFY_ON_DEDUP_MAX || sha256(stored) === hash)) return hash;
     this.objects.set(hash, Buffer.from(data));
     return hash;
   }
 
   async getObject(hash: string): Promise<Buffer> {
+    return this.getObjectSync(hash);
+  }
+
+  getObjectSync(hash: string): Buffer {
     assertObjectId(hash);
     const stored = this.objects.get(hash);
     if (!stored) throw missingObjectError(hash, this.location);
@@ -57,6 +69,10 @@ export class MemoryStore implements Store {
   }
 
   async hasObject(hash: string): Promise<boolean> {
+    return this.hasObjectSync(hash);
+  }
+
+  hasObjectSync(hash: string): boolean {
     return typeof hash === 'string' && SHA256_HEX.test(hash) && this.objects.has(hash);
   }
 
@@ -66,10 +82,19 @@ export class MemoryStore implements Store {
   }
 
   async writeRecord(path: string, value: unknown): Promise<void> {
+    this.writeRecordSync(path, value);
+  }
+
+  /** `durable` has no meaning in memory (nothing survives the process anyway). */
+  writeRecordSync(path: string, value: unknown, _durable = false): void {
     this.place(checkedRecordPath(path, this.location), jsonText(value, path), true);
   }
 
   async readRecord<T>(path: string): Promise<T | undefined> {
+    return this.readRecordSync<T>(path);
+  }
+
+  readRecordSync<T>(path: string): T | undefined {
     const key = checkedRecordPath(path, this.location);
     const text = this.records.get(key);
     if (text !== undefined) return JSON.parse(text) as T;
@@ -79,13 +104,58 @@ export class MemoryStore implements Store {
   }
 
   async listRecords(dir: string): Promise<string[]> {
+    return this.listRecordsSync(dir);
+  }
+
+  listRecordsSync(dir: string): string[] {
     const names = this.dirs.get(checkedRecordPath(dir, this.location));
     // Dot names are hidden, as on disk (where they are the temp files of atomic writes).
     return names ? [...names].filter((n) => !n.startsWith('.')).sort() : [];
   }
 
   async createRecord(path: string, value: unknown): Promise<boolean> {
+    return this.createRecordSync(path, value);
+  }
+
+  createRecordSync(path: string, value: unknown): boolean {
     return this.place(checkedRecordPath(path, this.location), jsonText(value, path), false);
+  }
+
+  deleteRecordSync(path: string): void {
+    const key = checkedRecordPath(path, this.location);
+    // As rm -f: a directory is not a record and stays; an absent record is no error.
+    if (this.dirs.has(key)) throw new StoreError('STORE_IO', `Writing the store failed: ${this.location}/${key} is a directory of records, not a record.`, { file: `${this.location}/${key}`, fix: 'Delete the records under it one by one.' });
+    if (!this.records.delete(key)) return;
+    const cut = key.lastIndexOf('/');
+    const parent = cut < 0 ? '' : key.slice(0, cut);
+    const names = this.dirs.get(parent)!;
+    names.delete(key.slice(cut + 1));
+    // As rmdir of the parent: it goes when empty (the root never does), one level only.
+    if (names.size === 0 && parent !== '') {
+      this.dirs.delete(parent);
+      const up = parent.lastIndexOf('/');
+      this.dirs.get(up < 0 ? '' : parent.slice(0, up))!.delete(parent.slice(up + 1));
+    }
+  }
+
+  /** Every object, with its size and the time it was last stored (nothing here is a symlink). */
+  *gcUnits(_skipped: string[]): Iterable<GcUnit> {
+    for (const hash of [...this.objects.keys()].sort()) {
+      yield { id: hash, hashes: [hash], size: this.objects.get(hash)!.byteLength, modified: this.written.get(hash)! };
+    }
+  }
+
+  deleteRun(id: string): void {
+    const dir = checkedRecordPath(`runs/${id}`, this.location);
+    this.deleteRecordSync(runRecordPath(id));
+    for (const key of [...this.records.keys()]) if (key.startsWith(`${dir}/`)) this.records.delete(key);
+    for (const key of [...this.dirs.keys()]) if (key === dir || key.startsWith(`${dir}/`)) this.dirs.delete(key);
+    this.dirs.get('runs')?.delete(id);
+  }
+
+  deleteUnit(unit: GcUnit): void {
+    this.objects.delete(unit.id);
+    this.written.delete(unit.id);
   }
 
   /**
@@ -102,6 +172,7 @@ export class MemoryStore implements Store {
 
   /** Test hook: removes an object, as a lost file would; reads then fail with STORE_MISSING_OBJECT. */
   deleteObjectForTest(hash: string): void {
+    this.written.delete(hash);
     if (!this.objects.delete(hash)) throw new Error(`deleteObjectForTest: ${hash} is not stored in ${this.location}`);
   }
 

@@ -2,7 +2,7 @@ import { readFileSync, statSync, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
-import type { LocalStore } from './local.js';
+import { type DiskStore, isDiskStore, recordLocation, type Store, type SyncStore } from './types.js';
 import { checkRunRecord } from '../metadata/record-check.js';
 
 /**
@@ -50,7 +50,9 @@ export interface IndexedRuns {
  * taken from it, the others read (and checked) from their files; the index is written back when
  * that changed anything. A corrupt run record throws, as reading it directly does.
  */
-export function indexedRunRecords(store: LocalStore): IndexedRuns {
+export function indexedRunRecords(store: SyncStore): IndexedRuns {
+  // The index caches what files said at a file status; a store without files has nothing to cache.
+  if (!isDiskStore(store)) return unindexedRunRecords(store);
   const old = readIndex(store);
   // A Map, not an object: a directory may be named __proto__.
   const runs = new Map<string, IndexEntry>();
@@ -79,12 +81,23 @@ export function indexedRunRecords(store: LocalStore): IndexedRuns {
   return { records, read };
 }
 
+/** Every run record read and checked from its record, in directory-name order. */
+function unindexedRunRecords(store: SyncStore): IndexedRuns {
+  const records = new Map<string, RunRecord>();
+  for (const name of store.listRecordsSync('runs')) {
+    const value = store.readRecordSync<unknown>(runRecordPath(name));
+    if (value !== undefined) records.set(name, checkRunRecord(value, recordLocation(store, runRecordPath(name))));
+  }
+  return { records, read: records.size };
+}
+
 /**
  * What `flow fsck` reports about the index: entries the index would serve (their record file is
  * unchanged) that disagree with the record. A missing or unreadable index is no problem: it is
  * rebuilt.
  */
-export function runIndexProblems(store: LocalStore): Array<{ run: string; message: string }> {
+export function runIndexProblems(store: Store): Array<{ run: string; message: string }> {
+  if (!isDiskStore(store)) return [];
   const old = readIndex(store);
   if (!old) return [];
   const problems: Array<{ run: string; message: string }> = [];
@@ -99,7 +112,7 @@ export function runIndexProblems(store: LocalStore): Array<{ run: string; messag
   return problems;
 }
 
-function readIndex(store: LocalStore): { file: IndexFile; writtenMs: number } | undefined {
+function readIndex(store: DiskStore): { file: IndexFile; writtenMs: number } | undefined {
   const path = join(store.root, RUN_INDEX_PATH);
   const status = statSafe(path);
   if (!status) return undefined;
@@ -118,7 +131,7 @@ function readIndex(store: LocalStore): { file: IndexFile; writtenMs: number } | 
   return { file, writtenMs: status.ctimeMs };
 }
 
-function writeIndex(store: LocalStore, file: IndexFile): void {
+function writeIndex(store: DiskStore, file: IndexFile): void {
   try {
     writeFileAtomic(join(store.root, RUN_INDEX_PATH), JSON.stringify(file).replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   } catch {

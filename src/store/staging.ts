@@ -1,7 +1,8 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { decodeObjectFile, type LocalStore } from './local.js';
+import { decodeObjectFile } from './local.js';
+import type { DiskStore } from './types.js';
 import { type ObjectExpectation, ObjectVerifier } from './object-stream.js';
 import { writeAll } from '../util/atomic-write.js';
 
@@ -16,7 +17,7 @@ export class ObjectStaging {
   private readonly staged = new Map<string, string>();
   private readonly madeTmp: boolean;
 
-  constructor(private readonly store: LocalStore) {
+  constructor(private readonly store: DiskStore) {
     const tmp = join(store.root, 'tmp');
     this.dir = join(tmp, `pull-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+
 /**
  * The store interface (DESIGN §4). One implementation per medium (local disk now, S3 later),
  * all passing the same conformance suite. Objects are immutable and content-addressed by the
@@ -24,6 +26,82 @@ export interface Store {
   listRecords(dir: string): Promise<string[]>;
   /** Creates `path` only if it does not exist; returns false when it already did. */
   createRecord(path: string, value: unknown): Promise<boolean>;
+}
+
+/**
+ * The synchronous capability of a store held by this process or this machine (local disk, memory).
+ * It is real, not a convenience: a step reads its inputs through synchronous artifact getters in
+ * the task worker, and the scheduler, the client and the step cache read records in tight loops.
+ * A remote store (S3) has no such access and does not implement it. Same contract as the async
+ * methods of `Store`, which an implementation may simply wrap around these.
+ */
+export interface SyncStore extends Store {
+  putObjectSync(data: Uint8Array, options?: { compress?: boolean }): string;
+  getObjectSync(hash: string): Buffer;
+  hasObjectSync(hash: string): boolean;
+  /** `durable`: also fsync the file and its directory (records a crash must not lose, such as run.json). */
+  writeRecordSync(path: string, value: unknown, durable?: boolean): void;
+  readRecordSync<T>(path: string): T | undefined;
+  listRecordsSync(dir: string): string[];
+  createRecordSync(path: string, value: unknown): boolean;
+  /**
+   * Removes a record (nothing when it is absent), then its directory if that is left empty (the
+   * step cache drops a refused entry so, and its task key's directory with its last entry).
+   */
+  deleteRecordSync(path: string): void;
+}
+
+/** A stored unit `flow gc` may delete: an object, or debris of an interrupted write (holding none). */
+export interface GcUnit { id: string; hashes: string[]; size: number; modified: Date }
+
+/**
+ * What `flow gc` needs of a store on this machine (local disk, memory) beyond its records:
+ * its units with their ages, and deletion. Runs in it are this machine's (their liveness is
+ * known), and a dedup hit refreshes an object's age, so one pass is safe; a shared remote store
+ * (S3) needs gc's two passes instead and has its own path there.
+ */
+export interface Collectable extends SyncStore {
+  /** Every unit gc may delete; a symlink met on the way is never followed nor returned: its path goes to `skipped`. */
+  gcUnits(skipped: string[]): Iterable<GcUnit>;
+  /** Deletes a run: its run record first (a run without it is invisible, never half-readable), then the rest. */
+  deleteRun(id: string): void;
+  deleteUnit(unit: GcUnit): void;
+}
+
+/** Whether gc can collect a store in one pass on this machine (duck-typed: no implementation is imported). */
+export function isCollectable(store: Store): store is Collectable {
+  return typeof (store as Partial<Collectable>).gcUnits === 'function';
+}
+
+/**
+ * A store that is a directory on this machine's file system. What needs it needs files, not
+ * records: task workers and `flow ui` open the same store by `root` in other processes, live logs
+ * are appended to and tailed as files, a push streams object files, a pull stages into `tmp/`
+ * and renames into `objects/`. Only the code that opens a store (src/store/open.ts) names the
+ * class behind it.
+ */
+export interface DiskStore extends Collectable {
+  /** The store's directory. */
+  readonly root: string;
+  /** The file of an object (which may not exist). */
+  objectPath(hash: string): string;
+  /** Stores a file's content as an object without holding it in memory. */
+  putObjectFromFile(file: string): Promise<string>;
+  /** A file-system error of a store write as a coded StoreError (disk full, permissions, ...). */
+  ioFailure(e: unknown, path: string): Error;
+}
+
+/** Whether a store lives in a directory of this machine (duck-typed: no implementation is imported). */
+export function isDiskStore(store: Store): store is DiskStore {
+  return typeof (store as Partial<DiskStore>).root === 'string' && typeof (store as Partial<DiskStore>).objectPath === 'function';
+}
+
+/**
+ * Where a record is, for messages: its file in a disk store (as path.join writes it), else the
+ * store's location and the record path.
+ */
+export function recordLocation(store: Store, path: string): string {
+  return isDiskStore(store) ? join(store.root, path) : `${store.location}/${path}`;
 }
 
 export { SHA256_HEX } from '../util/hash.js';

@@ -1,16 +1,16 @@
 import { FlowError } from '../errors/index.js';
 import { decodeArtifact } from '../serialize/decode.js';
 import { encodeArtifact } from '../serialize/encode.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import type { ArtifactRef } from '../metadata/records.js';
 
 /** Loads an artifact value from the store (blobs fetched by hash on demand). */
-export function loadArtifact(store: LocalStore, ref: ArtifactRef): unknown {
+export function loadArtifact(store: SyncStore, ref: ArtifactRef): unknown {
   return decodeArtifact(store.getObjectSync(ref.hash), { hash: ref.hash, getBlob: (h) => store.getObjectSync(h) });
 }
 
 /** Encodes and stores an artifact value; large binary parts become their own objects first. */
-export function saveArtifact(store: LocalStore, value: unknown, step: string, artifact: string): ArtifactRef {
+export function saveArtifact(store: SyncStore, value: unknown, step: string, artifact: string): ArtifactRef {
   let blobBytes = 0;
   const putBlob = (b: Uint8Array) => { blobBytes += b.byteLength; return store.putObjectSync(b, { compress: false }); };
   const bytes = encodeArtifact(value, { step, artifact, putBlob });
@@ -45,7 +45,7 @@ export class ArtifactScope {
   /** Untouched inherited artifacts and parameters, passed on as they came: see TaskReads.carried. */
   readonly carried = { artifacts: [] as string[], params: [] as string[] };
 
-  constructor(private readonly store: LocalStore, private readonly reads?: ReadRecorder) {}
+  constructor(private readonly store: SyncStore, private readonly reads?: ReadRecorder) {}
 
   install(target: object, inherited: Record<string, ArtifactRef>, skip: ReadonlySet<string>): void {
     for (const [name, ref] of Object.entries(inherited)) {
@@ -120,7 +120,7 @@ export class ArtifactScope {
  * artifact this input does not have (set only by other branches) is a clear error rather than
  * a silent undefined.
  */
-export function inputView(store: LocalStore, input: { task: string; artifacts: Record<string, ArtifactRef> }, step: string, hashes: WeakMap<object, Record<string, ArtifactRef>>, onRead?: (name: string) => void): Record<string, unknown> {
+export function inputView(store: SyncStore, input: { task: string; artifacts: Record<string, ArtifactRef> }, step: string, hashes: WeakMap<object, Record<string, ArtifactRef>>, onRead?: (name: string) => void): Record<string, unknown> {
   const { artifacts } = input;
   const view: Record<string, unknown> = {};
   for (const [name, ref] of Object.entries(artifacts)) {

@@ -5,7 +5,7 @@ import { FlowSpec, type TaskSlots, taskSlots } from '../flow/flowspec.js';
 import { loadIncludes } from './includes.js';
 import { isSeedHex, seedFromHex, seedHex, sfc32, taskSeed } from './seed.js';
 import { setTaskContext, type TaskContextData } from '../flow/current.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import { ArtifactScope, inputView, loadArtifact } from './artifacts.js';
 import { noteClock, noteRandom, TaskReadLog } from './reads.js';
 import { useTaskEnvironment } from './env-resolution.js';
@@ -34,7 +34,7 @@ export interface TaskEnd {
  * and the next task starts from the same state. Objects are written before the result is
  * returned; the orchestrator writes the task record after.
  */
-export async function executeTask(job: TaskJob, store: LocalStore): Promise<TaskEnd> {
+export async function executeTask(job: TaskJob, store: SyncStore): Promise<TaskEnd> {
   beginTask();
   const seed = isSeedHex(job.taskSeed) ? seedFromHex(job.taskSeed) : taskSeed(job.seed, job.step, job.taskId, job.attempt);
   setTaskContext(contextOf(job, seedHex(seed)));
@@ -79,7 +79,7 @@ function contextOf(job: TaskJob, seed: string): TaskContextData {
   };
 }
 
-async function runStep(job: TaskJob, store: LocalStore, reads: TaskReadLog | undefined): Promise<{ flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope }> {
+async function runStep(job: TaskJob, store: SyncStore, reads: TaskReadLog | undefined): Promise<{ flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope }> {
   const Flow = await loadFlowClass(job);
   const cardUse = readFlowMeta(Flow)?.stepDecorators.get(job.step)?.find((d) => d.name === 'card');
   beginCard(cardUse ? { title: typeof cardUse.options.title === 'string' ? cardUse.options.title : undefined } : undefined);
@@ -113,7 +113,7 @@ async function runStep(job: TaskJob, store: LocalStore, reads: TaskReadLog | und
 }
 
 /** A join's inputs: one read-only view per input task, whose artifacts load when touched. */
-function joinInputs(job: TaskJob, store: LocalStore, slots: TaskSlots, reads: TaskReadLog | undefined): readonly unknown[] {
+function joinInputs(job: TaskJob, store: SyncStore, slots: TaskSlots, reads: TaskReadLog | undefined): readonly unknown[] {
   const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
   slots.inputRefs = refs;
   // With the step cache on, what the join reads of each input is noted (its entry depends on it).
@@ -139,7 +139,7 @@ async function loadFlowClass(job: TaskJob): Promise<FlowClass> {
 let cachedSplit: { hash: string; items: unknown[] } | undefined;
 
 /** The item of a foreach split; the decoded list is kept per worker, each task gets its own copy. */
-function splitItem(store: LocalStore, ref: { hash: string; size: number }, index: number): unknown {
+function splitItem(store: SyncStore, ref: { hash: string; size: number }, index: number): unknown {
   if (cachedSplit?.hash !== ref.hash) {
     cachedSplit = { hash: ref.hash, items: Array.from(loadArtifact(store, ref) as Iterable<unknown>) };
   }

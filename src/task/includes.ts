@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Literal } from '../decorators/types.js';
 import { StoreError, UsageError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
-import type { LocalStore } from '../store/local.js';
+import type { SyncStore } from '../store/types.js';
 import type { IncludeRecord } from '../metadata/records.js';
 
 /**
@@ -12,7 +12,7 @@ import type { IncludeRecord } from '../metadata/records.js';
  * Paths are resolved against `cwd` (the directory `flow run` was started in, as Metaflow does).
  * Inputs already pinned (`pinned`, from the run being replayed or resumed) are kept as they are.
  */
-export function captureIncludes(graph: FlowGraph, params: Record<string, Literal>, cwd: string, store: LocalStore, pinned: Record<string, IncludeRecord> = {}): Record<string, IncludeRecord> {
+export function captureIncludes(graph: FlowGraph, params: Record<string, Literal>, cwd: string, store: SyncStore, pinned: Record<string, IncludeRecord> = {}): Record<string, IncludeRecord> {
   const out: Record<string, IncludeRecord> = {};
   for (const p of graph.params) {
     if (!p.include) continue;
@@ -40,7 +40,7 @@ export function captureIncludes(graph: FlowGraph, params: Record<string, Literal
 }
 
 /** The content of every pinned input, as the step sees it (text, or a Buffer when binary). */
-export function loadIncludes(includes: Record<string, IncludeRecord>, store: LocalStore): Record<string, string | Buffer> {
+export function loadIncludes(includes: Record<string, IncludeRecord>, store: SyncStore): Record<string, string | Buffer> {
   const out: Record<string, string | Buffer> = {};
   for (const [name, inc] of Object.entries(includes)) {
     const bytes = store.getObjectSync(inc.hash);
@@ -50,7 +50,7 @@ export function loadIncludes(includes: Record<string, IncludeRecord>, store: Loc
 }
 
 /** Fails clearly (naming the input) when a pinned input's content is not in the store. */
-export function assertIncludesStored(run: string, includes: Record<string, IncludeRecord>, store: LocalStore): void {
+export function assertIncludesStored(run: string, includes: Record<string, IncludeRecord>, store: SyncStore): void {
   for (const [name, inc] of Object.entries(includes)) {
     try {
       store.getObjectSync(inc.hash);

@@ -8,7 +8,8 @@
  */
 import inspector from 'node:inspector';
 import { setParamOverrides } from '../flow/decorators.js';
-import { LocalStore } from '../store/local.js';
+import { attachLocalStore } from '../store/open.js';
+import type { DiskStore } from '../store/types.js';
 import { endTaskProcesses, taskStartedProcesses, trackChildren } from './children.js';
 import { preloadEnvironmentHooks } from './env-resolution.js';
 import { executeTask } from './execute.js';
@@ -18,7 +19,7 @@ import { captureRealm } from './realm.js';
 import { emptyStreams, pointStdio } from './stdio.js';
 
 const send = (m: FromWorker) => process.send!(m);
-const stores = new Map<string, LocalStore>();
+const stores = new Map<string, DiskStore>();
 
 // Stack traces of a failing step point at the user's .ts file and line (the compiled module carries a source map).
 process.setSourceMapsEnabled(true);
@@ -33,7 +34,7 @@ void process.stderr;
 process.on('disconnect', () => { void endTaskProcesses().finally(() => process.exit(0)); });
 process.on('message', (m: ToWorker) => {
   if (m.type === 'exit') { process.disconnect(); return; }
-  const store = stores.get(m.job.storeRoot) ?? new LocalStore(m.job.storeRoot);
+  const store = stores.get(m.job.storeRoot) ?? attachLocalStore(m.job.storeRoot);
   stores.set(m.job.storeRoot, store);
   try {
     pointStdio(m.logs.stdout, m.logs.stderr);

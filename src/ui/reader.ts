@@ -3,7 +3,7 @@ import { compareTaskIds } from '../metadata/task-ids.js';
 import { readPackageFiles } from '../package/code-package.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { TaskRecord } from '../metadata/records.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 
 /** Runs whose task records are kept in memory (the most recently viewed). */
 const CACHED_RUNS = 16;
@@ -27,7 +27,7 @@ export class StoreReader {
   private readonly reading = new Map<string, Promise<RunTasks>>();
   private readonly graphs = new Map<string, FlowGraph | null>();
 
-  constructor(readonly store: LocalStore) {}
+  constructor(readonly store: DiskStore) {}
 
   /** The run as it is now (its record is re-read: a running run's changes). */
   open(id: string): Promise<Run> {

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import type { FlowConfig } from '../config/config.js';
 import { UsageError, isFlowError } from '../errors/index.js';
 import { redactUrl } from '../util/url-credentials.js';
-import type { LocalStore } from '../store/local.js';
+import type { DiskStore } from '../store/types.js';
 import { PACKAGE_ROOT } from '../util/package-info.js';
 import { type ApiContext, type Reply, route } from './api.js';
 import { APP_CSP, CARD_CSP, RAW_CSP, baseHeaders, checkRequest } from './security.js';
 import { StoreReader } from './reader.js';
 
 export interface UiServerOptions {
-  store: LocalStore;
+  store: DiskStore;
   config?: FlowConfig;
   /** 0 picks a free port. */
   port: number;

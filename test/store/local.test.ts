@@ -8,8 +8,10 @@ import { isFlowError } from '../../src/errors/index.js';
 import { LocalStore, STORE_FORMAT } from '../../src/store/local.js';
 import { REPO, tempDir } from '../helpers/cli.js';
 import { expectStoreError, rejection, storeConformance } from './conformance.js';
+import { syncStoreConformance } from './sync-conformance.js';
 
 storeConformance('LocalStore', async () => LocalStore.open(tempDir('flowrun-store-')));
+syncStoreConformance('LocalStore', async () => LocalStore.open(tempDir('flowrun-store-')));
 
 /** A fresh store in a temp dir (removed after the test). */
 function freshStore(): LocalStore {

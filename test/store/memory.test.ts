@@ -7,10 +7,12 @@ import type { Store } from '../../src/store/types.js';
 import { sha256 } from '../../src/util/hash.js';
 import { tempDir } from '../helpers/cli.js';
 import { expectStoreError, rejection, storeConformance } from './conformance.js';
+import { syncStoreConformance } from './sync-conformance.js';
 
 // Every conformance case applies: the suite uses nothing but the Store interface (no file paths,
 // no permissions), so none is skipped for memory.
 storeConformance('MemoryStore', async () => new MemoryStore());
+syncStoreConformance('MemoryStore', async () => new MemoryStore());
 
 describe('MemoryStore: test hooks', () => {
   it('corruptObjectForTest makes getObject fail with STORE_CORRUPT_OBJECT, empty objects too', async () => {

@@ -5,7 +5,8 @@ import { ExitCode, type FlowError, FlowError as FlowErrorClass, isFlowError } fr
 import { extractCodePackage } from '../../package/code-package.js';
 import { WorkerPool } from '../../runtime/pool.js';
 import type { AttemptLogs, LogSource } from '../../runtime/task-logs.js';
-import { LocalStore } from '../../store/local.js';
+import { openLocalStore } from '../../store/open.js';
+import type { DiskStore } from '../../store/types.js';
 import { S3Store } from '../../store/s3.js';
 import { parseS3Url } from '../../store/s3-location.js';
 import { SHA256_HEX } from '../../store/types.js';
@@ -89,7 +90,7 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
     const installed: InstalledEnvironments = payload.project || payload.npm || payload.conda ? await (await import('./environments.js')).installEnvironments(payload, { store, codeDir, work, get, log }) : { vars: {} };
     phase('environments');
 
-    const scratch = LocalStore.open(join(work, 'store'));
+    const scratch = openLocalStore(join(work, 'store'));
     const fetched = await fetchInputs(job, scratch, (h) => get('inputs', h));
     phase('inputs');
     const bootstrap: BootstrapStats = { loaderCpuMs: start.loader.cpuMs, setupCpuMs: last, phases, bytes, bundleFromCache: start.loader.bundleFromCache };
@@ -159,7 +160,7 @@ function placeModule(codeDir: string, hash: string, module: Buffer, bundleDir: s
 }
 
 /** Every object the task may read, fetched 8 at a time into the scratch store; returns their ids. */
-async function fetchInputs(job: TaskJob, scratch: LocalStore, get: (h: string) => Promise<Buffer>): Promise<Set<string>> {
+async function fetchInputs(job: TaskJob, scratch: DiskStore, get: (h: string) => Promise<Buffer>): Promise<Set<string>> {
   const fetched = new Set<string>();
   await mapLimit(inputObjects(job), 8, async (hash) => { scratch.putObjectSync(await get(hash)); fetched.add(hash); });
   const refs = [...new Map(inputRefs(job).map((r) => [r.hash, r])).values()].filter((r) => !fetched.has(r.hash));
