@@ -1,3 +1,4 @@
+import { traceMark } from '../util/trace.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Literal } from '../decorators/types.js';
 import { stepSettings, type StepSettings } from '../decorators/settings.js';
@@ -176,6 +177,7 @@ export class Scheduler {
         // The clock starts when a worker takes the job, not while it waits in the queue.
         const onStart = settings.timeoutMs ? () => { timer = setTimeout(() => backend.abort(job, 'timeout'), settings.timeoutMs); } : undefined;
         const outcome = await backend.run(job, settings, onStart);
+        traceMark(`task ${job.step} outcome`);
         clearTimeout(timer);
         const finished = new Date();
         // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.

@@ -1,3 +1,4 @@
+import { traceMark } from '../util/trace.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
@@ -41,6 +42,7 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
   const gitOpts: GitOptions = { skip: (abs) => filter.excludes(abs), prune: filter.prunedDirs };
   // Git state and the file list are independent: capture them side by side.
   const [state, files] = await Promise.all([opts.git !== undefined ? Promise.resolve(undefined) : captureGit(root, gitOpts), listProjectFiles(root, gitOpts)]);
+  traceMark('git done');
   if (opts.git !== undefined) {
     git = opts.git;
   } else {
@@ -67,8 +69,10 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
   // Both size guards come before anything is stored: a refused run leaves no object behind.
   const maxBytes = config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES;
   const pkg = buildCodePackage(root, packaged, { maxBytes });
+  traceMark('package built');
   if (patch && patch.length > PATCH_SIZE_FACTOR * maxBytes) throw patchTooLarge(patch, PATCH_SIZE_FACTOR * maxBytes);
   const manifest = await manifestOf(pkg.tar);
+  traceMark('manifest');
   if (git && patch) git.patch = store.putObjectSync(patch);
   const code: CodeRecord = {
     hash: store.putObjectSync(pkg.tar),

@@ -1,3 +1,4 @@
+import { traceMark } from '../util/trace.js';
 /**
  * Entry point of a pooled worker process. It runs one task at a time for the orchestrator
  * (its parent). Each task writes into its own log files (fds 1 and 2 are pointed at them when
@@ -17,6 +18,7 @@ import type { FromWorker, ToWorker } from './protocol.js';
 import { captureRealm } from './realm.js';
 import { emptyStreams, pointStdio } from './stdio.js';
 
+traceMark('worker main');
 const send = (m: FromWorker) => process.send!(m);
 const stores = new Map<string, LocalStore>();
 
@@ -33,6 +35,7 @@ void process.stderr;
 process.on('disconnect', () => { void endTaskProcesses().finally(() => process.exit(0)); });
 process.on('message', (m: ToWorker) => {
   if (m.type === 'exit') { process.disconnect(); return; }
+  traceMark(`worker job ${m.job.step}`);
   const store = stores.get(m.job.storeRoot) ?? new LocalStore(m.job.storeRoot);
   stores.set(m.job.storeRoot, store);
   try {
@@ -47,6 +50,7 @@ process.on('message', (m: ToWorker) => {
   void executeTask(m.job, store).then(({ result, retire }) => {
     let empty: ReturnType<typeof emptyStreams> = [];
     try { empty = emptyStreams(taskStartedProcesses()); } catch { /* the task closed fd 1 or 2: new files next time */ }
+    traceMark(`worker done ${m.job.step}`);
     send({ type: 'done', result, ...(retire ? { retire } : {}), ...(empty.length ? { empty } : {}) });
   });
 });
@@ -65,8 +69,11 @@ setParamOverrides(undefined);
 // The module a flow's `import ... from 'flowrun'` loads (the loader pins it to this package's
 // entry): loaded now, while the orchestrator is still compiling and snapshotting, instead of in
 // the first task (it adds the client and card modules the worker does not use itself).
+traceMark('worker imports');
 await import('../index.js');
+traceMark('worker index loaded');
 trackTimers();
 captureProcessState();
 captureRealm();
+traceMark('worker ready');
 send({ type: 'ready' });
