@@ -61,6 +61,8 @@ describe('runGit: commands started together run in one sh', () => {
     const pids = readFileSync(parents, 'utf8').trim().split('\n').map(Number);
     expect(pids).toHaveLength(COMMANDS.length);
     expect(pids).not.toContain(process.pid);
+    // All children of the one sh: no subshell forked per command.
+    expect(new Set(pids).size).toBe(1);
   });
 
   it('a run\'s git capture and file listing (as snapshotProject starts them) fork no git from this process', async () => {
