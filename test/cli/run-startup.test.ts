@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO, copyFlow, tempDir, tempProject } from '../helpers/cli.js';
+import { REPO, copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 
 // What keeps `flow run` of a small flow fast (issue #18), checked on what the run does rather
 // than on timings: its worker starts before the CLI is loaded (two Node start-ups side by side,
@@ -35,6 +35,8 @@ beforeAll(async () => {
   file = copyFlow(dir, 'linear.ts');
   await execa('git', ['add', '-A'], { cwd: dir });
   await execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', 'commit', '-qm', 'flow'], { cwd: dir });
+  // Compiles the flow into the project's build cache, as the first run of a flow does.
+  expect((await flow(['run', file, '-q'], { cwd: dir })).exitCode).toBe(0);
 });
 
 describe('flow run: its worker starts beside the CLI', () => {
@@ -47,6 +49,15 @@ describe('flow run: its worker starts beside the CLI', () => {
     const taskPids = new Set(r.marks.filter((m) => m.label.startsWith('worker job ')).map((m) => m.pid));
     expect([...taskPids]).toEqual([workers[0]!.pid]);
     expect(r.marks.filter((m) => m.label.startsWith('worker job ')).map((m) => m.label)).toEqual(['worker job start', 'worker job double', 'worker job describe', 'worker job end']);
+  });
+
+  it('a run of a committed, compiled flow starts two processes: its worker and one sh running its git commands (no esbuild on a build cache hit; no git beyond these: each costs the 2 cores a fork and a git start-up)', async () => {
+    const r = await traced(['run', file, '-q'], dir);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.spawns.map((s) => (s.args.includes(WORKER) ? 'worker' : `${s.file} ${s.args.join(' ').slice(0, 60)}`))).toEqual(['worker', expect.stringMatching(/^sh -c 'git' /)]);
+    const script = r.spawns[1]!.args.at(-1)!;
+    const gitCommands = script.split('\n').filter((l) => l.startsWith("'git' ")).map((l) => l.split("'core.pager=cat' ")[1]!.split(' ').slice(0, 2).join(' '));
+    expect(gitCommands.sort()).toEqual(["'config' '-z'", "'diff' 'HEAD'", "'ls-files' '-z'", "'ls-files' '-z'", "'rev-parse' '--show-toplevel'", "'status' '--porcelain=v2'"]);
   });
 
   it('a run that fails before it starts (no such flow file) exits at once, and its early worker goes with it', async () => {
