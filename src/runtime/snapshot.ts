@@ -7,7 +7,7 @@ import { Parser, type ReadEntry } from 'tar';
 import type { FlowConfig } from '../config/config.js';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { formatBytes } from '../util/bytes.js';
-import { captureGit, listProjectFiles, type GitOptions } from '../git/git.js';
+import { captureGitAndFiles, listProjectFiles, type GitOptions } from '../git/git.js';
 import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage } from '../package/code-package.js';
 import { SnapshotFilter } from '../package/exclusions.js';
 import type { LocalStore } from '../store/local.js';
@@ -40,8 +40,8 @@ export async function snapshotProject(store: LocalStore, config: FlowConfig, opt
   // both the patch and the package.
   const filter = new SnapshotFilter(root, { store: store.root, exclude: config.codePackage?.exclude });
   const gitOpts: GitOptions = { skip: (abs) => filter.excludes(abs), prune: filter.prunedDirs };
-  // Git state and the file list are independent: capture them side by side.
-  const [state, files] = await Promise.all([opts.git !== undefined ? Promise.resolve(undefined) : captureGit(root, gitOpts), listProjectFiles(root, gitOpts)]);
+  // Git state and the file list together (they share git's status); a replay has its git state.
+  const { state, files } = opts.git !== undefined ? { state: undefined, files: await listProjectFiles(root, gitOpts) } : await captureGitAndFiles(root, gitOpts);
   traceMark('git done');
   if (opts.git !== undefined) {
     git = opts.git;

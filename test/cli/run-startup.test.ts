@@ -57,7 +57,7 @@ describe('flow run: its worker starts beside the CLI', () => {
     expect(r.spawns.map((s) => (s.args.includes(WORKER) ? 'worker' : `${s.file} ${s.args.join(' ').slice(0, 60)}`))).toEqual(['worker', expect.stringMatching(/^sh -c 'git' /)]);
     const script = r.spawns[1]!.args.at(-1)!;
     const gitCommands = script.split('\n').filter((l) => l.startsWith("'git' ")).map((l) => l.split("'core.pager=cat' ")[1]!.split(' ').slice(0, 2).join(' '));
-    expect(gitCommands.sort()).toEqual(["'config' '-z'", "'diff' 'HEAD'", "'ls-files' '-z'", "'ls-files' '-z'", "'rev-parse' '--show-toplevel'", "'status' '--porcelain=v2'"]);
+    expect(gitCommands.sort()).toEqual(["'config' '-z'", "'diff' 'HEAD'", "'ls-files' '-z'", "'rev-parse' '--show-toplevel'", "'status' '--porcelain=v2'"]);
   });
 
   it('a run that fails before it starts (no such flow file) exits at once, and its early worker goes with it', async () => {
