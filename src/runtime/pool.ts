@@ -122,6 +122,9 @@ export class WorkerPool {
     for (const w of this.workers) {
       if (w.current) this.kill(w);
       else killTaskProcesses(w.child.pid, [], false);
+      // Killed: the run need not wait for the process to be reaped before it exits.
+      w.child.unref();
+      w.child.channel?.unref();
     }
     if (this.poller) clearInterval(this.poller);
     if (this.spool) rmSync(this.spool, { recursive: true, force: true });
