@@ -1,4 +1,3 @@
-import { traceMark } from '../util/trace.js';
 import './backends.js';
 import { UsageError } from '../errors/index.js';
 import { parseParams, resolveParams } from '../runtime/params.js';
@@ -11,6 +10,7 @@ import { startWorkers } from '../runtime/workers.js';
 import { loadFlowGraph } from './load.js';
 import { applyWith, parseWith } from '../graph/with.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
+import { traceMark } from '../util/trace.js';
 
 export interface RunFlags {
   'max-workers'?: number;

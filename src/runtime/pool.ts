@@ -1,4 +1,3 @@
-import { traceMark } from '../util/trace.js';
 import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import type { EarlyWorker } from './early-worker.js';
 import { LogFollower, type Stream } from './log-follow.js';
 import { type AttemptLogs, NO_LOGS, readTail } from './task-logs.js';
 import { killTaskProcesses } from '../util/processes.js';
+import { traceMark } from '../util/trace.js';
 
 
 export interface TaskOutcome {

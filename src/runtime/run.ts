@@ -1,4 +1,3 @@
-import { traceMark } from '../util/trace.js';
 import { hostname } from 'node:os';
 import { rmSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
@@ -30,6 +29,7 @@ import { stepSettings } from '../decorators/settings.js';
 import { currentUser } from '../metadata/user.js';
 import { codeChangeWarning } from './code-change.js';
 import { type OutputSink, type RunWorkers, startWorkers } from './workers.js';
+import { traceMark } from '../util/trace.js';
 
 export interface RunOptions {
   config: FlowConfig;

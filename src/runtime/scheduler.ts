@@ -1,4 +1,3 @@
-import { traceMark } from '../util/trace.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Literal } from '../decorators/types.js';
 import { stepSettings, type StepSettings } from '../decorators/settings.js';
@@ -15,6 +14,7 @@ import { storeAttemptLogs } from './task-logs.js';
 import { type DoneTask, Successors, type TaskSpec } from './successors.js';
 import { afterFailure, checkNext, cloneSource, logsStack } from './decisions.js';
 import { type ArtifactRef, type AttemptRecord, type IncludeRecord, type StepSummary, type TaskRecord, taskRecordPath } from '../metadata/records.js';
+import { traceMark } from '../util/trace.js';
 
 export type { DoneTask, TaskSpec };
 

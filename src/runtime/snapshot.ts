@@ -1,4 +1,3 @@
-import { traceMark } from '../util/trace.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
@@ -15,6 +14,7 @@ import { sha256 } from '../util/hash.js';
 import { displayValue } from '../util/terminal.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import type { CodeRecord, EnvRecord, GitRecord, ManifestEntry } from '../metadata/records.js';
+import { traceMark } from '../util/trace.js';
 
 export interface ProjectSnapshot {
   git: GitRecord | null;

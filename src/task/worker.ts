@@ -1,4 +1,3 @@
-import { traceMark } from '../util/trace.js';
 /**
  * Entry point of a pooled worker process. It runs one task at a time for the orchestrator
  * (its parent). Each task writes into its own log files (fds 1 and 2 are pointed at them when
@@ -17,6 +16,7 @@ import { captureProcessState, trackTimers } from './process-state.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { captureRealm } from './realm.js';
 import { emptyStreams, pointStdio } from './stdio.js';
+import { traceMark } from '../util/trace.js';
 
 traceMark('worker main');
 const send = (m: FromWorker) => process.send!(m);
