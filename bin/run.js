@@ -11,4 +11,6 @@ const { loadBundle } = require('./load-bundle.js');
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const root = require('node:path').join(__dirname, '..');
+const early = require('./early-worker.js');
+if (early.wantsEarlyWorker(process.argv.slice(2))) early.startEarlyWorker(require('node:path').join(root, 'dist', 'bundle', 'task', 'worker.js'));
 loadBundle(require('node:path').join(root, 'dist', 'cli', 'flow.cjs')).run(root);

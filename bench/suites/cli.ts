@@ -8,6 +8,7 @@ import { S3Store } from '../../src/store/s3.js';
 import { mapLimit } from '../../src/util/map-limit.js';
 import { S3_TEST_ENV, startS3Server } from '../../tools/s3-test-server/launch.js';
 import { interleaved, machineLoad, type Probe, type ProbeTimes } from '../interleave.js';
+import { runTimeline } from '../run-timeline.js';
 import { BIN, benchProject, linearFlowSource, median, ms, type Row, type Section } from '../util.js';
 
 const ROUNDS = Number(process.env.FLOW_BENCH_ROUNDS ?? 11);
@@ -84,6 +85,7 @@ export async function cli(): Promise<Section[]> {
   const loadAfter = machineLoad();
 
   const remote = await remoteListing(many);
+  const timeline = runTimeline(small, ['run', 'flows/two.ts', '-q']);
   rmSync(small, { recursive: true, force: true });
   rmSync(many, { recursive: true, force: true });
 
@@ -124,7 +126,7 @@ export async function cli(): Promise<Section[]> {
     title: 'Interactive speed: CLI and client start-up (issue #18)',
     command: `\`npm run bench -- cli\`: whole-process wall time, median of ${ROUNDS} interleaved rounds (each round runs \`node -e 0\` and every command once, after a warm-up round)`,
     rows,
-    text: `Load average ${loadBefore} before and ${loadAfter} after the rounds, on ${cpus().length} cores shared with other jobs: absolute times are inflated by the load; the difference to \`node -e 0\`, measured in the same rounds, less so; CPU time (user + sys, from GNU time, 10 ms resolution) least. \`flow run\`'s goal is absolute: it runs two Node processes (the CLI and a worker), each at least \`node -e 0\`'s ${ms(node.median)} here. The warm-up round writes the CLI's code cache (bin/load-bundle.js) and the run index, as any earlier command would.`,
+    text: `Load average ${loadBefore} before and ${loadAfter} after the rounds, on ${cpus().length} cores shared with other jobs: absolute times are inflated by the load; the difference to \`node -e 0\`, measured in the same rounds, less so; CPU time (user + sys, from GNU time, 10 ms resolution) least. \`flow run\`'s goal is absolute: it runs two Node processes (the CLI and a worker), each at least \`node -e 0\`'s ${ms(node.median)} here. The warm-up round writes the CLI's code cache (bin/load-bundle.js) and the run index, as any earlier command would. Where \`flow run\` of the 2-step flow spends its time (FLOW_TRACE marks, ms from the CLI process's start, median of 5 runs after the rounds): ${timeline}.`,
   }];
 }
 

@@ -10,6 +10,7 @@ import { startWorkers } from '../runtime/workers.js';
 import { loadFlowGraph } from './load.js';
 import { applyWith, parseWith } from '../graph/with.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
+import { traceMark } from '../util/trace.js';
 
 export interface RunFlags {
   'max-workers'?: number;
@@ -69,8 +70,11 @@ interface StartOptions {
 }
 
 export async function startRun(o: StartOptions): Promise<RunOutcome> {
+  traceMark('run command');
+  process.once('exit', () => traceMark('exit'));
   const loaded = await loadFlowGraph(o.file);
   const { config, analysis } = loaded;
+  traceMark('graph loaded');
   const graph = applyWith(loaded.graph, (o.flags.with ?? []).map(parseWith));
   let params = resolveParams(graph, parseParams(graph, o.paramArgv));
   let seed = o.flags.seed;
@@ -93,9 +97,11 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   // The workers start before the run machinery is loaded (runtime/run.js and what it imports):
   // their start-up overlaps it.
   const workers = startWorkers({ config, graph, maxWorkers: o.flags['max-workers'], quiet, cache: o.flags.cache });
+  traceMark('workers started');
   let executeRun: typeof import('../runtime/run.js').executeRun;
   try {
     ({ executeRun } = await import('../runtime/run.js'));
+    traceMark('run machinery loaded');
   } catch (e) {
     workers.pool.close(); // executeRun closes them from here on
     throw e;

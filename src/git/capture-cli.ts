@@ -5,7 +5,8 @@
  * patch-write.ts.
  */
 import { isUtf8 } from 'node:buffer';
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { FlowError } from '../errors/flow-error.js';
 import { stripCredentials } from '../util/url-credentials.js';
 import { isExcluded, nonUtf8Path, skipper, sortBytes } from './file-walk.js';
@@ -36,6 +37,29 @@ interface StatusEntry { path: string; worktreeMode: string; submodule: boolean }
 
 /** The git state of the repository at `root`, or null outside one (throws GitMissing without git). */
 export async function captureCli(root: string, opts: GitOptions): Promise<GitState | null> {
+  return (await captureWithStatus(root, opts))?.state ?? null;
+}
+
+/**
+ * captureCli and listCli at once, with one git process fewer: the untracked part of the file
+ * list is what the capture's `git status` reported (the same files `ls-files --others
+ * --exclude-standard` names: both read .gitignore, info/exclude and core.excludesFile), taken
+ * under `root` and made relative to it. Both null outside a repository.
+ */
+export async function captureAndListCli(root: string, opts: GitOptions): Promise<{ state: GitState | null; files: string[] | null }> {
+  const [captured, cached] = await Promise.all([captureWithStatus(root, opts), runGit(root, LS_CACHED)]);
+  if (!captured || notARepo(cached)) return { state: captured?.state ?? null, files: captured ? await listCli(root) : null };
+  if (cached.code !== 0) throw new GitCommandFailed(['ls-files', '--cached'], cached.code, cached.stderr);
+  // status names paths from the top level, ls-files from root: the project's part of the list.
+  const prefix = relative(captured.top, realpathSync(root)).split(sep).join('/');
+  let others: string[];
+  if (prefix === '') others = captured.untrackedAll;
+  else if (!prefix.startsWith('..') && !isAbsolute(prefix)) others = captured.untrackedAll.filter((p) => p.startsWith(`${prefix}/`)).map((p) => p.slice(prefix.length + 1));
+  else return { state: captured.state, files: await listCli(root) }; // root is not where git says it is (a path git resolved otherwise)
+  return { state: captured.state, files: listedNames(cached.stdout, others) };
+}
+
+async function captureWithStatus(root: string, opts: GitOptions): Promise<{ state: GitState; top: string; untrackedAll: string[] } | null> {
   // All four at once: the diff is speculative (wasted when clean, fails with no commits) but
   // saves a sequential round trip in the dirty case; on 2 cores this is the fastest order.
   const [rp, st, cfg, df] = await Promise.all([
@@ -103,10 +127,11 @@ export async function captureCli(root: string, opts: GitOptions): Promise<GitSta
     patch = parts.join('');
   }
 
-  return {
+  const state: GitState = {
     commit, branch, dirty, remotes: parseRemoteConfig(cfg), shallow: shallowText === 'true', detached,
     ...(patch !== undefined ? { patch } : {}), untracked,
   };
+  return { state, top, untrackedAll };
 }
 
 function splitFields(rec: string, n: number): { fields: string[]; rest: string } {
@@ -196,17 +221,23 @@ async function binarySectionFor(section: Buffer, top: string, fmt: ObjectFormat)
 /** Tracked (submodules included) and untracked-not-ignored files, as `git ls-files` names them; null outside a repo. */
 export async function listCli(root: string): Promise<string[] | null> {
   const [cached, others] = await Promise.all([
-    // Submodule files are part of the code the flow may import, so they are listed too.
-    runGit(root, ['ls-files', '-z', '--cached', '--recurse-submodules']),
+    runGit(root, LS_CACHED),
     runGit(root, ['ls-files', '-z', '--others', '--exclude-standard']),
   ]);
   if (notARepo(cached)) return null;
   if (cached.code !== 0) throw new GitCommandFailed(['ls-files', '--cached'], cached.code, cached.stderr);
   if (others.code !== 0) throw new GitCommandFailed(['ls-files', '--others'], others.code, others.stderr);
+  return listedNames(cached.stdout, decodeStrict(others.stdout, 'git ls-files').split('\0'));
+}
+
+/** Submodule files are part of the code the flow may import, so they are listed too. */
+const LS_CACHED = ['ls-files', '-z', '--cached', '--recurse-submodules'];
+
+function listedNames(cached: Buffer, others: string[]): string[] {
   const names = [
-    ...decodeStrict(cached.stdout, 'git ls-files').split('\0'),
+    ...decodeStrict(cached, 'git ls-files').split('\0'),
     // A trailing '/' is a nested repository; its files are not ours to list.
-    ...decodeStrict(others.stdout, 'git ls-files').split('\0').filter((p) => !p.endsWith('/')),
+    ...others.filter((p) => !p.endsWith('/')),
   ];
   return names.filter((p) => p !== '');
 }

@@ -25,7 +25,7 @@
 import { stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { ExitCode, FlowError } from '../errors/flow-error.js';
-import { captureCli, listCli } from './capture-cli.js';
+import { captureAndListCli, captureCli, listCli } from './capture-cli.js';
 import { captureIso, listIso } from './capture-iso.js';
 import { isExcluded, isFileOrLink, sortBytes, walkPlain } from './file-walk.js';
 import { GitMissing, GitRefused } from './run-git.js';
@@ -72,6 +72,36 @@ export async function listProjectFiles(projectRoot: string, opts: GitOptions = {
   } catch (err) {
     throw cliError(err, root);
   }
+  return projectFiles(root, files, opts);
+}
+
+/**
+ * captureGit and listProjectFiles of the same project, as a run needs both: with the git CLI,
+ * the listing's untracked files come from the capture's `git status` (one git process fewer
+ * on every run's critical path); the results are those of the two calls.
+ */
+export async function captureGitAndFiles(projectRoot: string, opts: GitOptions = {}): Promise<{ state: GitState | null; files: string[] }> {
+  if (opts.impl === 'isomorphic') {
+    const [state, files] = await Promise.all([captureGit(projectRoot, opts), listProjectFiles(projectRoot, opts)]);
+    return { state, files };
+  }
+  const root = await checkRoot(projectRoot);
+  let both: { state: GitState | null; files: string[] | null };
+  try {
+    both = await captureAndListCli(root, opts);
+  } catch (err) {
+    if (opts.impl !== 'cli' && (err instanceof GitMissing || err instanceof GitRefused)) {
+      const [state, files] = await Promise.all([captureGit(projectRoot, opts), listProjectFiles(projectRoot, opts)]);
+      return { state, files };
+    }
+    throw cliError(err, root);
+  }
+  return { state: both.state, files: await projectFiles(root, both.files, opts) };
+}
+
+/** The code package's files among what git listed (null: not a repository, every file under root). */
+async function projectFiles(root: string, listed: string[] | null, opts: GitOptions): Promise<string[]> {
+  let files = listed;
   const pruned = (opts.prune ?? []).map((d) => relative(root, d).split(sep).join('/')).filter((d) => d !== '' && !d.startsWith('..'));
   if (files === null) files = await walkPlain(root, new Set(pruned));
   const inPruned = (p: string) => pruned.some((d) => p === d || p.startsWith(`${d}/`));

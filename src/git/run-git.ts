@@ -94,8 +94,11 @@ function runBatch(cwd: string, list: Queued[]): void {
   const dir = mkdtempSync(join(tmpdir(), 'flowrun-git-'));
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const file = (i: number, ext: string) => quote(join(dir, `${i}.${ext}`));
-  const script = list.map((q, i) => `(${['git', ...GIT_CONFIG_ARGS, ...q.args].map(quote).join(' ')} >${file(i, 'out')} 2>${file(i, 'err')} </dev/null; echo $? >${file(i, 'code')}) &`);
-  execFile('sh', ['-c', [...script, 'wait'].join('\n')], { cwd, env: gitEnv(), windowsHide: true }, (err) => {
+  // Each git is a direct child of sh (no subshell per command: a fork less each); `wait PID`
+  // gives its exit status, which sh keeps for a child that ended before the wait.
+  const start = list.map((q, i) => `${['git', ...GIT_CONFIG_ARGS, ...q.args].map(quote).join(' ')} >${file(i, 'out')} 2>${file(i, 'err')} </dev/null & p${i}=$!`);
+  const collect = list.map((_, i) => `wait $p${i}; echo $? >${file(i, 'code')}`);
+  execFile('sh', ['-c', [...start, ...collect].join('\n')], { cwd, env: gitEnv(), windowsHide: true }, (err) => {
     try {
       const spawnError = err && typeof (err as NodeJS.ErrnoException).code === 'string' ? (err as NodeJS.ErrnoException) : undefined;
       if (spawnError?.code === 'ENOENT') {

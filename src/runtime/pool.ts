@@ -7,9 +7,11 @@ import type { FlowErrorJson } from '../errors/index.js';
 import type { RemoteAttempt } from '../metadata/records.js';
 import type { FromWorker, TaskJob, TaskResult, ToWorker } from '../task/protocol.js';
 import { RUNTIME_WORKER } from '../util/package-info.js';
+import type { EarlyWorker } from './early-worker.js';
 import { LogFollower, type Stream } from './log-follow.js';
 import { type AttemptLogs, NO_LOGS, readTail } from './task-logs.js';
 import { killTaskProcesses } from '../util/processes.js';
+import { traceMark } from '../util/trace.js';
 
 
 export interface TaskOutcome {
@@ -120,6 +122,9 @@ export class WorkerPool {
     for (const w of this.workers) {
       if (w.current) this.kill(w);
       else killTaskProcesses(w.child.pid, [], false);
+      // Killed: the run need not wait for the process to be reaped before it exits.
+      w.child.unref();
+      w.child.channel?.unref();
     }
     if (this.poller) clearInterval(this.poller);
     if (this.spool) rmSync(this.spool, { recursive: true, force: true });
@@ -197,10 +202,32 @@ export class WorkerPool {
     } finally {
       closeSync(fd);
     }
+    this.attach(child, heapMB, id);
+  }
+
+  /**
+   * Takes over a default worker started before the pool existed (bin/run.js forks one for
+   * `flow run` before it loads the CLI): counted by prestart() as one of its own.
+   */
+  adopt(early: EarlyWorker): void {
+    early.child.ref();
+    early.child.channel?.ref();
+    const w = this.attach(early.child, undefined, ++this.nextId);
+    if (early.ready) this.workerReady(w);
+  }
+
+  private workerReady(w: Worker): void {
+    traceMark('worker ready received');
+    w.ready = true;
+    this.startFailures = 0;
+    this.dispatch();
+  }
+
+  private attach(child: ChildProcess, heapMB: number | undefined, id: number): Worker {
     const w = new Worker(child, heapMB, id);
     this.workers.add(w);
     child.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') { w.ready = true; this.startFailures = 0; this.dispatch(); return; }
+      if (m.type === 'ready') { this.workerReady(w); return; }
       if (m.type === 'spawned') { w.spawned.add(m.pid); return; }
       if (m.type === 'inspector') { if (w.current) this.options.onInspector?.(w.current.job, m.url); return; }
       if (m.type === 'done' && w.current) {
@@ -226,6 +253,7 @@ export class WorkerPool {
       if (!this.closed) this.dispatch();
     });
     child.on('error', () => { /* 'exit' follows and reports it */ });
+    return w;
   }
 
   /** Workers keep dying before they start: fail the waiting tasks of that kind instead of respawning forever. */

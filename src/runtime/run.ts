@@ -30,6 +30,7 @@ import { stepSettings } from '../decorators/settings.js';
 import { currentUser } from '../metadata/user.js';
 import { codeChangeWarning } from './code-change.js';
 import { type OutputSink, type RunWorkers, startWorkers } from './workers.js';
+import { traceMark } from '../util/trace.js';
 
 export interface RunOptions {
   config: FlowConfig;
@@ -101,6 +102,7 @@ export async function executeRun(o: RunOptions): Promise<RunOutcome> {
 async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void): Promise<RunOutcome> {
   // Remote backends (@batch) check their settings, stores and queues before a run id exists.
   const remotes = await prepareBackends(o.config, o.graph);
+  traceMark('backends prepared');
   try {
     return await executeWith(o, pool, maxWorkers, setReporter, remotes);
   } finally {
@@ -114,8 +116,8 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
   // Environments are resolved and installed before a run id exists: a spec that cannot be met fails fast.
   const [compiled, snapshot, remote, envs] = await Promise.all([
-    compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)),
-    snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}),
+    compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)).then((c) => { traceMark('compiled'); return c; }),
+    snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}).then((c) => { traceMark('snapshot'); return c; }),
     mirror ? openMirror(mirror) : undefined,
     prepareEnvs(o, store, remotes, info),
   ]);
@@ -134,6 +136,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   // With a mirror, the id is claimed there first, so two machines never hand out the same one.
   await remote?.assertConditionalWrites();
   const id = await allocateRunId(remote ? [remote, store] : store, { host: hostname(), pid: process.pid, started: started.toISOString() });
+  traceMark('id allocated');
   const record: RunRecord = {
     schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), cwd: cwdInProject(o.config.projectRoot, o.cwd ?? process.cwd()), status: 'running',
     params: o.params, ...(Object.keys(includes).length ? { includes } : {}), seed: o.seed ?? newRunSeed(), tags: o.tags, user: o.user ?? currentUser(), started: started.toISOString(),
@@ -157,6 +160,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
     throw e;
   }
   o.onStart?.(record);
+  traceMark('record written');
 
   const live = process.stderr.isTTY && !o.quiet && !o.json && !process.env.CI;
   // @catchError({ printException: false }): the caught error is recorded (and stored in its variable), not printed.
@@ -196,7 +200,9 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   process.on('SIGTERM', onSignal);
   let result;
   try {
+    traceMark('scheduler start');
     result = await scheduler.execute();
+    traceMark('scheduler done');
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -214,6 +220,7 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   if (result.failure) record.error = result.failure;
   store.writeRecordSync(runRecordPath(id), record, true);
   o.onFinish?.(record);
+  traceMark('final record');
   if (remote && autoPushEnabled(o.config)) {
     const say = (line: string) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); };
     const pushed = await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, say);

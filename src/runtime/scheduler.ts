@@ -14,6 +14,7 @@ import { storeAttemptLogs } from './task-logs.js';
 import { type DoneTask, Successors, type TaskSpec } from './successors.js';
 import { afterFailure, checkNext, cloneSource, logsStack } from './decisions.js';
 import { type ArtifactRef, type AttemptRecord, type IncludeRecord, type StepSummary, type TaskRecord, taskRecordPath } from '../metadata/records.js';
+import { traceMark } from '../util/trace.js';
 
 export type { DoneTask, TaskSpec };
 
@@ -176,6 +177,7 @@ export class Scheduler {
         // The clock starts when a worker takes the job, not while it waits in the queue.
         const onStart = settings.timeoutMs ? () => { timer = setTimeout(() => backend.abort(job, 'timeout'), settings.timeoutMs); } : undefined;
         const outcome = await backend.run(job, settings, onStart);
+        traceMark(`task ${job.step} outcome`);
         clearTimeout(timer);
         const finished = new Date();
         // A step's exception goes into its stderr log, as a traceback would: `flow logs` shows it.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FlowConfig } from '../config/config.js';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { formatBytes } from '../util/bytes.js';
-import { captureGit, listProjectFiles, type GitOptions } from '../git/git.js';
+import { captureGitAndFiles, listProjectFiles, type GitOptions } from '../git/git.js';
 import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage, manifestOf } from '../package/code-package.js';
 import { SnapshotFilter } from '../package/exclusions.js';
 import type { DiskStore } from '../store/types.js';
@@ -12,6 +12,7 @@ import { sha256 } from '../util/hash.js';
 import { displayValue } from '../util/terminal.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import type { CodeRecord, EnvRecord, GitRecord, ManifestEntry } from '../metadata/records.js';
+import { traceMark } from '../util/trace.js';
 
 export interface ProjectSnapshot {
   git: GitRecord | null;
@@ -37,8 +38,9 @@ export async function snapshotProject(store: DiskStore, config: FlowConfig, opts
   // both the patch and the package.
   const filter = new SnapshotFilter(root, { store: store.root, exclude: config.codePackage?.exclude });
   const gitOpts: GitOptions = { skip: (abs) => filter.excludes(abs), prune: filter.prunedDirs };
-  // Git state and the file list are independent: capture them side by side.
-  const [state, files] = await Promise.all([opts.git !== undefined ? Promise.resolve(undefined) : captureGit(root, gitOpts), listProjectFiles(root, gitOpts)]);
+  // Git state and the file list together (they share git's status); a replay has its git state.
+  const { state, files } = opts.git !== undefined ? { state: undefined, files: await listProjectFiles(root, gitOpts) } : await captureGitAndFiles(root, gitOpts);
+  traceMark('git done');
   if (opts.git !== undefined) {
     git = opts.git;
   } else {
@@ -65,8 +67,10 @@ export async function snapshotProject(store: DiskStore, config: FlowConfig, opts
   // Both size guards come before anything is stored: a refused run leaves no object behind.
   const maxBytes = config.codePackage?.maxBytes ?? DEFAULT_CODE_PACKAGE_MAX_BYTES;
   const pkg = buildCodePackage(root, packaged, { maxBytes });
+  traceMark('package built');
   if (patch && patch.length > PATCH_SIZE_FACTOR * maxBytes) throw patchTooLarge(patch, PATCH_SIZE_FACTOR * maxBytes);
   const manifest = await manifestOf(pkg.tar);
+  traceMark('manifest');
   if (git && patch) git.patch = store.putObjectSync(patch);
   const code: CodeRecord = {
     hash: store.putObjectSync(pkg.tar),

@@ -8,6 +8,7 @@ import type { TaskJob } from '../task/protocol.js';
 import { hasLocalSteps } from './backends.js';
 import type { Stream } from './log-follow.js';
 import { WorkerPool } from './pool.js';
+import { discardEarlyWorker, takeEarlyWorker } from './early-worker.js';
 import { cachedSteps } from '../cache/settings.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
@@ -52,6 +53,12 @@ export function startWorkers(o: WorkerOptions): RunWorkers {
   const onOutput = o.quiet ? undefined : (job: TaskJob, stream: Stream, text: string) => sink?.output(job, stream, text);
   const pool = new WorkerPool({ size, cwd: o.cwd ?? process.cwd(), moduleHooks, spoolDir, onOutput });
   const fansOut = o.graph.steps.some((s) => s.type === 'foreach' || s.type === 'branch') && !cachedSteps(o.graph, o.cache, o.config.cache?.default).has('start');
-  if (hasLocalSteps(o.graph)) pool.prestart(Math.min(size, fansOut ? 2 : 1));
+  // bin/run.js's worker is the pool's first one when the pool would start a default worker in
+  // the same directory; @npm module hooks need workers started with them.
+  const early = takeEarlyWorker();
+  const local = hasLocalSteps(o.graph);
+  if (early && local && !moduleHooks && (o.cwd === undefined || o.cwd === process.cwd())) pool.adopt(early);
+  else if (early) discardEarlyWorker(early);
+  if (local) pool.prestart(Math.min(size, fansOut ? 2 : 1));
   return { pool, size, setOutput: (to) => { sink = to; } };
 }

@@ -17,7 +17,9 @@ import { captureProcessState, trackTimers } from './process-state.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { captureRealm } from './realm.js';
 import { emptyStreams, pointStdio } from './stdio.js';
+import { traceMark } from '../util/trace.js';
 
+traceMark('worker main');
 const send = (m: FromWorker) => process.send!(m);
 const stores = new Map<string, DiskStore>();
 
@@ -34,6 +36,7 @@ void process.stderr;
 process.on('disconnect', () => { void endTaskProcesses().finally(() => process.exit(0)); });
 process.on('message', (m: ToWorker) => {
   if (m.type === 'exit') { process.disconnect(); return; }
+  traceMark(`worker job ${m.job.step}`);
   const store = stores.get(m.job.storeRoot) ?? attachLocalStore(m.job.storeRoot);
   stores.set(m.job.storeRoot, store);
   try {
@@ -48,6 +51,7 @@ process.on('message', (m: ToWorker) => {
   void executeTask(m.job, store).then(({ result, retire }) => {
     let empty: ReturnType<typeof emptyStreams> = [];
     try { empty = emptyStreams(taskStartedProcesses()); } catch { /* the task closed fd 1 or 2: new files next time */ }
+    traceMark(`worker done ${m.job.step}`);
     send({ type: 'done', result, ...(retire ? { retire } : {}), ...(empty.length ? { empty } : {}) });
   });
 });
@@ -66,8 +70,11 @@ setParamOverrides(undefined);
 // The module a flow's `import ... from 'flowrun'` loads (the loader pins it to this package's
 // entry): loaded now, while the orchestrator is still compiling and snapshotting, instead of in
 // the first task (it adds the client and card modules the worker does not use itself).
+traceMark('worker imports');
 await import('../index.js');
+traceMark('worker index loaded');
 trackTimers();
 captureProcessState();
 captureRealm();
+traceMark('worker ready');
 send({ type: 'ready' });

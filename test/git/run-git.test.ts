@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { captureGit, listProjectFiles } from '../../src/git/git.js';
+import { captureGit, captureGitAndFiles, listProjectFiles } from '../../src/git/git.js';
 import { GitMissing, GitRefused, runGit } from '../../src/git/run-git.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -61,6 +61,8 @@ describe('runGit: commands started together run in one sh', () => {
     const pids = readFileSync(parents, 'utf8').trim().split('\n').map(Number);
     expect(pids).toHaveLength(COMMANDS.length);
     expect(pids).not.toContain(process.pid);
+    // All children of the one sh: no subshell forked per command.
+    expect(new Set(pids).size).toBe(1);
   });
 
   it('a run\'s git capture and file listing (as snapshotProject starts them) fork no git from this process', async () => {
@@ -72,6 +74,35 @@ describe('runGit: commands started together run in one sh', () => {
     const pids = readFileSync(parents, 'utf8').trim().split('\n').map(Number);
     expect(pids.length).toBeGreaterThanOrEqual(5);
     expect(pids).not.toContain(process.pid);
+  });
+
+  it('captureGitAndFiles gives what captureGit and listProjectFiles give, in five git commands (the untracked files from status): at the top level and in a subfolder, with ignored, nested-repo, non-ASCII and outside-the-folder files', async () => {
+    const dir = repo();
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: dir });
+    mkdirSync(join(dir, 'proj', 'sub'), { recursive: true });
+    writeFileSync(join(dir, '.gitignore'), '*.log\n');
+    writeFileSync(join(dir, 'proj', 'tracked.ts'), 't\n');
+    git('add', '-A');
+    git('-c', 'user.email=t@t', '-c', 'user.name=t', 'commit', '-qm', 'y');
+    mkdirSync(join(dir, 'proj', 'nested'), { recursive: true });
+    execFileSync('git', ['init', '-q'], { cwd: join(dir, 'proj', 'nested') });
+    writeFileSync(join(dir, 'proj', 'nested', 'x.txt'), 'x\n');
+    for (const f of ['proj/new.ts', 'proj/sub/ünïcode file.ts', 'proj/skip.log', 'outside.ts', 'proj-sibling.ts']) writeFileSync(join(dir, f), 'n\n');
+    for (const root of [dir, join(dir, 'proj')]) {
+      const separate = { state: await captureGit(root, { impl: 'cli' }), files: await listProjectFiles(root, { impl: 'cli' }) };
+      const parents = recordingGit();
+      const together = await captureGitAndFiles(root, { impl: 'cli' });
+      process.env.PATH = savedPath;
+      expect(together).toEqual(separate);
+      expect(readFileSync(parents, 'utf8').trim().split('\n')).toHaveLength(5);
+    }
+    expect((await captureGitAndFiles(join(dir, 'proj'), { impl: 'cli' })).files).toEqual(['new.ts', 'sub/ünïcode file.ts', 'tracked.ts']);
+  });
+
+  it('captureGitAndFiles outside a repository: no state, every file', async () => {
+    const dir = tempDir('flowrun-norepo-');
+    writeFileSync(join(dir, 'a.ts'), 'a\n');
+    expect(await captureGitAndFiles(dir, { impl: 'cli' })).toEqual({ state: null, files: ['a.ts'] });
   });
 
   it('a batch without git on PATH rejects every command with GitMissing (the isomorphic-git fallback keys on it)', async () => {
