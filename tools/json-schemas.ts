@@ -32,12 +32,25 @@ function withUsedDefs(json: Json): Json {
   return used.size === 0 ? root : { ...root, $defs: Object.fromEntries(Object.entries(defs).filter(([k]) => used.has(k))) };
 }
 
+/**
+ * Without `additionalProperties: false`: within a schema version new fields may be added
+ * (docs/json.md), so a consumer validating with a published file must not break on one. The
+ * valibot schemas stay strict, so that the test finds a field the code adds without describing it.
+ */
+function openObjects<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(openObjects) as T;
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(node)) if (!(k === 'additionalProperties' && val === false)) out[k] = openObjects(val);
+  return out as T;
+}
+
 /** File name → contents, for every published schema. */
 export function jsonSchemaFiles(): Record<string, string> {
   const files: Record<string, string> = {};
   for (const [name, schema] of Object.entries(JSON_OUTPUTS)) {
     // errorMode throw: a check JSON Schema cannot state must not vanish from the published file silently.
-    const json = withUsedDefs(toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'throw', definitions: DEFINITIONS }));
+    const json = openObjects(withUsedDefs(toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'throw', definitions: DEFINITIONS })));
     const title = name === 'error' ? 'flowrun: the error object any command prints with --json' : `flowrun: output of flow ${name} --json`;
     files[`${name}.schema.json`] = `${JSON.stringify({ $schema: json.$schema, title, ...json }, null, 2)}\n`;
   }

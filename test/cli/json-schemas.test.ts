@@ -82,6 +82,13 @@ describe('published JSON Schema files', () => {
     for (const [name, text] of Object.entries(files)) expect(readFileSync(join(REPO, 'schemas', name), 'utf8'), name).toBe(text);
   });
 
+  it('leave objects open: a field added within a schema version (docs/json.md) must not fail a consumer', () => {
+    for (const [name, text] of Object.entries(jsonSchemaFiles())) {
+      expect(text, name).not.toContain('"additionalProperties": false');
+      expect(text, name).toContain('"required"');
+    }
+  });
+
   it('are shipped in the package', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { files: string[] };
     expect(pkg.files).toContain('schemas');
