@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { AttemptRecord, FlowErrorJson, Hash, Literal, RunRecord, TaskRecord } from './records.js';
+import { AttemptRecord, FlowErrorJson, Hash, Literal, RunRecord, RunRecordObject, TaskRecord } from './records.js';
 
 /*
  * The --json output of each read command, as published in schemas/<command>.schema.json
@@ -14,7 +14,7 @@ const ArtifactRef = v.strictObject({ hash: Hash, size: Count });
 const Produced = v.pipe(v.array(v.string()), d('artifacts the task set (not carried over), parameters left out'));
 
 const ListedRun = v.strictObject({
-  ...RunRecord.pipe[0].entries,
+  ...RunRecordObject.entries,
   status: v.pipe(v.string(), d('ok, failed, running, interrupted; for a replay its verdict: reproduced, diverged or unverified')),
   kind: v.picklist(['run', 'resume', 'replay', 'what-if']),
   recordedStatus: v.optional(v.pipe(v.string(), d('the status in the run record, when status shows another'))),
@@ -95,7 +95,7 @@ const CodeEntry = v.strictObject({ path: v.string(), size: Count, mode: Count, t
 
 /** `flow code RUN` (the files listed) or `flow code RUN --extract DIR` (the files written). */
 export const CodeOutput = v.union([
-  v.strictObject({ schema: v.literal('flowrun.code/1'), run: v.string(), hash: Hash, git: RunRecord.pipe[0].entries.git, files: v.array(CodeEntry) }),
+  v.strictObject({ schema: v.literal('flowrun.code/1'), run: v.string(), hash: Hash, git: RunRecordObject.entries.git, files: v.array(CodeEntry) }),
   v.strictObject({ schema: v.literal('flowrun.code/1'), run: v.string(), hash: Hash, extracted: v.string(), files: v.array(v.string()) }),
 ]);
 

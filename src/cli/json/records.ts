@@ -90,7 +90,8 @@ const GitRecord = v.strictObject({
 const Packages = v.record(v.string(), v.string());
 const ClonedSource = v.strictObject({ task: v.string(), commit: v.optional(v.nullable(v.string())), dirty: v.optional(v.boolean()) });
 
-export const RunRecord = v.pipe(v.strictObject({
+/** The run record's fields (RunRecord adds its description), for outputs that extend a run record. */
+export const RunRecordObject = v.strictObject({
   schema: v.literal('flowrun.run/1'),
   id: v.pipe(v.string(), v.regex(/^run-\d+$/)),
   flow: v.string(),
@@ -130,7 +131,9 @@ export const RunRecord = v.pipe(v.strictObject({
     firstDivergence: v.optional(v.strictObject({ step: v.string(), task: v.string(), artifact: v.string(), kind: v.picklist(['diverged', 'missing']), clonedFrom: v.optional(ClonedSource) })),
   })),
   whatIf: v.optional(v.record(v.string(), Literal)),
-}), d('a run record (runs/RUN/run.json)'));
+});
+
+export const RunRecord = v.pipe(RunRecordObject, d('a run record (runs/RUN/run.json)'));
 
 // Compile-time: the schemas name exactly the records' fields (records.ts stays the types' source).
 type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true : { onlyInFirst: Exclude<keyof A, keyof B>; onlyInSecond: Exclude<keyof B, keyof A> };
