@@ -51,8 +51,12 @@ const EAGER_SOURCES = new Set(['src/cli/main.ts', 'src/cli/base.ts', 'src/cli/oc
  */
 const ES_MODULE_SOURCES = new Set(['src/graph/extract.ts', 'src/cache/closure.ts']);
 
-/** Runtime dependencies compiled into the bundle: oclif (and, through it, its own dependencies). */
-const BUNDLED_PACKAGES = new Set(['@oclif/core', 'minimatch']);
+/**
+ * Runtime dependencies compiled into the bundle: oclif (and, through it, its own dependencies), and
+ * valibot, whose functions are tree-shaken to the few the record and config schemas use (its
+ * whole ~100 KB module would be parsed on every start otherwise).
+ */
+const BUNDLED_PACKAGES = new Set(['@oclif/core', 'minimatch', 'valibot']);
 
 /** Loaded by oclif only to run commands from TypeScript sources, which the CLI never does. */
 const NEVER_LOADED = ['typescript', 'ts-node', 'tsx'];

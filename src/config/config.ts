@@ -6,6 +6,7 @@ import { closest } from '../util/suggest.js';
 import { locateProject } from './discovery.js';
 import { CONFIG_SCHEMA, type ConfigKeySpec } from './schema.js';
 import { checkStorePath } from './store-path.js';
+import { valueProblem } from './config-schema.js';
 
 export { findUp } from '../util/find-up.js';
 
@@ -116,26 +117,9 @@ function checkKeys(obj: Record<string, Json>, schema: Record<string, ConfigKeySp
         file, key: path, fix: guess ? `Did you mean '${prefix}${guess}'? See .flowrc.example.` : `Known keys: ${Object.keys(schema).map((k) => prefix + k).join(', ')}.`,
       });
     }
-    const problem = typeProblem(spec, value);
+    const problem = valueProblem(spec, value);
     if (problem) throw new ConfigError(`${file}: '${path}' ${problem}.`, { file, key: path, fix: `Set '${path}' to ${spec.help}.` });
     if (spec.type === 'object') checkKeys(value as Record<string, Json>, spec.keys!, `${path}.`, file);
-  }
-}
-
-/** The one check both .flowrc values and environment variables go through: same types, same limits. */
-function typeProblem(spec: ConfigKeySpec, v: Json): string | undefined {
-  switch (spec.type) {
-    case 'string': return typeof v === 'string' && v !== '' ? undefined : 'must be a non-empty string';
-    case 'string|null': return v === null || typeof v === 'string' ? undefined : 'must be a string or null';
-    case 'boolean': return typeof v === 'boolean' ? undefined : 'must be true or false';
-    case 'integer':
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) return 'must be a whole number';
-      if (spec.min !== undefined && v < spec.min) return `must be at least ${spec.min}`;
-      return spec.max !== undefined && v > spec.max ? `must be at most ${spec.max}` : undefined;
-    case 'string[]':
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) return 'must be a list of non-empty strings';
-      return spec.max !== undefined && v.length > spec.max ? `must have at most ${spec.max} entries` : undefined;
-    case 'object': return typeof v === 'object' && v !== null && !Array.isArray(v) ? undefined : 'must be an object';
   }
 }
 
@@ -150,7 +134,7 @@ function applyEnv(obj: Record<string, Json>, schema: Record<string, ConfigKeySpe
     const text = spec.env ? env[spec.env] : undefined;
     if (text === undefined || text === '') continue;
     const value = fromEnv(spec, text);
-    const problem = value === undefined ? `is not ${spec.type === 'integer' ? 'a whole number' : 'valid'}` : typeProblem(spec, value);
+    const problem = value === undefined ? `is not ${spec.type === 'integer' ? 'a whole number' : 'valid'}` : valueProblem(spec, value);
     if (problem) {
       const shown = spec.type === 'string' || spec.type === 'string|null' ? redactUrl(text) : text;
       throw new ConfigError(`Environment variable ${spec.env}=${JSON.stringify(shown)} is not valid for '${prefix}${key}' (${problem}).`, {

@@ -1,7 +1,7 @@
 import { StoreError } from '../errors/index.js';
 import type { RunRecord, TaskRecord } from './records.js';
-import { SHA256_HEX } from '../util/hash.js';
-import { isUserName } from './user.js';
+import type { GenericSchema } from 'valibot';
+import { firstBadField, RunRecordFields, TaskRecordFields } from './record-schema.js';
 
 /**
  * Structural checks of records read from the store. A record that is valid JSON but not a
@@ -10,33 +10,11 @@ import { isUserName } from './user.js';
  * that silently looks empty. A newer record schema is STORE_VERSION_UNSUPPORTED.
  */
 export function checkRunRecord(value: unknown, path: string): RunRecord {
-  const r = shape(value, path, 'flowrun.run/');
-  field(path, 'id', typeof r.id === 'string' && /^run-\d+$/.test(r.id));
-  field(path, 'flow', typeof r.flow === 'string');
-  field(path, 'status', typeof r.status === 'string');
-  field(path, 'params', isObject(r.params));
-  field(path, 'steps', Array.isArray(r.steps) && r.steps.every((s) => isObject(s) && typeof s.name === 'string'));
-  field(path, 'tags', Array.isArray(r.tags) && r.tags.every((t) => typeof t === 'string'));
-  if (r.user !== undefined) field(path, 'user', isUserName(r.user));
-  if (r.whatIf !== undefined) field(path, 'whatIf', isObject(r.whatIf));
-  if (r.replayOf !== undefined) field(path, 'replayOf', typeof r.replayOf === 'string');
-  if (r.origin !== undefined) field(path, 'origin', isObject(r.origin) && typeof r.origin.run === 'string' && (r.origin.reused === undefined || typeof r.origin.reused === 'number'));
-  if (r.code !== undefined) field(path, 'code', isObject(r.code) && isHash(r.code.hash) && isHash(r.code.manifest));
-  if (r.git !== undefined && r.git !== null) field(path, 'git', isObject(r.git) && (r.git.patch === undefined || isHash(r.git.patch)));
-  if (r.includes !== undefined) field(path, 'includes', isObject(r.includes) && Object.values(r.includes).every((i) => isObject(i) && isHash(i.hash)));
-  return r as unknown as RunRecord;
+  return checked(shape(value, path, 'flowrun.run/'), path, RunRecordFields) as unknown as RunRecord;
 }
 
 export function checkTaskRecord(value: unknown, path: string): TaskRecord {
-  const t = shape(value, path, 'flowrun.task/');
-  field(path, 'step', typeof t.step === 'string');
-  field(path, 'id', typeof t.id === 'string');
-  field(path, 'status', t.status === 'ok' || t.status === 'failed');
-  field(path, 'parents', Array.isArray(t.parents));
-  field(path, 'attempts', Array.isArray(t.attempts) && t.attempts.every((a) => isObject(a) && (a.logs === undefined || (isObject(a.logs) && isHash(a.logs.stdout) && isHash(a.logs.stderr)))));
-  field(path, 'artifacts', isObject(t.artifacts) && Object.values(t.artifacts).every((a) => isObject(a) && isHash(a.hash) && typeof a.size === 'number'));
-  field(path, 'logs', isObject(t.logs) && isHash(t.logs.stdout) && isHash(t.logs.stderr));
-  return t as unknown as TaskRecord;
+  return checked(shape(value, path, 'flowrun.task/'), path, TaskRecordFields) as unknown as TaskRecord;
 }
 
 /**
@@ -76,8 +54,11 @@ function shape(value: unknown, path: string, schemaPrefix: string): Obj {
   return value as Obj;
 }
 
-function field(path: string, name: string, ok: boolean): void {
-  if (!ok) throw corrupt(path, `has a missing or malformed field "${name}"`);
+/** The record itself (not valibot's copy of it) once its fields pass. */
+function checked(record: Obj, path: string, fields: GenericSchema): Obj {
+  const bad = firstBadField(fields, record);
+  if (bad !== undefined) throw corrupt(path, `has a missing or malformed field "${bad}"`);
+  return record;
 }
 
 function corrupt(path: string, what: string): StoreError {
@@ -86,8 +67,4 @@ function corrupt(path: string, what: string): StoreError {
 
 function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isHash(v: unknown): boolean {
-  return typeof v === 'string' && SHA256_HEX.test(v);
 }

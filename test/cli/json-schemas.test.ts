@@ -1,0 +1,101 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as v from 'valibot';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { JSON_OUTPUTS } from '../../src/cli/json/outputs.js';
+import { jsonSchemaFiles } from '../../tools/json-schemas.js';
+import { commandFiles } from '../../tools/build-cli.js';
+import { copyFlow, flow, REPO, tempDir, tempProject } from '../helpers/cli.js';
+
+// The --json outputs are a published contract (issue #14 item 6): each read command's output on
+// real runs matches its schema in src/cli/json/outputs.ts, which are strict (a field the code
+// adds without describing it fails here), and schemas/*.schema.json are generated from them.
+
+/** Commands with --json whose output is not published yet (writing commands): adding one here is a decision. */
+const NOT_PUBLISHED = ['cache:clear', 'cache:verify', 'check', 'env', 'fsck', 'gc', 'init', 'pull', 'push', 'replay', 'resume', 'run', 'spin', 'tag'];
+
+let dir = '';
+
+beforeAll(async () => {
+  dir = await tempProject({ 'rows.csv': '1,2\n2,4\n3,6\n' });
+  copyFlow(dir, 'diff-why.ts');
+  for (const args of [['--seed', '1'], ['--seed', '2', '--alpha', '0.2'], ['--seed', '1', '--fail']]) {
+    const r = await flow(['run', 'flows/diff-why.ts', '-q', ...args], { cwd: dir });
+    expect(r.exitCode, r.stderr).toBe(args.includes('--fail') ? 1 : 0);
+  }
+}, 120_000);
+
+/** `flow ARGS --json`'s output, checked against the published schema of `name`. */
+async function checked(name: keyof typeof JSON_OUTPUTS, args: string[], exitCode = 0): Promise<Record<string, unknown>> {
+  const r = await flow([...args, '--json'], { cwd: dir });
+  expect(r.exitCode, r.stderr).toBe(exitCode);
+  const out = JSON.parse(r.stdout) as unknown;
+  const result = v.safeParse(JSON_OUTPUTS[name], out);
+  expect(result.success ? [] : result.issues.map((i) => `${v.getDotPath(i) ?? '(root)'}: ${i.message}`), `flow ${args.join(' ')} --json`).toEqual([]);
+  return out as Record<string, unknown>;
+}
+
+describe('--json outputs match their published schemas', () => {
+  it('flow runs', async () => {
+    const out = await checked('runs', ['runs']);
+    expect((out.runs as unknown[]).length).toBe(3);
+  });
+
+  it('flow inspect of a run, a step and a task (the failed run too)', async () => {
+    for (const path of ['run-1', 'run-3', 'run-1/fit', 'run-3/fit', 'run-1/fit/1', 'run-3/fit/0']) await checked('inspect', ['inspect', path]);
+  });
+
+  it('flow get of one value and of every task\'s', async () => {
+    expect((await checked('get', ['get', 'run-1', 'best'])).schema).toBe('flowrun.get/1');
+    expect((await checked('get', ['get', 'run-1/fit', 'score', '--all'])).schema).toBe('flowrun.get-all/1');
+  });
+
+  it('flow show, flow logs, flow code (listed and extracted)', async () => {
+    await checked('show', ['show', 'flows/diff-why.ts']);
+    await checked('logs', ['logs', 'run-3']);
+    await checked('code', ['code', 'run-1']);
+    await checked('code', ['code', 'run-1', '--extract', join(tempDir(), 'out')]);
+  });
+
+  it('flow diff, with --code', async () => {
+    const out = await checked('diff', ['diff', 'run-1', 'run-2', '--code']);
+    expect(out.differs).not.toEqual([]);
+    await checked('diff', ['diff', 'run-1', 'run-3']);
+  });
+
+  it('an error: the object every command prints with --json', async () => {
+    const out = await checked('error', ['inspect', 'run-99'], 2);
+    expect((out.error as { code: string }).code).toBe('RUN_NOT_FOUND');
+  });
+
+  it('the strict schemas refuse a field they do not describe', () => {
+    expect(v.is(JSON_OUTPUTS.logs, { schema: 'flowrun.logs/1', tasks: [] })).toBe(true);
+    expect(v.is(JSON_OUTPUTS.logs, { schema: 'flowrun.logs/1', tasks: [], extra: 1 })).toBe(false);
+  });
+});
+
+describe('published JSON Schema files', () => {
+  it('schemas/ holds exactly the generated files, up to date (npm run schemas)', () => {
+    const files = jsonSchemaFiles();
+    const onDisk = readdirSync(join(REPO, 'schemas')).sort();
+    expect(onDisk).toEqual(Object.keys(files).sort());
+    for (const [name, text] of Object.entries(files)) expect(readFileSync(join(REPO, 'schemas', name), 'utf8'), name).toBe(text);
+  });
+
+  it('leave objects open: a field added within a schema version (docs/json.md) must not fail a consumer', () => {
+    for (const [name, text] of Object.entries(jsonSchemaFiles())) {
+      expect(text, name).not.toContain('"additionalProperties": false');
+      expect(text, name).toContain('"required"');
+    }
+  });
+
+  it('are shipped in the package', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { files: string[] };
+    expect(pkg.files).toContain('schemas');
+  });
+
+  it('every command with --json is published or listed as not yet', () => {
+    const withJson = commandFiles(join(REPO, 'commands')).filter((c) => /enableJsonFlag = true/.test(readFileSync(c.file, 'utf8'))).map((c) => c.id);
+    expect(withJson.filter((id) => !(id in JSON_OUTPUTS)).sort()).toEqual(NOT_PUBLISHED);
+  });
+});
