@@ -132,7 +132,7 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     const first = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
     expect(first.exitCode, first.stderr).toBe(0);
     const files = cacheFiles(cacheDir);
-    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{8}-[0-9a-f]{32}-${process.version}-${process.arch}\\.bin$`))]);
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{8}-[0-9a-f]{32}-get-${process.version}-${process.arch}\\.bin$`))]);
     const cacheFile = join(cacheDir, 'v8', files[0]!);
     const written = statSync(cacheFile);
     expect(written.mode & 0o777).toBe(0o600);
@@ -155,10 +155,30 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     }
   });
 
-  it('a cache made by one command serves another that imports ES modules (the graph extractor): no missing import callback, no warning', async () => {
+  it('each command keeps its own compiled code: a command run after another writes its own cache, which later runs of it use; other words share one', async () => {
     const cacheDir = tempDir('flowrun-v8-');
     const env = { FLOW_CACHE_DIR: cacheDir };
+    const variant = (name: string) => name.split('-').at(-3);
     expect((await flow(['--version'], { cwd: dir, env })).exitCode).toBe(0);
+    expect(cacheFiles(cacheDir).map(variant)).toEqual(['main']);
+    const get = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
+    expect(get.exitCode, get.stderr).toBe(0);
+    expect(cacheFiles(cacheDir).map(variant).sort()).toEqual(['get', 'main']);
+    const getCache = join(cacheDir, 'v8', cacheFiles(cacheDir).find((n) => variant(n) === 'get')!);
+    const written = statSync(getCache).mtimeMs;
+    expect(await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env })).toEqual(get);
+    expect(statSync(getCache).mtimeMs).toBe(written);
+    // Not command names: the cache of everything else, never a file per word typed.
+    expect((await flow(['nosuchcommand'], { cwd: dir, env })).exitCode).not.toBe(0);
+    expect((await flow(['../get'], { cwd: dir, env })).exitCode).not.toBe(0);
+    expect(cacheFiles(cacheDir).map(variant).sort()).toEqual(['get', 'main']);
+  });
+
+  it('a cache made by a run that imported no ES module serves one that does (the graph extractor): no missing import callback, no warning', async () => {
+    const cacheDir = tempDir('flowrun-v8-');
+    const env = { FLOW_CACHE_DIR: cacheDir };
+    // The graph cache is fresh (beforeAll ran the flow): this show imports no ES module.
+    expect((await flow(['show', file], { cwd: dir, env })).exitCode).toBe(0);
     expect(cacheFiles(cacheDir)).toHaveLength(1);
     rmSync(join(dir, 'node_modules', '.cache'), { recursive: true, force: true });
     const show = await flow(['show', file], { cwd: dir, env });
