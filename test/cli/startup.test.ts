@@ -1,4 +1,4 @@
-import { chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -70,6 +70,50 @@ Object.defineProperty(process, 'stderr', { configurable: true, enumerable: d.enu
       expect(String(r.stdout)).not.toBe('');
       expect(existsSync(join(tmp, 'touched')) ? readFileSync(join(tmp, 'touched'), 'utf8') : '', args.join(' ')).toBe('');
     }
+  });
+
+  it.runIf(process.platform === 'linux')('a read command never makes Node\'s stdout stream (its stream modules; a socket for a pipe): output goes to the file descriptor, complete', async () => {
+    const tmp = tempDir('flowrun-stdout-');
+    // Records the first read of process.stdout (Node makes the stream then).
+    writeFileSync(join(tmp, 'probe.cjs'), `const d = Object.getOwnPropertyDescriptor(process, 'stdout');
+Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enumerable, get() {
+  require('fs').writeFileSync(${JSON.stringify(join(tmp, 'touched'))}, new Error().stack);
+  Object.defineProperty(process, 'stdout', d);
+  return d.get.call(process);
+} });
+`);
+    for (const args of [['get', 'run-1', 'result'], ['--version'], ['show', file], ['check', file], ['inspect', 'run-1', '--json'], ['runs', '--json']]) {
+      const plain = await flow(args, { cwd: dir });
+      const r = await execa(process.execPath, ['-r', join(tmp, 'probe.cjs'), join(REPO, 'bin', 'run.js'), ...args], { cwd: dir, reject: false, stdin: 'ignore' });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout)).not.toBe('');
+      expect(String(r.stdout), args.join(' ')).toBe(plain.stdout);
+      expect(existsSync(join(tmp, 'touched')) ? readFileSync(join(tmp, 'touched'), 'utf8') : '', args.join(' ')).toBe('');
+    }
+  });
+
+  it.runIf(process.platform === 'linux')('output larger than a pipe holds arrives whole on a non-blocking pipe (set so by the parent), and a reader that stops early is no error', async () => {
+    const many = await tempProject();
+    const f = copyFlow(many, 'linear.ts');
+    expect((await flow(['run', f, '-q'], { cwd: many })).exitCode).toBe(0);
+    const runs = join(many, '.flow', 'runs');
+    const record = JSON.parse(readFileSync(join(runs, 'run-1', 'run.json'), 'utf8')) as { id: string };
+    for (let i = 2; i <= 150; i++) {
+      cpSync(join(runs, 'run-1'), join(runs, `run-${i}`), { recursive: true });
+      writeFileSync(join(runs, `run-${i}`, 'run.json'), JSON.stringify({ ...record, id: `run-${i}` }));
+    }
+    // A parent that sets O_NONBLOCK on the pipe the child shares (a Node parent does not: libuv
+    // makes a child's stdio blocking) and runs flow on it; the shell's pipe (64 KiB) is read only
+    // after a pause, so it fills and a write of the rest fails with EAGAIN.
+    const parent = `import fcntl, os, subprocess, sys; fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK); sys.exit(subprocess.run([${JSON.stringify(process.execPath)}, ${JSON.stringify(join(REPO, 'bin', 'run.js'))}, 'runs', '--json']).returncode)`;
+    const piped = await execa('sh', ['-c', `python3 -c ${JSON.stringify(parent)} | (sleep 1; cat)`], { cwd: many, reject: false });
+    expect(String(piped.stderr)).toBe('');
+    const text = String(piped.stdout);
+    expect(text.length).toBeGreaterThan(200_000);
+    expect((JSON.parse(text) as { runs: unknown[] }).runs).toHaveLength(150);
+    const head = await execa('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO, 'bin', 'run.js'))} runs --json | head -c 100`], { cwd: many, reject: false });
+    expect(String(head.stdout)).toBe(text.slice(0, 100));
+    expect(String(head.stderr)).toBe('');
   });
 
   it('flow runs takes no argument from stdin: a script\'s pipe is neither read (no readline) nor taken for the flow name', async () => {
