@@ -5,12 +5,15 @@
 // on Node 20 this does the same for the one file that matters, with V8's code cache
 // (vm.Script cachedData): the first run of a build writes it, later runs skip most compiling.
 //
-// The cache is a file per bundle build, Node version and architecture under
+// The cache is a file per bundle build, command, Node version and architecture under
 // $FLOW_CACHE_DIR/v8 (default $XDG_CACHE_HOME/flowrun or ~/.cache/flowrun), private to the user
 // (a file someone else owns is not loaded). V8 itself refuses data made by another V8 or with
 // other flags; a build is named by the hash tools/build-cli.ts writes on the bundle's first line,
-// since V8 checks little of the source itself. Writing one removes the installation's older ones
-// (and other installations' unused for 30 days).
+// since V8 checks little of the source itself. Each command has its own: V8 compiles a function
+// when it is first called, and the cache holds what the run that wrote it compiled, so a cache
+// shared by all commands held only the first one's functions (`flow get` after `flow --version`
+// compiled its own on every run) and a union of all would be slower to load for each. Writing one
+// removes the installation's older builds (and other installations' unused for 30 days).
 // NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) turns it off.
 'use strict';
 const fs = require('node:fs');
@@ -19,8 +22,11 @@ const Module = require('node:module');
 
 const HASH_LINE = /^\/\/ flowrun-cli-bundle ([0-9a-f]{16,64})\n/;
 
-/** The bundle's exports, as require(file) would return them (and cached where require looks). */
-function loadBundle(file) {
+/**
+ * The bundle's exports, as require(file) would return them (and cached where require looks).
+ * `variant` names the compiled code kept for this run (the command: [a-z0-9-]).
+ */
+function loadBundle(file, variant = 'main') {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return require(file);
   if (typeof Module.enableCompileCache === 'function') {
     Module.enableCompileCache();
@@ -34,7 +40,7 @@ function loadBundle(file) {
 
   // Named by the installation (the bundle's path), then its build: a new build's cache replaces
   // the installation's older ones, another installation's stay.
-  const cacheFile = path.join(cacheDir(), `${path.basename(file)}-${pathTag(file)}-${build[1]}-${process.version}-${process.arch}.bin`);
+  const cacheFile = path.join(cacheDir(), `${path.basename(file)}-${pathTag(file)}-${build[1]}-${variant}-${process.version}-${process.arch}.bin`);
   const cached = readOwnFile(cacheFile);
   // Node's CommonJS wrapper, plus the function the bundle's import() expressions call
   // (tools/build-cli.ts, routeDynamicImports), on the first line: line numbers in stack traces stay.
@@ -54,7 +60,7 @@ function loadBundle(file) {
   }
   mod.loaded = true;
   // Written at exit, so that it holds the functions this command compiled on the way.
-  if (!cached || script.cachedDataRejected) process.once('exit', () => writeCache(cacheFile, script));
+  if (!cached || script.cachedDataRejected) process.once('exit', () => writeCache(cacheFile, script, `${path.basename(file)}-${pathTag(file)}-`, `${build[1]}-`, `-${process.version}-${process.arch}.bin`));
   return mod.exports;
 }
 
@@ -102,7 +108,11 @@ function readOwnFile(file) {
 /** Other installations' caches untouched this long are removed when a new one is written. */
 const STALE_MS = 30 * 24 * 3600 * 1000;
 
-function writeCache(file, script) {
+/**
+ * `install` starts the names of this installation's caches; `build` follows it in those of this
+ * build, `runtime` ends those of this Node version and architecture.
+ */
+function writeCache(file, script, install, build, runtime) {
   const dir = path.dirname(file);
   try {
     const data = script.createCachedData();
@@ -120,9 +130,10 @@ function writeCache(file, script) {
       if (other === file) continue;
       const age = Date.now() - fs.statSync(other).mtimeMs;
       if (name.endsWith('.tmp') && age < 60_000) continue; // another process writing its cache
-      // The same installation's older builds (or Node versions) go now; others' after STALE_MS.
-      const sameInstall = name.startsWith(`${path.basename(file).split('-').slice(0, 2).join('-')}-`);
-      if (sameInstall || age > STALE_MS) fs.rmSync(other, { force: true });
+      // The same installation's older builds (or Node versions) go now, its other commands' stay;
+      // other installations' go after STALE_MS.
+      const current = name.startsWith(`${install}${build}`) && name.endsWith(runtime);
+      if ((name.startsWith(install) && !current) || age > STALE_MS) fs.rmSync(other, { force: true });
     }
   } catch {
     // Another process pruning at the same time.

@@ -23,7 +23,8 @@ export default class Runs extends BaseCommand {
     const { listRunsCommand } = await import('../src/cli/runs-command.js');
     const { renderRuns, runsJson } = await import('../src/cli/views.js');
     const runs = await listRunsCommand({ flow: flags.flow ?? args.flow, tags: flags.tag, status: flags.status, user: flags.user, limit: flags.limit, remote: flags.remote });
-    this.log(renderRuns(runs));
+    // The table is for people: with --json, oclif would print nothing of it (1,000 runs: a visible part of the listing's time).
+    if (!this.jsonEnabled()) this.log(renderRuns(runs));
     return { schema: 'flowrun.runs/1', runs: runsJson(runs) };
   }
 }

@@ -43,7 +43,7 @@ export const BUNDLE_HASH_PREFIX = '// flowrun-cli-bundle ';
  * module a command imports statically is a build error: it must be imported inside run(), so
  * that it is evaluated only by the commands that use it.
  */
-const EAGER_SOURCES = new Set(['src/cli/main.ts', 'src/cli/base.ts', 'src/cli/oclif.ts', 'src/config/schema.ts', 'src/metadata/run-query.ts']);
+const EAGER_SOURCES = new Set(['src/cli/main.ts', 'src/cli/base.ts', 'src/cli/oclif.ts', 'src/cli/stdout.ts', 'src/config/schema.ts', 'src/metadata/run-query.ts']);
 
 /**
  * Library modules that stay ES modules in dist/src, imported from there at run time: they import

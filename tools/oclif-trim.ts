@@ -6,7 +6,7 @@
  */
 import type { PluginBuild } from 'esbuild';
 import { readFileSync } from 'node:fs';
-import { relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 
 /**
  * CommonJS packages oclif requires on every start but calls only in paths flowrun does not take
@@ -76,6 +76,9 @@ const LAZY_REQUIRE_HELPER = `exports.__lazyRequire = (load, withDefault) => {
   });
 };`;
 
+/** What oclif's patched files require for the CLI's standard output: src/cli/stdout.ts, the module the commands use. */
+const STDOUT_MODULE = 'flowrun-cli-stdout';
+
 /**
  * Edits of oclif's own code, each found exactly once (the build fails after an oclif update that
  * moved it).
@@ -85,6 +88,10 @@ const LAZY_REQUIRE_HELPER = `exports.__lazyRequire = (load, withDefault) => {
  * - ux/index.js makes its progress spinner (ux.action) when loaded, asking process.stderr whether
  *   it is a terminal: that creates Node's stderr stream (a socket when stderr is a pipe) in every
  *   command, also those that never write to stderr. The spinner is made when first used instead.
+ * - command.js adds its EPIPE handler to process.stdout when loaded, and execute.js flushes
+ *   process.stdout after every command: each makes Node's stdout stream, which the CLI's output
+ *   does without (src/cli/stdout.ts). The handler is added when the stream is made, and a stream
+ *   never made has nothing to flush.
  */
 const OCLIF_PATCHES: Array<{ file: string; from: string; to: string }> = [
   { file: 'lib/config/plugin.js', from: '.sort((a, b) => a.id.localeCompare(b.id));', to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));' },
@@ -108,6 +115,20 @@ Object.defineProperty(exports, 'action', { enumerable: true, configurable: true,
 exports.ux = {
     get action() { return makeAction(); },`,
   },
+  {
+    file: 'lib/command.js',
+    from: `process.stdout.on('error', (err) => {
+    if (err && err.code === 'EPIPE')
+        return;
+    throw err;
+});`,
+    to: `require("${STDOUT_MODULE}").onStdoutStream((stdout) => stdout.on('error', (err) => {
+    if (err && err.code === 'EPIPE')
+        return;
+    throw err;
+}));`,
+  },
+  { file: 'lib/flush.js', from: 'async function _flush() {', to: `async function _flush() {\n    if (!require("${STDOUT_MODULE}").stdoutStreamMade()) return;` },
 ];
 
 /**
@@ -115,7 +136,8 @@ exports.ux = {
  * ux/write.js prints through Node's console: console.log(s) writes s and a newline to the stream,
  * ignoring write errors, but the console's first use also creates process.stderr (a socket when
  * stderr is a pipe) and its colour settings, in every command (~6 ms). This writes the same bytes
- * to the stream itself, ignoring write errors as the console does.
+ * to stderr's stream itself, ignoring write errors as the console does, and to stdout through
+ * src/cli/stdout.ts (without making Node's stdout stream where it can).
  */
 const OCLIF_REPLACED: Record<string, { mustContain: string; contents: string }> = {
   'lib/ux/write.js': {
@@ -129,7 +151,7 @@ function writeLine(stream, text) {
   try { stream.write(text + "\\n"); } finally { stream.removeListener("error", ignore); }
 }
 const line = (str, args) => !str ? (0, node_util_1.format)(...args) : typeof str === "string" ? (0, node_util_1.format)(str, ...args) : (0, node_util_1.format)(...str, ...args);
-exports.stdout = (str, ...args) => writeLine(process.stdout, line(str, args));
+exports.stdout = (str, ...args) => require("${STDOUT_MODULE}").writeStdout(line(str, args) + "\\n");
 exports.stderr = (str, ...args) => writeLine(process.stderr, line(str, args));
 `,
   },
@@ -183,6 +205,7 @@ export function trimOclif(b: PluginBuild, repo: string): void {
   b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: lazyBuiltinSource(args.path), loader: 'js' }));
   b.onResolve({ filter: /^(node:)?fs\/promises$/ }, (args) => (repoPath(args.importer).includes('node_modules/@oclif/core/') ? { path: 'fs-promises', namespace: 'sync-fs-promises' } : undefined));
   b.onLoad({ filter: /.*/, namespace: 'sync-fs-promises' }, () => ({ contents: SYNC_FS_PROMISES, loader: 'js' }));
+  b.onResolve({ filter: new RegExp(`^${STDOUT_MODULE}$`) }, () => ({ path: join(repo, 'src', 'cli', 'stdout.ts') }));
   b.onResolve({ filter: /^flowrun-lazy-require$/ }, () => ({ path: 'lazy-require', namespace: 'lazy-require' }));
   b.onLoad({ filter: /.*/, namespace: 'lazy-require' }, () => ({ contents: LAZY_REQUIRE_HELPER, loader: 'js' }));
   b.onLoad({ filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/ }, (args) => {

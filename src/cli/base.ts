@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import type { FlowError } from '../errors/index.js';
+import { writeStdout } from './stdout.js';
 
 /**
  * Shared behaviour of every command: typed errors become one readable paragraph on stderr
@@ -39,7 +40,7 @@ export abstract class BaseCommand extends Command {
 
   /** --json output is for machines: plain JSON (oclif's colorizer tokenizes it, ~0.1 s per MB). */
   override logJson(json: unknown): void {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    writeStdout(`${JSON.stringify(json, null, 2)}\n`);
   }
 
   protected async report(err: FlowError): Promise<void> {

@@ -1,4 +1,4 @@
-import { chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -72,6 +72,50 @@ Object.defineProperty(process, 'stderr', { configurable: true, enumerable: d.enu
     }
   });
 
+  it.runIf(process.platform === 'linux')('a read command never makes Node\'s stdout stream (its stream modules; a socket for a pipe): output goes to the file descriptor, complete', async () => {
+    const tmp = tempDir('flowrun-stdout-');
+    // Records the first read of process.stdout (Node makes the stream then).
+    writeFileSync(join(tmp, 'probe.cjs'), `const d = Object.getOwnPropertyDescriptor(process, 'stdout');
+Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enumerable, get() {
+  require('fs').writeFileSync(${JSON.stringify(join(tmp, 'touched'))}, new Error().stack);
+  Object.defineProperty(process, 'stdout', d);
+  return d.get.call(process);
+} });
+`);
+    for (const args of [['get', 'run-1', 'result'], ['--version'], ['show', file], ['check', file], ['inspect', 'run-1', '--json'], ['runs', '--json']]) {
+      const plain = await flow(args, { cwd: dir });
+      const r = await execa(process.execPath, ['-r', join(tmp, 'probe.cjs'), join(REPO, 'bin', 'run.js'), ...args], { cwd: dir, reject: false, stdin: 'ignore' });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout)).not.toBe('');
+      expect(String(r.stdout), args.join(' ')).toBe(plain.stdout);
+      expect(existsSync(join(tmp, 'touched')) ? readFileSync(join(tmp, 'touched'), 'utf8') : '', args.join(' ')).toBe('');
+    }
+  });
+
+  it.runIf(process.platform === 'linux')('output larger than a pipe holds arrives whole on a non-blocking pipe (set so by the parent), and a reader that stops early is no error', async () => {
+    const many = await tempProject();
+    const f = copyFlow(many, 'linear.ts');
+    expect((await flow(['run', f, '-q'], { cwd: many })).exitCode).toBe(0);
+    const runs = join(many, '.flow', 'runs');
+    const record = JSON.parse(readFileSync(join(runs, 'run-1', 'run.json'), 'utf8')) as { id: string };
+    for (let i = 2; i <= 150; i++) {
+      cpSync(join(runs, 'run-1'), join(runs, `run-${i}`), { recursive: true });
+      writeFileSync(join(runs, `run-${i}`, 'run.json'), JSON.stringify({ ...record, id: `run-${i}` }));
+    }
+    // A parent that sets O_NONBLOCK on the pipe the child shares (a Node parent does not: libuv
+    // makes a child's stdio blocking) and runs flow on it; the shell's pipe (64 KiB) is read only
+    // after a pause, so it fills and a write of the rest fails with EAGAIN.
+    const parent = `import fcntl, os, subprocess, sys; fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK); sys.exit(subprocess.run([${JSON.stringify(process.execPath)}, ${JSON.stringify(join(REPO, 'bin', 'run.js'))}, 'runs', '--json']).returncode)`;
+    const piped = await execa('sh', ['-c', `python3 -c ${JSON.stringify(parent)} | (sleep 1; cat)`], { cwd: many, reject: false });
+    expect(String(piped.stderr)).toBe('');
+    const text = String(piped.stdout);
+    expect(text.length).toBeGreaterThan(200_000);
+    expect((JSON.parse(text) as { runs: unknown[] }).runs).toHaveLength(150);
+    const head = await execa('sh', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO, 'bin', 'run.js'))} runs --json | head -c 100`], { cwd: many, reject: false });
+    expect(String(head.stdout)).toBe(text.slice(0, 100));
+    expect(String(head.stderr)).toBe('');
+  });
+
   it('flow runs takes no argument from stdin: a script\'s pipe is neither read (no readline) nor taken for the flow name', async () => {
     const piped = await flow(['runs', '--json'], { cwd: dir, stdin: 'pipe', input: 'NoSuchFlow\n' });
     expect(piped.exitCode, piped.stderr).toBe(0);
@@ -132,7 +176,7 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     const first = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
     expect(first.exitCode, first.stderr).toBe(0);
     const files = cacheFiles(cacheDir);
-    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{8}-[0-9a-f]{32}-${process.version}-${process.arch}\\.bin$`))]);
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{8}-[0-9a-f]{32}-get-${process.version}-${process.arch}\\.bin$`))]);
     const cacheFile = join(cacheDir, 'v8', files[0]!);
     const written = statSync(cacheFile);
     expect(written.mode & 0o777).toBe(0o600);
@@ -155,10 +199,30 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     }
   });
 
-  it('a cache made by one command serves another that imports ES modules (the graph extractor): no missing import callback, no warning', async () => {
+  it('each command keeps its own compiled code: a command run after another writes its own cache, which later runs of it use; other words share one', async () => {
     const cacheDir = tempDir('flowrun-v8-');
     const env = { FLOW_CACHE_DIR: cacheDir };
+    const variant = (name: string) => name.split('-').at(-3);
     expect((await flow(['--version'], { cwd: dir, env })).exitCode).toBe(0);
+    expect(cacheFiles(cacheDir).map(variant)).toEqual(['main']);
+    const get = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
+    expect(get.exitCode, get.stderr).toBe(0);
+    expect(cacheFiles(cacheDir).map(variant).sort()).toEqual(['get', 'main']);
+    const getCache = join(cacheDir, 'v8', cacheFiles(cacheDir).find((n) => variant(n) === 'get')!);
+    const written = statSync(getCache).mtimeMs;
+    expect(await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env })).toEqual(get);
+    expect(statSync(getCache).mtimeMs).toBe(written);
+    // Not command names: the cache of everything else, never a file per word typed.
+    expect((await flow(['nosuchcommand'], { cwd: dir, env })).exitCode).not.toBe(0);
+    expect((await flow(['../get'], { cwd: dir, env })).exitCode).not.toBe(0);
+    expect(cacheFiles(cacheDir).map(variant).sort()).toEqual(['get', 'main']);
+  });
+
+  it('a cache made by a run that imported no ES module serves one that does (the graph extractor): no missing import callback, no warning', async () => {
+    const cacheDir = tempDir('flowrun-v8-');
+    const env = { FLOW_CACHE_DIR: cacheDir };
+    // The graph cache is fresh (beforeAll ran the flow): this show imports no ES module.
+    expect((await flow(['show', file], { cwd: dir, env })).exitCode).toBe(0);
     expect(cacheFiles(cacheDir)).toHaveLength(1);
     rmSync(join(dir, 'node_modules', '.cache'), { recursive: true, force: true });
     const show = await flow(['show', file], { cwd: dir, env });

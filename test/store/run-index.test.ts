@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -121,6 +122,26 @@ describe('run index: a derived cache that never disagrees with the run records',
     for (const n of [2, 10, 1]) store.writeRecordSync(runRecordPath(`run-${n}`), record(n));
     expect((await listRuns(store)).map((r) => r.id)).toEqual(['run-10', 'run-2', 'run-1']);
     expect(existsSync(indexFile(store))).toBe(true);
+  });
+
+  it('listRuns asks the file system nothing that fails: runs without a tag log cost no thrown ENOENT (issue #18: 1,000 of them were a visible part of flow runs)', async () => {
+    const store = freshStore();
+    for (let n = 1; n <= 20; n++) store.writeRecordSync(runRecordPath(`run-${n}`), record(n));
+    store.createRecordSync('runs/run-3/tags/x.json', { not: 'an entry name: skipped' });
+    const real = fs.readdirSync;
+    const failed: string[] = [];
+    // Every `import { readdirSync } from 'node:fs'` sees the counting wrapper after syncBuiltinESMExports.
+    fs.readdirSync = ((...args: Parameters<typeof real>) => {
+      try { return real(...args); } catch (e) { failed.push(String(args[0])); throw e; }
+    }) as typeof real;
+    syncBuiltinESMExports();
+    try {
+      expect((await listRuns(store)).map((r) => r.id)).toHaveLength(20);
+    } finally {
+      fs.readdirSync = real;
+      syncBuiltinESMExports();
+    }
+    expect(failed).toEqual([]);
   });
 
   it('a corrupt run record is still an error naming its file, index or not', () => {
