@@ -1,5 +1,16 @@
 import { decoratorSpec, validateDecoratorOptions } from '../decorators/registry.js';
-import type { Literal } from '../decorators/types.js';
+import type { Literal, OptionsOf } from '../decorators/types.js';
+import type { includeFileDecorator } from '../decorators/builtin/include-file.js';
+import type { retryDecorator } from '../decorators/builtin/retry.js';
+import type { timeoutDecorator } from '../decorators/builtin/timeout.js';
+import type { catchErrorDecorator } from '../decorators/builtin/catch-error.js';
+import type { resourcesDecorator } from '../decorators/builtin/resources.js';
+import type { batchDecorator } from '../decorators/builtin/batch.js';
+import type { npmDecorator } from '../decorators/builtin/npm.js';
+import type { condaDecorator } from '../decorators/builtin/conda.js';
+import type { environmentDecorator } from '../decorators/builtin/environment.js';
+import type { cardDecorator } from '../decorators/builtin/card.js';
+import type { cacheDecorator } from '../decorators/builtin/cache.js';
 import { metaFor, recordStepDecorator, type ParamOptions } from './metadata.js';
 import type { FlowSpec } from './flowspec.js';
 
@@ -30,7 +41,7 @@ export function param(options: ParamOptions = {}) {
   };
 }
 
-export interface IncludeFileOptions { help?: string; required?: boolean; binary?: boolean }
+export type IncludeFileOptions = OptionsOf<typeof includeFileDecorator.options>;
 
 /**
  * A file input (Metaflow's IncludeFile): the field's default, or `--name path`, is a path read
@@ -86,16 +97,17 @@ function flowDecorator<O extends object>(name: string) {
   };
 }
 
-export interface RetryOptions { times?: number; minutesBetween?: number }
-export interface TimeoutOptions { seconds?: number; minutes?: number; hours?: number }
-export interface CatchErrorOptions { var?: string; printException?: boolean }
-export interface ResourcesOptions { cpu?: number; memory?: number; gpu?: number }
-export interface BatchOptions { queue?: string; image?: string; cpu?: number; memory?: number; gpu?: number }
-export interface NpmOptions { packages?: Record<string, string>; node?: string }
-export interface CondaOptions { packages?: Record<string, string>; python?: string; channels?: string[] }
-export interface EnvironmentOptions { vars: Record<string, string> }
-export interface CardOptions { title?: string }
-export interface CacheOptions { enabled?: boolean }
+// Each decorator's options type is read from its spec (src/decorators/builtin/), the one source of truth.
+export type RetryOptions = OptionsOf<typeof retryDecorator.options>;
+export type TimeoutOptions = OptionsOf<typeof timeoutDecorator.options>;
+export type CatchErrorOptions = OptionsOf<typeof catchErrorDecorator.options>;
+export type ResourcesOptions = OptionsOf<typeof resourcesDecorator.options>;
+export type BatchOptions = OptionsOf<typeof batchDecorator.options>;
+export type NpmOptions = OptionsOf<typeof npmDecorator.options>;
+export type CondaOptions = OptionsOf<typeof condaDecorator.options>;
+export type EnvironmentOptions = OptionsOf<typeof environmentDecorator.options>;
+export type CardOptions = OptionsOf<typeof cardDecorator.options>;
+export type CacheOptions = OptionsOf<typeof cacheDecorator.options>;
 
 /** Re-run a failed task up to `times` more times (default 3). */
 export const retry = stepDecorator<RetryOptions>('retry');

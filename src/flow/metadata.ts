@@ -1,4 +1,5 @@
-import type { DecoratorUse, Literal } from '../decorators/types.js';
+import type { DecoratorUse, Literal, OptionsOf } from '../decorators/types.js';
+import type { paramDecorator } from '../decorators/builtin/param.js';
 
 // Node 20 has no Symbol.metadata. esbuild falls back to Symbol.for('Symbol.metadata') while tsc
 // emits `Symbol.metadata ? ... : void 0`; defining it here (before any flow class is evaluated,
@@ -7,11 +8,8 @@ import type { DecoratorUse, Literal } from '../decorators/types.js';
 
 const META: unique symbol = Symbol.for('flowrun.meta') as never;
 
-export interface ParamOptions {
-  help?: string;
-  type?: 'number' | 'string' | 'boolean' | 'json';
-  required?: boolean;
-}
+/** @param's options, read from its spec. */
+export type ParamOptions = OptionsOf<typeof paramDecorator.options>;
 
 /** What the decorators of one flow class recorded, read by the runtime. */
 export interface FlowMeta {
