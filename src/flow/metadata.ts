@@ -11,12 +11,12 @@ const META: unique symbol = Symbol.for('flowrun.meta') as never;
 /** @param's options, read from its spec. */
 export type ParamOptions = OptionsOf<typeof paramDecorator.options>;
 
-/** What the decorators of one flow class recorded, read by the runtime. */
+/**
+ * What the decorators of one flow class recorded, read inside the task (the step's decorators,
+ * --with ones excepted). Steps, params and flow decorators are read from the static graph.
+ */
 export interface FlowMeta {
-  steps: Set<string>;
-  params: Map<string, ParamOptions>;
   stepDecorators: Map<string, DecoratorUse[]>;
-  flowDecorators: DecoratorUse[];
 }
 
 type MetadataObject = Record<PropertyKey, unknown>;
@@ -30,10 +30,7 @@ export function metaFor(metadata: MetadataObject | undefined): FlowMeta {
   if (Object.hasOwn(metadata, META)) return metadata[META] as FlowMeta;
   const parent = metadata[META] as FlowMeta | undefined;
   const own: FlowMeta = {
-    steps: new Set(parent?.steps),
-    params: new Map(parent?.params),
     stepDecorators: new Map([...(parent?.stepDecorators ?? [])].map(([k, v]) => [k, [...v]])),
-    flowDecorators: [...(parent?.flowDecorators ?? [])],
   };
   Object.defineProperty(metadata, META, { value: own, enumerable: false });
   return own;
