@@ -1,13 +1,12 @@
 import { registerBackend } from '../runtime/backends.js';
-import { isBatchStep } from './settings.js';
+import { BATCH_BACKEND } from './settings.js';
 
-// @batch steps run on AWS Batch; the AWS SDK is loaded only by runs that have one.
+// Steps whose decorators select this backend (@batch) run on AWS Batch; the AWS SDK is loaded only by runs that have one.
 registerBackend({
-  name: 'batch',
-  takes: isBatchStep,
+  name: BATCH_BACKEND,
   prepare: async (config, graph) => {
     const plan = await (await import('./setup.js')).prepareBatch(config, graph);
-    if (!plan) throw new Error('prepareBatch found no @batch step after isBatchStep did');
+    if (!plan) throw new Error('prepareBatch found no @batch step after a step selected it');
     return plan;
   },
 });

@@ -1,5 +1,8 @@
 import type { BatchConfig, FlowConfig } from '../config/config.js';
 import type { Literal } from '../decorators/types.js';
+import { optionsOf, stepBackend } from '../decorators/hooks.js';
+import { batchDecorator } from '../decorators/builtin/batch.js';
+import { resourcesDecorator } from '../decorators/builtin/resources.js';
 import { UsageError } from '../errors/index.js';
 import type { StepNode } from '../graph/types.js';
 import { mirrorLocation } from '../mirror/mirror.js';
@@ -43,15 +46,18 @@ export const DEFAULT_IMAGE = 'node:20';
 
 const num = (v: Literal | undefined): number | undefined => (typeof v === 'number' ? v : undefined);
 
+/** The backend's name, as @batch's backend hook selects it. */
+export const BATCH_BACKEND = 'batch';
+
 /** Whether the step runs on Batch (it carries @batch, written on it or attached with --with batch). */
 export function isBatchStep(step: StepNode): boolean {
-  return step.decorators.some((d) => d.name === 'batch');
+  return stepBackend(step.decorators) === BATCH_BACKEND;
 }
 
 /** @batch options win over @resources, which win over .flowrc and the defaults. */
 export function batchStepSettings(step: StepNode, config: BatchConfig | undefined, file: string): BatchStepSettings {
-  const batch = step.decorators.find((d) => d.name === 'batch')?.options ?? {};
-  const resources = step.decorators.find((d) => d.name === 'resources')?.options ?? {};
+  const batch: Record<string, Literal> = optionsOf(step.decorators, batchDecorator) ?? {};
+  const resources: Record<string, Literal> = optionsOf(step.decorators, resourcesDecorator) ?? {};
   const queue = (typeof batch.queue === 'string' ? batch.queue : undefined) ?? config?.queue;
   if (!queue) {
     throw new UsageError('BATCH_NO_QUEUE', `Step ${step.name} runs on AWS Batch but no job queue is named.`, {

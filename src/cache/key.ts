@@ -1,3 +1,4 @@
+import { resultDecorators } from '../decorators/hooks.js';
 import type { DecoratorUse } from '../decorators/types.js';
 import type { IncludeRecord } from '../metadata/records.js';
 import { encodeArtifact } from '../serialize/encode.js';
@@ -18,9 +19,6 @@ import { sha256 } from '../util/hash.js';
 /** Bumped when what a key covers changes: old entries then simply never match. */
 export const CACHE_KEY_VERSION = 'flowrun.cache/1';
 
-/** Decorators that change what a task computes (the rest: where and how often it runs). */
-const COMPUTING_DECORATORS = new Set(['environment', 'card']);
-
 export interface StepKeyParts {
   flow: string;
   step: string;
@@ -37,7 +35,8 @@ export interface StepKeyParts {
 }
 
 export function stepKey(p: StepKeyParts): string {
-  const decorators = p.decorators.filter((d) => COMPUTING_DECORATORS.has(d.name)).map((d) => [d.name, canonicalJson(d.options)]);
+  // Only the decorators that change what a task computes (their changesResult hook); the rest say where and how often it runs.
+  const decorators = resultDecorators(p.decorators).map((d) => [d.name, canonicalJson(d.options)]);
   return sha256(canonicalJson({ v: CACHE_KEY_VERSION, flow: p.flow, step: p.step, code: p.code, env: p.envLock, node: p.nodeMajor, flowrun: p.flowrunVersion, decorators, construction: p.construction }));
 }
 

@@ -1,3 +1,4 @@
+import { cacheChoice } from '../decorators/hooks.js';
 import type { FlowGraph } from '../graph/types.js';
 
 /**
@@ -11,9 +12,9 @@ export function cachedSteps(graph: FlowGraph, flag: boolean | undefined, byDefau
   const out = new Set<string>();
   if (flag === false) return out;
   for (const s of graph.steps) {
-    const use = s.decorators.find((d) => d.name === 'cache');
-    if (use?.options.enabled === false) continue;
-    if (use || flag === true || byDefault === true) out.add(s.name);
+    const choice = cacheChoice(s.decorators);
+    if (choice === false) continue;
+    if (choice === true || flag === true || byDefault === true) out.add(s.name);
   }
   return out;
 }

@@ -15,13 +15,57 @@ export interface OptionSpec {
   aliases?: Readonly<Record<string, string>>;
 }
 
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+/** The TypeScript type of one option's value, read from its spec. */
+type OptionValue<S extends OptionSpec> =
+  S['type'] extends 'number' | 'integer' ? number
+    : S['type'] extends 'boolean' ? boolean
+      : S['type'] extends 'string[]' ? string[]
+        : S['type'] extends 'record<string>' ? Record<string, string>
+          : S extends { oneOf: readonly (infer V)[] } ? V : string;
+
+type RequiredKeys<O extends OptionSpecs> = { [K in keyof O]: O[K] extends { required: true } ? K : never }[keyof O];
+
 /**
- * Lifecycle hooks a decorator may implement, named after Metaflow's StepDecorator hooks.
- * The runtime calls them at these points; a decorator that has no behaviour yet declares none.
+ * A decorator's options object as its spec describes it: the one source of truth for both the
+ * checks (registry.ts) and the types users write against (`RetryOptions` is `OptionsOf<...>`).
  */
-export interface DecoratorHooks {
-  /** Local runtime: how this decorator changes the way the step's tasks are run. */
-  taskSettings?: (options: Record<string, Literal>, settings: StepSettings) => void;
+export type OptionsOf<O extends OptionSpecs> = Flatten<{
+  -readonly [K in RequiredKeys<O>]: OptionValue<O[K]>;
+} & {
+  -readonly [K in Exclude<keyof O, RequiredKeys<O>>]?: OptionValue<O[K]>;
+}>;
+
+/** One object type instead of an intersection, as editors show it and type tests compare it. */
+type Flatten<T> = { [K in keyof T]: T[K] };
+
+/** The package manager of an environment a decorator asks for; env/ resolves, locks and installs it. */
+export type EnvironmentManager = 'npm' | 'conda';
+
+/**
+ * Lifecycle hooks a decorator may implement, in the spirit of Metaflow's StepDecorator hooks.
+ * Whoever does the work (the scheduler, env preparation, backend selection, the step cache, the
+ * task) asks a step's decorators through these and never names one; a decorator without a hook
+ * for some point changes nothing there. Options reach a hook only after they passed the spec.
+ * Declared as methods: a list of specs holds hooks typed for each one's own options.
+ */
+export interface DecoratorHooks<O> {
+  /** How this decorator changes the way the step's tasks are run (attempts, timeout, catching, env vars, heap). */
+  taskSettings?(options: O, settings: StepSettings): void;
+  /**
+   * Environment preparation: the decorator asks for a locked package environment of this manager
+   * (on a flow: every step's default, under the step's own).
+   */
+  readonly environment?: EnvironmentManager;
+  /** Backend selection: the step runs on the backend registered under this name (runtime/backends.ts). */
+  readonly backend?: string;
+  /** The step cache: whether the step is cached (false: never, even with --cache). */
+  cache?(options: O): boolean;
+  /** The step cache: the decorator changes what a task computes, so its options are part of the step's key. */
+  readonly changesResult?: boolean;
+  /** Inside the task: the step's tasks build a card with this title. */
+  card?(options: O): { title?: string };
 }
 
 /** What a step's decorators ask of the runtime, built by their taskSettings hooks. */
@@ -38,16 +82,15 @@ export interface StepSettings {
   heapMB?: number;
 }
 
-
-export interface DecoratorSpec {
+export interface DecoratorSpec<O extends OptionSpecs = OptionSpecs> {
   /** The name as written in source: `@retry` → 'retry'. */
   name: string;
   target: 'step' | 'flow' | 'field';
   summary: string;
-  options: Record<string, OptionSpec>;
+  options: O;
   /** Options people reach for that the decorator does not take, with what to write instead. */
   notOptions?: Readonly<Record<string, string>>;
-  hooks?: DecoratorHooks;
+  hooks?: DecoratorHooks<OptionsOf<O>>;
 }
 
 /** A decorator attached to a step or flow, as recorded in the graph. */

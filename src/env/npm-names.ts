@@ -1,15 +1,16 @@
 import type { DecoratorUse, Literal } from '../decorators/types.js';
+import { hooksOf } from '../decorators/hooks.js';
 import type { FlowGraph } from '../graph/types.js';
 import { own } from '../util/own.js';
 
 /**
- * The packages a flow's @npm/@npmBase decorators name (the loader keeps them external). Its own
+ * The packages a flow's npm environment decorators (@npm, @npmBase) name (the loader keeps them external). Its own
  * module: `flow check` needs it without loading the npm and conda installers (tar, semver, ...).
  */
 export function npmPackageNames(graph: FlowGraph): Set<string> {
   const names = new Set<string>();
   for (const d of [...graph.decorators, ...graph.steps.flatMap((s) => s.decorators)]) {
-    if (d.name === 'npm' || d.name === 'npmBase') for (const n of Object.keys(stringRecord(d, 'packages'))) names.add(n);
+    if (hooksOf(d)?.environment === 'npm') for (const n of Object.keys(stringRecord(d, 'packages'))) names.add(n);
   }
   return names;
 }

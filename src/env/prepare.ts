@@ -1,5 +1,6 @@
 import semver from 'semver';
 import type { DecoratorUse } from '../decorators/types.js';
+import { environmentUse } from '../decorators/hooks.js';
 import { ExitCode, FlowError, UsageError } from '../errors/index.js';
 import type { FlowGraph } from '../graph/types.js';
 import type { CondaEnvRecord, StepEnvRecord } from '../metadata/records.js';
@@ -55,8 +56,8 @@ export interface PrepareOutcome {
 
 /** The @npm spec of a step: the flow's @npmBase with the step's @npm on top (per package, and node). */
 export function npmSpecOf(graph: FlowGraph, step: string): NpmSpec | undefined {
-  const base = graph.decorators.find((d) => d.name === 'npmBase');
-  const own = graph.steps.find((s) => s.name === step)?.decorators.find((d) => d.name === 'npm');
+  const base = environmentUse(graph.decorators, 'npm');
+  const own = environmentUse(graph.steps.find((s) => s.name === step)?.decorators ?? [], 'npm');
   if (!base && !own) return undefined;
   const packages = { ...stringRecord(base, 'packages'), ...stringRecord(own, 'packages') };
   const node = stringOption(own, 'node') ?? stringOption(base, 'node');
@@ -65,8 +66,8 @@ export function npmSpecOf(graph: FlowGraph, step: string): NpmSpec | undefined {
 
 /** The @conda spec of a step: the flow's @condaBase with the step's @conda on top. */
 export function condaSpecOf(graph: FlowGraph, step: string): CondaSpec | undefined {
-  const base = graph.decorators.find((d) => d.name === 'condaBase');
-  const own = graph.steps.find((s) => s.name === step)?.decorators.find((d) => d.name === 'conda');
+  const base = environmentUse(graph.decorators, 'conda');
+  const own = environmentUse(graph.steps.find((s) => s.name === step)?.decorators ?? [], 'conda');
   if (!base && !own) return undefined;
   const packages = Object.fromEntries(Object.entries({ ...stringRecord(base, 'packages'), ...stringRecord(own, 'packages') }).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const spec: CondaSpec = { packages };
@@ -77,13 +78,13 @@ export function condaSpecOf(graph: FlowGraph, step: string): CondaSpec | undefin
   return spec;
 }
 
-/** Where the flow uses @conda or @condaBase (line of the first use), for the --environment=conda check. */
-function condaUse(graph: FlowGraph): { step?: string; line?: number } | undefined {
-  const base = graph.decorators.find((d) => d.name === 'condaBase');
-  if (base) return { line: base.line };
+/** Where the flow asks for a conda environment (the decorator, the line of its first use), for the --environment=conda check. */
+function condaUse(graph: FlowGraph): { name: string; step?: string; line?: number } | undefined {
+  const base = environmentUse(graph.decorators, 'conda');
+  if (base) return { name: base.name, line: base.line };
   for (const s of graph.steps) {
-    const d = s.decorators.find((x) => x.name === 'conda');
-    if (d) return { step: s.name, line: d.line };
+    const d = environmentUse(s.decorators, 'conda');
+    if (d) return { name: d.name, step: s.name, line: d.line };
   }
   return undefined;
 }
@@ -129,7 +130,7 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
   const use = condaUse(o.graph);
   if (!use && !replaying) return { envs, installed: 0 };
   if (!o.conda && !replaying) {
-    throw new UsageError('CONDA_NEEDS_ENVIRONMENT', `The flow uses @conda${use?.step ? ` (step ${use.step})` : 'Base'}, which takes effect only with --environment=conda.`, {
+    throw new UsageError('CONDA_NEEDS_ENVIRONMENT', `The flow uses @${use?.name ?? 'conda'}${use?.step ? ` (step ${use.step})` : ''}, which takes effect only with --environment=conda.`, {
       file: o.graph.file, line: use?.line, step: use?.step, fix: `Run it with: flow run ${o.graph.file} --environment=conda`,
     });
   }

@@ -1,4 +1,5 @@
-import type { DecoratorUse, Literal } from '../decorators/types.js';
+import type { DecoratorUse, Literal, OptionsOf } from '../decorators/types.js';
+import type { paramDecorator } from '../decorators/builtin/param.js';
 
 // Node 20 has no Symbol.metadata. esbuild falls back to Symbol.for('Symbol.metadata') while tsc
 // emits `Symbol.metadata ? ... : void 0`; defining it here (before any flow class is evaluated,
@@ -7,18 +8,15 @@ import type { DecoratorUse, Literal } from '../decorators/types.js';
 
 const META: unique symbol = Symbol.for('flowrun.meta') as never;
 
-export interface ParamOptions {
-  help?: string;
-  type?: 'number' | 'string' | 'boolean' | 'json';
-  required?: boolean;
-}
+/** @param's options, read from its spec. */
+export type ParamOptions = OptionsOf<typeof paramDecorator.options>;
 
-/** What the decorators of one flow class recorded, read by the runtime. */
+/**
+ * What the decorators of one flow class recorded, read inside the task (the step's decorators,
+ * --with ones excepted). Steps, params and flow decorators are read from the static graph.
+ */
 export interface FlowMeta {
-  steps: Set<string>;
-  params: Map<string, ParamOptions>;
   stepDecorators: Map<string, DecoratorUse[]>;
-  flowDecorators: DecoratorUse[];
 }
 
 type MetadataObject = Record<PropertyKey, unknown>;
@@ -32,10 +30,7 @@ export function metaFor(metadata: MetadataObject | undefined): FlowMeta {
   if (Object.hasOwn(metadata, META)) return metadata[META] as FlowMeta;
   const parent = metadata[META] as FlowMeta | undefined;
   const own: FlowMeta = {
-    steps: new Set(parent?.steps),
-    params: new Map(parent?.params),
     stepDecorators: new Map([...(parent?.stepDecorators ?? [])].map(([k, v]) => [k, [...v]])),
-    flowDecorators: [...(parent?.flowDecorators ?? [])],
   };
   Object.defineProperty(metadata, META, { value: own, enumerable: false });
   return own;

@@ -1,4 +1,5 @@
 import type { FlowConfig } from '../config/config.js';
+import { stepBackend } from '../decorators/hooks.js';
 import type { FlowGraph, StepNode } from '../graph/types.js';
 import type { Store } from '../store/types.js';
 import type { TaskBackend } from './backend.js';
@@ -41,18 +42,23 @@ export interface PreparedBackend {
 
 /**
  * A backend other than the local worker pool (DESIGN §1 "backends"), registered by its own
- * module as Metaflow's plugins are: the runtime hands it the steps that ask for it and never
- * names one. Registering must be cheap (no SDK loaded): `prepare` loads what it needs.
+ * module as Metaflow's plugins are: the runtime hands it the steps whose decorators select it
+ * (their `backend` hook names it) and never names one. Registering must be cheap (no SDK
+ * loaded): `prepare` loads what it needs.
  */
 export interface BackendProvider {
+  /** The name a decorator's `backend` hook selects it by. */
   readonly name: string;
-  /** Whether this step runs on this backend (read from its decorators). */
-  takes(step: StepNode): boolean;
   /** Checks settings and remote resources (queues, stores) before a run id exists. */
   prepare(config: FlowConfig, graph: FlowGraph): Promise<PreparedBackend>;
 }
 
 const providers = new Map<string, BackendProvider>();
+
+/** Whether the step runs on this backend: one of its decorators selects it. */
+export function takes(provider: BackendProvider, step: StepNode): boolean {
+  return stepBackend(step.decorators) === provider.name;
+}
 
 export function registerBackend(provider: BackendProvider): void {
   providers.set(provider.name, provider);
@@ -62,7 +68,7 @@ export function registerBackend(provider: BackendProvider): void {
 export async function prepareBackends(config: FlowConfig, graph: FlowGraph): Promise<PreparedBackend[]> {
   const ready: PreparedBackend[] = [];
   try {
-    for (const p of providers.values()) if (graph.steps.some((s) => p.takes(s))) ready.push(await p.prepare(config, graph));
+    for (const p of providers.values()) if (graph.steps.some((s) => takes(p, s))) ready.push(await p.prepare(config, graph));
   } catch (e) {
     for (const r of ready) r.close();
     throw e;
@@ -72,5 +78,5 @@ export async function prepareBackends(config: FlowConfig, graph: FlowGraph): Pro
 
 /** Whether some step runs on the local worker pool (no registered backend takes it). */
 export function hasLocalSteps(graph: FlowGraph): boolean {
-  return graph.steps.some((s) => ![...providers.values()].some((p) => p.takes(s)));
+  return graph.steps.some((s) => ![...providers.values()].some((p) => takes(p, s)));
 }

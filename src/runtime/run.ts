@@ -27,6 +27,7 @@ import { Scheduler, type SchedulerResult } from './scheduler.js';
 import { newRunSeed } from '../task/seed.js';
 import { cacheRecord, openStepCache, pushCacheAfterRun } from '../cache/open.js';
 import { stepSettings } from '../decorators/settings.js';
+import { declaresEnvironment } from '../decorators/hooks.js';
 import { currentUser } from '../metadata/user.js';
 import { codeChangeWarning } from './code-change.js';
 import { type OutputSink, type RunWorkers, startWorkers } from './workers.js';
@@ -260,14 +261,12 @@ function cwdInProject(root: string, cwd: string): string {
   return rel === '' || rel.startsWith('..') ? '.' : rel;
 }
 
-const ENV_DECORATORS = new Set(['npm', 'npmBase', 'conda', 'condaBase']);
-
 /**
  * The run's @npm/@conda environments. The environment machinery (npm, the conda solver and
  * installer, semver, tar) is loaded only for a flow that has some: most runs have none.
  */
 async function prepareEnvs(o: RunOptions, store: DiskStore, remotes: PreparedBackend[], info: (line: string) => void): Promise<PrepareOutcome> {
-  const declared = [...o.graph.decorators, ...o.graph.steps.flatMap((s) => s.decorators)].some((d) => ENV_DECORATORS.has(d.name));
+  const declared = declaresEnvironment([...o.graph.decorators, ...o.graph.steps.flatMap((s) => s.decorators)]);
   const recorded = Object.keys(o.recordedEnvs ?? {}).length > 0 || Object.keys(o.recordedConda ?? {}).length > 0;
   if (!declared && !recorded) return { envs: new Map(), conda: new Map(), installed: 0 };
   const { prepareEnvironments } = await import('../env/prepare.js');

@@ -14,6 +14,7 @@ import type { TaskJob, TaskResult } from './protocol.js';
 import { splitCount } from './split-count.js';
 import { beginCard, finishCard, takeCard } from '../cards/collect.js';
 import { readFlowMeta } from '../flow/metadata.js';
+import { cardRequest } from '../decorators/hooks.js';
 
 type FlowClass = new () => FlowSpec;
 let importCount = 0;
@@ -81,8 +82,7 @@ function contextOf(job: TaskJob, seed: string): TaskContextData {
 
 async function runStep(job: TaskJob, store: SyncStore, reads: TaskReadLog | undefined): Promise<{ flow: FlowSpec; slots: TaskSlots; scope: ArtifactScope }> {
   const Flow = await loadFlowClass(job);
-  const cardUse = readFlowMeta(Flow)?.stepDecorators.get(job.step)?.find((d) => d.name === 'card');
-  beginCard(cardUse ? { title: typeof cardUse.options.title === 'string' ? cardUse.options.title : undefined } : undefined);
+  beginCard(cardRequest(readFlowMeta(Flow)?.stepDecorators.get(job.step) ?? []));
   setParamOverrides(job.includes ? { ...job.params, ...loadIncludes(job.includes, store) } : job.params);
   let flow: FlowSpec;
   try {
