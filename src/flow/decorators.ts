@@ -20,6 +20,7 @@ export function step<This extends FlowSpec, Args extends unknown[], R>(
  */
 export function param(options: ParamOptions = {}) {
   checkOptions('param', options, undefined);
+  // biome-ignore lint/complexity/useArrowFunction: a generic arrow with a function return type (`): (initial: V) => V => {`) reads worse.
   return function <This extends FlowSpec, V>(_value: undefined, context: ClassFieldDecoratorContext<This, V>): (initial: V) => V {
     const name = String(context.name);
     metaFor(context.metadata as Record<PropertyKey, unknown>).params.set(name, options);
@@ -40,6 +41,7 @@ export interface IncludeFileOptions { help?: string; required?: boolean; binary?
  */
 export function includeFile(options: IncludeFileOptions = {}) {
   checkOptions('includeFile', options, undefined);
+  // biome-ignore lint/complexity/useArrowFunction: a generic arrow with a function return type (`): (initial: V) => V => {`) reads worse.
   return function <This extends FlowSpec, V>(_value: undefined, context: ClassFieldDecoratorContext<This, V>): (initial: V) => V {
     const name = String(context.name);
     metaFor(context.metadata as Record<PropertyKey, unknown>).params.set(name, { help: options.help, required: options.required, type: 'string' });
