@@ -104,7 +104,9 @@ const HELP_COMMAND = { id: 'help', file: join(REPO, 'node_modules', '@oclif', 'p
 
 function entrySource(commands: Array<{ id: string; file: string }>): string {
   const lines = ["export { run } from './src/cli/main.ts';"];
-  commands.forEach((c, i) => lines.push(`import C${i} from ${JSON.stringify(`./${relative(REPO, c.file).split(sep).join('/')}`)};`));
+  commands.forEach((c, i) => {
+    lines.push(`import C${i} from ${JSON.stringify(`./${relative(REPO, c.file).split(sep).join('/')}`)};`);
+  });
   lines.push(`export const COMMANDS = { ${commands.map((c, i) => `${JSON.stringify(c.id)}: C${i}`).join(', ')} };`);
   return lines.join('\n');
 }

@@ -16,7 +16,7 @@ function syntheticProject(dirs: number, perDir: number, size: number): { root: s
       const path = `src/mod${d}/file${f}.ts`;
       const lines: string[] = [];
       for (let i = 0; lines.join('\n').length < size; i++) lines.push(`export const v${i} = ${(d * 7919 + f * 104729 + i * 31) % 1000003}; // ${path}`);
-      writeFileSync(join(root, path), lines.join('\n').slice(0, size) + '\n');
+      writeFileSync(join(root, path), `${lines.join('\n').slice(0, size)}\n`);
       files.push(path);
     }
   }

@@ -31,7 +31,7 @@ function fixture(): string {
   sh(dir, 'commit', '-qm', 'fixture');
   for (let i = 0; i < 20; i++) {
     const p = join(dir, `d${i}`, 'f1.ts');
-    writeFileSync(p, readFileSync(p, 'utf8').replace('export const v60 =', 'export const v60changed =') + '// edited\n');
+    writeFileSync(p, `${readFileSync(p, 'utf8').replace('export const v60 =', 'export const v60changed =')}// edited\n`);
   }
   for (let i = 0; i < 5; i++) writeFileSync(join(dir, `d${i}`, `new${i}.ts`), source(100 + i, i));
   for (let i = 0; i < 5; i++) rmSync(join(dir, `d${30 + i}`, 'f2.ts'));

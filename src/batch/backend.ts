@@ -5,7 +5,6 @@ import { ExitCode, type FlowErrorJson, isFlowError } from '../errors/index.js';
 import type { TaskBackend } from '../runtime/backend.js';
 import type { TaskOutcome } from '../runtime/pool.js';
 import { NO_LOGS } from '../runtime/task-logs.js';
-import type { ArtifactRef } from '../metadata/records.js';
 import type { Store } from '../store/types.js';
 import type { TaskJob } from '../task/protocol.js';
 import { batchError, isThrottling, type JobDefinitions } from './api.js';

@@ -167,6 +167,7 @@ function constructionParams(bodies: AstNode[], params: ReadonlySet<string>): str
   return all ? 'all' : [...found].sort();
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: visitors that return nothing mean "go on", as in walk() (graph/source.ts).
 function walkWithParent(node: AstNode, parent: AstNode | undefined, visit: (n: AstNode, parent: AstNode | undefined, key: string | undefined) => boolean | void, key?: string): void {
   if (visit(node, parent, key) === false) return;
   for (const k of Object.keys(node)) {

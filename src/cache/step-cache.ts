@@ -238,7 +238,7 @@ export class StepCache implements TaskHooks {
     } catch {
       rec = undefined;
     }
-    if (!rec || rec.status !== 'ok') return `the task record ${entry.run}/${entry.step}/${entry.task} it comes from is gone (the run was deleted)`;
+    if (rec?.status !== 'ok') return `the task record ${entry.run}/${entry.step}/${entry.task} it comes from is gone (the run was deleted)`;
     for (const [name, out] of Object.entries(entry.outputs)) {
       if (typeof out === 'object' && (!rec.artifacts || !Object.hasOwn(rec.artifacts, name) || rec.artifacts[name]!.hash !== out.hash)) return `its artifact ${name} is not the one ${entry.run}/${entry.step}/${entry.task} recorded`;
     }

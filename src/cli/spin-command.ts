@@ -40,7 +40,7 @@ export async function startSpin(o: { target: string; inspect?: string; quiet: bo
     onOutput: o.quiet ? undefined : (stream, text) => {
       const lines = (partial[stream] + text).split('\n');
       partial[stream] = lines.pop()!;
-      if (lines.length) (stream === 'stdout' && !o.json ? process.stdout : process.stderr).write(lines.map((l) => prefix + l).join('\n') + '\n');
+      if (lines.length) (stream === 'stdout' && !o.json ? process.stdout : process.stderr).write(`${lines.map((l) => prefix + l).join('\n')}\n`);
     },
     onInspector: (url) => process.stderr.write(`${prefix.trim()} waiting for a debugger at ${url}\n  Attach one (VS Code: "Attach to Node Process" or a launch config with "port"; Chrome: chrome://inspect). It stops just before the step is called: step into the call to enter it.\n`),
   });

@@ -110,7 +110,7 @@ export class Run {
     const seen = new Set<string>();
     for (const step of [...this.steps()].reverse()) {
       const tasks = await step.tasks();
-      for (const t of tasks) Object.keys(t.record.artifacts).forEach((a) => seen.add(a));
+      for (const t of tasks) for (const a of Object.keys(t.record.artifacts)) seen.add(a);
       const holders = tasks.filter((t) => Object.hasOwn(t.record.artifacts, name));
       if (holders.length) return holders;
     }

@@ -14,7 +14,7 @@
  * change anything anyway). `FLOW_SAFE_DIRECTORIES` (a `:`-separated list of folders, or `*`)
  * trusts other owners' files explicitly, like git's `safe.directory`.
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { FlowError, ExitCode } from '../errors/index.js';
 

@@ -33,6 +33,7 @@ export function step<This extends FlowSpec, Args extends unknown[], R>(
  */
 export function param(options: ParamOptions = {}) {
   checkOptions(paramDecorator, options);
+  // biome-ignore lint/complexity/useArrowFunction: a generic arrow with a function return type (`): (initial: V) => V => {`) reads worse.
   return function <This extends FlowSpec, V>(_value: undefined, context: ClassFieldDecoratorContext<This, V>): (initial: V) => V {
     const name = String(context.name);
     metaFor(context.metadata as Record<PropertyKey, unknown>);
@@ -53,6 +54,7 @@ export type IncludeFileOptions = OptionsOf<typeof includeFileDecorator.options>;
  */
 export function includeFile(options: IncludeFileOptions = {}) {
   checkOptions(includeFileDecorator, options);
+  // biome-ignore lint/complexity/useArrowFunction: a generic arrow with a function return type (`): (initial: V) => V => {`) reads worse.
   return function <This extends FlowSpec, V>(_value: undefined, context: ClassFieldDecoratorContext<This, V>): (initial: V) => V {
     const name = String(context.name);
     metaFor(context.metadata as Record<PropertyKey, unknown>);

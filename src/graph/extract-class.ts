@@ -6,7 +6,7 @@ import { decoratorNames } from '../decorators/registry.js';
 import { type ImportScope, resolveName } from './imports.js';
 import { stepReads } from './reads.js';
 import { sha256 } from '../util/hash.js';
-import { type AstNode, LineIndex, child, children, evalLiteral, jsdocBefore, propertyKey, walk } from './source.js';
+import { type AstNode, type LineIndex, child, children, evalLiteral, jsdocBefore, propertyKey, walk } from './source.js';
 import type { ParamNode, ParamType, StepNode, Transition } from './types.js';
 
 export interface ClassContext {

@@ -44,6 +44,7 @@ export class LineIndex {
 }
 
 /** Depth-first walk; `enter` returns false to skip a node's children. */
+// biome-ignore lint/suspicious/noConfusingVoidType: an `enter` that returns nothing (most of them) means "go on".
 export function walk(node: AstNode, enter: (n: AstNode) => boolean | void): void {
   if (enter(node) === false) return;
   for (const key of Object.keys(node)) {

@@ -13,7 +13,7 @@ export function parseWith(text: string): DecoratorUse {
   const colon = text.indexOf(':');
   const name = colon === -1 ? text : text.slice(0, colon);
   const spec = decoratorSpec(name);
-  if (!spec || spec.target !== 'step') {
+  if (spec?.target !== 'step') {
     const known = decoratorNames('step');
     const guess = closest(name, known);
     throw new UsageError('WITH_UNKNOWN_DECORATOR', `--with ${text}: there is no step decorator @${name}.`, { fix: guess ? `Did you mean --with ${guess}? Step decorators: ${known.join(', ')}.` : `Step decorators: ${known.join(', ')}.` });

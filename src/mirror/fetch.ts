@@ -2,7 +2,7 @@ import { StoreError } from '../errors/index.js';
 import type { SyncStore } from '../store/types.js';
 import { type ObjectExpectation, tooLarge } from '../store/object-stream.js';
 import { UNDECLARED_OBJECT_MAX_BYTES } from '../store/remote-input.js';
-import { type S3Store } from '../store/s3.js';
+import type { S3Store } from '../store/s3.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { ObjectStaging } from '../store/staging.js';
 

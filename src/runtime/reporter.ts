@@ -32,7 +32,7 @@ export class PlainReporter {
     this.partial.set(key, rest);
     const prefix = `[${this.run}/${spec.step}/${spec.taskId}] `;
     const out = stream === 'stdout' && !this.opts.json ? process.stdout : process.stderr;
-    if (lines.length && !out.write(lines.map((l) => prefix + l).join('\n') + '\n')) return once(out, 'drain').then(() => undefined);
+    if (lines.length && !out.write(`${lines.map((l) => prefix + l).join('\n')}\n`)) return once(out, 'drain').then(() => undefined);
   }
 
   taskFinished(spec: TaskSpec, rec: TaskRecord): void {

@@ -16,7 +16,7 @@ import { FLOWRUN_VERSION } from '../util/package-info.js';
 import type { WorkerPool } from './pool.js';
 import { captureIncludes } from '../task/includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
-import { hasLocalSteps, type PreparedBackend, prepareBackends, type RunEnvironments } from './backends.js';
+import { type PreparedBackend, prepareBackends, type RunEnvironments } from './backends.js';
 import { type CodeRecord, type CondaEnvRecord, type GitRecord, type IncludeRecord, type RunRecord, type StepEnvRecord, type TaskRecord, runDir, runRecordPath } from '../metadata/records.js';
 import { snapshotProject } from './snapshot.js';
 import { PlainReporter, TtyReporter } from './reporter.js';

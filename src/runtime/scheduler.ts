@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Literal } from '../decorators/types.js';
 import { stepSettings, type StepSettings } from '../decorators/settings.js';
-import { type FlowErrorJson } from '../errors/index.js';
+import type { FlowErrorJson } from '../errors/index.js';
 import { type FlowGraph, type StepNode, stepMap } from '../graph/types.js';
 import type { DiskStore } from '../store/types.js';
 import type { RunFacts, TaskJob } from '../task/protocol.js';

@@ -128,6 +128,7 @@ class Encoder {
     const proto = ObjectGetPrototypeOf(obj);
     if (proto === DatePrototype) {
       const t = DatePrototypeGetTime(obj as Date);
+      // biome-ignore lint/suspicious/noSelfCompare: the NaN test that needs no Number.isNaN, which a step may have patched.
       return { $fr: 'date', v: t !== t ? null : t };
     }
     if (proto === RegExpPrototype) return { $fr: 're', s: RegExpPrototypeGetSource(obj as RegExp), f: RegExpPrototypeGetFlags(obj as RegExp) };

@@ -17,6 +17,7 @@ import { type GcUnit, SHA256_HEX, type DiskStore } from './types.js';
 const MAGIC_0 = 0x46; // F
 const MAGIC_1 = 0x4f; // O
 const OBJECT_VERSION = 1;
+// biome-ignore lint/suspicious/noConstEnum: file-local, so tsc and esbuild both inline it; nothing imports it across modules.
 const enum Codec { Raw = 0, Gzip = 1 }
 
 /** A dedup hit re-reads and verifies objects up to this size (a few µs) and repairs a damaged one. */

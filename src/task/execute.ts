@@ -107,6 +107,7 @@ async function runStep(job: TaskJob, store: SyncStore, reads: TaskReadLog | unde
   if (typeof method !== 'function') throw new FlowError('STEP_NOT_FOUND', `The flow class has no method ${job.step}.`, { step: job.step });
   const inputs = job.inputs ? joinInputs(job, store, slots, reads) : undefined;
   // flow spin --inspect-brk stops here, with the flow object built: step into the next line to enter the step.
+  // biome-ignore lint/suspicious/noDebugger: the stop `flow spin --inspect-brk` exists for.
   if (job.inspect) debugger;
   await (method as (inputs?: unknown) => unknown).call(flow, ...(inputs ? [inputs] : []));
   return { flow, slots, scope };

@@ -198,7 +198,7 @@ function hiddenIntrinsics(): Array<[unknown, string]> {
     [getPrototypeOf(Int8Array), '%TypedArray%'],
     [gen.constructor, '%GeneratorFunction%'],
     [gen.prototype, '%GeneratorPrototype%'],
-    [getPrototypeOf(async function () {}), '%AsyncFunction.prototype%'],
+    [getPrototypeOf(async () => {}), '%AsyncFunction.prototype%'],
     [asyncGen.constructor, '%AsyncGeneratorFunction%'],
     [asyncGen.prototype, '%AsyncGeneratorPrototype%'],
     [proto(asyncGen.prototype), '%AsyncIteratorPrototype%'],

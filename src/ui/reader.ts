@@ -37,7 +37,7 @@ export class StoreReader {
   /** Every task record of a run, by step (topological order), each step's in task-id order. */
   async taskRecords(run: Run): Promise<Map<string, TaskRecord[]>> {
     let cached = this.tasks.get(run.id);
-    if (!cached || !cached.complete) {
+    if (!cached?.complete) {
       let read = this.reading.get(run.id);
       if (!read) {
         read = this.readNew(run, cached).finally(() => this.reading.delete(run.id));

@@ -74,8 +74,9 @@ describe('step cache through the mirror', () => {
     await remote.client.send(new PutObjectCommand({ Bucket: loc.bucket, Key: `${loc.prefix}cache/${keys.gather}/${first.id}.json`, Body: '{"v":1,"entr' }));
     // start: an entry naming an output __proto__.
     const start = await bundleOf('start');
+    // biome-ignore lint/complexity/useLiteralKeys: spelled as the computed key a hostile record carries.
     (start.entries[0]!.outputs as Record<string, unknown>)['__proto__'] = { hash: '0'.repeat(64), size: 1 };
-    await remote.client.send(new PutObjectCommand({ Bucket: loc.bucket, Key: `${loc.prefix}cache/${keys.start}/${first.id}.json`, Body: JSON.stringify(start).replace('"outputs":{', '"outputs":{"__proto__":{"hash":"' + '0'.repeat(64) + '","size":1},') }));
+    await remote.client.send(new PutObjectCommand({ Bucket: loc.bucket, Key: `${loc.prefix}cache/${keys.start}/${first.id}.json`, Body: JSON.stringify(start).replace('"outputs":{', `"outputs":{"__proto__":{"hash":"${'0'.repeat(64)}","size":1},`) }));
     // jitter: a newer bundle (a later run id) whose entry names an object the mirror does not have.
     const jitter = await bundleOf('jitter');
     jitter.run = 'run-999';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -213,7 +213,7 @@ describe('captureGit', () => {
     const head = git(repo, 'rev-parse', 'HEAD');
 
     // Tracked modifications of every kind.
-    write(repo, 'src/a.ts', readFileSync(join(repo, 'src/a.ts'), 'utf8').replace('line 30\n', 'LINE THIRTY\n') + 'appended\n');
+    write(repo, 'src/a.ts', `${readFileSync(join(repo, 'src/a.ts'), 'utf8').replace('line 30\n', 'LINE THIRTY\n')}appended\n`);
     rmSync(join(repo, 'src/b.ts'));
     rmSync(join(repo, 'src/latin1-deleted.txt'));
     write(repo, 'src/crlf.txt', 'one\r\nTWO\r\nthree\r\n');

@@ -67,7 +67,7 @@ describe('reading runs', () => {
     ]);
     const runLines = runLogs.stdout.split('\n');
     expect(runLines[0]).toMatch(/^\[run-1\/start\/0\] ctx \{/);
-    expect(runLines.at(-1)).toBe('[run-1/end/0] end run-1 best ' + best.stdout.trim());
+    expect(runLines.at(-1)).toBe(`[run-1/end/0] end run-1 best ${best.stdout.trim()}`);
     expect(runLines.filter((l) => l.startsWith('[run-1/fit/'))).toHaveLength(4);
     expect(firstTries.stderr).toMatch(/^\[run-1\/fit\/1 attempt 0\] Error: unlucky draw/m);
     expect(firstTries.stdout).toMatch(/^\[run-1\/fit\/1 attempt 0\] fit 1 attempt 0 draw /m);

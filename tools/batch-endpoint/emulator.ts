@@ -7,9 +7,9 @@ import { checkDefinition, checkPlatform, type ComputeEnvironmentSpec, computeEnv
 import { LogStore } from './logs.js';
 import type { ImageSpec, VolumeMount } from './sandbox.js';
 import { countStatuses, jobDetail, type JobDetailShape, parentStatus, TERMINAL } from './shapes.js';
-import {
-  type ContainerProperties, type FaultRule, type FaultSettings, type Job, type JobDefinition, type JobStatus,
-  type KeyValue, type ResourceRequirement,
+import type {
+  ContainerProperties, FaultRule, FaultSettings, Job, JobDefinition, JobStatus,
+  KeyValue, ResourceRequirement,
 } from './types.js';
 
 export interface EmulatorOptions {

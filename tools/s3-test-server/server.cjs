@@ -132,7 +132,7 @@ function atomicObjects(store) {
   }, objectLocks);
   store.getObject = (bucket, key, options) => withLock(`${bucket}/${key}`, async () => {
     const object = await getObject(bucket, key, options);
-    if (object && object.content && Number(object.metadata['content-length']) <= ATOMIC_READ_MAX) {
+    if (object?.content && Number(object.metadata['content-length']) <= ATOMIC_READ_MAX) {
       object.content = Readable.from([await collect(object.content)]);
     }
     return object;
@@ -174,7 +174,7 @@ atomicObjects(server.store);
 server.run().then(({ port: bound }) => {
   process.stdout.write(`listening ${bound}\n`);
 }, (err) => {
-  process.stderr.write(`s3-test-server: ${err && err.message}\n`);
+  process.stderr.write(`s3-test-server: ${err?.message}\n`);
   process.exit(1);
 });
 // Exit with the parent (tests spawn it with an IPC channel).
