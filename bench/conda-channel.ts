@@ -13,7 +13,12 @@ import { type FileDef, type PackageDef, channelPackages, fileName, placeholderOf
 export { type FileDef, type PackageDef, LIBDEMO, MINIPIP, channelPackages, fileName, machinePython, placeholderOf, pythonPackage } from './conda-packages.js';
 
 /** One entry of a hand-made tar: a file (with mode), or a symlink. */
-export interface TarEntry { path: string; data?: string | Buffer; mode?: number; symlink?: string }
+export interface TarEntry {
+  path: string;
+  data?: string | Buffer;
+  mode?: number;
+  symlink?: string;
+}
 
 /**
  * A ustar archive written byte by byte, so that the tests can also make the archives a real
@@ -70,9 +75,18 @@ export function packageFile(p: PackageDef, path: string): Buffer {
 export function indexRecord(p: PackageDef): Record<string, unknown> {
   const subdir = p.subdir ?? 'noarch';
   return {
-    name: p.name, version: p.version, build: p.build ?? '0', build_number: p.buildNumber ?? 0, depends: p.depends ?? [], constrains: p.constrains ?? [],
-    subdir, ...(subdir === 'noarch' ? { noarch: p.noarch ?? 'generic' } : { arch: 'x86_64', platform: 'linux' }),
-    license: 'MIT', license_family: 'MIT', timestamp: 1704067200000, ...(p.pythonSitePackagesPath ? { python_site_packages_path: p.pythonSitePackagesPath } : {}),
+    name: p.name,
+    version: p.version,
+    build: p.build ?? '0',
+    build_number: p.buildNumber ?? 0,
+    depends: p.depends ?? [],
+    constrains: p.constrains ?? [],
+    subdir,
+    ...(subdir === 'noarch' ? { noarch: p.noarch ?? 'generic' } : { arch: 'x86_64', platform: 'linux' }),
+    license: 'MIT',
+    license_family: 'MIT',
+    timestamp: 1704067200000,
+    ...(p.pythonSitePackagesPath ? { python_site_packages_path: p.pythonSitePackagesPath } : {}),
   };
 }
 
@@ -108,11 +122,16 @@ export function archive(p: PackageDef): Buffer {
   if (p.format === 'tar.bz2') return compress('bzip2', rawTar([...info(p), ...files]));
   const base = `${p.name}-${p.version}-${p.build ?? '0'}`;
   const mtime = new Date('2024-01-01T00:00:00Z');
-  return Buffer.from(zipSync({
-    'metadata.json': [Buffer.from(JSON.stringify({ conda_pkg_format_version: 2 })), { mtime }],
-    [`info-${base}.tar.zst`]: [compress('zstd', rawTar(info(p))), { mtime }],
-    [`pkg-${base}.tar.zst`]: [compress('zstd', rawTar(files)), { mtime }],
-  }, { level: 0 }));
+  return Buffer.from(
+    zipSync(
+      {
+        'metadata.json': [Buffer.from(JSON.stringify({ conda_pkg_format_version: 2 })), { mtime }],
+        [`info-${base}.tar.zst`]: [compress('zstd', rawTar(info(p))), { mtime }],
+        [`pkg-${base}.tar.zst`]: [compress('zstd', rawTar(files)), { mtime }],
+      },
+      { level: 0 },
+    ),
+  );
 }
 
 export interface TestChannel {
@@ -141,7 +160,10 @@ export async function startChannel(dir: string, packages: PackageDef[] = channel
   const counts = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    if (/\.(tar\.bz2|conda)$/.test(path)) { const f = path.slice(path.lastIndexOf('/') + 1); counts.set(f, (counts.get(f) ?? 0) + 1); }
+    if (/\.(tar\.bz2|conda)$/.test(path)) {
+      const f = path.slice(path.lastIndexOf('/') + 1);
+      counts.set(f, (counts.get(f) ?? 0) + 1);
+    }
     try {
       const body = readFileSync(join(dir, path));
       res.writeHead(200, { 'content-length': body.length });
@@ -154,7 +176,7 @@ export async function startChannel(dir: string, packages: PackageDef[] = channel
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}/channel`,
-    downloads: (file) => (file === undefined ? [...counts.values()].reduce((a, b) => a + b, 0) : counts.get(file) ?? 0),
+    downloads: (file) => (file === undefined ? [...counts.values()].reduce((a, b) => a + b, 0) : (counts.get(file) ?? 0)),
     stop: () => new Promise((ok) => server.close(() => ok())),
   };
 }

@@ -86,7 +86,12 @@ export function pythonPackage(version: string, build: string, o: { buildNumber?:
   const py = machinePython();
   const mm = version.split('.').slice(0, 2).join('.');
   return {
-    name: 'python', version, build, buildNumber: o.buildNumber ?? 0, subdir: 'linux-64', format: 'conda',
+    name: 'python',
+    version,
+    build,
+    buildNumber: o.buildNumber ?? 0,
+    subdir: 'linux-64',
+    format: 'conda',
     depends: [`__glibc >=${o.glibc ?? '2.17'},<3.0.a0`, 'libdemo >=3.0,<4.0a0', 'tzdata'],
     constrains: [`python_abi ${mm}.* *_cp${mm.replace('.', '')}`],
     pythonSitePackagesPath: `lib/python${mm}/site-packages`,
@@ -99,7 +104,11 @@ export function pythonPackage(version: string, build: string, o: { buildNumber?:
       { path: `bin/python${mm}-config`, mode: 0o755, prefix: 'text', data: `#!/bin/sh\nprefix="@PREFIX@"\nexec_prefix="\${prefix}"\necho "-I\${prefix}/include/python${mm} -L\${exec_prefix}/lib -lpython${mm}"\n` },
       { path: `lib/libpython${mm}.so.1.0`, mode: 0o755, prefix: 'binary', data: sharedLibrary(['GCC: (conda-forge gcc 13.2.0-7) 13.2.0', '@PREFIX@/lib', `@PREFIX@/lib/python${mm}`, `@PREFIX@/lib/python${mm}/lib-dynload:@PREFIX@/lib`]) },
       { path: `lib/libpython${mm}.so`, symlink: `libpython${mm}.so.1.0` },
-      { path: `lib/pkgconfig/python-${mm}.pc`, prefix: 'text', data: `prefix=@PREFIX@\nexec_prefix=\${prefix}\nlibdir=\${exec_prefix}/lib\nincludedir=\${prefix}/include\n\nName: Python\nDescription: Build a C extension for Python\nRequires:\nVersion: ${mm}\nLibs.private: -ldl -lm\nLibs: -L\${libdir} -lpython${mm}\nCflags: -I\${includedir}/python${mm}\n` },
+      {
+        path: `lib/pkgconfig/python-${mm}.pc`,
+        prefix: 'text',
+        data: `prefix=@PREFIX@\nexec_prefix=\${prefix}\nlibdir=\${exec_prefix}/lib\nincludedir=\${prefix}/include\n\nName: Python\nDescription: Build a C extension for Python\nRequires:\nVersion: ${mm}\nLibs.private: -ldl -lm\nLibs: -L\${libdir} -lpython${mm}\nCflags: -I\${includedir}/python${mm}\n`,
+      },
       { path: 'lib/pkgconfig/python3.pc', symlink: `python-${mm}.pc` },
       { path: `lib/python${mm}/_sysconfigdata__linux_x86_64-linux-gnu.py`, prefix: 'text', data: `build_time_vars = {'prefix': '@PREFIX@', 'LIBDIR': '@PREFIX@/lib', 'VERSION': '${mm}'}\n` },
       { path: `lib/python${mm}/site-packages/README.txt`, data: 'This directory exists so that 3rd party packages can be installed here.  Read the\nsource for site.py for more details.\n' },
@@ -110,27 +119,43 @@ export function pythonPackage(version: string, build: string, o: { buildNumber?:
 
 /** openssl's shape: a script and .pc files with text placeholders, a library with binary ones, a versioned-library link. */
 export const LIBDEMO: PackageDef = {
-  name: 'libdemo', version: '3.3.0', build: 'hb9d3cd8_3', buildNumber: 3, subdir: 'linux-64', format: 'conda',
+  name: 'libdemo',
+  version: '3.3.0',
+  build: 'hb9d3cd8_3',
+  buildNumber: 3,
+  subdir: 'linux-64',
+  format: 'conda',
   depends: ['__glibc >=2.17,<3.0.a0', 'ca-demo'],
   files: [
     { path: 'bin/libdemo-rehash', mode: 0o755, prefix: 'text', data: '#!/bin/sh\n# Like openssl\'s c_rehash: prints the certificate directory it works on.\nDIR="@PREFIX@/ssl/certs"\necho "$DIR"\n' },
     { path: 'include/libdemo.h', data: '#define LIBDEMO_VERSION "3.3.0"\nint libdemo_init(void);\n' },
     { path: 'lib/libdemo.so.3', mode: 0o755, prefix: 'binary', data: sharedLibrary(['GCC: (conda-forge gcc 13.2.0-7) 13.2.0', 'OPENSSLDIR: "@PREFIX@/ssl"', '@PREFIX@/lib/engines-3', 'libdemo 3.3.0 30 Jan 2024']) },
     { path: 'lib/libdemo.so', symlink: 'libdemo.so.3' },
-    { path: 'lib/pkgconfig/libdemo.pc', prefix: 'text', data: 'prefix=@PREFIX@\nexec_prefix=${prefix}\nlibdir=${exec_prefix}/lib\nincludedir=${prefix}/include\nenginesdir=${libdir}/engines-3\n\nName: libdemo\nDescription: demo of a relocated library\nVersion: 3.3.0\nLibs: -L${libdir} -ldemo\nCflags: -I${includedir}\n' },
+    {
+      path: 'lib/pkgconfig/libdemo.pc',
+      prefix: 'text',
+      data: 'prefix=@PREFIX@\nexec_prefix=${prefix}\nlibdir=${exec_prefix}/lib\nincludedir=${prefix}/include\nenginesdir=${libdir}/engines-3\n\nName: libdemo\nDescription: demo of a relocated library\nVersion: 3.3.0\nLibs: -L${libdir} -ldemo\nCflags: -I${includedir}\n',
+    },
     { path: 'ssl/libdemo.cnf', data: '[ default ]\ndir = ./demoCA\n' },
   ],
 };
 
 /** pip's shape: noarch python, files under site-packages/, a dist-info, entry points in info/link.json, `__unix` in depends. */
 export const MINIPIP: PackageDef = {
-  name: 'minipip', version: '23.0', build: 'pyhd8ed1ab_0', noarch: 'python', format: 'conda',
+  name: 'minipip',
+  version: '23.0',
+  build: 'pyhd8ed1ab_0',
+  noarch: 'python',
+  format: 'conda',
   depends: ['python >=3.8', '__unix'],
   entryPoints: ['minipip = minipip._cli:main', 'minipip3 = minipip._cli:main'],
   files: [
     { path: 'site-packages/minipip/__init__.py', data: '__version__ = "23.0"\n' },
     { path: 'site-packages/minipip/__main__.py', data: 'from minipip._cli import main\n\nraise SystemExit(main())\n' },
-    { path: 'site-packages/minipip/_cli.py', data: 'import os\nimport sys\n\nfrom minipip import __version__\n\n\ndef main(argv=None):\n    args = sys.argv[1:] if argv is None else argv\n    if args[:1] == ["--version"]:\n        here = os.path.dirname(os.path.abspath(__file__))\n        print(f"minipip {__version__} from {here} (python {sys.version_info[0]}.{sys.version_info[1]})")\n        return 0\n    print("usage: minipip --version", file=sys.stderr)\n    return 2\n' },
+    {
+      path: 'site-packages/minipip/_cli.py',
+      data: 'import os\nimport sys\n\nfrom minipip import __version__\n\n\ndef main(argv=None):\n    args = sys.argv[1:] if argv is None else argv\n    if args[:1] == ["--version"]:\n        here = os.path.dirname(os.path.abspath(__file__))\n        print(f"minipip {__version__} from {here} (python {sys.version_info[0]}.{sys.version_info[1]})")\n        return 0\n    print("usage: minipip --version", file=sys.stderr)\n    return 2\n',
+    },
     { path: 'site-packages/minipip-23.0.dist-info/METADATA', data: 'Metadata-Version: 2.1\nName: minipip\nVersion: 23.0\nSummary: pip-shaped test package\n' },
     { path: 'site-packages/minipip-23.0.dist-info/INSTALLER', data: 'conda\n' },
     { path: 'site-packages/minipip-23.0.dist-info/entry_points.txt', data: '[console_scripts]\nminipip = minipip._cli:main\nminipip3 = minipip._cli:main\n' },
@@ -153,15 +178,29 @@ export function channelPackages(): PackageDef[] {
     { name: 'hello', version: '1.0', format: 'tar.bz2', files: [script('hello 1.0'), { path: 'share/hello/README', data: 'hello' }, { path: 'bin/hi', symlink: 'hello' }] },
     { name: 'hello', version: '2.0', format: 'conda', files: [script('hello 2.0')] },
     // Built before paths.json existed: info/files + info/has_prefix, one line per form.
-    { name: 'legacy-tool', version: '1.0', format: 'tar.bz2', info: 'has_prefix', files: [
-      { path: 'bin/legacy-tool', mode: 0o755, prefix: 'text', placeholder: '/opt/anaconda1anaconda2anaconda3', data: '#!/bin/sh\necho "legacy tool in @PREFIX@"\n' },
-      { path: 'etc/legacy tool.conf', prefix: 'text', data: 'root=@PREFIX@\n' },
-    ] },
+    {
+      name: 'legacy-tool',
+      version: '1.0',
+      format: 'tar.bz2',
+      info: 'has_prefix',
+      files: [
+        { path: 'bin/legacy-tool', mode: 0o755, prefix: 'text', placeholder: '/opt/anaconda1anaconda2anaconda3', data: '#!/bin/sh\necho "legacy tool in @PREFIX@"\n' },
+        { path: 'etc/legacy tool.conf', prefix: 'text', data: 'root=@PREFIX@\n' },
+      ],
+    },
     { name: 'clobber-a', version: '1.0', format: 'conda', files: [{ path: 'share/clobber/NOTICE', data: 'from clobber-a\n' }] },
     { name: 'clobber-b', version: '1.0', format: 'conda', files: [{ path: 'share/clobber/NOTICE', data: 'from clobber-b\n' }] },
     { name: 'oldlib', version: '1.0', build: 'pyhd8ed1ab_0', noarch: 'python', format: 'conda', depends: ['python >=3.8,<3.12'], files: [{ path: 'site-packages/oldlib.py', data: 'X = 1\n' }] },
     { name: 'needs-cuda', version: '1.0', format: 'conda', depends: ['__cuda >=12'], files: [{ path: 'share/needs-cuda', data: 'gpu' }] },
-    { name: 'postlink', version: '1.0', format: 'conda', files: [{ path: 'bin/.postlink-post-link.sh', mode: 0o755, data: '#!/bin/sh\necho hi >> "$PREFIX/.messages.txt"\n' }, { path: 'bin/postlink', mode: 0o755, data: '#!/bin/sh\n' }] },
+    {
+      name: 'postlink',
+      version: '1.0',
+      format: 'conda',
+      files: [
+        { path: 'bin/.postlink-post-link.sh', mode: 0o755, data: '#!/bin/sh\necho hi >> "$PREFIX/.messages.txt"\n' },
+        { path: 'bin/postlink', mode: 0o755, data: '#!/bin/sh\n' },
+      ],
+    },
     { name: 'shortpad', version: '1.0', subdir: 'linux-64', format: 'conda', files: [{ path: 'lib/libshort.so', prefix: 'binary', placeholder: '/opt/short', data: sharedLibrary(['@PREFIX@/lib']) }] },
     { name: 'badpaths', version: '1.0', format: 'conda', info: 'corrupt-paths.json', files: [{ path: 'bin/badpaths', mode: 0o755, data: '#!/bin/sh\n' }] },
     { name: 'tampered', version: '1.0', format: 'tar.bz2', tamper: true, files: [script('tampered')] },
@@ -169,4 +208,3 @@ export function channelPackages(): PackageDef[] {
     { name: 'badlink', version: '1.0', format: 'tar.bz2', files: [{ path: 'bin/passwd', symlink: '../../../../../../etc/passwd' }] },
   ];
 }
-

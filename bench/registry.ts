@@ -31,13 +31,10 @@ export async function startRegistry(dir: string, repo: string): Promise<TestRegi
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.yaml'), [
-    `storage: ${join(dir, 'storage')}`,
-    'auth:', '  htpasswd:', `    file: ${join(dir, 'htpasswd')}`, '    max_users: 10',
-    'uplinks: {}',
-    'packages:', "  '**':", '    access: $all', '    publish: $authenticated',
-    'log: { type: stdout, format: pretty, level: error }', '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'config.yaml'),
+    [`storage: ${join(dir, 'storage')}`, 'auth:', '  htpasswd:', `    file: ${join(dir, 'htpasswd')}`, '    max_users: 10', 'uplinks: {}', 'packages:', "  '**':", '    access: $all', '    publish: $authenticated', 'log: { type: stdout, format: pretty, level: error }', ''].join('\n'),
+  );
   const child: ChildProcess = spawn(process.execPath, [join(repo, 'node_modules', 'verdaccio', 'bin', 'verdaccio'), '-c', join(dir, 'config.yaml'), '-l', `127.0.0.1:${port}`], { stdio: 'ignore' });
   await waitUntilUp(url, child);
   const res = await fetch(`${url}-/user/org.couchdb.user:tester`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'tester', password: 'test-password' }) });
@@ -71,7 +68,9 @@ async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
     if (child.exitCode !== null) throw new Error(`verdaccio exited with ${child.exitCode}`);
     try {
       if ((await fetch(`${url}-/ping`)).ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill();

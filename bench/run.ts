@@ -28,13 +28,7 @@ for (const [name, suite] of Object.entries(SUITES)) {
   sections.push(...(await suite()));
 }
 
-const out = [
-  '# Benchmarks',
-  '',
-  `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.`,
-  `Machine: ${machine()}.`,
-  '',
-];
+const out = ['# Benchmarks', '', `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.`, `Machine: ${machine()}.`, ''];
 const rendered = new Map<string, string[]>();
 for (const s of sections) {
   const lines = [`## ${s.title}`, '', `Measured: ${s.command}.`, '', '| measure | value | note |', '|---|---|---|'];
@@ -45,7 +39,11 @@ for (const s of sections) {
 }
 // Running some suites keeps the other sections of the file (with their own dates in git history).
 const file = join(REPO, 'BENCHMARKS.md');
-const previous = existsSync(file) ? readFileSync(file, 'utf8').split(/^(?=## )/m).slice(1) : [];
+const previous = existsSync(file)
+  ? readFileSync(file, 'utf8')
+      .split(/^(?=## )/m)
+      .slice(1)
+  : [];
 for (const chunk of previous) {
   const title = chunk.slice(3, chunk.indexOf('\n'));
   if (!rendered.has(title)) rendered.set(title, [chunk.trimEnd(), '']);

@@ -7,8 +7,17 @@ import { fileURLToPath } from 'node:url';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(REPO, 'bin', 'run.js');
 
-export interface Row { name: string; value: string; note?: string }
-export interface Section { title: string; command: string; rows: Row[]; text?: string }
+export interface Row {
+  name: string;
+  value: string;
+  note?: string;
+}
+export interface Section {
+  title: string;
+  command: string;
+  rows: Row[];
+  text?: string;
+}
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,7 +55,13 @@ export function benchProject(files: Record<string, string>): string {
 }
 
 export function machine(): string {
-  const git = (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim(); } catch { return 'unknown'; } })();
+  const git = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO }).toString().trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
   return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}, commit ${git}`;
 }
 

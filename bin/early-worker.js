@@ -33,8 +33,12 @@ function startEarlyWorker(script) {
   const child = fork(script, [], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [], serialization: 'advanced', detached: true });
   const early = { child, ready: false };
   // 'ready' may come before the pool listens: kept here for it.
-  child.on('message', (m) => { if (m && m.type === 'ready') early.ready = true; });
-  child.on('error', () => { /* the pool sees it exited and starts its own */ });
+  child.on('message', (m) => {
+    if (m && m.type === 'ready') early.ready = true;
+  });
+  child.on('error', () => {
+    /* the pool sees it exited and starts its own */
+  });
   // Until the pool adopts it, it must not keep the CLI alive (a usage error exits at once).
   child.unref();
   if (child.channel) child.channel.unref();

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 
 export default class Code extends BaseCommand {
-  static override summary = 'A run\'s code package: list its files, or write them out to a directory.';
+  static override summary = "A run's code package: list its files, or write them out to a directory.";
   static override examples = ['<%= config.bin %> code run-4', '<%= config.bin %> code run-4 --extract /tmp/run-4-code'];
   static override enableJsonFlag = true;
   static override args = { run: Args.string({ description: 'run id', required: true }) };

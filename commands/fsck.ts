@@ -3,7 +3,7 @@ import { BaseCommand } from '../src/cli/base.js';
 import type { FsckReport } from '../src/store/fsck.js';
 
 export default class Fsck extends BaseCommand {
-  static override summary = 'Verify every object against its hash and every record\'s references; exit 3 on any problem.';
+  static override summary = "Verify every object against its hash and every record's references; exit 3 on any problem.";
   static override examples = ['<%= config.bin %> fsck', '<%= config.bin %> fsck --json', '<%= config.bin %> fsck --remote'];
   static override enableJsonFlag = true;
   static override flags = {

@@ -29,9 +29,11 @@ export default class Gc extends BaseCommand {
     const report = await collectGarbage(store, { dryRun: flags['dry-run'], keepLast: flags['keep-last'], keep: flags.keep, graceMs: flags['grace-minutes'] * 60_000 });
     const verb = report.dryRun ? 'would delete' : 'deleted';
     if (report.deletedRuns.length) this.log(`${verb} runs: ${report.deletedRuns.join(' ')}`);
-    this.log(`${report.store}: kept ${report.keptRuns.length} run(s); ${verb} ${report.deletedRuns.length} run(s) and ${report.deletedObjects} object(s), ${formatBytes(report.deletedBytes)}`
-      + `${report.protectedRecent ? `; ${report.protectedRecent} unreferenced object(s) younger than the grace period kept` : ''}${report.partialPacks ? `; ${report.partialPacks} pack(s) partly in use kept` : ''}`
-      + `${report.deletedCacheEntries ? `; ${verb} ${report.deletedCacheEntries} step cache entr${report.deletedCacheEntries === 1 ? 'y' : 'ies'} of deleted runs` : ''}`);
+    this.log(
+      `${report.store}: kept ${report.keptRuns.length} run(s); ${verb} ${report.deletedRuns.length} run(s) and ${report.deletedObjects} object(s), ${formatBytes(report.deletedBytes)}` +
+        `${report.protectedRecent ? `; ${report.protectedRecent} unreferenced object(s) younger than the grace period kept` : ''}${report.partialPacks ? `; ${report.partialPacks} pack(s) partly in use kept` : ''}` +
+        `${report.deletedCacheEntries ? `; ${verb} ${report.deletedCacheEntries} step cache entr${report.deletedCacheEntries === 1 ? 'y' : 'ies'} of deleted runs` : ''}`,
+    );
     if (report.skippedSymlinks.length) this.log(`note: ${report.skippedSymlinks.length} symlink(s) in the store were left alone (gc never follows a symlink): ${report.skippedSymlinks.slice(0, 3).join(', ')}${report.skippedSymlinks.length > 3 ? ', ...' : ''}`);
     return report;
   }

@@ -2,8 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 
 export default class Get extends BaseCommand {
-  static override summary = 'Print an artifact\'s value (JSON where possible).';
-  static override description = 'Without a step, the value is read from the end step, or else from the last step that has it. When that step (or the STEP given) has several tasks holding different values (a foreach), name the task (RUN/STEP/TASK) or print them all with --all. Values are verified against their hash as they are read.';
+  static override summary = "Print an artifact's value (JSON where possible).";
+  static override description =
+    'Without a step, the value is read from the end step, or else from the last step that has it. When that step (or the STEP given) has several tasks holding different values (a foreach), name the task (RUN/STEP/TASK) or print them all with --all. Values are verified against their hash as they are read.';
   static override examples = ['<%= config.bin %> get run-4 best', '<%= config.bin %> get run-4/fit/3 score --json', '<%= config.bin %> get run-4/fit score --all'];
   static override enableJsonFlag = true;
   static override args = {
@@ -11,7 +12,7 @@ export default class Get extends BaseCommand {
     name: Args.string({ description: 'artifact name', required: true }),
   };
   static override flags = {
-    all: Flags.boolean({ description: 'every task\'s value, when several tasks of the step hold the artifact' }),
+    all: Flags.boolean({ description: "every task's value, when several tasks of the step hold the artifact" }),
   };
 
   async run(): Promise<unknown> {

@@ -3,7 +3,7 @@ import { BaseCommand } from '../src/cli/base.js';
 
 export default class Inspect extends BaseCommand {
   static override summary = 'Show a run, a step or a task: status, params, seed, tasks, attempts, artifacts (name, hash, size, where each was set).';
-  static override description = 'RUN: the run with each artifact in the step that set it. RUN/STEP: the step\'s tasks (status, attempts, artifacts each set). RUN/STEP/TASK: one task: attempts with their seeds and errors, every artifact with the task it comes from.';
+  static override description = "RUN: the run with each artifact in the step that set it. RUN/STEP: the step's tasks (status, attempts, artifacts each set). RUN/STEP/TASK: one task: attempts with their seeds and errors, every artifact with the task it comes from.";
   static override examples = ['<%= config.bin %> inspect run-4', '<%= config.bin %> inspect run-4/fit', '<%= config.bin %> inspect run-4/fit/3 --json'];
   static override enableJsonFlag = true;
   static override args = { path: Args.string({ description: 'RUN, RUN/STEP or RUN/STEP/TASK', required: true }) };

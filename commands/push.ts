@@ -3,7 +3,7 @@ import { BaseCommand } from '../src/cli/base.js';
 
 export default class Push extends BaseCommand {
   static override summary = 'Upload runs to the S3 mirror (default: every local run); only what the mirror lacks is sent.';
-  static override description = 'Objects go first (small ones packed together), then the run\'s records, the run record last: a run is visible on the mirror only once it is complete there. An interrupted push is finished by the next one.';
+  static override description = "Objects go first (small ones packed together), then the run's records, the run record last: a run is visible on the mirror only once it is complete there. An interrupted push is finished by the next one.";
   static override examples = ['<%= config.bin %> push', '<%= config.bin %> push run-4 run-5 --json'];
   static override enableJsonFlag = true;
   static override strict = false;

@@ -4,8 +4,9 @@ import { MAX_WORKERS } from '../src/config/schema.js';
 import type { RunRecord } from '../src/metadata/records.js';
 
 export default class Resume extends BaseCommand {
-  static override summary = 'Continue a failed or interrupted run: a new run that reuses the origin\'s successful tasks and reruns the rest.';
-  static override description = 'Without --origin, resumes your latest failed or interrupted run of the flow that no run has resumed yet (replays are never resumed). Reused tasks are cloned by reference (no objects are copied); it says how many before it starts, and warns when the code changed since the origin. Parameters and seed are the origin\'s. With --step, that step and everything after it rerun.';
+  static override summary = "Continue a failed or interrupted run: a new run that reuses the origin's successful tasks and reruns the rest.";
+  static override description =
+    "Without --origin, resumes your latest failed or interrupted run of the flow that no run has resumed yet (replays are never resumed). Reused tasks are cloned by reference (no objects are copied); it says how many before it starts, and warns when the code changed since the origin. Parameters and seed are the origin's. With --step, that step and everything after it rerun.";
   static override examples = ['<%= config.bin %> resume flows/train.ts', '<%= config.bin %> resume flows/train.ts --origin run-4 --step fit'];
   static override enableJsonFlag = true;
   static override args = { file: Args.string({ description: 'flow file', required: true }) };
@@ -25,8 +26,12 @@ export default class Resume extends BaseCommand {
     const { args, flags } = await this.parse(Resume);
     const { startRun } = await import('../src/cli/run-command.js');
     const outcome = await startRun({
-      file: args.file, paramArgv: [], flags: { ...flags, seed: undefined }, json: this.jsonEnabled(),
-      log: (l) => this.log(l), resume: { origin: flags.origin, step: flags.step },
+      file: args.file,
+      paramArgv: [],
+      flags: { ...flags, seed: undefined },
+      json: this.jsonEnabled(),
+      log: (l) => this.log(l),
+      resume: { origin: flags.origin, step: flags.step },
     });
     process.exitCode = outcome.exitCode;
     return outcome.record;

@@ -4,7 +4,7 @@ import { LISTED_STATUSES } from '../src/metadata/run-query.js';
 
 export default class Runs extends BaseCommand {
   static override summary = 'List runs, newest first: id, flow, status, kind, start, duration, user, git commit, dirty flag, tags.';
-  static override description = 'Every user\'s runs, replays and what-ifs are listed (filter with --user). A replay\'s status is its verdict: diverged when it did not reproduce its origin, unverified when nothing was compared. Tags include those added with flow tag.';
+  static override description = "Every user's runs, replays and what-ifs are listed (filter with --user). A replay's status is its verdict: diverged when it did not reproduce its origin, unverified when nothing was compared. Tags include those added with flow tag.";
   static override examples = ['<%= config.bin %> runs', '<%= config.bin %> runs --flow TrainFlow --tag nightly --status ok --limit 5', '<%= config.bin %> runs --user alice --json'];
   static override enableJsonFlag = true;
   // ignoreStdin: oclif would otherwise wait up to 10 ms for the argument on a stdin that is not a terminal.

@@ -2,8 +2,8 @@ import { Args } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 
 export default class Tag extends BaseCommand {
-  static override summary = 'Add, remove or list a run\'s tags after the fact.';
-  static override description = 'A run record never changes once the run ended: tag changes go into the run\'s append-only tag log, merged whenever the run is read (flow runs --tag, the client, flow inspect) and pushed and pulled with the mirror. flow tag list without a run lists every tag in the store.';
+  static override summary = "Add, remove or list a run's tags after the fact.";
+  static override description = "A run record never changes once the run ended: tag changes go into the run's append-only tag log, merged whenever the run is read (flow runs --tag, the client, flow inspect) and pushed and pulled with the mirror. flow tag list without a run lists every tag in the store.";
   static override examples = ['<%= config.bin %> tag add run-4 baseline paper-v2', '<%= config.bin %> tag remove run-4 paper-v2', '<%= config.bin %> tag list run-4', '<%= config.bin %> tag list'];
   static override usage = ['<%= command.id %> add RUN TAG...', '<%= command.id %> remove RUN TAG...', '<%= command.id %> list [RUN]'];
   static override enableJsonFlag = true;

@@ -15,7 +15,9 @@ export default class Ui extends BaseCommand {
     const { runUi } = await import('../src/cli/ui-command.js');
     const server = await runUi({ port: flags.port, open: flags.open, info: (line) => process.stderr.write(`${line}\n`) });
     await new Promise<void>((resolve) => {
-      const stop = () => { void server.close().then(resolve); };
+      const stop = () => {
+        void server.close().then(resolve);
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

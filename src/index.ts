@@ -6,9 +6,32 @@ import './flow/metadata.js';
 
 export { FlowSpec, type Inputs, type ArtifactsOf, type ForeachOptions, type MergeOptions, type StepRef } from './flow/flowspec.js';
 export {
-  step, param, includeFile, retry, timeout, catchError, resources, batch, npm, conda, environment, npmBase, condaBase, card, cache,
-  type CardOptions, type RetryOptions, type TimeoutOptions, type CatchErrorOptions, type ResourcesOptions, type BatchOptions,
-  type NpmOptions, type CondaOptions, type EnvironmentOptions, type IncludeFileOptions, type CacheOptions,
+  step,
+  param,
+  includeFile,
+  retry,
+  timeout,
+  catchError,
+  resources,
+  batch,
+  npm,
+  conda,
+  environment,
+  npmBase,
+  condaBase,
+  card,
+  cache,
+  type CardOptions,
+  type RetryOptions,
+  type TimeoutOptions,
+  type CatchErrorOptions,
+  type ResourcesOptions,
+  type BatchOptions,
+  type NpmOptions,
+  type CondaOptions,
+  type EnvironmentOptions,
+  type IncludeFileOptions,
+  type CacheOptions,
 } from './flow/decorators.js';
 export type { ParamOptions } from './flow/metadata.js';
 export { FlowError, isFlowError, ExitCode } from './errors/index.js';

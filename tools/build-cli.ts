@@ -61,9 +61,13 @@ const BUNDLED_PACKAGES = new Set(['@oclif/core', 'minimatch', 'valibot']);
 /** Loaded by oclif only to run commands from TypeScript sources, which the CLI never does. */
 const NEVER_LOADED = ['typescript', 'ts-node', 'tsx'];
 
-const packageJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-  dependencies?: Record<string, string>; type?: string; main?: string; exports?: unknown;
-};
+const packageJson = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    type?: string;
+    main?: string;
+    exports?: unknown;
+  };
 
 /** Runtime dependencies left in node_modules, required or imported by the bundle when first used. */
 function externalPackages(): string[] {
@@ -85,7 +89,10 @@ export function commandFiles(dir = join(REPO, 'commands')): Array<{ id: string; 
   const walk = (sub: string) => {
     for (const name of readdirSync(join(dir, sub)).sort()) {
       const rel = sub ? `${sub}/${name}` : name;
-      if (statSync(join(dir, rel)).isDirectory()) { walk(rel); continue; }
+      if (statSync(join(dir, rel)).isDirectory()) {
+        walk(rel);
+        continue;
+      }
       if (!/\.ts$/.test(name) || /\.(d|test|spec)\.ts$/.test(name)) continue;
       const parts = rel.slice(0, -3).split('/');
       if (parts.at(-1) === 'index') parts.pop();
@@ -119,7 +126,9 @@ const repoPath = (abs: string) => relative(REPO, abs).split(sep).join('/');
 
 /** `dist/src/...js` of a library source, as a path relative to the bundle's directory. */
 function compiledFromBundle(source: string): string {
-  const path = relative(dirname(OUT_FILE), join(REPO, 'dist', source.replace(/\.ts$/, '.js'))).split(sep).join('/');
+  const path = relative(dirname(OUT_FILE), join(REPO, 'dist', source.replace(/\.ts$/, '.js')))
+    .split(sep)
+    .join('/');
   return path.startsWith('.') ? path : `./${path}`;
 }
 

@@ -24,7 +24,10 @@ function withUsedDefs(json: Json): Json {
   const used = new Set<string>();
   const visit = (node: unknown): void => {
     for (const m of JSON.stringify(node).matchAll(/"\$ref":"#\/\$defs\/([^"]+)"/g)) {
-      if (!used.has(m[1]!)) { used.add(m[1]!); visit(defs[m[1]!]); }
+      if (!used.has(m[1]!)) {
+        used.add(m[1]!);
+        visit(defs[m[1]!]);
+      }
     }
   };
   const { $defs: _all, ...root } = json;

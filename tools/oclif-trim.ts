@@ -211,8 +211,7 @@ export function trimOclif(b: PluginBuild, repo: string): void {
   b.onLoad({ filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/].*\.js$/ }, (args) => {
     const original = readFileSync(args.path, 'utf8');
     const text = patchOclif(repoPath(args.path), original);
-    const lazy = text.replace(LAZY_REQUIRE_PATTERN, (_, decl: string, name: string, wrap: string | undefined, spec: string) =>
-      `${decl} ${name} = __lazyRequire(() => require(${spec}), ${wrap === '__importDefault' ? 1 : 0});`);
+    const lazy = text.replace(LAZY_REQUIRE_PATTERN, (_, decl: string, name: string, wrap: string | undefined, spec: string) => `${decl} ${name} = __lazyRequire(() => require(${spec}), ${wrap === '__importDefault' ? 1 : 0});`);
     if (lazy === original) return undefined;
     return { contents: lazy === text ? text : `const { __lazyRequire } = require("flowrun-lazy-require");\n${lazy}`, loader: 'js' };
   });

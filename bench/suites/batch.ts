@@ -21,8 +21,9 @@ const S3_ENV = { ...S3_TEST_ENV };
 
 /** Wall time and CPU (user+sys) of `flow run`, via GNU time; asynchronous, because the endpoint serves from this process. */
 async function timed(dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ wall: number; cpu: number }> {
-  const r = await execFileAsync('/usr/bin/time', ['-f', '%e %U %S', process.execPath, BIN, 'run', ...args, '-q'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 })
-    .catch((e: { stderr?: string }) => { throw new Error(`flow run ${args.join(' ')} failed: ${e.stderr ?? String(e)}`); });
+  const r = await execFileAsync('/usr/bin/time', ['-f', '%e %U %S', process.execPath, BIN, 'run', ...args, '-q'], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 }).catch((e: { stderr?: string }) => {
+    throw new Error(`flow run ${args.join(' ')} failed: ${e.stderr ?? String(e)}`);
+  });
   const [wall, user, sys] = r.stderr.trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
   return { wall: wall * 1000, cpu: (user + sys) * 1000 };
 }
@@ -38,11 +39,21 @@ async function callsFor1000(): Promise<Record<string, number>> {
   const scratch = benchProject({});
   const store = LocalStore.open(join(scratch, 'store'));
   const backend = new BatchBackend({
-    client, config: { endpoint: endpoint.url }, run: 'run-1', flow: 'Fe', remote: store, bridge: new ObjectBridge(store, store),
+    client,
+    config: { endpoint: endpoint.url },
+    run: 'run-1',
+    flow: 'Fe',
+    remote: store,
+    bridge: new ObjectBridge(store, store),
     definitions: new JobDefinitions(client, { command: ['sleep', '0.05'] }, new Map(), undefined),
-    code: { hash: store.putObjectSync(Buffer.from('code')), file: 'fe.ts', cwd: '.' }, module: async () => store.putObjectSync(Buffer.from('module')), envs: () => ({}),
+    code: { hash: store.putObjectSync(Buffer.from('code')), file: 'fe.ts', cwd: '.' },
+    module: async () => store.putObjectSync(Buffer.from('module')),
+    envs: () => ({}),
     steps: new Map([['work', { queue: 'q', image: 'node:20', cpu: 1, memory: 512, gpu: 0, hostRetries: 0, options: {} }]]),
-    environment: {}, pollMs: { min: 250, max: 1000 }, runnableLimitMs: 600_000, info: () => {},
+    environment: {},
+    pollMs: { min: 250, max: 1000 },
+    runnableLimitMs: 600_000,
+    info: () => {},
   });
   const job = (i: number): TaskJob => ({ run: 'run-1', flow: 'Fe', step: 'work', taskId: String(i), attempt: 0, modulePath: '', storeRoot: '', params: {}, seed: 0, inherited: {}, maxNumSplits: 10_000, env: {} });
   await Promise.all(Array.from({ length: 1000 }, (_, i) => backend.run(job(i), { attempts: 1, retryDelayMs: 0, printException: true, env: {} })));
@@ -88,15 +99,21 @@ export async function batch(): Promise<Section[]> {
   const s3 = await startS3Server(join(scratch, 's3-data'));
   // "warm": an image that already holds this flowrun's bundle (the prebuilt-image way, or a host volume at the cache).
   const endpoint = await startBatchEndpoint({
-    slots: 4, queues: ['flow-queue'], roleCredentials: { '*': S3_ENV }, measureCpu: true,
+    slots: 4,
+    queues: ['flow-queue'],
+    roleCredentials: { '*': S3_ENV },
+    measureCpu: true,
     images: { 'flowrun-bench/warm': { mounts: [{ host: join(cache, 'batch-bundles'), container: '/root/.cache/flowrun/batch-bundles' }] } },
   });
   try {
     const bucket = await s3.bucket();
-    writeFileSync(join(dir, '.flowrc'), JSON.stringify({
-      mirror: { url: `s3://${bucket}/flows`, endpoint: s3.endpoint, forcePathStyle: true, autoPush: false },
-      batch: { queue: 'flow-queue', endpoint: endpoint.url, jobRoleArn: 'arn:aws:iam::0:role/bench' },
-    }));
+    writeFileSync(
+      join(dir, '.flowrc'),
+      JSON.stringify({
+        mirror: { url: `s3://${bucket}/flows`, endpoint: s3.endpoint, forcePathStyle: true, autoPush: false },
+        batch: { queue: 'flow-queue', endpoint: endpoint.url, jobRoleArn: 'arn:aws:iam::0:role/bench' },
+      }),
+    );
     await timed(dir, ['fe.ts', '--n', '2'], env); // compile and warm caches
     const local = await timed(dir, ['fe.ts', '--n', '200', '--max-workers', '4'], env);
     await timed(dir, ['fe.ts', '--n', '2', '--with', 'batch'], env); // build the bundle once (per flowrun build)
@@ -104,39 +121,52 @@ export async function batch(): Promise<Section[]> {
     const before = { ...endpoint.emulator.calls };
     const onBatch = await timed(dir, ['fe.ts', '--n', '200', '--with', 'batch'], env);
     const runCalls = Object.fromEntries(Object.entries(endpoint.emulator.calls).map(([k, v]) => [k, v - (before[k] ?? 0)]));
-    const coldJobs = endpoint.emulator.allJobs().map((j) => j.jobId).filter((id) => !jobsBefore.has(id));
+    const coldJobs = endpoint.emulator
+      .allJobs()
+      .map((j) => j.jobId)
+      .filter((id) => !jobsBefore.has(id));
     const warmBefore = new Set(endpoint.emulator.allJobs().map((j) => j.jobId));
     await timed(dir, ['fe.ts', '--n', '20', '--with', 'batch:image=flowrun-bench/warm'], env);
-    const warmJobs = endpoint.emulator.allJobs().map((j) => j.jobId).filter((id) => !warmBefore.has(id));
+    const warmJobs = endpoint.emulator
+      .allJobs()
+      .map((j) => j.jobId)
+      .filter((id) => !warmBefore.has(id));
     const loc = { bucket, prefix: 'flows/', endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1' };
     const store = new S3Store(loc, new S3Client({ ...s3ClientConfig(loc), credentials: { accessKeyId: S3_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: S3_ENV.AWS_SECRET_ACCESS_KEY } }));
     const cold = await bootstrapFigures(store, 'run-4', endpoint.emulator.cpuMs, coldJobs);
     const warm = await bootstrapFigures(store, 'run-5', endpoint.emulator.cpuMs, warmJobs);
     store.client.destroy();
     const tasks = 203;
-    const bytes = (f: typeof cold) => Object.entries(f.bytes).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${kb(v)}`).join(', ');
+    const bytes = (f: typeof cold) =>
+      Object.entries(f.bytes)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${kb(v)}`)
+        .join(', ');
     const totalBytes = (f: typeof cold) => kb(Object.values(f.bytes).reduce((a, b) => a + b, 0));
-    return [{
-      title: 'AWS Batch backend (local Batch endpoint + S3 test server)',
-      command: '1,000-task step: BatchBackend against tools/batch-endpoint (16 slots, ~50 ms jobs); 200-split: `flow run` whole process (GNU time), trivial foreach, 4 slots vs --max-workers 4; jobs run in bubblewrap with the production job command (loader + bundle from S3); job CPU: GNU time over each job\'s process tree; cold: a fresh container (the loader downloads the bundle), warm: an image holding the bundle (20-split run)',
-      rows: [
-        { name: 'SubmitJob calls, 1,000-split foreach', value: String(calls.SubmitJob ?? 0), note: 'one array job; Metaflow submits one job per task: 1,000' },
-        { name: 'DescribeJobs calls, 1,000-split foreach', value: String(calls.DescribeJobs ?? 0), note: 'one id (the array parent) per call' },
-        { name: 'ListJobs calls, 1,000-split foreach', value: String(calls.ListJobs ?? 0), note: 'finished children, only when the summary changed' },
-        { name: 'all Batch API calls, 1,000-split foreach', value: String(total), note: JSON.stringify(calls) },
-        { name: 'wall time, 200-split trivial foreach, local backend', value: ms(local.wall) },
-        { name: 'wall time, 200-split trivial foreach, --with batch (local endpoint)', value: ms(onBatch.wall), note: `${(onBatch.wall / local.wall).toFixed(1)}× local: each task is a fresh container (bubblewrap) that fetches the bundle, the code package, the compiled flow and its inputs from S3` },
-        { name: 'orchestrator CPU per task, --with batch', value: ms(onBatch.cpu / tasks), note: `local backend: ${ms(local.cpu / tasks)} (the local figure includes the tasks' own work in workers)` },
-        { name: 'Batch API calls of the 200-split run (all steps)', value: String(Object.values(runCalls).reduce((a, b) => a + b, 0)), note: JSON.stringify(runCalls) },
-        { name: 'job CPU per task, cold (median)', value: ms(cold.jobCpu), note: `${cold.n} tasks; node start + loader + bootstrap + worker + the (trivial) task; was ~1 s with npx/compile per task` },
-        { name: 'loader CPU per task, cold / warm (median)', value: `${ms(cold.loader)} / ${ms(warm.loader)}`, note: 'node start to the bundle written out: credentials, GET, gunzip, sha256' },
-        { name: 'bootstrap CPU per task until the task starts, cold / warm (median)', value: `${ms(cold.setup)} / ${ms(warm.setup)}`, note: 'the job\'s main process: loader, bundle import (AWS SDK), payload, code package, inputs' },
-        { name: 'bootstrap CPU by phase, cold / warm (median ms)', value: '', note: `cold ${JSON.stringify(cold.phases)}; warm ${JSON.stringify(warm.phases)}` },
-        { name: 'job CPU per task, warm (median)', value: ms(warm.jobCpu), note: `${warm.n} tasks` },
-        { name: 'bytes downloaded per task, cold', value: totalBytes(cold), note: bytes(cold) },
-        { name: 'bytes downloaded per task, warm', value: totalBytes(warm), note: bytes(warm) },
-      ],
-    }];
+    return [
+      {
+        title: 'AWS Batch backend (local Batch endpoint + S3 test server)',
+        command:
+          "1,000-task step: BatchBackend against tools/batch-endpoint (16 slots, ~50 ms jobs); 200-split: `flow run` whole process (GNU time), trivial foreach, 4 slots vs --max-workers 4; jobs run in bubblewrap with the production job command (loader + bundle from S3); job CPU: GNU time over each job's process tree; cold: a fresh container (the loader downloads the bundle), warm: an image holding the bundle (20-split run)",
+        rows: [
+          { name: 'SubmitJob calls, 1,000-split foreach', value: String(calls.SubmitJob ?? 0), note: 'one array job; Metaflow submits one job per task: 1,000' },
+          { name: 'DescribeJobs calls, 1,000-split foreach', value: String(calls.DescribeJobs ?? 0), note: 'one id (the array parent) per call' },
+          { name: 'ListJobs calls, 1,000-split foreach', value: String(calls.ListJobs ?? 0), note: 'finished children, only when the summary changed' },
+          { name: 'all Batch API calls, 1,000-split foreach', value: String(total), note: JSON.stringify(calls) },
+          { name: 'wall time, 200-split trivial foreach, local backend', value: ms(local.wall) },
+          { name: 'wall time, 200-split trivial foreach, --with batch (local endpoint)', value: ms(onBatch.wall), note: `${(onBatch.wall / local.wall).toFixed(1)}× local: each task is a fresh container (bubblewrap) that fetches the bundle, the code package, the compiled flow and its inputs from S3` },
+          { name: 'orchestrator CPU per task, --with batch', value: ms(onBatch.cpu / tasks), note: `local backend: ${ms(local.cpu / tasks)} (the local figure includes the tasks' own work in workers)` },
+          { name: 'Batch API calls of the 200-split run (all steps)', value: String(Object.values(runCalls).reduce((a, b) => a + b, 0)), note: JSON.stringify(runCalls) },
+          { name: 'job CPU per task, cold (median)', value: ms(cold.jobCpu), note: `${cold.n} tasks; node start + loader + bootstrap + worker + the (trivial) task; was ~1 s with npx/compile per task` },
+          { name: 'loader CPU per task, cold / warm (median)', value: `${ms(cold.loader)} / ${ms(warm.loader)}`, note: 'node start to the bundle written out: credentials, GET, gunzip, sha256' },
+          { name: 'bootstrap CPU per task until the task starts, cold / warm (median)', value: `${ms(cold.setup)} / ${ms(warm.setup)}`, note: "the job's main process: loader, bundle import (AWS SDK), payload, code package, inputs" },
+          { name: 'bootstrap CPU by phase, cold / warm (median ms)', value: '', note: `cold ${JSON.stringify(cold.phases)}; warm ${JSON.stringify(warm.phases)}` },
+          { name: 'job CPU per task, warm (median)', value: ms(warm.jobCpu), note: `${warm.n} tasks` },
+          { name: 'bytes downloaded per task, cold', value: totalBytes(cold), note: bytes(cold) },
+          { name: 'bytes downloaded per task, warm', value: totalBytes(warm), note: bytes(warm) },
+        ],
+      },
+    ];
   } finally {
     await endpoint.close();
     await s3.stop();

@@ -102,7 +102,15 @@ export async function cache(): Promise<Section[]> {
     execFileSync('git', ['init', '-q'], { cwd: floorDir });
     execFileSync('git', ['add', '-A'], { cwd: floorDir });
     execFileSync('git', ['-c', 'user.email=b@b', '-c', 'user.name=b', 'commit', '-qm', 'x'], { cwd: floorDir });
-    const floor = median([0, 1, 2, 3].map(() => { const t0 = performance.now(); execFileSync(process.execPath, [BIN, 'run', 'hello.ts', '-q'], { cwd: floorDir, stdio: 'ignore' }); return performance.now() - t0; }).slice(1));
+    const floor = median(
+      [0, 1, 2, 3]
+        .map(() => {
+          const t0 = performance.now();
+          execFileSync(process.execPath, [BIN, 'run', 'hello.ts', '-q'], { cwd: floorDir, stdio: 'ignore' });
+          return performance.now() - t0;
+        })
+        .slice(1),
+    );
     rmSync(floorDir, { recursive: true, force: true });
     const cold: number[] = [];
     const edited: number[] = [];
@@ -152,26 +160,34 @@ export async function cache(): Promise<Section[]> {
       const total = Object.values(stats).reduce((x, y) => x + y, 0);
       process.stderr.write(`  machine B: ${ms(bRun.ms)}, ${rb.cache!.remote}/${TASKS} from the mirror, ${rb.cache!.mirrorRequests} lookup requests, ${total} requests in all\n`);
       mirrorRows.push(
-        { name: 'machine B, first run of the flow, A\'s run on the mirror', value: ms(bRun.ms), note: `${rb.cache!.remote} of ${TASKS} tasks reused from the mirror; A's cold run (with its push): ${ms(aCold.ms)}` },
+        { name: "machine B, first run of the flow, A's run on the mirror", value: ms(bRun.ms), note: `${rb.cache!.remote} of ${TASKS} tasks reused from the mirror; A's cold run (with its push): ${ms(aCold.ms)}` },
         { name: 'mirror lookups per step', value: `${(rb.cache!.mirrorRequests! / STEPS).toFixed(2)} requests`, note: `${rb.cache!.mirrorRequests} for ${STEPS} steps (one listing + one bundle read each; target ≤ 2)` },
-        { name: 'all S3 requests of B\'s run', value: String(total), note: `${Object.entries(stats).map(([k, v]) => `${k} ${v}`).join(', ')}: the lookups, the run-id claim, one record bundle per origin run, one ranged GET per object reused, the push of B's run` },
+        {
+          name: "all S3 requests of B's run",
+          value: String(total),
+          note: `${Object.entries(stats)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}: the lookups, the run-id claim, one record bundle per origin run, one ranged GET per object reused, the push of B's run`,
+        },
       );
       rmSync(a, { recursive: true, force: true });
       rmSync(b, { recursive: true, force: true });
     } finally {
       await server.stop();
     }
-    return [{
-      title: 'Step cache: a 31-task flow rerun after editing its last step',
-      command: `\`npm run bench -- cache\`: whole-process wall time of \`flow run --cache\` (2 cores, --max-workers default), medians of 3; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores when it ended`,
-      rows: [
-        { name: 'cold run (empty cache, fills it)', value: ms(median(cold)), note: `${TASKS} tasks: load, a branch, a join, 21 fits (${ms(median(fitMs))} each), a join, evaluate, summarize, end` },
-        { name: 'rerun after editing only the last step', value: ms(median(edited)), note: `**${(ratio * 100).toFixed(1)} % of the cold run** (target ≤ 10 %); ${reusedAfterEdit} of ${TASKS} tasks reused` },
-        { name: 'rerun with nothing changed', value: ms(median(warm)), note: `all ${TASKS} reused; the floor, \`flow run\` of a 2-task flow without cache, is ${ms(floor)} here (CLI start-up, git, code package, records)` },
-        { name: 'lookup cost per task, local (CPU)', value: ms(median(cpuWarm)), note: `every task a hit: key, candidates, read check, origin check (CPU time of the orchestrator); wall ${ms(median(lookupWarm))}, ${ms(median(lookupEdited))} in the edited rerun (30 hits, 1 miss); target ≤ 2 ms` },
-        ...mirrorRows,
-      ],
-    }];
+    return [
+      {
+        title: 'Step cache: a 31-task flow rerun after editing its last step',
+        command: `\`npm run bench -- cache\`: whole-process wall time of \`flow run --cache\` (2 cores, --max-workers default), medians of 3; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores when it ended`,
+        rows: [
+          { name: 'cold run (empty cache, fills it)', value: ms(median(cold)), note: `${TASKS} tasks: load, a branch, a join, 21 fits (${ms(median(fitMs))} each), a join, evaluate, summarize, end` },
+          { name: 'rerun after editing only the last step', value: ms(median(edited)), note: `**${(ratio * 100).toFixed(1)} % of the cold run** (target ≤ 10 %); ${reusedAfterEdit} of ${TASKS} tasks reused` },
+          { name: 'rerun with nothing changed', value: ms(median(warm)), note: `all ${TASKS} reused; the floor, \`flow run\` of a 2-task flow without cache, is ${ms(floor)} here (CLI start-up, git, code package, records)` },
+          { name: 'lookup cost per task, local (CPU)', value: ms(median(cpuWarm)), note: `every task a hit: key, candidates, read check, origin check (CPU time of the orchestrator); wall ${ms(median(lookupWarm))}, ${ms(median(lookupEdited))} in the edited rerun (30 hits, 1 miss); target ≤ 2 ms` },
+          ...mirrorRows,
+        ],
+      },
+    ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -51,7 +51,14 @@ function manyRuns(n: number): string {
 
 const flowProbe = (name: string, cwd: string, args: string[], env?: NodeJS.ProcessEnv): Probe => ({ name, cmd: process.execPath, args: [BIN, ...args], cwd, env });
 
-interface Goal { name: string; probe: string; goal: string; within: (t: ProbeTimes, node: ProbeTimes) => boolean; was: string; before: string }
+interface Goal {
+  name: string;
+  probe: string;
+  goal: string;
+  within: (t: ProbeTimes, node: ProbeTimes) => boolean;
+  was: string;
+  before: string;
+}
 
 /**
  * Issue #18: interactive speed. Every command is timed as a whole process, interleaved with
@@ -113,7 +120,7 @@ export async function cli(): Promise<Section[]> {
   }
   const cold = t.get('version-cold')!;
   rows.push({
-    name: '`flow --version` without the code cache (NODE_DISABLE_COMPILE_CACHE=1: a build\'s first run)',
+    name: "`flow --version` without the code cache (NODE_DISABLE_COMPILE_CACHE=1: a build's first run)",
     value: `${ms(cold.median)} (node + ${ms(cold.median - node.median)})`,
     note: `CPU node + ${ms(cold.cpu - node.cpu)}: what bin/load-bundle.js saves on every later run`,
   });
@@ -122,12 +129,14 @@ export async function cli(): Promise<Section[]> {
     value: `${remote.requests} requests, ${ms(remote.ms)}`,
     note: `goal ≤ 3 requests: **${remote.requests <= 3 ? 'met' : 'not met'}**; ${remote.detail}; time: median of 3; issue #18 measured 1,001 requests (10.6 s)`,
   });
-  return [{
-    title: 'Interactive speed: CLI and client start-up (issue #18)',
-    command: `\`npm run bench -- cli\`: whole-process wall time, median of ${ROUNDS} interleaved rounds (each round runs \`node -e 0\` and every command once, after a warm-up round)`,
-    rows,
-    text: `Load average ${loadBefore} before and ${loadAfter} after the rounds, on ${cpus().length} cores shared with other jobs: absolute times are inflated by the load; the difference to \`node -e 0\`, measured in the same rounds, less so; CPU time (user + sys, from GNU time, 10 ms resolution) least. \`flow run\`'s goal is absolute: it runs two Node processes (the CLI and a worker), each at least \`node -e 0\`'s ${ms(node.median)} here. The warm-up round writes the CLI's code cache (bin/load-bundle.js) and the run index, as any earlier command would. Where \`flow run\` of the 2-step flow spends its time (FLOW_TRACE marks, ms from the CLI process's start, median of 5 runs after the rounds): ${timeline}.`,
-  }];
+  return [
+    {
+      title: 'Interactive speed: CLI and client start-up (issue #18)',
+      command: `\`npm run bench -- cli\`: whole-process wall time, median of ${ROUNDS} interleaved rounds (each round runs \`node -e 0\` and every command once, after a warm-up round)`,
+      rows,
+      text: `Load average ${loadBefore} before and ${loadAfter} after the rounds, on ${cpus().length} cores shared with other jobs: absolute times are inflated by the load; the difference to \`node -e 0\`, measured in the same rounds, less so; CPU time (user + sys, from GNU time, 10 ms resolution) least. \`flow run\`'s goal is absolute: it runs two Node processes (the CLI and a worker), each at least \`node -e 0\`'s ${ms(node.median)} here. The warm-up round writes the CLI's code cache (bin/load-bundle.js) and the run index, as any earlier command would. Where \`flow run\` of the 2-step flow spends its time (FLOW_TRACE marks, ms from the CLI process's start, median of 5 runs after the rounds): ${timeline}.`,
+    },
+  ];
 }
 
 /** `flow runs --remote` against the S3 test server holding `RUNS` runs: requests of one listing and its time. */
@@ -139,7 +148,11 @@ async function remoteListing(project: string): Promise<{ requests: number; ms: n
     const mirror = await S3Store.open(loc);
     const record = JSON.parse(readFileSync(join(project, '.flow', 'runs', 'run-1', 'run.json'), 'utf8')) as RunRecord;
     process.stderr.write(`  writing ${RUNS} runs to the mirror...\n`);
-    await mapLimit(Array.from({ length: RUNS }, (_, i) => i + 1), 16, (i) => mirror.writeRecord(runRecordPath(`run-${i}`), { ...record, id: `run-${i}` }));
+    await mapLimit(
+      Array.from({ length: RUNS }, (_, i) => i + 1),
+      16,
+      (i) => mirror.writeRecord(runRecordPath(`run-${i}`), { ...record, id: `run-${i}` }),
+    );
     mirror.client.destroy();
     const env = { ...process.env, FLOW_MIRROR_URL: `s3://${loc.bucket}/${loc.prefix}`, FLOW_S3_ENDPOINT: server.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true' };
     const list = () => {
@@ -160,7 +173,9 @@ async function remoteListing(project: string): Promise<{ requests: number; ms: n
     const stats = await server.stats();
     const requests = Object.values(stats).reduce((a, b) => a + b, 0);
     const times = [first, list(), list()];
-    const detail = `${Object.entries(stats).map(([k, v]) => `${v} ${k}`).join(', ')} (the store's FORMAT, the run index, the listing of runs/); the first listing of the mirror, before it had an index: ${unindexedRequests} requests, ${ms(unindexed)}`;
+    const detail = `${Object.entries(stats)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ')} (the store's FORMAT, the run index, the listing of runs/); the first listing of the mirror, before it had an index: ${unindexedRequests} requests, ${ms(unindexed)}`;
     return { requests, ms: median(times), detail };
   } finally {
     await server.stop();

@@ -46,13 +46,15 @@ export async function codePackage(): Promise<Section[]> {
   }
   rmSync(root, { recursive: true, force: true });
 
-  return [{
-    title: 'Code package: deterministic tarball of a 2,000-file project',
-    command: 'buildCodePackage() / extractCodePackage() in process on 40 dirs × 50 files of ~3.5 KB, median of 5 after a warm-up',
-    rows: [
-      { name: 'build (lstat + sorted node-tar pack, sync + sha256)', value: ms(median(build)), note: `min ${ms(Math.min(...build))}, max ${ms(Math.max(...build))}; ECOSYSTEM.md §7 measured 133–135 ms for a bare sync .tar` },
-      { name: 'package size (uncompressed tar)', value: fmtBytes(pkg.bytes), note: `${pkg.files.length} files, ${fmtBytes(raw)} of content; gzip -6 would be ${fmtBytes(gz)}` },
-      { name: 'extract (validate every entry, then unpack)', value: ms(median(extract)), note: `min ${ms(Math.min(...extract))}, max ${ms(Math.max(...extract))}` },
-    ],
-  }];
+  return [
+    {
+      title: 'Code package: deterministic tarball of a 2,000-file project',
+      command: 'buildCodePackage() / extractCodePackage() in process on 40 dirs × 50 files of ~3.5 KB, median of 5 after a warm-up',
+      rows: [
+        { name: 'build (lstat + sorted node-tar pack, sync + sha256)', value: ms(median(build)), note: `min ${ms(Math.min(...build))}, max ${ms(Math.max(...build))}; ECOSYSTEM.md §7 measured 133–135 ms for a bare sync .tar` },
+        { name: 'package size (uncompressed tar)', value: fmtBytes(pkg.bytes), note: `${pkg.files.length} files, ${fmtBytes(raw)} of content; gzip -6 would be ${fmtBytes(gz)}` },
+        { name: 'extract (validate every entry, then unpack)', value: ms(median(extract)), note: `min ${ms(Math.min(...extract))}, max ${ms(Math.max(...extract))}` },
+      ],
+    },
+  ];
 }

@@ -32,10 +32,12 @@ export async function durability(): Promise<Section[]> {
     rows.push({ name: `${size}: rename only`, value: `${none.toFixed(2)} ms`, note: 'durability none: objects, task records, caches' });
     rows.push({ name: `${size}: fsync file + folder`, value: `${full.toFixed(2)} ms`, note: `durability full: run records (start, end); ×${(full / none).toFixed(0)}` });
   }
-  return [{
-    title: 'Write durability: the cost of fsync (src/util/atomic-write.ts)',
-    command: `\`npm run bench -- durability\`: ${WRITES} writes per row through writeAtomicSync, median of 5 batches, on the repository's disk`,
-    rows,
-    text: 'Every file flowrun writes for others to read goes through one protocol: a new temp file in the target folder, renamed (or linked) into place. fsync of the file and the folder is kept for commit points (the run record at the start and end of a run): applied to every object and task record it would add several times the whole per-task overhead (BENCHMARKS "runtime") to each task. Objects are verified by hash and records by shape on every read, so a file a power loss tore or lost is reported (flow fsck) and resume reruns its task.',
-  }];
+  return [
+    {
+      title: 'Write durability: the cost of fsync (src/util/atomic-write.ts)',
+      command: `\`npm run bench -- durability\`: ${WRITES} writes per row through writeAtomicSync, median of 5 batches, on the repository's disk`,
+      rows,
+      text: 'Every file flowrun writes for others to read goes through one protocol: a new temp file in the target folder, renamed (or linked) into place. fsync of the file and the folder is kept for commit points (the run record at the start and end of a run): applied to every object and task record it would add several times the whole per-task overhead (BENCHMARKS "runtime") to each task. Objects are verified by hash and records by shape on every read, so a file a power loss tore or lost is reported (flow fsck) and resume reruns its task.',
+    },
+  ];
 }

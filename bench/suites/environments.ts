@@ -72,26 +72,33 @@ export async function environments(): Promise<Section[]> {
       if (r.status !== 0) throw new Error(`flow run ${file} exited ${r.status}: ${r.stderr}`);
       return performance.now() - t0;
     };
-    run('plain.ts'); run('env.ts'); // warm-up: compile, resolve, install
+    run('plain.ts');
+    run('env.ts'); // warm-up: compile, resolve, install
     const plain: number[] = [];
     const withEnv: number[] = [];
-    for (let i = 0; i < 5; i++) { plain.push(run('plain.ts')); withEnv.push(run('env.ts')); }
+    for (let i = 0; i < 5; i++) {
+      plain.push(run('plain.ts'));
+      withEnv.push(run('env.ts'));
+    }
     rmSync(project, { recursive: true, force: true });
     const perTask = (median(withEnv) - median(plain)) / TASKS;
 
     const conda = await condaSection(scratch, store);
-    return [{
-      title: 'Environments: @npm resolve, install and per-task cost',
-      command: `in-process prepareEnvironments (what flow run does before its first task) against verdaccio 6.8 on 127.0.0.1, cached = median of 9; whole-process flow run of a foreach-${TASKS} flow, --max-workers 2, median of 5 alternating runs`,
-      rows: [
-        { name: 'resolve + install, 3 packages, cold (npm resolve + npm ci)', value: ms(cold) },
-        { name: 'resolve + install, same spec, cached', value: ms(median(cached)), note: `target < 50 ms; max ${ms(Math.max(...cached))}` },
-        { name: 'resolve again (--refresh-envs), install cached', value: ms(resolveAgain) },
-        { name: `flow run, ${TASKS} tasks importing a package from the project`, value: ms(median(plain)) },
-        { name: `flow run, ${TASKS} tasks importing it from an @npm env`, value: ms(median(withEnv)) },
-        { name: 'per-task overhead of @npm', value: ms(perTask), note: 'difference of the medians / tasks (noise can make it negative)' },
-      ],
-    }, conda];
+    return [
+      {
+        title: 'Environments: @npm resolve, install and per-task cost',
+        command: `in-process prepareEnvironments (what flow run does before its first task) against verdaccio 6.8 on 127.0.0.1, cached = median of 9; whole-process flow run of a foreach-${TASKS} flow, --max-workers 2, median of 5 alternating runs`,
+        rows: [
+          { name: 'resolve + install, 3 packages, cold (npm resolve + npm ci)', value: ms(cold) },
+          { name: 'resolve + install, same spec, cached', value: ms(median(cached)), note: `target < 50 ms; max ${ms(Math.max(...cached))}` },
+          { name: 'resolve again (--refresh-envs), install cached', value: ms(resolveAgain) },
+          { name: `flow run, ${TASKS} tasks importing a package from the project`, value: ms(median(plain)) },
+          { name: `flow run, ${TASKS} tasks importing it from an @npm env`, value: ms(median(withEnv)) },
+          { name: 'per-task overhead of @npm', value: ms(perTask), note: 'difference of the medians / tasks (noise can make it negative)' },
+        ],
+      },
+      conda,
+    ];
   } finally {
     process.env = saved;
     await registry.stop();

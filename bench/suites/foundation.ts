@@ -48,29 +48,31 @@ export async function foundation(): Promise<Section[]> {
   rmSync(dir, { recursive: true, force: true });
   rmSync(loaderDir, { recursive: true, force: true });
 
-  return [{
-    title: 'CLI start-up: flow show / flow check on a 10-step flow',
-    command: 'whole-process wall time, median of 7 after a warm-up (cold = graph/build cache removed before each run, median of 5)',
-    rows: [
-      { name: '`node -e 0` (floor)', value: ms(node0.median) },
-      { name: '`flow --help`', value: ms(help.median) },
-      { name: '`flow show` (graph cache fresh)', value: ms(showCached.median), note: `min ${ms(showCached.min)}, max ${ms(showCached.max)}; target ≤ 160 ms, Metaflow 320 ms` },
-      { name: '`flow show` (no cache: parse with oxc-parser)', value: ms(showCold) },
-      { name: '`flow check` (caches fresh)', value: ms(checkCached.median), note: `min ${ms(checkCached.min)}, max ${ms(checkCached.max)}` },
-      { name: '`flow check` (no cache: parse + esbuild compile)', value: ms(showCold > 0 ? checkCold : 0) },
-    ],
-  }, {
-    title: 'Static graph: parse + validate a generated 300-step flow (in process)',
-    command: 'extractGraph + validateGraph, median of 20 (first run includes warm-up)',
-    rows: [
-      { name: '300-step flow', value: ms(median(parse)), note: `first run ${ms(parse[0]!)}` },
-    ],
-  }, {
-    title: 'Flow loader: esbuild compile to an ES module, cached by input hashes',
-    command: 'compileFlow() on a 10-step flow importing a sibling module, median of 5',
-    rows: [
-      { name: 'cold (esbuild build + write)', value: ms(median(compileTimes.cold)) },
-      { name: 'warm (inputs re-hashed, cache hit)', value: ms(median(compileTimes.warm)) },
-    ],
-  }];
+  return [
+    {
+      title: 'CLI start-up: flow show / flow check on a 10-step flow',
+      command: 'whole-process wall time, median of 7 after a warm-up (cold = graph/build cache removed before each run, median of 5)',
+      rows: [
+        { name: '`node -e 0` (floor)', value: ms(node0.median) },
+        { name: '`flow --help`', value: ms(help.median) },
+        { name: '`flow show` (graph cache fresh)', value: ms(showCached.median), note: `min ${ms(showCached.min)}, max ${ms(showCached.max)}; target ≤ 160 ms, Metaflow 320 ms` },
+        { name: '`flow show` (no cache: parse with oxc-parser)', value: ms(showCold) },
+        { name: '`flow check` (caches fresh)', value: ms(checkCached.median), note: `min ${ms(checkCached.min)}, max ${ms(checkCached.max)}` },
+        { name: '`flow check` (no cache: parse + esbuild compile)', value: ms(showCold > 0 ? checkCold : 0) },
+      ],
+    },
+    {
+      title: 'Static graph: parse + validate a generated 300-step flow (in process)',
+      command: 'extractGraph + validateGraph, median of 20 (first run includes warm-up)',
+      rows: [{ name: '300-step flow', value: ms(median(parse)), note: `first run ${ms(parse[0]!)}` }],
+    },
+    {
+      title: 'Flow loader: esbuild compile to an ES module, cached by input hashes',
+      command: 'compileFlow() on a 10-step flow importing a sibling module, median of 5',
+      rows: [
+        { name: 'cold (esbuild build + write)', value: ms(median(compileTimes.cold)) },
+        { name: 'warm (inputs re-hashed, cache hit)', value: ms(median(compileTimes.warm)) },
+      ],
+    },
+  ];
 }

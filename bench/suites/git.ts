@@ -69,19 +69,21 @@ export async function git(): Promise<Section[]> {
     const procIso = timeProcess(process.execPath, ['--input-type=module', '-e', script('isomorphic')], dir, 3);
     const execaLoad = timeProcess(process.execPath, ['--input-type=module', '-e', "await import('execa')"], REPO, 5);
 
-    return [{
-      title: 'Git binding: captureGit / listProjectFiles on a 2,000-file repo',
-      command: '40 dirs × 50 files (~11 MB), one commit, then 20 modified + 5 untracked + 5 deleted; in-process median after a warm-up (cli n=15, isomorphic n=5); whole-process = `node -e` importing dist/src/git/git.js and capturing once, median of 7 (isomorphic: 3)',
-      rows: [
-        { name: 'captureGit, git CLI (in process)', value: ms(cli.median), note: `min ${ms(cli.min)}, max ${ms(cli.max)}; target ≤ 100 ms; patch ${(state.patch?.length ?? 0) / 1024 | 0} KiB` },
-        { name: 'captureGit, isomorphic-git (in process)', value: ms(iso.median), note: `min ${ms(iso.min)}, max ${ms(iso.max)}; fallback when git is absent` },
-        { name: 'listProjectFiles, git CLI', value: ms(list.median), note: `${files.length} files; min ${ms(list.min)}, max ${ms(list.max)}` },
-        { name: 'listProjectFiles, isomorphic-git', value: ms(listIso.median) },
-        { name: 'whole process: node + import + captureGit (cli)', value: ms(procCli.median), note: `\`node -e 0\` floor ${ms(node0.median)}` },
-        { name: 'whole process: node + import + captureGit (isomorphic)', value: ms(procIso.median) },
-        { name: 'whole process: `import(\'execa\')` alone', value: ms(execaLoad.median), note: 'why the binding spawns git with node:child_process' },
-      ],
-    }];
+    return [
+      {
+        title: 'Git binding: captureGit / listProjectFiles on a 2,000-file repo',
+        command: '40 dirs × 50 files (~11 MB), one commit, then 20 modified + 5 untracked + 5 deleted; in-process median after a warm-up (cli n=15, isomorphic n=5); whole-process = `node -e` importing dist/src/git/git.js and capturing once, median of 7 (isomorphic: 3)',
+        rows: [
+          { name: 'captureGit, git CLI (in process)', value: ms(cli.median), note: `min ${ms(cli.min)}, max ${ms(cli.max)}; target ≤ 100 ms; patch ${((state.patch?.length ?? 0) / 1024) | 0} KiB` },
+          { name: 'captureGit, isomorphic-git (in process)', value: ms(iso.median), note: `min ${ms(iso.min)}, max ${ms(iso.max)}; fallback when git is absent` },
+          { name: 'listProjectFiles, git CLI', value: ms(list.median), note: `${files.length} files; min ${ms(list.min)}, max ${ms(list.max)}` },
+          { name: 'listProjectFiles, isomorphic-git', value: ms(listIso.median) },
+          { name: 'whole process: node + import + captureGit (cli)', value: ms(procCli.median), note: `\`node -e 0\` floor ${ms(node0.median)}` },
+          { name: 'whole process: node + import + captureGit (isomorphic)', value: ms(procIso.median) },
+          { name: "whole process: `import('execa')` alone", value: ms(execaLoad.median), note: 'why the binding spawns git with node:child_process' },
+        ],
+      },
+    ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -41,9 +41,14 @@ function runPeak(dir: string, args: string[]): Promise<{ wall: number; peakKiB: 
       try {
         const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak, Number(m[1]));
-      } catch { /* exited */ }
+      } catch {
+        /* exited */
+      }
     }, 20);
-    child.on('exit', (code) => { clearInterval(poll); resolve({ wall: performance.now() - t0, peakKiB: peak, code }); });
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      resolve({ wall: performance.now() - t0, peakKiB: peak, code });
+    });
   });
 }
 

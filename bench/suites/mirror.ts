@@ -26,14 +26,36 @@ function syntheticRun(store: LocalStore, id: string, n: number, artifact: (i: nu
     const bytes = artifact(i);
     const hash = store.putObjectSync(bytes);
     const rec: TaskRecord = {
-      schema: 'flowrun.task/1', run: id, step: 'work', id: String(i), stack: [{ step: 'start', index: i, count: n }], parents: ['start/0'], status: 'ok',
-      attempts: [{ attempt: 0, started: now, finished: now, durationMs: 1, status: 'ok' }], artifacts: { value: { hash, size: bytes.byteLength } }, logs: { stdout: logs, stderr: logs },
+      schema: 'flowrun.task/1',
+      run: id,
+      step: 'work',
+      id: String(i),
+      stack: [{ step: 'start', index: i, count: n }],
+      parents: ['start/0'],
+      status: 'ok',
+      attempts: [{ attempt: 0, started: now, finished: now, durationMs: 1, status: 'ok' }],
+      artifacts: { value: { hash, size: bytes.byteLength } },
+      logs: { stdout: logs, stderr: logs },
     };
     store.writeRecordSync(taskRecordPath(id, 'work', String(i)), rec);
   }
   const run: RunRecord = {
-    schema: 'flowrun.run/1', id, flow: 'Bench', file: 'bench.ts', status: 'ok', params: {}, seed: 1, tags: [], started: now, finished: now,
-    host: 'bench', pid: 1, flowrunVersion: '0', node: process.version, steps: [{ name: 'work', type: 'linear' }], git: null,
+    schema: 'flowrun.run/1',
+    id,
+    flow: 'Bench',
+    file: 'bench.ts',
+    status: 'ok',
+    params: {},
+    seed: 1,
+    tags: [],
+    started: now,
+    finished: now,
+    host: 'bench',
+    pid: 1,
+    flowrunVersion: '0',
+    node: process.version,
+    steps: [{ name: 'work', type: 'linear' }],
+    git: null,
   };
   store.createRecordSync(`runs/${id}/claim.json`, { id });
   store.writeRecordSync(runRecordPath(id), run);
@@ -65,7 +87,12 @@ export async function mirror(): Promise<Section[]> {
     t0 = performance.now();
     await mapLimit(hashes, 6, async (h) => {
       const Key = naive.objectKey(h);
-      try { await naive.client.send(new HeadObjectCommand({ Bucket: naive.loc.bucket, Key })); return; } catch { /* absent: upload */ }
+      try {
+        await naive.client.send(new HeadObjectCommand({ Bucket: naive.loc.bucket, Key }));
+        return;
+      } catch {
+        /* absent: upload */
+      }
       await naive.client.send(new PutObjectCommand({ Bucket: naive.loc.bucket, Key, Body: readFileSync(local.objectPath(h)) }));
     });
     const files = await local.listRecords('runs/run-1/tasks/work');
@@ -111,7 +138,11 @@ export async function mirror(): Promise<Section[]> {
     // 3. `flow runs --remote` with 1,000 runs on the mirror.
     const many = await S3Store.open(await server.location());
     const record = local.readRecordSync<RunRecord>(runRecordPath('run-1'))!;
-    await mapLimit(Array.from({ length: 1000 }, (_, i) => i + 1), 16, (i) => many.writeRecord(runRecordPath(`run-${i}`), { ...record, id: `run-${i}` }));
+    await mapLimit(
+      Array.from({ length: 1000 }, (_, i) => i + 1),
+      16,
+      (i) => many.writeRecord(runRecordPath(`run-${i}`), { ...record, id: `run-${i}` }),
+    );
     const env = { ...process.env, FLOW_MIRROR_URL: `s3://${many.loc.bucket}/${many.loc.prefix}`, FLOW_S3_ENDPOINT: server.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true' };
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -170,20 +201,26 @@ export async function mirrorTrust(): Promise<Section[]> {
       return { exit: r.status, code, time, rssMiB: Number(readFileSync(out, 'utf8')) / 1024 };
     };
     const clean = await pull(() => undefined);
-    const asArtifacts = await pull((t, hash) => { t.artifacts.value!.hash = hash; });
-    const asLogs = await pull((t, hash) => { t.logs.stdout = hash; });
+    const asArtifacts = await pull((t, hash) => {
+      t.artifacts.value!.hash = hash;
+    });
+    const asLogs = await pull((t, hash) => {
+      t.logs.stdout = hash;
+    });
     const row = (name: string, p: typeof clean, note: string) => ({ name, value: `peak RSS ${p.rssMiB.toFixed(0)} MiB, ${ms(p.time)}`, note: `exit ${p.exit}, ${p.code}; ${note}` });
     process.stderr.write(`  clean ${clean.rssMiB.toFixed(0)} MiB, artifacts ${asArtifacts.rssMiB.toFixed(0)} MiB, logs ${asLogs.rssMiB.toFixed(0)} MiB\n`);
-    return [{
-      title: 'S3 mirror: forged input (issue #13)',
-      command: '`npm run bench -- mirrorTrust` (s3rver via tools/s3-test-server; peak RSS = getrusage maxRSS of the `flow pull` process)',
-      rows: [
-        row(`pull of a ${BOMBS}-task run, unforged`, clean, 'the baseline: CLI, SDK and the run'),
-        row(`the same run, its ${BOMBS} artifacts swapped for gzip bombs (${(bomb.byteLength / 1e6).toFixed(1)} MB each, inflating to ${BOMB_MEMBERS * 64 / 1024} GiB)`, asArtifacts, 'refused at the size the record declares, before a byte is stored; f3d2067 took six such objects to 2.2 GB RSS (issue #13)'),
-        row(`the same bombs named as the tasks' logs (no declared size)`, asLogs, 'refused after inflating 1 GiB (the bound for objects without a declared size), streamed: memory stays flat'),
-      ],
-      text: `Each bomb is ${BOMB_MEMBERS} concatenated gzip members of 64 MiB of zeros behind flowrun's object header, written under objects/ with the S3 client and named by the run's record bundle. Peak RSS does not depend on machine load; the times do (the bomb-as-log time is inflating and hashing 1 GiB, about 5 s of one core here).`,
-    }];
+    return [
+      {
+        title: 'S3 mirror: forged input (issue #13)',
+        command: '`npm run bench -- mirrorTrust` (s3rver via tools/s3-test-server; peak RSS = getrusage maxRSS of the `flow pull` process)',
+        rows: [
+          row(`pull of a ${BOMBS}-task run, unforged`, clean, 'the baseline: CLI, SDK and the run'),
+          row(`the same run, its ${BOMBS} artifacts swapped for gzip bombs (${(bomb.byteLength / 1e6).toFixed(1)} MB each, inflating to ${(BOMB_MEMBERS * 64) / 1024} GiB)`, asArtifacts, 'refused at the size the record declares, before a byte is stored; f3d2067 took six such objects to 2.2 GB RSS (issue #13)'),
+          row(`the same bombs named as the tasks' logs (no declared size)`, asLogs, 'refused after inflating 1 GiB (the bound for objects without a declared size), streamed: memory stays flat'),
+        ],
+        text: `Each bomb is ${BOMB_MEMBERS} concatenated gzip members of 64 MiB of zeros behind flowrun's object header, written under objects/ with the S3 client and named by the run's record bundle. Peak RSS does not depend on machine load; the times do (the bomb-as-log time is inflating and hashing 1 GiB, about 5 s of one core here).`,
+      },
+    ];
   } finally {
     await server.stop();
     rmSync(work, { recursive: true, force: true });

@@ -21,16 +21,22 @@ export async function repro(): Promise<Section[]> {
   const diffs = [0, 1, 2, 3, 4].map(() => flow(['diff', 'run-2', 'run-3', '--json']));
   const same = [0, 1, 2].map(() => flow(['diff', 'run-2', 'run-2']));
   let replay = 0;
-  try { replay = flow(['replay', 'run-2', '-q']); } catch { throw new Error('replay of the bench run did not reproduce'); }
+  try {
+    replay = flow(['replay', 'run-2', '-q']);
+  } catch {
+    throw new Error('replay of the bench run did not reproduce');
+  }
   rmSync(dir, { recursive: true, force: true });
-  return [{
-    title: 'Reproducibility: diff and replay of foreach-1000 runs',
-    command: 'whole-process wall time of the CLI in a git repo; diff medians of 5 (3 for identical runs)',
-    rows: [
-      { name: '`flow diff` of two 1,000-task runs (every task differs)', value: ms(median(diffs)), note: 'target < 1 s' },
-      { name: '`flow diff` of a run with itself', value: ms(median(same)) },
-      { name: 'original `flow run` (foreach-1000)', value: ms(original) },
-      { name: '`flow replay` of it (extract package, rerun, verify 3,000+ artifacts)', value: ms(replay), note: `overhead ×${(replay / original).toFixed(2)} of the original` },
-    ],
-  }];
+  return [
+    {
+      title: 'Reproducibility: diff and replay of foreach-1000 runs',
+      command: 'whole-process wall time of the CLI in a git repo; diff medians of 5 (3 for identical runs)',
+      rows: [
+        { name: '`flow diff` of two 1,000-task runs (every task differs)', value: ms(median(diffs)), note: 'target < 1 s' },
+        { name: '`flow diff` of a run with itself', value: ms(median(same)) },
+        { name: 'original `flow run` (foreach-1000)', value: ms(original) },
+        { name: '`flow replay` of it (extract package, rerun, verify 3,000+ artifacts)', value: ms(replay), note: `overhead ×${(replay / original).toFixed(2)} of the original` },
+      ],
+    },
+  ];
 }

@@ -22,7 +22,10 @@ function dirStats(root: string): { files: number; bytes: number } {
       const p = join(d, name);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
-      else { files++; bytes += st.blocks * 512; }
+      else {
+        files++;
+        bytes += st.blocks * 512;
+      }
     }
   };
   walk(root);
@@ -70,7 +73,11 @@ export async function runtime(): Promise<Section[]> {
   }
   const time = (args: string[]) => {
     const t: number[] = [];
-    for (let i = 0; i < 5; i++) { const t0 = performance.now(); execFileSync(process.execPath, [BIN, ...args], { cwd: many, stdio: 'ignore' }); t.push(performance.now() - t0); }
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      execFileSync(process.execPath, [BIN, ...args], { cwd: many, stdio: 'ignore' });
+      t.push(performance.now() - t0);
+    }
     return median(t);
   };
   const runsTime = time(['runs', '--json']);
@@ -80,32 +87,37 @@ export async function runtime(): Promise<Section[]> {
   rmSync(dir, { recursive: true, force: true });
 
   const logSection = await logs();
-  return [{
-    title: 'Local runtime: per-task overhead and scale',
-    command: '`flow run` whole process (GNU time), trivial foreach flow, flow compiled beforehand; medians of 3',
-    rows: [
-      { name: '**per-task overhead** (foreach-1000 minus foreach-1, ÷ 999, --max-workers 2)', value: ms(perTask), note: `target ≤ 8 ms; Metaflow 157 ms. foreach-1: ${ms(median(one))}, foreach-1000: ${ms(median(thousand))}` },
-      { name: 'linear-10 wall time', value: ms(median(linear)) },
-      { name: 'foreach-10,000 wall time (default workers)', value: ms(big.wall), note: 'Metaflow foreach-1000: 227 s' },
-      { name: 'foreach-10,000 orchestrator peak RSS', value: `${(big.rssKiB / 1024).toFixed(0)} MiB`, note: 'target < 512 MiB' },
-      { name: 'files on disk per task (foreach-10,000 store)', value: ((after.files - before.files) / tasks).toFixed(2), note: 'Metaflow: 44–48' },
-      { name: 'bytes on disk per task', value: `${((after.bytes - before.bytes) / tasks / 1024).toFixed(1)} KiB`, note: 'Metaflow: ~190 KB (allocated blocks)' },
-    ],
-  }, {
-    title: 'A 1 GiB Buffer artifact: save + load through the store vs the floor',
-    command: 'bench/big-artifact.ts: save and load each in its own child process; floor = sha256 + writeFileSync, then readFileSync + sha256 of the same bytes; peak RSS by GNU time (max of save and load)',
-    rows: [
-      { name: 'save (store)', value: ms(store.save), note: `floor ${ms(floor.save)} (×${(store.save / floor.save).toFixed(2)}); Metaflow 200 MiB: 4.8 s` },
-      { name: 'load (store, hash verified)', value: ms(store.load), note: `floor ${ms(floor.load)} (×${(store.load / floor.load).toFixed(2)}); Metaflow 200 MiB: 1.38 s` },
-      { name: 'peak RSS (store)', value: `${(store.rssKiB / 1024).toFixed(0)} MiB`, note: `${(store.rssKiB / 1024 / 1024).toFixed(2)}× the artifact; target ≤ 1.5×; floor ${(floor.rssKiB / 1024).toFixed(0)} MiB` },
-    ],
-  }, {
-    title: 'Reading runs back with 1,000 runs in the store',
-    command: 'whole-process wall time of the CLI, median of 5',
-    rows: [
-      { name: '`flow runs --json`', value: ms(runsTime), note: 'target < 300 ms' },
-      { name: '`flow inspect run-500 --json`', value: ms(inspectTime) },
-      { name: '`flow --version` (CLI start-up floor)', value: ms(node0) },
-    ],
-  }, logSection];
+  return [
+    {
+      title: 'Local runtime: per-task overhead and scale',
+      command: '`flow run` whole process (GNU time), trivial foreach flow, flow compiled beforehand; medians of 3',
+      rows: [
+        { name: '**per-task overhead** (foreach-1000 minus foreach-1, ÷ 999, --max-workers 2)', value: ms(perTask), note: `target ≤ 8 ms; Metaflow 157 ms. foreach-1: ${ms(median(one))}, foreach-1000: ${ms(median(thousand))}` },
+        { name: 'linear-10 wall time', value: ms(median(linear)) },
+        { name: 'foreach-10,000 wall time (default workers)', value: ms(big.wall), note: 'Metaflow foreach-1000: 227 s' },
+        { name: 'foreach-10,000 orchestrator peak RSS', value: `${(big.rssKiB / 1024).toFixed(0)} MiB`, note: 'target < 512 MiB' },
+        { name: 'files on disk per task (foreach-10,000 store)', value: ((after.files - before.files) / tasks).toFixed(2), note: 'Metaflow: 44–48' },
+        { name: 'bytes on disk per task', value: `${((after.bytes - before.bytes) / tasks / 1024).toFixed(1)} KiB`, note: 'Metaflow: ~190 KB (allocated blocks)' },
+      ],
+    },
+    {
+      title: 'A 1 GiB Buffer artifact: save + load through the store vs the floor',
+      command: 'bench/big-artifact.ts: save and load each in its own child process; floor = sha256 + writeFileSync, then readFileSync + sha256 of the same bytes; peak RSS by GNU time (max of save and load)',
+      rows: [
+        { name: 'save (store)', value: ms(store.save), note: `floor ${ms(floor.save)} (×${(store.save / floor.save).toFixed(2)}); Metaflow 200 MiB: 4.8 s` },
+        { name: 'load (store, hash verified)', value: ms(store.load), note: `floor ${ms(floor.load)} (×${(store.load / floor.load).toFixed(2)}); Metaflow 200 MiB: 1.38 s` },
+        { name: 'peak RSS (store)', value: `${(store.rssKiB / 1024).toFixed(0)} MiB`, note: `${(store.rssKiB / 1024 / 1024).toFixed(2)}× the artifact; target ≤ 1.5×; floor ${(floor.rssKiB / 1024).toFixed(0)} MiB` },
+      ],
+    },
+    {
+      title: 'Reading runs back with 1,000 runs in the store',
+      command: 'whole-process wall time of the CLI, median of 5',
+      rows: [
+        { name: '`flow runs --json`', value: ms(runsTime), note: 'target < 300 ms' },
+        { name: '`flow inspect run-500 --json`', value: ms(inspectTime) },
+        { name: '`flow --version` (CLI start-up floor)', value: ms(node0) },
+      ],
+    },
+    logSection,
+  ];
 }

@@ -69,24 +69,26 @@ export async function ui(): Promise<Section[]> {
   const dirSize = (p: string) => readdirSync(join(REPO, p)).reduce((n, f) => n + statSync(join(REPO, p, f)).size, 0);
   const gz = (p: string) => gzipSync(readFileSync(join(REPO, p))).byteLength;
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
-  return [{
-    title: 'flow ui and cards',
-    command: `\`npm run bench -- ui\`: a real run, its foreach multiplied to ${FOREACH_TASKS.toLocaleString('en')} task records, ${RUNS.toLocaleString('en')} run records; server times are whole HTTP requests on 127.0.0.1 (median of 10); the browser is Debian's headless Chromium via playwright-core`,
-    rows: [
-      { name: '`flow ui` ready to serve (spawn → first page answered)', value: ms(median(ready)), note: `target ≤ 1 s; min ${ms(Math.min(...ready))}, max ${ms(Math.max(...ready))}, median of 5` },
-      { name: `runs page, ${RUNS.toLocaleString('en')} runs in the store (GET /api/runs, first 200 rows)`, value: ms(median(runsPage)), note: 'target ≤ 300 ms server time' },
-      { name: `runs page, all ${RUNS.toLocaleString('en')} rows (GET /api/runs?limit=1000)`, value: ms(median(runsAll)), note: '' },
-      { name: `run page of a ${FOREACH_TASKS.toLocaleString('en')}-task foreach: navigation → header and DAG drawn, links live`, value: browser ? ms(browser.dag) : 'skipped', note: browser ? 'first visit; a finished run\'s DAG needs no task record (its record has the counts)' : '/usr/bin/chromium missing' },
-      { name: `run page of a ${FOREACH_TASKS.toLocaleString('en')}-task foreach: navigation → DAG and timeline drawn`, value: browser ? ms(browser.load) : 'skipped', note: browser ? 'target ≤ 2 s; first visit (the server reads the 10,000 task records)' : '/usr/bin/chromium missing' },
-      { name: 'same page, second visit (task records cached by the server)', value: browser ? ms(browser.warm) : 'skipped', note: '' },
-      { name: 'timeline scrolled to its last task and drawn', value: browser ? ms(browser.scroll) : 'skipped', note: 'virtualized: ~60 rows in the DOM' },
-      { name: '`flow card` export of a 1,000-row table (whole process)', value: ms(card.median), note: `target ≤ 1 s; ${kb(cardBytes)} of HTML; min ${ms(card.min)}, max ${ms(card.max)}` },
-      { name: 'front end shipped (dist/ui: app.js, app.css, favicon)', value: kb(dirSize('dist/ui')), note: `app.js ${kb(size('dist/ui/app.js'))}, ${kb(gz('dist/ui/app.js'))} gzipped (preact + @dagrejs/dagre + pages)` },
-      { name: 'card renderer shipped (dist/vendor: vega + vega-lite + vega-interpreter, markdown-it)', value: kb(dirSize('dist/vendor')), note: 'loaded only when a card is rendered; installed as node_modules they are 80 packages, 25 MB' },
-      { name: 'runtime dependencies added', value: '0', note: 'preact, dagre, vega*, markdown-it are devDependencies bundled at build time; playwright-core is for tests' },
-    ],
-    text: `Load average ${load.toFixed(1)} on 2 cores when the suite started (other jobs share the machine): the times are inflated accordingly, and vary about 2× between runs.`,
-  }];
+  return [
+    {
+      title: 'flow ui and cards',
+      command: `\`npm run bench -- ui\`: a real run, its foreach multiplied to ${FOREACH_TASKS.toLocaleString('en')} task records, ${RUNS.toLocaleString('en')} run records; server times are whole HTTP requests on 127.0.0.1 (median of 10); the browser is Debian's headless Chromium via playwright-core`,
+      rows: [
+        { name: '`flow ui` ready to serve (spawn → first page answered)', value: ms(median(ready)), note: `target ≤ 1 s; min ${ms(Math.min(...ready))}, max ${ms(Math.max(...ready))}, median of 5` },
+        { name: `runs page, ${RUNS.toLocaleString('en')} runs in the store (GET /api/runs, first 200 rows)`, value: ms(median(runsPage)), note: 'target ≤ 300 ms server time' },
+        { name: `runs page, all ${RUNS.toLocaleString('en')} rows (GET /api/runs?limit=1000)`, value: ms(median(runsAll)), note: '' },
+        { name: `run page of a ${FOREACH_TASKS.toLocaleString('en')}-task foreach: navigation → header and DAG drawn, links live`, value: browser ? ms(browser.dag) : 'skipped', note: browser ? "first visit; a finished run's DAG needs no task record (its record has the counts)" : '/usr/bin/chromium missing' },
+        { name: `run page of a ${FOREACH_TASKS.toLocaleString('en')}-task foreach: navigation → DAG and timeline drawn`, value: browser ? ms(browser.load) : 'skipped', note: browser ? 'target ≤ 2 s; first visit (the server reads the 10,000 task records)' : '/usr/bin/chromium missing' },
+        { name: 'same page, second visit (task records cached by the server)', value: browser ? ms(browser.warm) : 'skipped', note: '' },
+        { name: 'timeline scrolled to its last task and drawn', value: browser ? ms(browser.scroll) : 'skipped', note: 'virtualized: ~60 rows in the DOM' },
+        { name: '`flow card` export of a 1,000-row table (whole process)', value: ms(card.median), note: `target ≤ 1 s; ${kb(cardBytes)} of HTML; min ${ms(card.min)}, max ${ms(card.max)}` },
+        { name: 'front end shipped (dist/ui: app.js, app.css, favicon)', value: kb(dirSize('dist/ui')), note: `app.js ${kb(size('dist/ui/app.js'))}, ${kb(gz('dist/ui/app.js'))} gzipped (preact + @dagrejs/dagre + pages)` },
+        { name: 'card renderer shipped (dist/vendor: vega + vega-lite + vega-interpreter, markdown-it)', value: kb(dirSize('dist/vendor')), note: 'loaded only when a card is rendered; installed as node_modules they are 80 packages, 25 MB' },
+        { name: 'runtime dependencies added', value: '0', note: 'preact, dagre, vega*, markdown-it are devDependencies bundled at build time; playwright-core is for tests' },
+      ],
+      text: `Load average ${load.toFixed(1)} on 2 cores when the suite started (other jobs share the machine): the times are inflated accordingly, and vary about 2× between runs.`,
+    },
+  ];
 }
 
 /** Writes `n` task records for the run's foreach step (copies of a real one), and the run record. */
@@ -94,7 +96,10 @@ function multiplyForeach(store: LocalStore, base: RunRecord, id: string, n: numb
   for (const step of readdirSync(join(store.root, 'runs', base.id, 'tasks'))) {
     for (const file of readdirSync(join(store.root, 'runs', base.id, 'tasks', step))) {
       const t = store.readRecordSync<TaskRecord>(`runs/${base.id}/tasks/${step}/${file}`)!;
-      if (step !== 'work') { store.writeRecordSync(taskRecordPath(id, step, t.id), { ...t, run: id }); continue; }
+      if (step !== 'work') {
+        store.writeRecordSync(taskRecordPath(id, step, t.id), { ...t, run: id });
+        continue;
+      }
       if (t.id !== '0') continue;
       const t0 = Date.parse(t.attempts[0]!.started);
       for (let i = 0; i < n; i++) {
@@ -134,7 +139,10 @@ async function timeUiReady(cwd: string): Promise<number> {
 function fetchTime(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    get(url, (res) => { res.resume(); res.on('end', () => resolve(performance.now() - t0)); }).on('error', reject);
+    get(url, (res) => {
+      res.resume();
+      res.on('end', () => resolve(performance.now() - t0));
+    }).on('error', reject);
   });
 }
 
@@ -145,11 +153,17 @@ async function repeat(n: number, f: () => Promise<number>): Promise<number[]> {
 }
 
 async function runPageInChromium(url: string, run: string): Promise<{ load: number; scroll: number; warm: number; dag: number } | undefined> {
-  try { statSync('/usr/bin/chromium'); } catch { return undefined; }
+  try {
+    statSync('/usr/bin/chromium');
+  } catch {
+    return undefined;
+  }
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'flowrun-bench-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 1360, height: 900 },
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1360, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   try {

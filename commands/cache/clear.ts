@@ -2,12 +2,12 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../src/cli/base.js';
 
 export default class CacheClear extends BaseCommand {
-  static override summary = 'Delete step cache entries: every one, or one step\'s; the runs and their objects stay.';
+  static override summary = "Delete step cache entries: every one, or one step's; the runs and their objects stay.";
   static override examples = ['<%= config.bin %> cache clear', '<%= config.bin %> cache clear --step train', '<%= config.bin %> cache clear --remote --step train'];
   static override enableJsonFlag = true;
   static override flags = {
-    step: Flags.string({ description: 'only this step\'s entries' }),
-    remote: Flags.boolean({ description: 'also the S3 mirror\'s entries (every machine stops reusing them)' }),
+    step: Flags.string({ description: "only this step's entries" }),
+    remote: Flags.boolean({ description: "also the S3 mirror's entries (every machine stops reusing them)" }),
   };
 
   async run(): Promise<unknown> {

@@ -4,7 +4,7 @@ import { MAX_WORKERS } from '../../src/config/schema.js';
 
 export default class CacheVerify extends BaseCommand {
   static override summary = 'Recompute the tasks a run reused from the step cache and check them bit for bit; evict every entry that did not reproduce.';
-  static override description = 'The tasks run from RUN\'s code package with its params and seed, as flow replay does; RUN\'s other tasks are taken as they are. Exit 0 only when every cached task reproduced. A diverged entry is removed here and, when a mirror is configured, from the mirror.';
+  static override description = "The tasks run from RUN's code package with its params and seed, as flow replay does; RUN's other tasks are taken as they are. Exit 0 only when every cached task reproduced. A diverged entry is removed here and, when a mirror is configured, from the mirror.";
   static override examples = ['<%= config.bin %> cache verify run-42'];
   static override enableJsonFlag = true;
   static override args = { run: Args.string({ description: 'a run that reused tasks from the cache', required: true }) };
@@ -22,9 +22,18 @@ export default class CacheVerify extends BaseCommand {
     const config = loadConfig(process.cwd());
     const quiet = flags.quiet || this.jsonEnabled();
     const out = await verifyCachedTasks({
-      config, store: openProjectStore(config), run: args.run, maxWorkers: flags['max-workers'], quiet, json: this.jsonEnabled(),
-      warn: (l) => { if (!quiet) process.stderr.write(`warning: ${l}\n`); },
-      info: (l) => { if (!quiet) process.stderr.write(`${l}\n`); },
+      config,
+      store: openProjectStore(config),
+      run: args.run,
+      maxWorkers: flags['max-workers'],
+      quiet,
+      json: this.jsonEnabled(),
+      warn: (l) => {
+        if (!quiet) process.stderr.write(`warning: ${l}\n`);
+      },
+      info: (l) => {
+        if (!quiet) process.stderr.write(`${l}\n`);
+      },
     });
     const lines = renderCacheVerify(out);
     for (const l of flags.quiet ? lines.slice(-1) : lines) this.log(l);

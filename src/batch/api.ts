@@ -23,9 +23,9 @@ export function batchError(e: unknown, doing: string, config: BatchConfig | unde
   const where = config?.endpoint ? `the Batch endpoint ${config.endpoint}` : `AWS Batch in ${config?.region ?? process.env.AWS_REGION ?? 'us-east-1'}`;
   const auth = /credential|signature|token|AccessDenied|UnrecognizedClient/i.test(`${err.name} ${err.message}`);
   return new FlowError('BATCH_API_ERROR', `${doing} failed at ${where}: ${err.name ?? 'Error'}: ${err.message}`, {
-    exitCode: ExitCode.remote, cause: e,
-    fix: auth ? 'Check the AWS credentials the SDK finds (AWS_PROFILE, environment, SSO, instance role) and that they allow the Batch actions listed in the README.'
-      : 'Check batch.endpoint/batch.region in .flowrc and your network; the README lists the IAM permissions the orchestrator needs.',
+    exitCode: ExitCode.remote,
+    cause: e,
+    fix: auth ? 'Check the AWS credentials the SDK finds (AWS_PROFILE, environment, SSO, instance role) and that they allow the Batch actions listed in the README.' : 'Check batch.endpoint/batch.region in .flowrc and your network; the README lists the IAM permissions the orchestrator needs.',
   });
 }
 
@@ -53,7 +53,8 @@ export async function describeQueues(client: BatchClient, queues: string[], conf
     const detail = found.find((d) => d.jobQueueName === q || d.jobQueueArn === q);
     if (!detail) {
       throw new FlowError('BATCH_QUEUE_NOT_FOUND', `The AWS Batch job queue ${q} does not exist${config?.endpoint ? ` at ${config.endpoint}` : ` in ${config?.region ?? process.env.AWS_REGION ?? 'us-east-1'}`}.`, {
-        exitCode: ExitCode.remote, key: 'batch.queue',
+        exitCode: ExitCode.remote,
+        key: 'batch.queue',
         fix: 'Create it (templates/aws/batch-cloudformation.yaml creates one), or name an existing queue in .flowrc batch.queue, FLOW_BATCH_QUEUE or @batch({ queue }).',
       });
     }
@@ -64,7 +65,9 @@ export async function describeQueues(client: BatchClient, queues: string[], conf
     const maxvCpus = ces.length ? Math.max(...ces.map((c) => c.computeResources?.maxvCpus ?? 0)) : undefined;
     const fargate = types.find((t) => t === 'FARGATE' || t === 'FARGATE_SPOT');
     out.set(q, {
-      name: q, platform: fargate ?? types[0] ?? 'EC2', instanceTypes,
+      name: q,
+      platform: fargate ?? types[0] ?? 'EC2',
+      instanceTypes,
       ...(maxvCpus ? { maxvCpus } : {}),
       ...(!fargate && instanceTypes.length ? { maxMemoryMiB: largestInstanceMiB(instanceTypes) } : {}),
     });
@@ -79,14 +82,22 @@ export async function describeQueues(client: BatchClient, queues: string[], conf
 export class JobDefinitions {
   private readonly known = new Map<string, Promise<string>>();
 
-  constructor(private readonly client: BatchClient, private readonly settings: DefinitionSettings, private readonly queues: ReadonlyMap<string, QueueInfo>, private readonly config: BatchConfig | undefined) {}
+  constructor(
+    private readonly client: BatchClient,
+    private readonly settings: DefinitionSettings,
+    private readonly queues: ReadonlyMap<string, QueueInfo>,
+    private readonly config: BatchConfig | undefined,
+  ) {}
 
   arnFor(s: BatchStepSettings): Promise<string> {
     const queue = this.queues.get(s.queue) ?? { name: s.queue, platform: 'EC2' as const, instanceTypes: [] };
     const body = jobDefinitionBody(s, queue, this.settings);
     const name = jobDefinitionName(body);
     let p = this.known.get(name);
-    if (!p) { p = this.ensure(name, body); this.known.set(name, p); }
+    if (!p) {
+      p = this.ensure(name, body);
+      this.known.set(name, p);
+    }
     return p;
   }
 

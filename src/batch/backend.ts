@@ -133,7 +133,10 @@ export class BatchBackend implements TaskBackend {
     this.pending = [];
     const groups = new Map<string, Tracked[]>();
     for (const t of batch) {
-      if (t.aborted) { this.settle(t, { result: { ok: false, error: interrupted(t.job, 'was not submitted because the run stopped') }, logs: NO_LOGS }); continue; }
+      if (t.aborted) {
+        this.settle(t, { result: { ok: false, error: interrupted(t.job, 'was not submitted because the run stopped') }, logs: NO_LOGS });
+        continue;
+      }
       const list = groups.get(t.job.step) ?? [];
       list.push(t);
       groups.set(t.job.step, list);
@@ -147,9 +150,18 @@ export class BatchBackend implements TaskBackend {
     try {
       this.module ??= this.o.module();
       const [definition, module] = await Promise.all([this.o.definitions.arnFor(settings), this.module]);
-      await this.o.bridge.upload(tasks.flatMap((t) => inputRefs(t.job)), [this.o.code.hash, ...inputObjects(tasks[0]!.job)]);
+      await this.o.bridge.upload(
+        tasks.flatMap((t) => inputRefs(t.job)),
+        [this.o.code.hash, ...inputObjects(tasks[0]!.job)],
+      );
       const payload: TaskPayload = {
-        v: 2, run: this.o.run, code: this.o.code, module, ...this.o.envs(step), heapMB: heapFor(settings.memory), logEveryS: this.o.logEveryS ?? 10,
+        v: 2,
+        run: this.o.run,
+        code: this.o.code,
+        module,
+        ...this.o.envs(step),
+        heapMB: heapFor(settings.memory),
+        logEveryS: this.o.logEveryS ?? 10,
         tasks: tasks.map((t) => portable(t.job)),
       };
       const payloadHash = await this.o.remote.putObject(Buffer.from(JSON.stringify(payload)));
@@ -157,19 +169,26 @@ export class BatchBackend implements TaskBackend {
       const env = { ...this.o.environment, FLOW_TASK_PAYLOAD: payloadHash, FLOW_IMAGE: settings.image };
       const timeout = maxTimeout(tasks);
       this.count('SubmitJob');
-      const r = await this.o.client.send(new SubmitJobCommand({
-        jobName: jobName(this.o.flow, this.o.run, attempt > 0 ? `${step}-retry${attempt}` : step),
-        jobQueue: settings.queue, jobDefinition: definition,
-        ...(tasks.length > 1 ? { arrayProperties: { size: tasks.length } } : {}),
-        containerOverrides: { environment: Object.entries(env).map(([name, value]) => ({ name, value })) },
-        // Batch retries only a vanished host (Spot); flowrun's @retry does the rest, so every attempt is recorded and only failed tasks rerun.
-        retryStrategy: retryStrategy(settings),
-        ...(timeout ? { timeout: { attemptDurationSeconds: Math.max(60, Math.ceil(timeout / 1000)) } } : {}),
-        tags: { ...settings.options.tags, 'flowrun:flow': this.o.flow, 'flowrun:run': this.o.run, 'flowrun:step': step },
-        propagateTags: true,
-      }));
+      const r = await this.o.client.send(
+        new SubmitJobCommand({
+          jobName: jobName(this.o.flow, this.o.run, attempt > 0 ? `${step}-retry${attempt}` : step),
+          jobQueue: settings.queue,
+          jobDefinition: definition,
+          ...(tasks.length > 1 ? { arrayProperties: { size: tasks.length } } : {}),
+          containerOverrides: { environment: Object.entries(env).map(([name, value]) => ({ name, value })) },
+          // Batch retries only a vanished host (Spot); flowrun's @retry does the rest, so every attempt is recorded and only failed tasks rerun.
+          retryStrategy: retryStrategy(settings),
+          ...(timeout ? { timeout: { attemptDurationSeconds: Math.max(60, Math.ceil(timeout / 1000)) } } : {}),
+          tags: { ...settings.options.tags, 'flowrun:flow': this.o.flow, 'flowrun:run': this.o.run, 'flowrun:step': step },
+          propagateTags: true,
+        }),
+      );
       const unit: Unit = { jobId: r.jobId!, step, tasks, array: tasks.length > 1, state: 'SUBMITTED', progressAt: Date.now(), finished: { SUCCEEDED: 0, FAILED: 0 } };
-      tasks.forEach((t, index) => { t.unit = unit; t.batchId = unit.array ? `${unit.jobId}:${index}` : unit.jobId; if (unit.array) t.index = index; });
+      tasks.forEach((t, index) => {
+        t.unit = unit;
+        t.batchId = unit.array ? `${unit.jobId}:${index}` : unit.jobId;
+        if (unit.array) t.index = index;
+      });
       this.units.add(unit);
       this.o.info(`${step}: submitted ${unit.array ? `array job ${unit.jobId} (${tasks.length} tasks)` : `job ${unit.jobId} (task ${tasks[0]!.job.taskId})`} to ${settings.queue}`);
       for (const t of tasks) if (t.aborted) this.abort(t.job, t.aborted);
@@ -194,7 +213,10 @@ export class BatchBackend implements TaskBackend {
     let changed = false;
     const units = [...this.units];
     try {
-      for (const ids of chunks(units.map((u) => u.jobId), DESCRIBE_MAX_IDS)) {
+      for (const ids of chunks(
+        units.map((u) => u.jobId),
+        DESCRIBE_MAX_IDS,
+      )) {
         this.count('DescribeJobs');
         const r = await this.o.client.send(new DescribeJobsCommand({ jobs: ids }));
         for (const detail of r.jobs ?? []) {
@@ -214,7 +236,12 @@ export class BatchBackend implements TaskBackend {
   /** Applies a job's description; returns whether anything changed. */
   private async update(unit: Unit, d: JobDetail): Promise<boolean> {
     const summary = d.arrayProperties?.statusSummary;
-    const state = summary ? Object.entries(summary).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ') : d.status!;
+    const state = summary
+      ? Object.entries(summary)
+          .filter(([, n]) => n > 0)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(', ')
+      : d.status!;
     const changed = state !== unit.state;
     if (changed) {
       unit.state = state;
@@ -223,10 +250,21 @@ export class BatchBackend implements TaskBackend {
     }
     if (!unit.array) {
       const t = unit.tasks[0]!;
-      if (d.status === 'RUNNING' && t.onStart) { t.onStart(); t.onStart = undefined; }
+      if (d.status === 'RUNNING' && t.onStart) {
+        t.onStart();
+        t.onStart = undefined;
+      }
       if (d.status === 'SUCCEEDED' || d.status === 'FAILED') {
         const last = d.attempts?.at(-1);
-        await this.finishTask(t, { batchJobId: unit.jobId, status: d.status, statusReason: d.statusReason, exitCode: d.container?.exitCode ?? last?.container?.exitCode, reason: d.container?.reason ?? last?.container?.reason, logStream: last?.container?.logStreamName ?? d.container?.logStreamName, batchAttempts: d.attempts?.length });
+        await this.finishTask(t, {
+          batchJobId: unit.jobId,
+          status: d.status,
+          statusReason: d.statusReason,
+          exitCode: d.container?.exitCode ?? last?.container?.exitCode,
+          reason: d.container?.reason ?? last?.container?.reason,
+          logStream: last?.container?.logStreamName ?? d.container?.logStreamName,
+          batchAttempts: d.attempts?.length,
+        });
       }
     } else if (summary) {
       const grown = (['SUCCEEDED', 'FAILED'] as const).filter((st) => (summary[st] ?? 0) > unit.finished[st]);
@@ -281,9 +319,12 @@ export class BatchBackend implements TaskBackend {
     const settings = this.o.steps.get(unit.step)!;
     const seconds = Math.round(this.o.runnableLimitMs / 1000);
     const error: FlowErrorJson = {
-      code: 'BATCH_STUCK_RUNNABLE', step: unit.step, exitCode: ExitCode.remote, data: { batchJobId: unit.jobId, queue: settings.queue },
+      code: 'BATCH_STUCK_RUNNABLE',
+      step: unit.step,
+      exitCode: ExitCode.remote,
+      data: { batchJobId: unit.jobId, queue: settings.queue },
       message: `Step ${unit.step}: Batch job ${unit.jobId} stayed RUNNABLE for ${seconds} s in queue ${settings.queue}: no compute environment placed it (it asks for ${settings.cpu} vCPU, ${settings.memory} MiB${settings.gpu ? `, ${settings.gpu} GPU` : ''}).`,
-      fix: 'Check that the queue\'s compute environment is ENABLED and VALID and that its instance types have that much CPU/memory (maxvCpus > 0), or ask for less with @resources; the limit is batch.runnableTimeoutSeconds.',
+      fix: "Check that the queue's compute environment is ENABLED and VALID and that its instance types have that much CPU/memory (maxvCpus > 0), or ask for less with @resources; the limit is batch.runnableTimeoutSeconds.",
     };
     for (const t of unit.tasks) if (!t.done) this.settle(t, { result: { ok: false, error }, logs: NO_LOGS });
     this.units.delete(unit);
@@ -302,22 +343,25 @@ export class BatchBackend implements TaskBackend {
   /** What jobOutcome needs; CloudWatch Logs is loaded only when a job failed without a result. */
   private get outcomes(): OutcomeContext {
     return {
-    run: this.o.run, remote: this.o.remote, bridge: this.o.bridge, config: this.o.config,
-    memoryOf: (step) => this.o.steps.get(step)!.memory,
-    imageOf: (step) => this.o.steps.get(step)!.image,
-    logGroupOf: (step) => this.o.steps.get(step)!.logGroup ?? DEFAULT_LOG_GROUP,
-    jobError: async (ref) => {
-      const logs = await import('./logs.js');
-      this.logs ??= logs.logsClient(this.o.config);
-      // The awslogs driver flushes a stopped container's last lines within seconds: look again briefly.
-      for (let i = 0; i < 4; i++) {
-        this.count('GetLogEvents');
-        const found = logs.jobErrorIn((await logs.readLogStream(this.logs, ref))?.text ?? '');
-        if (found || i === 3) return found;
-        await new Promise((r) => setTimeout(r, this.o.pollMs?.min ?? 1000));
-      }
-      return undefined;
-    },
+      run: this.o.run,
+      remote: this.o.remote,
+      bridge: this.o.bridge,
+      config: this.o.config,
+      memoryOf: (step) => this.o.steps.get(step)!.memory,
+      imageOf: (step) => this.o.steps.get(step)!.image,
+      logGroupOf: (step) => this.o.steps.get(step)!.logGroup ?? DEFAULT_LOG_GROUP,
+      jobError: async (ref) => {
+        const logs = await import('./logs.js');
+        this.logs ??= logs.logsClient(this.o.config);
+        // The awslogs driver flushes a stopped container's last lines within seconds: look again briefly.
+        for (let i = 0; i < 4; i++) {
+          this.count('GetLogEvents');
+          const found = logs.jobErrorIn((await logs.readLogStream(this.logs, ref))?.text ?? '');
+          if (found || i === 3) return found;
+          await new Promise((r) => setTimeout(r, this.o.pollMs?.min ?? 1000));
+        }
+        return undefined;
+      },
     };
   }
 
@@ -340,18 +384,20 @@ export class BatchBackend implements TaskBackend {
       if (stopping.length === open.length) targets.set(unit.jobId, { reason, tasks: stopping });
       else for (const t of stopping) targets.set(t.batchId!, { reason, tasks: [t] });
     }
-    await Promise.all([...targets].map(async ([jobId, { reason, tasks }]) => {
-      try {
-        this.count('TerminateJob');
-        await this.o.client.send(new TerminateJobCommand({ jobId, reason }));
-      } catch (e) {
-        this.o.info(`Could not terminate Batch job ${jobId}: ${(e as Error).message}`);
-      }
-      for (const t of tasks) {
-        const end = { batchJobId: t.batchId!, status: 'FAILED', statusReason: reason, arrayIndex: t.index };
-        await this.finishTask(t, end);
-      }
-    }));
+    await Promise.all(
+      [...targets].map(async ([jobId, { reason, tasks }]) => {
+        try {
+          this.count('TerminateJob');
+          await this.o.client.send(new TerminateJobCommand({ jobId, reason }));
+        } catch (e) {
+          this.o.info(`Could not terminate Batch job ${jobId}: ${(e as Error).message}`);
+        }
+        for (const t of tasks) {
+          const end = { batchJobId: t.batchId!, status: 'FAILED', statusReason: reason, arrayIndex: t.index };
+          await this.finishTask(t, end);
+        }
+      }),
+    );
   }
 
   private count(op: string): void {

@@ -32,7 +32,9 @@ let memo: Promise<TaskBundle> | undefined;
  */
 export function taskBundle(): Promise<TaskBundle> {
   memo ??= loadOrBuild();
-  memo.catch(() => { memo = undefined; });
+  memo.catch(() => {
+    memo = undefined;
+  });
   return memo;
 }
 
@@ -43,7 +45,9 @@ async function loadOrBuild(): Promise<TaskBundle> {
     const { hash, command } = JSON.parse(readFileSync(index, 'utf8')) as { hash: string; command: string[] };
     const doc = readFileSync(join(dir, `${hash}.json`));
     if (sha256(doc) === hash) return { hash, doc, command };
-  } catch { /* not built yet, or damaged: build again */ }
+  } catch {
+    /* not built yet, or damaged: build again */
+  }
   const built = await build();
   writeFileAtomic(join(dir, `${built.hash}.json`), built.doc);
   writeFileAtomic(index, Buffer.from(JSON.stringify({ hash: built.hash, command: built.command })));
@@ -61,19 +65,36 @@ async function build(): Promise<TaskBundle> {
   };
   const out = await esbuild.build({
     entryPoints: ENTRIES.map((e) => ({ in: join(src, e), out: join('dist', 'src', e.replace(/\.js$/, '')) })),
-    outdir, bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20', write: false,
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    write: false,
     // Shared code goes next to the worker: code that finds a file relative to its own module
     // (the loader hooks beside env-resolution) finds it in dist/src/task/ as in the package.
     chunkNames: 'dist/src/task/chunk-[hash]',
-    external: EXTERNAL, minify: true, keepNames: true, legalComments: 'none', logLevel: 'silent',
+    external: EXTERNAL,
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'silent',
     banner: { js: REQUIRE_SHIM },
   });
   for (const f of out.outputFiles) files[relative(outdir, f.path)] = f.text;
   const doc = Buffer.from(JSON.stringify({ schema: 'flowrun.bundle/1', version: FLOWRUN_VERSION, files: Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : 1))) }));
   const loader = await esbuild.build({
-    entryPoints: [join(src, 'batch', 'loader', 'loader.js')], bundle: true, format: 'cjs', platform: 'node',
+    entryPoints: [join(src, 'batch', 'loader', 'loader.js')],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
     // Old enough to parse on the Node of an outdated image, so the version check can say what is wrong.
-    target: 'node16', write: false, minify: true, legalComments: 'none', logLevel: 'silent',
+    target: 'node16',
+    write: false,
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
   });
   return { hash: sha256(doc), doc, command: ['node', '-e', loader.outputFiles[0]!.text.trim()] };
 }

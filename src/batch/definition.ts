@@ -51,7 +51,9 @@ function range(from: number, to: number, step: number): number[] {
  * environments have, Fargate without an execution role (exit 2, naming the step and queue).
  */
 export function validateForQueue(step: string, s: BatchStepSettings, q: QueueInfo, d: DefinitionSettings, file: string): void {
-  const fail = (message: string, fix: string) => { throw new UsageError('BATCH_INVALID_FOR_QUEUE', `Step ${step}: ${message}`, { file, step, fix }); };
+  const fail = (message: string, fix: string) => {
+    throw new UsageError('BATCH_INVALID_FOR_QUEUE', `Step ${step}: ${message}`, { file, step, fix });
+  };
   if (isFargate(q.platform)) {
     if (s.gpu > 0) fail(`asks for ${s.gpu} GPU, but job queue ${q.name} runs on ${q.platform}, which has no GPUs.`, 'Send GPU steps to a queue with a GPU compute environment (@batch({ queue })); templates/aws/batch-cloudformation.yaml creates one.');
     const ec2Only = (['sharedMemory', 'tmpfs', 'hostVolumes', 'privileged', 'ulimits'] as const).filter((k) => s.options[k] !== undefined);
@@ -62,9 +64,9 @@ export function validateForQueue(step: string, s: BatchStepSettings, q: QueueInf
     }
     if (!d.executionRoleArn) fail(`job queue ${q.name} runs on Fargate, whose jobs need a task execution role.`, 'Set batch.executionRoleArn in .flowrc (templates/aws/batch-cloudformation.yaml outputs one).');
   } else if (s.options.ephemeralStorage !== undefined) {
-    fail(`@batch({ ephemeralStorage }) sizes a Fargate task's disk, but queue ${q.name} runs on ${q.platform}.`, 'On EC2 the disk is the instance\'s: use a launch template with a larger volume (templates/aws/batch-cloudformation.yaml has one).');
+    fail(`@batch({ ephemeralStorage }) sizes a Fargate task's disk, but queue ${q.name} runs on ${q.platform}.`, "On EC2 the disk is the instance's: use a launch template with a larger volume (templates/aws/batch-cloudformation.yaml has one).");
   }
-  if (q.maxvCpus !== undefined && s.cpu > q.maxvCpus) fail(`asks for ${s.cpu} vCPU, more than job queue ${q.name} can ever run (maxvCpus ${q.maxvCpus}).`, 'Ask for fewer vCPUs, or raise the compute environment\'s maxvCpus.');
+  if (q.maxvCpus !== undefined && s.cpu > q.maxvCpus) fail(`asks for ${s.cpu} vCPU, more than job queue ${q.name} can ever run (maxvCpus ${q.maxvCpus}).`, "Ask for fewer vCPUs, or raise the compute environment's maxvCpus.");
   if (q.maxMemoryMiB !== undefined && s.memory > q.maxMemoryMiB) {
     fail(`asks for ${s.memory} MiB, more than the largest instance of job queue ${q.name} has (${q.maxMemoryMiB} MiB; instance types ${q.instanceTypes.join(', ')}): it would stay RUNNABLE forever.`, 'Ask for less memory, or add larger instance types to the compute environment.');
   }
@@ -89,14 +91,18 @@ export function jobDefinitionBody(s: BatchStepSettings, q: QueueInfo, d: Definit
     type: 'container',
     platformCapabilities: [fargate ? 'FARGATE' : 'EC2'],
     containerProperties: {
-      image: s.image, command: d.command, resourceRequirements: resourceRequirements(s),
+      image: s.image,
+      command: d.command,
+      resourceRequirements: resourceRequirements(s),
       ...(d.jobRoleArn ? { jobRoleArn: d.jobRoleArn } : {}),
-      ...(fargate ? {
-        executionRoleArn: d.executionRoleArn,
-        networkConfiguration: { assignPublicIp: d.assignPublicIp === false ? 'DISABLED' : 'ENABLED' },
-        fargatePlatformConfiguration: { platformVersion: 'LATEST' },
-        ...(o.ephemeralStorage !== undefined ? { ephemeralStorage: { sizeInGiB: o.ephemeralStorage } } : {}),
-      } : {}),
+      ...(fargate
+        ? {
+            executionRoleArn: d.executionRoleArn,
+            networkConfiguration: { assignPublicIp: d.assignPublicIp === false ? 'DISABLED' : 'ENABLED' },
+            fargatePlatformConfiguration: { platformVersion: 'LATEST' },
+            ...(o.ephemeralStorage !== undefined ? { ephemeralStorage: { sizeInGiB: o.ephemeralStorage } } : {}),
+          }
+        : {}),
       ...(Object.keys(linuxParameters).length ? { linuxParameters } : {}),
       ...(o.ulimits ? { ulimits: Object.entries(o.ulimits).map(([name, l]) => ({ name, softLimit: l.soft, hardLimit: l.hard })) } : {}),
       ...(o.privileged ? { privileged: true } : {}),
@@ -135,7 +141,10 @@ const GIB_PER_VCPU: Record<string, number> = { c: 2, m: 4, r: 8, x: 16, z: 8, t:
 export function largestInstanceMiB(types: string[]): number | undefined {
   let max = 0;
   for (const t of types) {
-    if (t === 'optimal') { max = Math.max(max, 768 * 1024); continue; }
+    if (t === 'optimal') {
+      max = Math.max(max, 768 * 1024);
+      continue;
+    }
     const m = /^([a-z]+)(\d+[a-z-]*)(?:\.(\w+))?$/.exec(t);
     const perVcpu = m ? GIB_PER_VCPU[m[1]![0]!] : undefined;
     if (!m || perVcpu === undefined) return undefined;

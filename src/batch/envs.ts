@@ -18,7 +18,12 @@ export const TARGET = { os: 'linux', cpu: 'x64', name: 'linux-x64' } as const;
 /** Where an installed node_modules for (lock, platform) is recorded in the S3 store: any orchestrator reuses it. */
 const envRecordPath = (lock: string, platform: string) => `batch/envs/npm-${lock}-${platform}.json`;
 
-interface EnvRecord { v: 1; lock: string; platform: string; tarball: string }
+interface EnvRecord {
+  v: 1;
+  lock: string;
+  platform: string;
+  tarball: string;
+}
 
 /**
  * A node_modules tree for the containers, from a package-lock: installed once per (lock hash,
@@ -44,7 +49,8 @@ export async function npmEnvTarball(remote: Store, lock: Buffer, o: { lockHash: 
     const r = await run('npm', args, dir);
     if (r.code !== 0) {
       throw new FlowError('BATCH_ENV_INSTALL_FAILED', `Installing ${o.what} for ${TARGET.name} (the Batch containers) failed; npm says:\n${r.output.trim().split('\n').slice(-8).join('\n')}`, {
-        exitCode: ExitCode.remote, fix: 'Check that the registry holds every locked package (npm ci works here), then run again.',
+        exitCode: ExitCode.remote,
+        fix: 'Check that the registry holds every locked package (npm ci works here), then run again.',
       });
     }
     const tar = await tarOf(dir);
@@ -64,7 +70,8 @@ function refuseInstallScripts(lock: Buffer, what: string): void {
     .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
   if (scripted.length === 0) return;
   throw new FlowError('BATCH_ENV_INSTALL_SCRIPTS', `${what} has packages with install scripts (${scripted.join(', ')}), which build or download code for the machine that installs them: this ${platform()}-${arch()} machine cannot install them for the ${TARGET.name} Batch containers.`, {
-    exitCode: ExitCode.usage, data: { packages: scripted },
+    exitCode: ExitCode.usage,
+    data: { packages: scripted },
     fix: 'Use a prebuilt image that already has these packages (templates/aws/Dockerfile shows how) in @batch({ image }), or run the flow from a linux-x64 machine.',
   });
 }
@@ -73,12 +80,18 @@ function refuseInstallScripts(lock: Buffer, what: string): void {
 export async function uploadCondaPackages(remote: Store, lock: Buffer, steps: string[], info: (line: string) => void): Promise<void> {
   const parsed = parseCondaLock(lock, `The conda lock of step ${steps.join(', ')}`);
   const missing: typeof parsed.packages = [];
-  await mapLimit(parsed.packages, 8, async (p) => { if (!(await remote.hasObject(p.sha256))) missing.push(p); });
+  await mapLimit(parsed.packages, 8, async (p) => {
+    if (!(await remote.hasObject(p.sha256))) missing.push(p);
+  });
   if (missing.length === 0) return;
   info(`conda: copying ${missing.length} package archive(s) of step ${steps.join(', ')} to the store for the Batch containers`);
   const cache = new PackageCache();
   await mapLimit(missing, 4, async (p) => {
-    const { bytes } = await cache.fetch(p.sha256, () => download(p.url, steps), (actual) => new FlowError('ENV_PACKAGE_CORRUPT', `The conda package ${p.url} does not match its lock: sha256 ${actual}, the lock says ${p.sha256}.`, { exitCode: ExitCode.storeIntegrity, fix: 'Check the channel, or resolve again with --refresh-envs.' }));
+    const { bytes } = await cache.fetch(
+      p.sha256,
+      () => download(p.url, steps),
+      (actual) => new FlowError('ENV_PACKAGE_CORRUPT', `The conda package ${p.url} does not match its lock: sha256 ${actual}, the lock says ${p.sha256}.`, { exitCode: ExitCode.storeIntegrity, fix: 'Check the channel, or resolve again with --refresh-envs.' }),
+    );
     // Archives are compressed already; the object id is the archive's own sha256, as in the lock.
     await remote.putObject(bytes, { compress: false });
   });
@@ -107,8 +120,12 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; 
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: process.env.npm_config_loglevel ?? 'error' } });
     let output = '';
-    child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
     child.on('error', (e) => resolve({ code: -1, output: `cannot run ${cmd}: ${e.message}` }));
     child.on('close', (code) => resolve({ code: code ?? -1, output }));
   });
@@ -131,7 +148,12 @@ export type ContainerEnvs = Pick<TaskPayload, 'project' | 'npm' | 'conda'>;
 export class StepEnvironments {
   private readonly memo = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly envs: RunEnvironments | undefined, private readonly local: Store, private readonly remote: Store, private readonly info: (line: string) => void) {}
+  constructor(
+    private readonly envs: RunEnvironments | undefined,
+    private readonly local: Store,
+    private readonly remote: Store,
+    private readonly info: (line: string) => void,
+  ) {}
 
   async forStep(step: string): Promise<ContainerEnvs> {
     const e = this.envs;
@@ -165,7 +187,11 @@ export class StepEnvironments {
 
   private once<T>(key: string, make: () => Promise<T>): Promise<T> {
     let p = this.memo.get(key) as Promise<T> | undefined;
-    if (!p) { p = make(); this.memo.set(key, p); p.catch(() => this.memo.delete(key)); }
+    if (!p) {
+      p = make();
+      this.memo.set(key, p);
+      p.catch(() => this.memo.delete(key));
+    }
     return p;
   }
 }

@@ -6,7 +6,11 @@ export { DEFAULT_LOG_GROUP } from './log-group.js';
 const MAX_EVENTS = 10_000;
 
 /** Where one attempt's container output went: recorded per attempt, so `flow logs` can read it after the fact. */
-export interface LogStreamRef { group: string; stream: string; region?: string }
+export interface LogStreamRef {
+  group: string;
+  stream: string;
+  region?: string;
+}
 
 /** A CloudWatch Logs client for the Batch region (a custom batch.endpoint serves both APIs). */
 export function logsClient(config: BatchConfig | undefined): CloudWatchLogsClient {
@@ -40,7 +44,12 @@ export async function readLogStream(client: CloudWatchLogsClient, ref: LogStream
 }
 
 /** A job's own account of why it stopped: the last `flowrun-error: {json}` line its loader or bootstrap printed. */
-export interface JobError { code: string; message: string; fix?: string; exitCode: number }
+export interface JobError {
+  code: string;
+  message: string;
+  fix?: string;
+  exitCode: number;
+}
 
 export function jobErrorIn(text: string): JobError | undefined {
   const lines = text.split('\n').filter((l) => l.startsWith('flowrun-error: '));
@@ -49,6 +58,8 @@ export function jobErrorIn(text: string): JobError | undefined {
   try {
     const e = JSON.parse(last.slice('flowrun-error: '.length)) as Partial<JobError>;
     if (typeof e.code === 'string' && typeof e.message === 'string' && typeof e.exitCode === 'number') return { code: e.code, message: e.message, fix: e.fix, exitCode: e.exitCode };
-  } catch { /* a line the task printed, not ours */ }
+  } catch {
+    /* a line the task printed, not ours */
+  }
   return undefined;
 }

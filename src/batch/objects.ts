@@ -14,7 +14,15 @@ export async function artifactObjects(ref: ArtifactRef, fetch: (hash: string) =>
   for (;;) {
     let missing: string | undefined;
     try {
-      decodeArtifact(got.get(ref.hash)!, { hash: ref.hash, getBlob: (h) => { const b = got.get(h); if (b) return b; missing = h; throw NEED_BLOB; } });
+      decodeArtifact(got.get(ref.hash)!, {
+        hash: ref.hash,
+        getBlob: (h) => {
+          const b = got.get(h);
+          if (b) return b;
+          missing = h;
+          throw NEED_BLOB;
+        },
+      });
     } catch (e) {
       if (e !== NEED_BLOB) throw e;
     }
@@ -22,7 +30,6 @@ export async function artifactObjects(ref: ArtifactRef, fetch: (hash: string) =>
     got.set(missing, await fetch(missing));
   }
 }
-
 
 /**
  * Moves objects between the orchestrator's store and the S3 store Batch jobs use. When both are
@@ -32,9 +39,14 @@ export async function artifactObjects(ref: ArtifactRef, fetch: (hash: string) =>
 export class ObjectBridge {
   private readonly remoteHas = new Set<string>();
 
-  constructor(readonly local: Store, readonly remote: Store) {}
+  constructor(
+    readonly local: Store,
+    readonly remote: Store,
+  ) {}
 
-  private get same(): boolean { return this.local === this.remote; }
+  private get same(): boolean {
+    return this.local === this.remote;
+  }
 
   /** Makes the artifacts (documents and blobs) and plain objects available in the remote store. */
   async upload(artifacts: ArtifactRef[], objects: string[] = []): Promise<void> {

@@ -31,7 +31,10 @@ export interface OutcomeContext {
 export async function jobOutcome(c: OutcomeContext, job: TaskJob, end: JobEnd, aborted: 'timeout' | 'interrupt' | undefined): Promise<TaskOutcome> {
   const logStream = end.logStream ? { group: c.logGroupOf(job.step), stream: end.logStream } : undefined;
   const remote = (uploaded: boolean): RemoteAttempt => ({
-    backend: 'batch', jobId: end.batchJobId, uploaded, ...(end.batchAttempts && end.batchAttempts > 1 ? { batchAttempts: end.batchAttempts } : {}),
+    backend: 'batch',
+    jobId: end.batchJobId,
+    uploaded,
+    ...(end.batchAttempts && end.batchAttempts > 1 ? { batchAttempts: end.batchAttempts } : {}),
     ...(logStream ? { logGroup: logStream.group, logStream: logStream.stream, region: c.config?.region ?? process.env.AWS_REGION ?? 'us-east-1' } : {}),
   });
   try {
@@ -61,8 +64,12 @@ function uploadedLogs(rec: BatchTaskResult): AttemptLogs {
 function jobOwnError(job: TaskJob, end: JobEnd, own: JobError): FlowErrorJson {
   const where = `Task ${job.step}/${job.taskId} (Batch job ${end.batchJobId}${end.arrayIndex !== undefined ? `, array index ${end.arrayIndex}` : ''})`;
   return {
-    code: own.code, step: job.step, exitCode: own.exitCode === ExitCode.storeIntegrity ? ExitCode.storeIntegrity : ExitCode.remote, message: `${where} could not run: ${own.message}`,
-    ...(own.fix ? { fix: own.fix } : {}), data: { batchJobId: end.batchJobId, arrayIndex: end.arrayIndex, exitCode: end.exitCode, logStream: end.logStream, infrastructure: true },
+    code: own.code,
+    step: job.step,
+    exitCode: own.exitCode === ExitCode.storeIntegrity ? ExitCode.storeIntegrity : ExitCode.remote,
+    message: `${where} could not run: ${own.message}`,
+    ...(own.fix ? { fix: own.fix } : {}),
+    data: { batchJobId: end.batchJobId, arrayIndex: end.arrayIndex, exitCode: end.exitCode, logStream: end.logStream, infrastructure: true },
   };
 }
 

@@ -90,7 +90,14 @@ export function jobEndError(job: TaskJob, end: JobEnd, memoryMiB: number, image 
   const base = { step: job.step, exitCode: ExitCode.runFailed, data } as const;
   const cannotStart = /CannotStartContainerError/.exec(`${end.reason ?? ''} ${end.statusReason ?? ''}`);
   if (cannotStart && /"?node"?: executable file not found/.test(`${end.reason ?? ''} ${end.statusReason ?? ''}`)) {
-    return { ...base, data: { ...data, infrastructure: true }, exitCode: ExitCode.remote, code: 'BATCH_IMAGE_NODE', message: `${where} could not start: the image ${image || '(unknown)'} has no node on its PATH; flowrun tasks need Node >= 20 in the image.`, fix: 'Use an image with Node 20 or later (e.g. node:20, or the Dockerfile in templates/aws/), in @batch({ image }) or .flowrc batch.image.' };
+    return {
+      ...base,
+      data: { ...data, infrastructure: true },
+      exitCode: ExitCode.remote,
+      code: 'BATCH_IMAGE_NODE',
+      message: `${where} could not start: the image ${image || '(unknown)'} has no node on its PATH; flowrun tasks need Node >= 20 in the image.`,
+      fix: 'Use an image with Node 20 or later (e.g. node:20, or the Dockerfile in templates/aws/), in @batch({ image }) or .flowrc batch.image.',
+    };
   }
   if (end.exitCode === 137 || /OutOfMemory/i.test(end.reason ?? '')) {
     return { ...base, code: 'TASK_OOM', message: `${where} ran out of memory: it was killed (exit 137) with ${memoryMiB} MiB requested.`, fix: 'Raise the memory with @resources({ memory }) or @batch({ memory }) (MiB), or use less memory in the step.' };
@@ -100,7 +107,8 @@ export function jobEndError(job: TaskJob, end: JobEnd, memoryMiB: number, image 
   }
   const exit = end.exitCode !== undefined ? `exit code ${end.exitCode}` : 'no exit code';
   return {
-    ...base, code: 'BATCH_JOB_FAILED',
+    ...base,
+    code: 'BATCH_JOB_FAILED',
     message: `${where} ${end.status === 'SUCCEEDED' ? 'succeeded but wrote no result' : 'failed'}: ${exit}${end.statusReason ? `, "${end.statusReason}"` : ''}${end.reason ? ` (${end.reason})` : ''}.`,
     fix: 'See the job in the AWS Batch console (its CloudWatch log stream) for why the container stopped before the task ran.',
   };

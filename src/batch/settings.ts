@@ -61,7 +61,9 @@ export function batchStepSettings(step: StepNode, config: BatchConfig | undefine
   const queue = (typeof batch.queue === 'string' ? batch.queue : undefined) ?? config?.queue;
   if (!queue) {
     throw new UsageError('BATCH_NO_QUEUE', `Step ${step.name} runs on AWS Batch but no job queue is named.`, {
-      file, step: step.name, fix: 'Set "batch": { "queue": "<queue>" } in .flowrc, FLOW_BATCH_QUEUE, or --with batch:queue=<queue>.',
+      file,
+      step: step.name,
+      fix: 'Set "batch": { "queue": "<queue>" } in .flowrc, FLOW_BATCH_QUEUE, or --with batch:queue=<queue>.',
     });
   }
   return {
@@ -79,7 +81,11 @@ export function batchStepSettings(step: StepNode, config: BatchConfig | undefine
 function containerOptions(step: StepNode, o: Record<string, Literal>, file: string): ContainerOptions {
   const rec = (k: string) => (o[k] && typeof o[k] === 'object' && !Array.isArray(o[k]) ? (o[k] as Record<string, string>) : undefined);
   const bad = (k: string, message: string) => new UsageError('BATCH_OPTION_INVALID', `Step ${step.name}: @batch({ ${k} }) ${message}`, { file, step: step.name, line: step.line, fix: `See the @batch options in the README (${k}).` });
-  const mib = (k: string, v: string) => { const n = Number(v); if (!Number.isInteger(n) || n <= 0) throw bad(k, `needs sizes in MiB, got '${v}'.`); return n; };
+  const mib = (k: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw bad(k, `needs sizes in MiB, got '${v}'.`);
+    return n;
+  };
   const out: ContainerOptions = {};
   if (num(o.sharedMemory) !== undefined) out.sharedMemory = num(o.sharedMemory)!;
   if (rec('tmpfs')) out.tmpfs = Object.fromEntries(Object.entries(rec('tmpfs')!).map(([p, v]) => [absolute('tmpfs', p), mib('tmpfs', v)]));
@@ -89,11 +95,13 @@ function containerOptions(step: StepNode, o: Record<string, Literal>, file: stri
   }
   if (rec('hostVolumes')) out.hostVolumes = Object.fromEntries(Object.entries(rec('hostVolumes')!).map(([p, v]) => [absolute('hostVolumes', p), absolute('hostVolumes', v)]));
   if (rec('ulimits')) {
-    out.ulimits = Object.fromEntries(Object.entries(rec('ulimits')!).map(([name, v]) => {
-      const m = /^(\d+)(?::(\d+))?$/.exec(v);
-      if (!m) throw bad('ulimits', `needs 'limit' or 'soft:hard' for ${name}, got '${v}'.`);
-      return [name, { soft: Number(m[1]), hard: Number(m[2] ?? m[1]) }];
-    }));
+    out.ulimits = Object.fromEntries(
+      Object.entries(rec('ulimits')!).map(([name, v]) => {
+        const m = /^(\d+)(?::(\d+))?$/.exec(v);
+        if (!m) throw bad('ulimits', `needs 'limit' or 'soft:hard' for ${name}, got '${v}'.`);
+        return [name, { soft: Number(m[1]), hard: Number(m[2] ?? m[1]) }];
+      }),
+    );
   }
   if (rec('logOptions')) out.logOptions = rec('logOptions');
   if (rec('tags')) out.tags = rec('tags');
@@ -109,7 +117,10 @@ function containerOptions(step: StepNode, o: Record<string, Literal>, file: stri
 
 /** Batch resource requirements (VCPU, MEMORY in MiB, GPU) as the API spells them. */
 export function resourceRequirements(s: BatchStepSettings): Array<{ type: 'VCPU' | 'MEMORY' | 'GPU'; value: string }> {
-  const out: Array<{ type: 'VCPU' | 'MEMORY' | 'GPU'; value: string }> = [{ type: 'VCPU', value: String(s.cpu) }, { type: 'MEMORY', value: String(s.memory) }];
+  const out: Array<{ type: 'VCPU' | 'MEMORY' | 'GPU'; value: string }> = [
+    { type: 'VCPU', value: String(s.cpu) },
+    { type: 'MEMORY', value: String(s.memory) },
+  ];
   if (s.gpu > 0) out.push({ type: 'GPU', value: String(s.gpu) });
   return out;
 }
@@ -124,7 +135,10 @@ export function jobDefinitionName(body: unknown): string {
 
 /** Batch job names: up to 128 letters, digits, hyphens and underscores. */
 export function jobName(flow: string, run: string, step: string): string {
-  return `${flow}-${run}-${step}`.replace(/[^A-Za-z0-9_-]/g, '_').replace(/^[^A-Za-z0-9]/, 'f').slice(0, 128);
+  return `${flow}-${run}-${step}`
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .replace(/^[^A-Za-z0-9]/, 'f')
+    .slice(0, 128);
 }
 
 /**
@@ -134,8 +148,9 @@ export function jobName(flow: string, run: string, step: string): string {
 export function batchStoreLocation(config: FlowConfig): S3Location {
   const location = mirrorLocation(config);
   if (location) return location;
-  throw new UsageError('BATCH_NEEDS_S3', 'Running steps on AWS Batch needs an S3 store: Batch tasks run on other machines and read and write the store there, but this project\'s store is only on local disk.', {
-    file: config.file, key: 'store',
+  throw new UsageError('BATCH_NEEDS_S3', "Running steps on AWS Batch needs an S3 store: Batch tasks run on other machines and read and write the store there, but this project's store is only on local disk.", {
+    file: config.file,
+    key: 'store',
     fix: 'Configure one in .flowrc: "store": "s3://<bucket>/<prefix>" (or "mirror": { "url": "s3://<bucket>/<prefix>" }), or set FLOW_STORE=s3://<bucket>/<prefix>.',
   });
 }

@@ -46,7 +46,9 @@ export async function prepareBatch(config: FlowConfig, graph: FlowGraph): Promis
   const remote = await S3Store.open(location);
   const client = batchClient(config.batch);
   const definitionSettings: DefinitionSettings = {
-    command: [], jobRoleArn: config.batch?.jobRoleArn ?? undefined, executionRoleArn: config.batch?.executionRoleArn ?? undefined,
+    command: [],
+    jobRoleArn: config.batch?.jobRoleArn ?? undefined,
+    executionRoleArn: config.batch?.executionRoleArn ?? undefined,
     ...(config.batch?.assignPublicIp !== undefined ? { assignPublicIp: config.batch.assignPublicIp } : {}),
   };
   let queues;
@@ -66,23 +68,35 @@ export async function prepareBatch(config: FlowConfig, graph: FlowGraph): Promis
   const region = config.batch?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const containerEnvs = new Map<string, ContainerEnvs>();
   return {
-    steps, location, remote, client,
+    steps,
+    location,
+    remote,
+    client,
     remoteSteps: new Map([...steps].map(([name, st]) => [name, { gpu: st.gpu > 0 }])),
     prepareEnvironments: async (envs, localStore, info) => {
       const prepared = new StepEnvironments(envs, localStore, remote, info);
       for (const step of steps.keys()) containerEnvs.set(step, await prepared.forStep(step));
     },
-    backend: (o) => new BatchBackend({
-      envs: (step) => containerEnvs.get(step) ?? {},
-      client, config: config.batch, run: o.run, flow: o.flow, remote, bridge: new ObjectBridge(o.local, remote), definitions, code: o.code, steps,
-      module: () => compiledForContainer(o.path, o.projectRoot, o.envPackages, remote),
-      environment: { ...storeEnvironment(location), FLOW_BUNDLE: bundle.hash, AWS_REGION: region },
-      // A local endpoint runs jobs in seconds; AWS in minutes, where slower polling saves calls.
-      pollMs: { min: 250, max: local ? 1_000 : 10_000 },
-      logEveryS: config.batch?.logEverySeconds ?? 10,
-      runnableLimitMs: 1000 * (config.batch?.runnableTimeoutSeconds ?? DEFAULT_RUNNABLE_LIMIT_S),
-      info: o.info,
-    }),
+    backend: (o) =>
+      new BatchBackend({
+        envs: (step) => containerEnvs.get(step) ?? {},
+        client,
+        config: config.batch,
+        run: o.run,
+        flow: o.flow,
+        remote,
+        bridge: new ObjectBridge(o.local, remote),
+        definitions,
+        code: o.code,
+        steps,
+        module: () => compiledForContainer(o.path, o.projectRoot, o.envPackages, remote),
+        environment: { ...storeEnvironment(location), FLOW_BUNDLE: bundle.hash, AWS_REGION: region },
+        // A local endpoint runs jobs in seconds; AWS in minutes, where slower polling saves calls.
+        pollMs: { min: 250, max: local ? 1_000 : 10_000 },
+        logEveryS: config.batch?.logEverySeconds ?? 10,
+        runnableLimitMs: 1000 * (config.batch?.runnableTimeoutSeconds ?? DEFAULT_RUNNABLE_LIMIT_S),
+        info: o.info,
+      }),
     close: () => client.destroy(),
   };
 }

@@ -61,7 +61,10 @@ export async function followTaskLogs(o: { config: FlowConfig; local: SyncStore; 
 
 async function latestLive(store: S3Store, run: string, step: string, task: string): Promise<LiveLogRecord | undefined> {
   const names = await store.listRecords(`batch/${run}/${step}`);
-  const attempts = names.map((n) => new RegExp(`^${task.replace(/\./g, '\\.')}\\.(\\d+)\\.live\\.json$`).exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]));
+  const attempts = names
+    .map((n) => new RegExp(`^${task.replace(/\./g, '\\.')}\\.(\\d+)\\.live\\.json$`).exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
   if (attempts.length === 0) return undefined;
   return store.readRecord<LiveLogRecord>(liveLogPath(run, step, task, Math.max(...attempts)));
 }

@@ -56,16 +56,28 @@ export function flowClosure(o: ClosureInput): FlowClosure {
     const closure = [...reachable(o.imports, modules)].sort().map((p) => `${p}\0${o.hashes[p] ?? 'missing'}`);
     steps.set(step, sha256(JSON.stringify({ shared, own: own.map((m) => text.normalized(m.node.start, m.node.end, [])), modules: closure })));
   }
-  return { steps, constructionParams: constructionParams(methods.map((m) => m.cls), new Set(o.params)) };
+  return {
+    steps,
+    constructionParams: constructionParams(
+      methods.map((m) => m.cls),
+      new Set(o.params),
+    ),
+  };
 }
 
 function wholeFile(o: ClosureInput): FlowClosure {
-  const modules = Object.keys(o.hashes).sort().map((p) => `${p}\0${o.hashes[p]}`);
+  const modules = Object.keys(o.hashes)
+    .sort()
+    .map((p) => `${p}\0${o.hashes[p]}`);
   const digest = sha256(JSON.stringify({ file: o.text, modules }));
   return { steps: new Map(o.steps.map((s) => [s, digest])), constructionParams: 'all' };
 }
 
-interface StepMethod { name: string; node: AstNode; cls: AstNode }
+interface StepMethod {
+  name: string;
+  node: AstNode;
+  cls: AstNode;
+}
 
 /** Methods decorated with @step (any spelling: step, ns.step) whose name is a step of the graph. */
 function stepMethods(program: AstNode, steps: ReadonlySet<string>): StepMethod[] {
@@ -150,7 +162,11 @@ function constructionParams(bodies: AstNode[], params: ReadonlySet<string>): str
   const found = new Set<string>();
   let all = false;
   for (const body of new Set(bodies)) {
-    const methods = new Set(children(body, 'body').filter((m) => m.type === 'MethodDefinition').map((m) => propertyKey(m)));
+    const methods = new Set(
+      children(body, 'body')
+        .filter((m) => m.type === 'MethodDefinition')
+        .map((m) => propertyKey(m)),
+    );
     for (const member of children(body, 'body')) {
       const isCtor = member.type === 'MethodDefinition' && member.kind === 'constructor';
       const isField = member.type === 'PropertyDefinition' && member.static !== true && child(member, 'value') !== undefined;
@@ -191,7 +207,11 @@ class SourceText {
   /** Spans kept byte for byte (strings, templates, regexes, JSX text) and spans dropped (comments), by start. */
   private readonly spans: Array<{ start: number; end: number; keep: boolean }> = [];
 
-  constructor(private readonly text: string, program: AstNode, comments: ReadonlyArray<{ start: number; end: number }>) {
+  constructor(
+    private readonly text: string,
+    program: AstNode,
+    comments: ReadonlyArray<{ start: number; end: number }>,
+  ) {
     walkWithParent(program, undefined, (node) => {
       if (node.type === 'Literal' || node.type === 'TemplateElement' || node.type === 'JSXText') {
         this.spans.push({ start: node.start, end: node.end, keep: true });
@@ -214,7 +234,10 @@ class SourceText {
       code += this.text.slice(at, s.start);
       at = s.end;
       // A comment spanning lines still ends a line (ASI), so it leaves a newline.
-      if (!s.keep && !('cut' in s)) { code += this.text.slice(s.start, s.end).includes('\n') ? '\n' : ' '; continue; }
+      if (!s.keep && !('cut' in s)) {
+        code += this.text.slice(s.start, s.end).includes('\n') ? '\n' : ' ';
+        continue;
+      }
       out += squash(code) + ('cut' in s ? '\u0000step\u0000' : this.text.slice(s.start, s.end));
       code = '';
     }

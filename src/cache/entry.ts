@@ -104,6 +104,5 @@ function isNext(v: unknown): boolean {
 }
 
 function isCard(v: unknown): boolean {
-  return isPlainObject(v) && typeof v.id === 'string' && v.id.length <= 200 && isObjectId(v.hash)
-    && (v.title === undefined || (typeof v.title === 'string' && v.title.length <= 1000)) && (v.errors === undefined || isCount(v.errors));
+  return isPlainObject(v) && typeof v.id === 'string' && v.id.length <= 200 && isObjectId(v.hash) && (v.title === undefined || (typeof v.title === 'string' && v.title.length <= 1000)) && (v.errors === undefined || isCount(v.errors));
 }

@@ -36,12 +36,25 @@ export async function openStepCache(o: OpenStepCache): Promise<StepCache | undef
   const steps = cachedSteps(o.graph, o.flag, o.byDefault);
   if (steps.size === 0) return undefined;
   const closure = await closureOf(o.projectRoot, {
-    file: relative(o.projectRoot, o.path).split(sep).join('/'), text: readFileSync(o.path, 'utf8'),
-    steps: o.graph.steps.map((s) => s.name), params: o.graph.params.map((p) => p.name), imports: o.compiled.imports, hashes: o.compiled.inputs,
+    file: relative(o.projectRoot, o.path).split(sep).join('/'),
+    text: readFileSync(o.path, 'utf8'),
+    steps: o.graph.steps.map((s) => s.name),
+    params: o.graph.params.map((p) => p.name),
+    imports: o.compiled.imports,
+    hashes: o.compiled.inputs,
   });
   return new StepCache({
-    store: o.store, run: o.run.id, graph: o.graph, steps, closure, envLocks: o.run.envLocks ?? {}, params: o.run.params, includes: o.includes, seed: o.run.seed,
-    ...(o.mirror ? { remote: new MirrorEntries(o.mirror, o.store) } : {}), warn: o.warn,
+    store: o.store,
+    run: o.run.id,
+    graph: o.graph,
+    steps,
+    closure,
+    envLocks: o.run.envLocks ?? {},
+    params: o.run.params,
+    includes: o.includes,
+    seed: o.run.seed,
+    ...(o.mirror ? { remote: new MirrorEntries(o.mirror, o.store) } : {}),
+    warn: o.warn,
   });
 }
 

@@ -65,7 +65,8 @@ export async function readBundle(remote: S3Store, k0: string, run: string): Prom
   const refused: string[] = [];
   for (const e of value.entries as unknown[]) {
     const problem = entryProblem(e, { k0 });
-    if (problem) refused.push(problem); else entries.push(e as CacheEntry);
+    if (problem) refused.push(problem);
+    else entries.push(e as CacheEntry);
   }
   const packs: Record<string, [string, number, number]> = {};
   if (isPlainObject(value.packs)) {
@@ -82,7 +83,10 @@ export class MirrorEntries implements EntrySource {
   requests = 0;
   private readonly bundles = new Map<string, Promise<{ byK1: Map<string, CacheEntry[]>; packs: Record<string, [string, number, number]> }>>();
 
-  constructor(private readonly remote: S3Store, private readonly local: DiskStore) {}
+  constructor(
+    private readonly remote: S3Store,
+    private readonly local: DiskStore,
+  ) {}
 
   async candidates(k0: string, k1: string, warn: (line: string) => void): Promise<CacheEntry[]> {
     return (await this.step(k0, warn)).byK1.get(k1) ?? [];
@@ -146,7 +150,7 @@ export class MirrorEntries implements EntrySource {
         if (this.local.hasObjectSync(hash) || staging.has(hash)) return;
         const at = Object.hasOwn(hints, hash) ? hints[hash]! : undefined;
         const hinted = at ? await this.remote.getPackedObjectFile(hash, { pack: at[0], offset: at[1], length: at[2] } satisfies PackEntry) : undefined;
-        const file = hinted ?? await this.remote.getObjectFile(hash);
+        const file = hinted ?? (await this.remote.getObjectFile(hash));
         await staging.put([file], { hash, maxBytes, bound, where: `${this.remote.location} (step cache entry of ${entry.from})` });
       };
       const objects = entryObjects(entry);
@@ -200,7 +204,11 @@ export async function pushCacheEntries(local: SyncStore, remote: S3Store, run: s
     }
   }
   let packed: Map<string, PackEntry> | undefined;
-  try { packed = await remote.packedObjects(); } catch { packed = undefined; /* no hints: lookups read objects loose or through the index */ }
+  try {
+    packed = await remote.packedObjects();
+  } catch {
+    packed = undefined; /* no hints: lookups read objects loose or through the index */
+  }
   let written = 0;
   for (const [k0, entries] of own) {
     const runs = await bundleRuns(remote, k0);
@@ -208,11 +216,18 @@ export async function pushCacheEntries(local: SyncStore, remote: S3Store, run: s
     const newest = runs.filter((r) => byRun(r, run) < 0).at(-1);
     const previous = newest ? await readBundle(remote, k0, newest).catch(() => undefined) : undefined;
     const mine = new Set(entries.map((e) => `${e.k1}/${e.k2}`));
-    const forwarded = previous && 'bundle' in previous
-      ? previous.bundle.entries.filter((e) => !mine.has(`${e.k1}/${e.k2}`)).sort((a, b) => b.created.localeCompare(a.created)).slice(0, FORWARD_MAX)
-      : [];
+    const forwarded =
+      previous && 'bundle' in previous
+        ? previous.bundle.entries
+            .filter((e) => !mine.has(`${e.k1}/${e.k2}`))
+            .sort((a, b) => b.created.localeCompare(a.created))
+            .slice(0, FORWARD_MAX)
+        : [];
     const packs: Record<string, [string, number, number]> = {};
-    const hint = (hash: string) => { const at = packed?.get(hash); if (at) packs[hash] = [at.pack, at.offset, at.length]; };
+    const hint = (hash: string) => {
+      const at = packed?.get(hash);
+      if (at) packs[hash] = [at.pack, at.offset, at.length];
+    };
     for (const e of entries) {
       for (const o of entryObjects(e)) {
         hint(o.hash);
@@ -220,7 +235,7 @@ export async function pushCacheEntries(local: SyncStore, remote: S3Store, run: s
       }
     }
     // Forwarded entries keep their hints (binary parts included: every hint of theirs that is not another entry's object).
-    const carried = previous && 'bundle' in previous ? previous.bundle.packs ?? {} : {};
+    const carried = previous && 'bundle' in previous ? (previous.bundle.packs ?? {}) : {};
     const dropped = new Set(previous && 'bundle' in previous ? previous.bundle.entries.filter((e) => !forwarded.includes(e)).flatMap((e) => entryObjects(e).map((o) => o.hash)) : []);
     for (const [hash, at] of Object.entries(carried)) if (!dropped.has(hash) && !Object.hasOwn(packs, hash)) packs[hash] = at;
     const bundle: CacheBundle = { v: 1, k0, run, entries: [...entries, ...forwarded], packs };
@@ -251,7 +266,10 @@ async function pruneBundles(remote: S3Store, drop: (e: CacheEntry) => boolean, k
   for (const { k0, run } of await allBundles(remote)) {
     if (k0s && !k0s.has(k0)) continue;
     const read = await readBundle(remote, k0, run);
-    if ('problem' in read) { await remote.deleteKeys([bundlePath(k0, run)]); continue; }
+    if ('problem' in read) {
+      await remote.deleteKeys([bundlePath(k0, run)]);
+      continue;
+    }
     const kept = read.bundle.entries.filter((e) => !drop(e));
     const gone = read.bundle.entries.length - kept.length + read.refused.length;
     if (gone === 0) continue;

@@ -104,11 +104,17 @@ export class StepCache implements TaskHooks {
   private lookupLocal(task: TaskInputs): { keys: { k0: string; k1: string }; hit?: ReusedTask } {
     const keys = this.keys(task);
     for (const found of localCandidates(this.o.store, keys.k1)) {
-      if ('problem' in found) { this.refuse(`cache/${keys.k1}/${found.k2}.json`, found.problem, keys.k1, found.k2); continue; }
+      if ('problem' in found) {
+        this.refuse(`cache/${keys.k1}/${found.k2}.json`, found.problem, keys.k1, found.k2);
+        continue;
+      }
       const artifacts = this.match(found.entry, task);
       if (!artifacts) continue;
       const stale = this.staleness(found.entry);
-      if (stale) { this.refuse(`cache/${keys.k1}/${found.k2}.json`, stale, keys.k1, found.k2); continue; }
+      if (stale) {
+        this.refuse(`cache/${keys.k1}/${found.k2}.json`, stale, keys.k1, found.k2);
+        continue;
+      }
       this.stats.local++;
       return { keys, hit: this.reuse(found.entry, artifacts) };
     }
@@ -119,7 +125,10 @@ export class StepCache implements TaskHooks {
     // The first miss reads every cached step's bundle at once: one round trip instead of one per step of the DAG.
     if (!this.prefetched) {
       this.prefetched = true;
-      this.o.remote!.prefetch?.([...this.o.steps].map((s) => this.stepKeyOf(s)), this.o.warn);
+      this.o.remote!.prefetch?.(
+        [...this.o.steps].map((s) => this.stepKeyOf(s)),
+        this.o.warn,
+      );
     }
     for (const entry of await this.o.remote!.candidates(keys.k0, keys.k1, this.o.warn)) {
       const artifacts = this.match(entry, task);
@@ -158,9 +167,23 @@ export class StepCache implements TaskHooks {
       outputs[name] = reads.carried.artifacts.includes(name) ? 'a' : reads.carried.params.includes(name) ? 'p' : ref;
     }
     const entry: CacheEntry = {
-      schema: ENTRY_SCHEMA, k0, k1, k2, flow: this.o.graph.flow, step: task.step, task: task.id, run: this.o.run, from: `${this.o.run}/${task.step}/${task.id}`,
-      reads: readSet, outputs, logs: record.logs, durationMs: record.attempts.at(-1)?.durationMs ?? 0, created: new Date().toISOString(),
-      ...(record.next ? { next: record.next } : {}), ...(record.cards?.length ? { cards: record.cards } : {}), ...(reads.clock ? { clock: true as const } : {}),
+      schema: ENTRY_SCHEMA,
+      k0,
+      k1,
+      k2,
+      flow: this.o.graph.flow,
+      step: task.step,
+      task: task.id,
+      run: this.o.run,
+      from: `${this.o.run}/${task.step}/${task.id}`,
+      reads: readSet,
+      outputs,
+      logs: record.logs,
+      durationMs: record.attempts.at(-1)?.durationMs ?? 0,
+      created: new Date().toISOString(),
+      ...(record.next ? { next: record.next } : {}),
+      ...(record.cards?.length ? { cards: record.cards } : {}),
+      ...(reads.clock ? { clock: true as const } : {}),
     };
     record.cache = { k0, k1, k2 };
     return () => this.file(entry);
@@ -188,8 +211,14 @@ export class StepCache implements TaskHooks {
       const names = this.o.closure.constructionParams === 'all' ? this.o.graph.params.map((p) => p.name) : this.o.closure.constructionParams;
       for (const name of names) construction[name] = this.inputs.paramHash(name) ?? 'unset';
       k0 = stepKey({
-        flow: this.o.graph.flow, step, code: this.o.closure.steps.get(step) ?? 'unknown', envLock: this.o.envLocks[step] ?? null,
-        nodeMajor: process.versions.node.split('.')[0]!, flowrunVersion: FLOWRUN_VERSION, decorators: this.nodes.get(step)?.decorators ?? [], construction,
+        flow: this.o.graph.flow,
+        step,
+        code: this.o.closure.steps.get(step) ?? 'unknown',
+        envLock: this.o.envLocks[step] ?? null,
+        nodeMajor: process.versions.node.split('.')[0]!,
+        flowrunVersion: FLOWRUN_VERSION,
+        decorators: this.nodes.get(step)?.decorators ?? [],
+        construction,
       });
       this.stepKeys.set(step, k0);
     }
@@ -198,13 +227,7 @@ export class StepCache implements TaskHooks {
 
   /** The task's reads with their hashes in this run; undefined when one cannot be known (nothing is filed). */
   private readSet(task: TaskInputs, reads: TaskReads): ReadSet | undefined {
-    const paths = [
-      ...reads.artifacts.map(readPaths.artifact),
-      ...(reads.inputs ?? []).flatMap((names, i) => names.map((n) => readPaths.input(i, n))),
-      ...reads.params.map(readPaths.param),
-      ...(reads.item ? [readPaths.item] : []),
-      ...(reads.random ? [readPaths.seed] : []),
-    ];
+    const paths = [...reads.artifacts.map(readPaths.artifact), ...(reads.inputs ?? []).flatMap((names, i) => names.map((n) => readPaths.input(i, n))), ...reads.params.map(readPaths.param), ...(reads.item ? [readPaths.item] : []), ...(reads.random ? [readPaths.seed] : [])];
     const out: ReadSet = [];
     for (const path of [...new Set(paths)].sort()) {
       const hash = this.inputs.hash(path, task);
@@ -253,14 +276,22 @@ export class StepCache implements TaskHooks {
       this.o.warn(`step cache: ${entry.step} is reused from ${entry.from}, which read the clock when it ran: outputs that depend on the time are from then. Run with --no-cache to compute them now.`);
     }
     return {
-      artifacts, logs: entry.logs, cachedFrom: entry.from, cache: { k0: entry.k0, k1: entry.k1, k2: entry.k2 },
-      ...(entry.next ? { next: entry.next } : {}), ...(entry.cards ? { cards: entry.cards } : {}),
+      artifacts,
+      logs: entry.logs,
+      cachedFrom: entry.from,
+      cache: { k0: entry.k0, k1: entry.k1, k2: entry.k2 },
+      ...(entry.next ? { next: entry.next } : {}),
+      ...(entry.cards ? { cards: entry.cards } : {}),
     };
   }
 
   /** A bad local entry: a warning, and it goes (it would only be refused again). */
   private refuse(where: string, why: string, k1: string, k2: string): void {
     this.o.warn(`step cache: the entry ${where} is refused (${why}); the task runs, and the entry was removed.`);
-    try { deleteLocalEntry(this.o.store, k1, k2); } catch { /* read-only store: refused again next time */ }
+    try {
+      deleteLocalEntry(this.o.store, k1, k2);
+    } catch {
+      /* read-only store: refused again next time */
+    }
   }
 }

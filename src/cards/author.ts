@@ -27,25 +27,37 @@ export class Markdown implements CardComponent {
  */
 export class Table implements CardComponent {
   readonly kind = 'table';
-  constructor(readonly input: ReadonlyArray<Record<string, unknown>> | ReadonlyArray<ReadonlyArray<unknown>>, readonly options: { title?: string; columns?: string[] } = {}) {}
+  constructor(
+    readonly input: ReadonlyArray<Record<string, unknown>> | ReadonlyArray<ReadonlyArray<unknown>>,
+    readonly options: { title?: string; columns?: string[] } = {},
+  ) {}
 }
 
 /** An image from its bytes: PNG, JPEG, GIF, WebP or SVG (recognised by content, shown through <img>). */
 export class Image implements CardComponent {
   readonly kind = 'image';
-  constructor(readonly input: Uint8Array, readonly options: { title?: string; alt?: string } = {}) {}
+  constructor(
+    readonly input: Uint8Array,
+    readonly options: { title?: string; alt?: string } = {},
+  ) {}
 }
 
 /** A chart from a Vega-Lite spec (data inline: a card never loads anything), rendered when shown. */
 export class VegaChart implements CardComponent {
   readonly kind = 'vega-lite';
-  constructor(readonly input: Record<string, unknown>, readonly options: { title?: string } = {}) {}
+  constructor(
+    readonly input: Record<string, unknown>,
+    readonly options: { title?: string } = {},
+  ) {}
 }
 
 /** The value of one of the task's artifacts, shown with the viewer that fits it. */
 export class Artifact implements CardComponent {
   readonly kind = 'artifact';
-  constructor(readonly input: string, readonly options: { title?: string } = {}) {}
+  constructor(
+    readonly input: string,
+    readonly options: { title?: string } = {},
+  ) {}
 }
 
 /** The card being built by the task running in this process (one task at a time per worker). */

@@ -65,7 +65,8 @@ function part(c: CardComponent, store: SyncStore): CardPart {
       if (c.input.length > CARD_LIMITS.textChars) throw new Error(`${c.input.length} characters is more than a card holds (${CARD_LIMITS.textChars})`);
       return { type: 'markdown', text: c.input };
     }
-    case 'table': return { type: 'table', ...title(c), ...table(c.input, c.options.columns) };
+    case 'table':
+      return { type: 'table', ...title(c), ...table(c.input, c.options.columns) };
     case 'image': {
       const bytes = c.input;
       if (!(bytes instanceof Uint8Array)) throw new Error(`expects the image's bytes (a Buffer or Uint8Array), got ${typeName(bytes)}`);
@@ -103,7 +104,13 @@ function table(input: unknown, columns: unknown): { columns: string[]; rows: Car
   } else if (input.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r))) {
     const seen = new Set<string>(named);
     cols = [...(named ?? [])];
-    if (!named) for (const r of input as Array<Record<string, unknown>>) for (const k of Object.keys(r)) if (!seen.has(k)) { seen.add(k); cols.push(k); }
+    if (!named)
+      for (const r of input as Array<Record<string, unknown>>)
+        for (const k of Object.keys(r))
+          if (!seen.has(k)) {
+            seen.add(k);
+            cols.push(k);
+          }
     rows = (input as Array<Record<string, unknown>>).map((r) => cols.map((k) => cell(Object.hasOwn(r, k) ? r[k] : undefined)));
   } else {
     throw new Error('expects every row to be a record (object) or every row to be an array');

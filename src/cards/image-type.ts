@@ -7,7 +7,9 @@ export function sniffImage(b: Uint8Array): ImageMime | undefined {
   if (b.byteLength >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return 'image/gif';
   if (b.byteLength >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return 'image/webp';
   // SVG is text: an <svg element near the start, after an optional XML declaration, doctype or comments.
-  const head = ascii(b, 0, Math.min(b.byteLength, 1024)).replace(/^\uFEFF/, '').trimStart();
+  const head = ascii(b, 0, Math.min(b.byteLength, 1024))
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (/^(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*<svg[\s>]/i.test(head)) return 'image/svg+xml';
   return undefined;
 }

@@ -21,7 +21,13 @@ export async function runCodePackage(store: SyncStore, id: string, extract?: str
   const git = run.record.git;
   const head = `${id}: ${entries.length} files, ${code.bytes} bytes, package ${code.hash.slice(0, 12)}${git ? `, commit ${git.commit?.slice(0, 10) ?? '(none)'}${git.dirty ? ' + uncommitted changes' : ''}` : ', no git'}`;
   return {
-    lines: [head, ...table(entries.map((e) => [`  ${(e.mode & 0o111) ? 'x' : '-'}`, String(e.size).padStart(8), e.path]), PATH_DISPLAY_MAX)],
+    lines: [
+      head,
+      ...table(
+        entries.map((e) => [`  ${e.mode & 0o111 ? 'x' : '-'}`, String(e.size).padStart(8), e.path]),
+        PATH_DISPLAY_MAX,
+      ),
+    ],
     json: { schema: 'flowrun.code/1', run: id, hash: code.hash, git, files: entries },
   };
 }

@@ -48,7 +48,9 @@ export function renderEnv(v: EnvView): string {
   if (v.envs.length === 0) return `${v.run}/${v.step} has no @npm or @conda environment: it used the project's node_modules (${lf}).`;
   const out: string[] = [];
   for (const e of v.envs) {
-    const spec = Object.entries(e.spec.packages).map(([n, r]) => displayValue(`${n}@${r}`)).join(' ');
+    const spec = Object.entries(e.spec.packages)
+      .map(([n, r]) => displayValue(`${n}@${r}`))
+      .join(' ');
     const extra = 'node' in e.spec && e.spec.node ? `  node ${e.spec.node}` : 'python' in e.spec && e.spec.python ? `  python ${e.spec.python}` : '';
     if (out.length) out.push('');
     out.push(`${v.run}/${v.step}  ${e.kind} lock ${e.lock}`, `  spec  ${spec}${extra}`, '');

@@ -60,16 +60,9 @@ export function renderGraph(v: GraphView): string {
   for (const d of v.decorators) out.push(`  ${displayValue(decoratorText(d), PATH_DISPLAY_MAX)}`);
   if (v.params.length) {
     out.push('', 'Parameters');
-    out.push(...table(v.params.map((p) => [
-      `  --${p.name}`, p.include ? `file${p.include.binary ? ' (binary)' : ''}` : p.type, p.default === undefined ? (p.required ? '(required)' : '-') : JSON.stringify(p.default), p.help ?? '',
-    ])));
+    out.push(...table(v.params.map((p) => [`  --${p.name}`, p.include ? `file${p.include.binary ? ' (binary)' : ''}` : p.type, p.default === undefined ? (p.required ? '(required)' : '-') : JSON.stringify(p.default), p.help ?? ''])));
   }
   out.push('', 'Steps');
-  out.push(...table(v.steps.map((s) => [
-    `  ${s.name}`,
-    s.type,
-    s.next.length ? `→ ${s.next.join(', ')}${s.foreach ? ` (foreach ${s.foreach})` : ''}` : '',
-    [...s.decorators.map(decoratorText), s.doc?.split('\n')[0] ?? ''].filter(Boolean).join('  '),
-  ])));
+  out.push(...table(v.steps.map((s) => [`  ${s.name}`, s.type, s.next.length ? `→ ${s.next.join(', ')}${s.foreach ? ` (foreach ${s.foreach})` : ''}` : '', [...s.decorators.map(decoratorText), s.doc?.split('\n')[0] ?? ''].filter(Boolean).join('  ')])));
   return out.join('\n');
 }

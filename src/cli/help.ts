@@ -34,7 +34,10 @@ export default class FlowHelp extends Help {
       const { graph, analysis } = await loadFlowGraph(file);
       const title = `FLOW PARAMETERS (${displayValue(graph.flow)}, ${displayValue(analysis.displayPath)})`;
       if (graph.params.length === 0) return this.section(title, `${displayValue(graph.flow)} has no parameters.`);
-      return this.section(title, graph.params.map((p) => [flagOf(p), describeParam(p)] as [string, string]));
+      return this.section(
+        title,
+        graph.params.map((p) => [flagOf(p), describeParam(p)] as [string, string]),
+      );
     } catch (e) {
       return this.section('FLOW PARAMETERS', `Cannot read the parameters of ${displayValue(file)}: ${displayValue((e as Error).message, DISPLAY_MAX)} (flow check ${displayValue(file)} lists every problem).`);
     }

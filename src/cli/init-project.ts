@@ -39,7 +39,13 @@ export function initProject(dir: string): InitResult {
   const source = join(PACKAGE_ROOT, 'templates', 'project');
   const r: InitResult = { schema: 'flowrun.init/1', dir: target, files: [], created: [], updated: [], kept: [], git: 'existing', flowrun: '' };
   const pkg = readPackageJson(target);
-  const name = pkg.json?.name ?? (basename(target).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'flows');
+  const name =
+    pkg.json?.name ??
+    (basename(target)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[._-]+/, '') ||
+      'flows');
   r.flowrun = pkg.json?.dependencies?.flowrun ?? pkg.json?.devDependencies?.flowrun ?? flowrunSpec(target);
   const fill = (text: string) => text.replaceAll('{{name}}', name).replaceAll('{{flowrunVersion}}', FLOWRUN_VERSION).replaceAll('{{flowrunSpec}}', r.flowrun);
   const template = (f: string) => fill(readFileSync(join(source, f), 'utf8'));
@@ -82,7 +88,9 @@ function readPackageJson(dir: string): { json?: PackageJson; indent: string | nu
   if (!existsSync(path)) return { indent: 2 };
   const text = readFileSync(path, 'utf8');
   let json: unknown;
-  try { json = JSON.parse(text); } catch (e) {
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
     throw new UsageError('INIT_PACKAGE_JSON', `${path} is not valid JSON (${(e as Error).message}), so flow init cannot add to it.`, { file: path, fix: 'Fix package.json (npm pkg fix can help), then run flow init again.' });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
@@ -102,15 +110,25 @@ function mergePackageJson(target: string, pkg: { json?: PackageJson; indent: str
   const json = pkg.json;
   const added: string[] = [];
   const has = (name: string) => Object.hasOwn(json.dependencies ?? {}, name) || Object.hasOwn(json.devDependencies ?? {}, name);
-  for (const [section, entries] of [['scripts', scripts], ['dependencies', template.dependencies ?? {}], ['devDependencies', template.devDependencies ?? {}]] as const) {
+  for (const [section, entries] of [
+    ['scripts', scripts],
+    ['dependencies', template.dependencies ?? {}],
+    ['devDependencies', template.devDependencies ?? {}],
+  ] as const) {
     for (const [key, value] of Object.entries(entries)) {
       const mine = section === 'scripts' ? json.scripts?.[key] : has(key) ? key : undefined;
-      if (mine !== undefined) { if (section === 'scripts' && mine !== value) r.kept.push(`package.json scripts.${key}`); continue; }
+      if (mine !== undefined) {
+        if (section === 'scripts' && mine !== value) r.kept.push(`package.json scripts.${key}`);
+        continue;
+      }
       json[section] = { ...(json[section] as Record<string, string> | undefined), [key]: value };
       added.push(`${section}.${key}`);
     }
   }
-  if (added.length === 0) { r.kept.push('package.json'); return; }
+  if (added.length === 0) {
+    r.kept.push('package.json');
+    return;
+  }
   writeFileSync(join(target, 'package.json'), `${JSON.stringify(json, null, pkg.indent)}\n`);
   r.updated.push('package.json');
 }
@@ -124,7 +142,10 @@ function flowsTsconfig(text: string): string {
 
 function create(target: string, rel: string, text: string, r: InitResult): void {
   const path = join(target, rel);
-  if (existsSync(path)) { r.kept.push(rel); return; }
+  if (existsSync(path)) {
+    r.kept.push(rel);
+    return;
+  }
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
   r.created.push(rel);
@@ -133,11 +154,17 @@ function create(target: string, rel: string, text: string, r: InitResult): void 
 /** Appends the template's lines a file lacks (.gitignore), or creates it. */
 function addLines(target: string, rel: string, text: string, r: InitResult): void {
   const path = join(target, rel);
-  if (!existsSync(path)) { create(target, rel, text, r); return; }
+  if (!existsSync(path)) {
+    create(target, rel, text, r);
+    return;
+  }
   const have = readFileSync(path, 'utf8');
   const lines = new Set(have.split(/\r?\n/).map((l) => l.trim().replace(/^\//, '')));
   const missing = text.split('\n').filter((l) => l.trim() && !lines.has(l.trim()) && !lines.has(l.trim().replace(/\/$/, '')));
-  if (missing.length === 0) { r.kept.push(rel); return; }
+  if (missing.length === 0) {
+    r.kept.push(rel);
+    return;
+  }
   writeFileSync(path, `${have}${have === '' || have.endsWith('\n') ? '' : '\n'}${missing.join('\n')}\n`);
   r.updated.push(rel);
 }
@@ -152,8 +179,10 @@ function gitInit(target: string): InitResult['git'] {
 }
 
 function listFiles(root: string, prefix = ''): string[] {
-  return readdirSync(join(root, prefix)).flatMap((name) => {
-    const rel = prefix ? `${prefix}/${name}` : name;
-    return statSync(join(root, rel)).isDirectory() ? listFiles(root, rel) : [rel];
-  }).sort();
+  return readdirSync(join(root, prefix))
+    .flatMap((name) => {
+      const rel = prefix ? `${prefix}/${name}` : name;
+      return statSync(join(root, rel)).isDirectory() ? listFiles(root, rel) : [rel];
+    })
+    .sort();
 }

@@ -27,13 +27,21 @@ export async function inspectStep(run: Run, stepName: string): Promise<StepInspe
   const step = run.step(stepName);
   const tasks = await step.tasks();
   return {
-    schema: 'flowrun.inspect-step/1', run: run.id, step: stepName, type: run.record.steps.find((s) => s.name === stepName)!.type,
+    schema: 'flowrun.inspect-step/1',
+    run: run.id,
+    step: stepName,
+    type: run.record.steps.find((s) => s.name === stepName)!.type,
     tasks: tasks.map((t) => {
       const sources = t.artifactSources();
       const last = t.record.attempts.at(-1);
       return {
-        id: t.id, status: t.status, attempts: t.record.attempts.length, durationMs: t.record.attempts.reduce((n, a) => n + a.durationMs, 0),
-        produced: Object.keys(sources).filter((n) => sources[n] === null && !Object.hasOwn(run.record.params, n)).sort(),
+        id: t.id,
+        status: t.status,
+        attempts: t.record.attempts.length,
+        durationMs: t.record.attempts.reduce((n, a) => n + a.durationMs, 0),
+        produced: Object.keys(sources)
+          .filter((n) => sources[n] === null && !Object.hasOwn(run.record.params, n))
+          .sort(),
         ...(t.record.clonedFrom ? { clonedFrom: t.record.clonedFrom } : {}),
         ...(last?.error ? { error: `${last.error.code}: ${last.error.message}` } : {}),
       };
@@ -47,10 +55,7 @@ export function inspectTask(run: Run, task: Task): TaskInspectView {
 
 export function renderStep(v: StepInspectView): string {
   const out = [`${v.run}/${v.step}  ${v.type}  ${v.tasks.length} task(s)`, ''];
-  out.push(...table([['  TASK', 'STATUS', 'ATTEMPTS', 'DURATION', 'ARTIFACTS SET', 'NOTE'], ...v.tasks.map((t) => [
-    `  ${t.id}`, t.status, String(t.attempts), duration(t.durationMs), t.produced.join(', ') || '-',
-    t.error ? displayText(t.error) : t.clonedFrom ? `reused from ${t.clonedFrom}` : '',
-  ])]));
+  out.push(...table([['  TASK', 'STATUS', 'ATTEMPTS', 'DURATION', 'ARTIFACTS SET', 'NOTE'], ...v.tasks.map((t) => [`  ${t.id}`, t.status, String(t.attempts), duration(t.durationMs), t.produced.join(', ') || '-', t.error ? displayText(t.error) : t.clonedFrom ? `reused from ${t.clonedFrom}` : ''])]));
   out.push('', `A task: flow inspect ${v.run}/${v.step}/<task>; its value: flow get ${v.run}/${v.step}/<task> <artifact>; every task's: flow get ${v.run}/${v.step} <artifact> --all.`);
   return out.join('\n');
 }
@@ -65,9 +70,7 @@ export function renderTask(v: TaskInspectView): string {
   if (t.next) out.push(`  next      ${t.next.targets.join(', ')}${t.next.foreach ? ` (foreach ${t.next.foreach}${t.next.count !== undefined ? `, ${t.next.count} items` : ''})` : ''}`);
   if (t.caught) out.push(`  caught    ${displayValue(t.caught.code)}: ${displayText(t.caught.message)} (@catchError)`);
   out.push('', 'Attempts');
-  out.push(...table([['  #', 'STATUS', 'STARTED', 'DURATION', 'SEED', 'ERROR'], ...t.attempts.map((a: AttemptRecord) => [
-    `  ${a.attempt}`, a.status, a.started.replace('T', ' ').slice(0, 19), duration(a.durationMs), a.seed?.slice(0, 12) ?? '-', a.error ? displayText(`${a.error.code}: ${a.error.message}`) : '',
-  ])]));
+  out.push(...table([['  #', 'STATUS', 'STARTED', 'DURATION', 'SEED', 'ERROR'], ...t.attempts.map((a: AttemptRecord) => [`  ${a.attempt}`, a.status, a.started.replace('T', ' ').slice(0, 19), duration(a.durationMs), a.seed?.slice(0, 12) ?? '-', a.error ? displayText(`${a.error.code}: ${a.error.message}`) : ''])]));
   out.push('', 'Artifacts');
   const rows = [['  ARTIFACT', 'HASH', 'SIZE', 'FROM']];
   for (const name of Object.keys(t.artifacts).sort()) {

@@ -23,12 +23,21 @@ export async function inspectRun(run: Run): Promise<InspectView> {
     for (const t of tasks) records.set(`${t.step}/${t.id}`, t);
     byStep.push({ name: s.name, type: s.type, tasks });
   }
-  const steps = byStep.map((s) => ({ name: s.name, type: s.type, tasks: s.tasks.map((t): InspectedTask => {
-    const sources = artifactSources(t, t.parents.flatMap((p) => records.get(p) ?? []));
-    // Parameters are artifacts of start too; the params line shows them.
-    const produced = Object.keys(sources).filter((n) => sources[n] === null && !Object.hasOwn(run.record.params, n)).sort();
-    return { id: t.id, status: t.status, attempts: t.attempts, artifacts: t.artifacts, produced, ...(t.clonedFrom ? { clonedFrom: t.clonedFrom } : {}), ...(t.cachedFrom ? { cachedFrom: t.cachedFrom } : {}) };
-  }) }));
+  const steps = byStep.map((s) => ({
+    name: s.name,
+    type: s.type,
+    tasks: s.tasks.map((t): InspectedTask => {
+      const sources = artifactSources(
+        t,
+        t.parents.flatMap((p) => records.get(p) ?? []),
+      );
+      // Parameters are artifacts of start too; the params line shows them.
+      const produced = Object.keys(sources)
+        .filter((n) => sources[n] === null && !Object.hasOwn(run.record.params, n))
+        .sort();
+      return { id: t.id, status: t.status, attempts: t.attempts, artifacts: t.artifacts, produced, ...(t.clonedFrom ? { clonedFrom: t.clonedFrom } : {}), ...(t.cachedFrom ? { cachedFrom: t.cachedFrom } : {}) };
+    }),
+  }));
   return { schema: 'flowrun.inspect/1', run: run.record, steps };
 }
 
@@ -38,25 +47,53 @@ export function renderInspect(v: InspectView): string {
     `${r.id}  ${displayValue(r.flow)}  ${listedStatus(r)}`,
     `  file      ${displayValue(r.file, PATH_DISPLAY_MAX)}`,
     `  started   ${r.started}   duration ${duration(r.durationMs)}`,
-    `  params    ${Object.entries(r.params).map(([k, x]) => displayValue(`${k}=${JSON.stringify(x)}`)).join(' ') || '-'}`,
+    `  params    ${
+      Object.entries(r.params)
+        .map(([k, x]) => displayValue(`${k}=${JSON.stringify(x)}`))
+        .join(' ') || '-'
+    }`,
     `  seed      ${r.seed}   tags ${r.tags.map((t) => displayValue(t)).join(',') || '-'}   user ${displayValue(r.user ?? '-')}`,
     `  env       node ${r.node}, flowrun ${r.flowrunVersion}`,
   ];
   if (r.env?.lockfile) out.push(`  lockfile  ${r.env.lockfile.name} ${r.env.lockfile.hash.slice(0, 12)} (steps without @npm)`);
   for (const [step, e] of [...Object.entries(r.stepEnvs ?? {}), ...Object.entries(r.condaEnvs ?? {})]) {
-    out.push(`  env lock  ${step}: ${e.kind} ${e.lock.slice(0, 12)}  ${Object.entries(e.spec.packages).map(([n, v]) => `${n}@${v}`).join(' ')}   (flow env ${r.id}/${step})`);
+    out.push(
+      `  env lock  ${step}: ${e.kind} ${e.lock.slice(0, 12)}  ${Object.entries(e.spec.packages)
+        .map(([n, v]) => `${n}@${v}`)
+        .join(' ')}   (flow env ${r.id}/${step})`,
+    );
   }
   if (r.origin) out.push(`  resumed   from ${r.origin.run} at step ${r.origin.step}${r.origin.reused !== undefined ? ` (${r.origin.reused} task(s) reused)` : ''}`);
-  if (r.replayOf) out.push(`  ${r.whatIf ? 'what-if' : 'replay '}   of ${r.replayOf}${r.whatIf ? ` with ${Object.entries(r.whatIf).map(([k, x]) => displayValue(`${k}=${JSON.stringify(x)}`)).join(' ')}` : r.verdict ? (r.verdict.reproduced ? ': reproduced' : ': did NOT reproduce') : ': not verified'}`);
+  if (r.replayOf)
+    out.push(
+      `  ${r.whatIf ? 'what-if' : 'replay '}   of ${r.replayOf}${
+        r.whatIf
+          ? ` with ${Object.entries(r.whatIf)
+              .map(([k, x]) => displayValue(`${k}=${JSON.stringify(x)}`))
+              .join(' ')}`
+          : r.verdict
+            ? (r.verdict.reproduced ? ': reproduced' : ': did NOT reproduce')
+            : ': not verified'
+      }`,
+    );
   if (r.cache) out.push(`  cache     reused ${v.steps.reduce((n, s) => n + s.tasks.filter((t) => t.cachedFrom).length, 0)} of ${v.steps.reduce((n, s) => n + s.tasks.length, 0)} tasks (${r.cache.local} here, ${r.cache.remote} from the mirror); steps cached: ${r.cache.steps.join(', ')}`);
   if (r.error) out.push(`  error     ${displayValue(r.error.task ?? '')}: ${displayValue(r.error.code)}: ${displayText(r.error.message)}`);
   out.push('', 'Steps');
   const cachedFrom = (s: InspectView['steps'][number]) => [...new Set(s.tasks.map((t) => t.cachedFrom?.split('/')[0]).filter(Boolean))].join(',');
-  out.push(...table([['  STEP', 'TYPE', 'TASKS', 'OK', 'FAILED', 'ATTEMPTS', ...(r.cache ? ['CACHED'] : [])], ...v.steps.map((s) => [
-    `  ${s.name}`, s.type, String(s.tasks.length), String(s.tasks.filter((t) => t.status === 'ok').length),
-    String(s.tasks.filter((t) => t.status === 'failed').length), String(s.tasks.reduce((n, t) => n + t.attempts.length, 0)),
-    ...(r.cache ? [`${s.tasks.filter((t) => t.cachedFrom).length}${cachedFrom(s) ? ` (from ${cachedFrom(s)})` : ''}`] : []),
-  ])]));
+  out.push(
+    ...table([
+      ['  STEP', 'TYPE', 'TASKS', 'OK', 'FAILED', 'ATTEMPTS', ...(r.cache ? ['CACHED'] : [])],
+      ...v.steps.map((s) => [
+        `  ${s.name}`,
+        s.type,
+        String(s.tasks.length),
+        String(s.tasks.filter((t) => t.status === 'ok').length),
+        String(s.tasks.filter((t) => t.status === 'failed').length),
+        String(s.tasks.reduce((n, t) => n + t.attempts.length, 0)),
+        ...(r.cache ? [`${s.tasks.filter((t) => t.cachedFrom).length}${cachedFrom(s) ? ` (from ${cachedFrom(s)})` : ''}`] : []),
+      ]),
+    ]),
+  );
   out.push('', 'Artifacts, in the step that set them (its first task; later steps carry them over)');
   const rows = [['  STEP/TASK', 'ARTIFACT', 'HASH', 'SIZE', '']];
   for (const s of v.steps) {

@@ -40,7 +40,7 @@ export async function printLogs(p: Pathspec, o: LogsOptions): Promise<{ schema: 
     if (o.stderr && text.stderr) o.write('stderr', prefixed(text.stderr, prefix));
   }
   if (out.length === 0 && tasks.length > 0) {
-    throw new NotFoundError('LOGS_NOT_FOUND', `No task of ${[p.run, p.step].filter(Boolean).join('/')} has an attempt ${o.attempt}.`, { fix: 'Omit --attempt for each task\'s last attempt (attempts are numbered from 0).' });
+    throw new NotFoundError('LOGS_NOT_FOUND', `No task of ${[p.run, p.step].filter(Boolean).join('/')} has an attempt ${o.attempt}.`, { fix: "Omit --attempt for each task's last attempt (attempts are numbered from 0)." });
   }
   return { schema: 'flowrun.logs/1', tasks: out };
 }
@@ -48,5 +48,10 @@ export async function printLogs(p: Pathspec, o: LogsOptions): Promise<{ schema: 
 /** Text with every line prefixed, ending in a newline. */
 function prefixed(text: string, prefix: string): string {
   const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  return prefix ? `${body.split('\n').map((l) => `${prefix}${l}`).join('\n')}\n` : `${body}\n`;
+  return prefix
+    ? `${body
+        .split('\n')
+        .map((l) => `${prefix}${l}`)
+        .join('\n')}\n`
+    : `${body}\n`;
 }

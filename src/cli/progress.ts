@@ -24,6 +24,9 @@ export function transferProgress(verb: string, enabled = process.stderr.isTTY ==
       last = now;
       draw(p);
     },
-    done: () => { if (drawn) process.stderr.write('\r\x1b[K'); drawn = false; },
+    done: () => {
+      if (drawn) process.stderr.write('\r\x1b[K');
+      drawn = false;
+    },
   };
 }

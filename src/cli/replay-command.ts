@@ -11,10 +11,26 @@ export async function startReplay(o: { run: string; paramArgv: string[]; maxWork
   const config = loadConfig(process.cwd());
   const store = openProjectStore(config);
   const out = await replayRun({
-    config, store, run: o.run, paramArgv: o.paramArgv, maxWorkers: o.maxWorkers, with: (o.with ?? []).map(parseWith), tags: o.tags, user: currentUser(o.user), quiet: o.quiet, json: o.json,
-    warn: (l) => { if (!o.quiet) process.stderr.write(`warning: ${l}\n`); },
-    info: (l) => { if (!o.quiet) process.stderr.write(`${l}\n`); },
-    onStart: (r) => { if (!o.json) process.stdout.write(`${r.id}\n`); if (!o.quiet) process.stderr.write(`${r.id}: replaying ${o.run} (${r.flow}) from its code package\n`); },
+    config,
+    store,
+    run: o.run,
+    paramArgv: o.paramArgv,
+    maxWorkers: o.maxWorkers,
+    with: (o.with ?? []).map(parseWith),
+    tags: o.tags,
+    user: currentUser(o.user),
+    quiet: o.quiet,
+    json: o.json,
+    warn: (l) => {
+      if (!o.quiet) process.stderr.write(`warning: ${l}\n`);
+    },
+    info: (l) => {
+      if (!o.quiet) process.stderr.write(`${l}\n`);
+    },
+    onStart: (r) => {
+      if (!o.json) process.stdout.write(`${r.id}\n`);
+      if (!o.quiet) process.stderr.write(`${r.id}: replaying ${o.run} (${r.flow}) from its code package\n`);
+    },
   });
   if (out.diff) {
     o.log(renderDiff(out.diff, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }));

@@ -16,7 +16,11 @@ export async function refuseResumeParams(argv: readonly string[], flags: Record<
   const file = split.rest.find((a) => !a.startsWith('-'));
   if (given.length === 0 || !file) return;
   let loaded;
-  try { loaded = await loadFlowGraph(file); } catch { return; /* the command reports a bad flow file itself */ }
+  try {
+    loaded = await loadFlowGraph(file);
+  } catch {
+    return; /* the command reports a bad flow file itself */
+  }
   const names = new Set(loaded.graph.params.flatMap((p) => [p.name, kebab(p.name)]));
   const params = given.filter((g) => names.has(g));
   if (params.length === 0) return;
@@ -24,7 +28,8 @@ export async function refuseResumeParams(argv: readonly string[], flags: Record<
   const flagsText = params.map((p) => `--${p}`).join(', ');
   const values = split.params.join(' ');
   throw new UsageError('RESUME_PARAMS', `flow resume reuses the parameters of the run it resumes (its reused tasks were computed with them), so ${flagsText} cannot be set on a resume.`, {
-    file: loaded.analysis.displayPath, param: params[0],
+    file: loaded.analysis.displayPath,
+    param: params[0],
     fix: `Start a new run with the new value: flow run ${shown} ${values}; or compare with a past run: flow replay <run> ${values} (a what-if replay).`,
   });
 }

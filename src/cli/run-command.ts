@@ -47,13 +47,20 @@ export function paramArgs(raw: readonly string[], flags: Record<string, { type: 
   for (let i = 0; i < raw.length; i++) {
     const a = raw[i]!;
     const name = a.split('=')[0]!;
-    if (bare.has(a) || a === '--help' || a === '-h') { rest.push(a); continue; }
+    if (bare.has(a) || a === '--help' || a === '-h') {
+      rest.push(a);
+      continue;
+    }
     if (valued.has(name)) {
       rest.push(a);
       if (!a.includes('=') && i + 1 < raw.length) rest.push(raw[++i]!);
       continue;
     }
-    if (!fileSeen && !a.startsWith('-')) { fileSeen = true; rest.push(a); continue; }
+    if (!fileSeen && !a.startsWith('-')) {
+      fileSeen = true;
+      rest.push(a);
+      continue;
+    }
     params.push(a);
   }
   return { params, rest };
@@ -107,14 +114,39 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     throw e;
   }
   const outcome = await executeRun({
-    workers, config, graph, path: analysis.path, params, includes, seed, tags: o.flags.tag ?? [], origin, user,
-    maxWorkers: o.flags['max-workers'], maxNumSplits: o.flags['max-num-splits'], quiet, json: o.json, refreshEnvs: o.flags['refresh-envs'], environment: o.flags.environment === 'conda' ? 'conda' : undefined,
+    workers,
+    config,
+    graph,
+    path: analysis.path,
+    params,
+    includes,
+    seed,
+    tags: o.flags.tag ?? [],
+    origin,
+    user,
+    maxWorkers: o.flags['max-workers'],
+    maxNumSplits: o.flags['max-num-splits'],
+    quiet,
+    json: o.json,
+    refreshEnvs: o.flags['refresh-envs'],
+    environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     cache: o.flags.cache,
     onStart: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);
-      if (!quiet) process.stderr.write(`${run.id}: ${displayValue(run.flow)} started (${displayValue(run.file, PATH_DISPLAY_MAX)})${Object.keys(run.params).length ? ` with ${Object.entries(run.params).map(([k, v]) => displayValue(`${k}=${JSON.stringify(v)}`)).join(' ')}` : ''}\n`);
+      if (!quiet)
+        process.stderr.write(
+          `${run.id}: ${displayValue(run.flow)} started (${displayValue(run.file, PATH_DISPLAY_MAX)})${
+            Object.keys(run.params).length
+              ? ` with ${Object.entries(run.params)
+                  .map(([k, v]) => displayValue(`${k}=${JSON.stringify(v)}`))
+                  .join(' ')}`
+              : ''
+          }\n`,
+        );
     },
-    onFinish: (run) => { if (!quiet) o.log(summaryLine(run)); },
+    onFinish: (run) => {
+      if (!quiet) o.log(summaryLine(run));
+    },
   });
   return outcome;
 }
@@ -133,9 +165,7 @@ export function defaultOrigin(all: RunRecord[], flow: string, user: string, file
   const lastFailed = runs.find((r) => r.status === 'failed' || r.status === 'interrupted');
   const by = lastFailed && all.find((r) => r.origin?.run === lastFailed.id);
   const state = !latest ? '' : by ? `the latest failed one, ${lastFailed!.id}, was resumed by ${by.id} (${by.status})` : `the latest, ${latest.id}, is ${latest.status}`;
-  throw new UsageError('RESUME_NOTHING', latest
-    ? `There is no failed or interrupted run of ${flow} left to resume: ${state}.`
-    : `There is no run of ${flow} by ${user} to resume.`, {
+  throw new UsageError('RESUME_NOTHING', latest ? `There is no failed or interrupted run of ${flow} left to resume: ${state}.` : `There is no run of ${flow} by ${user} to resume.`, {
     file,
     fix: latest ? `Name the run (and the step to rerun from): flow resume ${file} --origin ${latest.id} --step <step>.` : `Start one with flow run ${file}.`,
   });
@@ -144,7 +174,10 @@ export function defaultOrigin(all: RunRecord[], flow: string, user: string, file
 /** What a resume reuses, said before it starts: "reusing 14 tasks of run-14 (commit ab12cd, failed at fit)". */
 function reuseLine(origin: RunRecord, plan: ResumePlan): string {
   const perStep = new Map<string, number>();
-  for (const key of plan.reuse.keys()) { const step = key.split('/')[0]!; perStep.set(step, (perStep.get(step) ?? 0) + 1); }
+  for (const key of plan.reuse.keys()) {
+    const step = key.split('/')[0]!;
+    perStep.set(step, (perStep.get(step) ?? 0) + 1);
+  }
   const commit = origin.git ? `commit ${origin.git.commit?.slice(0, 10) ?? 'none'}${origin.git.dirty ? ' + uncommitted changes' : ''}` : 'no git';
   const steps = [...perStep].map(([step, n]) => (n > 1 ? `${step} ×${n}` : step)).join(', ');
   return `resuming ${origin.id} (${commit}, ${origin.status}): reusing ${plan.reuse.size} task(s) of ${origin.id}${steps ? ` (${displayValue(steps)})` : ''}, rerunning from ${plan.step}`;

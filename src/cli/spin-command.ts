@@ -27,21 +27,29 @@ export function normalizeInspectArgv(argv: readonly string[]): string[] {
 export async function startSpin(o: { target: string; inspect?: string; quiet: boolean; json: boolean; log: (line: string) => void }): Promise<{ exitCode: number; record: SpinRecord }> {
   const config = loadConfig(process.cwd());
   const store = openProjectStore(config);
-  const err = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
+  const err = (line: string) => {
+    if (!o.quiet) process.stderr.write(`${line}\n`);
+  };
   let prefix = '';
   const partial = { stdout: '', stderr: '' };
   const record = await spinTask({
-    config, store, target: o.target, inspect: parseInspect(o.inspect), info: err,
+    config,
+    store,
+    target: o.target,
+    inspect: parseInspect(o.inspect),
+    info: err,
     onStart: (spin) => {
       prefix = `[${spin.id}/${spin.of.step}/${spin.of.task}] `;
       if (!o.json) process.stdout.write(`${spin.id}\n`);
       err(`${spin.id}: rerunning ${spin.of.run}/${spin.of.step}/${spin.of.task} (${v(spin.flow)}) with the current code of ${v(spin.file, PATH_DISPLAY_MAX)}, on the inputs ${spin.of.run} recorded`);
     },
-    onOutput: o.quiet ? undefined : (stream, text) => {
-      const lines = (partial[stream] + text).split('\n');
-      partial[stream] = lines.pop()!;
-      if (lines.length) (stream === 'stdout' && !o.json ? process.stdout : process.stderr).write(`${lines.map((l) => prefix + l).join('\n')}\n`);
-    },
+    onOutput: o.quiet
+      ? undefined
+      : (stream, text) => {
+          const lines = (partial[stream] + text).split('\n');
+          partial[stream] = lines.pop()!;
+          if (lines.length) (stream === 'stdout' && !o.json ? process.stdout : process.stderr).write(`${lines.map((l) => prefix + l).join('\n')}\n`);
+        },
     onInspector: (url) => process.stderr.write(`${prefix.trim()} waiting for a debugger at ${url}\n  Attach one (VS Code: "Attach to Node Process" or a launch config with "port"; Chrome: chrome://inspect). It stops just before the step is called: step into the call to enter it.\n`),
   });
   for (const stream of ['stdout', 'stderr'] as const) if (partial[stream]) (stream === 'stdout' && !o.json ? process.stdout : process.stderr).write(`${prefix}${partial[stream]}\n`);
@@ -60,6 +68,17 @@ export function renderSpin(s: SpinRecord): string[] {
   const checks = s.checks ?? [];
   const count = (st: keyof typeof MARK) => checks.filter((c) => c.status === st).length;
   const differ = checks.length - count('same');
-  const head = `${s.id}: ${task} ok in ${secs}s; against ${s.of.run}/${task}: ${differ === 0 ? `every artifact is the same (${checks.length})` : `${[['changed', count('changed')], ['added', count('added')], ['removed', count('removed')]].filter(([, n]) => n).map(([w, n]) => `${n} ${w}`).join(', ')}, ${count('same')} the same`}`;
+  const head = `${s.id}: ${task} ok in ${secs}s; against ${s.of.run}/${task}: ${
+    differ === 0
+      ? `every artifact is the same (${checks.length})`
+      : `${[
+          ['changed', count('changed')],
+          ['added', count('added')],
+          ['removed', count('removed')],
+        ]
+          .filter(([, n]) => n)
+          .map(([w, n]) => `${n} ${w}`)
+          .join(', ')}, ${count('same')} the same`
+  }`;
   return [head, ...checks.filter((c) => c.status !== 'same').map((c) => `  ${MARK[c.status]} ${v(c.artifact)}${c.detail ? `: ${v(c.detail, PATH_DISPLAY_MAX)}` : ''}`)];
 }

@@ -52,7 +52,10 @@ export function writeStdout(text: string): void {
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EPIPE') { readerGone = true; return; }
+    if (code === 'EPIPE') {
+      readerGone = true;
+      return;
+    }
     // A non-blocking pipe that is full (set so by another process sharing it): the stream waits for it.
     if (code !== 'EAGAIN') throw e;
     if (unwritten) {
@@ -82,7 +85,11 @@ function writeToStream(data: string | Uint8Array): void {
   const stream = process.stdout;
   // As console.log does: an error of this write is not an exception (oclif's handler drops EPIPE).
   stream.once('error', ignore);
-  try { stream.write(data); } finally { stream.removeListener('error', ignore); }
+  try {
+    stream.write(data);
+  } finally {
+    stream.removeListener('error', ignore);
+  }
 }
 
 /**

@@ -12,7 +12,10 @@ export async function runUi(o: { port: number; open: boolean; info: (line: strin
   const mirror = mirrorLocation(config);
   const mirrorUrl = mirror ? `s3://${mirror.bucket}/${mirror.prefix}` : undefined;
   const server = await startUiServer({
-    store, config, port: o.port, mirrorUrl,
+    store,
+    config,
+    port: o.port,
+    mirrorUrl,
     renderCard: async (ctx, run, step, task, id) => (await import('../ui/cards/page.js')).cardPage(ctx.reader, run, step, task, id),
   });
   const runs = (await listRuns(store)).length;
@@ -29,5 +32,7 @@ function openBrowser(url: string): void {
     const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
     child.on('error', () => undefined);
     child.unref();
-  } catch { /* see above */ }
+  } catch {
+    /* see above */
+  }
 }

@@ -5,7 +5,11 @@ import { table } from '../errors/format.js';
 import { displayValue } from '../util/terminal.js';
 import { type RunKind, listedStatus, runKind } from '../metadata/run-query.js';
 
-export interface Pathspec { run: string; step?: string; task?: string }
+export interface Pathspec {
+  run: string;
+  step?: string;
+  task?: string;
+}
 
 export function parsePathspec(text: string, need: 'run' | 'step' = 'run'): Pathspec {
   const parts = text.split('/');
@@ -15,7 +19,6 @@ export function parsePathspec(text: string, need: 'run' | 'step' = 'run'): Paths
   const [run, step, task] = parts as [string, string?, string?];
   return { run, step, task };
 }
-
 
 /** A value for the terminal: JSON when it is plain JSON, else Node's inspect. */
 export function renderValue(v: unknown): string {

@@ -23,7 +23,6 @@ function readRunRecord(store: SyncStore, id: string): RunRecord | undefined {
   return rec === undefined ? undefined : checkRunRecord(rec, recordLocation(store, path));
 }
 
-
 /**
  * A run, read lazily from the store: the record is read once; steps, tasks and artifacts are
  * read only when asked for.
@@ -33,7 +32,10 @@ function readRunRecord(store: SyncStore, id: string): RunRecord | undefined {
  * await run.artifact('best');
  */
 export class Run {
-  private constructor(readonly store: SyncStore, readonly record: RunRecord) {}
+  private constructor(
+    readonly store: SyncStore,
+    readonly record: RunRecord,
+  ) {}
 
   static async get(id: string, opts: ClientOptions = {}): Promise<Run> {
     return Run.open(openStore(opts), id);
@@ -55,7 +57,7 @@ export class Run {
       rec = readRunRecord(store, id);
     }
     if (!rec) {
-      const ids = (await store.listRecords('runs'));
+      const ids = await store.listRecords('runs');
       const guess = closest(id, ids);
       throw new NotFoundError('RUN_NOT_FOUND', `There is no run ${id} in the store ${store.location}.`, {
         fix: guess ? `Did you mean ${guess}? (flow runs lists them)` : 'flow runs lists the runs in this store.',
@@ -64,19 +66,37 @@ export class Run {
     return new Run(store, withTagLog(withLiveness(rec), readTagLog(store, rec.id)));
   }
 
-  get id(): string { return this.record.id; }
-  get flow(): string { return this.record.flow; }
+  get id(): string {
+    return this.record.id;
+  }
+  get flow(): string {
+    return this.record.flow;
+  }
   /** As lists show it: a replay that did not reproduce its origin is `diverged` (see ListedStatus). */
-  get status(): ListedStatus { return listedStatus(this.record); }
-  get params(): RunRecord['params'] { return this.record.params; }
-  get successful(): boolean { return this.status === 'ok'; }
+  get status(): ListedStatus {
+    return listedStatus(this.record);
+  }
+  get params(): RunRecord['params'] {
+    return this.record.params;
+  }
+  get successful(): boolean {
+    return this.status === 'ok';
+  }
   /** Who started the run (undefined for runs recorded before users were). */
-  get user(): string | undefined { return this.record.user; }
-  get tags(): readonly string[] { return this.record.tags; }
+  get user(): string | undefined {
+    return this.record.user;
+  }
+  get tags(): readonly string[] {
+    return this.record.tags;
+  }
   /** `run`, `resume`, `replay` or `what-if`. */
-  get kind(): RunKind { return runKind(this.record); }
+  get kind(): RunKind {
+    return runKind(this.record);
+  }
   /** The run this one replays (a replay or a what-if). */
-  get replayOf(): string | undefined { return this.record.replayOf; }
+  get replayOf(): string | undefined {
+    return this.record.replayOf;
+  }
 
   /** Steps in topological order. */
   steps(): Step[] {
@@ -85,7 +105,10 @@ export class Run {
 
   step(name: string): Step {
     if (!this.record.steps.some((s) => s.name === name)) {
-      const guess = closest(name, this.record.steps.map((s) => s.name));
+      const guess = closest(
+        name,
+        this.record.steps.map((s) => s.name),
+      );
       throw new NotFoundError('STEP_NOT_FOUND', `Run ${this.id} has no step ${name}.`, { step: name, fix: guess ? `Did you mean ${guess}?` : `Steps: ${this.record.steps.map((s) => s.name).join(', ')}.` });
     }
     return new Step(this, name);
@@ -130,13 +153,18 @@ function pickOne(holders: Task[], name: string, run: string): Task {
   const ids = holders.map((t) => t.id);
   const shown = ids.length > 6 ? `${ids.slice(0, 3).join(', ')}, …, ${ids.slice(-2).join(', ')}` : ids.join(', ');
   throw new UsageError('ARTIFACT_AMBIGUOUS', `Artifact ${name} of ${run} is set by ${holders.length} tasks of step ${step} (tasks ${shown}), each with its own value.`, {
-    artifact: name, step, fix: `Name the task: flow get ${run}/${step}/${first.id} ${name}, or print every task's value: flow get ${run}/${step} ${name} --all (in code: run.step('${step}').task('${first.id}')).`,
+    artifact: name,
+    step,
+    fix: `Name the task: flow get ${run}/${step}/${first.id} ${name}, or print every task's value: flow get ${run}/${step} ${name} --all (in code: run.step('${step}').task('${first.id}')).`,
     data: { tasks: holders.map((t) => t.pathspec) },
   });
 }
 
 export class Step {
-  constructor(readonly run: Run, readonly name: string) {}
+  constructor(
+    readonly run: Run,
+    readonly name: string,
+  ) {}
 
   /** This step's tasks, in task-id order (split order for a foreach). */
   async tasks(): Promise<Task[]> {
@@ -169,7 +197,11 @@ export class Step {
   task(id: string): Task {
     const t = this.taskById(id);
     if (!t) {
-      const ids = this.run.store.listRecordsSync(`runs/${this.run.id}/tasks/${this.name}`).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort(compareTaskIds);
+      const ids = this.run.store
+        .listRecordsSync(`runs/${this.run.id}/tasks/${this.name}`)
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => n.slice(0, -5))
+        .sort(compareTaskIds);
       const shown = ids.length > 8 ? `${ids.slice(0, 4).join(', ')}, …, ${ids.slice(-2).join(', ')}` : ids.join(', ');
       throw new NotFoundError('TASK_NOT_FOUND', `Step ${this.name} of ${this.run.id} has no task ${id}.`, { step: this.name, fix: ids.length ? `Its tasks: ${shown} (flow inspect ${this.run.id}/${this.name} lists them).` : `It has no task records (flow inspect ${this.run.id} shows the run).` });
     }
@@ -185,19 +217,32 @@ export class Step {
 }
 
 export class Task {
-  constructor(readonly store: SyncStore, readonly record: TaskRecord) {}
+  constructor(
+    readonly store: SyncStore,
+    readonly record: TaskRecord,
+  ) {}
 
-  get id(): string { return this.record.id; }
-  get step(): string { return this.record.step; }
-  get status(): TaskRecord['status'] { return this.record.status; }
-  get pathspec(): string { return `${this.record.run}/${this.record.step}/${this.record.id}`; }
+  get id(): string {
+    return this.record.id;
+  }
+  get step(): string {
+    return this.record.step;
+  }
+  get status(): TaskRecord['status'] {
+    return this.record.status;
+  }
+  get pathspec(): string {
+    return `${this.record.run}/${this.record.step}/${this.record.id}`;
+  }
 
   artifactNames(): string[] {
     return Object.keys(this.record.artifacts).sort();
   }
 
   /** `step/id` of the tasks this one read from, in input order. */
-  get parents(): readonly string[] { return this.record.parents; }
+  get parents(): readonly string[] {
+    return this.record.parents;
+  }
 
   /**
    * Where each artifact comes from: `null` when this task set it, else the parent (`step/id`)
@@ -235,7 +280,8 @@ export class Task {
     if (!refs) {
       const kept = attempts.filter((a) => a.logs).map((a) => a.attempt);
       throw new NotFoundError('LOGS_NOT_FOUND', found ? `Task ${this.pathspec} was recorded before each attempt's logs were kept: only the last attempt's (${last}) are stored.` : `Task ${this.pathspec} has no attempt ${n}.`, {
-        step: this.step, fix: `Its attempts: ${attempts.map((a) => a.attempt).join(', ') || '(none)'}${kept.length ? '' : ` (logs kept for ${last} only)`}; omit --attempt for the last.`,
+        step: this.step,
+        fix: `Its attempts: ${attempts.map((a) => a.attempt).join(', ') || '(none)'}${kept.length ? '' : ` (logs kept for ${last} only)`}; omit --attempt for the last.`,
       });
     }
     return {
@@ -269,7 +315,10 @@ export interface FlowRunsQuery {
  * const nightly = await Flow.get('TrainFlow').runs({ tags: ['nightly'], status: 'ok', limit: 5 });
  */
 export class Flow {
-  private constructor(readonly store: SyncStore, readonly name: string) {}
+  private constructor(
+    readonly store: SyncStore,
+    readonly name: string,
+  ) {}
 
   static get(name: string, opts: ClientOptions = {}): Flow {
     return new Flow(openStore(opts), name);
@@ -278,7 +327,12 @@ export class Flow {
   /** Runs, newest first. */
   async runs(q: FlowRunsQuery = {}): Promise<Run[]> {
     const recs = selectRuns(await listRuns(this.store), {
-      flow: this.name, tags: q.tags, status: q.status, user: q.user, limit: q.limit, namespace: getNamespace(),
+      flow: this.name,
+      tags: q.tags,
+      status: q.status,
+      user: q.user,
+      limit: q.limit,
+      namespace: getNamespace(),
       kinds: q.replays ? undefined : ['run', 'resume'],
     });
     return Promise.all(recs.map((r) => Run.open(this.store, r.id)));
@@ -299,7 +353,10 @@ export class Flow {
    */
   private async newest(q: Pick<FlowRunsQuery, 'status'>): Promise<Run | undefined> {
     const query = { flow: this.name, status: q.status, namespace: getNamespace(), kinds: ['run', 'resume'] as const };
-    const ids = this.store.listRecordsSync('runs').filter((n) => /^run-\d+$/.test(n)).sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
+    const ids = this.store
+      .listRecordsSync('runs')
+      .filter((n) => /^run-\d+$/.test(n))
+      .sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
     for (const id of ids.slice(0, SCAN_LIMIT)) {
       const rec = readRunRecord(this.store, id);
       if (rec?.flow !== this.name) continue;

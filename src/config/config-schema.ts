@@ -12,31 +12,29 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
 
 function integer(spec: ConfigKeySpec): v.GenericSchema {
   const whole = 'must be a whole number';
-  return v.pipe(
-    v.number(whole),
-    v.safeInteger(whole),
-    v.minValue(spec.min ?? Number.MIN_SAFE_INTEGER, `must be at least ${spec.min}`),
-    v.maxValue(spec.max ?? Number.MAX_SAFE_INTEGER, `must be at most ${spec.max}`),
-  );
+  return v.pipe(v.number(whole), v.safeInteger(whole), v.minValue(spec.min ?? Number.MIN_SAFE_INTEGER, `must be at least ${spec.min}`), v.maxValue(spec.max ?? Number.MAX_SAFE_INTEGER, `must be at most ${spec.max}`));
 }
 
 function stringList(spec: ConfigKeySpec): v.GenericSchema {
   const list = 'must be a list of non-empty strings';
-  return v.pipe(
-    v.array(v.pipe(v.string(list), v.nonEmpty(list)), list),
-    v.maxLength(spec.max ?? Number.MAX_SAFE_INTEGER, `must have at most ${spec.max} entries`),
-  );
+  return v.pipe(v.array(v.pipe(v.string(list), v.nonEmpty(list)), list), v.maxLength(spec.max ?? Number.MAX_SAFE_INTEGER, `must have at most ${spec.max} entries`));
 }
 
 function build(spec: ConfigKeySpec): v.GenericSchema {
   switch (spec.type) {
-    case 'string': return v.pipe(v.string('must be a non-empty string'), v.nonEmpty('must be a non-empty string'));
-    case 'string|null': return v.nullable(v.string('must be a string or null'));
-    case 'boolean': return v.boolean('must be true or false');
-    case 'integer': return integer(spec);
-    case 'string[]': return stringList(spec);
+    case 'string':
+      return v.pipe(v.string('must be a non-empty string'), v.nonEmpty('must be a non-empty string'));
+    case 'string|null':
+      return v.nullable(v.string('must be a string or null'));
+    case 'boolean':
+      return v.boolean('must be true or false');
+    case 'integer':
+      return integer(spec);
+    case 'string[]':
+      return stringList(spec);
     // Its keys are checked one by one (config.ts), so that an unknown one gets a "did you mean".
-    case 'object': return v.custom<Record<string, unknown>>(isObject, 'must be an object');
+    case 'object':
+      return v.custom<Record<string, unknown>>(isObject, 'must be an object');
   }
 }
 

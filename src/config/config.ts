@@ -10,8 +10,24 @@ import { valueProblem } from './config-schema.js';
 
 export { findUp } from '../util/find-up.js';
 
-export interface MirrorConfig { url?: string; endpoint?: string | null; region?: string; forcePathStyle?: boolean; autoPush?: boolean }
-export interface BatchConfig { queue?: string; image?: string; region?: string; endpoint?: string | null; jobRoleArn?: string | null; runnableTimeoutSeconds?: number; executionRoleArn?: string | null; assignPublicIp?: boolean; logEverySeconds?: number }
+export interface MirrorConfig {
+  url?: string;
+  endpoint?: string | null;
+  region?: string;
+  forcePathStyle?: boolean;
+  autoPush?: boolean;
+}
+export interface BatchConfig {
+  queue?: string;
+  image?: string;
+  region?: string;
+  endpoint?: string | null;
+  jobRoleArn?: string | null;
+  runnableTimeoutSeconds?: number;
+  executionRoleArn?: string | null;
+  assignPublicIp?: boolean;
+  logEverySeconds?: number;
+}
 export interface CodePackageConfig {
   maxBytes?: number;
   /** Globs (relative to the project root) kept out of the code package and the dirty patch. */
@@ -114,7 +130,13 @@ function checkKeys(obj: Record<string, Json>, schema: Record<string, ConfigKeySp
     if (!spec) {
       const guess = closest(key, Object.keys(schema));
       throw new ConfigError(`${file}: unknown key '${path}'.`, {
-        file, key: path, fix: guess ? `Did you mean '${prefix}${guess}'? See .flowrc.example.` : `Known keys: ${Object.keys(schema).map((k) => prefix + k).join(', ')}.`,
+        file,
+        key: path,
+        fix: guess
+          ? `Did you mean '${prefix}${guess}'? See .flowrc.example.`
+          : `Known keys: ${Object.keys(schema)
+              .map((k) => prefix + k)
+              .join(', ')}.`,
       });
     }
     const problem = valueProblem(spec, value);
@@ -138,7 +160,8 @@ function applyEnv(obj: Record<string, Json>, schema: Record<string, ConfigKeySpe
     if (problem) {
       const shown = spec.type === 'string' || spec.type === 'string|null' ? redactUrl(text) : text;
       throw new ConfigError(`Environment variable ${spec.env}=${JSON.stringify(shown)} is not valid for '${prefix}${key}' (${problem}).`, {
-        key: prefix + key, fix: `Set ${spec.env} to ${spec.help}, or unset it.`,
+        key: prefix + key,
+        fix: `Set ${spec.env} to ${spec.help}, or unset it.`,
       });
     }
     out[key] = value!;
@@ -148,12 +171,23 @@ function applyEnv(obj: Record<string, Json>, schema: Record<string, ConfigKeySpe
 
 function fromEnv(spec: ConfigKeySpec, text: string): Json | undefined {
   switch (spec.type) {
-    case 'integer': return /^\d+$/.test(text) ? Number(text) : undefined;
-    case 'boolean': return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : undefined;
+    case 'integer':
+      return /^\d+$/.test(text) ? Number(text) : undefined;
+    case 'boolean':
+      return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : undefined;
     case 'string[]': {
-      if (!text.trimStart().startsWith('[')) return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      try { return JSON.parse(text) as Json; } catch { return undefined; }
+      if (!text.trimStart().startsWith('['))
+        return text
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+      try {
+        return JSON.parse(text) as Json;
+      } catch {
+        return undefined;
+      }
     }
-    default: return text;
+    default:
+      return text;
   }
 }

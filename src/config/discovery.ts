@@ -29,7 +29,6 @@ export interface ProjectLocation {
   warnings: string[];
 }
 
-
 import { findUp } from '../util/find-up.js';
 
 export function locateProject(startDir: string, env: NodeJS.ProcessEnv = process.env): ProjectLocation {
@@ -60,7 +59,9 @@ function checkOwner(file: string, env: NodeJS.ProcessEnv): void {
   }
   if (owner === me || owner === 0 || trusted(dirname(file), env.FLOW_SAFE_DIRECTORIES)) return;
   throw new FlowError('CONFIG_NOT_OWNED', `${file} is owned by another user (uid ${owner}; you are uid ${me}), so flowrun does not read it: whoever can write it decides where your runs' code and data go.`, {
-    exitCode: ExitCode.usage, file, key: '.flowrc',
+    exitCode: ExitCode.usage,
+    file,
+    key: '.flowrc',
     fix: `If you trust it, take ownership (chown ${me} ${file}) or set FLOW_SAFE_DIRECTORIES=${dirname(file)}; otherwise remove it.`,
   });
 }

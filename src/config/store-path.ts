@@ -11,11 +11,51 @@ import { ConfigError } from '../errors/index.js';
 
 /** Folders that belong to the system or to every user, never to one project's store. */
 const SYSTEM_FOLDERS = [
-  '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/libx32', '/media', '/mnt', '/opt',
-  '/proc', '/root', '/run', '/sbin', '/snap', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/lib', '/usr/local',
-  '/usr/local/bin', '/usr/local/lib', '/usr/sbin', '/usr/share', '/var', '/var/lib', '/var/log', '/var/tmp', '/nix',
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/snap',
+  '/srv',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/usr/bin',
+  '/usr/lib',
+  '/usr/local',
+  '/usr/local/bin',
+  '/usr/local/lib',
+  '/usr/sbin',
+  '/usr/share',
+  '/var',
+  '/var/lib',
+  '/var/log',
+  '/var/tmp',
+  '/nix',
   // macOS
-  '/Applications', '/Library', '/System', '/Users', '/Volumes', '/private', '/private/etc', '/private/tmp', '/private/var', '/cores',
+  '/Applications',
+  '/Library',
+  '/System',
+  '/Users',
+  '/Volumes',
+  '/private',
+  '/private/etc',
+  '/private/tmp',
+  '/private/var',
+  '/cores',
 ];
 
 /** True when `outer` is `inner` or one of its ancestors. */
@@ -37,7 +77,11 @@ export function realPathOf(p: string): string {
 
 function systemFolders(): Set<string> {
   const out = new Set(SYSTEM_FOLDERS);
-  for (const d of [homedir(), tmpdir()]) if (d) { out.add(resolve(d)); out.add(realPathOf(d)); }
+  for (const d of [homedir(), tmpdir()])
+    if (d) {
+      out.add(resolve(d));
+      out.add(realPathOf(d));
+    }
   return out;
 }
 
@@ -51,13 +95,17 @@ export function checkStorePath(store: string, projectRoot: string, source: strin
   const shown = real === store ? store : `${store} (${real})`;
   if (contains(store, projectRoot) || contains(real, realRoot)) {
     throw new ConfigError(`${source}: the store ${shown} contains the project ${projectRoot}, so every run would store (and package) the project into itself, and flow gc would delete in it.`, {
-      key: 'store', file: source.startsWith('FLOW_STORE') ? undefined : source, fix: 'Use a folder of its own, e.g. "store": ".flow" (the default), or a folder outside the project.',
+      key: 'store',
+      file: source.startsWith('FLOW_STORE') ? undefined : source,
+      fix: 'Use a folder of its own, e.g. "store": ".flow" (the default), or a folder outside the project.',
     });
   }
   const system = systemFolders();
   if (system.has(resolve(store)) || system.has(real) || /^[A-Za-z]:[\\/]?$/.test(store)) {
     throw new ConfigError(`${source}: the store ${shown} is a system or shared folder; flowrun writes runs into its store and flow gc deletes in it.`, {
-      key: 'store', file: source.startsWith('FLOW_STORE') ? undefined : source, fix: 'Use a folder of its own, e.g. "store": ".flow" (the default) or a dedicated folder such as ~/flow-store.',
+      key: 'store',
+      file: source.startsWith('FLOW_STORE') ? undefined : source,
+      fix: 'Use a folder of its own, e.g. "store": ".flow" (the default) or a dedicated folder such as ~/flow-store.',
     });
   }
 }

@@ -5,7 +5,6 @@ import type { DecoratorSpec, Literal, OptionSpec } from './types.js';
 
 const byName = new Map(DECORATOR_SPECS.map((s) => [s.name, s]));
 
-
 export function decoratorSpec(name: string): DecoratorSpec | undefined {
   return byName.get(name);
 }
@@ -18,17 +17,16 @@ export function decoratorNames(target: DecoratorSpec['target']): string[] {
  * Validates a decorator's options against its spec. Pure; returns every problem found so
  * `flow check` can list them all. `where` names the file/line/step for the message.
  */
-export function validateDecoratorOptions(
-  spec: DecoratorSpec,
-  options: unknown,
-  where: ErrorLocation,
-): DecoratorError[] {
+export function validateDecoratorOptions(spec: DecoratorSpec, options: unknown, where: ErrorLocation): DecoratorError[] {
   const at = `@${spec.name}${where.param ? ` on parameter ${where.param}` : where.step ? ` on step ${where.step}` : ''}`;
   if (options === undefined) options = {};
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    return [new DecoratorError(`${at} takes an options object, got ${describe(options)}.`, {
-      ...where, fix: `Write it as @${spec.name}({ ${Object.keys(spec.options).join(', ')} }).`,
-    })];
+    return [
+      new DecoratorError(`${at} takes an options object, got ${describe(options)}.`, {
+        ...where,
+        fix: `Write it as @${spec.name}({ ${Object.keys(spec.options).join(', ')} }).`,
+      }),
+    ];
   }
   const errors: DecoratorError[] = [];
   const given = options as Record<string, unknown>;
@@ -38,10 +36,12 @@ export function validateDecoratorOptions(
       const known = Object.keys(spec.options);
       const instead = spec.notOptions && Object.hasOwn(spec.notOptions, key) ? spec.notOptions[key] : undefined;
       const guess = closest(key, known);
-      errors.push(new DecoratorError(`${at} has an unknown option '${key}'.`, {
-        ...where,
-        fix: instead ?? (guess ? `Did you mean '${guess}'? Known options: ${known.join(', ')}.` : `Known options: ${known.join(', ')}.`),
-      }));
+      errors.push(
+        new DecoratorError(`${at} has an unknown option '${key}'.`, {
+          ...where,
+          fix: instead ?? (guess ? `Did you mean '${guess}'? Known options: ${known.join(', ')}.` : `Known options: ${known.join(', ')}.`),
+        }),
+      );
       continue;
     }
     const problem = checkType(optSpec, value);
@@ -49,9 +49,12 @@ export function validateDecoratorOptions(
   }
   for (const [key, optSpec] of Object.entries(spec.options)) {
     if (optSpec.required && !Object.hasOwn(given, key)) {
-      errors.push(new DecoratorError(`${at} needs the option '${key}'.`, {
-        ...where, fix: `Add ${key}: … (${optSpec.help}).`,
-      }));
+      errors.push(
+        new DecoratorError(`${at} needs the option '${key}'.`, {
+          ...where,
+          fix: `Add ${key}: … (${optSpec.help}).`,
+        }),
+      );
     }
   }
   return errors;
@@ -81,11 +84,9 @@ function checkType(spec: OptionSpec, value: unknown): string | undefined {
     case 'boolean':
       return typeof value === 'boolean' ? undefined : `must be true or false, got ${describe(value)}`;
     case 'string[]':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string')
-        ? undefined : `must be an array of strings, got ${describe(value)}`;
+      return Array.isArray(value) && value.every((v) => typeof v === 'string') ? undefined : `must be an array of strings, got ${describe(value)}`;
     case 'record<string>':
-      return isPlainRecord(value) && Object.values(value).every((v) => typeof v === 'string')
-        ? undefined : `must be an object of strings ({ name: 'value' }), got ${describe(value)}`;
+      return isPlainRecord(value) && Object.values(value).every((v) => typeof v === 'string') ? undefined : `must be an object of strings ({ name: 'value' }), got ${describe(value)}`;
   }
 }
 
@@ -94,8 +95,7 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function article(type: OptionSpec['type']): string {
-  return { number: 'a number', integer: 'a whole number', string: 'a string', boolean: 'true or false',
-    'string[]': 'an array of strings', 'record<string>': 'an object of strings' }[type];
+  return { number: 'a number', integer: 'a whole number', string: 'a string', boolean: 'true or false', 'string[]': 'an array of strings', 'record<string>': 'an object of strings' }[type];
 }
 
 export function describe(v: unknown): string {

@@ -18,12 +18,7 @@ export interface OptionSpec {
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
 /** The TypeScript type of one option's value, read from its spec. */
-type OptionValue<S extends OptionSpec> =
-  S['type'] extends 'number' | 'integer' ? number
-    : S['type'] extends 'boolean' ? boolean
-      : S['type'] extends 'string[]' ? string[]
-        : S['type'] extends 'record<string>' ? Record<string, string>
-          : S extends { oneOf: readonly (infer V)[] } ? V : string;
+type OptionValue<S extends OptionSpec> = S['type'] extends 'number' | 'integer' ? number : S['type'] extends 'boolean' ? boolean : S['type'] extends 'string[]' ? string[] : S['type'] extends 'record<string>' ? Record<string, string> : S extends { oneOf: readonly (infer V)[] } ? V : string;
 
 type RequiredKeys<O extends OptionSpecs> = { [K in keyof O]: O[K] extends { required: true } ? K : never }[keyof O];
 
@@ -31,11 +26,13 @@ type RequiredKeys<O extends OptionSpecs> = { [K in keyof O]: O[K] extends { requ
  * A decorator's options object as its spec describes it: the one source of truth for both the
  * checks (registry.ts) and the types users write against (`RetryOptions` is `OptionsOf<...>`).
  */
-export type OptionsOf<O extends OptionSpecs> = Flatten<{
-  -readonly [K in RequiredKeys<O>]: OptionValue<O[K]>;
-} & {
-  -readonly [K in Exclude<keyof O, RequiredKeys<O>>]?: OptionValue<O[K]>;
-}>;
+export type OptionsOf<O extends OptionSpecs> = Flatten<
+  {
+    -readonly [K in RequiredKeys<O>]: OptionValue<O[K]>;
+  } & {
+    -readonly [K in Exclude<keyof O, RequiredKeys<O>>]?: OptionValue<O[K]>;
+  }
+>;
 
 /** One object type instead of an intersection, as editors show it and type tests compare it. */
 type Flatten<T> = { [K in keyof T]: T[K] };

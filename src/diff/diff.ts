@@ -31,7 +31,10 @@ export interface EnvPackageChange {
   to?: string;
 }
 
-export interface ValueChange<T> { from: T | undefined; to: T | undefined }
+export interface ValueChange<T> {
+  from: T | undefined;
+  to: T | undefined;
+}
 
 export interface ArtifactChange {
   task: string;
@@ -62,7 +65,11 @@ export interface StepDiff {
 }
 
 /** How much of each run came from the step cache (when either used it): tasks reused and the runs they came from. */
-export interface CacheUse { reused: number; tasks: number; from: string[] }
+export interface CacheUse {
+  reused: number;
+  tasks: number;
+  from: string[];
+}
 
 export interface RunDiff {
   schema: 'flowrun.diff/1';
@@ -106,7 +113,10 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   const envPackages = diffEnvPackages(a, b);
   const paramNames = new Set([...Object.keys(a.record.params), ...Object.keys(b.record.params)]);
   const ctx: StepContext = { params: paramNames, a: taskIndex(a), b: taskIndex(b) };
-  const steps = unionInOrder(a.record.steps.map((s) => s.name), b.record.steps.map((s) => s.name)).map((s) => diffStep(s, own(a.tasks, s) ?? [], own(b.tasks, s) ?? [], ctx));
+  const steps = unionInOrder(
+    a.record.steps.map((s) => s.name),
+    b.record.steps.map((s) => s.name),
+  ).map((s) => diffStep(s, own(a.tasks, s) ?? [], own(b.tasks, s) ?? [], ctx));
   const seed = { from: a.record.seed, to: b.record.seed };
   explainSteps(steps, a, b, ctx, { paramNames, params, inputs, env, code, seed: seed.from !== seed.to });
   const seedOnly = steps.filter((s) => s.why?.length === 1 && s.why[0]!.kind === 'seed').map((s) => s.step);
@@ -120,12 +130,12 @@ export function diffRuns(a: RunView, b: RunView): RunDiff {
   if (changedSteps.length) differs.push('artifacts');
   if (a.record.status !== b.record.status) differs.push('status');
   const nArtifacts = steps.reduce((n, s) => n + s.artifacts.length, 0);
-  const seedNote = seedOnly.length === 0 ? ''
-    : seedOnly.length === changedSteps.filter((s) => s.artifacts.length).length ? `; every artifact change follows from the seed (${seed.from} → ${seed.to}) alone`
-      : `; ${seedOnly.join(', ')} differ${seedOnly.length === 1 ? 's' : ''} only because the seed does (${seed.from} → ${seed.to})`;
-  const verdict = differs.length === 0
-    ? `${a.record.id} and ${b.record.id} are the same: code, params, seed, environment and every artifact hash match`
-    : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}${seedNote}`;
+  const seedNote =
+    seedOnly.length === 0 ? '' : seedOnly.length === changedSteps.filter((s) => s.artifacts.length).length ? `; every artifact change follows from the seed (${seed.from} → ${seed.to}) alone` : `; ${seedOnly.join(', ')} differ${seedOnly.length === 1 ? 's' : ''} only because the seed does (${seed.from} → ${seed.to})`;
+  const verdict =
+    differs.length === 0
+      ? `${a.record.id} and ${b.record.id} are the same: code, params, seed, environment and every artifact hash match`
+      : `${a.record.id} and ${b.record.id} differ in ${differs.join(', ')}${nArtifacts ? ` (${nArtifacts} artifact change${nArtifacts === 1 ? '' : 's'} in ${changedSteps.map((s) => s.step).join(', ')})` : ''}${seedNote}`;
   const cache = a.record.cache || b.record.cache ? { a: cacheUse(a), b: cacheUse(b) } : undefined;
   return { schema: 'flowrun.diff/1', a: a.record.id, b: b.record.id, flow: a.record.flow, code, params, seed, inputs, env, envPackages, steps, ...(cache ? { cache } : {}), differs, seedOnly, verdict };
 }
@@ -136,15 +146,19 @@ function explainSteps(steps: StepDiff[], a: RunView, b: RunView, ctx: StepContex
   const flowFiles = new Set([a.record.file, b.record.file]);
   const codeFiles = [...d.code.added, ...d.code.removed, ...d.code.changed];
   const global = new Set(['node', 'flowrun', 'os', 'working directory']);
-  const explainer = new Explainer({ graph: a.graph, tasks: ctx.a }, { graph: b.graph, tasks: ctx.b }, {
-    paramNames: d.paramNames,
-    params: new Set(d.params.map((p) => p.name).filter((n) => !includeNames.has(n))),
-    inputs: new Set(d.inputs.map((i) => i.name)),
-    seed: d.seed,
-    code: !d.code.packageSame,
-    otherCode: codeFiles.some((f) => !flowFiles.has(f)) || (a.graph?.moduleSource !== undefined && b.graph?.moduleSource !== undefined && a.graph.moduleSource !== b.graph.moduleSource),
-    environment: (step) => d.env.some((e) => global.has(e.what) || e.what === `env lock of ${step}`),
-  });
+  const explainer = new Explainer(
+    { graph: a.graph, tasks: ctx.a },
+    { graph: b.graph, tasks: ctx.b },
+    {
+      paramNames: d.paramNames,
+      params: new Set(d.params.map((p) => p.name).filter((n) => !includeNames.has(n))),
+      inputs: new Set(d.inputs.map((i) => i.name)),
+      seed: d.seed,
+      code: !d.code.packageSame,
+      otherCode: codeFiles.some((f) => !flowFiles.has(f)) || (a.graph?.moduleSource !== undefined && b.graph?.moduleSource !== undefined && a.graph.moduleSource !== b.graph.moduleSource),
+      environment: (step) => d.env.some((e) => global.has(e.what) || e.what === `env lock of ${step}`),
+    },
+  );
   for (const s of steps) {
     const tasks = [...new Set(s.artifacts.map((c) => c.task))];
     if (tasks.length === 0) continue;
@@ -170,7 +184,9 @@ function diffCode(a: RunView, b: RunView): RunDiff['code'] {
     commit: { from: a.record.git?.commit ?? null, to: b.record.git?.commit ?? null },
     dirty: { from: a.record.git?.dirty ?? false, to: b.record.git?.dirty ?? false },
     packageSame: a.record.code?.hash === b.record.code?.hash,
-    added, removed, changed,
+    added,
+    removed,
+    changed,
   };
 }
 
@@ -215,7 +231,7 @@ function diffEnvPackages(a: RunView, b: RunView): EnvPackageChange[] {
   const envsOf = (v: RunView, manager: EnvPackageChange['manager']) => (manager === 'npm' ? v.record.stepEnvs : v.record.condaEnvs) ?? {};
   for (const manager of ['npm', 'conda'] as const) {
     const [ea, eb] = [envsOf(a, manager), envsOf(b, manager)];
-    const packagesOf = (v: RunView, lock: string | undefined) => new Map((lock ? own(v.locks, lock) ?? [] : []).map((p) => [p.path, p]));
+    const packagesOf = (v: RunView, lock: string | undefined) => new Map((lock ? (own(v.locks, lock) ?? []) : []).map((p) => [p.path, p]));
     for (const step of unionInOrder(Object.keys(ea), Object.keys(eb))) {
       if (ea[step]?.lock === eb[step]?.lock) continue;
       const [pa, pb] = [packagesOf(a, ea[step]?.lock), packagesOf(b, eb[step]?.lock)];
@@ -237,7 +253,11 @@ interface StepContext {
 }
 
 function taskIndex(v: RunView): Map<string, TaskRecord> {
-  return new Map(Object.values(v.tasks).flat().map((t) => [`${t.step}/${t.id}`, t]));
+  return new Map(
+    Object.values(v.tasks)
+      .flat()
+      .map((t) => [`${t.step}/${t.id}`, t]),
+  );
 }
 
 /** Did this task set the artifact (rather than inherit it unchanged from a parent)? */

@@ -20,7 +20,11 @@ export async function loadRunView(run: Run, opts: { graph?: boolean } = {}): Pro
   const locks: Record<string, LockedPackage[]> = {};
   for (const env of [...Object.values(run.record.stepEnvs ?? {}), ...Object.values(run.record.condaEnvs ?? {})]) {
     // A lock missing from the store leaves its step's package changes unknown; fsck reports the object.
-    try { locks[env.lock] ??= (env.kind === 'npm' ? lockedPackages : condaLockedPackages)(run.store.getObjectSync(env.lock)); } catch { /* see above */ }
+    try {
+      locks[env.lock] ??= (env.kind === 'npm' ? lockedPackages : condaLockedPackages)(run.store.getObjectSync(env.lock));
+    } catch {
+      /* see above */
+    }
   }
   const graph = opts.graph ? await packagedGraph(run) : undefined;
   return { record: run.record, tasks, manifest, locks, ...(graph ? { graph } : {}) };
@@ -74,4 +78,3 @@ export function describeValueChange(store: SyncStore, from: ArtifactRef, to: Art
   const { detail, fields } = compareValues(x, y);
   return { detail, ...(fields ? { fields } : {}) };
 }
-

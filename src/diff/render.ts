@@ -28,7 +28,7 @@ export function renderDiff(d: RunDiff, opts: { color: boolean; maxPerStep?: numb
   if (d.inputs.length) {
     out.push('inputs       included file content changed');
     for (const i of d.inputs) {
-      const where = path(i.path.from === i.path.to ? i.path.to ?? '' : `${i.path.from ?? '(none)'} → ${i.path.to ?? '(none)'}`);
+      const where = path(i.path.from === i.path.to ? (i.path.to ?? '') : `${i.path.from ?? '(none)'} → ${i.path.to ?? '(none)'}`);
       out.push(st('yellow', `               ~ ${v(i.name)} (${where}): ${short(i.hash.from)} → ${short(i.hash.to)}, ${i.size.from ?? 0} B → ${i.size.to ?? 0} B`));
     }
   }
@@ -80,5 +80,8 @@ function short(v: string | null | undefined): string {
 }
 
 function colorPatch(p: string, st: Style): string {
-  return p.split('\n').map((l) => (l.startsWith('+') && !l.startsWith('+++') ? st('green', l) : l.startsWith('-') && !l.startsWith('---') ? st('red', l) : l)).join('\n');
+  return p
+    .split('\n')
+    .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? st('green', l) : l.startsWith('-') && !l.startsWith('---') ? st('red', l) : l))
+    .join('\n');
 }

@@ -24,7 +24,10 @@ export function compareValues(a: unknown, b: unknown): { detail: string; fields?
   if (isContainer(a) && isContainer(b) && kindOf(a) === kindOf(b) && !(whole(a) && whole(b))) {
     const fields: FieldChange[] = [];
     let total = 0;
-    walkDiff(a, b, '', 0, (f) => { total++; if (fields.length < MAX_FIELDS) fields.push(f); });
+    walkDiff(a, b, '', 0, (f) => {
+      total++;
+      if (fields.length < MAX_FIELDS) fields.push(f);
+    });
     // An array whose length changed says that first: items compared by index are then mostly noise.
     const lengths = Array.isArray(a) && Array.isArray(b) && a.length !== b.length ? `${shapeOf(a)} → ${shapeOf(b)}: ` : '';
     if (total > 0) {
@@ -93,7 +96,10 @@ function walkDiff(a: Container, b: Container, path: string, depth: number, emit:
   const eb = new Map(entries(b));
   for (const [k, x] of ea) {
     const p = path + k;
-    if (!eb.has(k)) { emit({ path: p, from: summarize(x) }); continue; }
+    if (!eb.has(k)) {
+      emit({ path: p, from: summarize(x) });
+      continue;
+    }
     const y = eb.get(k);
     if (sameValue(x, y)) continue;
     if (depth < MAX_DEPTH && isContainer(x) && isContainer(y) && kindOf(x) === kindOf(y)) walkDiff(x, y, p, depth + 1, emit);

@@ -9,14 +9,7 @@ import { own } from '../util/own.js';
  * file's module code), the step's environment, the seed; or nothing recorded (`outside`: the
  * step read the clock, the network, a file outside the project).
  */
-export type Cause =
-  | { kind: 'param'; name: string }
-  | { kind: 'input'; name: string }
-  | { kind: 'code'; step: string }
-  | { kind: 'other-code' }
-  | { kind: 'environment' }
-  | { kind: 'seed' }
-  | { kind: 'outside' };
+export type Cause = { kind: 'param'; name: string } | { kind: 'input'; name: string } | { kind: 'code'; step: string } | { kind: 'other-code' } | { kind: 'environment' } | { kind: 'seed' } | { kind: 'outside' };
 
 /** What differs between the two runs as a whole: the candidates for every step's causes. */
 export interface RunChanges {
@@ -52,7 +45,11 @@ const ORDER: Record<Cause['kind'], number> = { param: 0, input: 1, code: 2, 'oth
 export class Explainer {
   private readonly memo = new Map<string, Map<string, Cause>>();
 
-  constructor(private readonly a: Side, private readonly b: Side, private readonly changes: RunChanges) {}
+  constructor(
+    private readonly a: Side,
+    private readonly b: Side,
+    private readonly changes: RunChanges,
+  ) {}
 
   /** The causes of the differences of task `step/id` (present in both runs), sorted. */
   causes(step: string, id: string): Cause[] {

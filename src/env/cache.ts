@@ -77,10 +77,14 @@ async function acquire(lock: string, hash: string): Promise<void> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    if (holderDead(lock)) { rmSync(lock, { recursive: true, force: true }); continue; }
+    if (holderDead(lock)) {
+      rmSync(lock, { recursive: true, force: true });
+      continue;
+    }
     if (Date.now() > deadline) {
       throw new FlowError('ENV_LOCKED', `Waited 10 minutes for another process installing the environment ${hash.slice(0, 12)}.`, {
-        exitCode: ExitCode.remote, fix: `If no flowrun is running, remove ${lock}.`,
+        exitCode: ExitCode.remote,
+        fix: `If no flowrun is running, remove ${lock}.`,
       });
     }
     await sleep(100);
@@ -90,7 +94,16 @@ async function acquire(lock: string, hash: string): Promise<void> {
 /** The lock's holder has exited (its pid file names a process that no longer exists). */
 function holderDead(lock: string): boolean {
   let pid: number;
-  try { pid = Number(readFileSync(join(lock, 'pid'), 'utf8')); } catch { return false; }
+  try {
+    pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+  } catch {
+    return false;
+  }
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  try { process.kill(pid, 0); return false; } catch (e) { return (e as NodeJS.ErrnoException).code === 'ESRCH'; }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

@@ -28,7 +28,9 @@ class BoundedSink {
     if (this.total > this.limit) throw new UnpackLimitError(this.limit);
     this.chunks.push(chunk);
   }
-  buffer(): Buffer { return Buffer.concat(this.chunks, this.total); }
+  buffer(): Buffer {
+    return Buffer.concat(this.chunks, this.total);
+  }
 }
 
 /** bzip2 data (every stream of it, as bzip2 -d does), to at most `limit` bytes. */
@@ -40,7 +42,10 @@ export function bunzipBounded(data: Uint8Array, limit: number): Buffer {
   const output = {
     writeByte(byte: number): void {
       block[pos++] = byte;
-      if (pos === block.length) { sink.push(Buffer.from(block)); pos = 0; }
+      if (pos === block.length) {
+        sink.push(Buffer.from(block));
+        pos = 0;
+      }
     },
   };
   bunzip.decode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), output, true);

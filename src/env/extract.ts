@@ -15,7 +15,12 @@ import { DEFAULT_MAX_UNPACKED_BYTES, UnpackLimitError, bunzipBounded, unzipBound
 export async function extractCondaPackage(archive: Uint8Array, fileName: string, dest: string, opts: { maxUnpackedBytes?: number } = {}): Promise<string[]> {
   const root = realpathSync(dest);
   const limit = opts.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
-  if (fileName.endsWith('.tar.bz2')) return extractTar(decoded(() => bunzipBounded(archive, limit), fileName, 'bzip2'), root, fileName);
+  if (fileName.endsWith('.tar.bz2'))
+    return extractTar(
+      decoded(() => bunzipBounded(archive, limit), fileName, 'bzip2'),
+      root,
+      fileName,
+    );
   if (fileName.endsWith('.conda')) {
     const entries = decoded(() => unzipBounded(archive, (name) => /^(info|pkg)-.*\.tar\.zst$/.test(name), limit), fileName, 'zip');
     // Every tar is unpacked (and so checked) before any is written, within one budget for the package.
@@ -27,7 +32,7 @@ export async function extractCondaPackage(archive: Uint8Array, fileName: string,
       tars.push([name, tar]);
     }
     const files: string[] = [];
-    for (const [name, tar] of tars) files.push(...await extractTar(tar, root, `${fileName}:${name}`));
+    for (const [name, tar] of tars) files.push(...(await extractTar(tar, root, `${fileName}:${name}`)));
     return files;
   }
   throw unsafe(fileName, 'is neither a .tar.bz2 nor a .conda archive');
@@ -36,7 +41,8 @@ export async function extractCondaPackage(archive: Uint8Array, fileName: string,
 /** A package whose compressed or tar data is damaged (it matched its sha256, so the channel published it so). */
 export function corrupt(archive: string, what: string): FlowError {
   return new FlowError('ENV_PACKAGE_INVALID', `The conda package ${archive} ${what}; nothing of it is installed.`, {
-    exitCode: ExitCode.remote, fix: 'The package is broken on the channel: pick another version or build of it (or report it to the channel).',
+    exitCode: ExitCode.remote,
+    fix: 'The package is broken on the channel: pick another version or build of it (or report it to the channel).',
   });
 }
 
@@ -52,13 +58,14 @@ function decoded<T>(f: () => T, archive: string, format: string, member?: string
 function tooBig(archive: string, limit: number): FlowError {
   return new FlowError('ENV_ARCHIVE_UNSAFE', `The conda package ${archive} unpacks to more than ${formatBytes(limit)}, flowrun's bound for one package; nothing of it is installed.`, {
     exitCode: ExitCode.remote,
-    fix: 'A small archive that unpacks this far is a decompression bomb: use a package from a trusted channel. A package really this large cannot be installed by flowrun\'s built-in installer yet.',
+    fix: "A small archive that unpacks this far is a decompression bomb: use a package from a trusted channel. A package really this large cannot be installed by flowrun's built-in installer yet.",
   });
 }
 
 export function unsafe(archive: string, what: string): FlowError {
   return new FlowError('ENV_ARCHIVE_UNSAFE', `The conda package ${archive} ${what}; nothing of it is installed.`, {
-    exitCode: ExitCode.remote, fix: 'Use a package from a trusted channel; this archive would write outside the environment.',
+    exitCode: ExitCode.remote,
+    fix: 'Use a package from a trusted channel; this archive would write outside the environment.',
   });
 }
 
@@ -84,7 +91,9 @@ export function safeDir(root: string, dir: string, archive: string, rel: string)
  */
 function extractTar(tar: Buffer, root: string, archive: string): string[] {
   return safeExtract(tar, root, {
-    symlinks: 'confined', specialModes: 'mask', backslashes: 'literal',
+    symlinks: 'confined',
+    specialModes: 'mask',
+    backslashes: 'literal',
     unsafe: (r) => unsafe(archive, r.kind === 'duplicate' ? `has "${r.entry}" twice: it ${r.reason}` : `has an entry "${r.entry}" that ${r.reason}`),
     corrupt: (e) => corrupt(archive, `is not a complete tar archive (${e instanceof Error ? e.message : String(e)})`),
   });

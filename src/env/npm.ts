@@ -36,7 +36,9 @@ export function canonicalSpec(spec: NpmSpec): NpmSpec {
 
 /** `{ 'lodash': '^4.17.0' }` as written in a decorator, for error messages. */
 export function describeSpec(spec: NpmSpec): string {
-  const pk = Object.entries(spec.packages).map(([n, r]) => `'${n}': '${r}'`).join(', ');
+  const pk = Object.entries(spec.packages)
+    .map(([n, r]) => `'${n}': '${r}'`)
+    .join(', ');
   return `@npm({ packages: { ${pk} }${spec.node ? `, node: '${spec.node}'` : ''} })`;
 }
 
@@ -57,7 +59,11 @@ export async function resolveNpmLock(spec: NpmSpec, o: { projectRoot: string; st
   const key = sha256(Buffer.from(JSON.stringify({ spec: canonicalSpec(spec), registry: registryHint(), npmrc: rc })));
   const entry = join(envCacheRoot(), 'npm-resolved', `${key}.json`);
   if (!o.refresh) {
-    try { return { lock: readFileSync(entry), cached: true }; } catch { /* not resolved yet */ }
+    try {
+      return { lock: readFileSync(entry), cached: true };
+    } catch {
+      /* not resolved yet */
+    }
   }
   const dir = mkdtempSync(join(tmpdir(), 'flowrun-resolve-'));
   try {
@@ -133,8 +139,12 @@ function npm(args: string[], cwd: string): Promise<{ code: number; output: strin
   return new Promise((resolve) => {
     const child = spawn('npm', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: process.env.npm_config_loglevel ?? 'error' } });
     let output = '';
-    child.stdout.on('data', (c: Buffer) => { output += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { output += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      output += c.toString();
+    });
     child.on('error', (e) => resolve({ code: -1, output: `cannot run npm: ${e.message}` }));
     child.on('close', (code) => resolve({ code: code ?? -1, output }));
   });
@@ -145,20 +155,25 @@ const NETWORK_CODES = /\b(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|ECONNRESET|
 /** npm's own message, with the step and spec it was for; an unreachable registry is exit 4 naming the URL. */
 function npmFailure(what: 'resolve' | 'install', output: string, spec: NpmSpec, steps: string[], hash?: string): FlowError {
   const lines = output.split('\n').filter((l) => l.trim() && !/A complete log of this run|^npm error\s+at /.test(l));
-  const npmMessage = lines.filter((l) => !/^npm error (code|errno|syscall)\b/.test(l)).slice(0, 6).join('\n');
+  const npmMessage = lines
+    .filter((l) => !/^npm error (code|errno|syscall)\b/.test(l))
+    .slice(0, 6)
+    .join('\n');
   const where = `${steps.length === 1 ? 'step' : 'steps'} ${steps.join(', ')}`;
   const network = NETWORK_CODES.exec(output);
   if (network) {
     const url = /request to (\S+) failed/.exec(output)?.[1] ?? (registryHint() || 'the npm registry');
     return new FlowError('ENV_REGISTRY_UNREACHABLE', `The npm registry cannot be reached (${network[1]}) at ${url} while trying to ${what} ${describeSpec(spec)} for ${where}.`, {
-      exitCode: ExitCode.remote, step: steps[0],
+      exitCode: ExitCode.remote,
+      step: steps[0],
       fix: hash ? 'Check the network and registry settings (npm config get registry); an environment already in the cache needs no registry.' : 'Check the network and the registry setting (npm config get registry, or npm_config_registry).',
       data: { url, steps },
     });
   }
   const verb = what === 'resolve' ? 'cannot be resolved' : `cannot be installed from its lock ${hash?.slice(0, 12)}`;
   return new FlowError(what === 'resolve' ? 'ENV_RESOLVE_FAILED' : 'ENV_INSTALL_FAILED', `${describeSpec(spec)} of ${where} ${verb}; npm says:\n${npmMessage || output.trim().slice(0, 800)}`, {
-    exitCode: ExitCode.remote, step: steps[0],
+    exitCode: ExitCode.remote,
+    step: steps[0],
     fix: what === 'resolve' ? 'Check the package names and version ranges (npm view NAME versions).' : 'Check that the locked packages can still be fetched from the registry.',
     data: { steps },
   });

@@ -110,12 +110,14 @@ async function prepareNpm(o: PrepareOptions): Promise<{ envs: Map<string, Prepar
     bySpec.set(key, group);
   }
   for (const g of bySpec.values()) checkNode(g.spec, g.steps);
-  const prepared = await Promise.all([...bySpec.values()].map(async (g) => {
-    const lock = g.lock ? recordedLock(o.store, g.lock, g.steps) : (await resolveNpmLock(g.spec, { projectRoot: o.projectRoot, steps: g.steps, refresh: o.refresh })).lock;
-    const hash = o.store.putObjectSync(lock);
-    const outcome = await installNpmLock(lock, hash, { projectRoot: o.projectRoot, steps: g.steps, info: o.info });
-    return { g, hash, outcome, names: Object.keys(directDependencies(lock)) };
-  }));
+  const prepared = await Promise.all(
+    [...bySpec.values()].map(async (g) => {
+      const lock = g.lock ? recordedLock(o.store, g.lock, g.steps) : (await resolveNpmLock(g.spec, { projectRoot: o.projectRoot, steps: g.steps, refresh: o.refresh })).lock;
+      const hash = o.store.putObjectSync(lock);
+      const outcome = await installNpmLock(lock, hash, { projectRoot: o.projectRoot, steps: g.steps, info: o.info });
+      return { g, hash, outcome, names: Object.keys(directDependencies(lock)) };
+    }),
+  );
   const envs = new Map<string, PreparedEnv>();
   for (const { g, hash, outcome, names } of prepared) {
     for (const step of g.steps) envs.set(step, { record: { kind: 'npm', spec: g.spec, lock: hash }, modules: `${outcome.dir}/node_modules`, names });
@@ -131,7 +133,10 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
   if (!use && !replaying) return { envs, installed: 0 };
   if (!o.conda && !replaying) {
     throw new UsageError('CONDA_NEEDS_ENVIRONMENT', `The flow uses @${use?.name ?? 'conda'}${use?.step ? ` (step ${use.step})` : ''}, which takes effect only with --environment=conda.`, {
-      file: o.graph.file, line: use?.line, step: use?.step, fix: `Run it with: flow run ${o.graph.file} --environment=conda`,
+      file: o.graph.file,
+      line: use?.line,
+      step: use?.step,
+      fix: `Run it with: flow run ${o.graph.file} --environment=conda`,
     });
   }
   const bySpec = new Map<string, { spec: CondaSpec; steps: string[]; lock?: string; remote?: { gpu: boolean } }>();
@@ -146,14 +151,16 @@ async function prepareConda(o: PrepareOptions): Promise<{ envs: Map<string, Prep
     group.steps.push(step);
     bySpec.set(key, group);
   }
-  const prepared = await Promise.all([...bySpec.values()].map(async (g) => {
-    // A remote step's lock is solved for its machine (remoteTarget: linux-64 whatever this one is) and installed there.
-    const target = g.remote ? remoteTarget({ gpu: g.remote.gpu }) : undefined;
-    const lock = g.lock ? recordedLock(o.store, g.lock, g.steps, 'conda') : (await resolveCondaLock(g.spec, { steps: g.steps, refresh: o.refresh, target })).lock;
-    const hash = o.store.putObjectSync(lock);
-    const outcome = g.remote ? { dir: '', installed: false } : await installCondaLock(lock, hash, { steps: g.steps, info: o.info, specs: matchSpecs(g.spec) });
-    return { g, hash, outcome };
-  }));
+  const prepared = await Promise.all(
+    [...bySpec.values()].map(async (g) => {
+      // A remote step's lock is solved for its machine (remoteTarget: linux-64 whatever this one is) and installed there.
+      const target = g.remote ? remoteTarget({ gpu: g.remote.gpu }) : undefined;
+      const lock = g.lock ? recordedLock(o.store, g.lock, g.steps, 'conda') : (await resolveCondaLock(g.spec, { steps: g.steps, refresh: o.refresh, target })).lock;
+      const hash = o.store.putObjectSync(lock);
+      const outcome = g.remote ? { dir: '', installed: false } : await installCondaLock(lock, hash, { steps: g.steps, info: o.info, specs: matchSpecs(g.spec) });
+      return { g, hash, outcome };
+    }),
+  );
   for (const { g, hash, outcome } of prepared) {
     for (const step of g.steps) envs.set(step, { record: { kind: 'conda', spec: g.spec, lock: hash }, prefix: outcome.dir });
   }
@@ -165,7 +172,10 @@ function recordedLock(store: SyncStore, hash: string, steps: string[], kind = 'n
     return store.getObjectSync(hash);
   } catch (e) {
     throw new FlowError('ENV_LOCK_MISSING', `The recorded ${kind} lock ${hash.slice(0, 12)} of step ${steps.join(', ')} cannot be read from the store.`, {
-      exitCode: ExitCode.storeIntegrity, step: steps[0], fix: 'Run flow fsck; a copy of the store (or flow pull) can restore the lock object.', cause: e,
+      exitCode: ExitCode.storeIntegrity,
+      step: steps[0],
+      fix: 'Run flow fsck; a copy of the store (or flow pull) can restore the lock object.',
+      cause: e,
     });
   }
 }
@@ -178,7 +188,8 @@ function checkNode(spec: NpmSpec, steps: string[]): void {
   }
   if (!semver.satisfies(process.version, spec.node)) {
     throw new UsageError('ENV_NODE_MISMATCH', `${describeSpec(spec)} of step ${steps.join(', ')} needs Node ${spec.node}, but this is Node ${process.version}.`, {
-      step: steps[0], fix: `Run flow with a Node.js that satisfies ${spec.node}, or widen the range.`,
+      step: steps[0],
+      fix: `Run flow with a Node.js that satisfies ${spec.node}, or widen the range.`,
     });
   }
 }

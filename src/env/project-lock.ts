@@ -23,7 +23,8 @@ export async function lockedDependencies(packageDir: string, lockHash: string, i
       const r = spawnSync(installer.command, installer.args, { cwd: packageDir, encoding: 'utf8' });
       if (r.status !== 0) {
         throw new FlowError('ENV_INSTALL_FAILED', `${installer.tool} install of the recorded ${lockName} (${lockHash.slice(0, 12)}) failed:\n${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-8).join('\n')}`, {
-          exitCode: ExitCode.remote, fix: 'Check that the packages in the lock can be fetched (registry reachable, or an npm cache that holds them).',
+          exitCode: ExitCode.remote,
+          fix: 'Check that the packages in the lock can be fetched (registry reachable, or an npm cache that holds them).',
         });
       }
       cpSync(join(packageDir, 'node_modules'), join(envDir, 'node_modules'), { recursive: true, verbatimSymlinks: true });
@@ -36,7 +37,11 @@ export async function lockedDependencies(packageDir: string, lockHash: string, i
 /** Links every package of `modules` into `dir`/node_modules (its own directory, so caches never land in the source). */
 export function linkModules(modules: string, dir: string): void {
   let names: string[];
-  try { names = readdirSync(modules); } catch { return; }
+  try {
+    names = readdirSync(modules);
+  } catch {
+    return;
+  }
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
   for (const name of names) {
     if (name === '.cache' || name === '.bin' || name === '.package-lock.json') continue;

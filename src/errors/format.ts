@@ -16,7 +16,10 @@ export function formatError(e: FlowError): string {
 }
 
 function indent(s: string): string {
-  return s.split('\n').map((l, i) => (i === 0 ? `- ${l}` : `  ${l}`)).join('\n');
+  return s
+    .split('\n')
+    .map((l, i) => (i === 0 ? `- ${l}` : `  ${l}`))
+    .join('\n');
 }
 
 const MESSAGE_MAX = 2000;
@@ -28,6 +31,14 @@ const MESSAGE_MAX = 2000;
 export function table(cells: string[][], max = DISPLAY_MAX): string[] {
   const rows = cells.map((r) => r.map((c) => displayValue(c, max)));
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, c.length); });
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length);
+    });
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

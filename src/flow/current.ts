@@ -86,20 +86,53 @@ function data(field: string): TaskContextData {
  * }
  */
 export const current: RunContext = Object.freeze({
-  get flowName() { return data('flowName').flowName; },
-  get runId() { return data('runId').runId; },
-  get stepName() { return data('stepName').stepName; },
-  get taskId() { return data('taskId').taskId; },
-  get pathspec() { const d = data('pathspec'); return `${d.runId}/${d.stepName}/${d.taskId}`; },
-  get attempt() { return data('attempt').attempt; },
-  get seed() { return data('seed').seed; },
-  get taskSeed() { return data('taskSeed').taskSeed; },
-  get tags() { return data('tags').tags; },
-  get username() { return data('username').username; },
-  get namespace() { return `user:${data('namespace').username}`; },
-  get originRunId() { return data('originRunId').originRunId; },
-  get replayOf() { return data('replayOf').replayOf; },
-  get isReplay() { return data('isReplay').replayOf !== undefined; },
-  get isWhatIf() { return data('isWhatIf').whatIf; },
-  get isRunningFlow() { return (globalThis as unknown as Slotted)[SLOT] !== undefined; },
+  get flowName() {
+    return data('flowName').flowName;
+  },
+  get runId() {
+    return data('runId').runId;
+  },
+  get stepName() {
+    return data('stepName').stepName;
+  },
+  get taskId() {
+    return data('taskId').taskId;
+  },
+  get pathspec() {
+    const d = data('pathspec');
+    return `${d.runId}/${d.stepName}/${d.taskId}`;
+  },
+  get attempt() {
+    return data('attempt').attempt;
+  },
+  get seed() {
+    return data('seed').seed;
+  },
+  get taskSeed() {
+    return data('taskSeed').taskSeed;
+  },
+  get tags() {
+    return data('tags').tags;
+  },
+  get username() {
+    return data('username').username;
+  },
+  get namespace() {
+    return `user:${data('namespace').username}`;
+  },
+  get originRunId() {
+    return data('originRunId').originRunId;
+  },
+  get replayOf() {
+    return data('replayOf').replayOf;
+  },
+  get isReplay() {
+    return data('isReplay').replayOf !== undefined;
+  },
+  get isWhatIf() {
+    return data('isWhatIf').whatIf;
+  },
+  get isRunningFlow() {
+    return (globalThis as unknown as Slotted)[SLOT] !== undefined;
+  },
 });

@@ -16,12 +16,10 @@ import { metaFor, recordStepDecorator, type ParamOptions } from './metadata.js';
 import type { FlowSpec } from './flowspec.js';
 
 type Method<This, Args extends unknown[], R> = (this: This, ...args: Args) => R;
-type StepMethodDecorator = <This extends FlowSpec, Args extends unknown[], R>(
-  method: Method<This, Args, R>, context: ClassMethodDecoratorContext<This, Method<This, Args, R>>) => void;
+type StepMethodDecorator = <This extends FlowSpec, Args extends unknown[], R>(method: Method<This, Args, R>, context: ClassMethodDecoratorContext<This, Method<This, Args, R>>) => void;
 
 /** Marks a method as a step of the flow. */
-export function step<This extends FlowSpec, Args extends unknown[], R>(
-  _method: Method<This, Args, R>, context: ClassMethodDecoratorContext<This, Method<This, Args, R>>): void {
+export function step<This extends FlowSpec, Args extends unknown[], R>(_method: Method<This, Args, R>, context: ClassMethodDecoratorContext<This, Method<This, Args, R>>): void {
   if (context.static || context.private) throw new TypeError(`@step must be on a public instance method, not ${String(context.name)}.`);
   // The static graph (src/graph/) knows the steps; this only checks decorator metadata exists.
   metaFor(context.metadata as Record<PropertyKey, unknown>);

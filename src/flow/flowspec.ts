@@ -54,7 +54,10 @@ const slots = new WeakMap<FlowSpec, TaskSlots>();
 
 export function taskSlots(flow: FlowSpec): TaskSlots {
   let s = slots.get(flow);
-  if (!s) { s = { hasInput: false }; slots.set(flow, s); }
+  if (!s) {
+    s = { hasInput: false };
+    slots.set(flow, s);
+  }
   return s;
 }
 
@@ -130,10 +133,7 @@ export abstract class FlowSpec {
     }
     const missing = include ? [...include].filter((n) => !names.has(n)) : [];
     if (conflicts.length > 0 || missing.length > 0) {
-      const parts = [
-        conflicts.length ? `the inputs disagree on ${conflicts.join(', ')}` : '',
-        missing.length ? `no input has ${missing.join(', ')}` : '',
-      ].filter(Boolean);
+      const parts = [conflicts.length ? `the inputs disagree on ${conflicts.join(', ')}` : '', missing.length ? `no input has ${missing.join(', ')}` : ''].filter(Boolean);
       throw new FlowError('MERGE_CONFLICT', `mergeArtifacts in step ${s.step ?? '?'}: ${parts.join('; ')}.`, {
         step: s.step,
         fix: `Set ${conflicts[0] ?? missing[0]} yourself before calling mergeArtifacts, or pass { exclude: [${conflicts.map((c) => `'${c}'`).join(', ')}] }.`,

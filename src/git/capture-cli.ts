@@ -28,12 +28,13 @@ function decodeStrict(buf: Buffer, what: string): string {
   }
 }
 
-const DIFF_ARGS = [
-  'diff', 'HEAD', '--binary', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv',
-  '--no-renames', '--src-prefix=a/', '--dst-prefix=b/', '--no-relative', '--submodule=short',
-];
+const DIFF_ARGS = ['diff', 'HEAD', '--binary', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', '--src-prefix=a/', '--dst-prefix=b/', '--no-relative', '--submodule=short'];
 
-interface StatusEntry { path: string; worktreeMode: string; submodule: boolean }
+interface StatusEntry {
+  path: string;
+  worktreeMode: string;
+  submodule: boolean;
+}
 
 /** The git state of the repository at `root`, or null outside one (throws GitMissing without git). */
 export async function captureCli(root: string, opts: GitOptions): Promise<GitState | null> {
@@ -128,8 +129,14 @@ async function captureWithStatus(root: string, opts: GitOptions): Promise<{ stat
   }
 
   const state: GitState = {
-    commit, branch, dirty, remotes: parseRemoteConfig(cfg), shallow: shallowText === 'true', detached,
-    ...(patch !== undefined ? { patch } : {}), untracked,
+    commit,
+    branch,
+    dirty,
+    remotes: parseRemoteConfig(cfg),
+    shallow: shallowText === 'true',
+    detached,
+    ...(patch !== undefined ? { patch } : {}),
+    untracked,
   };
   return { state, top, untrackedAll };
 }
@@ -220,10 +227,7 @@ async function binarySectionFor(section: Buffer, top: string, fmt: ObjectFormat)
 
 /** Tracked (submodules included) and untracked-not-ignored files, as `git ls-files` names them; null outside a repo. */
 export async function listCli(root: string): Promise<string[] | null> {
-  const [cached, others] = await Promise.all([
-    runGit(root, LS_CACHED),
-    runGit(root, ['ls-files', '-z', '--others', '--exclude-standard']),
-  ]);
+  const [cached, others] = await Promise.all([runGit(root, LS_CACHED), runGit(root, ['ls-files', '-z', '--others', '--exclude-standard'])]);
   if (notARepo(cached)) return null;
   if (cached.code !== 0) throw new GitCommandFailed(['ls-files', '--cached'], cached.code, cached.stderr);
   if (others.code !== 0) throw new GitCommandFailed(['ls-files', '--others'], others.code, others.stderr);

@@ -14,7 +14,10 @@ import type { GitOptions, GitState } from './types.js';
 type Iso = typeof import('isomorphic-git');
 type IsoEntry = import('isomorphic-git').WalkerEntry;
 
-interface Blob { oid: string; mode: string }
+interface Blob {
+  oid: string;
+  mode: string;
+}
 interface Row {
   path: string;
   head?: Blob;
@@ -26,7 +29,14 @@ interface Row {
   gitlink?: { head?: string; stage?: string; work?: string };
 }
 
-interface IsoRepo { iso: Iso; dir: string; gitdir: string; commit: string | null; cache: object; skip: (path: string) => boolean }
+interface IsoRepo {
+  iso: Iso;
+  dir: string;
+  gitdir: string;
+  commit: string | null;
+  cache: object;
+  skip: (path: string) => boolean;
+}
 
 /** git's own discovery: the nearest ancestor holding `.git` (a directory, or a file for submodules). */
 function findRepo(start: string): { dir: string; gitdir: string } | null {
@@ -65,12 +75,14 @@ function modeString(mode: number): string {
 async function walkIso(repo: IsoRepo): Promise<Row[]> {
   const { iso, dir, gitdir, commit, cache } = repo;
   const rows: Row[] = [];
-  const trees = commit !== null
-    ? [iso.TREE({ ref: commit }), iso.WORKDIR({ refresh: false }), iso.STAGE()]
-    : [iso.WORKDIR({ refresh: false }), iso.STAGE()];
+  const trees = commit !== null ? [iso.TREE({ ref: commit }), iso.WORKDIR({ refresh: false }), iso.STAGE()] : [iso.WORKDIR({ refresh: false }), iso.STAGE()];
   try {
     await iso.walk({
-      fs: nodeFs, dir, gitdir, cache, trees,
+      fs: nodeFs,
+      dir,
+      gitdir,
+      cache,
+      trees,
       map: async (filepath: string, entries: Array<IsoEntry | null>): Promise<null | undefined> => {
         if (filepath === '.') return undefined;
         const [head, work, stage] = commit !== null ? entries : [null, entries[0] ?? null, entries[1] ?? null];
@@ -80,7 +92,7 @@ async function walkIso(repo: IsoRepo): Promise<Row[]> {
         let ignored = false;
         if (!stage && work) {
           // A trailing slash lets directory-only patterns ("build/") match.
-          ignored = isExcluded(filepath) || repo.skip(filepath) || await iso.isIgnored({ fs: nodeFs, dir, gitdir, filepath: wt === 'tree' ? `${filepath}/` : filepath });
+          ignored = isExcluded(filepath) || repo.skip(filepath) || (await iso.isIgnored({ fs: nodeFs, dir, gitdir, filepath: wt === 'tree' ? `${filepath}/` : filepath }));
           if (!head) {
             if (ignored) return null;
             if (wt === 'tree' && nodeFs.existsSync(join(dir, filepath, '.git'))) return null; // nested repository
@@ -144,7 +156,10 @@ export async function captureIso(root: string, opts: GitOptions): Promise<GitSta
   const detached = symref === undefined;
   const branch = symref === undefined ? null : symref.replace(/^refs\/heads\//, '');
   // Worktrees keep `shallow` in the common dir; submodules and plain repos in their gitdir.
-  const commonDir = await readFile(join(gitdir, 'commondir'), 'utf8').then((c) => resolve(gitdir, c.trim()), () => gitdir);
+  const commonDir = await readFile(join(gitdir, 'commondir'), 'utf8').then(
+    (c) => resolve(gitdir, c.trim()),
+    () => gitdir,
+  );
   const shallowFile = await stat(join(commonDir, 'shallow')).catch(() => null);
   const remotes: Record<string, string> = {};
   for (const r of await iso.listRemotes({ fs: nodeFs, dir, gitdir })) remotes[r.remote] = stripCredentials(r.url);

@@ -12,7 +12,10 @@ import type { GitOptions } from './types.js';
 
 /** The patch filter for a repository at `top`, on top-relative paths. */
 export function skipper(top: string, opts: GitOptions): (path: string) => boolean {
-  if (opts.skip) { const skip = opts.skip; return (p) => skip(join(top, p)); }
+  if (opts.skip) {
+    const skip = opts.skip;
+    return (p) => skip(join(top, p));
+  }
   return (p) => isSecretFile(p, readSmall(join(top, p)));
 }
 
@@ -63,5 +66,8 @@ export function isFileOrLink(full: string): boolean {
 
 export function sortBytes(paths: string[]): string[] {
   // UTF-16 order (JS default) differs from UTF-8 byte order for astral characters.
-  return paths.map((p) => ({ p, b: Buffer.from(p) })).sort((x, y) => Buffer.compare(x.b, y.b)).map((x) => x.p);
+  return paths
+    .map((p) => ({ p, b: Buffer.from(p) }))
+    .sort((x, y) => Buffer.compare(x.b, y.b))
+    .map((x) => x.p);
 }

@@ -119,33 +119,42 @@ function cliError(err: unknown, root: string): unknown {
   if (err instanceof FlowError) return err;
   if (err instanceof GitMissing) {
     return new FlowError('GIT_NOT_FOUND', 'git is not on PATH, and the git CLI implementation was requested.', {
-      fix: 'Install git, or let flowrun fall back to isomorphic-git by not forcing the CLI.', cause: err,
+      fix: 'Install git, or let flowrun fall back to isomorphic-git by not forcing the CLI.',
+      cause: err,
     });
   }
   if (err instanceof GitRefused) {
     return new FlowError('GIT_REFUSED', `git refuses to read the repository at ${root}: ${err.message}`, {
-      fix: `If you trust it, run: git config --global --add safe.directory '${root}'`, cause: err,
+      fix: `If you trust it, run: git config --global --add safe.directory '${root}'`,
+      cause: err,
     });
   }
   if (!(err instanceof Error)) return err;
   // git CLI: "index file smaller than expected", "bad index file signature"; isomorphic-git: "Invalid dircache magic", "Invalid checksum in GitIndex".
   if (/index file|bad index|dircache|GitIndex/i.test(err.message)) {
     return new FlowError('GIT_INDEX_CORRUPT', `The git index of ${root} (.git/index) is corrupt, so the run cannot record its git state: ${causeLine(err.message)}`, {
-      exitCode: ExitCode.remote, file: join(root, '.git', 'index'),
-      fix: 'Rebuild the index (your files and commits are untouched): rm .git/index && git reset, then run again.', cause: err,
+      exitCode: ExitCode.remote,
+      file: join(root, '.git', 'index'),
+      fix: 'Rebuild the index (your files and commits are untouched): rm .git/index && git reset, then run again.',
+      cause: err,
     });
   }
   // GitCommandFailed, or an error isomorphic-git raised while reading the repository.
   return new FlowError('GIT_FAILED', `Reading git state of ${root} failed: ${causeLine(err.message)}`, {
-    exitCode: ExitCode.remote, fix: 'Run the same git command in the project to see the problem; `git status` must work there.', cause: err,
+    exitCode: ExitCode.remote,
+    fix: 'Run the same git command in the project to see the problem; `git status` must work there.',
+    cause: err,
   });
 }
 
 /** isomorphic-git wraps its messages in paragraphs of advice; the cause is on the last line. */
 function causeLine(message: string): string {
-  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const cause = lines.find((l) => /error message: /.test(l));
-  return cause ? cause.replace(/^.*error message: /, '') : lines[0] ?? message;
+  return cause ? cause.replace(/^.*error message: /, '') : (lines[0] ?? message);
 }
 
 async function checkRoot(projectRoot: string): Promise<string> {

@@ -14,7 +14,11 @@ import { deflateSync } from 'node:zlib';
 export type ObjectFormat = 'sha1' | 'sha256';
 export const EMPTY = Buffer.alloc(0);
 
-export interface Side { mode: string; oid: string; bytes: Buffer }
+export interface Side {
+  mode: string;
+  oid: string;
+  bytes: Buffer;
+}
 
 export function blobId(bytes: Buffer, fmt: ObjectFormat): string {
   return createHash(fmt).update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
@@ -90,9 +94,7 @@ export function fileSection(path: string, old: Side | null, neu: Side | null, fm
 
 /** Unified hunks with 3 lines of context, git's header conventions. */
 function textHunks(oldText: string, newText: string): string {
-  const lines = oldText === '' && newText !== '' ? addedLines(newText, '+')
-    : newText === '' && oldText !== '' ? addedLines(oldText, '-')
-    : null;
+  const lines = oldText === '' && newText !== '' ? addedLines(newText, '+') : newText === '' && oldText !== '' ? addedLines(oldText, '-') : null;
   if (lines) {
     // Whole-file creation or deletion: no diff needed.
     const n = lines.filter((l) => !l.startsWith('\\')).length;
@@ -173,7 +175,11 @@ function cUnquote(s: string, from: number): { value: string; end: number } {
   while (i < s.length && s[i] !== '"') {
     if (s[i] === '\\') {
       const c = s[i + 1] ?? '';
-      if (/[0-7]/.test(c)) { bytes.push(parseInt(s.slice(i + 1, i + 4), 8)); i += 4; continue; }
+      if (/[0-7]/.test(c)) {
+        bytes.push(parseInt(s.slice(i + 1, i + 4), 8));
+        i += 4;
+        continue;
+      }
       bytes.push(map[c] ?? c.charCodeAt(0));
       i += 2;
     } else {

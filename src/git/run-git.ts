@@ -18,7 +18,11 @@ export class GitMissing extends Error {}
 export class GitRefused extends Error {}
 /** A git command failed unexpectedly. */
 export class GitCommandFailed extends Error {
-  constructor(readonly args: string[], readonly code: number, readonly stderr: string) {
+  constructor(
+    readonly args: string[],
+    readonly code: number,
+    readonly stderr: string,
+  ) {
     super(`git ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').slice(0, 3).join(' ')}`);
   }
 }
@@ -31,10 +35,23 @@ export interface GitRun {
 
 /** Variables that point git at some other repo or index; a git hook running `flow` sets them. */
 const LOCAL_ENV_VARS = [
-  'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_CONFIG', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT',
-  'GIT_OBJECT_DIRECTORY', 'GIT_DIR', 'GIT_WORK_TREE', 'GIT_IMPLICIT_WORK_TREE', 'GIT_GRAFT_FILE',
-  'GIT_INDEX_FILE', 'GIT_NO_REPLACE_OBJECTS', 'GIT_REPLACE_REF_BASE', 'GIT_PREFIX',
-  'GIT_SHALLOW_FILE', 'GIT_COMMON_DIR', 'GIT_EXTERNAL_DIFF', 'GIT_DIFF_OPTS',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_CONFIG',
+  'GIT_CONFIG_PARAMETERS',
+  'GIT_CONFIG_COUNT',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_IMPLICIT_WORK_TREE',
+  'GIT_GRAFT_FILE',
+  'GIT_INDEX_FILE',
+  'GIT_NO_REPLACE_OBJECTS',
+  'GIT_REPLACE_REF_BASE',
+  'GIT_PREFIX',
+  'GIT_SHALLOW_FILE',
+  'GIT_COMMON_DIR',
+  'GIT_EXTERNAL_DIFF',
+  'GIT_DIFF_OPTS',
 ];
 
 function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -49,15 +66,15 @@ function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
  * Settings that make output parseable and patches appliable whatever the user's config says:
  * raw UTF-8 paths, no colour, a/ b/ prefixes, repo-relative paths, blank context lines kept.
  */
-const GIT_CONFIG_ARGS = [
-  '-c', 'core.quotepath=off', '-c', 'color.ui=false', '-c', 'status.relativePaths=false',
-  '-c', 'diff.noprefix=false', '-c', 'diff.mnemonicPrefix=false', '-c', 'diff.relative=false',
-  '-c', 'diff.suppressBlankEmpty=false', '-c', 'core.pager=cat',
-];
+const GIT_CONFIG_ARGS = ['-c', 'core.quotepath=off', '-c', 'color.ui=false', '-c', 'status.relativePaths=false', '-c', 'diff.noprefix=false', '-c', 'diff.mnemonicPrefix=false', '-c', 'diff.relative=false', '-c', 'diff.suppressBlankEmpty=false', '-c', 'core.pager=cat'];
 
 const MAX_BUFFER = 2 ** 30;
 
-interface Queued { args: string[]; resolve: (r: GitRun) => void; reject: (e: unknown) => void }
+interface Queued {
+  args: string[];
+  resolve: (r: GitRun) => void;
+  reject: (e: unknown) => void;
+}
 
 /** Commands waiting for this turn's batch, by working directory. */
 const queued = new Map<string, Queued[]>();
@@ -126,7 +143,13 @@ function runBatch(cwd: string, list: Queued[]): void {
 
 /** What command `i` of a batch left in `dir`, as runOne reports it. */
 function result(dir: string, i: number): GitRun {
-  const read = (ext: string) => { try { return readFileSync(join(dir, `${i}.${ext}`)); } catch { return Buffer.alloc(0); } };
+  const read = (ext: string) => {
+    try {
+      return readFileSync(join(dir, `${i}.${ext}`));
+    } catch {
+      return Buffer.alloc(0);
+    }
+  };
   const stdout = read('out');
   const stderr = read('err').toString('utf8');
   const code = Number(read('code').toString('utf8').trim() || '1');
@@ -139,24 +162,21 @@ function result(dir: string, i: number): GitRun {
 
 function runOne(cwd: string, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<GitRun> {
   return new Promise((resolvePromise, reject) => {
-    const child = execFile(
-      'git',
-      [...GIT_CONFIG_ARGS, ...args],
-      { cwd, env: gitEnv(opts.env), encoding: 'buffer', maxBuffer: MAX_BUFFER, windowsHide: true },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code === 'string') {
-          reject(err.code === 'ENOENT' ? new GitMissing('git is not on PATH') : err);
-          return;
-        }
-        const stderrText = stderr.toString('utf8');
-        if (err && /dubious ownership/i.test(stderrText)) {
-          reject(new GitRefused(stderrText.trim()));
-          return;
-        }
-        resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr: stderrText });
-      },
-    );
-    child.stdin?.on('error', () => { /* git may exit before reading all input; its exit code reports the failure */ });
+    const child = execFile('git', [...GIT_CONFIG_ARGS, ...args], { cwd, env: gitEnv(opts.env), encoding: 'buffer', maxBuffer: MAX_BUFFER, windowsHide: true }, (err, stdout, stderr) => {
+      if (err && typeof err.code === 'string') {
+        reject(err.code === 'ENOENT' ? new GitMissing('git is not on PATH') : err);
+        return;
+      }
+      const stderrText = stderr.toString('utf8');
+      if (err && /dubious ownership/i.test(stderrText)) {
+        reject(new GitRefused(stderrText.trim()));
+        return;
+      }
+      resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr: stderrText });
+    });
+    child.stdin?.on('error', () => {
+      /* git may exit before reading all input; its exit code reports the failure */
+    });
     child.stdin?.end(opts.input ?? '');
   });
 }

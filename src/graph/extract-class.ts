@@ -75,9 +75,14 @@ function strip(d: ReadDecorator): DecoratorUse {
 
 function misplaced(ctx: ClassContext, d: ReadDecorator, where: string, step: string | undefined): void {
   const belongs = d.target === 'flow' ? 'on the flow class' : d.target === 'field' ? 'on a class field' : 'on a @step method';
-  ctx.errors.push(new DecoratorError(`@${d.name} is used on ${where}, but it belongs ${belongs}.`, {
-    file: ctx.file, line: d.line, step, fix: `Move @${d.name} ${belongs}.`,
-  }));
+  ctx.errors.push(
+    new DecoratorError(`@${d.name} is used on ${where}, but it belongs ${belongs}.`, {
+      file: ctx.file,
+      line: d.line,
+      step,
+      fix: `Move @${d.name} ${belongs}.`,
+    }),
+  );
 }
 
 function readDecorators(ctx: ClassContext, node: AstNode, step: string | undefined): ReadDecorator[] {
@@ -102,15 +107,23 @@ function readDecorators(ctx: ClassContext, node: AstNode, step: string | undefin
     const at = spec?.target === 'field' ? { file: ctx.file, line, param: step } : { file: ctx.file, line, step };
     if (!spec) {
       const guess = closest(name, ['step', ...decoratorNames('step'), ...decoratorNames('flow'), ...decoratorNames('field')]);
-      ctx.errors.push(new DecoratorError(`Unknown decorator @${name}.`, {
-        file: ctx.file, line, step, fix: guess ? `Did you mean @${guess} (imported from 'flowrun')?` : `Import it from 'flowrun' or define it.`,
-      }));
+      ctx.errors.push(
+        new DecoratorError(`Unknown decorator @${name}.`, {
+          file: ctx.file,
+          line,
+          step,
+          fix: guess ? `Did you mean @${guess} (imported from 'flowrun')?` : `Import it from 'flowrun' or define it.`,
+        }),
+      );
       continue;
     }
     if ('unknown' in r) {
-      ctx.errors.push(new DecoratorError(`@${name} is used but not imported.`, {
-        ...at, fix: `Add ${name} to the import from 'flowrun'.`,
-      }));
+      ctx.errors.push(
+        new DecoratorError(`@${name} is used but not imported.`, {
+          ...at,
+          fix: `Add ${name} to the import from 'flowrun'.`,
+        }),
+      );
     }
     let options: Record<string, Literal> = {};
     const args = isCall ? children(expr, 'arguments') : [];
@@ -119,10 +132,13 @@ function readDecorators(ctx: ClassContext, node: AstNode, step: string | undefin
     } else if (args.length === 1) {
       const lit = evalLiteral(args[0]!);
       if (!lit.ok) {
-        ctx.errors.push(new DecoratorError(`@${name}: options must be literal values so the graph can be read without running the flow.`, {
-          ...at, line: ctx.lines.line(lit.node.start),
-          fix: `Replace the expression at line ${ctx.lines.line(lit.node.start)} with a literal (number, string, boolean, array or object).`,
-        }));
+        ctx.errors.push(
+          new DecoratorError(`@${name}: options must be literal values so the graph can be read without running the flow.`, {
+            ...at,
+            line: ctx.lines.line(lit.node.start),
+            fix: `Replace the expression at line ${ctx.lines.line(lit.node.start)} with a literal (number, string, boolean, array or object).`,
+          }),
+        );
         continue;
       }
       const errs = validateDecoratorOptions(spec, lit.value, at);
@@ -195,7 +211,11 @@ function nextTargets(method: AstNode): string[] {
   if (body) {
     walk(body, (n) => {
       const callee = n.type === 'CallExpression' ? child(n, 'callee') : undefined;
-      if (callee && thisMember(callee) === 'next') for (const arg of children(n, 'arguments')) { const t = thisMember(arg); if (t) out.add(t); }
+      if (callee && thisMember(callee) === 'next')
+        for (const arg of children(n, 'arguments')) {
+          const t = thisMember(arg);
+          if (t) out.add(t);
+        }
       return true;
     });
   }
@@ -205,7 +225,10 @@ function nextTargets(method: AstNode): string[] {
 function collectThisTargets(pattern: AstNode, into: Set<string>): void {
   walk(pattern, (n) => {
     const name = thisMember(n);
-    if (name) { into.add(name); return false; }
+    if (name) {
+      into.add(name);
+      return false;
+    }
     return true;
   });
 }
@@ -224,23 +247,40 @@ function readTransition(ctx: ClassContext, call: AstNode, step: string): Transit
   const args = children(call, 'arguments');
   for (const [i, arg] of args.entries()) {
     const target = thisMember(arg);
-    if (target) { t.targets.push(target); continue; }
+    if (target) {
+      t.targets.push(target);
+      continue;
+    }
     if (i === args.length - 1 && arg.type === 'ObjectExpression') {
       const lit = evalLiteral(arg);
       const opts = lit.ok ? lit.value : undefined;
       const keys = opts && typeof opts === 'object' && !Array.isArray(opts) ? Object.keys(opts) : [];
       const foreach = opts && typeof opts === 'object' && !Array.isArray(opts) ? opts.foreach : undefined;
-      if (typeof foreach === 'string' && keys.length === 1) { t.foreach = foreach; continue; }
-      ctx.errors.push(new GraphError('GRAPH_DYNAMIC_NEXT', `Step ${step} calls next() with options flowrun cannot read; only { foreach: 'field' } with a literal field name is allowed.`, {
-        file: ctx.file, line, column, step, fix: `Write this.next(this.target, { foreach: 'items' }).`,
-      }));
+      if (typeof foreach === 'string' && keys.length === 1) {
+        t.foreach = foreach;
+        continue;
+      }
+      ctx.errors.push(
+        new GraphError('GRAPH_DYNAMIC_NEXT', `Step ${step} calls next() with options flowrun cannot read; only { foreach: 'field' } with a literal field name is allowed.`, {
+          file: ctx.file,
+          line,
+          column,
+          step,
+          fix: `Write this.next(this.target, { foreach: 'items' }).`,
+        }),
+      );
       return undefined;
     }
     const at = ctx.lines.position(arg.start);
-    ctx.errors.push(new GraphError('GRAPH_DYNAMIC_NEXT', `Step ${step} calls next() with an argument flowrun cannot read statically (${ctx.text.slice(arg.start, Math.min(arg.end, arg.start + 40))}).`, {
-      file: ctx.file, line: at.line, column: at.column, step,
-      fix: 'Pass steps as this.stepName, e.g. this.next(this.train); the graph must be fixed before the run starts.',
-    }));
+    ctx.errors.push(
+      new GraphError('GRAPH_DYNAMIC_NEXT', `Step ${step} calls next() with an argument flowrun cannot read statically (${ctx.text.slice(arg.start, Math.min(arg.end, arg.start + 40))}).`, {
+        file: ctx.file,
+        line: at.line,
+        column: at.column,
+        step,
+        fix: 'Pass steps as this.stepName, e.g. this.next(this.train); the graph must be fixed before the run starts.',
+      }),
+    );
     return undefined;
   }
   return t;
@@ -267,7 +307,7 @@ function literalType(v: Literal): ParamType {
 function readParam(ctx: ClassContext, member: AstNode, name: string, dec: ReadDecorator): ParamNode | undefined {
   const line = ctx.lines.line(child(member, 'key')?.start ?? member.start);
   const valueNode = child(member, 'value');
-  const declared = typeof dec.options.type === 'string' && PARAM_TYPES.has(dec.options.type) ? dec.options.type as ParamType : undefined;
+  const declared = typeof dec.options.type === 'string' && PARAM_TYPES.has(dec.options.type) ? (dec.options.type as ParamType) : undefined;
   const p: ParamNode = { name, type: declared ?? 'string', required: dec.options.required === true, line };
   if (typeof dec.options.help === 'string') p.help = dec.options.help;
   if (valueNode) {
@@ -275,9 +315,14 @@ function readParam(ctx: ClassContext, member: AstNode, name: string, dec: ReadDe
     if (lit.ok) {
       const inferred = literalType(lit.value);
       if (declared && declared !== inferred && declared !== 'json') {
-        ctx.errors.push(new UsageError('PARAM_TYPE', `Parameter ${name} is declared as ${declared} but its default is a ${inferred}.`, {
-          file: ctx.file, line, param: name, fix: `Make the default a ${declared}, or drop the type option.`,
-        }));
+        ctx.errors.push(
+          new UsageError('PARAM_TYPE', `Parameter ${name} is declared as ${declared} but its default is a ${inferred}.`, {
+            file: ctx.file,
+            line,
+            param: name,
+            fix: `Make the default a ${declared}, or drop the type option.`,
+          }),
+        );
       }
       p.type = declared ?? inferred;
       p.default = lit.value;
@@ -285,12 +330,14 @@ function readParam(ctx: ClassContext, member: AstNode, name: string, dec: ReadDe
     }
   }
   if (!declared) {
-    ctx.errors.push(new UsageError('PARAM_TYPE', valueNode
-      ? `Parameter ${name} has a default that is not a literal, so its type cannot be read without running the flow.`
-      : `Parameter ${name} has no default, so its type is unknown.`, {
-      file: ctx.file, line, param: name,
-      fix: `Give a literal default (${name} = 0.1) or a type: @param({ type: 'number' }).`,
-    }));
+    ctx.errors.push(
+      new UsageError('PARAM_TYPE', valueNode ? `Parameter ${name} has a default that is not a literal, so its type cannot be read without running the flow.` : `Parameter ${name} has no default, so its type is unknown.`, {
+        file: ctx.file,
+        line,
+        param: name,
+        fix: `Give a literal default (${name} = 0.1) or a type: @param({ type: 'number' }).`,
+      }),
+    );
     return undefined;
   }
   return p;

@@ -44,7 +44,8 @@ export function extractGraph(file: string, text: string): ExtractResult {
 
 function tooDeep(file: string, at?: { line: number; column: number }): FlowError {
   return new FlowFileError('FLOW_COMPILE_ERROR', `The code in ${file}${at ? `:${at.line}:${at.column}` : ''} nests deeper than flowrun accepts (more than ${MAX_SOURCE_NESTING} levels of blocks, brackets, conditions or arrow functions); Node itself cannot compile nesting much past 1,000 levels.`, {
-    file, ...(at ? { line: at.line, column: at.column } : {}),
+    file,
+    ...(at ? { line: at.line, column: at.column } : {}),
     fix: 'Flatten the code: return early, split it into functions, or use a lookup table instead of a long if/else or ?: chain.',
   });
 }
@@ -77,11 +78,20 @@ function extractParsed(file: string, text: string): ExtractResult {
   });
   const methods = mergeByName(parts.map((p) => p.methods)).filter((m) => !graph.steps.some((s) => s.name === m.name));
   if (methods.length) graph.methods = methods;
-  graph.moduleSource = sha256(cutOut(text, parts.flatMap((p) => p.stepSpans)));
+  graph.moduleSource = sha256(
+    cutOut(
+      text,
+      parts.flatMap((p) => p.stepSpans),
+    ),
+  );
   return { graph, errors: ctx.errors };
 }
 
-interface ParserDiagnostic { message: string; helpMessage?: string | null; labels: Array<{ message?: string | null; start: number }> }
+interface ParserDiagnostic {
+  message: string;
+  helpMessage?: string | null;
+  labels: Array<{ message?: string | null; start: number }>;
+}
 
 /**
  * A syntax error where the user should look. The parser notices an unclosed bracket only where
@@ -97,7 +107,9 @@ function syntaxError(file: string, text: string, lines: LineIndex, e: ParserDiag
   const bracket = opened ? text[opened.start] : undefined;
   const note = open ? ` (the ${bracket ? `\`${bracket}\` ` : ''}opened at line ${open.line}:${open.column} is not closed${atEof ? ' before the end of the file' : ''})` : '';
   return new FlowFileError('FLOW_COMPILE_ERROR', `Syntax error in ${file}:${found.line}:${found.column}: ${e.message}${note}.`, {
-    file, line: pos.line, column: pos.column,
+    file,
+    line: pos.line,
+    column: pos.column,
     fix: e.helpMessage ?? (open ? `Close the ${bracket ? `\`${bracket}\` ` : 'bracket '}opened at line ${open.line}, or remove it.` : 'Fix the syntax error and try again.'),
   });
 }
@@ -106,7 +118,10 @@ function syntaxError(file: string, text: string, lines: LineIndex, e: ParserDiag
 function cutOut(text: string, spans: Array<[number, number]>): string {
   let out = '';
   let at = 0;
-  for (const [start, end] of [...spans].sort((x, y) => x[0] - y[0])) { out += text.slice(at, start); at = end; }
+  for (const [start, end] of [...spans].sort((x, y) => x[0] - y[0])) {
+    out += text.slice(at, start);
+    at = end;
+  }
   return out + text.slice(at);
 }
 
@@ -145,7 +160,10 @@ function collectClasses(program: AstNode): ClassInfo[] {
   }
   for (const c of out) {
     const flag = exportedNames.get(c.name);
-    if (flag !== undefined) { c.exported = true; c.isDefault ||= flag; }
+    if (flag !== undefined) {
+      c.exported = true;
+      c.isDefault ||= flag;
+    }
   }
   return out;
 }
@@ -183,17 +201,12 @@ function chooseFlowClass(file: string, classes: ClassInfo[], scope: ImportScope)
   if (byDefault) return byDefault;
   if (exported.length === 1) return exported[0]!;
   if (exported.length > 1) {
-    return new FlowFileError('FLOW_CLASS_AMBIGUOUS',
-      `${file} exports several FlowSpec subclasses (${exported.map((c) => c.name).join(', ')}) and none of them as default.`,
-      { file, fix: `Export the flow to run as default: export default class ${exported[0]!.name} ...` });
+    return new FlowFileError('FLOW_CLASS_AMBIGUOUS', `${file} exports several FlowSpec subclasses (${exported.map((c) => c.name).join(', ')}) and none of them as default.`, { file, fix: `Export the flow to run as default: export default class ${exported[0]!.name} ...` });
   }
   if (flows.length > 0) {
-    return new FlowFileError('FLOW_CLASS_NOT_FOUND', `${file} defines the flow class ${flows[0]!.name} but does not export it.`,
-      { file, fix: `Write: export default class ${flows[0]!.name} extends FlowSpec { ... }` });
+    return new FlowFileError('FLOW_CLASS_NOT_FOUND', `${file} defines the flow class ${flows[0]!.name} but does not export it.`, { file, fix: `Write: export default class ${flows[0]!.name} extends FlowSpec { ... }` });
   }
-  const hint = scope.fromFlowrun.size === 0 && scope.namespaces.size === 0
-    ? `Import it first: import { FlowSpec, step } from 'flowrun';`
-    : `Write: export default class MyFlow extends FlowSpec { @step start() {...} @step end() {} }`;
+  const hint = scope.fromFlowrun.size === 0 && scope.namespaces.size === 0 ? `Import it first: import { FlowSpec, step } from 'flowrun';` : `Write: export default class MyFlow extends FlowSpec { @step start() {...} @step end() {} }`;
   return new FlowFileError('FLOW_CLASS_NOT_FOUND', `${file} has no class extending FlowSpec.`, { file, fix: hint });
 }
 

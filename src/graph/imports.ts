@@ -18,8 +18,7 @@ export interface ImportScope {
 export function readImports(program: AstNode): ImportScope {
   const scope: ImportScope = { fromFlowrun: new Map(), namespaces: new Set(), otherBindings: new Set() };
   for (const stmt of children(program, 'body')) {
-    const decl = stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportDefaultDeclaration'
-      ? child(stmt, 'declaration') ?? stmt : stmt;
+    const decl = stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportDefaultDeclaration' ? (child(stmt, 'declaration') ?? stmt) : stmt;
     if (decl.type === 'ImportDeclaration') {
       const fromUs = child(decl, 'source')?.value === PACKAGE_NAME;
       for (const spec of children(decl, 'specifiers')) {

@@ -40,8 +40,15 @@ export function measureNesting(text: string, limit = MAX_SOURCE_NESTING): Nestin
     if (depth > max) max = depth;
     if (depth > limit && offset === undefined) offset = at;
   };
-  const bump = (at: number) => { counters[kinds.length]! += 1; sum += 1; note(at); };
-  const resetLevel = () => { sum -= counters[kinds.length]!; counters[kinds.length] = 0; };
+  const bump = (at: number) => {
+    counters[kinds.length]! += 1;
+    sum += 1;
+    note(at);
+  };
+  const resetLevel = () => {
+    sum -= counters[kinds.length]!;
+    counters[kinds.length] = 0;
+  };
 
   let i = 0;
   const n = text.length;
@@ -49,31 +56,70 @@ export function measureNesting(text: string, limit = MAX_SOURCE_NESTING): Nestin
     // Inside template text: up to the closing backtick, or a `${` that opens a substitution.
     for (; i < n; i++) {
       const c = text[i];
-      if (c === '\\') { i++; continue; }
-      if (c === '`') { i++; prev = '`'; return; }
-      if (c === '$' && text[i + 1] === '{') { kinds.push('${'); counters.push(0); note(i); i += 2; prev = '{'; return; }
+      if (c === '\\') {
+        i++;
+        continue;
+      }
+      if (c === '`') {
+        i++;
+        prev = '`';
+        return;
+      }
+      if (c === '$' && text[i + 1] === '{') {
+        kinds.push('${');
+        counters.push(0);
+        note(i);
+        i += 2;
+        prev = '{';
+        return;
+      }
     }
   };
   while (i < n) {
     const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') { i++; continue; }
-    if (c === '/' && text[i + 1] === '/') { const nl = text.indexOf('\n', i); i = nl === -1 ? n : nl; continue; }
-    if (c === '/' && text[i + 1] === '*') { const end = text.indexOf('*/', i + 2); i = end === -1 ? n : end + 2; continue; }
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      i++;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '/') {
+      const nl = text.indexOf('\n', i);
+      i = nl === -1 ? n : nl;
+      continue;
+    }
+    if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? n : end + 2;
+      continue;
+    }
     if (c === '"' || c === "'") {
       for (i++; i < n && text[i] !== c && text[i] !== '\n'; i++) if (text[i] === '\\') i++;
-      i++; prev = 'str'; closedBlock = false; continue;
+      i++;
+      prev = 'str';
+      closedBlock = false;
+      continue;
     }
-    if (c === '`') { i++; skipTemplate(); closedBlock = false; continue; }
+    if (c === '`') {
+      i++;
+      skipTemplate();
+      closedBlock = false;
+      continue;
+    }
     if (c === '/' && (REGEX_AFTER.has(prev) || REGEX_AFTER_WORDS.has(prev))) {
       let inClass = false;
       for (i++; i < n && text[i] !== '\n'; i++) {
         const r = text[i];
-        if (r === '\\') { i++; continue; }
+        if (r === '\\') {
+          i++;
+          continue;
+        }
         if (r === '[') inClass = true;
         else if (r === ']') inClass = false;
         else if (r === '/' && !inClass) break;
       }
-      i++; prev = 'regex'; closedBlock = false; continue;
+      i++;
+      prev = 'regex';
+      closedBlock = false;
+      continue;
     }
     if (/[A-Za-z_$]/.test(c)) {
       let j = i + 1;
@@ -82,25 +128,45 @@ export function measureNesting(text: string, limit = MAX_SOURCE_NESTING): Nestin
       if (closedBlock && word !== 'else') resetLevel();
       closedBlock = false;
       if (KEYWORDS.has(word)) bump(i);
-      prev = word; i = j; continue;
+      prev = word;
+      i = j;
+      continue;
     }
-    if (closedBlock) { resetLevel(); closedBlock = false; }
+    if (closedBlock) {
+      resetLevel();
+      closedBlock = false;
+    }
     if (c === '(' || c === '[' || c === '{') {
-      kinds.push(c); counters.push(0); note(i);
+      kinds.push(c);
+      counters.push(0);
+      note(i);
     } else if (c === ')' || c === ']' || c === '}') {
       const kind = kinds.pop();
-      if (kind === undefined) { i++; prev = c; continue; } // unbalanced: the parser reports it
+      if (kind === undefined) {
+        i++;
+        prev = c;
+        continue;
+      } // unbalanced: the parser reports it
       sum -= counters.pop() ?? 0;
-      if (kind === '${') { i++; skipTemplate(); closedBlock = false; continue; }
+      if (kind === '${') {
+        i++;
+        skipTemplate();
+        closedBlock = false;
+        continue;
+      }
       if (c === '}') closedBlock = true;
     } else if (c === ';' || c === ',') {
       resetLevel();
     } else if (c === '?' && text[i + 1] !== '.' && text[i + 1] !== '?' && text[i - 1] !== '?') {
       bump(i);
     } else if (c === '=' && text[i + 1] === '>') {
-      bump(i); i += 2; prev = '=>'; continue;
+      bump(i);
+      i += 2;
+      prev = '=>';
+      continue;
     }
-    prev = c; i++;
+    prev = c;
+    i++;
   }
   return { depth: max, ...(offset !== undefined ? { offset } : {}) };
 }

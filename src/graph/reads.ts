@@ -36,7 +36,9 @@ export function stepReads(body: AstNode): StepReads {
     for (const key of Object.keys(n)) {
       if (key === 'parent') continue;
       const v = n[key];
-      if (Array.isArray(v)) { for (const c of v) if (isNode(c)) visit(c, inner); } else if (isNode(v)) visit(v, inner);
+      if (Array.isArray(v)) {
+        for (const c of v) if (isNode(c)) visit(c, inner);
+      } else if (isNode(v)) visit(v, inner);
     }
   };
   visit(body, []);

@@ -137,13 +137,20 @@ export function evalLiteral(node: AstNode): LiteralResult {
 
 function arithmetic(op: string, a: number, b: number): number | undefined {
   switch (op) {
-    case '+': return a + b;
-    case '-': return a - b;
-    case '*': return a * b;
-    case '/': return a / b;
-    case '%': return a % b;
-    case '**': return a ** b;
-    default: return undefined;
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return a / b;
+    case '%':
+      return a % b;
+    case '**':
+      return a ** b;
+    default:
+      return undefined;
   }
 }
 
@@ -157,11 +164,7 @@ export function propertyKey(prop: AstNode): string | undefined {
 }
 
 /** Text of the JSDoc block directly above `start` (only whitespace between), cleaned up. */
-export function jsdocBefore(
-  text: string,
-  comments: ReadonlyArray<{ type: string; value: string; start: number; end: number }>,
-  start: number,
-): string | undefined {
+export function jsdocBefore(text: string, comments: ReadonlyArray<{ type: string; value: string; start: number; end: number }>, start: number): string | undefined {
   let found: { value: string; end: number } | undefined;
   for (const c of comments) {
     if (c.end > start) break;

@@ -68,7 +68,11 @@ export function topologicalOrder(steps: readonly StepNode[]): string[] {
     }
   }
   const placed = new Set(order);
-  for (const s of steps) if (!placed.has(s.name)) { order.push(s.name); placed.add(s.name); }
+  for (const s of steps)
+    if (!placed.has(s.name)) {
+      order.push(s.name);
+      placed.add(s.name);
+    }
   return order;
 }
 

@@ -10,17 +10,7 @@ type Rule = (g: FlowGraph, steps: Map<string, StepNode>) => FlowError[];
  * Every structural check, one function each, in the order they are reported. Each is pure
  * over the graph and returns the problems it found (Metaflow's lint.py, as data).
  */
-export const RULES: readonly Rule[] = [
-  checkStepNames,
-  checkStartEnd,
-  checkTransitions,
-  checkCycles,
-  checkReachable,
-  checkSplitJoin,
-  checkForeachField,
-  checkArtifactNames,
-  checkParams,
-];
+export const RULES: readonly Rule[] = [checkStepNames, checkStartEnd, checkTransitions, checkCycles, checkReachable, checkSplitJoin, checkForeachField, checkArtifactNames, checkParams];
 
 export function validateGraph(graph: FlowGraph): FlowError[] {
   const steps = stepMap(graph);
@@ -69,7 +59,9 @@ function checkTransitions(g: FlowGraph, steps: Map<string, StepNode>): FlowError
       if (shape(t) !== shape(first)) {
         // Two calls on one line (`if (x) this.next(this.a); else this.next(this.b);`) are told apart by column.
         const where = first.line === t.line ? `line ${t.line}, columns ${first.column} and ${t.column}` : `lines ${first.line} and ${t.line}`;
-        out.push(err(g, 'GRAPH_CONDITIONAL_NEXT', `Step ${s.name} calls next() with different targets (${describeNext(first)} and ${describeNext(t)}) at ${where}; a flow's graph must be the same on every run.`, t.line, s.name, 'Make every next() call in the step go to the same steps; move the condition into the next step.'));
+        out.push(
+          err(g, 'GRAPH_CONDITIONAL_NEXT', `Step ${s.name} calls next() with different targets (${describeNext(first)} and ${describeNext(t)}) at ${where}; a flow's graph must be the same on every run.`, t.line, s.name, 'Make every next() call in the step go to the same steps; move the condition into the next step.'),
+        );
       }
     }
     for (const t of s.transitions) {
@@ -166,9 +158,7 @@ function reachableIfWhole(g: FlowGraph, steps: Map<string, StepNode>, repair = f
 function checkReachable(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
   const live = reachableIfWhole(g, steps, true);
   if (!live) return [];
-  return g.steps
-    .filter((s) => !live.has(s.name))
-    .map((s) => err(g, 'GRAPH_ORPHAN', `Step ${s.name} cannot be reached from start.`, s.line, s.name, `Make an earlier step call this.next(this.${s.name}), or remove the step.`));
+  return g.steps.filter((s) => !live.has(s.name)).map((s) => err(g, 'GRAPH_ORPHAN', `Step ${s.name} cannot be reached from start.`, s.line, s.name, `Make an earlier step call this.next(this.${s.name}), or remove the step.`));
 }
 
 function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[] {
@@ -198,7 +188,16 @@ function checkSplitJoin(g: FlowGraph, steps: Map<string, StepNode>): FlowError[]
       const split = steps.get(inn[inn.length - 1]!)!;
       const expected = split.type === 'foreach' ? 1 : new Set(split.next).size;
       if (!same || parents.length !== expected) {
-        out.push(err(g, 'GRAPH_SPLIT_JOIN_BALANCE', `Join ${name} is reached from ${parents.join(', ')}, but it should close the ${split.type} at step ${split.name}, which has ${expected} path(s) (${split.type === 'foreach' ? split.next.join(', ') : split.next.join(', ')}).`, s.line, name, `Make every path that starts at ${split.name} end in ${name}, and nothing else.`));
+        out.push(
+          err(
+            g,
+            'GRAPH_SPLIT_JOIN_BALANCE',
+            `Join ${name} is reached from ${parents.join(', ')}, but it should close the ${split.type} at step ${split.name}, which has ${expected} path(s) (${split.type === 'foreach' ? split.next.join(', ') : split.next.join(', ')}).`,
+            s.line,
+            name,
+            `Make every path that starts at ${split.name} end in ${name}, and nothing else.`,
+          ),
+        );
       }
       if (s.next.length > 1 || s.foreach !== undefined) {
         out.push(err(g, 'GRAPH_SPLIT_JOIN_BALANCE', `Step ${name} both joins and splits.`, s.line, name, 'Add a new step so that the join and the split are separate steps.'));
@@ -220,7 +219,14 @@ function unjoinedAtEnd(g: FlowGraph, steps: Map<string, StepNode>, end: StepNode
   const what = split.type === 'foreach' ? 'foreach' : 'branch';
   const before = end.in.length === 1 ? steps.get(end.in[0]!) : undefined;
   if (before && !before.takesInputs && before.name !== split.name && !split.next.includes(before.name)) {
-    return err(g, 'GRAPH_JOIN_ARITY', `Step ${before.name} leads to end while the ${what} started at step ${split.name} is still open, and it takes no inputs; if ${before.name} is meant to close the ${what}, it must be a join.`, before.line, before.name, `Declare it as a join: @step ${before.name}(inputs: Inputs<${g.flow}>) { ... }; or add a join step between ${before.name} and end.`);
+    return err(
+      g,
+      'GRAPH_JOIN_ARITY',
+      `Step ${before.name} leads to end while the ${what} started at step ${split.name} is still open, and it takes no inputs; if ${before.name} is meant to close the ${what}, it must be a join.`,
+      before.line,
+      before.name,
+      `Declare it as a join: @step ${before.name}(inputs: Inputs<${g.flow}>) { ... }; or add a join step between ${before.name} and end.`,
+    );
   }
   return err(g, 'GRAPH_SPLIT_JOIN_BALANCE', `Step end is reached before the ${what} at step ${split.name} was joined.`, end.line, 'end', `Add a join step (taking inputs) before end to close the ${what} at ${split.name}.`);
 }

@@ -19,7 +19,12 @@ export function parseWith(text: string): DecoratorUse {
     throw new UsageError('WITH_UNKNOWN_DECORATOR', `--with ${text}: there is no step decorator @${name}.`, { fix: guess ? `Did you mean --with ${guess}? Step decorators: ${known.join(', ')}.` : `Step decorators: ${known.join(', ')}.` });
   }
   const options: Record<string, Literal> = {};
-  for (const pair of colon === -1 ? [] : text.slice(colon + 1).split(',').filter(Boolean)) {
+  for (const pair of colon === -1
+    ? []
+    : text
+        .slice(colon + 1)
+        .split(',')
+        .filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError('WITH_BAD_OPTION', `--with ${text}: '${pair}' is not key=value.`, { fix: `Write it as --with ${name}:key=value,key2=value2.` });
     options[pair.slice(0, eq)] = literal(pair.slice(eq + 1));

@@ -30,7 +30,11 @@ export function readFlowFile(file: string): { path: string; displayPath: string;
   const rel = relative(process.cwd(), path);
   const displayPath = rel.startsWith('..') ? path : rel;
   let isFile = false;
-  try { isFile = statSync(path).isFile(); } catch { /* reported below */ }
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    /* reported below */
+  }
   if (!isFile) {
     throw new FlowFileError('FLOW_FILE_NOT_FOUND', `Flow file not found: ${path}.`, { file: displayPath, fix: 'Check the path; flow files are .ts or .js modules exporting a FlowSpec subclass.' });
   }

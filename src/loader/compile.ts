@@ -26,7 +26,10 @@ export type ModuleImports = Record<string, Array<{ path: string; specifier?: str
  * Where the compiled module runs, when not from this machine's cache (a Batch container): what
  * `import 'flowrun'` becomes there and the directory the module is placed in (source map paths).
  */
-export interface CompileTarget { flowrunImport?: string; moduleDir?: string }
+export interface CompileTarget {
+  flowrunImport?: string;
+  moduleDir?: string;
+}
 
 /** The module every `import 'flowrun'` in a flow resolves to: this very copy of flowrun, as its workers load it. */
 const FLOWRUN_ENTRY = RUNTIME_ENTRY;
@@ -120,7 +123,9 @@ function packageDirExists(from: string, name: string): boolean {
   for (let dir = from; ; dir = dirname(dir)) {
     try {
       if (statSync(join(dir, 'node_modules', name)).isDirectory()) return true;
-    } catch { /* keep looking */ }
+    } catch {
+      /* keep looking */
+    }
     if (dirname(dir) === dir) return false;
   }
 }
@@ -136,13 +141,14 @@ function compileError(e: BuildFailure, path: string, projectRoot: string): FlowF
   const local = missing && loc ? missingLocalFile(first.text, loc.file, projectRoot) : undefined;
   if (local) {
     return new FlowFileError('FLOW_IMPORT_NOT_FOUND', `${where(first)}: the import '${local.specifier}' names a file that does not exist (no ${local.looked} in ${local.dir}).`, {
-      ...at, fix: `${local.guess ? `Did you mean '${local.guess}'? ` : ''}Fix the path in the import (it is relative to the importing file).`,
+      ...at,
+      fix: `${local.guess ? `Did you mean '${local.guess}'? ` : ''}Fix the path in the import (it is relative to the importing file).`,
     });
   }
-  return new FlowFileError(missing ? 'FLOW_IMPORT_NOT_FOUND' : 'FLOW_COMPILE_ERROR',
-    `${missing ? 'A module imported by the flow cannot be found' : 'The flow does not compile'}:\n${list}`, {
-      ...at, fix: missing ? 'Install the package (npm install <name>) or fix the import path.' : 'Fix the error shown and try again.',
-    });
+  return new FlowFileError(missing ? 'FLOW_IMPORT_NOT_FOUND' : 'FLOW_COMPILE_ERROR', `${missing ? 'A module imported by the flow cannot be found' : 'The flow does not compile'}:\n${list}`, {
+    ...at,
+    fix: missing ? 'Install the package (npm install <name>) or fix the import path.' : 'Fix the error shown and try again.',
+  });
 }
 
 const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs', '.jsx'];
@@ -157,12 +163,23 @@ function missingLocalFile(text: string, importer: string, projectRoot: string): 
   const target = resolve(projectRoot, dirname(importer), specifier);
   const stem = basename(target).replace(/\.[cm]?[jt]sx?$/, '');
   let siblings: string[] = [];
-  try { siblings = readdirSync(dirname(target)).filter((f) => SOURCE_EXTENSIONS.includes(extname(f))).map((f) => f.slice(0, -extname(f).length)); } catch { /* the folder itself is missing */ }
-  const near = closest(stem, siblings.filter((f) => f !== stem));
+  try {
+    siblings = readdirSync(dirname(target))
+      .filter((f) => SOURCE_EXTENSIONS.includes(extname(f)))
+      .map((f) => f.slice(0, -extname(f).length));
+  } catch {
+    /* the folder itself is missing */
+  }
+  const near = closest(
+    stem,
+    siblings.filter((f) => f !== stem),
+  );
   const written = basename(specifier);
   const ext = written === stem ? '' : written.slice(stem.length);
   return {
-    specifier, looked: `${stem}.ts, ${stem}.js or ${stem}/index.ts`, dir: relative(projectRoot, dirname(target)) || '.',
+    specifier,
+    looked: `${stem}.ts, ${stem}.js or ${stem}/index.ts`,
+    dir: relative(projectRoot, dirname(target)) || '.',
     ...(near ? { guess: `${specifier.slice(0, specifier.length - written.length)}${near}${ext}` } : {}),
   };
 }

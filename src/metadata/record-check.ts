@@ -28,7 +28,8 @@ export function summaryMismatch(run: RunRecord, tasks: TaskRecord[]): string | u
   for (const t of tasks) {
     const f = (found[t.step] ??= { tasks: 0, ok: 0, failed: 0 });
     f.tasks++;
-    if (t.status === 'ok') f.ok++; else f.failed++;
+    if (t.status === 'ok') f.ok++;
+    else f.failed++;
   }
   for (const step of new Set([...Object.keys(run.summary), ...Object.keys(found)])) {
     const want = Object.hasOwn(run.summary, step) ? run.summary[step]! : { tasks: 0, ok: 0, failed: 0 };

@@ -56,12 +56,8 @@ export function matchesNamespace(r: RunRecord, namespace: string | null | undefi
 
 /** The runs matching a query, in the order given. Pure. */
 export function selectRuns<R extends RunRecord>(runs: readonly R[], q: RunQuery): R[] {
-  const out = runs.filter((r) =>
-    (q.flow === undefined || r.flow === q.flow)
-    && (q.tags ?? []).every((t) => r.tags.includes(t))
-    && (q.status === undefined || listedStatus(r) === q.status)
-    && (q.user === undefined || r.user === q.user)
-    && matchesNamespace(r, q.namespace)
-    && (q.kinds === undefined || q.kinds.includes(runKind(r))));
+  const out = runs.filter(
+    (r) => (q.flow === undefined || r.flow === q.flow) && (q.tags ?? []).every((t) => r.tags.includes(t)) && (q.status === undefined || listedStatus(r) === q.status) && (q.user === undefined || r.user === q.user) && matchesNamespace(r, q.namespace) && (q.kinds === undefined || q.kinds.includes(runKind(r))),
+  );
   return q.limit === undefined ? out : out.slice(0, q.limit);
 }

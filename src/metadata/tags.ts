@@ -53,9 +53,13 @@ export function newTagEntry(run: string, op: TagEntry['op'], tags: string[], use
  * where it was read.
  */
 export function checkTagEntry(value: unknown, run: string, name: string, where: string, refuse?: (what: string) => StoreError): TagEntry {
-  const bad = refuse ?? ((what: string) => new StoreError('STORE_CORRUPT_RECORD', `The tag log entry ${where} is refused: ${what}.`, {
-    file: where, fix: 'Delete that entry file (the run keeps its other tags); flow fsck lists such entries.',
-  }));
+  const bad =
+    refuse ??
+    ((what: string) =>
+      new StoreError('STORE_CORRUPT_RECORD', `The tag log entry ${where} is refused: ${what}.`, {
+        file: where,
+        fix: 'Delete that entry file (the run keeps its other tags); flow fsck lists such entries.',
+      }));
   const e = value as Partial<TagEntry> | null;
   if (typeof e !== 'object' || e === null || Array.isArray(e) || e.schema !== 'flowrun.tag/1') throw bad('it is not a tag entry (flowrun.tag/1)');
   if (e.run !== run) throw bad(`it belongs to ${String(e.run).slice(0, 40)}, not ${run}`);

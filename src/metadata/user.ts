@@ -13,7 +13,11 @@ export function currentUser(flag?: string): string {
   const given = flag ?? nonEmpty(process.env.FLOW_USER);
   if (given !== undefined) return checkUser(given, flag !== undefined ? '--user' : 'FLOW_USER');
   let name: string | undefined;
-  try { name = nonEmpty(userInfo().username); } catch { /* no passwd entry for this uid */ }
+  try {
+    name = nonEmpty(userInfo().username);
+  } catch {
+    /* no passwd entry for this uid */
+  }
   name ??= nonEmpty(process.env.USER) ?? nonEmpty(process.env.USERNAME);
   return name && isUserName(name) ? name : 'unknown';
 }

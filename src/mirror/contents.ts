@@ -36,12 +36,12 @@ export async function referencedObjects(store: { hasObject(h: string): Promise<b
   for (const id of objectIdsIn(JSON.stringify(run))) if (await store.hasObject(id)) objects.add(id);
   for (const t of tasks) {
     for (const ref of Object.values(t.artifacts ?? {})) artifacts.add(ref.hash);
-    for (const id of objectIdsIn(JSON.stringify(t))) if (!objects.has(id) && await store.hasObject(id)) objects.add(id);
+    for (const id of objectIdsIn(JSON.stringify(t))) if (!objects.has(id) && (await store.hasObject(id))) objects.add(id);
   }
   // An artifact object is a small JSON document naming its large binary parts by id.
   for (const hash of artifacts) {
     if (!(await store.hasObject(hash))) continue;
-    for (const id of objectIdsInBytes(await store.getObject(hash))) if (!objects.has(id) && await store.hasObject(id)) objects.add(id);
+    for (const id of objectIdsInBytes(await store.getObject(hash))) if (!objects.has(id) && (await store.hasObject(id))) objects.add(id);
   }
   return objects;
 }

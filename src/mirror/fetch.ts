@@ -29,11 +29,18 @@ export class ObjectFetcher {
   /** Aborted by the first refused object: the others in flight stop at their next chunk. */
   private readonly stop = new AbortController();
 
-  constructor(private readonly remote: S3Store, private readonly local: SyncStore, private readonly staging: ObjectStaging, private readonly tick: (bytes: number) => void) {}
+  constructor(
+    private readonly remote: S3Store,
+    private readonly local: SyncStore,
+    private readonly staging: ObjectStaging,
+    private readonly tick: (bytes: number) => void,
+  ) {}
 
   async fetch(wanted: WantedObject[]): Promise<void> {
     const todo: WantedObject[] = [];
-    for (const w of wanted) if (await this.local.hasObject(w.hash) || this.staging.has(w.hash)) this.tick(0); else todo.push(w);
+    for (const w of wanted)
+      if ((await this.local.hasObject(w.hash)) || this.staging.has(w.hash)) this.tick(0);
+      else todo.push(w);
     if (todo.length === 0) return;
     const packed = await this.remote.packedObjects();
     const byPack = new Map<string, WantedObject[]>();
@@ -44,15 +51,20 @@ export class ObjectFetcher {
       else single.push(w);
     }
     for (const [, members] of byPack) if (members.length === 1) single.push(members[0]!);
-    await mapLimit([...byPack].filter(([, m]) => m.length > 1), 4, (job) => this.guard(async () => {
-      const [pack, members] = job;
-      const body = await this.remote.getPack(pack);
-      for (const w of members) {
-        const e = packed.get(w.hash)!;
-        const file = body && body.byteLength >= e.offset + e.length ? body.subarray(e.offset, e.offset + e.length) : await this.remote.getObjectFile(w.hash);
-        await this.store([file], this.expect(w, `packs/${pack}.pack`), file.byteLength);
-      }
-    }));
+    await mapLimit(
+      [...byPack].filter(([, m]) => m.length > 1),
+      4,
+      (job) =>
+        this.guard(async () => {
+          const [pack, members] = job;
+          const body = await this.remote.getPack(pack);
+          for (const w of members) {
+            const e = packed.get(w.hash)!;
+            const file = body && body.byteLength >= e.offset + e.length ? body.subarray(e.offset, e.offset + e.length) : await this.remote.getObjectFile(w.hash);
+            await this.store([file], this.expect(w, `packs/${pack}.pack`), file.byteLength);
+          }
+        }),
+    );
     // Objects no record gives a size for (logs, code packages) come one at a time: most of them are
     // big files (small ones travel in packs), and a forged set then costs one bound of inflation
     // before the pull stops, not one per fetch in flight.
@@ -90,7 +102,10 @@ export class ObjectFetcher {
     try {
       file = await this.remote.getObjectFile(w.hash);
     } catch (e) {
-      if (!w.required && e instanceof StoreError && e.code === 'STORE_MISSING_OBJECT') { this.tick(0); return; }
+      if (!w.required && e instanceof StoreError && e.code === 'STORE_MISSING_OBJECT') {
+        this.tick(0);
+        return;
+      }
       throw e;
     }
     await this.store([file], this.expect(w, `packs/${pack}.pack`), file.byteLength);

@@ -52,7 +52,11 @@ export async function pullRun(remote: S3Store, local: DiskStore, id: string, onP
   const progress: TransferProgress = { run: id, objectsDone: 0, objectsTotal: wanted.size, bytesDone: 0, bytesTotal: 0 };
   const staging = new ObjectStaging(local);
   try {
-    const fetcher = new ObjectFetcher(remote, local, staging, (bytes) => { progress.objectsDone++; progress.bytesDone += bytes; onProgress?.({ ...progress }); });
+    const fetcher = new ObjectFetcher(remote, local, staging, (bytes) => {
+      progress.objectsDone++;
+      progress.bytesDone += bytes;
+      onProgress?.({ ...progress });
+    });
     await fetcher.fetch([...wanted.values()].filter((w) => w.required));
     await fetcher.fetch([...wanted.values()].filter((w) => !w.required));
     // Binary parts of artifacts are named inside the artifact objects (now verified), bounded by the artifact's size.

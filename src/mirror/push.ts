@@ -78,14 +78,21 @@ export async function pushRun(local: DiskStore, remote: S3Store, id: string, inv
   const sizes = files.map((f) => fileSize(f.path));
   const progress: TransferProgress = { run: id, objectsDone: 0, objectsTotal: files.length, bytesDone: 0, bytesTotal: sizes.reduce((a, b) => a + b, 0) };
   onProgress?.(progress);
-  const done = (count: number, bytes: number) => { progress.objectsDone += count; progress.bytesDone += bytes; onProgress?.({ ...progress }); };
+  const done = (count: number, bytes: number) => {
+    progress.objectsDone += count;
+    progress.bytesDone += bytes;
+    onProgress?.({ ...progress });
+  };
 
   const { packs, singles } = planPacks(files.map((f, i) => ({ ...f, size: sizes[i]! })));
   await mapLimit([...packs.map((p) => ({ pack: p })), ...singles.map((s) => ({ single: s }))], PARALLEL, async (job) => {
     if ('pack' in job) {
       const members = job.pack.map((m) => ({ hash: m.hash, file: readVerified(m.hash, m.path) }));
       await remote.putPack(members);
-      done(members.length, members.reduce((a, m) => a + m.file.byteLength, 0));
+      done(
+        members.length,
+        members.reduce((a, m) => a + m.file.byteLength, 0),
+      );
     } else {
       const file = readVerified(job.single.hash, job.single.path);
       await remote.putObjectFile(job.single.hash, file);
@@ -135,13 +142,16 @@ export async function pushAfterRun(local: DiskStore, remote: S3Store, id: string
   }
 }
 
-
 /** Two records describe the same run when they share its identity (status may have moved on). */
 export function sameRun(a: RunRecord, b: RunRecord): boolean {
   return a.flow === b.flow && a.started === b.started && a.host === b.host && a.pid === b.pid;
 }
 
-interface LocalObject { hash: string; path: string; size: number }
+interface LocalObject {
+  hash: string;
+  path: string;
+  size: number;
+}
 
 /** Groups small objects into packs of about PACK_TARGET bytes; big ones travel alone. */
 export function planPacks(objects: LocalObject[]): { packs: LocalObject[][]; singles: LocalObject[] } {
@@ -150,10 +160,17 @@ export function planPacks(objects: LocalObject[]): { packs: LocalObject[][]; sin
   let current: LocalObject[] = [];
   let size = 0;
   for (const o of objects) {
-    if (o.size > PACK_MEMBER_MAX) { singles.push(o); continue; }
+    if (o.size > PACK_MEMBER_MAX) {
+      singles.push(o);
+      continue;
+    }
     current.push(o);
     size += o.size;
-    if (size >= PACK_TARGET) { packs.push(current); current = []; size = 0; }
+    if (size >= PACK_TARGET) {
+      packs.push(current);
+      current = [];
+      size = 0;
+    }
   }
   if (current.length === 1) singles.push(current[0]!);
   else if (current.length > 1) packs.push(current);

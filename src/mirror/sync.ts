@@ -15,7 +15,8 @@ export async function requireMirror(config: FlowConfig, command: string): Promis
   const loc = mirrorLocation(config);
   if (!loc) {
     throw new UsageError('MIRROR_NOT_CONFIGURED', `flow ${command} needs an S3 mirror (mirror.url), and none is configured${config.file ? ` in ${config.file}` : ''}.`, {
-      key: 'mirror.url', fix: 'Set "mirror": { "url": "s3://bucket/prefix" } in .flowrc (plus "endpoint" and "forcePathStyle" for S3-compatible servers), or FLOW_MIRROR_URL.',
+      key: 'mirror.url',
+      fix: 'Set "mirror": { "url": "s3://bucket/prefix" } in .flowrc (plus "endpoint" and "forcePathStyle" for S3-compatible servers), or FLOW_MIRROR_URL.',
     });
   }
   return openMirror(loc);

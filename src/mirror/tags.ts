@@ -14,7 +14,9 @@ export async function pushTagLog(local: SyncStore, remote: S3Store, run: string)
   if (mine.length === 0) return 0;
   const theirs = new Set(await remoteNames(remote, run));
   const missing = mine.filter((n) => !theirs.has(n));
-  await mapLimit(missing, 8, async (name) => { await remote.createRecord(tagEntryPath(run, name), local.readRecordSync(tagEntryPath(run, name))); });
+  await mapLimit(missing, 8, async (name) => {
+    await remote.createRecord(tagEntryPath(run, name), local.readRecordSync(tagEntryPath(run, name)));
+  });
   return missing.length;
 }
 
@@ -35,7 +37,6 @@ export async function reindexTags(remote: S3Store, run: string): Promise<void> {
   }
 }
 
-
 /**
  * Reads the mirror's tag entries of a run that the local store lacks, each checked (its name is
  * the hash of its content, it names this run): a forged one throws before anything is written.
@@ -45,7 +46,12 @@ export async function fetchTagLog(remote: S3Store, local: SyncStore, run: string
   const mine = new Set(local.listRecordsSync(tagLogDir(run)));
   const wanted = (await remoteNames(remote, run)).filter((n) => !mine.has(n));
   const got = await readRemoteEntries(remote, run, wanted);
-  return { entries: got.length, write: () => { for (const e of got) local.createRecordSync(tagEntryPath(run, tagEntryName(e)), e); } };
+  return {
+    entries: got.length,
+    write: () => {
+      for (const e of got) local.createRecordSync(tagEntryPath(run, tagEntryName(e)), e);
+    },
+  };
 }
 
 /** A mirror's run record with its tags merged with the mirror's tag log. */

@@ -67,20 +67,30 @@ export function buildCodePackage(root: string, files: string[], opts: { maxBytes
   let total = 0;
   for (const p of paths) {
     const bad = pathProblem(p);
-    if (bad) throw new FlowError('CODE_PACKAGE_BAD_PATH', `Cannot package "${p}": it ${bad}.`, {
-      exitCode: ExitCode.usage, file: p, fix: 'Code package paths must be relative to the project root, use "/" and stay inside it; rename the file.',
-    });
+    if (bad)
+      throw new FlowError('CODE_PACKAGE_BAD_PATH', `Cannot package "${p}": it ${bad}.`, {
+        exitCode: ExitCode.usage,
+        file: p,
+        fix: 'Code package paths must be relative to the project root, use "/" and stay inside it; rename the file.',
+      });
     const abs = join(absRoot, ...p.split('/'));
     const parent = dirname(p);
     if (parent !== '.' && !checkParent(realRoot, parent, parentOk)) {
       throw new FlowError('CODE_PACKAGE_UNSAFE_LINK', `Cannot package "${p}": its directory "${parent}" is (or is inside) a symlink, so the file may live outside the project.`, {
-        exitCode: ExitCode.usage, file: p, fix: 'Replace the symlinked directory with a real one, or add the path to .gitignore.',
+        exitCode: ExitCode.usage,
+        file: p,
+        fix: 'Replace the symlinked directory with a real one, or add the path to .gitignore.',
       });
     }
     let st: Stats;
-    try { st = lstatSync(abs); } catch (e) {
+    try {
+      st = lstatSync(abs);
+    } catch (e) {
       throw new FlowError('CODE_PACKAGE_MISSING_FILE', `Cannot package "${p}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (e as Error).message}.`, {
-        exitCode: ExitCode.usage, file: p, cause: e, fix: 'Restore the file, or remove it from git (`git rm --cached`) if it was deleted on purpose.',
+        exitCode: ExitCode.usage,
+        file: p,
+        cause: e,
+        fix: 'Restore the file, or remove it from git (`git rm --cached`) if it was deleted on purpose.',
       });
     }
     if (st.isFile()) {
@@ -94,7 +104,9 @@ export function buildCodePackage(root: string, files: string[], opts: { maxBytes
       entries.push({ path: p, size: 0, mode: portableMode(LINK_MODE), type: 'symlink', linkpath });
     } else {
       throw new FlowError('CODE_PACKAGE_UNSUPPORTED_FILE', `Cannot package "${p}": it is a ${kindOf(st)}; the code package holds only regular files and symlinks.`, {
-        exitCode: ExitCode.usage, file: p, fix: 'Add it to .gitignore (a git submodule must be vendored or installed as a package).',
+        exitCode: ExitCode.usage,
+        file: p,
+        fix: 'Add it to .gitignore (a git submodule must be vendored or installed as a package).',
       });
     }
   }
@@ -113,10 +125,19 @@ export function buildCodePackage(root: string, files: string[], opts: { maxBytes
   const chunks: Buffer[] = [];
   const errors: unknown[] = [];
   const pack = new PackSync({
-    cwd: absRoot, portable: true, mtime: new Date(0), noDirRecurse: true, strict: true, statCache,
+    cwd: absRoot,
+    portable: true,
+    mtime: new Date(0),
+    noDirRecurse: true,
+    strict: true,
+    statCache,
   });
-  pack.on('data', (c: Buffer) => { chunks.push(c); });
-  pack.on('error', (e: unknown) => { errors.push(e); });
+  pack.on('data', (c: Buffer) => {
+    chunks.push(c);
+  });
+  pack.on('error', (e: unknown) => {
+    errors.push(e);
+  });
   try {
     for (const e of entries) pack.add(e.path);
     pack.end();
@@ -127,7 +148,10 @@ export function buildCodePackage(root: string, files: string[], opts: { maxBytes
     const e = errors[0] as NodeJS.ErrnoException & { path?: string };
     const where = e.path ? relative(absRoot, e.path).split(sep).join('/') : undefined;
     throw new FlowError('CODE_PACKAGE_FAILED', `Could not package ${where ? `"${where}"` : 'the project'}: ${e.message}${e.code === 'EOF' ? ' (the file changed while it was being packaged)' : ''}.`, {
-      exitCode: ExitCode.runFailed, file: where, cause: e, fix: 'Run again once nothing is writing to the project files.',
+      exitCode: ExitCode.runFailed,
+      file: where,
+      cause: e,
+      fix: 'Run again once nothing is writing to the project files.',
     });
   }
   const tar = Buffer.concat(chunks);
@@ -137,7 +161,11 @@ export function buildCodePackage(root: string, files: string[], opts: { maxBytes
 /** Lists the entries of a code package (for `flow code RUN`); directories are left out. */
 export function listCodePackage(tar: Uint8Array): CodePackageEntry[] {
   let entries: TarEntry[];
-  try { entries = readTar(tar); } catch (e) { throw corrupt(e); }
+  try {
+    entries = readTar(tar);
+  } catch (e) {
+    throw corrupt(e);
+  }
   const out: CodePackageEntry[] = [];
   for (const e of entries) {
     const type = e.type === 'SymbolicLink' ? 'symlink' : e.type === 'Directory' ? undefined : 'file';
@@ -169,9 +197,13 @@ export function extractCodePackage(tar: Uint8Array, dir: string, opts: { maxByte
     maxBytes: limit(opts.maxBytes, DEFAULT_CODE_PACKAGE_MAX_BYTES * EXTRACT_LIMIT_FACTOR),
     unsafe: (r) => unsafeEntry(r.entry, r.reason),
     corrupt,
-    failed: (e) => new FlowError('CODE_PACKAGE_UNSAFE', `Extracting the code package into ${dir} failed${e.path ? ` at "${e.path}"` : ''}: ${e.message}.`, {
-      exitCode: ExitCode.storeIntegrity, file: e.path, cause: e, fix: 'Check the target directory and free space, then extract into a fresh empty directory.',
-    }),
+    failed: (e) =>
+      new FlowError('CODE_PACKAGE_UNSAFE', `Extracting the code package into ${dir} failed${e.path ? ` at "${e.path}"` : ''}: ${e.message}.`, {
+        exitCode: ExitCode.storeIntegrity,
+        file: e.path,
+        cause: e,
+        fix: 'Check the target directory and free space, then extract into a fresh empty directory.',
+      }),
     beforeWrite: requireEmpty,
   });
 }
@@ -190,12 +222,17 @@ function requireEmpty(dir: string): void {
     existing = readdirSync(dir);
   } catch (e) {
     throw new FlowError('CODE_PACKAGE_TARGET_NOT_EMPTY', `Cannot extract the code package into ${dir}: ${(e as Error).message}.`, {
-      exitCode: ExitCode.usage, file: dir, cause: e, fix: 'Extract into a new or empty directory.',
+      exitCode: ExitCode.usage,
+      file: dir,
+      cause: e,
+      fix: 'Extract into a new or empty directory.',
     });
   }
   if (existing.length) {
     throw new FlowError('CODE_PACKAGE_TARGET_NOT_EMPTY', `Cannot extract the code package into ${dir}: the directory is not empty (${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}).`, {
-      exitCode: ExitCode.usage, file: dir, fix: 'Extract into a new or empty directory.',
+      exitCode: ExitCode.usage,
+      file: dir,
+      fix: 'Extract into a new or empty directory.',
     });
   }
 }
@@ -206,7 +243,9 @@ function limit(value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     throw new FlowError('CODE_PACKAGE_BAD_LIMIT', `The code package size limit must be a positive number of bytes, not ${value}.`, {
-      exitCode: ExitCode.usage, key: 'codePackage.maxBytes', fix: 'Set `codePackage.maxBytes` in .flowrc to a positive integer (default 52428800, 50 MiB).',
+      exitCode: ExitCode.usage,
+      key: 'codePackage.maxBytes',
+      fix: 'Set `codePackage.maxBytes` in .flowrc to a positive integer (default 52428800, 50 MiB).',
     });
   }
   return value;
@@ -235,7 +274,11 @@ function checkParent(realRoot: string, parent: string, cache: Map<string, boolea
   let ok = cache.get(parent);
   if (ok === undefined) {
     const lexical = join(realRoot, ...parent.split('/'));
-    try { ok = realpathSync(lexical) === lexical; } catch { ok = true; /* missing: lstat of the file reports it */ }
+    try {
+      ok = realpathSync(lexical) === lexical;
+    } catch {
+      ok = true; /* missing: lstat of the file reports it */
+    }
     cache.set(parent, ok);
   }
   return ok;
@@ -246,9 +289,19 @@ function normalisedStat(st: Stats, mode: number, size: number): Stats {
   const copy = Object.assign(Object.create(Object.getPrototypeOf(st) as object) as Stats, st);
   const epoch = new Date(0);
   return Object.assign(copy, {
-    mode, size, nlink: 1, uid: 0, gid: 0,
-    mtime: epoch, atime: epoch, ctime: epoch, birthtime: epoch,
-    mtimeMs: 0, atimeMs: 0, ctimeMs: 0, birthtimeMs: 0,
+    mode,
+    size,
+    nlink: 1,
+    uid: 0,
+    gid: 0,
+    mtime: epoch,
+    atime: epoch,
+    ctime: epoch,
+    birthtime: epoch,
+    mtimeMs: 0,
+    atimeMs: 0,
+    ctimeMs: 0,
+    birthtimeMs: 0,
   });
 }
 
@@ -260,30 +313,34 @@ function kindOf(st: Stats): string {
   return 'special file';
 }
 
-
 function tooLarge(entries: CodePackageEntry[], total: number, maxBytes: number): FlowError {
-  const biggest = entries.filter((e) => e.type === 'file')
-    .sort((a, b) => b.size - a.size || byteOrder(a.path, b.path)).slice(0, 5);
+  const biggest = entries
+    .filter((e) => e.type === 'file')
+    .sort((a, b) => b.size - a.size || byteOrder(a.path, b.path))
+    .slice(0, 5);
   const list = biggest.map((e) => `${e.path} (${formatBytes(e.size)})`).join(', ');
-  return new FlowError('CODE_PACKAGE_TOO_LARGE',
-    `The code package would be ${formatBytes(total)} in ${entries.length} files, over the ${formatBytes(maxBytes)} limit. Biggest files: ${list}.`, {
-      exitCode: ExitCode.usage,
-      file: biggest[0]?.path,
-      fix: 'Add large data or build outputs to .gitignore (pass data as params or artifacts instead), or raise `codePackage.maxBytes` in .flowrc (env FLOW_CODE_PACKAGE_MAX_BYTES).',
-      data: { totalBytes: total, maxBytes, biggest: biggest.map((e) => ({ path: e.path, size: e.size })) },
-    });
+  return new FlowError('CODE_PACKAGE_TOO_LARGE', `The code package would be ${formatBytes(total)} in ${entries.length} files, over the ${formatBytes(maxBytes)} limit. Biggest files: ${list}.`, {
+    exitCode: ExitCode.usage,
+    file: biggest[0]?.path,
+    fix: 'Add large data or build outputs to .gitignore (pass data as params or artifacts instead), or raise `codePackage.maxBytes` in .flowrc (env FLOW_CODE_PACKAGE_MAX_BYTES).',
+    data: { totalBytes: total, maxBytes, biggest: biggest.map((e) => ({ path: e.path, size: e.size })) },
+  });
 }
 
 function unsafeLink(path: string, reason: string): FlowError {
   return new FlowError('CODE_PACKAGE_UNSAFE_LINK', `Cannot package "${path}": it ${reason}.`, {
-    exitCode: ExitCode.usage, file: path, data: { entry: path, reason },
+    exitCode: ExitCode.usage,
+    file: path,
+    data: { entry: path, reason },
     fix: 'Make the link relative and pointing inside the project, replace it with the file it points to, or add it to .gitignore.',
   });
 }
 
 function unsafeEntry(path: string, reason: string): FlowError {
   return new FlowError('CODE_PACKAGE_UNSAFE', `Refusing to extract the code package: entry "${path}" ${reason}. Nothing was written.`, {
-    exitCode: ExitCode.storeIntegrity, file: path, data: { entry: path, reason },
+    exitCode: ExitCode.storeIntegrity,
+    file: path,
+    data: { entry: path, reason },
     fix: 'The archive was not made by flowrun or was tampered with; rebuild it from the project (`flow run`) and run `flow fsck` on the store.',
   });
 }
@@ -291,6 +348,8 @@ function unsafeEntry(path: string, reason: string): FlowError {
 function corrupt(e: unknown): FlowError {
   const msg = e instanceof Error ? e.message : String(e);
   return new FlowError('CODE_PACKAGE_CORRUPT', `The code package is not a valid tar archive: ${msg}.`, {
-    exitCode: ExitCode.storeIntegrity, cause: e, fix: 'Run `flow fsck` to find the damaged object, then re-run the flow to rebuild the package.',
+    exitCode: ExitCode.storeIntegrity,
+    cause: e,
+    fix: 'Run `flow fsck` to find the damaged object, then re-run the flow to rebuild the package.',
   });
 }

@@ -15,14 +15,20 @@ import { isSecretFile, readSmall } from './secret-files.js';
 
 export type ExclusionReason = 'secret' | 'store' | 'excluded';
 
-interface Pattern { matcher: Minimatch; dirOnly: boolean }
+interface Pattern {
+  matcher: Minimatch;
+  dirOnly: boolean;
+}
 
 export class SnapshotFilter {
   private readonly patterns: Pattern[];
   /** The store folder relative to the project root, when it is inside the project. */
   readonly storeRel?: string;
 
-  constructor(readonly projectRoot: string, opts: { store?: string; exclude?: readonly string[] } = {}) {
+  constructor(
+    readonly projectRoot: string,
+    opts: { store?: string; exclude?: readonly string[] } = {},
+  ) {
     this.patterns = (opts.exclude ?? []).map((raw) => {
       const dirOnly = raw.endsWith('/');
       const trimmed = raw.replace(/\/+$/, '');

@@ -24,13 +24,20 @@ export function readTar(tar: Uint8Array, wantData: (path: string) => boolean = (
     onReadEntry: (e: ReadEntry) => {
       const entry: TarEntry = { path: e.path, type: e.type, size: e.size ?? 0, mode: e.mode ?? 0, ...(e.linkpath ? { linkpath: e.linkpath } : {}) };
       out.push(entry);
-      if (!wantData(e.path)) { e.resume(); return; }
+      if (!wantData(e.path)) {
+        e.resume();
+        return;
+      }
       const chunks: Buffer[] = [];
       e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => { entry.data = Buffer.concat(chunks); });
+      e.on('end', () => {
+        entry.data = Buffer.concat(chunks);
+      });
     },
   });
-  parser.on('error', (e: unknown) => { errors.push(e); });
+  parser.on('error', (e: unknown) => {
+    errors.push(e);
+  });
   parser.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
   if (errors.length) throw errors[0];
   return out;

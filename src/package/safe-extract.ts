@@ -23,7 +23,11 @@ import { formatBytes } from '../util/bytes.js';
 export type RefusalKind = 'path' | 'type' | 'mode' | 'size' | 'count' | 'duplicate' | 'ancestor' | 'symlink' | 'hardlink' | 'unexpected';
 
 /** Why an entry was refused: `reason` reads after the entry's name ("x" is an absolute path). */
-export interface Refusal { entry: string; reason: string; kind: RefusalKind }
+export interface Refusal {
+  entry: string;
+  reason: string;
+  kind: RefusalKind;
+}
 
 export interface ExtractPolicy {
   /** Symlinks whose target stays inside the target directory, or none at all. */
@@ -62,16 +66,23 @@ export function safeExtract(tar: Uint8Array, dir: string, policy: ExtractPolicy)
   const entries: Array<{ path: string; type: string }> = [];
 
   // Pass 1: the whole archive on its own.
-  const parseErrors = readHeaders(input, policy.maxBytes, (e) => {
-    const reason = checker.add(e.path, e.type, e.size, e.linkpath, e.mode);
-    if (reason) return reason;
-    if (!isRoot(e.path)) {
-      approved.set(e.path, e.type);
-      entries.push({ path: e.path, type: e.type });
-      if (e.type !== 'Directory') order.push(canonical(e.path));
-    }
-    return undefined;
-  }, (refusal) => { throw policy.unsafe(refusal); });
+  const parseErrors = readHeaders(
+    input,
+    policy.maxBytes,
+    (e) => {
+      const reason = checker.add(e.path, e.type, e.size, e.linkpath, e.mode);
+      if (reason) return reason;
+      if (!isRoot(e.path)) {
+        approved.set(e.path, e.type);
+        entries.push({ path: e.path, type: e.type });
+        if (e.type !== 'Directory') order.push(canonical(e.path));
+      }
+      return undefined;
+    },
+    (refusal) => {
+      throw policy.unsafe(refusal);
+    },
+  );
   const late = checker.finish();
   if (late) throw policy.unsafe(late);
   if (parseErrors.length) throw policy.corrupt(parseErrors[0]);
@@ -93,16 +104,26 @@ export function safeExtract(tar: Uint8Array, dir: string, policy: ExtractPolicy)
   const errors: Array<Error & { path?: string }> = [];
   let surprise: string | undefined;
   const unpack = new UnpackSync({
-    cwd: dir, strict: true, preservePaths: false, preserveOwner: false, noMtime: true, unlink: false,
+    cwd: dir,
+    strict: true,
+    preservePaths: false,
+    preserveOwner: false,
+    noMtime: true,
+    unlink: false,
     filter: (path: string, entry: Stats | ReadEntry) => {
       if (isRoot(path)) return false;
       const type = 'type' in entry && typeof entry.type === 'string' ? entry.type : undefined;
-      if (approved.get(path) !== type) { surprise ??= path; return false; }
+      if (approved.get(path) !== type) {
+        surprise ??= path;
+        return false;
+      }
       if (policy.specialModes === 'mask' && typeof entry.mode === 'number') (entry as ReadEntry).mode = entry.mode & ~SPECIAL_BITS;
       return true;
     },
   });
-  unpack.on('error', (e: Error) => { errors.push(e); });
+  unpack.on('error', (e: Error) => {
+    errors.push(e);
+  });
   unpack.end(input);
   if (surprise !== undefined) throw policy.unsafe({ entry: surprise, reason: 'was not in the validated entry list', kind: 'unexpected' });
   const e = errors[0];
@@ -110,7 +131,13 @@ export function safeExtract(tar: Uint8Array, dir: string, policy: ExtractPolicy)
   return order;
 }
 
-interface Header { path: string; type: string; size: number; linkpath?: string; mode?: number }
+interface Header {
+  path: string;
+  type: string;
+  size: number;
+  linkpath?: string;
+  mode?: number;
+}
 
 /**
  * Reads every header of `input` (synchronously: node-tar parses a whole buffer at once); returns
@@ -139,8 +166,12 @@ function readHeaders(input: Buffer, maxBytes: number | undefined, judge: (h: Hea
       e.resume();
     },
   });
-  parser.on('ignoredEntry', (e: ReadEntry) => { refusal ??= { entry: e.path, reason: `is an oversized ${e.type} header`, kind: 'type' }; });
-  parser.on('error', (e: unknown) => { parseErrors.push(e); });
+  parser.on('ignoredEntry', (e: ReadEntry) => {
+    refusal ??= { entry: e.path, reason: `is an oversized ${e.type} header`, kind: 'type' };
+  });
+  parser.on('error', (e: unknown) => {
+    parseErrors.push(e);
+  });
   parser.end(input);
   if (refusal) refuse(refusal);
   return parseErrors;

@@ -13,14 +13,15 @@ import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 /** Dot-separated words that make an env file a template rather than a secret. */
 const TEMPLATE_WORDS = new Set(['example', 'sample', 'template', 'tmpl', 'dist', 'defaults']);
 const PRIVATE_KEYS = new Set(['id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'id_ecdsa_sk', 'id_ed25519_sk']);
-const CREDENTIAL_FILES = new Set([
-  '.netrc', '_netrc', '.pgpass', '.git-credentials', '.envrc', '.vault-token', '.pypirc', 'credentials.json',
-  'kubeconfig', '.dockercfg', '.s3cfg', '.boto', '.htpasswd', '.my.cnf',
-]);
+const CREDENTIAL_FILES = new Set(['.netrc', '_netrc', '.pgpass', '.git-credentials', '.envrc', '.vault-token', '.pypirc', 'credentials.json', 'kubeconfig', '.dockercfg', '.s3cfg', '.boto', '.htpasswd', '.my.cnf']);
 const KEY_EXTENSIONS = ['.pem', '.key', '.p12', '.pfx', '.p8', '.ppk', '.jks', '.keystore', '.kubeconfig'];
 /** Folders whose every file is a secret (`.ssh/*`), or that hold one at a known name. */
 const SECRET_DIRS = new Set(['.ssh', '.gnupg']);
-const SECRET_IN_DIR: ReadonlyArray<[dir: string, name: string]> = [['.aws', 'credentials'], ['.docker', 'config.json'], ['.kube', 'config']];
+const SECRET_IN_DIR: ReadonlyArray<[dir: string, name: string]> = [
+  ['.aws', 'credentials'],
+  ['.docker', 'config.json'],
+  ['.kube', 'config'],
+];
 
 /** npm/yarn auth settings, with a value that is not just a `${VAR}` reference (npm's documented way to keep tokens out of the file). */
 const NPMRC_AUTH = /^\s*[^#;\n]*?(?:_authToken|_auth|_password|password)\s*=\s*(?!\s*["']?\$\{[A-Za-z0-9_]+\}["']?\s*$)\S/im;

@@ -55,7 +55,7 @@ export function resumePlan(graph: FlowGraph, origin: ResumeOrigin, step?: string
   const reuse = new Map<string, TaskRecord>();
   let firstIncomplete: string | undefined;
   for (const [i, name] of order.entries()) {
-    const tasks = origin.record.steps.some((s) => s.name === name) ? own(origin.tasks, name) ?? [] : [];
+    const tasks = origin.record.steps.some((s) => s.name === name) ? (own(origin.tasks, name) ?? []) : [];
     if (!firstIncomplete && (tasks.length === 0 || tasks.some((t) => t.status !== 'ok'))) firstIncomplete = name;
     if (i >= cut) continue;
     for (const t of tasks) if (t.status === 'ok') reuse.set(`${name}/${t.id}`, t);

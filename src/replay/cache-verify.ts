@@ -28,10 +28,7 @@ export interface CacheVerifyOutcome {
  * compares their artifacts with what RUN recorded. An entry whose recomputation differs is
  * evicted, so no later run reuses it. Exit 0 only when every cached task reproduced.
  */
-export async function verifyCachedTasks(o: {
-  config: FlowConfig; store: SyncStore; run: string; maxWorkers?: number; quiet: boolean; json: boolean;
-  warn: (l: string) => void; info: (l: string) => void; onStart?: (r: RunRecord) => void;
-}): Promise<CacheVerifyOutcome> {
+export async function verifyCachedTasks(o: { config: FlowConfig; store: SyncStore; run: string; maxWorkers?: number; quiet: boolean; json: boolean; warn: (l: string) => void; info: (l: string) => void; onStart?: (r: RunRecord) => void }): Promise<CacheVerifyOutcome> {
   const original = await Run.open(o.store, o.run);
   const cached: CacheVerifyOutcome['cached'] = [];
   const keys = new Map<string, CacheKeyRef>();

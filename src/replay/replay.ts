@@ -73,7 +73,10 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   try {
     tar = o.store.getObjectSync(rec.code.hash);
   } catch (e) {
-    throw new StoreError('REPLAY_SNAPSHOT_MISSING', `The code package of ${rec.id} (object ${rec.code.hash}) is ${isFlowError(e) && e.code === 'STORE_MISSING_OBJECT' ? 'missing' : 'unreadable'} in ${o.store.location}.`, { fix: 'Run flow pull to fetch it from the mirror, or flow fsck to see what else is affected.', cause: e });
+    throw new StoreError('REPLAY_SNAPSHOT_MISSING', `The code package of ${rec.id} (object ${rec.code.hash}) is ${isFlowError(e) && e.code === 'STORE_MISSING_OBJECT' ? 'missing' : 'unreadable'} in ${o.store.location}.`, {
+      fix: 'Run flow pull to fetch it from the mirror, or flow fsck to see what else is affected.',
+      cause: e,
+    });
   }
   // Read before anything runs: a gc (or anyone) deleting the origin meanwhile cannot empty the comparison.
   const originalView = await loadRunView(original);
@@ -97,12 +100,28 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     const includes = rec.includes ?? {};
     assertIncludesStored(rec.id, includes, o.store);
     const reuse = o.cachedOnly ? uncachedTasks(originalView) : undefined;
-    const recorded = new Map(Object.values(originalView.tasks).flat().map((t) => [`${t.step}/${t.id}`, t]));
+    const recorded = new Map(
+      Object.values(originalView.tasks)
+        .flat()
+        .map((t) => [`${t.step}/${t.id}`, t]),
+    );
     const outcome = await executeRun({
       // The origin's user tags are not copied (a replay is its own kind of run); a cache verification says what it is.
-      config, graph: graph, path: analysis.path, params, includes, seed: rec.seed, seedFor: recordedSeeds(originalView), tags: [...(o.tags ?? []), ...(o.cachedOnly ? ['cache-verify'] : [])], user: o.user,
+      config,
+      graph: graph,
+      path: analysis.path,
+      params,
+      includes,
+      seed: rec.seed,
+      seedFor: recordedSeeds(originalView),
+      tags: [...(o.tags ?? []), ...(o.cachedOnly ? ['cache-verify'] : [])],
+      user: o.user,
       ...(reuse ? { reuse: { clone: (step, id) => reuse.get(`${step}/${id}`), handOn: (step, id) => recorded.get(`${step}/${id}`) } } : {}),
-      maxWorkers: o.maxWorkers, maxNumSplits: 1_000_000, quiet: o.quiet, json: o.json, onStart: o.onStart,
+      maxWorkers: o.maxWorkers,
+      maxNumSplits: 1_000_000,
+      quiet: o.quiet,
+      json: o.json,
+      onStart: o.onStart,
       cwd: join(dir, rec.cwd ?? '.'),
       recordedEnvs: rec.stepEnvs,
       recordedConda: rec.condaEnvs,
@@ -145,7 +164,8 @@ function assertOriginComplete(rec: RunRecord, view: RunView): void {
   const problem = summaryMismatch(rec, tasks) ?? (tasks.length === 0 ? `${rec.id} has no task records at all.` : undefined);
   if (!problem) return;
   throw new StoreError('REPLAY_ORIGIN_INCOMPLETE', `${problem} A replay of ${rec.id} would have nothing (or too little) to compare its artifacts with, so nothing was run.`, {
-    file: runRecordPath(rec.id), fix: `Restore ${rec.id}'s task records (flow pull from the mirror, or a copy of the store); flow fsck lists what is missing.`,
+    file: runRecordPath(rec.id),
+    fix: `Restore ${rec.id}'s task records (flow pull from the mirror, or a copy of the store); flow fsck lists what is missing.`,
   });
 }
 
@@ -156,7 +176,8 @@ function assertOriginUnchanged(store: SyncStore, rec: RunRecord, view: RunView, 
   for (const { name } of rec.steps) tasks += store.listRecordsSync(`runs/${rec.id}/tasks/${name}`).filter((f) => f.endsWith('.json')).length;
   if (now && now.started === rec.started && now.host === rec.host && tasks === taskCount(view)) return;
   throw new StoreError('REPLAY_ORIGIN_DELETED', `${rec.id} was ${now ? 'changed' : 'deleted'} while ${replay} replayed it (${tasks} of its ${taskCount(view)} task records are left), so the replay is not compared with it.`, {
-    file: runRecordPath(rec.id), fix: `Keep ${rec.id} while it is replayed (flow gc --keep ${rec.id}); ${replay} is in the store and flow diff can compare it with another run.`,
+    file: runRecordPath(rec.id),
+    fix: `Keep ${rec.id} while it is replayed (flow gc --keep ${rec.id}); ${replay} is in the store and flow diff can compare it with another run.`,
   });
 }
 

@@ -50,20 +50,32 @@ export async function spinTask(o: SpinOptions): Promise<SpinRecord> {
   const envs = await prepareEnvironments({ graph: { ...graph, order: [node.name] }, store: o.store, projectRoot: o.config.projectRoot, conda: rec.condaEnvs !== undefined, info: o.info });
   const id = await allocateSpinId(o.store);
   const spin: SpinRecord = {
-    schema: 'flowrun.spin/1', id, of: { run: rec.id, step: task.step, task: task.id }, flow: rec.flow, file: rec.file,
-    status: 'running', started: new Date().toISOString(), seed: rec.seed,
+    schema: 'flowrun.spin/1',
+    id,
+    of: { run: rec.id, step: task.step, task: task.id },
+    flow: rec.flow,
+    file: rec.file,
+    status: 'running',
+    started: new Date().toISOString(),
+    seed: rec.seed,
   };
   o.store.writeRecordSync(spinRecordPath(id), spin, true);
   o.onStart?.(spin);
   const settings = stepSettings(node.decorators);
   const conda = envs.conda.get(node.name);
   const job: TaskJob = {
-    run: id, flow: rec.flow, step: task.step, taskId: task.id,
+    run: id,
+    flow: rec.flow,
+    step: task.step,
+    taskId: task.id,
     // The recorded attempt's number: a seed that depends on it draws what that attempt drew.
     attempt: task.record.attempts.at(-1)?.attempt ?? 0,
-    modulePath: compiled.modulePath, storeRoot: o.store.root, params: rec.params, seed: rec.seed,
+    modulePath: compiled.modulePath,
+    storeRoot: o.store.root,
+    params: rec.params,
+    seed: rec.seed,
     ...(rec.includes && Object.keys(rec.includes).length ? { includes: rec.includes } : {}),
-    inherited: node.type === 'join' ? {} : parents[0]?.artifacts ?? {},
+    inherited: node.type === 'join' ? {} : (parents[0]?.artifacts ?? {}),
     maxNumSplits: 1_000_000,
     env: { ...(conda?.prefix ? { CONDA_PREFIX: conda.prefix, PATH: `${conda.prefix}/bin${delimiter}${process.env.PATH ?? ''}` } : {}), ...settings.env },
     ...(o.inspect ? { inspect: o.inspect } : {}),
@@ -90,7 +102,8 @@ async function findTask(store: DiskStore, target: string): Promise<{ run: Run; t
   if (tasks.length === 1) return { run, task: tasks[0]! };
   const ids = tasks.map((t) => t.id);
   throw new UsageError('SPIN_TASK_REQUIRED', tasks.length === 0 ? `Step ${step} of ${run.id} has no task to rerun (it never ran).` : `Step ${step} of ${run.id} has ${tasks.length} tasks (${ids.slice(0, 8).join(', ')}${ids.length > 8 ? ', …' : ''}): say which one to rerun.`, {
-    step, fix: tasks.length === 0 ? `Spin a step that ran: flow inspect ${run.id}.` : `For example: flow spin ${run.id}/${step}/${ids[0]}.`,
+    step,
+    fix: tasks.length === 0 ? `Spin a step that ran: flow inspect ${run.id}.` : `For example: flow spin ${run.id}/${step}/${ids[0]}.`,
   });
 }
 
@@ -115,14 +128,22 @@ function foreachInput(task: TaskRecord, parents: TaskRecord[]): TaskJob['foreach
 
 async function runOne(o: SpinOptions, job: TaskJob, settings: ReturnType<typeof stepSettings>, cwd: string | undefined) {
   const pool = new WorkerPool({
-    size: 1, cwd: join(o.config.projectRoot, cwd ?? '.'), spoolDir: join(localStoreDir(o.config), 'tmp'), moduleHooks: job.npm !== undefined,
+    size: 1,
+    cwd: join(o.config.projectRoot, cwd ?? '.'),
+    spoolDir: join(localStoreDir(o.config), 'tmp'),
+    moduleHooks: job.npm !== undefined,
     onOutput: o.onOutput ? (_job, stream, text) => o.onOutput!(stream, text) : undefined,
     onInspector: (_job, url) => o.onInspector?.(url),
   });
   const started = new Date();
   let timer: NodeJS.Timeout | undefined;
   // A task paused in a debugger is not running late: @timeout applies only without --inspect-brk.
-  const onStart = settings.timeoutMs && !job.inspect ? () => { timer = setTimeout(() => pool.abort(job, 'timeout'), settings.timeoutMs); } : undefined;
+  const onStart =
+    settings.timeoutMs && !job.inspect
+      ? () => {
+          timer = setTimeout(() => pool.abort(job, 'timeout'), settings.timeoutMs);
+        }
+      : undefined;
   const stop = () => pool.abort(job, 'interrupt');
   process.once('SIGINT', stop);
   try {
@@ -165,7 +186,11 @@ export function compareArtifacts(store: DiskStore, recorded: Record<string, Arti
     const check: SpinArtifactCheck = { artifact, status, ...(from ? { from: from.hash } : {}), ...(to ? { to: to.hash } : {}) };
     if (status === 'changed') {
       // A value that can no longer be read (a corrupt object) leaves the change undescribed, not the spin failed.
-      try { check.detail = describeValueChange(store, from!, to!).detail; } catch { /* see above */ }
+      try {
+        check.detail = describeValueChange(store, from!, to!).detail;
+      } catch {
+        /* see above */
+      }
     }
     return check;
   });
@@ -182,4 +207,3 @@ async function allocateSpinId(store: DiskStore): Promise<string> {
     if (await store.createRecord(`spins/spin-${n}/claim.json`, { pid: process.pid, started: new Date().toISOString() })) return `spin-${n}`;
   }
 }
-

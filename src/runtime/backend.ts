@@ -26,7 +26,10 @@ export interface TaskBackend {
 export class LocalBackend implements TaskBackend {
   readonly name = 'local';
 
-  constructor(private readonly pool: WorkerPool, readonly capacity: number) {}
+  constructor(
+    private readonly pool: WorkerPool,
+    readonly capacity: number,
+  ) {}
 
   run(job: TaskJob, settings: StepSettings, onStart?: () => void): Promise<TaskOutcome> {
     return this.pool.run(job, settings.heapMB, onStart);

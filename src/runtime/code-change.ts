@@ -11,7 +11,13 @@ import { displayValue } from '../util/terminal.js';
 export function codeChangeWarning(store: SyncStore, origin: { run: string; code?: CodeRecord; commit?: string | null }, now: CodeRecord, git: GitRecord | null): string[] {
   if (!origin.code || origin.code.hash === now.hash) return [];
   const files = changedFiles(store, origin.code.manifest, now.manifest);
-  const what = files === undefined ? 'the code package differs' : `${files.length} file(s) differ: ${files.slice(0, 5).map((f) => displayValue(f)).join(', ')}${files.length > 5 ? ', …' : ''}`;
+  const what =
+    files === undefined
+      ? 'the code package differs'
+      : `${files.length} file(s) differ: ${files
+          .slice(0, 5)
+          .map((f) => displayValue(f))
+          .join(', ')}${files.length > 5 ? ', …' : ''}`;
   const commits = `commit ${short(origin.commit)} then, ${short(git?.commit)}${git?.dirty ? ' + uncommitted changes' : ''} now`;
   return [`the code changed since ${origin.run} (${commits}; ${what}). The tasks reused from ${origin.run} ran its code, the rest run today's: the new run mixes both, and a replay of it will not reproduce the reused tasks. Run the flow afresh (flow run) for results of one version.`];
 }

@@ -42,5 +42,13 @@ export function checkNext(node: StepNode, file: string, next: DoneTask['next']):
   if (!next) return { code: 'GRAPH_MISSING_NEXT', message: `Step ${step} returned without calling this.next(...).`, step, exitCode: 1, fix: 'Call this.next(...) on every path through the step.' };
   const same = next.targets.join(',') === node.next.join(',') && (next.foreach ?? null) === (node.foreach ?? null);
   if (same) return undefined;
-  return { code: 'GRAPH_DYNAMIC_NEXT', file, line: node.transitions[0]?.line, fix: 'Make the next() call match what the source says on every path; the graph is read before the run.', message: `Step ${step} called next(${next.targets.join(', ')}${next.foreach ? `, foreach ${next.foreach}` : ''}) but the graph read from the source says next(${node.next.join(', ')}${node.foreach ? `, foreach ${node.foreach}` : ''}).`, step, exitCode: 1 };
+  return {
+    code: 'GRAPH_DYNAMIC_NEXT',
+    file,
+    line: node.transitions[0]?.line,
+    fix: 'Make the next() call match what the source says on every path; the graph is read before the run.',
+    message: `Step ${step} called next(${next.targets.join(', ')}${next.foreach ? `, foreach ${next.foreach}` : ''}) but the graph read from the source says next(${node.next.join(', ')}${node.foreach ? `, foreach ${node.foreach}` : ''}).`,
+    step,
+    exitCode: 1,
+  };
 }

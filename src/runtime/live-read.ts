@@ -24,8 +24,7 @@ const TASK = /^\d+(\.\d+)*$/;
 
 export const liveDir = (run: string) => `live/${run}`;
 export const liveStatusPath = (run: string) => `live/${run}/status.json`;
-export const liveLogPath = (run: string, step: string, id: string, attempt: number, stream: 'stdout' | 'stderr') =>
-  `live/${run}/logs/${step}.${id}.${attempt}.${stream === 'stdout' ? 'out' : 'err'}`;
+export const liveLogPath = (run: string, step: string, id: string, attempt: number, stream: 'stdout' | 'stderr') => `live/${run}/logs/${step}.${id}.${attempt}.${stream === 'stdout' ? 'out' : 'err'}`;
 
 /** The attempts a running run has in progress (undefined when it wrote none: finished, or an older flowrun). */
 export function readLiveStatus(store: SyncStore, run: string): LiveStatus | undefined {
@@ -46,7 +45,11 @@ export function readLiveStatus(store: SyncStore, run: string): LiveStatus | unde
 export function readLiveLog(store: DiskStore, t: { run: string; step: string; id: string; attempt: number }, stream: 'stdout' | 'stderr', offset: number, max = 1 << 20): { text: string; next: number; size: number; cut: boolean } | undefined {
   if (!/^run-\d+$/.test(t.run) || !STEP.test(t.step) || !TASK.test(t.id) || !Number.isInteger(t.attempt) || t.attempt < 0) return undefined;
   let fd: number;
-  try { fd = openSync(join(store.root, liveLogPath(t.run, t.step, t.id, t.attempt, stream)), 'r'); } catch { return undefined; }
+  try {
+    fd = openSync(join(store.root, liveLogPath(t.run, t.step, t.id, t.attempt, stream)), 'r');
+  } catch {
+    return undefined;
+  }
   try {
     const size = fstatSync(fd).size;
     const from = Math.max(0, Math.min(offset, size));
@@ -63,7 +66,10 @@ export function readLiveLog(store: DiskStore, t: { run: string; step: string; id
 function wholeChars(b: Buffer): number {
   let i = b.byteLength;
   let back = 0;
-  while (i > 0 && back < 4 && (b[i - 1]! & 0xc0) === 0x80) { i--; back++; }
+  while (i > 0 && back < 4 && (b[i - 1]! & 0xc0) === 0x80) {
+    i--;
+    back++;
+  }
   if (i === 0) return b.byteLength;
   const lead = b[i - 1]!;
   const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;

@@ -21,7 +21,11 @@ export class LiveRun {
   private dirty = false;
   private readonly dir: string;
 
-  constructor(private readonly store: DiskStore, private readonly run: string, isFinished: (run: string) => boolean) {
+  constructor(
+    private readonly store: DiskStore,
+    private readonly run: string,
+    isFinished: (run: string) => boolean,
+  ) {
     this.dir = join(store.root, liveDir(run));
     sweep(store, isFinished);
     this.flush();
@@ -73,7 +77,10 @@ export class LiveRun {
   private touch(): void {
     this.dirty = true;
     if (this.timer) return;
-    this.timer = setTimeout(() => { this.timer = undefined; if (this.dirty) this.flush(); }, FLUSH_MS);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.dirty) this.flush();
+    }, FLUSH_MS);
     this.timer.unref();
   }
 
@@ -82,14 +89,20 @@ export class LiveRun {
     const status: LiveStatus = { run: this.run, updated: new Date().toISOString(), running: [...this.running.values()] };
     try {
       this.store.writeRecordSync(liveStatusPath(this.run), status);
-    } catch { /* see output() */ }
+    } catch {
+      /* see output() */
+    }
   }
 }
 
 /** Removes what killed runs left under live/ (their records say they are over). */
 function sweep(store: DiskStore, isFinished: (run: string) => boolean): void {
   let names: string[];
-  try { names = readdirSync(join(store.root, 'live')); } catch { return; }
+  try {
+    names = readdirSync(join(store.root, 'live'));
+  } catch {
+    return;
+  }
   for (const name of names) {
     if (/^run-\d+$/.test(name) && isFinished(name)) rmSync(join(store.root, 'live', name), { recursive: true, force: true });
   }

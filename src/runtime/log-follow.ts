@@ -21,11 +21,16 @@ export class LogFollower {
   private readonly buf = Buffer.allocUnsafe(CHUNK);
   private reading?: Promise<void>;
 
-  constructor(private readonly files: Record<Stream, string>, private readonly sink: OutputSink) {}
+  constructor(
+    private readonly files: Record<Stream, string>,
+    private readonly sink: OutputSink,
+  ) {}
 
   /** Reads new output unless a read is still under way (it is waiting for the sink). */
   poll(): void {
-    this.reading ??= this.read(POLL_BUDGET, false).finally(() => { this.reading = undefined; });
+    this.reading ??= this.read(POLL_BUDGET, false).finally(() => {
+      this.reading = undefined;
+    });
   }
 
   /** Reads everything up to the end of both files: call once the attempt wrote its last byte. */
@@ -37,9 +42,13 @@ export class LogFollower {
   private async read(budget: number, final: boolean): Promise<void> {
     for (const stream of ['stdout', 'stderr'] as const) {
       let fd: number;
-      try { fd = openSync(this.files[stream], 'r'); } catch { continue; } // not created yet
       try {
-        for (let left = budget; left > 0;) {
+        fd = openSync(this.files[stream], 'r');
+      } catch {
+        continue;
+      } // not created yet
+      try {
+        for (let left = budget; left > 0; ) {
           const n = readSync(fd, this.buf, 0, Math.min(CHUNK, left), this.offsets[stream]);
           if (n === 0) break;
           this.offsets[stream] += n;

@@ -11,7 +11,10 @@ import { closest } from '../util/suggest.js';
  */
 export function parseParams(graph: FlowGraph, argv: readonly string[]): Record<string, Literal> {
   const byFlag = new Map<string, ParamNode>();
-  for (const p of graph.params) { byFlag.set(p.name, p); byFlag.set(kebab(p.name), p); }
+  for (const p of graph.params) {
+    byFlag.set(p.name, p);
+    byFlag.set(kebab(p.name), p);
+  }
   const out: Record<string, Literal> = {};
   const given = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -26,14 +29,19 @@ export function parseParams(graph: FlowGraph, argv: readonly string[]): Record<s
       const guess = closest(flag, byFlag.keys());
       const known = graph.params.map((x) => `--${x.name}`).join(', ') || '(none)';
       throw new UsageError('PARAM_UNKNOWN', `${graph.flow} has no parameter --${flag}.`, {
-        file: graph.file, param: flag, fix: guess ? `Did you mean --${guess}? Parameters: ${known}.` : `Parameters of ${graph.flow}: ${known}.`,
+        file: graph.file,
+        param: flag,
+        fix: guess ? `Did you mean --${guess}? Parameters: ${known}.` : `Parameters of ${graph.flow}: ${known}.`,
       });
     }
     const earlier = given.get(p.name);
     if (earlier !== undefined) {
       // The last one silently winning hides a typo in a long command line (or a script appending a flag).
       throw new UsageError('PARAM_REPEATED', `--${p.name} is given twice (${earlier} and ${arg}).`, {
-        file: graph.file, line: p.line, param: p.name, fix: `Pass --${p.name} once.`,
+        file: graph.file,
+        line: p.line,
+        param: p.name,
+        fix: `Pass --${p.name} once.`,
       });
     }
     given.set(p.name, arg);
@@ -55,9 +63,13 @@ export function parseParams(graph: FlowGraph, argv: readonly string[]): Record<s
 const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function convert(p: ParamNode, text: string, file: string): Literal {
-  const bad = (expected: string) => new UsageError('PARAM_TYPE', `--${p.name} expects ${expected}, got ${JSON.stringify(text)}.`, {
-    file, line: p.line, param: p.name, fix: `Pass ${expected}, e.g. --${p.name} ${p.default !== undefined ? JSON.stringify(p.default) : '<value>'}.`,
-  });
+  const bad = (expected: string) =>
+    new UsageError('PARAM_TYPE', `--${p.name} expects ${expected}, got ${JSON.stringify(text)}.`, {
+      file,
+      line: p.line,
+      param: p.name,
+      fix: `Pass ${expected}, e.g. --${p.name} ${p.default !== undefined ? JSON.stringify(p.default) : '<value>'}.`,
+    });
   switch (p.type) {
     case 'number': {
       // Decimal notation only: Number() would also take '0x10', '0b11', '0o7' and ' 5 ' (as 16, 3, 7, 5).

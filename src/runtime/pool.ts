@@ -13,7 +13,6 @@ import { type AttemptLogs, NO_LOGS, readTail } from './task-logs.js';
 import { killTaskProcesses } from '../util/processes.js';
 import { traceMark } from '../util/trace.js';
 
-
 export interface TaskOutcome {
   result: TaskResult;
   /** The attempt's output; spool files are the caller's to store (storeAttemptLogs) and remove. */
@@ -72,7 +71,11 @@ class Worker {
   /** Files of streams its last task left empty, open in the worker for its next task. */
   empty: Partial<Record<Stream, string>> = {};
 
-  constructor(readonly child: ChildProcess, readonly heapMB: number | undefined, readonly id: number) {}
+  constructor(
+    readonly child: ChildProcess,
+    readonly heapMB: number | undefined,
+    readonly id: number,
+  ) {}
 }
 
 const POLL_MS = 100;
@@ -110,7 +113,10 @@ export class WorkerPool {
   /** Kills the worker running `job` (timeout or interrupt); its outcome reports why. */
   abort(job: TaskJob, reason: 'timeout' | 'interrupt'): void {
     for (const w of this.workers) {
-      if (w.current?.job === job) { w.current.aborted = reason; this.kill(w); }
+      if (w.current?.job === job) {
+        w.current.aborted = reason;
+        this.kill(w);
+      }
     }
   }
 
@@ -164,7 +170,10 @@ export class WorkerPool {
       }
       // At capacity: retire an idle worker of another kind (different heap limit) to make room.
       const other = live.find((w) => w.ready && !w.current && w.heapMB !== next.heapMB);
-      if (other) { this.retire(other); continue; }
+      if (other) {
+        this.retire(other);
+        continue;
+      }
       return;
     }
   }
@@ -179,7 +188,9 @@ export class WorkerPool {
     w.child.send({ type: 'run', job: p.job, logs: files } satisfies ToWorker);
     p.onStart?.();
     if (sink && !this.poller) {
-      this.poller = setInterval(() => { for (const x of this.workers) x.current?.follower?.poll(); }, POLL_MS);
+      this.poller = setInterval(() => {
+        for (const x of this.workers) x.current?.follower?.poll();
+      }, POLL_MS);
       this.poller.unref();
     }
   }
@@ -227,9 +238,18 @@ export class WorkerPool {
     const w = new Worker(child, heapMB, id);
     this.workers.add(w);
     child.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') { this.workerReady(w); return; }
-      if (m.type === 'spawned') { w.spawned.add(m.pid); return; }
-      if (m.type === 'inspector') { if (w.current) this.options.onInspector?.(w.current.job, m.url); return; }
+      if (m.type === 'ready') {
+        this.workerReady(w);
+        return;
+      }
+      if (m.type === 'spawned') {
+        w.spawned.add(m.pid);
+        return;
+      }
+      if (m.type === 'inspector') {
+        if (w.current) this.options.onInspector?.(w.current.job, m.url);
+        return;
+      }
       if (m.type === 'done' && w.current) {
         w.current.done = m.result;
         for (const stream of m.empty ?? []) w.current.empty[stream] = true;
@@ -252,7 +272,9 @@ export class WorkerPool {
       if (!w.ready && !w.retiring && ++this.startFailures >= MAX_START_FAILURES) this.failQueue(w, code, signal);
       if (!this.closed) this.dispatch();
     });
-    child.on('error', () => { /* 'exit' follows and reports it */ });
+    child.on('error', () => {
+      /* 'exit' follows and reports it */
+    });
     return w;
   }
 
@@ -262,11 +284,20 @@ export class WorkerPool {
     const stuck = this.queue.filter((p) => p.heapMB === w.heapMB);
     for (const p of stuck) this.queue.splice(this.queue.indexOf(p), 1);
     for (const p of stuck) {
-      p.resolve({ result: { ok: false, error: {
-        code: 'TASK_CRASHED', step: p.job.step, exitCode: ExitCode.runFailed, data: { exitCode: code, signal },
-        message: `Task ${p.job.step}/${p.job.taskId} could not start: its worker process exited ${signal ? `by ${signal}` : `with code ${code}`} ${MAX_START_FAILURES} times before it was ready${w.heapMB ? ` (heap limit ${w.heapMB} MiB from @resources)` : ''}.`,
-        fix: w.heapMB ? 'Raise @resources({ memory }): a Node worker needs at least ~32 MiB.' : 'Reinstall flowrun (npm ci); its worker script may be missing.',
-      } }, logs: NO_LOGS });
+      p.resolve({
+        result: {
+          ok: false,
+          error: {
+            code: 'TASK_CRASHED',
+            step: p.job.step,
+            exitCode: ExitCode.runFailed,
+            data: { exitCode: code, signal },
+            message: `Task ${p.job.step}/${p.job.taskId} could not start: its worker process exited ${signal ? `by ${signal}` : `with code ${code}`} ${MAX_START_FAILURES} times before it was ready${w.heapMB ? ` (heap limit ${w.heapMB} MiB from @resources)` : ''}.`,
+            fix: w.heapMB ? 'Raise @resources({ memory }): a Node worker needs at least ~32 MiB.' : 'Reinstall flowrun (npm ci); its worker script may be missing.',
+          },
+        },
+        logs: NO_LOGS,
+      });
     }
   }
 
@@ -303,5 +334,5 @@ function crashError(job: TaskJob, code: number | null, signal: NodeJS.Signals | 
     return { ...base, code: 'TASK_OOM', message: `Task ${job.step}/${job.taskId} ran out of memory${heapMB ? ` (limit ${heapMB} MiB from @resources)` : ''}.`, fix: 'Use less memory in the step, or raise @resources({ memory }).' };
   }
   const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-  return { ...base, code: 'TASK_CRASHED', message: `Task ${job.step}/${job.taskId}: its process ${how} (for example process.exit() or a native crash).`, fix: 'See the task\'s stderr (flow logs) for what happened before it stopped.', data: { exitCode: code, signal } };
+  return { ...base, code: 'TASK_CRASHED', message: `Task ${job.step}/${job.taskId}: its process ${how} (for example process.exit() or a native crash).`, fix: "See the task's stderr (flow logs) for what happened before it stopped.", data: { exitCode: code, signal } };
 }

@@ -15,7 +15,10 @@ export class PlainReporter {
   private readonly partial = new Map<string, string>();
 
   /** `silentCatch`: steps whose @catchError has printException: false (their caught errors are not printed). */
-  constructor(readonly run: string, private readonly opts: { quiet: boolean; json: boolean; silentCatch?: ReadonlySet<string> }) {}
+  constructor(
+    readonly run: string,
+    private readonly opts: { quiet: boolean; json: boolean; silentCatch?: ReadonlySet<string> },
+  ) {}
 
   /**
    * Prints a piece of a task's output, line by line with the task's prefix. Returns a promise
@@ -28,7 +31,10 @@ export class PlainReporter {
     const key = `${spec.step}/${spec.taskId}/${stream}`;
     const lines = ((this.partial.get(key) ?? '') + text).split('\n');
     let rest = lines.pop()!;
-    while (rest.length > MAX_PARTIAL) { lines.push(rest.slice(0, MAX_PARTIAL)); rest = rest.slice(MAX_PARTIAL); }
+    while (rest.length > MAX_PARTIAL) {
+      lines.push(rest.slice(0, MAX_PARTIAL));
+      rest = rest.slice(MAX_PARTIAL);
+    }
     this.partial.set(key, rest);
     const prefix = `[${this.run}/${spec.step}/${spec.taskId}] `;
     const out = stream === 'stdout' && !this.opts.json ? process.stdout : process.stderr;
@@ -72,7 +78,12 @@ export class TtyReporter extends PlainReporter {
   private timer?: NodeJS.Timeout;
   private render?: ((text: string) => void) & { clear(): void; done(): void };
 
-  constructor(run: string, private readonly flow: string, private readonly order: string[], silentCatch?: ReadonlySet<string>) {
+  constructor(
+    run: string,
+    private readonly flow: string,
+    private readonly order: string[],
+    silentCatch?: ReadonlySet<string>,
+  ) {
     super(run, { quiet: false, json: false, silentCatch });
     for (const s of order) this.counts.set(s, { running: 0, ok: 0, failed: 0 });
   }

@@ -19,7 +19,10 @@ export async function allocateRunId(stores: Store | Store[], claim: Record<strin
     const id = `run-${n}`;
     let won = true;
     for (const store of all) {
-      if (!(await store.createRecord(`runs/${id}/claim.json`, { ...claim, id }))) { won = false; break; }
+      if (!(await store.createRecord(`runs/${id}/claim.json`, { ...claim, id }))) {
+        won = false;
+        break;
+      }
     }
     if (won) return id;
   }

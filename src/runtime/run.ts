@@ -114,17 +114,26 @@ async function execute(o: RunOptions, pool: WorkerPool, maxWorkers: number, setR
 async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, setReporter: (r: OutputSink) => void, remotes: PreparedBackend[]): Promise<RunOutcome> {
   const store = openLocalStore(localStoreDir(o.config));
   const mirror = mirrorLocation(o.config);
-  const info = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
+  const info = (line: string) => {
+    if (!o.quiet) process.stderr.write(`${line}\n`);
+  };
   // Environments are resolved and installed before a run id exists: a spec that cannot be met fails fast.
   const [compiled, snapshot, remote, envs] = await Promise.all([
-    compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)).then((c) => { traceMark('compiled'); return c; }),
-    snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}).then((c) => { traceMark('snapshot'); return c; }),
+    compileFlow(o.path, o.config.projectRoot, npmPackageNames(o.graph)).then((c) => {
+      traceMark('compiled');
+      return c;
+    }),
+    snapshotProject(store, o.config, o.replay ? { git: o.replay.git } : {}).then((c) => {
+      traceMark('snapshot');
+      return c;
+    }),
     mirror ? openMirror(mirror) : undefined,
     prepareEnvs(o, store, remotes, info),
   ]);
   // Batch steps' environments are made for the containers (tarballs, conda archives in S3) before a run id exists.
   const runEnvs: RunEnvironments = {
-    projectRoot: o.config.projectRoot, project: snapshot.env.lockfile,
+    projectRoot: o.config.projectRoot,
+    project: snapshot.env.lockfile,
     npm: new Map([...envs.envs].map(([s, e]) => [s, { lock: e.record.lock, names: e.names }])),
     conda: new Map([...envs.conda].map(([s, e]) => [s, { lock: e.record.lock, specs: matchSpecs(e.record.spec) }])),
   };
@@ -139,9 +148,22 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const id = await allocateRunId(remote ? [remote, store] : store, { host: hostname(), pid: process.pid, started: started.toISOString() });
   traceMark('id allocated');
   const record: RunRecord = {
-    schema: 'flowrun.run/1', id, flow: o.graph.flow, file: relative(o.config.projectRoot, o.path), cwd: cwdInProject(o.config.projectRoot, o.cwd ?? process.cwd()), status: 'running',
-    params: o.params, ...(Object.keys(includes).length ? { includes } : {}), seed: o.seed ?? newRunSeed(), tags: o.tags, user: o.user ?? currentUser(), started: started.toISOString(),
-    host: hostname(), pid: process.pid, flowrunVersion: FLOWRUN_VERSION, node: process.version,
+    schema: 'flowrun.run/1',
+    id,
+    flow: o.graph.flow,
+    file: relative(o.config.projectRoot, o.path),
+    cwd: cwdInProject(o.config.projectRoot, o.cwd ?? process.cwd()),
+    status: 'running',
+    params: o.params,
+    ...(Object.keys(includes).length ? { includes } : {}),
+    seed: o.seed ?? newRunSeed(),
+    tags: o.tags,
+    user: o.user ?? currentUser(),
+    started: started.toISOString(),
+    host: hostname(),
+    pid: process.pid,
+    flowrunVersion: FLOWRUN_VERSION,
+    node: process.version,
     steps: o.graph.order.map((name) => ({ name, type: o.graph.steps.find((s) => s.name === name)!.type })),
     git: snapshot.git,
     code: snapshot.code,
@@ -170,33 +192,81 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   const reporter = tty ?? new PlainReporter(id, { quiet: o.quiet, json: o.json, silentCatch });
   await tty?.start();
   // What `flow ui` shows of the run before its task records exist: attempts in progress and their output so far.
-  const liveRun = new LiveRun(store, id, (run) => { const r = store.readRecordSync<RunRecord>(runRecordPath(run)); return !r || withLiveness(r).status !== 'running'; });
-  setReporter({ output: (job, stream, text) => { reporter.output(job, stream, text); liveRun.output(job.step, job.taskId, job.attempt, stream, text); } });
+  const liveRun = new LiveRun(store, id, (run) => {
+    const r = store.readRecordSync<RunRecord>(runRecordPath(run));
+    return !r || withLiveness(r).status !== 'running';
+  });
+  setReporter({
+    output: (job, stream, text) => {
+      reporter.output(job, stream, text);
+      liveRun.output(job.step, job.taskId, job.attempt, stream, text);
+    },
+  });
   const local = new LocalBackend(pool, maxWorkers);
-  const attached = remotes.map((r) => ({ steps: r.steps, backend: r.backend({
-    run: id, flow: o.graph.flow, local: store, info: (line) => reporter.info(`${id}: ${line}`),
-    code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.' }, path: o.path, projectRoot: o.config.projectRoot, envPackages: npmPackageNames(o.graph),
-  }) }));
+  const attached = remotes.map((r) => ({
+    steps: r.steps,
+    backend: r.backend({
+      run: id,
+      flow: o.graph.flow,
+      local: store,
+      info: (line) => reporter.info(`${id}: ${line}`),
+      code: { hash: snapshot.code.hash, file: record.file, cwd: record.cwd ?? '.' },
+      path: o.path,
+      projectRoot: o.config.projectRoot,
+      envPackages: npmPackageNames(o.graph),
+    }),
+  }));
   const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
   const stepCache = await openStepCache({
-    graph: o.graph, path: o.path, projectRoot: o.config.projectRoot, compiled, store, run: record, includes, flag: o.cache, byDefault: o.config.cache?.default,
-    ...(remote ? { mirror: remote } : {}), warn: (line) => reporter.info(`warning: ${id}: ${line}`),
+    graph: o.graph,
+    path: o.path,
+    projectRoot: o.config.projectRoot,
+    compiled,
+    store,
+    run: record,
+    includes,
+    flag: o.cache,
+    byDefault: o.config.cache?.default,
+    ...(remote ? { mirror: remote } : {}),
+    warn: (line) => reporter.info(`warning: ${id}: ${line}`),
   });
   const scheduler = new Scheduler({
-    graph: o.graph, run: id, store, backendFor, modulePath: compiled.modulePath, params: o.params, includes, seed: record.seed, seedFor: o.seedFor,
+    graph: o.graph,
+    run: id,
+    store,
+    backendFor,
+    modulePath: compiled.modulePath,
+    params: o.params,
+    includes,
+    seed: record.seed,
+    seedFor: o.seedFor,
     context: { tags: record.tags, user: record.user!, ...(record.origin ? { origin: record.origin.run } : {}), ...(record.replayOf ? { replayOf: record.replayOf, whatIf: record.whatIf !== undefined } : {}) },
-    maxNumSplits: o.maxNumSplits, cloneFrom: o.origin?.cloneFrom ?? o.reuse?.clone, cloneAlways: o.reuse !== undefined, handOn: o.reuse?.handOn, hooks: stepCache,
+    maxNumSplits: o.maxNumSplits,
+    cloneFrom: o.origin?.cloneFrom ?? o.reuse?.clone,
+    cloneAlways: o.reuse !== undefined,
+    handOn: o.reuse?.handOn,
+    hooks: stepCache,
     npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
     // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
     // (A Batch step's container sets its own: nothing of this machine travels.)
     envVars: new Map([...envs.conda].filter(([s]) => !remotes.some((r) => r.steps.has(s))).map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
     events: {
-      taskStarted: (spec, attempt) => { if (attempt === 0) tty?.taskStarted(spec.step); liveRun.taskStarted(spec.step, spec.id, attempt); },
-      taskFinished: (spec, rec) => { if (rec.clonedFrom && record.origin) record.origin.reused!++; reporter.taskFinished(spec, rec); liveRun.taskFinished(spec.step, spec.id); },
+      taskStarted: (spec, attempt) => {
+        if (attempt === 0) tty?.taskStarted(spec.step);
+        liveRun.taskStarted(spec.step, spec.id, attempt);
+      },
+      taskFinished: (spec, rec) => {
+        if (rec.clonedFrom && record.origin) record.origin.reused!++;
+        reporter.taskFinished(spec, rec);
+        liveRun.taskFinished(spec.step, spec.id);
+      },
       retrying: (spec, attempt, message) => reporter.retrying(spec, attempt, message),
     },
   });
-  const onSignal = () => { reporter.info(`${id}: interrupted; stopping tasks...`); scheduler.interrupt(); };
+  const onSignal = () => {
+    reporter.info(`${id}: interrupted; stopping tasks...`);
+    scheduler.interrupt();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let result;
@@ -223,14 +293,16 @@ async function executeWith(o: RunOptions, pool: WorkerPool, maxWorkers: number, 
   o.onFinish?.(record);
   traceMark('final record');
   if (remote && autoPushEnabled(o.config)) {
-    const say = (line: string) => { if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`); };
+    const say = (line: string) => {
+      if (!o.quiet || line.startsWith('warning')) process.stderr.write(`${line}\n`);
+    };
     const pushed = await (await import('../mirror/push.js')).pushAfterRun(store, remote, id, say);
     if (pushed && stepCache) await pushCacheAfterRun(store, remote, id, say);
   }
   // A task that never ran because its infrastructure failed (a Batch job without its bundle, its
   // S3 access or a usable image) exits with that error's code (3 or 4), not "run failed".
   const infra = (result.failure?.data as { infrastructure?: boolean } | undefined)?.infrastructure && (result.failure!.exitCode === ExitCode.storeIntegrity || result.failure!.exitCode === ExitCode.remote) ? result.failure!.exitCode : undefined;
-  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : infra ?? ExitCode.runFailed;
+  const exitCode = result.status === 'ok' ? ExitCode.ok : result.status === 'interrupted' ? ExitCode.interrupted : (infra ?? ExitCode.runFailed);
   return { record, exitCode };
 }
 
@@ -251,7 +323,9 @@ function abandonRun(store: DiskStore, record: RunRecord, result: SchedulerResult
   }
   try {
     store.writeRecordSync(runRecordPath(record.id), { ...record, status: 'failed', finished: new Date().toISOString(), summary: result.summary, error: { ...e.toJSON() } }, true);
-  } catch { /* the disk is still full: the record stays "running", which readers show as interrupted */ }
+  } catch {
+    /* the disk is still full: the record stays "running", which readers show as interrupted */
+  }
   throw new StoreError(e.code, `${e.message} ${record.id} stopped; the tasks recorded before it are kept.`, { file: e.location.file, fix: `${remedy}, then continue the run: flow resume ${record.file} --origin ${record.id}` });
 }
 

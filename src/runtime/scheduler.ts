@@ -107,7 +107,9 @@ export class Scheduler {
   }
 
   async execute(): Promise<SchedulerResult> {
-    const done = new Promise<void>((resolve) => { this.finish = resolve; });
+    const done = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
     this.enqueue({ step: 'start', id: '0', stack: [], parents: [] }); // no parents: every() holds, so start can be reused
     this.pump();
     await done;
@@ -147,7 +149,13 @@ export class Scheduler {
         this.queued--;
         this.inFlight++;
         busy++;
-        void this.runTask(spec, backend).catch((e: unknown) => this.stopOnFatal(e)).finally(() => { this.inFlight--; this.busy.set(backend, this.busy.get(backend)! - 1); this.pump(); });
+        void this.runTask(spec, backend)
+          .catch((e: unknown) => this.stopOnFatal(e))
+          .finally(() => {
+            this.inFlight--;
+            this.busy.set(backend, this.busy.get(backend)! - 1);
+            this.pump();
+          });
       }
       this.busy.set(backend, busy);
     }
@@ -175,7 +183,11 @@ export class Scheduler {
         const started = new Date();
         let timer: NodeJS.Timeout | undefined;
         // The clock starts when a worker takes the job, not while it waits in the queue.
-        const onStart = settings.timeoutMs ? () => { timer = setTimeout(() => backend.abort(job, 'timeout'), settings.timeoutMs); } : undefined;
+        const onStart = settings.timeoutMs
+          ? () => {
+              timer = setTimeout(() => backend.abort(job, 'timeout'), settings.timeoutMs);
+            }
+          : undefined;
         const outcome = await backend.run(job, settings, onStart);
         traceMark(`task ${job.step} outcome`);
         clearTimeout(timer);
@@ -210,7 +222,10 @@ export class Scheduler {
       if (this.stopping) {
         const empty = this.o.store.putObjectSync(Buffer.alloc(0));
         this.fail(spec, this.record(spec, 'failed', attempts, {}, { stdout: empty, stderr: empty }), {
-          code: 'TASK_INTERRUPTED', message: `Task ${spec.step}/${spec.id} was not retried because the run stopped.`, step: spec.step, exitCode: 130,
+          code: 'TASK_INTERRUPTED',
+          message: `Task ${spec.step}/${spec.id} was not retried because the run stopped.`,
+          step: spec.step,
+          exitCode: 130,
           fix: 'Continue the run with flow resume.',
         });
       }
@@ -222,13 +237,21 @@ export class Scheduler {
   private job(spec: TaskSpec, attempt: number, settings: StepSettings): TaskJob {
     const node = this.steps.get(spec.step)!;
     const job: TaskJob = {
-      run: this.o.run, flow: this.o.graph.flow, step: spec.step, taskId: spec.id, attempt,
-      modulePath: this.o.modulePath, storeRoot: this.o.store.root, params: this.o.params, seed: this.o.seed,
+      run: this.o.run,
+      flow: this.o.graph.flow,
+      step: spec.step,
+      taskId: spec.id,
+      attempt,
+      modulePath: this.o.modulePath,
+      storeRoot: this.o.store.root,
+      params: this.o.params,
+      seed: this.o.seed,
       taskSeed: this.o.seedFor?.(spec.step, spec.id, attempt) ?? seedHex(taskSeed(this.o.seed, spec.step, spec.id, attempt)),
       ...(this.o.context ? { context: this.o.context } : {}),
       ...(this.o.includes && Object.keys(this.o.includes).length ? { includes: this.o.includes } : {}),
       inherited: node.type === 'join' ? {} : this.inherited(spec),
-      maxNumSplits: this.o.maxNumSplits, env: { ...this.o.envVars?.get(spec.step), ...settings.env },
+      maxNumSplits: this.o.maxNumSplits,
+      env: { ...this.o.envVars?.get(spec.step), ...settings.env },
     };
     if (node.type === 'join') job.inputs = spec.parents.map((p) => ({ task: `${p.step}/${p.id}`, artifacts: p.artifacts }));
     if (spec.foreach) job.foreach = spec.foreach;
@@ -243,7 +266,8 @@ export class Scheduler {
   private taskInputs(spec: TaskSpec): TaskInputs {
     const join = this.steps.get(spec.step)!.type === 'join';
     return {
-      step: spec.step, id: spec.id,
+      step: spec.step,
+      id: spec.id,
       ...(join ? { inputs: spec.parents.map((p) => p.artifacts) } : { inherited: this.inherited(spec) }),
       ...(spec.foreach ? { foreach: spec.foreach } : {}),
     };
@@ -264,8 +288,16 @@ export class Scheduler {
 
   private record(spec: TaskSpec, status: 'ok' | 'failed', attempts: AttemptRecord[], artifacts: Record<string, ArtifactRef>, logs: { stdout: string; stderr: string }, next?: TaskRecord['next']): TaskRecord {
     const rec: TaskRecord = {
-      schema: 'flowrun.task/1', run: this.o.run, step: spec.step, id: spec.id, stack: spec.stack,
-      parents: spec.parents.map((p) => `${p.step}/${p.id}`), status, attempts, artifacts, logs,
+      schema: 'flowrun.task/1',
+      run: this.o.run,
+      step: spec.step,
+      id: spec.id,
+      stack: spec.stack,
+      parents: spec.parents.map((p) => `${p.step}/${p.id}`),
+      status,
+      attempts,
+      artifacts,
+      logs,
     };
     if (next) rec.next = next;
     return rec;

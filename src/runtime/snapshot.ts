@@ -11,7 +11,7 @@ import type { DiskStore } from '../store/types.js';
 import { sha256 } from '../util/hash.js';
 import { displayValue } from '../util/terminal.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
-import type { CodeRecord, EnvRecord, GitRecord, ManifestEntry } from '../metadata/records.js';
+import type { CodeRecord, EnvRecord, GitRecord } from '../metadata/records.js';
 import { traceMark } from '../util/trace.js';
 
 export interface ProjectSnapshot {
@@ -89,8 +89,15 @@ const PATCH_SIZE_FACTOR = 2;
 
 function patchTooLarge(patch: Buffer, limit: number): FlowError {
   // One section per file: `diff --git a/<path> b/<path>`.
-  const sections = patch.toString('utf8').split(/^(?=diff --git )/m).map((text) => ({ path: /^diff --git a\/(.*?) b\//.exec(text)?.[1] ?? '?', bytes: Buffer.byteLength(text) }));
-  const biggest = sections.sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((x) => `${displayValue(x.path)} (${formatBytes(x.bytes)})`).join(', ');
+  const sections = patch
+    .toString('utf8')
+    .split(/^(?=diff --git )/m)
+    .map((text) => ({ path: /^diff --git a\/(.*?) b\//.exec(text)?.[1] ?? '?', bytes: Buffer.byteLength(text) }));
+  const biggest = sections
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 3)
+    .map((x) => `${displayValue(x.path)} (${formatBytes(x.bytes)})`)
+    .join(', ');
   return new FlowError('GIT_PATCH_TOO_LARGE', `The uncommitted changes of the project make a ${formatBytes(patch.length)} patch, over the ${formatBytes(limit)} limit (twice codePackage.maxBytes); biggest: ${biggest}. Nothing was stored.`, {
     exitCode: ExitCode.usage,
     fix: 'Commit the changes, or add large data files to .gitignore (pass data as an @includeFile parameter instead), or raise `codePackage.maxBytes` in .flowrc.',
@@ -103,7 +110,8 @@ function sortFiles(files: string[], filter: SnapshotFilter): { packaged: string[
   for (const f of files) {
     const reason = filter.reason(f, join(filter.projectRoot, f));
     if (reason === 'secret') out.secrets.push(f);
-    else if (reason !== undefined) continue; // the store, or excluded on purpose: nothing to report
+    else if (reason !== undefined)
+      continue; // the store, or excluded on purpose: nothing to report
     else if (f.includes('\\')) out.backslashed.push(f);
     else out.packaged.push(f);
   }
@@ -111,7 +119,10 @@ function sortFiles(files: string[], filter: SnapshotFilter): { packaged: string[
 }
 
 function listSome(paths: string[]): string {
-  return `${paths.slice(0, 5).map((p) => displayValue(p)).join(', ')}${paths.length > 5 ? `, … (${paths.length})` : ''}`;
+  return `${paths
+    .slice(0, 5)
+    .map((p) => displayValue(p))
+    .join(', ')}${paths.length > 5 ? `, … (${paths.length})` : ''}`;
 }
 
 /** Node, flowrun, OS and the project's lock file: every step's default environment. */

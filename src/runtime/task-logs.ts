@@ -65,13 +65,21 @@ function withTrailer(text: string, trailer?: string): string {
 
 /** A file's size (0 when missing: a task that never started writing). */
 function fileSize(path: string): number {
-  try { return statSync(path).size; } catch { return 0; }
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Up to the last `max` bytes of a file as UTF-8 ('' when missing): enough to recognise how a process died. */
 export function readTail(path: string, max: number): string {
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch { return ''; }
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
   try {
     const size = fstatSync(fd).size;
     const len = Math.min(size, max);

@@ -12,7 +12,9 @@ import { discardEarlyWorker, takeEarlyWorker } from './early-worker.js';
 import { cachedSteps } from '../cache/settings.js';
 
 /** Where task output goes while the run runs (the reporter, the live view). */
-export interface OutputSink { output(job: TaskJob, stream: Stream, text: string): void }
+export interface OutputSink {
+  output(job: TaskJob, stream: Stream, text: string): void;
+}
 
 /** A run's worker pool, started before the rest of the run is loaded. */
 export interface RunWorkers {
@@ -60,5 +62,11 @@ export function startWorkers(o: WorkerOptions): RunWorkers {
   if (early && local && !moduleHooks && (o.cwd === undefined || o.cwd === process.cwd())) pool.adopt(early);
   else if (early) discardEarlyWorker(early);
   if (local) pool.prestart(Math.min(size, fansOut ? 2 : 1));
-  return { pool, size, setOutput: (to) => { sink = to; } };
+  return {
+    pool,
+    size,
+    setOutput: (to) => {
+      sink = to;
+    },
+  };
 }

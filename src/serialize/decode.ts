@@ -1,9 +1,32 @@
 import { StoreError } from '../errors/index.js';
 import { SHA256_HEX } from '../util/hash.js';
 import {
-  ArrayBufferCtor, ArrayIsArray, ArrayPrototypeIncludes, BigIntCtor, BufferFrom, BufferPrototypeToString, DataViewCtor, DateCtor, JSONParse, MapCtor,
-  MapPrototypeSet, NumberIsInteger, ObjectCreate, ObjectDefineProperty, ObjectHasOwn, ObjectKeys, RegExpCtor, RegExpPrototypeExec, SetCtor, SetPrototypeAdd,
-  SharedArrayBufferCtor, TypedArrayPrototypeGetBuffer, TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetByteOffset, TypedArrayPrototypeSet, Uint8ArrayCtor,
+  ArrayBufferCtor,
+  ArrayIsArray,
+  ArrayPrototypeIncludes,
+  BigIntCtor,
+  BufferFrom,
+  BufferPrototypeToString,
+  DataViewCtor,
+  DateCtor,
+  JSONParse,
+  MapCtor,
+  MapPrototypeSet,
+  NumberIsInteger,
+  ObjectCreate,
+  ObjectDefineProperty,
+  ObjectHasOwn,
+  ObjectKeys,
+  RegExpCtor,
+  RegExpPrototypeExec,
+  SetCtor,
+  SetPrototypeAdd,
+  SharedArrayBufferCtor,
+  TypedArrayPrototypeGetBuffer,
+  TypedArrayPrototypeGetByteLength,
+  TypedArrayPrototypeGetByteOffset,
+  TypedArrayPrototypeSet,
+  Uint8ArrayCtor,
 } from '../util/primordials.js';
 import { BINARY_KINDS, type BinaryKind, FORMAT_VERSION, type Tagged } from './format.js';
 
@@ -15,7 +38,17 @@ const MAX_DEPTH = 1200;
 type TypedArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => ArrayBufferView;
 
 const TYPED: Record<Exclude<BinaryKind, 'Buffer' | 'ArrayBuffer' | 'SharedArrayBuffer' | 'DataView'>, TypedArrayCtor & { BYTES_PER_ELEMENT: number }> = {
-  Uint8Array, Uint8ClampedArray, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int8Array,
+  Uint16Array,
+  Int16Array,
+  Uint32Array,
+  Int32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
 };
 
 export interface DecodeContext {
@@ -91,18 +124,29 @@ class Decoder {
   /** `t` holds only its own fields (a copy without prototype): a field it lacks is never read from Object.prototype. */
   private tagged(t: { [key: string]: Tagged }): unknown {
     switch (t.$fr) {
-      case 'num': return t.v === '-0' ? -0 : t.v === 'NaN' ? NaN : t.v === 'Infinity' ? Infinity : t.v === '-Infinity' ? -Infinity : this.bad(t);
-      case 'big': return typeof t.v === 'string' && RegExpPrototypeExec(INTEGER, t.v) ? BigIntCtor(t.v) : this.bad(t);
-      case 'undef': return undefined;
-      case 'date': return t.v === null || typeof t.v === 'number' ? new DateCtor(t.v ?? NaN) : this.bad(t);
+      case 'num':
+        return t.v === '-0' ? -0 : t.v === 'NaN' ? NaN : t.v === 'Infinity' ? Infinity : t.v === '-Infinity' ? -Infinity : this.bad(t);
+      case 'big':
+        return typeof t.v === 'string' && RegExpPrototypeExec(INTEGER, t.v) ? BigIntCtor(t.v) : this.bad(t);
+      case 'undef':
+        return undefined;
+      case 'date':
+        return t.v === null || typeof t.v === 'number' ? new DateCtor(t.v ?? NaN) : this.bad(t);
       case 're': {
         if (typeof t.s !== 'string' || typeof t.f !== 'string') return this.bad(t);
-        try { return new RegExpCtor(t.s, t.f); } catch { return this.bad(t); }
+        try {
+          return new RegExpCtor(t.s, t.f);
+        } catch {
+          return this.bad(t);
+        }
       }
       case 'map': {
         const m = new MapCtor<unknown, unknown>();
         const e = this.list(t.e);
-        for (let i = 0; i < e.length; i++) { const p = this.pair(e[i]!, t); MapPrototypeSet(m, p[0], p[1]); }
+        for (let i = 0; i < e.length; i++) {
+          const p = this.pair(e[i]!, t);
+          MapPrototypeSet(m, p[0], p[1]);
+        }
         return m;
       }
       case 'set': {
@@ -112,7 +156,7 @@ class Decoder {
         return set;
       }
       case 'err': {
-        const Ctor = (typeof t.n === 'string' && ObjectHasOwn(ERRORS, t.n) ? ERRORS[t.n as keyof typeof ERRORS] : ErrorCtor);
+        const Ctor = typeof t.n === 'string' && ObjectHasOwn(ERRORS, t.n) ? ERRORS[t.n as keyof typeof ERRORS] : ErrorCtor;
         const e = new Ctor(typeof t.m === 'string' ? t.m : '');
         if (typeof t.n === 'string') ObjectDefineProperty(e, 'name', { value: t.n, writable: true, configurable: true, enumerable: false });
         // Assigned (an own property of every error): redefining it would format the stack first.
@@ -134,7 +178,7 @@ class Decoder {
         return arr;
       }
       case 'obj': {
-        const out: Record<string, unknown> = t.np === 1 ? ObjectCreate(null) as Record<string, unknown> : {};
+        const out: Record<string, unknown> = t.np === 1 ? (ObjectCreate(null) as Record<string, unknown>) : {};
         const e = this.list(t.e);
         for (let j = 0; j < e.length; j++) {
           const p = this.pair(e[j]!, t);
@@ -145,8 +189,10 @@ class Decoder {
         }
         return out;
       }
-      case 'bin': return this.binary(t);
-      default: return this.bad(t);
+      case 'bin':
+        return this.binary(t);
+      default:
+        return this.bad(t);
     }
   }
 
@@ -175,11 +221,15 @@ class Decoder {
     } else return this.bad(t);
     const n = TypedArrayPrototypeGetByteLength(bytes);
     switch (kind) {
-      case 'Buffer': return bytes;
-      case 'ArrayBuffer': return copyTo(new ArrayBufferCtor(n), bytes);
-      case 'SharedArrayBuffer': return copyTo(new SharedArrayBufferCtor(n), bytes);
+      case 'Buffer':
+        return bytes;
+      case 'ArrayBuffer':
+        return copyTo(new ArrayBufferCtor(n), bytes);
+      case 'SharedArrayBuffer':
+        return copyTo(new SharedArrayBufferCtor(n), bytes);
       // Views get memory of their own (not a slice of a pooled or file buffer), like structuredClone.
-      case 'DataView': return new DataViewCtor(copyTo(new ArrayBufferCtor(n), bytes));
+      case 'DataView':
+        return new DataViewCtor(copyTo(new ArrayBufferCtor(n), bytes));
       default: {
         const Ctor = TYPED[kind];
         if (n % Ctor.BYTES_PER_ELEMENT !== 0) return this.bad(t);

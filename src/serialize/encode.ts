@@ -1,12 +1,57 @@
 import { ArtifactError } from '../errors/index.js';
 import {
-  ArrayBufferIsView, ArrayIsArray, ArrayPrototype, ArrayPrototypeIncludes, ArrayPrototypePush, BigIntPrototypeToString, BufferFrom, BufferIsBuffer,
-  BufferPrototypeToString, DataViewPrototypeGetBuffer, DataViewPrototypeGetByteLength, DataViewPrototypeGetByteOffset, DatePrototype, DatePrototypeGetTime,
-  ErrorPrototype, JSONStringify, MapPrototype, NumberIsFinite, NumberIsInteger, ObjectCreate, TypedArrayPrototypeGetKind, ObjectGetOwnPropertyDescriptor, ObjectGetOwnPropertyDescriptors,
-  ObjectGetOwnPropertySymbols, ObjectGetPrototypeOf, ObjectHasOwn, ObjectIs, ObjectKeys, ObjectPrototype, ObjectPrototypeIsPrototypeOf,
-  RegExpPrototype, RegExpPrototypeExec, RegExpPrototypeGetFlags, RegExpPrototypeGetSource, SafeSet, SetPrototype, TypedArrayPrototypeGetBuffer,
-  TypedArrayPrototypeGetByteLength, TypedArrayPrototypeGetByteOffset, Uint8ArrayCtor, ArrayBufferPrototypeGetByteLength, SharedArrayBufferPrototypeGetByteLength,
-  forEachMapEntry, forEachSetValue, isArrayBuffer, isBoxedPrimitive, isDataView, isPromise, isProxy, isSharedArrayBuffer, isWeakMap, isWeakSet,
+  ArrayBufferIsView,
+  ArrayIsArray,
+  ArrayPrototype,
+  ArrayPrototypeIncludes,
+  ArrayPrototypePush,
+  BigIntPrototypeToString,
+  BufferFrom,
+  BufferIsBuffer,
+  BufferPrototypeToString,
+  DataViewPrototypeGetBuffer,
+  DataViewPrototypeGetByteLength,
+  DataViewPrototypeGetByteOffset,
+  DatePrototype,
+  DatePrototypeGetTime,
+  ErrorPrototype,
+  JSONStringify,
+  MapPrototype,
+  NumberIsFinite,
+  NumberIsInteger,
+  ObjectCreate,
+  TypedArrayPrototypeGetKind,
+  ObjectGetOwnPropertyDescriptor,
+  ObjectGetOwnPropertyDescriptors,
+  ObjectGetOwnPropertySymbols,
+  ObjectGetPrototypeOf,
+  ObjectHasOwn,
+  ObjectIs,
+  ObjectKeys,
+  ObjectPrototype,
+  ObjectPrototypeIsPrototypeOf,
+  RegExpPrototype,
+  RegExpPrototypeExec,
+  RegExpPrototypeGetFlags,
+  RegExpPrototypeGetSource,
+  SafeSet,
+  SetPrototype,
+  TypedArrayPrototypeGetBuffer,
+  TypedArrayPrototypeGetByteLength,
+  TypedArrayPrototypeGetByteOffset,
+  Uint8ArrayCtor,
+  ArrayBufferPrototypeGetByteLength,
+  SharedArrayBufferPrototypeGetByteLength,
+  forEachMapEntry,
+  forEachSetValue,
+  isArrayBuffer,
+  isBoxedPrimitive,
+  isDataView,
+  isPromise,
+  isProxy,
+  isSharedArrayBuffer,
+  isWeakMap,
+  isWeakSet,
 } from '../util/primordials.js';
 import { BINARY_KINDS, type BinaryKind, FORMAT_VERSION, type Tagged } from './format.js';
 
@@ -43,7 +88,9 @@ export function encodeArtifact(value: unknown, ctx: EncodeContext): Buffer {
     }
     if (e instanceof RangeError && /string length/i.test(e.message)) {
       throw new ArtifactError('ARTIFACT_TOO_LARGE', `Artifact ${ctx.artifact}${ctx.step ? ` of step ${ctx.step}` : ''} is too large to encode (${e.message}).`, {
-        step: ctx.step, artifact: ctx.artifact, fix: 'Store large data as a Buffer or typed array (stored as raw bytes), or split it into several artifacts.',
+        step: ctx.step,
+        artifact: ctx.artifact,
+        fix: 'Store large data as a Buffer or typed array (stored as raw bytes), or split it into several artifacts.',
       });
     }
     throw e;
@@ -88,7 +135,10 @@ class Encoder {
 
   fail(path: string, what: string, fix = 'Artifacts are data: convert it to plain objects, arrays, Maps, Sets, Dates, BigInts, typed arrays or Buffers.'): never {
     throw new ArtifactError('ARTIFACT_NOT_SERIALIZABLE', `Artifact ${this.ctx.artifact}${this.ctx.step ? ` of step ${this.ctx.step}` : ''} cannot be stored: ${path} is ${what}.`, {
-      step: this.ctx.step, artifact: this.ctx.artifact, fix, data: { path },
+      step: this.ctx.step,
+      artifact: this.ctx.artifact,
+      fix,
+      data: { path },
     });
   }
 
@@ -135,13 +185,18 @@ class Encoder {
     if (proto === MapPrototype) {
       const e: Tagged[] = [];
       let i = 0;
-      forEachMapEntry(obj as Map<unknown, unknown>, (k, val) => { ArrayPrototypePush(e, [this.value(k, `${path}.keys()[${i}]`, depth), this.value(val, `${path}.get(${keyLabel(k)})`, depth)]); i++; });
+      forEachMapEntry(obj as Map<unknown, unknown>, (k, val) => {
+        ArrayPrototypePush(e, [this.value(k, `${path}.keys()[${i}]`, depth), this.value(val, `${path}.get(${keyLabel(k)})`, depth)]);
+        i++;
+      });
       return { $fr: 'map', e };
     }
     if (proto === SetPrototype) {
       const e: Tagged[] = [];
       let i = 0;
-      forEachSetValue(obj as Set<unknown>, (val) => { ArrayPrototypePush(e, this.value(val, `${path}.values()[${i++}]`, depth)); });
+      forEachSetValue(obj as Set<unknown>, (val) => {
+        ArrayPrototypePush(e, this.value(val, `${path}.values()[${i++}]`, depth));
+      });
       return { $fr: 'set', e };
     }
     if (ObjectPrototypeIsPrototypeOf(ErrorPrototype, obj) && (proto === ErrorPrototype || (ObjectGetPrototypeOf(proto) === ErrorPrototype && ArrayPrototypeIncludes(ERROR_NAMES, ownData(proto, 'constructor')?.name)))) {
@@ -156,7 +211,11 @@ class Encoder {
       const cls = typeof name === 'string' && name ? name : '(anonymous)';
       // A plain path (model, model.layers) can be shown as code; a Map entry's cannot.
       const expr = RegExpPrototypeExec(/^[\w$.]+$/, path) !== null ? `this.${path}` : 'the value';
-      return this.fail(path, `an instance of class ${cls}`, `Store a plain object instead: ${expr === 'the value' ? 'copy its fields ({ ...value })' : `${expr} = { ...${expr} }`}, or the result of a toJSON() method of ${cls}; rebuild the ${cls} from it in the step that reads it. Loading an artifact never runs class code.`);
+      return this.fail(
+        path,
+        `an instance of class ${cls}`,
+        `Store a plain object instead: ${expr === 'the value' ? 'copy its fields ({ ...value })' : `${expr} = { ...${expr} }`}, or the result of a toJSON() method of ${cls}; rebuild the ${cls} from it in the step that reads it. Loading an artifact never runs class code.`,
+      );
     }
     return this.plain(obj as Record<string, unknown>, path, depth, proto === null);
   }

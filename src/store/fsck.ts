@@ -69,7 +69,11 @@ export async function fsck(store: Store): Promise<FsckReport> {
   }
   const refs = new Map<string, string[]>();
   const artifacts = new Map<string, string[]>();
-  const note = (map: Map<string, string[]>, hash: string, who: string) => { const l = map.get(hash) ?? []; if (l.length < 5) l.push(who); map.set(hash, l); };
+  const note = (map: Map<string, string[]>, hash: string, who: string) => {
+    const l = map.get(hash) ?? [];
+    if (l.length < 5) l.push(who);
+    map.set(hash, l);
+  };
   let runs = 0;
   let tasks = 0;
   const runRecords = new Map<string, RunRecord>();
@@ -81,18 +85,37 @@ export async function fsck(store: Store): Promise<FsckReport> {
     if (rec === undefined && remote) continue;
     if (rec) runRecords.set(run, rec);
     runs++;
-    if (rec?.code) { note(refs, rec.code.hash, `${run} code package`); note(refs, rec.code.manifest, `${run} code manifest`); }
+    if (rec?.code) {
+      note(refs, rec.code.hash, `${run} code package`);
+      note(refs, rec.code.manifest, `${run} code manifest`);
+    }
     if (rec?.git?.patch) note(refs, rec.git.patch, `${run} git patch`);
     for (const [name, inc] of Object.entries(rec?.includes ?? {})) note(refs, inc.hash, `${run} included file ${name}`);
     for (const [step, env] of [...Object.entries(rec?.stepEnvs ?? {}), ...Object.entries(rec?.condaEnvs ?? {})]) note(refs, env.lock, `${run} ${env.kind} lock of ${step}`);
     for (const { who, record: t } of records) {
       tasks++;
-      for (const [name, ref] of Object.entries(t.artifacts ?? {})) { note(refs, ref.hash, `${who} ${name}`); note(artifacts, ref.hash, `${who} ${name}`); }
-      if (t.logs) { note(refs, t.logs.stdout, `${who} stdout`); note(refs, t.logs.stderr, `${who} stderr`); }
-      for (const a of t.attempts ?? []) if (a.logs) { note(refs, a.logs.stdout, `${who} attempt ${a.attempt} stdout`); note(refs, a.logs.stderr, `${who} attempt ${a.attempt} stderr`); }
+      for (const [name, ref] of Object.entries(t.artifacts ?? {})) {
+        note(refs, ref.hash, `${who} ${name}`);
+        note(artifacts, ref.hash, `${who} ${name}`);
+      }
+      if (t.logs) {
+        note(refs, t.logs.stdout, `${who} stdout`);
+        note(refs, t.logs.stderr, `${who} stderr`);
+      }
+      for (const a of t.attempts ?? [])
+        if (a.logs) {
+          note(refs, a.logs.stdout, `${who} attempt ${a.attempt} stdout`);
+          note(refs, a.logs.stderr, `${who} attempt ${a.attempt} stderr`);
+        }
     }
     await checkTagLog(store, run, problems);
-    const mismatch = rec && unreadable === 0 ? summaryMismatch(rec, records.map((r) => r.record)) : undefined;
+    const mismatch =
+      rec && unreadable === 0
+        ? summaryMismatch(
+            rec,
+            records.map((r) => r.record),
+          )
+        : undefined;
     if (mismatch) problems.push({ code: 'STORE_SUMMARY_MISMATCH', subject: runRecordPath(run), message: mismatch });
   }
   for (const [hash, who] of artifacts) {
@@ -102,7 +125,13 @@ export async function fsck(store: Store): Promise<FsckReport> {
       // Binary parts are named inside the artifact; read the good ones first (getBlob is sync).
       const parts = new Map<string, Buffer>();
       for (const h of objectIdsInBytes(bytes)) if (good.has(h) && !parts.has(h)) parts.set(h, await store.getObject(h));
-      decodeArtifact(bytes, { hash, getBlob: (h) => { note(refs, h, `blob of ${who[0]}`); return parts.get(h) ?? Buffer.alloc(0); } });
+      decodeArtifact(bytes, {
+        hash,
+        getBlob: (h) => {
+          note(refs, h, `blob of ${who[0]}`);
+          return parts.get(h) ?? Buffer.alloc(0);
+        },
+      });
     } catch (e) {
       if (isFlowError(e) && e.code !== 'STORE_MISSING_OBJECT') problems.push({ code: e.code, subject: hash, message: e.message, referrers: who });
     }
@@ -118,7 +147,10 @@ export async function fsck(store: Store): Promise<FsckReport> {
   const reported = new Set(problems.map((p) => p.subject));
   for (const [hash, who] of refs) {
     if (good.has(hash)) continue;
-    if (reported.has(hash)) { problems.find((p) => p.subject === hash)!.referrers = who; continue; }
+    if (reported.has(hash)) {
+      problems.find((p) => p.subject === hash)!.referrers = who;
+      continue;
+    }
     problems.push({ code: 'STORE_MISSING_OBJECT', subject: hash, message: `Object ${hash} is referenced but missing.`, referrers: who });
   }
   return { schema: 'flowrun.fsck/1', store: store.location, objects, runs, tasks, problems, notes };
@@ -128,7 +160,10 @@ export async function fsck(store: Store): Promise<FsckReport> {
 async function checkTagLog(store: Store, run: string, problems: FsckProblem[]): Promise<void> {
   for (const name of await store.listRecords(tagLogDir(run))) {
     const path = tagEntryPath(run, name);
-    if (!isTagEntryName(name)) { problems.push({ code: 'STORE_CORRUPT_RECORD', subject: path, message: `${path} is not a tag log entry (they are named <sha256 of the entry>.json).` }); continue; }
+    if (!isTagEntryName(name)) {
+      problems.push({ code: 'STORE_CORRUPT_RECORD', subject: path, message: `${path} is not a tag log entry (they are named <sha256 of the entry>.json).` });
+      continue;
+    }
     await readChecked(store, path, problems, (v, where) => checkTagEntry(v, run, name, where));
   }
 }
@@ -176,5 +211,9 @@ async function readChecked<T>(store: Store, path: string, problems: FsckProblem[
 }
 
 function safeReaddir(dir: string): string[] {
-  try { return readdirSync(dir); } catch { return []; }
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

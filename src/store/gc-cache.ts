@@ -22,7 +22,11 @@ function pruneLocal(store: Collectable, gone: (run: string) => boolean, dryRun: 
     for (const file of listQuietly(store, `${CACHE_DIR}/${k1}`)) {
       if (!file.endsWith('.json') || !SHA256_HEX.test(file.slice(0, -5))) continue;
       let run: unknown;
-      try { run = (store.readRecordSync<{ run?: unknown }>(`${CACHE_DIR}/${k1}/${file}`))?.run; } catch { run = undefined; }
+      try {
+        run = store.readRecordSync<{ run?: unknown }>(`${CACHE_DIR}/${k1}/${file}`)?.run;
+      } catch {
+        run = undefined;
+      }
       // An unreadable entry is dropped too: it could only be refused.
       if (isRunId(run) && !gone(run)) continue;
       dropped++;
@@ -40,11 +44,21 @@ async function pruneRemote(s3: S3Store, gone: (run: string) => boolean, dryRun: 
     const rel = key.slice(s3.loc.prefix.length);
     const [k0, file, ...rest] = key.slice(prefix.length).split('/');
     const run = file?.endsWith('.json') ? file.slice(0, -5) : '';
-    if (rest.length > 0 || !SHA256_HEX.test(k0 ?? '') || !isRunId(run) || gone(run)) { doomed.push(rel); continue; }
+    if (rest.length > 0 || !SHA256_HEX.test(k0 ?? '') || !isRunId(run) || gone(run)) {
+      doomed.push(rel);
+      continue;
+    }
     // A kept bundle may carry entries of runs that are gone: it is written again without them.
     let bundle: unknown;
-    try { bundle = await s3.readJson(rel, CACHE_BUNDLE_MAX_BYTES); } catch { bundle = undefined; }
-    if (!isPlainObject(bundle) || !Array.isArray(bundle.entries)) { doomed.push(rel); continue; }
+    try {
+      bundle = await s3.readJson(rel, CACHE_BUNDLE_MAX_BYTES);
+    } catch {
+      bundle = undefined;
+    }
+    if (!isPlainObject(bundle) || !Array.isArray(bundle.entries)) {
+      doomed.push(rel);
+      continue;
+    }
     const entries = bundle.entries as unknown[];
     const kept = entries.filter((e) => isPlainObject(e) && isRunId(e.run) && !gone(e.run));
     if (kept.length === entries.length) continue;
@@ -59,5 +73,9 @@ async function pruneRemote(s3: S3Store, gone: (run: string) => boolean, dryRun: 
 
 /** A record directory's names; [] when it cannot be read (gc goes on without what it cannot see). */
 function listQuietly(store: Collectable, dir: string): string[] {
-  try { return store.listRecordsSync(dir); } catch { return []; }
+  try {
+    return store.listRecordsSync(dir);
+  } catch {
+    return [];
+  }
 }

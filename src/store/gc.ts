@@ -46,9 +46,11 @@ export interface GcReport {
  * upload because the object was there) makes it referenced before it can go. Local stores do not
  * need this: there a dedup hit refreshes the object's time.
  */
-interface GcPending { v: 1; since: Record<string, string> }
+interface GcPending {
+  v: 1;
+  since: Record<string, string>;
+}
 const PENDING = 'gc/pending.json';
-
 
 /**
  * Deletes runs that are not kept and then every object no kept run references, never touching
@@ -77,17 +79,27 @@ export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcR
   for (const id of keptRuns) for (const h of await runReferences(store, id)) referenced.add(h);
 
   const report: GcReport = { schema: 'flowrun.gc/1', store: store.location, dryRun: opts.dryRun, keptRuns, deletedRuns, deletedObjects: 0, deletedBytes: 0, protectedRecent: 0, partialPacks: 0, awaitingSecondPass: 0, skippedSymlinks: [], deletedCacheEntries: 0 };
-  const pending = isCollectable(store) ? undefined : (await store.readRecord<GcPending>(PENDING))?.since ?? {};
+  const pending = isCollectable(store) ? undefined : ((await store.readRecord<GcPending>(PENDING))?.since ?? {});
   const nextPending: Record<string, string> = {};
   const doomed: Unit[] = [];
   for await (const unit of listUnits(store, report.skippedSymlinks)) {
     const used = unit.hashes.filter((h) => referenced.has(h)).length;
     if (used === unit.hashes.length && unit.hashes.length > 0) continue;
-    if (used > 0) { report.partialPacks++; continue; }
-    if (now.getTime() - unit.modified.getTime() < grace) { report.protectedRecent++; continue; }
+    if (used > 0) {
+      report.partialPacks++;
+      continue;
+    }
+    if (now.getTime() - unit.modified.getTime() < grace) {
+      report.protectedRecent++;
+      continue;
+    }
     if (pending) {
       const firstSeen = pending[unit.id] ?? now.toISOString();
-      if (now.getTime() - Date.parse(firstSeen) < grace) { nextPending[unit.id] = firstSeen; report.awaitingSecondPass++; continue; }
+      if (now.getTime() - Date.parse(firstSeen) < grace) {
+        nextPending[unit.id] = firstSeen;
+        report.awaitingSecondPass++;
+        continue;
+      }
     }
     doomed.push(unit);
   }
@@ -134,7 +146,9 @@ function newestPerFlow(ids: string[], records: Map<string, RunRecord | undefined
  */
 async function runReferences(store: Store, id: string): Promise<Set<string>> {
   const out = new Set<string>();
-  const add = (text: string) => { for (const h of objectIdsIn(text)) out.add(h); };
+  const add = (text: string) => {
+    for (const h of objectIdsIn(text)) out.add(h);
+  };
   const { run, tasks } = await keptRecords(store, id);
   add(JSON.stringify(run ?? null));
   const artifacts = new Set<string>();

@@ -20,14 +20,20 @@ export function* localGcUnits(root: string, symlinks: string[]): Iterable<GcUnit
       try {
         const st = lstatSync(path);
         yield { id: path, hashes: SHA256_HEX.test(name) ? [name] : [], size: st.size, modified: st.mtime };
-      } catch { /* deleted meanwhile */ }
+      } catch {
+        /* deleted meanwhile */
+      }
     }
   }
   // Staging directories of pulls that were killed (a running pull's is younger than the grace period).
   for (const entry of realEntries(join(root, 'tmp'), symlinks)) {
     if (!entry.isDirectory() || !entry.name.startsWith('pull-')) continue;
     const path = join(root, 'tmp', entry.name);
-    try { yield { id: path, hashes: [], size: 0, modified: lstatSync(path).mtime }; } catch { /* gone */ }
+    try {
+      yield { id: path, hashes: [], size: 0, modified: lstatSync(path).mtime };
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -49,7 +55,10 @@ export function deleteLocalUnit(unit: GcUnit): void {
 function realEntries(dir: string, symlinks: string[]): Dirent[] {
   let entries: Dirent[];
   try {
-    if (lstatSync(dir).isSymbolicLink()) { symlinks.push(dir); return []; }
+    if (lstatSync(dir).isSymbolicLink()) {
+      symlinks.push(dir);
+      return [];
+    }
     entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];

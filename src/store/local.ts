@@ -18,7 +18,10 @@ const MAGIC_0 = 0x46; // F
 const MAGIC_1 = 0x4f; // O
 const OBJECT_VERSION = 1;
 // biome-ignore lint/suspicious/noConstEnum: file-local, so tsc and esbuild both inline it; nothing imports it across modules.
-const enum Codec { Raw = 0, Gzip = 1 }
+const enum Codec {
+  Raw = 0,
+  Gzip = 1,
+}
 
 /** A dedup hit re-reads and verifies objects up to this size (a few µs) and repairs a damaged one. */
 export const VERIFY_ON_DEDUP_MAX = 64 << 10;
@@ -61,7 +64,8 @@ export class LocalStore implements DiskStore {
       throw new StoreError('STORE_CORRUPT_RECORD', `${root} is not a flowrun store (bad FORMAT file).`, { file: join(root, 'FORMAT') });
     } else if (format.version > STORE_FORMAT.version) {
       throw new StoreError('STORE_VERSION_UNSUPPORTED', `The store at ${root} was written by a newer flowrun (store format ${format.version}; this flowrun reads up to ${STORE_FORMAT.version}).`, {
-        file: join(root, 'FORMAT'), fix: 'Upgrade flowrun (npm install flowrun@latest).',
+        file: join(root, 'FORMAT'),
+        fix: 'Upgrade flowrun (npm install flowrun@latest).',
       });
     }
     return store;
@@ -104,12 +108,18 @@ export class LocalStore implements DiskStore {
     if (size <= STREAM_MIN_BYTES) return this.putObjectSync(readFileSync(file));
     const hash = await hashFile(file);
     const path = this.objectPath(hash);
-    if (this.exists(path)) { touch(path); return hash; }
+    if (this.exists(path)) {
+      touch(path);
+      return hash;
+    }
     const made = this.makeDirs(dirname(path));
     const tmp = join(dirname(path), `.tmp-${randomBytes(8).toString('hex')}`);
     try {
       const compressed = await writeStreamed(tmp, file, true);
-      if (compressed >= size * 0.9) { rmSync(tmp, { force: true }); await writeStreamed(tmp, file, false); }
+      if (compressed >= size * 0.9) {
+        rmSync(tmp, { force: true });
+        await writeStreamed(tmp, file, false);
+      }
       renameSync(tmp, path);
     } catch (e) {
       rmSync(tmp, { force: true });
@@ -174,7 +184,7 @@ export class LocalStore implements DiskStore {
       text = readFileSync(full, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-      throw new StoreError('STORE_PERMISSION', `Record ${full} cannot be read: ${(e as Error).message}.`, { file: full, fix: 'Check the store\'s file permissions.' });
+      throw new StoreError('STORE_PERMISSION', `Record ${full} cannot be read: ${(e as Error).message}.`, { file: full, fix: "Check the store's file permissions." });
     }
     try {
       return JSON.parse(text) as T;
@@ -228,7 +238,11 @@ export class LocalStore implements DiskStore {
       throw this.ioFailure(e, full); // a directory of records is not a record
     }
     // rmdir fails on a directory that still holds records: it stays.
-    try { rmdirSync(dirname(full)); } catch { /* not empty */ }
+    try {
+      rmdirSync(dirname(full));
+    } catch {
+      /* not empty */
+    }
   }
 
   gcUnits(skipped: string[]): Iterable<GcUnit> {
@@ -307,7 +321,11 @@ function mkdirFailure(e: unknown, dir: string): unknown {
   if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return e;
   for (let d = dirname(dir); ; d = dirname(d)) {
     if (existsSync(d)) {
-      try { accessSync(d, constants.W_OK); } catch (access) { return access; }
+      try {
+        accessSync(d, constants.W_OK);
+      } catch (access) {
+        return access;
+      }
       return e;
     }
     if (dirname(d) === d) return e;
@@ -318,7 +336,11 @@ function mkdirFailure(e: unknown, dir: string): unknown {
 function unmakeDirs(first: string | undefined, dir: string): void {
   if (!first) return;
   for (let d = dir; d.startsWith(first); d = dirname(d)) {
-    try { rmdirSync(d); } catch { return; }
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
     if (d === first) return;
   }
 }
@@ -347,7 +369,12 @@ async function hashFile(file: string): Promise<string> {
 /** Writes an object file (header, then the payload from `source`) to `tmp`; returns the payload's size. */
 async function writeStreamed(tmp: string, source: string, gzip: boolean): Promise<number> {
   let payload = 0;
-  const count = new Transform({ transform(chunk: Buffer, _enc, done) { payload += chunk.byteLength; done(null, chunk); } });
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      payload += chunk.byteLength;
+      done(null, chunk);
+    },
+  });
   const out = createWriteStream(tmp, { mode: 0o444 });
   out.write(Buffer.from([MAGIC_0, MAGIC_1, OBJECT_VERSION, gzip ? Codec.Gzip : Codec.Raw]));
   const input = createReadStream(source, { highWaterMark: STREAM_CHUNK });
@@ -356,10 +383,13 @@ async function writeStreamed(tmp: string, source: string, gzip: boolean): Promis
   return payload;
 }
 
-
 function touch(path: string): void {
   const now = new Date();
-  try { utimesSync(path, now, now); } catch { /* read-only store: nothing to protect */ }
+  try {
+    utimesSync(path, now, now);
+  } catch {
+    /* read-only store: nothing to protect */
+  }
 }
 
 function safeReaddir(dir: string): string[] {
@@ -379,7 +409,10 @@ export function encodeObjectFile(data: Uint8Array, compress?: boolean): Uint8Arr
   let payload: Uint8Array = data;
   if (compress !== false && data.byteLength >= COMPRESS_MIN_BYTES) {
     const z = gzipSync(data, { level: 1 });
-    if (z.byteLength < data.byteLength * 0.9) { codec = Codec.Gzip; payload = z; }
+    if (z.byteLength < data.byteLength * 0.9) {
+      codec = Codec.Gzip;
+      payload = z;
+    }
   }
   return [Buffer.from([MAGIC_0, MAGIC_1, OBJECT_VERSION, codec]), payload];
 }

@@ -99,7 +99,7 @@ export class MemoryStore implements Collectable {
     const text = this.records.get(key);
     if (text !== undefined) return JSON.parse(text) as T;
     // On disk reading a directory is EISDIR, which the local store reports as unreadable.
-    if (this.dirs.has(key)) throw new StoreError('STORE_PERMISSION', `Record ${this.location}/${key} cannot be read: it is a directory of records.`, { file: `${this.location}/${key}`, fix: 'Check the store\'s file permissions.' });
+    if (this.dirs.has(key)) throw new StoreError('STORE_PERMISSION', `Record ${this.location}/${key} cannot be read: it is a directory of records.`, { file: `${this.location}/${key}`, fix: "Check the store's file permissions." });
     return undefined;
   }
 

@@ -95,7 +95,9 @@ export class ObjectVerifier {
         gunzip.destroy();
       }
     });
-    gunzip.on('error', () => { this.failure ??= this.corrupt('its compressed data does not decode'); });
+    gunzip.on('error', () => {
+      this.failure ??= this.corrupt('its compressed data does not decode');
+    });
     this.gunzip = gunzip;
   }
 
@@ -111,7 +113,8 @@ export class ObjectVerifier {
 
 export function tooLarge(o: ObjectExpectation): StoreError {
   return new StoreError('STORE_CORRUPT_OBJECT', `Object ${o.hash} at ${printable(o.where)} holds more than ${formatBytes(o.maxBytes)} (${o.bound}): a forged or corrupt object (a gzip bomb inflates like this); it was not stored.`, {
-    file: o.where, fix: 'Check who can write to the mirror bucket; delete the object or push the run again from a machine with a good copy. flow fsck --remote lists every such object.',
+    file: o.where,
+    fix: 'Check who can write to the mirror bucket; delete the object or push the run again from a machine with a good copy. flow fsck --remote lists every such object.',
   });
 }
 

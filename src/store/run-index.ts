@@ -106,7 +106,11 @@ export function runIndexProblems(store: Store): Array<{ run: string; message: st
     const status = statusOf(path);
     if (!status || !trusted(entry, status, old.writtenMs)) continue;
     let actual: unknown;
-    try { actual = store.readRecordSync<unknown>(runRecordPath(name)); } catch { continue; }
+    try {
+      actual = store.readRecordSync<unknown>(runRecordPath(name));
+    } catch {
+      continue;
+    }
     if (JSON.stringify(actual) !== JSON.stringify(entry.record)) problems.push({ run: name, message: `The run index ${join(store.root, RUN_INDEX_PATH)} holds a record of ${name} that differs from ${path}, whose file it claims is unchanged.` });
   }
   return problems;
@@ -133,7 +137,10 @@ function readIndex(store: DiskStore): { file: IndexFile; writtenMs: number } | u
 
 function writeIndex(store: DiskStore, file: IndexFile): void {
   try {
-    writeFileAtomic(join(store.root, RUN_INDEX_PATH), JSON.stringify(file).replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+    writeFileAtomic(
+      join(store.root, RUN_INDEX_PATH),
+      JSON.stringify(file).replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    );
   } catch {
     // A read-only store (or a full disk) is listed without an index; nothing depends on it.
   }
@@ -149,7 +156,11 @@ function sameStatus(a: IndexEntry['stat'], b: IndexEntry['stat']): boolean {
 
 /** An index entry's record, if it still has the shape of a run record (the index file may be damaged). */
 function usable(record: unknown, path: string): RunRecord | undefined {
-  try { return checkRunRecord(record, path); } catch { return undefined; }
+  try {
+    return checkRunRecord(record, path);
+  } catch {
+    return undefined;
+  }
 }
 
 function statusOf(path: string): IndexEntry['stat'] | undefined {

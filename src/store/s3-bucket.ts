@@ -14,7 +14,10 @@ export class S3Bucket {
   readonly location: string;
   readonly client: S3Client;
 
-  constructor(readonly loc: S3Location, client?: S3Client) {
+  constructor(
+    readonly loc: S3Location,
+    client?: S3Client,
+  ) {
     this.location = describeLocation(loc);
     this.client = client ?? new S3Client(s3ClientConfig(loc));
   }
@@ -83,7 +86,10 @@ export class S3Bucket {
     let size = 0;
     for await (const chunk of this.guarded(body, action)) {
       size += chunk.byteLength;
-      if (size > maxBytes) { body.destroy(); throw tooBig(this.display(Key), size, maxBytes); }
+      if (size > maxBytes) {
+        body.destroy();
+        throw tooBig(this.display(Key), size, maxBytes);
+      }
       chunks.push(chunk);
     }
     return Buffer.concat(chunks, size);
@@ -151,7 +157,10 @@ export class S3Bucket {
         return true;
       } catch (e) {
         if (isPreconditionFailed(e)) return false;
-        if (isConditionalConflict(e) && attempt < 5) { await new Promise((r) => setTimeout(r, 50 * 2 ** attempt)); continue; }
+        if (isConditionalConflict(e) && attempt < 5) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          continue;
+        }
         throw remoteFailure(e, this.loc, action);
       }
     }
@@ -165,7 +174,6 @@ export class S3Bucket {
     }
   }
 }
-
 
 /** A server that does not answer a connection within this fails fast (times the SDK's 3 attempts). */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -185,4 +193,3 @@ export function s3ClientConfig(loc: S3Location): S3ClientConfig {
     responseChecksumValidation: 'WHEN_REQUIRED',
   };
 }
-

@@ -54,30 +54,36 @@ export function remoteFailure(e: unknown, loc: S3Location, action: string): Erro
   const data = { bucket: loc.bucket, endpoint: endpoint ?? null, status: status ?? null };
   if (err.name === 'NoSuchBucket') {
     return new RemoteError('REMOTE_BUCKET_NOT_FOUND', `The bucket "${loc.bucket}" does not exist at ${where}; ${action} failed.`, {
-      fix: 'Create the bucket, or fix mirror.url / mirror.endpoint in .flowrc (FLOW_MIRROR_URL / FLOW_S3_ENDPOINT).', data,
+      fix: 'Create the bucket, or fix mirror.url / mirror.endpoint in .flowrc (FLOW_MIRROR_URL / FLOW_S3_ENDPOINT).',
+      data,
     });
   }
   if (err.name === 'ExpiredToken' || err.name === 'ExpiredTokenException' || err.name === 'TokenRefreshRequired') {
     return new RemoteError('REMOTE_CREDENTIALS', `The AWS credentials for ${where} have expired (${err.name}); ${action} failed. They came from ${credentialSource()}.`, {
-      fix: 'Refresh them (aws sso login, or new session credentials), then retry. The local store is intact.', data,
+      fix: 'Refresh them (aws sso login, or new session credentials), then retry. The local store is intact.',
+      data,
     });
   }
   if (err.name === 'CredentialsProviderError' || /Could not load credentials/i.test(err.message ?? '')) {
     return new RemoteError('REMOTE_CREDENTIALS', `No AWS credentials were found for ${where}; ${action} failed. Tried ${credentialSource()}.`, {
-      fix: 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where a role is attached. flowrun never reads credentials from .flowrc.', data,
+      fix: 'Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where a role is attached. flowrun never reads credentials from .flowrc.',
+      data,
     });
   }
   if (status === 403 || ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(err.name ?? '')) {
     return new RemoteError('REMOTE_ACCESS_DENIED', `Access to ${where} was denied (${err.name ?? status}); ${action} failed. Credentials came from ${credentialSource()}.`, {
-      fix: 'Check that these credentials may s3:GetObject, s3:PutObject, s3:ListBucket and s3:DeleteObject on the bucket and prefix.', data,
+      fix: 'Check that these credentials may s3:GetObject, s3:PutObject, s3:ListBucket and s3:DeleteObject on the bucket and prefix.',
+      data,
     });
   }
   if (['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(sysCode ?? '') || err.name === 'TimeoutError') {
     return new RemoteError('REMOTE_UNREACHABLE', `Cannot reach ${where} (${sysCode ?? err.name}); ${action} failed.`, {
-      fix: 'Check mirror.endpoint / FLOW_S3_ENDPOINT and the network; the local store is intact, and flow push retries later.', data,
+      fix: 'Check mirror.endpoint / FLOW_S3_ENDPOINT and the network; the local store is intact, and flow push retries later.',
+      data,
     });
   }
   return new RemoteError('REMOTE_REQUEST_FAILED', `${action} failed at ${where}: ${err.name ?? 'error'}${status ? ` (HTTP ${status})` : ''}: ${err.message ?? String(e)}.`, {
-    fix: 'Retry; if it persists, check the endpoint and the bucket policy. The local store is intact.', data,
+    fix: 'Retry; if it persists, check the endpoint and the bucket policy. The local store is intact.',
+    data,
   });
 }

@@ -19,7 +19,8 @@ export function parseS3Url(url: string, source: string): { bucket: string; prefi
   const bucket = m?.[1] ?? '';
   if (!m || !BUCKET.test(bucket)) {
     throw new ConfigError(`${source}: ${JSON.stringify(url)} is not an S3 URL of the form s3://bucket/prefix.`, {
-      key: source, fix: 'Use s3://<bucket>/<optional/prefix>, e.g. s3://my-team-flows/flowrun (bucket names are 3-63 lowercase letters, digits, dots and hyphens).',
+      key: source,
+      fix: 'Use s3://<bucket>/<optional/prefix>, e.g. s3://my-team-flows/flowrun (bucket names are 3-63 lowercase letters, digits, dots and hyphens).',
     });
   }
   const rest = (m[2] ?? '').replace(/^\/+|\/+$/g, '');

@@ -2,9 +2,17 @@ import type { StoreError } from '../errors/index.js';
 import { forgedRecord, isObjectId, isPlainObject, PACK_INDEX_MAX_BYTES, PACK_MAX_BYTES, tooBig } from './remote-input.js';
 
 /** Where one object lives inside a pack file. */
-export interface PackEntry { pack: string; offset: number; length: number }
+export interface PackEntry {
+  pack: string;
+  offset: number;
+  length: number;
+}
 /** A pack's index, written after the pack itself: object hash → [offset, length]. */
-export interface PackIndex { v: 1; pack: string; objects: Record<string, [number, number]> }
+export interface PackIndex {
+  v: 1;
+  pack: string;
+  objects: Record<string, [number, number]>;
+}
 
 /** The smallest object file: its 4-byte header. */
 const OBJECT_FILE_MIN = 4;
@@ -42,7 +50,7 @@ export function parsePackIndex(bytes: Buffer, key: string, id: string, packSize:
   const out = new Map<string, PackEntry>();
   for (const [hash, entry] of Object.entries(index.objects)) {
     if (!isObjectId(hash)) throw forgedRecord(key, `it lists ${JSON.stringify(hash).slice(0, 80)}, which is not an object id`);
-    const [offset, length] = Array.isArray(entry) && entry.length === 2 ? entry as unknown[] : [];
+    const [offset, length] = Array.isArray(entry) && entry.length === 2 ? (entry as unknown[]) : [];
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || (offset as number) < 0 || (length as number) < OBJECT_FILE_MIN || (offset as number) + (length as number) > packSize) {
       throw forgedRecord(key, `its entry for ${hash} (${JSON.stringify(entry).slice(0, 60)}) is not a byte range inside the ${packSize}-byte pack`);
     }

@@ -58,7 +58,11 @@ export async function readRemoteRunIndex(remote: S3Store): Promise<RemoteRunInde
   }
   if (!doc) return { etag: undefined, runs: new Map(), problems: [] };
   let value: unknown;
-  try { value = JSON.parse(doc.bytes.toString('utf8')); } catch { value = undefined; }
+  try {
+    value = JSON.parse(doc.bytes.toString('utf8'));
+  } catch {
+    value = undefined;
+  }
   if (!isPlainObject(value) || value.v !== 1 || !isPlainObject(value.runs)) {
     return { etag: doc.etag, runs: new Map(), problems: [forgedRecord(key, 'it is not a run index ({"v":1,"runs":{…}})')] };
   }

@@ -17,7 +17,9 @@ export interface RemoteRun {
 
 /** Receives a forged or corrupt piece: `flow pull` throws it, `flow fsck --remote` lists it and goes on. */
 export type ProblemSink = (problem: StoreError) => void;
-const throwIt: ProblemSink = (e) => { throw e; };
+const throwIt: ProblemSink = (e) => {
+  throw e;
+};
 
 /**
  * Reads run `id` from the mirror: its record, claim, record bundle and loose task records, each
@@ -38,7 +40,10 @@ export async function readRemoteRun(remote: S3Store, id: string): Promise<Remote
 export async function auditRemoteRun(remote: S3Store, id: string, problem: ProblemSink): Promise<Omit<RemoteRun, 'run'> & { run: RunRecord | null | undefined }> {
   const at = (path: string) => `${remote.location}${path}`;
   const none = { run: undefined, claim: undefined, tasks: {}, sources: {} };
-  if (!isRunId(id)) { problem(forgedRecord(at(`runs/${id}/`), 'it is not a run id (run-N)')); return none; }
+  if (!isRunId(id)) {
+    problem(forgedRecord(at(`runs/${id}/`), 'it is not a run id (run-N)'));
+    return none;
+  }
   let present = false;
   const run = await guarded(problem, async () => {
     const value = await remote.readJson(runRecordPath(id), RECORD_MAX_BYTES);
@@ -68,12 +73,17 @@ export async function auditRemoteRun(remote: S3Store, id: string, problem: Probl
   const prefix = remote.key(`runs/${id}/tasks/`);
   const loose: string[] = [];
   for await (const { key } of remote.listKeys(prefix)) loose.push(key.slice(prefix.length));
-  await mapLimit(loose.filter((rel) => !Object.hasOwn(tasks, rel)), 8, (rel) => guarded(problem, async () => {
-    const path = `runs/${id}/tasks/${rel}`;
-    if (!parseTaskRecordPath(rel)) throw forgedRecord(at(path), 'a task record must be named <step>/<task>.json, with a step name as in a flow and a task id of split indices');
-    const value = await remote.readJson(path, RECORD_MAX_BYTES);
-    if (value !== undefined) accept(rel, value, at(path));
-  }));
+  await mapLimit(
+    loose.filter((rel) => !Object.hasOwn(tasks, rel)),
+    8,
+    (rel) =>
+      guarded(problem, async () => {
+        const path = `runs/${id}/tasks/${rel}`;
+        if (!parseTaskRecordPath(rel)) throw forgedRecord(at(path), 'a task record must be named <step>/<task>.json, with a step name as in a flow and a task id of split indices');
+        const value = await remote.readJson(path, RECORD_MAX_BYTES);
+        if (value !== undefined) accept(rel, value, at(path));
+      }),
+  );
   return { run: run ?? null, claim: claim ?? undefined, tasks, sources };
 }
 

@@ -22,7 +22,10 @@ export const MULTIPART_BYTES = 16 << 20;
 const PART_BYTES = 8 << 20;
 
 /** Task records of one run in one document, written by `flow push` (one PUT instead of thousands). */
-export interface RecordBundle { v: 1; records: Record<string, unknown> }
+export interface RecordBundle {
+  v: 1;
+  records: Record<string, unknown>;
+}
 
 /**
  * The store on S3 (or any S3-compatible service), in the local store's layout under
@@ -71,7 +74,9 @@ export class S3Store extends S3Bucket implements Store {
         });
       }
     })();
-    this.conditionalChecked.catch(() => { this.conditionalChecked = undefined; });
+    this.conditionalChecked.catch(() => {
+      this.conditionalChecked = undefined;
+    });
     return this.conditionalChecked;
   }
 
@@ -94,7 +99,7 @@ export class S3Store extends S3Bucket implements Store {
   async putObjectFile(hash: string, file: Buffer): Promise<void> {
     const Key = this.objectKey(hash);
     if (file.byteLength > MULTIPART_BYTES) {
-      if (await this.headSize(Key) === file.byteLength) return;
+      if ((await this.headSize(Key)) === file.byteLength) return;
       await this.send(`uploading object ${hash}`, () => new Upload({ client: this.client, params: { Bucket: this.loc.bucket, Key, Body: file }, partSize: PART_BYTES, queueSize: 4 }).done());
       // A multipart ETag is not an MD5 of the content, so check the stored size instead.
       const size = await this.headSize(Key);
@@ -175,10 +180,17 @@ export class S3Store extends S3Bucket implements Store {
     const seen = new Set<string>();
     for await (const { key } of this.listKeys(this.key('objects/'))) {
       const name = key.slice(key.lastIndexOf('/') + 1);
-      if (SHA256_HEX.test(name) && !seen.has(name)) { seen.add(name); yield name; }
+      if (SHA256_HEX.test(name) && !seen.has(name)) {
+        seen.add(name);
+        yield name;
+      }
     }
     // Objects of forged indexes are not listed; packIndexProblems() names those indexes.
-    for (const hash of (await this.packIndexes()).entries.keys()) if (!seen.has(hash)) { seen.add(hash); yield hash; }
+    for (const hash of (await this.packIndexes()).entries.keys())
+      if (!seen.has(hash)) {
+        seen.add(hash);
+        yield hash;
+      }
   }
 
   /** Every loose object with its stored size, in one listing (1,000 keys per request). */
@@ -209,7 +221,9 @@ export class S3Store extends S3Bucket implements Store {
 
   private packIndexes(): Promise<{ entries: Map<string, PackEntry>; problems: StoreError[] }> {
     this.packIndex ??= this.loadPackIndexes();
-    this.packIndex.catch(() => { this.packIndex = undefined; });
+    this.packIndex.catch(() => {
+      this.packIndex = undefined;
+    });
     return this.packIndex;
   }
 
@@ -256,7 +270,10 @@ export class S3Store extends S3Bucket implements Store {
   async putPack(files: { hash: string; file: Buffer }[]): Promise<string> {
     const objects: Record<string, [number, number]> = {};
     let offset = 0;
-    for (const { hash, file } of files) { objects[hash] = [offset, file.byteLength]; offset += file.byteLength; }
+    for (const { hash, file } of files) {
+      objects[hash] = [offset, file.byteLength];
+      offset += file.byteLength;
+    }
     const body = Buffer.concat(files.map((f) => f.file));
     const pack = sha256(body);
     await this.putBytes(this.key(`packs/${pack}.pack`), body, `uploading pack ${pack}`);
@@ -395,4 +412,3 @@ export function verifyObjectFile(file: Buffer, hash: string, where: string, maxB
   if (sha256(data) !== hash) throw new StoreError('STORE_CORRUPT_OBJECT', `Object ${hash} at ${where} is corrupt: its content does not match its hash.`, { file: where, fix: 'Push it again from a store that has a good copy (flow push), then run flow fsck --remote.' });
   return data;
 }
-

@@ -83,7 +83,12 @@ export class ObjectStaging {
 
   discard(): void {
     rmSync(this.dir, { recursive: true, force: true });
-    if (this.madeTmp) try { rmdirSync(dirname(this.dir)); } catch { /* another pull's directory is there */ }
+    if (this.madeTmp)
+      try {
+        rmdirSync(dirname(this.dir));
+      } catch {
+        /* another pull's directory is there */
+      }
   }
 
   private io<T>(path: string, fn: () => T): T {
@@ -95,7 +100,10 @@ export class ObjectStaging {
   }
 }
 
-
 function isFile(path: string): boolean {
-  try { return statSync(path).isFile(); } catch { return false; }
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -52,7 +52,12 @@ export interface SyncStore extends Store {
 }
 
 /** A stored unit `flow gc` may delete: an object, or debris of an interrupted write (holding none). */
-export interface GcUnit { id: string; hashes: string[]; size: number; modified: Date }
+export interface GcUnit {
+  id: string;
+  hashes: string[];
+  size: number;
+  modified: Date;
+}
 
 /**
  * What `flow gc` needs of a store on this machine (local disk, memory) beyond its records:

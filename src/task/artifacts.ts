@@ -12,7 +12,10 @@ export function loadArtifact(store: SyncStore, ref: ArtifactRef): unknown {
 /** Encodes and stores an artifact value; large binary parts become their own objects first. */
 export function saveArtifact(store: SyncStore, value: unknown, step: string, artifact: string): ArtifactRef {
   let blobBytes = 0;
-  const putBlob = (b: Uint8Array) => { blobBytes += b.byteLength; return store.putObjectSync(b, { compress: false }); };
+  const putBlob = (b: Uint8Array) => {
+    blobBytes += b.byteLength;
+    return store.putObjectSync(b, { compress: false });
+  };
   const bytes = encodeArtifact(value, { step, artifact, putBlob });
   // The size users see is the value's: its document plus the raw objects holding its large binary parts.
   return { hash: store.putObjectSync(bytes, { compress: true }), size: bytes.byteLength + blobBytes };
@@ -45,7 +48,10 @@ export class ArtifactScope {
   /** Untouched inherited artifacts and parameters, passed on as they came: see TaskReads.carried. */
   readonly carried = { artifacts: [] as string[], params: [] as string[] };
 
-  constructor(private readonly store: SyncStore, private readonly reads?: ReadRecorder) {}
+  constructor(
+    private readonly store: SyncStore,
+    private readonly reads?: ReadRecorder,
+  ) {}
 
   install(target: object, inherited: Record<string, ArtifactRef>, skip: ReadonlySet<string>): void {
     for (const [name, ref] of Object.entries(inherited)) {
@@ -82,12 +88,19 @@ export class ArtifactScope {
           if (slot.kind === 'inherited') this.reads?.artifact(name);
           else if (slot.kind === 'param') this.reads?.param(name);
         }
-        if (!slot.loaded) { slot.value = loadArtifact(this.store, slot.ref!); slot.loaded = true; }
+        if (!slot.loaded) {
+          slot.value = loadArtifact(this.store, slot.ref!);
+          slot.loaded = true;
+        }
         // Reading a primitive cannot change it; an object might be mutated in place, so it is re-encoded.
         if (typeof slot.value === 'object' && slot.value !== null) slot.touched = true;
         return slot.value;
       },
-      set: (v: unknown) => { slot.value = v; slot.loaded = true; slot.touched = true; },
+      set: (v: unknown) => {
+        slot.value = v;
+        slot.loaded = true;
+        slot.touched = true;
+      },
     });
   }
 
@@ -129,7 +142,11 @@ export function inputView(store: SyncStore, input: { task: string; artifacts: Re
     Object.defineProperty(view, name, {
       enumerable: true,
       get: () => {
-        if (!loaded) { onRead?.(name); value = loadArtifact(store, ref); loaded = true; }
+        if (!loaded) {
+          onRead?.(name);
+          value = loadArtifact(store, ref);
+          loaded = true;
+        }
         return value;
       },
     });
@@ -139,7 +156,9 @@ export function inputView(store: SyncStore, input: { task: string; artifacts: Re
     get(target, prop, receiver) {
       if (typeof prop === 'string' && !(prop in target) && !PASS_THROUGH.has(prop)) {
         throw new FlowError('ARTIFACT_NOT_FOUND', `Join ${step} read ${prop} from its input ${input.task}, which has no artifact ${prop} (it is set only on some of the paths into ${step}).`, {
-          step, artifact: prop, fix: `Check before reading (if ('${prop}' in input)), or set ${prop} on every path that leads to ${step}. The input has: ${Object.keys(artifacts).sort().join(', ') || '(nothing)'}.`,
+          step,
+          artifact: prop,
+          fix: `Check before reading (if ('${prop}' in input)), or set ${prop} on every path that leads to ${step}. The input has: ${Object.keys(artifacts).sort().join(', ') || '(nothing)'}.`,
         });
       }
       return Reflect.get(target, prop, receiver);

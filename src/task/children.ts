@@ -28,13 +28,21 @@ export function trackChildren(onDetached: (pid: number) => void): void {
   proto.spawn = function (this: ChildProcess, options: { detached?: boolean }) {
     started = true;
     const r = spawn.call(this, options);
-    if (options?.detached && this.pid !== undefined) { detached.add(this.pid); report(this.pid); }
+    if (options?.detached && this.pid !== undefined) {
+      detached.add(this.pid);
+      report(this.pid);
+    }
     return r;
   };
   const cp = childProcess as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const name of ['spawnSync', 'execSync', 'execFileSync']) {
     const original = cp[name]!;
-    cp[name] = { [name](...args: unknown[]) { started = true; return original(...args); } }[name]!;
+    cp[name] = {
+      [name](...args: unknown[]) {
+        started = true;
+        return original(...args);
+      },
+    }[name]!;
   }
   syncBuiltinESMExports();
 }
@@ -55,8 +63,13 @@ export async function endTaskProcesses(): Promise<void> {
   for (let round = 0; round < 10; round++) {
     const targets = taskProcesses(process.pid, groups).filter(alive);
     if (targets.length === 0) return;
-    for (const pid of targets) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of targets) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     for (let i = 0; i < 200 && targets.some(alive); i++) await sleep(5);
   }
 }
-

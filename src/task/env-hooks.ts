@@ -15,9 +15,16 @@ export interface TaskModuleEnv {
   names: string[];
 }
 
-export interface EnvMessage { seq: number; env: TaskModuleEnv | null }
+export interface EnvMessage {
+  seq: number;
+  env: TaskModuleEnv | null;
+}
 
-interface ResolveContext { parentURL?: string; conditions: string[]; importAttributes?: Record<string, string> }
+interface ResolveContext {
+  parentURL?: string;
+  conditions: string[];
+  importAttributes?: Record<string, string>;
+}
 type NextResolve = (specifier: string, context?: ResolveContext) => Promise<{ url: string; format?: string | null; shortCircuit?: boolean }>;
 
 let current: TaskModuleEnv | null = null;

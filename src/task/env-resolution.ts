@@ -13,7 +13,11 @@ export interface TaskNpmEnv {
   names: string[];
 }
 
-interface Current { env: TaskModuleEnv; modulePath: string; require: NodeJS.Require }
+interface Current {
+  env: TaskModuleEnv;
+  modulePath: string;
+  require: NodeJS.Require;
+}
 let current: Current | null = null;
 let port: MessagePort | undefined;
 let seq = 0;
@@ -32,7 +36,13 @@ export async function useTaskEnvironment(modulePath: string, npm: TaskNpmEnv | u
   port ??= startHooks();
   const id = ++seq;
   await new Promise<void>((resolve) => {
-    const onAck = (ack: number) => { if (ack === id) { port!.off('message', onAck); port!.unref(); resolve(); } };
+    const onAck = (ack: number) => {
+      if (ack === id) {
+        port!.off('message', onAck);
+        port!.unref();
+        resolve();
+      }
+    };
     port!.on('message', onAck);
     port!.ref();
     port!.postMessage({ seq: id, env } satisfies EnvMessage);

@@ -75,8 +75,18 @@ export async function executeTask(job: TaskJob, store: SyncStore): Promise<TaskE
 function contextOf(job: TaskJob, seed: string): TaskContextData {
   const c = job.context;
   return {
-    flowName: job.flow, runId: job.run, stepName: job.step, taskId: job.taskId, attempt: job.attempt, seed: job.seed, taskSeed: seed,
-    tags: c?.tags ?? [], username: c?.user ?? 'unknown', originRunId: c?.origin, replayOf: c?.replayOf, whatIf: c?.whatIf === true,
+    flowName: job.flow,
+    runId: job.run,
+    stepName: job.step,
+    taskId: job.taskId,
+    attempt: job.attempt,
+    seed: job.seed,
+    taskSeed: seed,
+    tags: c?.tags ?? [],
+    username: c?.user ?? 'unknown',
+    originRunId: c?.origin,
+    replayOf: c?.replayOf,
+    whatIf: c?.whatIf === true,
   };
 }
 
@@ -100,7 +110,15 @@ async function runStep(job: TaskJob, store: SyncStore, reads: TaskReadLog | unde
     slots.hasInput = true;
     slots.index = job.foreach.index;
     const item = splitItem(store, job.foreach.artifact, job.foreach.index);
-    if (reads) Object.defineProperty(slots, 'input', { enumerable: true, configurable: true, get: () => { reads.item = true; return item; } });
+    if (reads)
+      Object.defineProperty(slots, 'input', {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          reads.item = true;
+          return item;
+        },
+      });
     else slots.input = item;
   }
   const method = (flow as unknown as Record<string, unknown>)[job.step];
@@ -118,7 +136,11 @@ function joinInputs(job: TaskJob, store: SyncStore, slots: TaskSlots, reads: Tas
   const refs = new WeakMap<object, Record<string, { hash: string; size: number }>>();
   slots.inputRefs = refs;
   // With the step cache on, what the join reads of each input is noted (its entry depends on it).
-  if (reads) slots.merged = (name) => job.inputs!.forEach((i, n) => { if (Object.hasOwn(i.artifacts, name)) reads.input(n, name); });
+  if (reads)
+    slots.merged = (name) =>
+      job.inputs!.forEach((i, n) => {
+        if (Object.hasOwn(i.artifacts, name)) reads.input(n, name);
+      });
   return Object.freeze(job.inputs!.map((i, n) => inputView(store, i, job.step, refs, reads && ((name) => reads.input(n, name)))));
 }
 

@@ -19,7 +19,10 @@ export function captureIncludes(graph: FlowGraph, params: Record<string, Literal
     const value = params[p.name];
     if (value === undefined) continue;
     const keep = pinned[p.name];
-    if (keep && keep.path === value) { out[p.name] = keep; continue; }
+    if (keep && keep.path === value) {
+      out[p.name] = keep;
+      continue;
+    }
     if (typeof value !== 'string' || value === '') {
       throw new UsageError('PARAM_TYPE', `--${p.name} expects a file path, got ${JSON.stringify(value)}.`, { file: graph.file, line: p.line, param: p.name, fix: `Pass a path: --${p.name} data/input.csv.` });
     }
@@ -31,7 +34,10 @@ export function captureIncludes(graph: FlowGraph, params: Record<string, Literal
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new UsageError('PARAM_FILE_NOT_FOUND', `--${p.name}: the file ${full} ${code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? (e as Error).message})`}.`, {
-        file: graph.file, line: p.line, param: p.name, fix: `Pass an existing file: --${p.name} <path> (relative paths are resolved from ${cwd}).`,
+        file: graph.file,
+        line: p.line,
+        param: p.name,
+        fix: `Pass an existing file: --${p.name} <path> (relative paths are resolved from ${cwd}).`,
       });
     }
     out[p.name] = { path: value, hash: store.putObjectSync(bytes), size: bytes.byteLength, binary: p.include.binary };
@@ -56,7 +62,8 @@ export function assertIncludesStored(run: string, includes: Record<string, Inclu
       store.getObjectSync(inc.hash);
     } catch (e) {
       throw new StoreError('REPLAY_SNAPSHOT_MISSING', `The included file ${name} of ${run} (${inc.path}, object ${inc.hash}) is ${(e as { code?: string }).code === 'STORE_MISSING_OBJECT' ? 'missing' : 'unreadable'} in ${store.location}.`, {
-        fix: 'Run flow pull to fetch it from the mirror, or flow fsck to see what else is affected.', cause: e,
+        fix: 'Run flow pull to fetch it from the mirror, or flow fsck to see what else is affected.',
+        cause: e,
       });
     }
   }

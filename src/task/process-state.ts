@@ -50,18 +50,33 @@ export function restoreProcessState(): { changed: boolean; problem?: string } {
   let changed = process.umask(b.umask) !== b.umask;
   changed = restoreEnv(b.env) || changed;
   changed = restoreListeners(b.listeners) || changed;
-  if (process.getMaxListeners() !== b.maxListeners) { process.setMaxListeners(b.maxListeners); changed = true; }
+  if (process.getMaxListeners() !== b.maxListeners) {
+    process.setMaxListeners(b.maxListeners);
+    changed = true;
+  }
   if (process.cwd() !== b.cwd) {
     changed = true;
-    try { process.chdir(b.cwd); } catch { return { changed, problem: `its working directory ${b.cwd} cannot be entered again` }; }
+    try {
+      process.chdir(b.cwd);
+    } catch {
+      return { changed, problem: `its working directory ${b.cwd} cannot be entered again` };
+    }
   }
   return { changed };
 }
 
 function restoreEnv(env: Map<string, string>): boolean {
   let changed = false;
-  for (const k of Object.keys(process.env)) if (!env.has(k)) { delete process.env[k]; changed = true; }
-  for (const [k, v] of env) if (process.env[k] !== v) { process.env[k] = v; changed = true; }
+  for (const k of Object.keys(process.env))
+    if (!env.has(k)) {
+      delete process.env[k];
+      changed = true;
+    }
+  for (const [k, v] of env)
+    if (process.env[k] !== v) {
+      process.env[k] = v;
+      changed = true;
+    }
   return changed;
 }
 
@@ -108,7 +123,11 @@ export function trackTimers(): void {
   };
   const t = timers as unknown as Record<string, never>;
   const g = globalThis as unknown as Record<string, never>;
-  for (const [name, once] of [['setTimeout', true], ['setInterval', false], ['setImmediate', true]] as const) {
+  for (const [name, once] of [
+    ['setTimeout', true],
+    ['setInterval', false],
+    ['setImmediate', true],
+  ] as const) {
     const w = wrap(g[name] as never, once);
     g[name] = w as never;
     t[name] = w as never;

@@ -81,13 +81,9 @@ export interface RunFacts {
   whatIf?: boolean;
 }
 
-export type TaskResult =
-  | { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number; cards?: CardRef[]; reads?: TaskReads }
-  | { ok: false; error: FlowErrorJson & { stack?: string }; cards?: CardRef[] };
+export type TaskResult = { ok: true; artifacts: Record<string, ArtifactRef>; next?: NextCall; count?: number; cards?: CardRef[]; reads?: TaskReads } | { ok: false; error: FlowErrorJson & { stack?: string }; cards?: CardRef[] };
 
-export type ToWorker =
-  | { type: 'run'; job: TaskJob; logs: { stdout: string; stderr: string } }
-  | { type: 'exit' };
+export type ToWorker = { type: 'run'; job: TaskJob; logs: { stdout: string; stderr: string } } | { type: 'exit' };
 
 export type FromWorker =
   | { type: 'ready' }

@@ -18,9 +18,15 @@ export class TaskReadLog implements ReadRecorder {
     for (let i = 0; i < inputCount; i++) this.inputs.push(new Set());
   }
 
-  artifact(name: string): void { this.artifacts.add(name); }
-  param(name: string): void { this.params.add(name); }
-  input(index: number, name: string): void { this.inputs[index]?.add(name); }
+  artifact(name: string): void {
+    this.artifacts.add(name);
+  }
+  param(name: string): void {
+    this.params.add(name);
+  }
+  input(index: number, name: string): void {
+    this.inputs[index]?.add(name);
+  }
 
   result(carried: TaskReads['carried']): TaskReads {
     const sorted = (s: Set<string>) => [...s].sort();
@@ -49,7 +55,10 @@ export function noteRandom(random: () => number, log: TaskReadLog): () => number
 export function noteClock(log: TaskReadLog): void {
   const RealDate = Date;
   const now = RealDate.now;
-  const trackedNow = function now_() { log.clock = true; return now(); };
+  const trackedNow = function now_() {
+    log.clock = true;
+    return now();
+  };
   const proxy: DateConstructor = new Proxy(RealDate, {
     construct(target, args, newTarget) {
       if (args.length === 0) log.clock = true;
@@ -60,7 +69,7 @@ export function noteClock(log: TaskReadLog): void {
       return Reflect.apply(target, self, args) as unknown;
     },
     get(target, prop) {
-      return prop === 'now' ? trackedNow : Reflect.get(target, prop, target) as unknown;
+      return prop === 'now' ? trackedNow : (Reflect.get(target, prop, target) as unknown);
     },
   });
   globalThis.Date = proxy;

@@ -30,7 +30,10 @@ export function seedFromHex(hex: string): Uint32Array {
 
 /** sfc32: a small, fast PRNG with 128 bits of state, returning floats in [0, 1) like Math.random. */
 export function sfc32(seed: Uint32Array): () => number {
-  let a = seed[0]! | 0, b = seed[1]! | 0, c = seed[2]! | 0, d = seed[3]! | 0;
+  let a = seed[0]! | 0,
+    b = seed[1]! | 0,
+    c = seed[2]! | 0,
+    d = seed[3]! | 0;
   const next = () => {
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;

@@ -43,7 +43,11 @@ export function emptyStreams(startedProcesses: boolean): Array<'stdout' | 'stder
 
 function point(fd: 1 | 2, path: string): void {
   current[fd] = undefined;
-  try { closeSync(fd); } catch { /* already closed by the task: open() takes the slot all the same */ }
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed by the task: open() takes the slot all the same */
+  }
   openAt(fd, path);
   current[fd] = path;
 }

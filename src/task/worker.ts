@@ -33,9 +33,14 @@ if (process.env.FLOWRUN_MODULE_HOOKS) {
 // Created now, while fds 1 and 2 are files: Node then writes them synchronously for good.
 void process.stdout;
 void process.stderr;
-process.on('disconnect', () => { void endTaskProcesses().finally(() => process.exit(0)); });
+process.on('disconnect', () => {
+  void endTaskProcesses().finally(() => process.exit(0));
+});
 process.on('message', (m: ToWorker) => {
-  if (m.type === 'exit') { process.disconnect(); return; }
+  if (m.type === 'exit') {
+    process.disconnect();
+    return;
+  }
   traceMark(`worker job ${m.job.step}`);
   const store = stores.get(m.job.storeRoot) ?? attachLocalStore(m.job.storeRoot);
   stores.set(m.job.storeRoot, store);
@@ -50,7 +55,11 @@ process.on('message', (m: ToWorker) => {
   // between (by a process that escaped the task) lands there, after the file was stored.
   void executeTask(m.job, store).then(({ result, retire }) => {
     let empty: ReturnType<typeof emptyStreams> = [];
-    try { empty = emptyStreams(taskStartedProcesses()); } catch { /* the task closed fd 1 or 2: new files next time */ }
+    try {
+      empty = emptyStreams(taskStartedProcesses());
+    } catch {
+      /* the task closed fd 1 or 2: new files next time */
+    }
     traceMark(`worker done ${m.job.step}`);
     send({ type: 'done', result, ...(retire ? { retire } : {}), ...(empty.length ? { empty } : {}) });
   });
@@ -63,7 +72,10 @@ function waitForDebugger(at: { host: string; port: number }): void {
 }
 
 // A stray rejection or exception outside the step's await chain fails the process, like a crash.
-process.on('unhandledRejection', (e) => { console.error(e); process.exit(70); });
+process.on('unhandledRejection', (e) => {
+  console.error(e);
+  process.exit(70);
+});
 trackChildren((pid) => send({ type: 'spawned', pid }));
 // flowrun's own per-task global exists from the start: otherwise every task would add it and the restore delete it.
 setParamOverrides(undefined);

@@ -39,35 +39,53 @@ const ROUTES: Route[] = [
   [new RegExp(`^/api/runs/${SEG}$`), async (ctx, [run]) => ({ json: await runModel(ctx.reader, await ctx.reader.open(run!)) })],
   [new RegExp(`^/api/runs/${SEG}/timeline$`), async (ctx, [run]) => ({ json: await timelineModel(ctx.reader, await ctx.reader.open(run!)) })],
   [new RegExp(`^/api/runs/${SEG}/steps/${SEG}$`), async (ctx, [run, step]) => ({ json: await stepTasks(ctx, run!, step!) })],
-  [new RegExp(`^${TASK}$`), async (ctx, [run, step, task]) => {
-    const r = await ctx.reader.open(run!);
-    const records = await ctx.reader.taskRecords(r);
-    const parent = (p: string) => { const [s, id] = p.split('/'); return records.get(s!)?.find((t) => t.id === id); };
-    return { json: await taskModel(r, step!, task!, parent) };
-  }],
-  [new RegExp(`^${TASK}/logs$`), async (ctx, [run, step, task], q) => {
-    const t = (await ctx.reader.open(run!)).step(step!).task(task!);
-    return { json: await attemptLogs(t, intParam(q, 'attempt')) };
-  }],
-  [new RegExp(`^${TASK}/live$`), async (ctx, [run, step, task], q) => {
-    const t = { run: run!, step: step!, id: task!, attempt: intParam(q, 'attempt') ?? 0 };
-    const out = readLiveLog(ctx.reader.store, t, 'stdout', intParam(q, 'stdout') ?? 0);
-    const err = readLiveLog(ctx.reader.store, t, 'stderr', intParam(q, 'stderr') ?? 0);
-    return { json: { stdout: out ?? null, stderr: err ?? null } };
-  }],
-  [new RegExp(`^${TASK}/artifacts/${SEG}$`), async (ctx, [run, step, task, name]) => {
-    const t = (await ctx.reader.open(run!)).step(step!).task(task!);
-    const ref = Object.hasOwn(t.record.artifacts, name!) ? t.record.artifacts[name!] : undefined;
-    if (ref && ref.size > VIEW_MAX_BYTES) return { json: { name, hash: ref.hash, size: ref.size, view: { kind: 'too-large', size: ref.size } } };
-    const value = await t.artifact(name!);
-    return { json: { name, hash: ref!.hash, size: ref!.size, view: viewOf(value) } };
-  }],
-  [new RegExp(`^${TASK}/artifacts/${SEG}/raw$`), async (ctx, [run, step, task, name]) => {
-    const t = (await ctx.reader.open(run!)).step(step!).task(task!);
-    const image = imageBytes(await t.artifact(name!));
-    if (!image) throw new NotFoundError('ARTIFACT_NOT_IMAGE', `Artifact ${name} of ${t.pathspec} is not an image.`, { artifact: name });
-    return { body: Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength), type: image.mime, csp: 'raw' };
-  }],
+  [
+    new RegExp(`^${TASK}$`),
+    async (ctx, [run, step, task]) => {
+      const r = await ctx.reader.open(run!);
+      const records = await ctx.reader.taskRecords(r);
+      const parent = (p: string) => {
+        const [s, id] = p.split('/');
+        return records.get(s!)?.find((t) => t.id === id);
+      };
+      return { json: await taskModel(r, step!, task!, parent) };
+    },
+  ],
+  [
+    new RegExp(`^${TASK}/logs$`),
+    async (ctx, [run, step, task], q) => {
+      const t = (await ctx.reader.open(run!)).step(step!).task(task!);
+      return { json: await attemptLogs(t, intParam(q, 'attempt')) };
+    },
+  ],
+  [
+    new RegExp(`^${TASK}/live$`),
+    async (ctx, [run, step, task], q) => {
+      const t = { run: run!, step: step!, id: task!, attempt: intParam(q, 'attempt') ?? 0 };
+      const out = readLiveLog(ctx.reader.store, t, 'stdout', intParam(q, 'stdout') ?? 0);
+      const err = readLiveLog(ctx.reader.store, t, 'stderr', intParam(q, 'stderr') ?? 0);
+      return { json: { stdout: out ?? null, stderr: err ?? null } };
+    },
+  ],
+  [
+    new RegExp(`^${TASK}/artifacts/${SEG}$`),
+    async (ctx, [run, step, task, name]) => {
+      const t = (await ctx.reader.open(run!)).step(step!).task(task!);
+      const ref = Object.hasOwn(t.record.artifacts, name!) ? t.record.artifacts[name!] : undefined;
+      if (ref && ref.size > VIEW_MAX_BYTES) return { json: { name, hash: ref.hash, size: ref.size, view: { kind: 'too-large', size: ref.size } } };
+      const value = await t.artifact(name!);
+      return { json: { name, hash: ref!.hash, size: ref!.size, view: viewOf(value) } };
+    },
+  ],
+  [
+    new RegExp(`^${TASK}/artifacts/${SEG}/raw$`),
+    async (ctx, [run, step, task, name]) => {
+      const t = (await ctx.reader.open(run!)).step(step!).task(task!);
+      const image = imageBytes(await t.artifact(name!));
+      if (!image) throw new NotFoundError('ARTIFACT_NOT_IMAGE', `Artifact ${name} of ${t.pathspec} is not an image.`, { artifact: name });
+      return { body: Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength), type: image.mime, csp: 'raw' };
+    },
+  ],
   [new RegExp(`^/api/runs/${SEG}/code$`), async (ctx, [run]) => ({ json: codeListing(await ctx.reader.open(run!)) })],
   [new RegExp(`^/api/runs/${SEG}/code/file$`), async (ctx, [run], q) => ({ json: await codeFile(await ctx.reader.open(run!), q.get('path') ?? '') })],
   [new RegExp(`^/api/runs/${SEG}/patch$`), async (ctx, [run]) => ({ json: dirtyPatch(await ctx.reader.open(run!)) })],
@@ -112,7 +130,10 @@ async function stepTasks(ctx: ApiContext, runId: string, step: string) {
   run.step(step); // STEP_NOT_FOUND with a suggestion
   const records = (await ctx.reader.taskRecords(run)).get(step) ?? [];
   return {
-    run: run.id, flow: run.flow, step, status: run.status,
+    run: run.id,
+    flow: run.flow,
+    step,
+    status: run.status,
     tasks: records.map((t) => [t.id, t.status, t.attempts.length, t.attempts.reduce((n, a) => n + a.durationMs, 0), Object.keys(t.artifacts).length]),
   };
 }

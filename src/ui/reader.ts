@@ -46,7 +46,11 @@ export class StoreReader {
       cached = await read;
     }
     const out = new Map<string, TaskRecord[]>();
-    for (const [step, byId] of cached.byStep) out.set(step, [...byId.values()].sort((a, b) => compareTaskIds(a.id, b.id)));
+    for (const [step, byId] of cached.byStep)
+      out.set(
+        step,
+        [...byId.values()].sort((a, b) => compareTaskIds(a.id, b.id)),
+      );
     return out;
   }
 

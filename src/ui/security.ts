@@ -34,23 +34,13 @@ export function checkRequest(method: string | undefined, headers: IncomingHttpHe
   const site = headers['sec-fetch-site'];
   const navigation = headers['sec-fetch-mode'] === 'navigate' && headers['sec-fetch-dest'] === 'document';
   if ((site === 'cross-site' || site === 'same-site') && !navigation) {
-    return { ok: false, status: 403, reason: 'flow ui does not answer requests made from inside another site\'s page.' };
+    return { ok: false, status: 403, reason: "flow ui does not answer requests made from inside another site's page." };
   }
   return { ok: true };
 }
 
 /** The app's policy: only its own scripts and styles, data only from itself, never framed by others. */
-export const APP_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "frame-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const APP_CSP = ["default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'", "frame-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"].join('; ');
 
 /**
  * A card or a stored file shown as a document: no script at all (sandboxed, no script-src),

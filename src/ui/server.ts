@@ -48,7 +48,9 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   const ctx: ApiContext = { reader: new StoreReader(o.store), config: o.config, mirrorUrl: o.mirrorUrl ? redactUrl(o.mirrorUrl) : undefined };
   const assets = new Map<string, Buffer>();
   let port = o.port;
-  const server = createServer((req, res) => { void handle(req, res); });
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const verdict = checkRequest(req.method, req.headers, port);
     if (!verdict.ok) return send(res, req, verdict.status, verdict.reason, 'text/plain; charset=utf-8', RAW_CSP, verdict.status === 405 ? { Allow: 'GET, HEAD' } : {});
@@ -59,7 +61,10 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
         const type = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
         if (!type) return send(res, req, 404, 'Not found', 'text/plain; charset=utf-8', RAW_CSP);
         let body = assets.get(name);
-        if (!body) { body = readFileSync(join(ASSET_DIR, name)); assets.set(name, body); }
+        if (!body) {
+          body = readFileSync(join(ASSET_DIR, name));
+          assets.set(name, body);
+        }
         return send(res, req, 200, body, type, APP_CSP, { 'Cache-Control': 'no-cache' });
       }
       if (url.pathname.startsWith('/api/')) {
@@ -80,16 +85,20 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     }
   };
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
-      ? new UsageError('UI_PORT_IN_USE', `Port ${o.port} on 127.0.0.1 is already in use.`, { fix: 'Pick another with flow ui --port N (or --port 0 for any free port).' })
-      : e));
+    server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new UsageError('UI_PORT_IN_USE', `Port ${o.port} on 127.0.0.1 is already in use.`, { fix: 'Pick another with flow ui --port N (or --port 0 for any free port).' }) : e));
     server.listen(o.port, '127.0.0.1', () => resolve());
   });
   const address = server.address();
   port = typeof address === 'object' && address ? address.port : o.port;
   return {
-    url: `http://127.0.0.1:${port}/`, port, server,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -84,9 +84,15 @@ export function forEachSetValue(set: Set<unknown>, fn: (value: unknown) => void)
 /** A Set whose methods are the captured ones. */
 export class SafeSet<T> {
   private readonly set = new SetCtor<T>();
-  has(v: T): boolean { return SetPrototypeHas(this.set as Set<unknown>, v); }
-  add(v: T): void { SetPrototypeAdd(this.set as Set<unknown>, v); }
-  delete(v: T): void { SetPrototypeDelete(this.set as Set<unknown>, v); }
+  has(v: T): boolean {
+    return SetPrototypeHas(this.set as Set<unknown>, v);
+  }
+  add(v: T): void {
+    SetPrototypeAdd(this.set as Set<unknown>, v);
+  }
+  delete(v: T): void {
+    SetPrototypeDelete(this.set as Set<unknown>, v);
+  }
 }
 
 export const BufferFrom = Buffer.from.bind(Buffer) as typeof Buffer.from;

@@ -7,12 +7,21 @@ import { readFileSync, readdirSync } from 'node:fs';
  * pids as they start. Linux's /proc gives the rest of the family tree.
  */
 
-interface ProcInfo { pid: number; ppid: number; pgrp: number; state: string }
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgrp: number;
+  state: string;
+}
 
 /** Every process on the machine from /proc (empty where there is no /proc). */
 function processTable(): ProcInfo[] {
   let names: string[];
-  try { names = readdirSync('/proc'); } catch { return []; }
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
   const out: ProcInfo[] = [];
   for (const name of names) {
     if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
@@ -24,7 +33,11 @@ function processTable(): ProcInfo[] {
 
 function procInfo(pid: number): ProcInfo | undefined {
   let stat: string;
-  try { stat = readFileSync(`/proc/${pid}/stat`, 'latin1'); } catch { return undefined; }
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
   // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { pid, ppid: Number(f[1]), pgrp: Number(f[2]), state: f[0]! };
@@ -38,7 +51,7 @@ export function taskProcesses(root: number, spawned: readonly number[]): number[
   const table = processTable();
   const groups = new Set<number>([root, ...spawned]);
   const found = new Set<number>();
-  for (let grew = true; grew;) {
+  for (let grew = true; grew; ) {
     grew = false;
     for (const p of table) {
       if (p.pid === root || found.has(p.pid)) continue;
@@ -64,12 +77,19 @@ export function killTaskProcesses(worker: number | undefined, spawned: readonly 
   const others = withWorker ? taskProcesses(worker, spawned) : [];
   signal(-worker);
   if (withWorker) signal(worker);
-  for (const pid of spawned) { signal(-pid); signal(pid); }
+  for (const pid of spawned) {
+    signal(-pid);
+    signal(pid);
+  }
   for (const pid of others) signal(pid);
 }
 
 function signal(target: number, sig: NodeJS.Signals = 'SIGKILL'): void {
-  try { process.kill(target, sig); } catch { /* already gone */ }
+  try {
+    process.kill(target, sig);
+  } catch {
+    /* already gone */
+  }
 }
 
 /** Whether a process can still run (not gone, not a zombie). */
@@ -77,5 +97,10 @@ export function alive(pid: number): boolean {
   const info = procInfo(pid);
   if (info) return info.state !== 'Z' && info.state !== 'X';
   if (process.platform === 'linux') return false;
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

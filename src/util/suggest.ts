@@ -19,7 +19,10 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let bestDist = Infinity;
   for (const c of candidates) {
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDist) { best = c; bestDist = d; }
+    if (d < bestDist) {
+      best = c;
+      bestDist = d;
+    }
   }
   const limit = Math.max(2, Math.floor(word.length / 3));
   return bestDist <= limit ? best : undefined;

@@ -36,9 +36,16 @@ beforeAll(async () => {
     },
   });
 });
-afterAll(async () => { await world?.stop(); if (images) rmSync(images, { recursive: true, force: true }); });
+afterAll(async () => {
+  await world?.stop();
+  if (images) rmSync(images, { recursive: true, force: true });
+});
 
-interface EndpointJob { jobName: string; status: string; container: { environment?: Array<{ name: string; value: string }> } }
+interface EndpointJob {
+  jobName: string;
+  status: string;
+  container: { environment?: Array<{ name: string; value: string }> };
+}
 const jobsOf = (flowName: string, run: string) => (world.batch.emulator.allJobs() as unknown as EndpointJob[]).filter((j) => j.jobName.startsWith(`${flowName}-${run}-`));
 
 /** A step that looks at the machine it runs on and stores what it saw. */
@@ -76,8 +83,13 @@ describe.skipIf(!runnable)('Batch jobs run like containers, from the bundle the 
   let cache: string;
   let bundle: string;
   // One project for the file (made outside any test, so it outlives each one).
-  beforeAll(async () => { dir = await tempProject(); cache = tempDir('orchestrator-cache-'); });
-  afterAll(() => { for (const d of [dir, cache]) if (d) rmSync(d, { recursive: true, force: true }); });
+  beforeAll(async () => {
+    dir = await tempProject();
+    cache = tempDir('orchestrator-cache-');
+  });
+  afterAll(() => {
+    for (const d of [dir, cache]) if (d) rmSync(d, { recursive: true, force: true });
+  });
 
   it('the job sees only system folders, an empty HOME and the variables Batch and the job set; the task runs from the bundle', async () => {
     mkdirSync(join(dir, 'flows'));
@@ -93,7 +105,13 @@ describe.skipIf(!runnable)('Batch jobs run like containers, from the bundle the 
     expect(heapMiB).toBeLessThan(3300);
     expect(rest).toEqual({
       visible: { project: false, store: false, flowrunCheckout: false, orchestratorCache: false },
-      canary: null, path: DEFAULT_PATH, home: '/root', homeEntries: [], registry: 'http://127.0.0.1:9/', batchJob: true, region: 'us-east-1',
+      canary: null,
+      path: DEFAULT_PATH,
+      home: '/root',
+      homeEntries: [],
+      registry: 'http://127.0.0.1:9/',
+      batchJob: true,
+      region: 'us-east-1',
     });
     const env = Object.fromEntries(jobsOf('ProbeFlow', 'run-1')[0]!.container.environment!.map((e) => [e.name, e.value]));
     bundle = env.FLOW_BUNDLE!;
@@ -137,7 +155,8 @@ describe.skipIf(!runnable)('Batch jobs run like containers, from the bundle the 
     const bucket = await world.s3.bucket();
     const { command } = await taskBundle();
     const r = await execa(command[0]!, command.slice(1), {
-      reject: false, cwd: tempDir(),
+      reject: false,
+      cwd: tempDir(),
       env: { ...S3_TEST_ENV, FLOW_BUNDLE: 'ab'.repeat(32), FLOW_STORE_URL: `s3://${bucket}/flows`, FLOW_S3_ENDPOINT: world.s3.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true', FLOW_CACHE_DIR: join(tempDir(), 'cache') },
     });
     expect(r.exitCode).toBe(3);

@@ -28,7 +28,9 @@ beforeAll(async () => {
   await registry.publish('project-dep', '1.2.0');
   await registry.publish('step-dep', '2.5.0');
 }, 120_000);
-afterAll(async () => { await Promise.all([world?.stop(), registry?.stop(), channel?.stop()]); });
+afterAll(async () => {
+  await Promise.all([world?.stop(), registry?.stop(), channel?.stop()]);
+});
 
 const envFlow = (channelUrl: string) => `import { execFileSync } from 'node:child_process';
 import { FlowSpec, step, batch, npm, conda } from 'flowrun';
@@ -109,9 +111,14 @@ describe.skipIf(!runnable)('environments in Batch containers, with no registry a
   }, 300_000);
 
   it('a lock with install scripts cannot be installed for linux-x64 from another platform: named, with the prebuilt-image way out', async () => {
-    const lock = Buffer.from(JSON.stringify({ lockfileVersion: 3, packages: { '': { dependencies: { native: '1.0.0' } }, 'node_modules/native': { version: '1.0.0', hasInstallScript: true }, 'node_modules/@esbuild/darwin-arm64': { version: '0.1.0', optional: true, os: ['darwin'], cpu: ['arm64'], hasInstallScript: true } } }));
+    const lock = Buffer.from(
+      JSON.stringify({ lockfileVersion: 3, packages: { '': { dependencies: { native: '1.0.0' } }, 'node_modules/native': { version: '1.0.0', hasInstallScript: true }, 'node_modules/@esbuild/darwin-arm64': { version: '0.1.0', optional: true, os: ['darwin'], cpu: ['arm64'], hasInstallScript: true } } }),
+    );
     const store = LocalStore.open(join(tempDir(), 'store'));
-    const e = await npmEnvTarball(store, lock, { lockHash: 'a'.repeat(64), what: 'the @npm environment of step fit', info: () => {}, host: 'darwin-arm64' }).then(() => undefined, (x: unknown) => x);
+    const e = await npmEnvTarball(store, lock, { lockHash: 'a'.repeat(64), what: 'the @npm environment of step fit', info: () => {}, host: 'darwin-arm64' }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(e).toMatchObject({ code: 'BATCH_ENV_INSTALL_SCRIPTS', exitCode: 2, data: { packages: ['native'] } });
     expect((e as Error).message).toContain('the @npm environment of step fit has packages with install scripts (native)');
     expect((e as { fix: string }).fix).toContain('prebuilt image');

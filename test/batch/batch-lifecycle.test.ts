@@ -6,13 +6,28 @@ import { BIN } from '../helpers/cli.js';
 
 let world: BatchWorld;
 const runnable = batchTestsRunnable();
-beforeAll(async () => { if (runnable) world = await startBatchWorld(); });
-afterAll(async () => { await world?.stop(); });
+beforeAll(async () => {
+  if (runnable) world = await startBatchWorld();
+});
+afterAll(async () => {
+  await world?.stop();
+});
 
-interface EndpointJob { jobId: string; jobName: string; createdAt: number; status: string; statusReason?: string; tags?: Record<string, string>; arrayProperties?: { size?: number; index?: number }; container: { exitCode?: number; resourceRequirements?: Array<{ type: string; value: string }> } }
+interface EndpointJob {
+  jobId: string;
+  jobName: string;
+  createdAt: number;
+  status: string;
+  statusReason?: string;
+  tags?: Record<string, string>;
+  arrayProperties?: { size?: number; index?: number };
+  container: { exitCode?: number; resourceRequirements?: Array<{ type: string; value: string }> };
+}
 /** Every test's project starts at run-1: only jobs submitted since the current test began are its own. */
 let since = 0;
-beforeEach(() => { since = Date.now(); });
+beforeEach(() => {
+  since = Date.now();
+});
 const jobsOf = (run: string, flowName: string) => (world.batch.emulator.allJobs() as unknown as EndpointJob[]).filter((j) => j.createdAt >= since && j.jobName.startsWith(`${flowName}-${run}-`));
 
 async function project(files: string[]): Promise<string> {
@@ -31,7 +46,10 @@ describe.skipIf(!runnable)('Batch backend: mixed steps, failures, interrupts, co
     expect(r.exitCode, r.stderr).toBe(0);
     const jobs = jobsOf('run-1', 'BatchMixedFlow');
     expect(jobs.map((j) => j.tags?.['flowrun:step'])).toEqual(['heavy']);
-    expect(jobs[0]!.container.resourceRequirements).toEqual([{ type: 'VCPU', value: '2' }, { type: 'MEMORY', value: '2048' }]);
+    expect(jobs[0]!.container.resourceRequirements).toEqual([
+      { type: 'VCPU', value: '2' },
+      { type: 'MEMORY', value: '2048' },
+    ]);
     const where = JSON.parse((await flow(['get', 'run-1/heavy', 'where', '--json'], { cwd: dir })).stdout) as { value: string };
     expect(where.value).toBe('batch');
     const result = JSON.parse((await flow(['get', 'run-1/end', 'result', '--json'], { cwd: dir })).stdout) as { value: number };
@@ -52,7 +70,12 @@ describe.skipIf(!runnable)('Batch backend: mixed steps, failures, interrupts, co
   it('reports a failed array child with its index and exit code, and @retry resubmits only that child', async () => {
     const dir = await project(['seeded-random.ts']);
     await configureBatch(dir, world);
-    world.batch.emulator.setFaults({ rules: [{ effect: 'fail', match: { jobName: '^SeededRandomFlow-run-1-draw$', arrayIndex: 2 } }, { effect: 'fail', match: { jobName: '^SeededRandomFlow-run-2-draw$', arrayIndex: 1 } }] });
+    world.batch.emulator.setFaults({
+      rules: [
+        { effect: 'fail', match: { jobName: '^SeededRandomFlow-run-1-draw$', arrayIndex: 2 } },
+        { effect: 'fail', match: { jobName: '^SeededRandomFlow-run-2-draw$', arrayIndex: 1 } },
+      ],
+    });
     try {
       const failed = await flow(['run', 'flows/seeded-random.ts', '--with', 'batch'], { cwd: dir, env: ORCHESTRATOR_ENV });
       expect(failed.exitCode).toBe(1);
@@ -61,10 +84,17 @@ describe.skipIf(!runnable)('Batch backend: mixed steps, failures, interrupts, co
       const retried = await flow(['run', 'flows/seeded-random.ts', '--with', 'batch', '--with', 'retry:times=1'], { cwd: dir, env: ORCHESTRATOR_ENV });
       expect(retried.exitCode, retried.stderr).toBe(0);
       const draw = jobsOf('run-2', 'SeededRandomFlow').filter((j) => j.tags?.['flowrun:step'] === 'draw' && !j.jobId.includes(':'));
-      expect(draw.map((j) => [j.jobName, j.arrayProperties?.size])).toEqual([['SeededRandomFlow-run-2-draw', 3], ['SeededRandomFlow-run-2-draw-retry1', undefined]]);
+      expect(draw.map((j) => [j.jobName, j.arrayProperties?.size])).toEqual([
+        ['SeededRandomFlow-run-2-draw', 3],
+        ['SeededRandomFlow-run-2-draw-retry1', undefined],
+      ]);
       const task = JSON.parse((await flow(['inspect', 'run-2', '--json'], { cwd: dir })).stdout) as { steps: Array<{ name: string; tasks: Array<{ id: string; attempts: number | unknown[] }> }> };
       const attempts = task.steps.find((s) => s.name === 'draw')!.tasks.map((t) => [t.id, Array.isArray(t.attempts) ? t.attempts.length : t.attempts]);
-      expect(attempts).toEqual([['0', 1], ['1', 2], ['2', 1]]);
+      expect(attempts).toEqual([
+        ['0', 1],
+        ['1', 2],
+        ['2', 1],
+      ]);
     } finally {
       world.batch.emulator.setFaults({ rules: [] });
     }
@@ -144,6 +174,11 @@ describe.skipIf(!runnable)('Batch backend: mixed steps, failures, interrupts, co
     const replay = await flow(['replay', 'run-1', '--with', 'batch'], { cwd: dir, env: ORCHESTRATOR_ENV });
     expect(replay.exitCode, replay.stderr).toBe(0);
     expect(replay.stdout).toMatch(/run-2: reproduced run-1 bit for bit/);
-    expect(jobsOf('run-2', 'SeededRandomFlow').filter((j) => !j.jobId.includes(':')).map((j) => j.tags?.['flowrun:step']).sort()).toEqual(['draw', 'end', 'join', 'start']);
+    expect(
+      jobsOf('run-2', 'SeededRandomFlow')
+        .filter((j) => !j.jobId.includes(':'))
+        .map((j) => j.tags?.['flowrun:step'])
+        .sort(),
+    ).toEqual(['draw', 'end', 'join', 'start']);
   }, 120_000);
 });

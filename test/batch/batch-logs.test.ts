@@ -10,8 +10,12 @@ import { BIN, flow, tempProject } from '../helpers/cli.js';
 
 const runnable = batchTestsRunnable();
 let world: BatchWorld;
-beforeAll(async () => { if (runnable) world = await startBatchWorld(); });
-afterAll(async () => { await world?.stop(); });
+beforeAll(async () => {
+  if (runnable) world = await startBatchWorld();
+});
+afterAll(async () => {
+  await world?.stop();
+});
 
 const FLOWS = {
   'flows/crash.ts': `import { FlowSpec, step, batch } from 'flowrun';
@@ -57,16 +61,20 @@ describe.skipIf(!runnable)('logs of Batch tasks', () => {
     expect(logs.stderr).toContain('flowrun bootstrap: run-1/start/0 attempt 1');
   }, 120_000);
 
-  it('flow logs --follow prints a running task\'s output as it is uploaded, and ends with the task', async () => {
+  it("flow logs --follow prints a running task's output as it is uploaded, and ends with the task", async () => {
     const dir = await tempProject(FLOWS);
     await configureBatch(dir, world, { logEverySeconds: 1 });
     const run = execa(process.execPath, [BIN, 'run', 'flows/slow.ts', '-q'], { cwd: dir, env: ORCHESTRATOR_ENV, reject: false });
     let runEnded = false;
-    void run.then(() => { runEnded = true; });
+    void run.then(() => {
+      runEnded = true;
+    });
     while (!(world.batch.emulator.allJobs() as unknown as Array<{ jobName: string; status: string }>).some((j) => j.jobName === 'SlowFlow-run-1-start' && j.status === 'RUNNING')) await sleep(100);
     const follow = execa(process.execPath, [BIN, 'logs', 'run-1/start/0', '--follow'], { cwd: dir, env: ORCHESTRATOR_ENV, reject: false });
     let seenWhileRunning = false;
-    follow.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('tick 1') && !runEnded) seenWhileRunning = true; });
+    follow.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('tick 1') && !runEnded) seenWhileRunning = true;
+    });
     const [followed, ran] = await Promise.all([follow, run]);
     expect(ran.exitCode, ran.stderr).toBe(0);
     expect(followed.exitCode, followed.stderr).toBe(0);

@@ -18,16 +18,31 @@ beforeAll(async () => {
   if (!runnable) return;
   world = await startBatchWorld({
     queues: ['flow-queue', 'fargate-queue', 'small-queue'],
-    computeEnvironments: [{ name: 'fargate', type: 'FARGATE_SPOT', maxvCpus: 16 }, { name: 'small', type: 'EC2', maxvCpus: 4, instanceTypes: ['m5.large'] }],
+    computeEnvironments: [
+      { name: 'fargate', type: 'FARGATE_SPOT', maxvCpus: 16 },
+      { name: 'small', type: 'EC2', maxvCpus: 4, instanceTypes: ['m5.large'] },
+    ],
     queueEnvironments: { 'fargate-queue': ['fargate'], 'small-queue': ['small'] },
   });
   dir = await tempProject();
   copyFlow(dir, 'batch-mixed.ts');
 }, 60_000);
-afterAll(async () => { await world?.stop(); });
+afterAll(async () => {
+  await world?.stop();
+});
 
-interface Def { jobDefinitionName: string; platformCapabilities?: string[]; containerProperties: Record<string, unknown> }
-interface EndpointJob { jobName: string; jobDefinition: string; status: string; tags?: Record<string, string>; attempts: Array<{ statusReason?: string }> }
+interface Def {
+  jobDefinitionName: string;
+  platformCapabilities?: string[];
+  containerProperties: Record<string, unknown>;
+}
+interface EndpointJob {
+  jobName: string;
+  jobDefinition: string;
+  status: string;
+  tags?: Record<string, string>;
+  attempts: Array<{ statusReason?: string }>;
+}
 const jobsOf = (run: string) => (world.batch.emulator.allJobs() as unknown as EndpointJob[]).filter((j) => j.jobName.startsWith(`BatchMixedFlow-${run}-`));
 const definitionOf = (job: EndpointJob) => (world.batch.emulator.describeJobDefinitions({}).jobDefinitions as unknown as Array<Def & { jobDefinitionArn: string }>).find((d) => d.jobDefinitionArn === job.jobDefinition)!;
 
@@ -39,14 +54,20 @@ describe.skipIf(!runnable)('Batch job definitions that fit their queue', () => {
     const def = definitionOf(jobsOf('run-1').find((j) => j.tags?.['flowrun:step'] === 'heavy')!);
     expect(def.platformCapabilities).toEqual(['FARGATE']);
     expect(def.containerProperties).toMatchObject({
-      executionRoleArn: EXEC_ROLE, networkConfiguration: { assignPublicIp: 'DISABLED' }, fargatePlatformConfiguration: { platformVersion: 'LATEST' },
-      ephemeralStorage: { sizeInGiB: 40 }, resourceRequirements: [{ type: 'VCPU', value: '2' }, { type: 'MEMORY', value: '4096' }],
+      executionRoleArn: EXEC_ROLE,
+      networkConfiguration: { assignPublicIp: 'DISABLED' },
+      fargatePlatformConfiguration: { platformVersion: 'LATEST' },
+      ephemeralStorage: { sizeInGiB: 40 },
+      resourceRequirements: [
+        { type: 'VCPU', value: '2' },
+        { type: 'MEMORY', value: '4096' },
+      ],
       logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': '/aws/batch/job' } },
     });
     expect(def.containerProperties.linuxParameters).toBeUndefined();
   }, 120_000);
 
-  it('a GPU on a Fargate queue, a size Fargate lacks, more memory than the queue\'s largest instance: exit 2 before any job exists', async () => {
+  it("a GPU on a Fargate queue, a size Fargate lacks, more memory than the queue's largest instance: exit 2 before any job exists", async () => {
     await configureBatch(dir, world, { executionRoleArn: EXEC_ROLE });
     const before = world.batch.emulator.allJobs().length;
     const gpu = await flow(['run', 'flows/batch-mixed.ts', '--with', 'batch:queue=fargate-queue,cpu=1,memory=2048,gpu=1'], { cwd: dir, env: ORCHESTRATOR_ENV });

@@ -5,10 +5,22 @@ import { type BatchWorld, batchTestsRunnable, configureBatch, ORCHESTRATOR_ENV, 
 
 let world: BatchWorld;
 const runnable = batchTestsRunnable();
-beforeAll(async () => { if (runnable) world = await startBatchWorld(); });
-afterAll(async () => { await world?.stop(); });
+beforeAll(async () => {
+  if (runnable) world = await startBatchWorld();
+});
+afterAll(async () => {
+  await world?.stop();
+});
 
-interface EndpointJob { jobId: string; jobName: string; status: string; statusReason?: string; tags?: Record<string, string>; arrayProperties?: { size?: number; index?: number }; container: { exitCode?: number } }
+interface EndpointJob {
+  jobId: string;
+  jobName: string;
+  status: string;
+  statusReason?: string;
+  tags?: Record<string, string>;
+  arrayProperties?: { size?: number; index?: number };
+  container: { exitCode?: number };
+}
 const jobs = () => world.batch.emulator.allJobs() as unknown as EndpointJob[];
 const artifact = async (cwd: string, path: string, name: string) => {
   const got = JSON.parse((await flow(['get', path, name, '--json'], { cwd })).stdout) as { value: unknown; hash: string };
@@ -41,7 +53,12 @@ describe.skipIf(!runnable)('flow run --with batch against the local Batch endpoi
 
     const local = await flow(['run', 'flows/batch-fanout.ts', '--seed', '7'], { cwd: dir });
     expect(local.exitCode, local.stderr).toBe(0);
-    for (const [path, name] of [['gather', 'total'], ['gather', 'noises'], ['end', 'both'], ['a', 'left']] as const) {
+    for (const [path, name] of [
+      ['gather', 'total'],
+      ['gather', 'noises'],
+      ['end', 'both'],
+      ['a', 'left'],
+    ] as const) {
       expect(await artifact(dir, `run-1/${path}`, name)).toEqual(await artifact(dir, `run-2/${path}`, name));
     }
     expect((await artifact(dir, 'run-1/gather', 'total')).value).toBe(40425);

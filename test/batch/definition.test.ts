@@ -11,17 +11,33 @@ const EC2 = { name: 'q', platform: 'EC2' as const, instanceTypes: ['optimal'] };
 describe('job definitions from @batch options', () => {
   it('EC2: tmpfs, EFS and host volumes, ulimits, privileged, log options; user tags stay on the job', () => {
     const s = settings({
-      sharedMemory: 1024, tmpfs: { '/scratch': '2048' }, efs: { '/data': 'fs-0abc:/shared' }, hostVolumes: { '/cache': '/var/cache/flowrun' },
-      ulimits: { nofile: '1024:65536', memlock: '8' }, privileged: true, logOptions: { 'awslogs-group': '/flows', 'awslogs-stream-prefix': 'fr' }, tags: { team: 'ml' },
+      sharedMemory: 1024,
+      tmpfs: { '/scratch': '2048' },
+      efs: { '/data': 'fs-0abc:/shared' },
+      hostVolumes: { '/cache': '/var/cache/flowrun' },
+      ulimits: { nofile: '1024:65536', memlock: '8' },
+      privileged: true,
+      logOptions: { 'awslogs-group': '/flows', 'awslogs-stream-prefix': 'fr' },
+      tags: { team: 'ml' },
     });
     const body = jobDefinitionBody(s, EC2, { command: ['node', '-e', 'x'], jobRoleArn: 'arn:role/job' });
     expect(body.platformCapabilities).toEqual(['EC2']);
     expect(body.containerProperties).toMatchObject({
       linuxParameters: { sharedMemorySize: 1024, tmpfs: [{ containerPath: '/scratch', size: 2048 }] },
-      ulimits: [{ name: 'nofile', softLimit: 1024, hardLimit: 65536 }, { name: 'memlock', softLimit: 8, hardLimit: 8 }],
-      privileged: true, jobRoleArn: 'arn:role/job',
-      volumes: [{ name: 'host0', host: { sourcePath: '/var/cache/flowrun' } }, { name: 'efs0', efsVolumeConfiguration: { fileSystemId: 'fs-0abc', rootDirectory: '/shared', transitEncryption: 'ENABLED' } }],
-      mountPoints: [{ sourceVolume: 'host0', containerPath: '/cache', readOnly: false }, { sourceVolume: 'efs0', containerPath: '/data', readOnly: false }],
+      ulimits: [
+        { name: 'nofile', softLimit: 1024, hardLimit: 65536 },
+        { name: 'memlock', softLimit: 8, hardLimit: 8 },
+      ],
+      privileged: true,
+      jobRoleArn: 'arn:role/job',
+      volumes: [
+        { name: 'host0', host: { sourcePath: '/var/cache/flowrun' } },
+        { name: 'efs0', efsVolumeConfiguration: { fileSystemId: 'fs-0abc', rootDirectory: '/shared', transitEncryption: 'ENABLED' } },
+      ],
+      mountPoints: [
+        { sourceVolume: 'host0', containerPath: '/cache', readOnly: false },
+        { sourceVolume: 'efs0', containerPath: '/data', readOnly: false },
+      ],
       logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': '/flows', 'awslogs-stream-prefix': 'fr' } },
     });
     expect(s.logGroup).toBe('/flows');
@@ -43,14 +59,21 @@ describe('job definitions from @batch options', () => {
     expect(() => validateForQueue('fit', settings({ cpu: 1, memory: 2048 }), fargate, d, 'flow.ts')).not.toThrow();
   });
 
-  it('the worker heap follows the job memory: a 64 GiB job is not stopped at V8\'s default heap', () => {
+  it("the worker heap follows the job memory: a 64 GiB job is not stopped at V8's default heap", () => {
     expect(heapFor(65536)).toBe(64512);
     expect(heapFor(4096)).toBe(3072);
     expect(heapFor(1024)).toBe(768);
   });
 
   it('Batch retries only a vanished host; the largest instance is read from the instance types', () => {
-    expect(retryStrategy(settings({}))).toEqual({ attempts: 4, evaluateOnExit: [{ onStatusReason: 'Host EC2*', action: 'RETRY' }, { onStatusReason: 'Your Spot Task was interrupted*', action: 'RETRY' }, { onStatusReason: '*', action: 'EXIT' }] });
+    expect(retryStrategy(settings({}))).toEqual({
+      attempts: 4,
+      evaluateOnExit: [
+        { onStatusReason: 'Host EC2*', action: 'RETRY' },
+        { onStatusReason: 'Your Spot Task was interrupted*', action: 'RETRY' },
+        { onStatusReason: '*', action: 'EXIT' },
+      ],
+    });
     expect(retryStrategy(settings({ hostRetries: 0 })).attempts).toBe(1);
     expect(largestInstanceMiB(['m5.large', 'c5.4xlarge'])).toBe(32 * 1024);
     expect(largestInstanceMiB(['r5'])).toBe(768 * 1024);

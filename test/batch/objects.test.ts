@@ -8,7 +8,9 @@ import { tempDir } from '../helpers/cli.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3.js';
 
 let server: S3TestServer;
-beforeAll(async () => { server = await startS3Server(); });
+beforeAll(async () => {
+  server = await startS3Server();
+});
 afterAll(async () => server?.stop());
 
 describe('ObjectBridge between the orchestrator store and the S3 store of Batch jobs', () => {

@@ -38,7 +38,7 @@ describe('flow cache verify, flow cache clear, flow gc', () => {
     expect(third.cached['end/0']).toBe('run-1/end/0');
   });
 
-  it('verify of tasks that reproduce exits 0; clear removes one step\'s entries, then all; gc drops the entries of the runs it deletes', { timeout: 240_000 }, async () => {
+  it("verify of tasks that reproduce exits 0; clear removes one step's entries, then all; gc drops the entries of the runs it deletes", { timeout: 240_000 }, async () => {
     const dir = await pipelineProject();
     await runFlow(dir, ['--cache', '--seed', '1']);
     const warm = await runFlow(dir, ['--cache', '--seed', '1', '--label', 'y']);

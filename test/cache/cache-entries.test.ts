@@ -69,7 +69,7 @@ describe('step cache: bad entries are a miss and a warning, never a wrong hit', 
     expect(ran(third)).toEqual([]);
   });
 
-  it('a step reading an @includeFile input reruns when the file\'s content changes (same path), and is reused while it does not', { timeout: 180_000 }, async () => {
+  it("a step reading an @includeFile input reruns when the file's content changes (same path), and is reused while it does not", { timeout: 180_000 }, async () => {
     const dir = await tempProject({ 'data.txt': 'a\nb\n' });
     const file = copyFlow(dir, 'include-data.ts');
     const first = await runFlow(dir, ['--cache'], {}, file);

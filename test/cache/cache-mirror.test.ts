@@ -11,7 +11,9 @@ import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js'
 import { ALL_TASKS, pipelineProject, ran, runFlow } from './helpers.js';
 
 let server: S3TestServer;
-beforeAll(async () => { server = await startS3Server(); });
+beforeAll(async () => {
+  server = await startS3Server();
+});
 afterAll(async () => server?.stop());
 
 const mirrorEnv = (loc: S3Location) => ({ ...S3_TEST_ENV, FLOW_MIRROR_URL: `s3://${loc.bucket}/${loc.prefix}`, FLOW_S3_ENDPOINT: server.endpoint, FLOW_S3_FORCE_PATH_STYLE: 'true' });
@@ -29,7 +31,7 @@ async function stepKeys(dir: string, id: string): Promise<Record<string, string>
 }
 
 describe('step cache through the mirror', () => {
-  it('a second machine reuses the first machine\'s tasks through the mirror (at most 2 lookup requests per step), objects verified; then locally', { timeout: 240_000 }, async () => {
+  it("a second machine reuses the first machine's tasks through the mirror (at most 2 lookup requests per step), objects verified; then locally", { timeout: 240_000 }, async () => {
     const loc = await server.location();
     const env = mirrorEnv(loc);
     const a = await pipelineProject();
@@ -96,7 +98,7 @@ describe('step cache through the mirror', () => {
     expect(await (await Run.open(openStore({ store: join(c, '.flow') }), second.id)).artifact('text')).toBe('x=60');
   });
 
-  it('clear --remote --step and gc --remote remove the mirror\'s entries: the next machine runs those tasks, without warnings', { timeout: 240_000 }, async () => {
+  it("clear --remote --step and gc --remote remove the mirror's entries: the next machine runs those tasks, without warnings", { timeout: 240_000 }, async () => {
     const loc = await server.location();
     const env = mirrorEnv(loc);
     const a = await pipelineProject();

@@ -76,7 +76,14 @@ describe('step cache: flow run reruns only what changed', () => {
     const reader = new StoreReader(openStore({ store: join(dir, '.flow') }));
     const run = await reader.open(lastEdited.id);
     const page = await runModel(reader, run);
-    expect(page.dag.nodes.map((n) => [n.name, n.cached ?? 0])).toEqual([['start', 1], ['transform', 4], ['gather', 1], ['jitter', 1], ['report', 1], ['end', 0]]);
+    expect(page.dag.nodes.map((n) => [n.name, n.cached ?? 0])).toEqual([
+      ['start', 1],
+      ['transform', 4],
+      ['gather', 1],
+      ['jitter', 1],
+      ['report', 1],
+      ['end', 0],
+    ]);
     expect((await taskModel(run, 'gather', '0', () => undefined)).record?.cachedFrom).toBe(`${cold.id}/gather/0`);
 
     // --no-cache runs everything, and files nothing.

@@ -78,7 +78,7 @@ describe('step code closure', () => {
     expect(changed(base, digests({ text: FLOW.replace('@step report()', '@retry({ times: 1 }) @step report()') }))).toEqual(['report']);
   });
 
-  it('comments, blank lines and indentation change nothing; a string literal\'s spaces do', () => {
+  it("comments, blank lines and indentation change nothing; a string literal's spaces do", () => {
     const cosmetic = FLOW.replace('/** Says it. */', '/** Says it differently,\n over lines. */\n\n').replace('    this.total', '        this.total').replace('@step end() {}', '// the end\n  @step end() { /* nothing */ }');
     expect(changed(base, digests({ text: cosmetic }))).toEqual([]);
     expect(changed(base, digests({ text: FLOW.replace("label = 'x'", "label = 'x '") }))).toEqual(STEPS);
@@ -86,7 +86,7 @@ describe('step code closure', () => {
     expect(changed(base, digests({ text: FLOW.replace('this.total = inputs.length;', 'this.total =\ninputs.length;') }))).toEqual(['gather']);
   });
 
-  it('top-level code and other class members are every step\'s', () => {
+  it("top-level code and other class members are every step's", () => {
     expect(changed(base, digests({ text: FLOW.replace('const FACTOR = 2;', 'const FACTOR = 3;') }))).toEqual(STEPS);
     expect(changed(base, digests({ text: FLOW.replace('items!: number[];', 'items!: number[];\n  extra = 1;') }))).toEqual(STEPS);
   });
@@ -98,7 +98,7 @@ describe('step code closure', () => {
     expect(changed(base, digests({ hashes: { ...HASHES, 'flows/lib/setup.ts': 'u1' } }))).toEqual(STEPS);
   });
 
-  it('a module named by shared code (a top-level helper) is every step\'s', () => {
+  it("a module named by shared code (a top-level helper) is every step's", () => {
     const text = FLOW.replace('const FACTOR = 2;', 'const FACTOR = scale(2);');
     const before = digests({ text });
     expect(changed(before, digests({ text, hashes: { ...HASHES, 'flows/lib/scale.ts': 's1' } }))).toEqual(STEPS);

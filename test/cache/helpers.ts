@@ -106,7 +106,10 @@ export async function endArtifact(dir: string, id: string, name: string): Promis
 
 /** The tasks that ran (were not reused), sorted. */
 export function ran(v: Pick<RunView, 'cached'>): string[] {
-  return Object.entries(v.cached).filter(([, from]) => from === undefined).map(([t]) => t).sort();
+  return Object.entries(v.cached)
+    .filter(([, from]) => from === undefined)
+    .map(([t]) => t)
+    .sort();
 }
 
 export const ALL_TASKS = ['end/0', 'gather/0', 'jitter/0', 'report/0', 'start/0', 'transform/0', 'transform/1', 'transform/2', 'transform/3'];

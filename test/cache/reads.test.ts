@@ -31,7 +31,12 @@ describe('read probes of a cached task', () => {
   it('notes Math.random calls, and reports reads sorted, with join inputs per input', () => {
     const log = new TaskReadLog(2);
     const random = noteRandom(() => 0.5, log);
-    log.artifact('b'); log.artifact('a'); log.param('alpha'); log.input(1, 'score'); log.input(0, 'score'); log.input(1, 'loss');
+    log.artifact('b');
+    log.artifact('a');
+    log.param('alpha');
+    log.input(1, 'score');
+    log.input(0, 'score');
+    log.input(1, 'loss');
     expect(log.result({ artifacts: ['x'], params: [] })).toEqual({ artifacts: ['a', 'b'], params: ['alpha'], inputs: [['score'], ['loss', 'score']], carried: { artifacts: ['x'], params: [] } });
     expect(random()).toBe(0.5);
     expect(log.result({ artifacts: [], params: [] }).random).toBe(true);

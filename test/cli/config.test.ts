@@ -70,7 +70,12 @@ describe('loadConfig', () => {
   });
 
   it('applies the same limits to .flowrc values and environment variables', () => {
-    for (const [value, problem] of [[0, 'must be at least 1'], [5000, 'must be at most 1024'], [1e20, 'must be a whole number'], [2.5, 'must be a whole number']] as const) {
+    for (const [value, problem] of [
+      [0, 'must be at least 1'],
+      [5000, 'must be at most 1024'],
+      [1e20, 'must be a whole number'],
+      [2.5, 'must be a whole number'],
+    ] as const) {
       const fromFile = configError(project({ maxWorkers: value }));
       const fromEnv = configError(project(), { FLOW_MAX_WORKERS: BigInt(Math.trunc(value)).toString() + (Number.isInteger(value) ? '' : '.5') });
       expect(fromFile.message, `.flowrc maxWorkers ${value}`).toContain(problem);
@@ -92,7 +97,11 @@ describe('loadConfig', () => {
   it('an unsupported store URL is echoed without the credentials embedded in it', () => {
     const c = loadConfig(project(), { FLOW_STORE: 'https://AKIAX:s3cr3t/pw#x@host:9000/bucket?X-Amz-Signature=sig123' });
     expect(() => localStoreDir(c)).toThrow(/store \(FLOW_STORE\) is "https:\/\/\*\*\*@host:9000\/bucket\?…"/);
-    try { localStoreDir(c); } catch (e) { expect(String((e as Error).message)).not.toMatch(/s3cr3t|AKIAX|sig123/); }
+    try {
+      localStoreDir(c);
+    } catch (e) {
+      expect(String((e as Error).message)).not.toMatch(/s3cr3t|AKIAX|sig123/);
+    }
   });
 });
 
@@ -160,8 +169,17 @@ describe('project root discovery', () => {
 
   it('refuses a store that contains the project or is a system folder', () => {
     const cases: Array<[unknown, NodeJS.ProcessEnv]> = [
-      [{ store: '/' }, {}], [{ store: '.' }, {}], [{ store: '..' }, {}], [{ store: 'up' }, {}], [{ store: '/usr' }, {}], [{ store: '/etc' }, {}],
-      [undefined, { FLOW_STORE: '/' }], [undefined, { FLOW_STORE: '/tmp' }], [undefined, { FLOW_STORE: process.env.HOME ?? '/root' }], [undefined, { FLOW_STORE: '.' }], [undefined, { FLOW_STORE: '..' }],
+      [{ store: '/' }, {}],
+      [{ store: '.' }, {}],
+      [{ store: '..' }, {}],
+      [{ store: 'up' }, {}],
+      [{ store: '/usr' }, {}],
+      [{ store: '/etc' }, {}],
+      [undefined, { FLOW_STORE: '/' }],
+      [undefined, { FLOW_STORE: '/tmp' }],
+      [undefined, { FLOW_STORE: process.env.HOME ?? '/root' }],
+      [undefined, { FLOW_STORE: '.' }],
+      [undefined, { FLOW_STORE: '..' }],
     ];
     for (const [rc, env] of cases) {
       const d = project(rc);

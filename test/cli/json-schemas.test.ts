@@ -19,7 +19,11 @@ let dir = '';
 beforeAll(async () => {
   dir = await tempProject({ 'rows.csv': '1,2\n2,4\n3,6\n' });
   copyFlow(dir, 'diff-why.ts');
-  for (const args of [['--seed', '1'], ['--seed', '2', '--alpha', '0.2'], ['--seed', '1', '--fail']]) {
+  for (const args of [
+    ['--seed', '1'],
+    ['--seed', '2', '--alpha', '0.2'],
+    ['--seed', '1', '--fail'],
+  ]) {
     const r = await flow(['run', 'flows/diff-why.ts', '-q', ...args], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(args.includes('--fail') ? 1 : 0);
   }
@@ -45,7 +49,7 @@ describe('--json outputs match their published schemas', () => {
     for (const path of ['run-1', 'run-3', 'run-1/fit', 'run-3/fit', 'run-1/fit/1', 'run-3/fit/0']) await checked('inspect', ['inspect', path]);
   });
 
-  it('flow get of one value and of every task\'s', async () => {
+  it("flow get of one value and of every task's", async () => {
     expect((await checked('get', ['get', 'run-1', 'best'])).schema).toBe('flowrun.get/1');
     expect((await checked('get', ['get', 'run-1/fit', 'score', '--all'])).schema).toBe('flowrun.get-all/1');
   });
@@ -95,7 +99,9 @@ describe('published JSON Schema files', () => {
   });
 
   it('every command with --json is published or listed as not yet', () => {
-    const withJson = commandFiles(join(REPO, 'commands')).filter((c) => /enableJsonFlag = true/.test(readFileSync(c.file, 'utf8'))).map((c) => c.id);
+    const withJson = commandFiles(join(REPO, 'commands'))
+      .filter((c) => /enableJsonFlag = true/.test(readFileSync(c.file, 'utf8')))
+      .map((c) => c.id);
     expect(withJson.filter((id) => !(id in JSON_OUTPUTS)).sort()).toEqual(NOT_PUBLISHED);
   });
 });

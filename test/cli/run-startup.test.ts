@@ -11,19 +11,37 @@ import { REPO, copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 const PROBE = join(REPO, 'test', 'helpers', 'spawn-probe.cjs');
 const WORKER = join(REPO, 'dist', 'bundle', 'task', 'worker.js');
 
-interface Spawned { pid: number; file: string; args: string[] }
-interface Traced { spawns: Spawned[]; events: string[]; marks: Array<{ pid: number; label: string }>; exitCode: number; stdout: string; stderr: string }
+interface Spawned {
+  pid: number;
+  file: string;
+  args: string[];
+}
+interface Traced {
+  spawns: Spawned[];
+  events: string[];
+  marks: Array<{ pid: number; label: string }>;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** `flow ARGS` with the spawn probe preloaded and FLOW_TRACE on: what it started, in order. */
 async function traced(args: string[], cwd: string): Promise<Traced> {
   const trace = join(tempDir('flowrun-trace-'), 'trace.txt');
   const r = await execa(process.execPath, ['-r', PROBE, join(REPO, 'bin', 'run.js'), ...args], { cwd, reject: false, stdin: 'ignore', env: { FLOW_TRACE: trace } });
   const lines = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
-  const spawns = lines.filter((l) => l.startsWith('spawn ')).map((l) => {
-    const [, pid, file, ...rest] = l.split(' ');
-    return { pid: Number(pid), file: file!, args: JSON.parse(rest.join(' ')) as string[] };
-  });
-  const marks = lines.filter((l) => /^\d/.test(l)).map((l) => { const [, pid, , ...label] = l.split(' '); return { pid: Number(pid), label: label.join(' ') }; });
+  const spawns = lines
+    .filter((l) => l.startsWith('spawn '))
+    .map((l) => {
+      const [, pid, file, ...rest] = l.split(' ');
+      return { pid: Number(pid), file: file!, args: JSON.parse(rest.join(' ')) as string[] };
+    });
+  const marks = lines
+    .filter((l) => /^\d/.test(l))
+    .map((l) => {
+      const [, pid, , ...label] = l.split(' ');
+      return { pid: Number(pid), label: label.join(' ') };
+    });
   return { spawns, events: lines.map((l) => (l.startsWith('spawn ') ? `spawn ${l.split(' ')[2]}` : /^\d/.test(l) ? l.split(' ').slice(3).join(' ') : l)), marks, exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
@@ -40,7 +58,7 @@ beforeAll(async () => {
 });
 
 describe('flow run: its worker starts beside the CLI', () => {
-  it('bin/run.js forks the worker before it loads the CLI bundle, and the run\'s tasks run in that worker: one worker process for a linear flow', async () => {
+  it("bin/run.js forks the worker before it loads the CLI bundle, and the run's tasks run in that worker: one worker process for a linear flow", async () => {
     const r = await traced(['run', file, '-q'], dir);
     expect(r.exitCode, r.stderr).toBe(0);
     const workers = r.spawns.filter((s) => s.args.includes(WORKER));
@@ -56,7 +74,10 @@ describe('flow run: its worker starts beside the CLI', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.spawns.map((s) => (s.args.includes(WORKER) ? 'worker' : `${s.file} ${s.args.join(' ').slice(0, 60)}`))).toEqual(['worker', expect.stringMatching(/^sh -c 'git' /)]);
     const script = r.spawns[1]!.args.at(-1)!;
-    const gitCommands = script.split('\n').filter((l) => l.startsWith("'git' ")).map((l) => l.split("'core.pager=cat' ")[1]!.split(' ').slice(0, 2).join(' '));
+    const gitCommands = script
+      .split('\n')
+      .filter((l) => l.startsWith("'git' "))
+      .map((l) => l.split("'core.pager=cat' ")[1]!.split(' ').slice(0, 2).join(' '));
     expect(gitCommands.sort()).toEqual(["'config' '-z'", "'diff' 'HEAD'", "'ls-files' '-z'", "'rev-parse' '--show-toplevel'", "'status' '--porcelain=v2'"]);
   });
 
@@ -65,7 +86,19 @@ describe('flow run: its worker starts beside the CLI', () => {
     expect(r.exitCode).toBe(2);
     const worker = r.spawns.find((s) => s.args.includes(WORKER));
     expect(worker).toBeDefined();
-    await expect.poll(() => { try { process.kill(worker!.pid, 0); return true; } catch { return false; } }, { timeout: 10_000 }).toBe(false);
+    await expect
+      .poll(
+        () => {
+          try {
+            process.kill(worker!.pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(false);
   });
 
   it('no early worker for help or a run sent to Batch as a whole (its steps need none), nor for other commands', () => {

@@ -54,16 +54,19 @@ describe('CLI start-up: modules loaded', () => {
     expect(r.builtins.filter((m) => unneeded.includes(m))).toEqual([]);
   });
 
-  it('a read command that writes nothing to stderr never creates Node\'s stderr stream (a socket when stderr is a pipe): oclif prints without the console', async () => {
+  it("a read command that writes nothing to stderr never creates Node's stderr stream (a socket when stderr is a pipe): oclif prints without the console", async () => {
     const tmp = tempDir('flowrun-stderr-');
     // Records the first read of process.stderr (Node creates the stream then).
-    writeFileSync(join(tmp, 'probe.cjs'), `const d = Object.getOwnPropertyDescriptor(process, 'stderr');
+    writeFileSync(
+      join(tmp, 'probe.cjs'),
+      `const d = Object.getOwnPropertyDescriptor(process, 'stderr');
 Object.defineProperty(process, 'stderr', { configurable: true, enumerable: d.enumerable, get() {
   require('fs').writeFileSync(${JSON.stringify(join(tmp, 'touched'))}, new Error().stack);
   Object.defineProperty(process, 'stderr', d);
   return d.get.call(process);
 } });
-`);
+`,
+    );
     for (const args of [['get', 'run-1', 'result'], ['--version'], ['show', file]]) {
       const r = await execa(process.execPath, ['-r', join(tmp, 'probe.cjs'), join(REPO, 'bin', 'run.js'), ...args], { cwd: dir, reject: false, stdin: 'ignore' });
       expect(r.exitCode, String(r.stderr)).toBe(0);
@@ -72,16 +75,19 @@ Object.defineProperty(process, 'stderr', { configurable: true, enumerable: d.enu
     }
   });
 
-  it.runIf(process.platform === 'linux')('a read command never makes Node\'s stdout stream (its stream modules; a socket for a pipe): output goes to the file descriptor, complete', async () => {
+  it.runIf(process.platform === 'linux')("a read command never makes Node's stdout stream (its stream modules; a socket for a pipe): output goes to the file descriptor, complete", async () => {
     const tmp = tempDir('flowrun-stdout-');
     // Records the first read of process.stdout (Node makes the stream then).
-    writeFileSync(join(tmp, 'probe.cjs'), `const d = Object.getOwnPropertyDescriptor(process, 'stdout');
+    writeFileSync(
+      join(tmp, 'probe.cjs'),
+      `const d = Object.getOwnPropertyDescriptor(process, 'stdout');
 Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enumerable, get() {
   require('fs').writeFileSync(${JSON.stringify(join(tmp, 'touched'))}, new Error().stack);
   Object.defineProperty(process, 'stdout', d);
   return d.get.call(process);
 } });
-`);
+`,
+    );
     for (const args of [['get', 'run-1', 'result'], ['--version'], ['show', file], ['check', file], ['inspect', 'run-1', '--json'], ['runs', '--json']]) {
       const plain = await flow(args, { cwd: dir });
       const r = await execa(process.execPath, ['-r', join(tmp, 'probe.cjs'), join(REPO, 'bin', 'run.js'), ...args], { cwd: dir, reject: false, stdin: 'ignore' });
@@ -116,7 +122,7 @@ Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enu
     expect(String(head.stderr)).toBe('');
   });
 
-  it('flow runs takes no argument from stdin: a script\'s pipe is neither read (no readline) nor taken for the flow name', async () => {
+  it("flow runs takes no argument from stdin: a script's pipe is neither read (no readline) nor taken for the flow name", async () => {
     const piped = await flow(['runs', '--json'], { cwd: dir, stdin: 'pipe', input: 'NoSuchFlow\n' });
     expect(piped.exitCode, piped.stderr).toBe(0);
     expect((JSON.parse(piped.stdout) as { runs: unknown[] }).runs).toHaveLength(1);
@@ -134,7 +140,7 @@ Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enu
     expect(check.builtins).toContain('child_process');
   });
 
-  it('help comes from oclif\'s help plugin (bundled as one of flowrun\'s commands)', async () => {
+  it("help comes from oclif's help plugin (bundled as one of flowrun's commands)", async () => {
     const r = await flow(['help', 'get'], { cwd: dir });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/USAGE\n\s+\$ flow get PATH NAME/);
@@ -155,7 +161,7 @@ describe('flow run: what a run without environments loads', () => {
     expect(r.modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
   });
 
-  it('a script\'s import from \'flowrun\' loads the runtime build (a few files), not dist/src', async () => {
+  it("a script's import from 'flowrun' loads the runtime build (a few files), not dist/src", async () => {
     writeFileSync(join(dir, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
     const out = join(tempDir('flowrun-modules-'), 'modules.txt');
     const r = await execa(process.execPath, ['latest.mjs'], { cwd: dir, reject: false, env: { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href}`, FLOW_TEST_MODULES_OUT: out } });
@@ -167,7 +173,7 @@ describe('flow run: what a run without environments loads', () => {
   });
 });
 
-describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/load-bundle.js)', () => {
+describe("CLI start-up: the bundle's compiled code is kept between runs (bin/load-bundle.js)", () => {
   const cacheFiles = (cacheDir: string) => (existsSync(join(cacheDir, 'v8')) ? readdirSync(join(cacheDir, 'v8')) : []);
 
   it('the first run writes the code cache, later runs use it without rewriting it; a corrupt or foreign cache file is replaced, and output never changes', async () => {
@@ -231,7 +237,7 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     expect(show.stderr).toBe('');
   });
 
-  it('writing a new build\'s cache removes the same installation\'s older ones, not another installation\'s', async () => {
+  it("writing a new build's cache removes the same installation's older ones, not another installation's", async () => {
     const cacheDir = tempDir('flowrun-v8-');
     expect((await flow(['--version'], { cwd: dir, env: { FLOW_CACHE_DIR: cacheDir } })).exitCode).toBe(0);
     const [current] = cacheFiles(cacheDir);
@@ -245,7 +251,7 @@ describe('CLI start-up: the bundle\'s compiled code is kept between runs (bin/lo
     expect(cacheFiles(cacheDir).sort()).toEqual([current!, elsewhere].sort());
   });
 
-  it('NODE_DISABLE_COMPILE_CACHE=1 (Node\'s own switch) writes none', async () => {
+  it("NODE_DISABLE_COMPILE_CACHE=1 (Node's own switch) writes none", async () => {
     const cacheDir = tempDir('flowrun-v8-');
     const r = await flow(['--version'], { cwd: dir, env: { FLOW_CACHE_DIR: cacheDir, NODE_DISABLE_COMPILE_CACHE: '1' } });
     expect(r.exitCode, r.stderr).toBe(0);

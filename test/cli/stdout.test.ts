@@ -12,6 +12,9 @@ const SHIFTS = [0, 1, 2, 3];
 
 /** A surrogate pair, a two-byte and a three-byte character across a piece's edge (shifted by 0-3 code units), then more pieces. */
 const TEXT = `(shift) => 'a'.repeat(${PIECE} - 2 - shift) + '🚀🚀é€' + 'ü'.repeat(${PIECE}) + '🚀' + 'x'.repeat(${3 * PIECE}) + '\\n'`;
+// The same source text runs here and in the child process (TEXT is sent to it), so both build identical strings.
+// biome-ignore lint/complexity/noCommaOperator: indirect eval, in the global scope
+// biome-ignore lint/security/noGlobalEval: evaluates the test's own constant source text, never input
 const text = (0, eval)(TEXT) as (shift: number) => string;
 
 let writer = '';
@@ -21,17 +24,23 @@ beforeAll(() => {
   const dir = tempDir('flowrun-stdout-');
   writer = join(dir, 'writer.mjs');
   // Written in two calls, as a command writes its lines.
-  writeFileSync(writer, `const { writeStdout } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'src', 'cli', 'stdout.js')).href)});
+  writeFileSync(
+    writer,
+    `const { writeStdout } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'src', 'cli', 'stdout.js')).href)});
 const t = (${TEXT})(Number(process.argv[2]));
 writeStdout(t.slice(0, 10));
 writeStdout(t.slice(10));
-`);
+`,
+  );
   // Sets O_NONBLOCK on the pipe it shares with its child (as some parents do), then runs the writer.
   parent = join(dir, 'parent.py');
-  writeFileSync(parent, `import fcntl, os, subprocess, sys
+  writeFileSync(
+    parent,
+    `import fcntl, os, subprocess, sys
 fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK)
 sys.exit(subprocess.run([${JSON.stringify(process.execPath)}, ${JSON.stringify(writer)}, sys.argv[1]]).returncode)
-`);
+`,
+  );
 });
 
 describe.runIf(process.platform === 'linux')('CLI standard output written to the file descriptor', () => {

@@ -11,7 +11,14 @@ describe('--with NAME[:k=v,...]', () => {
   });
 
   it('rejects unknown decorators and options with exit 2, suggesting the close name', () => {
-    const err = (text: string) => { try { parseWith(text); } catch (e) { return e; } throw new Error('no error'); };
+    const err = (text: string) => {
+      try {
+        parseWith(text);
+      } catch (e) {
+        return e;
+      }
+      throw new Error('no error');
+    };
     const unknown = err('batc');
     expect(isFlowError(unknown) && unknown.exitCode).toBe(2);
     expect((unknown as Error & { fix: string }).fix).toMatch(/Did you mean --with batch\?/);

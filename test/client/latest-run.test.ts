@@ -11,8 +11,21 @@ import { tempDir } from '../helpers/cli.js';
 
 function record(n: number, flow: string, status: RunRecord['status'], pid = 1): RunRecord {
   return {
-    schema: 'flowrun.run/1', id: `run-${n}`, flow, file: 'f.ts', status, params: {}, seed: n, tags: [],
-    started: '2026-01-01T00:00:00.000Z', host: hostname(), pid, flowrunVersion: '0', node: 'v20', steps: [{ name: 'start', type: 'linear' }], git: null,
+    schema: 'flowrun.run/1',
+    id: `run-${n}`,
+    flow,
+    file: 'f.ts',
+    status,
+    params: {},
+    seed: n,
+    tags: [],
+    started: '2026-01-01T00:00:00.000Z',
+    host: hostname(),
+    pid,
+    flowrunVersion: '0',
+    node: 'v20',
+    steps: [{ name: 'start', type: 'linear' }],
+    git: null,
   };
 }
 
@@ -24,7 +37,8 @@ async function check(runs: Array<{ flow: string; status: RunRecord['status']; go
   const root = join(tempDir('flowrun-latest-'), 'store');
   const store = LocalStore.open(root);
   runs.forEach((r, i) => {
-    if (r === 'claim') mkdirSync(join(root, 'runs', `run-${i + 1}`), { recursive: true }); // an id claimed, no record yet
+    if (r === 'claim')
+      mkdirSync(join(root, 'runs', `run-${i + 1}`), { recursive: true }); // an id claimed, no record yet
     else store.writeRecordSync(runRecordPath(`run-${i + 1}`), record(i + 1, r.flow, r.status, r.gone ? GONE : process.pid));
   });
   for (const name of ['A', 'B', 'C']) {
@@ -43,7 +57,10 @@ describe('Flow.latestRun / latestSuccessfulRun: newest-first reads, the same ans
     const flow = Flow.get('B', { store: root });
     const reads: string[] = [];
     const read = flow.store.readRecordSync.bind(flow.store);
-    flow.store.readRecordSync = <T>(path: string): T | undefined => { reads.push(path); return read<T>(path); };
+    flow.store.readRecordSync = <T>(path: string): T | undefined => {
+      reads.push(path);
+      return read<T>(path);
+    };
     expect((await flow.latestSuccessfulRun())?.id).toBe('run-198');
     expect(reads).toEqual([runRecordPath('run-200'), runRecordPath('run-199'), runRecordPath('run-198')]);
     expect(existsSync(join(root, RUN_INDEX_PATH))).toBe(false);
@@ -51,17 +68,18 @@ describe('Flow.latestRun / latestSuccessfulRun: newest-first reads, the same ans
 
   it('agrees with runs() for the edge cases: a killed "running" run, claims without a record, other flows, no match, more non-matching runs than it scans', async () => {
     await check([{ flow: 'A', status: 'ok' }, { flow: 'A', status: 'running', gone: true }, 'claim', { flow: 'B', status: 'failed' }]);
-    await check([{ flow: 'A', status: 'running' }, { flow: 'A', status: 'ok' }, { flow: 'C', status: 'running', gone: true }]);
+    await check([
+      { flow: 'A', status: 'running' },
+      { flow: 'A', status: 'ok' },
+      { flow: 'C', status: 'running', gone: true },
+    ]);
     await check([{ flow: 'A', status: 'ok' }, ...Array.from({ length: 40 }, () => ({ flow: 'B', status: 'ok' as const }))]);
     await check([{ flow: 'A', status: 'ok' }, ...Array.from({ length: 40 }, () => ({ flow: 'A', status: 'failed' as const }))]);
     await check([]);
   });
 
   it('any store of runs of three flows: the same answer as the listing', async () => {
-    const run = fc.oneof(
-      fc.record({ flow: fc.constantFrom('A', 'B', 'C'), status: fc.constantFrom<RunRecord['status']>('ok', 'failed', 'running', 'interrupted'), gone: fc.boolean() }),
-      fc.constant('claim' as const),
-    );
+    const run = fc.oneof(fc.record({ flow: fc.constantFrom('A', 'B', 'C'), status: fc.constantFrom<RunRecord['status']>('ok', 'failed', 'running', 'interrupted'), gone: fc.boolean() }), fc.constant('claim' as const));
     await fc.assert(fc.asyncProperty(fc.array(run, { maxLength: 45 }), check), { numRuns: 25 });
   });
 

@@ -16,7 +16,9 @@ function project(rc: unknown): string {
 
 function problem(rc: unknown, env: NodeJS.ProcessEnv = {}): string {
   const dir = project(rc);
-  try { loadConfig(dir, env, { warn: () => {} }); } catch (e) {
+  try {
+    loadConfig(dir, env, { warn: () => {} });
+  } catch (e) {
     if (!isFlowError(e)) throw e;
     expect(e.code).toBe('CONFIG_INVALID');
     expect(e.exitCode).toBe(2);
@@ -55,8 +57,8 @@ describe('.flowrc values', () => {
   }
 
   it('an environment variable gets the same problem as the .flowrc value', () => {
-    expect(problem({}, { FLOW_MAX_WORKERS: '0' })).toBe("Environment variable FLOW_MAX_WORKERS=\"0\" is not valid for 'maxWorkers' (must be at least 1). | maxWorkers | Set FLOW_MAX_WORKERS to tasks run at once, 1 to 1024 (default: number of cores), or unset it.");
-    expect(problem({}, { FLOW_CODE_PACKAGE_EXCLUDE: '["a", 1]' }).split(' | ')[0]).toBe("Environment variable FLOW_CODE_PACKAGE_EXCLUDE=\"[\\\"a\\\", 1]\" is not valid for 'codePackage.exclude' (must be a list of non-empty strings).");
-    expect(problem({}, { FLOW_MIRROR_AUTO_PUSH: 'maybe' }).split(' | ')[0]).toBe("Environment variable FLOW_MIRROR_AUTO_PUSH=\"maybe\" is not valid for 'mirror.autoPush' (is not valid).");
+    expect(problem({}, { FLOW_MAX_WORKERS: '0' })).toBe('Environment variable FLOW_MAX_WORKERS="0" is not valid for \'maxWorkers\' (must be at least 1). | maxWorkers | Set FLOW_MAX_WORKERS to tasks run at once, 1 to 1024 (default: number of cores), or unset it.');
+    expect(problem({}, { FLOW_CODE_PACKAGE_EXCLUDE: '["a", 1]' }).split(' | ')[0]).toBe('Environment variable FLOW_CODE_PACKAGE_EXCLUDE="[\\"a\\", 1]" is not valid for \'codePackage.exclude\' (must be a list of non-empty strings).');
+    expect(problem({}, { FLOW_MIRROR_AUTO_PUSH: 'maybe' }).split(' | ')[0]).toBe('Environment variable FLOW_MIRROR_AUTO_PUSH="maybe" is not valid for \'mirror.autoPush\' (is not valid).');
   });
 });

@@ -30,7 +30,7 @@ describe('the registry', () => {
     const dir = join(import.meta.dirname, '../../src/decorators/builtin');
     const exported: DecoratorSpec[] = [];
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-      const mod = await import(pathToFileURL(join(dir, file)).href) as Record<string, unknown>;
+      const mod = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;
       exported.push(...Object.values(mod).filter((v): v is DecoratorSpec => typeof v === 'object' && v !== null && 'target' in v && 'summary' in v));
     }
     expect(new Set(exported)).toEqual(new Set(DECORATOR_SPECS));
@@ -60,7 +60,17 @@ describe('hook dispatch', () => {
   });
 
   it('settings come from whichever decorator has the hook, not from its name', () => {
-    const twice: DecoratorSpec = { name: 'twice', target: 'step', summary: 'two attempts', options: {}, hooks: { taskSettings: (_o, s) => { s.attempts = 2; } } };
+    const twice: DecoratorSpec = {
+      name: 'twice',
+      target: 'step',
+      summary: 'two attempts',
+      options: {},
+      hooks: {
+        taskSettings: (_o, s) => {
+          s.attempts = 2;
+        },
+      },
+    };
     const settings = stepSettings([use('twice')], (name) => (name === 'twice' ? twice : undefined));
     expect([0, 1].map((a) => afterFailure(settings, a, { stopping: false, foreachStep: false }))).toEqual(['retry', 'fail']);
     expect(hooksOf(use('unknown'))).toBeUndefined();
@@ -83,19 +93,27 @@ describe('hook dispatch', () => {
 describe('the scheduler', () => {
   const root = mkdtempSync(join(tmpdir(), 'flowrun-hooks-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  const { graph } = extractGraph('flows/h.ts', `
+  const { graph } = extractGraph(
+    'flows/h.ts',
+    `
 import { FlowSpec, step, retry } from 'flowrun';
 export default class H extends FlowSpec {
   @retry({ times: 2 }) @step start() { this.next(this.end); }
   @step end() {}
-}`);
+}`,
+  );
 
   /** A backend whose every attempt fails, counting the attempts it is given. */
   function failingBackend(): TaskBackend & { jobs: TaskJob[] } {
     const jobs: TaskJob[] = [];
     return {
-      name: 'failing', capacity: 1, jobs,
-      run: async (job) => { jobs.push(job); return { result: { ok: false, error: { code: 'TASK_FAILED', message: 'boom', step: job.step, exitCode: 1 } }, logs: NO_LOGS }; },
+      name: 'failing',
+      capacity: 1,
+      jobs,
+      run: async (job) => {
+        jobs.push(job);
+        return { result: { ok: false, error: { code: 'TASK_FAILED', message: 'boom', step: job.step, exitCode: 1 } }, logs: NO_LOGS };
+      },
       abort: () => undefined,
     };
   }
@@ -110,7 +128,9 @@ export default class H extends FlowSpec {
 
   it("takes its attempts from @retry's taskSettings hook", async () => {
     expect(await runStart('1')).toBe(3);
-    const hook = vi.spyOn(retryDecorator.hooks!, 'taskSettings').mockImplementation((_o, s) => { s.attempts = 5; });
+    const hook = vi.spyOn(retryDecorator.hooks!, 'taskSettings').mockImplementation((_o, s) => {
+      s.attempts = 5;
+    });
     try {
       expect(await runStart('2')).toBe(5);
       expect(hook).toHaveBeenCalledWith({ times: 2 }, expect.objectContaining({ attempts: 5 }));

@@ -5,8 +5,7 @@ import { FLOW_TEXT, file, graphOf, pkg, trainRun } from './views.js';
 // Unit tests of the pure run comparison: the CLI tests (test/repro/diff-why.test.ts) reach it
 // only through two spawned runs and `flow diff`; here the records are built in memory.
 
-const changes = (d: ReturnType<typeof diffRuns>, step: string) =>
-  d.steps.find((s) => s.step === step)!.artifacts.map((c) => `${c.task} ${c.artifact} ${c.kind}`);
+const changes = (d: ReturnType<typeof diffRuns>, step: string) => d.steps.find((s) => s.step === step)!.artifacts.map((c) => `${c.task} ${c.artifact} ${c.kind}`);
 
 describe('diffRuns', () => {
   it('identical runs: nothing differs and the verdict says they are the same', () => {
@@ -27,7 +26,7 @@ describe('diffRuns', () => {
     expect(d.cache).toBeUndefined();
   });
 
-  it('a param change is listed once (not as every task\'s artifact) and explains the steps that read it', () => {
+  it("a param change is listed once (not as every task's artifact) and explains the steps that read it", () => {
     const d = diffRuns(trainRun({ id: 'run-1' }), trainRun({ id: 'run-2', alpha: 0.2 }));
     expect(d.params).toEqual([{ name: 'alpha', from: 0.1, to: 0.2 }]);
     expect(d.differs).toEqual(['params', 'artifacts']);
@@ -71,8 +70,11 @@ describe('diffRuns', () => {
     expect(changed).not.toBe(FLOW_TEXT);
     const d = diffRuns(trainRun({ id: 'run-1' }), trainRun({ id: 'run-2', manifest, codeHash: 'code-2', commit: 'beef', fitCode: 'v2', graph: graphOf(changed) }));
     expect(d.code).toMatchObject({
-      commit: { from: 'c0ffee', to: 'beef' }, packageSame: false,
-      added: ['src/new.ts'], removed: ['src/helpers.ts'], changed: ['flows/diff-why.ts', 'rows.csv'],
+      commit: { from: 'c0ffee', to: 'beef' },
+      packageSame: false,
+      added: ['src/new.ts'],
+      removed: ['src/helpers.ts'],
+      changed: ['flows/diff-why.ts', 'rows.csv'],
     });
     expect(d.differs).toEqual(['code', 'artifacts']);
     // src/helpers.ts went away: code outside the step methods differs too.
@@ -86,7 +88,7 @@ describe('diffRuns', () => {
     expect(d.differs).toEqual(['code']);
   });
 
-  it('an env lock change: listed under environment, with the package changes, and a cause of the step\'s changes', () => {
+  it("an env lock change: listed under environment, with the package changes, and a cause of the step's changes", () => {
     const a = trainRun({ id: 'run-1', envLocks: { fit: 'lock-a' }, record: { stepEnvs: { fit: { kind: 'npm', spec: { packages: { lodash: '^4' } }, lock: 'lock-a' } } } });
     const b = trainRun({ id: 'run-2', envLocks: { fit: 'lock-b' }, fitCode: 'v1-lodash-4.17.21', record: { stepEnvs: { fit: { kind: 'npm', spec: { packages: { lodash: '^4' } }, lock: 'lock-b' } } } });
     a.locks = { 'lock-a': [pkg('lodash', '4.17.20'), pkg('gone', '1.0.0')] };

@@ -7,7 +7,18 @@ import { compareShapes, compareValues, shapeOf, summarize } from '../../src/diff
 
 describe('compareValues', () => {
   it('Maps are compared key by key, objects field by field, nested five levels deep', () => {
-    expect(compareValues(new Map([['a', 1], ['b', 2]]), new Map([['a', 1], ['b', 3]])).fields).toEqual([{ path: '.get("b")', from: '2', to: '3' }]);
+    expect(
+      compareValues(
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+        new Map([
+          ['a', 1],
+          ['b', 3],
+        ]),
+      ).fields,
+    ).toEqual([{ path: '.get("b")', from: '2', to: '3' }]);
     const deep = (v: number) => ({ a: { b: { c: { d: { e: { f: v } } } } } });
     // Below the fifth level the rest of the object is summarized.
     expect(compareValues(deep(1), deep(2)).fields).toEqual([{ path: '.a.b.c.d.e', from: '{ f: 1 }', to: '{ f: 2 }' }]);
@@ -26,18 +37,20 @@ describe('compareValues', () => {
     expect(compareValues({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] })).toEqual({ detail: '{ a: [ 1, [Object] ] } → { a: [ 1, [Object] ] }' });
   });
 
-  it('law: swapping the values swaps every field\'s from and to, same paths', () => {
+  it("law: swapping the values swaps every field's from and to, same paths", () => {
     const value = fc.letrec((tie) => ({
       leaf: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('a', 'b'), fc.boolean()),
       node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.dictionary(fc.constantFrom('p', 'q', 'r'), tie('node'), { maxKeys: 3 }), fc.array(tie('node'), { maxLength: 3 })),
     })).node;
-    fc.assert(fc.property(value, value, (a, b) => {
-      const ab = compareValues(a, b).fields ?? [];
-      const ba = compareValues(b, a).fields ?? [];
-      const key = (f: { path: string; from?: string; to?: string }) => `${f.path} ${f.from} ${f.to}`;
-      expect(ba.map((f) => key({ path: f.path, from: f.to, to: f.from })).sort()).toEqual(ab.map(key).sort());
-      for (const f of ab) expect(f.from).not.toBe(f.to);
-    }));
+    fc.assert(
+      fc.property(value, value, (a, b) => {
+        const ab = compareValues(a, b).fields ?? [];
+        const ba = compareValues(b, a).fields ?? [];
+        const key = (f: { path: string; from?: string; to?: string }) => `${f.path} ${f.from} ${f.to}`;
+        expect(ba.map((f) => key({ path: f.path, from: f.to, to: f.from })).sort()).toEqual(ab.map(key).sort());
+        for (const f of ab) expect(f.from).not.toBe(f.to);
+      }),
+    );
   });
 });
 

@@ -21,8 +21,11 @@ export function graphOf(text = FLOW_TEXT): FlowGraph {
 }
 
 const STEPS = [
-  { name: 'start', type: 'linear' }, { name: 'prep', type: 'foreach' }, { name: 'fit', type: 'linear' },
-  { name: 'join', type: 'join' }, { name: 'end', type: 'end' },
+  { name: 'start', type: 'linear' },
+  { name: 'prep', type: 'foreach' },
+  { name: 'fit', type: 'linear' },
+  { name: 'join', type: 'join' },
+  { name: 'end', type: 'end' },
 ];
 
 export interface TrainOptions {
@@ -70,9 +73,18 @@ export function trainRun(o: TrainOptions = {}): RunView {
     const artifacts = { ...paramRefs, ...inherited, ...Object.fromEntries(Object.entries(own).map(([k, h]) => [k, ref(h)])) };
     const cached = o.cachedFrom?.steps.includes(step) ? { cachedFrom: `${o.cachedFrom.run}/${step}/${tid}` } : {};
     const rec: TaskRecord = {
-      schema: 'flowrun.task/1', run: id, step, id: tid, stack: [], parents: parents.map((p) => `${p.step}/${p.id}`),
-      status: 'ok', attempts: [{ attempt: 0, started: 't0', finished: 't1', durationMs: 10, status: 'ok' }], artifacts,
-      logs: { stdout: 'o', stderr: 'e' }, ...cached, ...over,
+      schema: 'flowrun.task/1',
+      run: id,
+      step,
+      id: tid,
+      stack: [],
+      parents: parents.map((p) => `${p.step}/${p.id}`),
+      status: 'ok',
+      attempts: [{ attempt: 0, started: 't0', finished: 't1', durationMs: 10, status: 'ok' }],
+      artifacts,
+      logs: { stdout: 'o', stderr: 'e' },
+      ...cached,
+      ...over,
     };
     (tasks[step] ??= []).push(rec);
     return rec;
@@ -82,17 +94,26 @@ export function trainRun(o: TrainOptions = {}): RunView {
   const fits: TaskRecord[] = [];
   for (let i = 0; i < splits; i++) {
     const model = `model:${o.fitCode ?? 'v1'}:${alpha}:${i}:seed${seed}`;
-    fits.push(o.failFit
-      ? add('fit', String(i), [prep], {}, { status: 'failed', artifacts: {}, stack: [{ step: 'prep', index: i, count: splits }] })
-      : add('fit', String(i), [prep], { model, score: `score:${model}` }, { stack: [{ step: 'prep', index: i, count: splits }] }));
+    fits.push(o.failFit ? add('fit', String(i), [prep], {}, { status: 'failed', artifacts: {}, stack: [{ step: 'prep', index: i, count: splits }] }) : add('fit', String(i), [prep], { model, score: `score:${model}` }, { stack: [{ step: 'prep', index: i, count: splits }] }));
   }
   if (!o.failFit) {
     const join = add('join', '0', fits, { best: `best:${fits.map((f) => f.artifacts.model!.hash).join('|')}` });
     add('end', '0', [join], { big: `big:${extra}` });
   }
   const record: RunRecord = {
-    schema: 'flowrun.run/1', id, flow: 'DiffWhyFlow', file: FLOW_FILE, status: o.failFit ? 'failed' : 'ok', params, seed, tags: [],
-    started: '2025-01-01T00:00:00.000Z', host: 'host', pid: 1, flowrunVersion: '0.1.0', node: 'v20.19.0',
+    schema: 'flowrun.run/1',
+    id,
+    flow: 'DiffWhyFlow',
+    file: FLOW_FILE,
+    status: o.failFit ? 'failed' : 'ok',
+    params,
+    seed,
+    tags: [],
+    started: '2025-01-01T00:00:00.000Z',
+    host: 'host',
+    pid: 1,
+    flowrunVersion: '0.1.0',
+    node: 'v20.19.0',
     steps: o.failFit ? STEPS.slice(0, 3) : STEPS,
     git: { commit: o.commit === undefined ? 'c0ffee' : o.commit, branch: 'main', dirty: false, remotes: {}, shallow: false, detached: false },
     code: { hash: o.codeHash ?? 'code-1', manifest: 'manifest-1', files: 3, bytes: 30 },

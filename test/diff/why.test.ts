@@ -29,8 +29,16 @@ function graph(text = SOURCE): FlowGraph {
 type Arts = Record<string, string>;
 function task(step: string, id: string, parents: string[], artifacts: Arts, next?: TaskRecord['next']): TaskRecord {
   return {
-    schema: 'flowrun.task/1', run: 'r', step, id, stack: [], parents, status: 'ok', attempts: [],
-    artifacts: Object.fromEntries(Object.entries(artifacts).map(([k, h]) => [k, { hash: h, size: 1 }])), logs: { stdout: '', stderr: '' },
+    schema: 'flowrun.task/1',
+    run: 'r',
+    step,
+    id,
+    stack: [],
+    parents,
+    status: 'ok',
+    attempts: [],
+    artifacts: Object.fromEntries(Object.entries(artifacts).map(([k, h]) => [k, { hash: h, size: 1 }])),
+    logs: { stdout: '', stderr: '' },
     ...(next ? { next } : {}),
   };
 }
@@ -52,7 +60,14 @@ function run(o: { a: string; b: string; items?: string; e?: [string, string] }):
 }
 
 const changes = (o: Partial<RunChanges> = {}): RunChanges => ({
-  paramNames: new Set(['alpha', 'beta']), params: new Set(), inputs: new Set(), seed: false, code: false, otherCode: false, environment: () => false, ...o,
+  paramNames: new Set(['alpha', 'beta']),
+  params: new Set(),
+  inputs: new Set(),
+  seed: false,
+  code: false,
+  otherCode: false,
+  environment: () => false,
+  ...o,
 });
 
 describe('Explainer', () => {
@@ -95,7 +110,10 @@ describe('Explainer', () => {
   it('without a graph a step counts as reading everything', () => {
     const tasks = [run({ a: 'a1', b: 'b1' }), run({ a: 'a2', b: 'b2' })] as const;
     const x = new Explainer({ tasks: tasks[0] }, { tasks: tasks[1] }, changes({ params: new Set(['alpha', 'beta']) }));
-    expect(x.causes('use', '0')).toEqual([{ kind: 'param', name: 'alpha' }, { kind: 'param', name: 'beta' }]);
+    expect(x.causes('use', '0')).toEqual([
+      { kind: 'param', name: 'alpha' },
+      { kind: 'param', name: 'beta' },
+    ]);
   });
 });
 

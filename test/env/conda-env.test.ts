@@ -8,8 +8,12 @@ import { freePort } from '../helpers/registry.js';
 
 let channel: TestChannel;
 
-beforeAll(async () => { channel = await startChannel(tempDir('flowrun-channel-')); });
-afterAll(async () => { await channel?.stop(); });
+beforeAll(async () => {
+  channel = await startChannel(tempDir('flowrun-channel-'));
+});
+afterAll(async () => {
+  await channel?.stop();
+});
 
 /** A flow whose start step runs the env's `hello` tool through PATH and stores what it printed. */
 function condaFlow(packages: Record<string, string>, url = channel.url): string {
@@ -180,7 +184,7 @@ describe('@conda environments (--environment=conda)', () => {
     expect(await get(cwd, env, 'run-3/start', 'greeting')).toBe('hello 1.0');
   });
 
-  it('a package whose bytes do not match the lock\'s sha256 fails the install and leaves no prefix', async () => {
+  it("a package whose bytes do not match the lock's sha256 fails the install and leaves no prefix", async () => {
     const cwd = await tempProject({ 'flow.ts': condaFlow({ tampered: '*' }) });
     const env = cacheEnv();
     const r = await flow(['run', 'flow.ts', '--environment=conda'], { cwd, env });
@@ -203,7 +207,7 @@ describe('@conda environments (--environment=conda)', () => {
     }
   });
 
-  it('an unknown package gives the solver\'s message naming step and spec; an unreachable channel is exit 4 naming the URL', async () => {
+  it("an unknown package gives the solver's message naming step and spec; an unreachable channel is exit 4 naming the URL", async () => {
     const cwd = await tempProject({ 'flow.ts': condaFlow({ nope: '1.*' }) });
     const r = await flow(['run', 'flow.ts', '--environment=conda'], { cwd, env: cacheEnv() });
     expect(r.exitCode).toBe(4);

@@ -11,30 +11,43 @@ import { LIBDEMO, type PackageDef, type TestChannel, packageFile, placeholderOf,
 
 let channel: TestChannel;
 let repodata: Record<string, { packages: Record<string, Rec>; 'packages.conda': Record<string, Rec> }>;
-interface Rec { name: string; version: string; build: string; sha256: string; size: number }
+interface Rec {
+  name: string;
+  version: string;
+  build: string;
+  sha256: string;
+  size: number;
+}
 let cache: string;
 
 beforeAll(async () => {
   channel = await startChannel(tempDir('flowrun-channel-'));
   repodata = {};
-  for (const subdir of ['noarch', 'linux-64']) repodata[subdir] = await (await fetch(`${channel.url}/${subdir}/repodata.json`)).json() as never;
+  for (const subdir of ['noarch', 'linux-64']) repodata[subdir] = (await (await fetch(`${channel.url}/${subdir}/repodata.json`)).json()) as never;
 });
-afterAll(async () => { await channel?.stop(); });
-beforeEach(() => { cache = join(tempDir(), 'cache'); process.env.FLOW_CACHE_DIR = cache; });
+afterAll(async () => {
+  await channel?.stop();
+});
+beforeEach(() => {
+  cache = join(tempDir(), 'cache');
+  process.env.FLOW_CACHE_DIR = cache;
+});
 
 /** A lock of the channel's packages, `name` or `name=version=build`, as the solver would write it. */
 function lockOf(...specs: string[]): Buffer {
-  const packages = specs.map((s) => {
-    const [name, version, build] = s.split('=');
-    for (const [subdir, r] of Object.entries(repodata)) {
-      for (const [file, rec] of [...Object.entries(r.packages), ...Object.entries(r['packages.conda'])]) {
-        if (rec.name === name && (!version || rec.version === version) && (!build || rec.build === build)) {
-          return { name: rec.name, version: rec.version, build: rec.build, url: `${channel.url}/${subdir}/${file}`, sha256: rec.sha256 };
+  const packages = specs
+    .map((s) => {
+      const [name, version, build] = s.split('=');
+      for (const [subdir, r] of Object.entries(repodata)) {
+        for (const [file, rec] of [...Object.entries(r.packages), ...Object.entries(r['packages.conda'])]) {
+          if (rec.name === name && (!version || rec.version === version) && (!build || rec.build === build)) {
+            return { name: rec.name, version: rec.version, build: rec.build, url: `${channel.url}/${subdir}/${file}`, sha256: rec.sha256 };
+          }
         }
       }
-    }
-    throw new Error(`no ${s} in the channel`);
-  }).sort((a, b) => (a.name < b.name ? -1 : 1));
+      throw new Error(`no ${s} in the channel`);
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   return Buffer.from(JSON.stringify({ schema: 'flowrun.conda-lock/1', platform: 'linux-64', packages } satisfies CondaLock));
 }
 
@@ -46,7 +59,10 @@ async function install(lock: Buffer, lines: string[] = []) {
 }
 
 async function refused(lock: Buffer): Promise<{ code: string; exitCode: number; message: string; data?: Record<string, unknown> }> {
-  const e = await install(lock).then(() => undefined, (x: unknown) => x);
+  const e = await install(lock).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   if (!isFlowError(e)) throw new Error(`expected a FlowError, got ${String(e)}`);
   // Nothing half-made: no prefix, no staging directory, no lock directory.
   expect(existsSync(join(cache, 'conda')) ? readdirSync(join(cache, 'conda')) : []).toEqual([]);
@@ -91,7 +107,7 @@ describe('conda linker: a conda-forge-shaped environment', () => {
     expect(readlinkSync(join(prefix, 'bin/python'))).toBe('python3.11');
   });
 
-  it('maps noarch python into lib/python3.11/site-packages, writes entry points with the env\'s python, compiles .pyc with it', async () => {
+  it("maps noarch python into lib/python3.11/site-packages, writes entry points with the env's python, compiles .pyc with it", async () => {
     const sp = join(prefix, 'lib/python3.11/site-packages');
     expect(existsSync(join(sp, 'minipip/__init__.py'))).toBe(true);
     expect(existsSync(join(prefix, 'site-packages'))).toBe(false);
@@ -105,24 +121,33 @@ describe('conda linker: a conda-forge-shaped environment', () => {
     expect(execFileSync('python', ['-c', probe], { env, encoding: 'utf8' }).split('\n')).toEqual([`${prefix}/bin/python3.11`, prefix, `${sp}/minipip/__init__.py`, '']);
   });
 
-  it('writes conda-meta/<name>-<version>-<build>.json in conda\'s format, and conda-meta/history', async () => {
+  it("writes conda-meta/<name>-<version>-<build>.json in conda's format, and conda-meta/history", async () => {
     const lock = fullLock;
-    expect(readdirSync(join(prefix, 'conda-meta')).sort()).toEqual([
-      'ca-demo-2024.2.2-hbcca054_0.json', 'history', 'libdemo-3.3.0-hb9d3cd8_3.json', 'minipip-23.0-pyhd8ed1ab_0.json', 'python-3.11.9-h9a8b7c6_0_cpython.json', 'tzdata-2024a-h0c530f3_0.json',
-    ]);
+    expect(readdirSync(join(prefix, 'conda-meta')).sort()).toEqual(['ca-demo-2024.2.2-hbcca054_0.json', 'history', 'libdemo-3.3.0-hb9d3cd8_3.json', 'minipip-23.0-pyhd8ed1ab_0.json', 'python-3.11.9-h9a8b7c6_0_cpython.json', 'tzdata-2024a-h0c530f3_0.json']);
     expect(readFileSync(join(prefix, 'conda-meta/history'), 'utf8')).toMatch(/^==> \d{4}-\d\d-\d\d \d\d:\d\d:\d\d <==\n/);
     const pip = JSON.parse(readFileSync(join(prefix, 'conda-meta/minipip-23.0-pyhd8ed1ab_0.json'), 'utf8')) as Record<string, unknown>;
     const entry = (JSON.parse(lock.toString()) as CondaLock).packages.find((p) => p.name === 'minipip')!;
     expect(pip).toMatchObject({
-      name: 'minipip', version: '23.0', build: 'pyhd8ed1ab_0', build_number: 0, noarch: 'python', package_type: 'noarch_python', subdir: 'noarch',
-      depends: ['python >=3.8', '__unix'], url: entry.url, sha256: entry.sha256, fn: 'minipip-23.0-pyhd8ed1ab_0.conda', channel: channel.url,
-      requested_spec: 'minipip 23.0.*', link: { type: 3 },
+      name: 'minipip',
+      version: '23.0',
+      build: 'pyhd8ed1ab_0',
+      build_number: 0,
+      noarch: 'python',
+      package_type: 'noarch_python',
+      subdir: 'noarch',
+      depends: ['python >=3.8', '__unix'],
+      url: entry.url,
+      sha256: entry.sha256,
+      fn: 'minipip-23.0-pyhd8ed1ab_0.conda',
+      channel: channel.url,
+      requested_spec: 'minipip 23.0.*',
+      link: { type: 3 },
     });
     const files = pip.files as string[];
     expect(files).toContain('lib/python3.11/site-packages/minipip/_cli.py');
     expect(files).toContain('lib/python3.11/site-packages/minipip/__pycache__/_cli.cpython-311.pyc');
     expect(files).toContain('bin/minipip');
-    const paths = (pip.paths_data as { paths_version: number; paths: Array<Record<string, unknown>> });
+    const paths = pip.paths_data as { paths_version: number; paths: Array<Record<string, unknown>> };
     expect(paths.paths_version).toBe(1);
     expect(paths.paths.find((p) => p._path === 'bin/minipip')).toMatchObject({ path_type: 'unix_python_entry_point' });
     expect(paths.paths.find((p) => p._path === 'lib/python3.11/site-packages/minipip/__pycache__/_cli.cpython-311.pyc')).toEqual({ _path: 'lib/python3.11/site-packages/minipip/__pycache__/_cli.cpython-311.pyc', path_type: 'pyc_file' });
@@ -136,8 +161,7 @@ describe('conda linker: a conda-forge-shaped environment', () => {
 
   it('conda-meta records have the fields and shapes of records real installers wrote for conda-forge packages', () => {
     const shape = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
-    const reference = ['libzlib-1.2.13-h53f4e23_5.json', 'openssl-3.3.0-hfb2fe0b_3.trimmed.json']
-      .map((f) => JSON.parse(readFileSync(join(REPO, 'test/fixtures/conda-reference', f), 'utf8')) as Record<string, unknown>);
+    const reference = ['libzlib-1.2.13-h53f4e23_5.json', 'openssl-3.3.0-hfb2fe0b_3.trimmed.json'].map((f) => JSON.parse(readFileSync(join(REPO, 'test/fixtures/conda-reference', f), 'utf8')) as Record<string, unknown>);
     const ours = JSON.parse(readFileSync(join(prefix, 'conda-meta/libdemo-3.3.0-hb9d3cd8_3.json'), 'utf8')) as Record<string, unknown>;
     // extracted_package_dir: there is none (the unpacked copy is removed after linking); purls: conda-forge metadata libdemo has no use for.
     for (const ref of reference) {
@@ -152,7 +176,6 @@ describe('conda linker: a conda-forge-shaped environment', () => {
     expect(byType(ours, (p) => p.file_mode === 'text')).toEqual(byType(openssl, (p) => p.file_mode === 'text'));
     expect(byType(ours, (p) => p.path_type === 'hardlink' && !p.file_mode)).toEqual(byType(openssl, (p) => p.path_type === 'hardlink' && !p.file_mode));
   });
-
 });
 
 describe('conda linker: other package shapes', () => {
@@ -166,9 +189,7 @@ describe('conda linker: other package shapes', () => {
     const lines: string[] = [];
     const { dir: prefix } = await install(lockOf('clobber-a', 'clobber-b'), lines);
     expect(readFileSync(join(prefix, 'share/clobber/NOTICE'), 'utf8')).toBe('from clobber-b\n');
-    expect(lines.filter((l) => l.startsWith('warning:'))).toEqual([
-      'warning: conda packages clobber-a-1.0-0 and clobber-b-1.0-0 both install share/clobber/NOTICE; clobber-b-1.0-0 (later in install order) wins, as in conda (ClobberWarning)',
-    ]);
+    expect(lines.filter((l) => l.startsWith('warning:'))).toEqual(['warning: conda packages clobber-a-1.0-0 and clobber-b-1.0-0 both install share/clobber/NOTICE; clobber-b-1.0-0 (later in install order) wins, as in conda (ClobberWarning)']);
     expect(lstatSync(join(prefix, 'share/clobber/NOTICE')).isFile()).toBe(true);
   });
 });
@@ -255,8 +276,12 @@ describe('conda install: hostile package metadata writes nothing outside the pre
     { name: 'evil-type', version: '1.0', format: 'conda', files: [{ path: 'bin/ok', data: 'ok' }], infoOverride: { 'info/paths.json': paths([{ _path: 'bin/ok', path_type: 'softlink' }]) } },
   ];
   let evil: TestChannel;
-  beforeAll(async () => { evil = await startChannel(tempDir('flowrun-evil-channel-'), [...hostile, { ...pythonPackage('3.11.9', 'h9a8b7c6_0_cpython'), depends: [] }]); });
-  afterAll(async () => { await evil?.stop(); });
+  beforeAll(async () => {
+    evil = await startChannel(tempDir('flowrun-evil-channel-'), [...hostile, { ...pythonPackage('3.11.9', 'h9a8b7c6_0_cpython'), depends: [] }]);
+  });
+  afterAll(async () => {
+    await evil?.stop();
+  });
 
   it.each([
     ['a paths.json entry climbing out with ../', 'evil-paths', 'unsafe path'],
@@ -265,10 +290,12 @@ describe('conda install: hostile package metadata writes nothing outside the pre
     ['an index.json naming another package', 'evil-index', 'says it is python-3.11.9-0'],
     ['a paths.json path_type that does not match the archive', 'evil-type', 'is a softlink, but the archive has a hardlink'],
   ])('refuses %s (ENV_PACKAGE_INVALID)', async (_what, name, says) => {
-    const repo = await (await fetch(`${evil.url}/noarch/repodata.json`)).json() as { 'packages.conda': Record<string, Rec> };
-    const linux = await (await fetch(`${evil.url}/linux-64/repodata.json`)).json() as { 'packages.conda': Record<string, Rec> };
+    const repo = (await (await fetch(`${evil.url}/noarch/repodata.json`)).json()) as { 'packages.conda': Record<string, Rec> };
+    const linux = (await (await fetch(`${evil.url}/linux-64/repodata.json`)).json()) as { 'packages.conda': Record<string, Rec> };
     const entry = (subdir: string, file: string, r: Rec) => ({ name: r.name, version: r.version, build: r.build, url: `${evil.url}/${subdir}/${file}`, sha256: r.sha256 });
-    const packages = Object.entries(repo['packages.conda']).filter(([, r]) => r.name === name).map(([f, r]) => entry('noarch', f, r));
+    const packages = Object.entries(repo['packages.conda'])
+      .filter(([, r]) => r.name === name)
+      .map(([f, r]) => entry('noarch', f, r));
     if (name === 'evil-entry') packages.push(...Object.entries(linux['packages.conda']).map(([f, r]) => entry('linux-64', f, r)));
     const e = await refused(Buffer.from(JSON.stringify({ schema: 'flowrun.conda-lock/1', platform: 'linux-64', packages })));
     expect(e.code).toBe('ENV_PACKAGE_INVALID');

@@ -10,16 +10,25 @@ import { tempDir } from '../helpers/cli.js';
 import { type TestChannel, startChannel } from '../helpers/conda-channel.js';
 
 let channel: TestChannel;
-beforeAll(async () => { channel = await startChannel(tempDir('flowrun-channel-')); });
-afterAll(async () => { await channel?.stop(); });
-beforeEach(() => { process.env.FLOW_CACHE_DIR = join(tempDir(), 'cache'); });
+beforeAll(async () => {
+  channel = await startChannel(tempDir('flowrun-channel-'));
+});
+afterAll(async () => {
+  await channel?.stop();
+});
+beforeEach(() => {
+  process.env.FLOW_CACHE_DIR = join(tempDir(), 'cache');
+});
 
 const spec = (packages: Record<string, string>, python?: string): CondaSpec => ({ packages, ...(python ? { python } : {}), channels: [channel.url] });
 const solve = async (s: CondaSpec, target = hostTarget()) => parseCondaLock((await resolveCondaLock(s, { steps: ['start'], refresh: true, target })).lock);
 const pick = (lock: CondaLock) => Object.fromEntries(lock.packages.map((p) => [p.name, `${p.version}=${p.build}`]));
 
 async function failure(s: CondaSpec, target = hostTarget()) {
-  const e = await solve(s, target).then(() => undefined, (x: unknown) => x);
+  const e = await solve(s, target).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   if (!isFlowError(e)) throw new Error(`expected a FlowError, got ${String(e)}`);
   return e;
 }
@@ -29,7 +38,11 @@ describe('conda solve: virtual packages, match specs, platform', () => {
     const lock = await solve(spec({ minipip: '23.0', libdemo: '3.3' }, '3.11'));
     expect(lock.platform).toBe('linux-64');
     expect(pick(lock)).toEqual({
-      'ca-demo': '2024.2.2=hbcca054_0', libdemo: '3.3.0=hb9d3cd8_3', minipip: '23.0=pyhd8ed1ab_0', python: '3.11.9=h9a8b7c6_0_cpython', tzdata: '2024a=h0c530f3_0',
+      'ca-demo': '2024.2.2=hbcca054_0',
+      libdemo: '3.3.0=hb9d3cd8_3',
+      minipip: '23.0=pyhd8ed1ab_0',
+      python: '3.11.9=h9a8b7c6_0_cpython',
+      tzdata: '2024a=h0c530f3_0',
     });
     expect(lock.packages.every((p) => !p.name.startsWith('__') && p.url.startsWith(channel.url))).toBe(true);
   });
@@ -60,15 +73,22 @@ describe('conda solve: virtual packages, match specs, platform', () => {
 
   it('a remote linux-64 target uses the documented defaults (glibc 2.28, __cuda only for a GPU step), overridable the same way', async () => {
     const cpu = remoteTarget({}, {});
-    expect(cpu).toEqual({ platform: 'linux-64', source: 'remote-default', virtualPackages: [
-      { name: '__archspec', version: '1', build: 'x86_64' }, { name: '__glibc', version: '2.28', build: '0' }, { name: '__linux', version: '4.18', build: '0' }, { name: '__unix', version: '0', build: '0' },
-    ] });
+    expect(cpu).toEqual({
+      platform: 'linux-64',
+      source: 'remote-default',
+      virtualPackages: [
+        { name: '__archspec', version: '1', build: 'x86_64' },
+        { name: '__glibc', version: '2.28', build: '0' },
+        { name: '__linux', version: '4.18', build: '0' },
+        { name: '__unix', version: '0', build: '0' },
+      ],
+    });
     expect(remoteTarget({ gpu: true }, {}).virtualPackages).toContainEqual({ name: '__cuda', version: '12.0', build: '0' });
     expect(remoteTarget({}, { CONDA_OVERRIDE_GLIBC: '2.17', CONDA_OVERRIDE_OSX: '13.0' }).virtualPackages.filter((v) => v.name === '__glibc' || v.name === '__osx')).toEqual([{ name: '__glibc', version: '2.17', build: '0' }]);
     expect(pick(await solve(spec({ 'needs-cuda': '*' }), remoteTarget({ gpu: true }, {})))).toEqual({ 'needs-cuda': '1.0=0' });
   });
 
-  it('an unsatisfiable spec is ENV_RESOLVE_FAILED with the solver\'s explanation naming the conflicting packages', async () => {
+  it("an unsatisfiable spec is ENV_RESOLVE_FAILED with the solver's explanation naming the conflicting packages", async () => {
     const e = await failure(spec({ oldlib: '*' }, '3.12'));
     expect(e).toMatchObject({ code: 'ENV_RESOLVE_FAILED', exitCode: 4, location: { step: 'start' } });
     expect(e.message).toContain("@conda({ packages: { 'oldlib': '*' }");
@@ -82,7 +102,7 @@ describe('conda solve: virtual packages, match specs, platform', () => {
     expect(e.message).toContain('for libdemo');
   });
 
-  it('host detection: __unix, __linux (kernel), __glibc (from Node\'s report) and __archspec on this Linux machine', () => {
+  it("host detection: __unix, __linux (kernel), __glibc (from Node's report) and __archspec on this Linux machine", () => {
     const names = hostTarget({}).virtualPackages.map((v) => v.name);
     expect(names).toEqual(expect.arrayContaining(['__archspec', '__glibc', '__linux', '__unix']));
     const glibc = hostTarget({}).virtualPackages.find((v) => v.name === '__glibc')!;
@@ -92,14 +112,23 @@ describe('conda solve: virtual packages, match specs, platform', () => {
 
 describe('conda environments in prepareEnvironments', () => {
   const graph = (decorators: FlowGraph['steps'][number]['decorators']): FlowGraph => ({
-    schema: GRAPH_SCHEMA, file: 'flow.ts', flow: 'F', line: 1, params: [], order: ['start'], decorators: [],
+    schema: GRAPH_SCHEMA,
+    file: 'flow.ts',
+    flow: 'F',
+    line: 1,
+    params: [],
+    order: ['start'],
+    decorators: [],
     steps: [{ name: 'start', line: 7, async: false, takesInputs: false, transitions: [], next: [], type: 'end', decorators, assigns: [], in: [] }],
   });
 
   it('a @conda step that runs on AWS Batch is solved for the remote linux-64 target and not installed here (the container installs it)', async () => {
     const store = LocalStore.open(join(tempDir(), 'store'));
     const before = channel.downloads();
-    const g = graph([{ name: 'conda', options: { packages: { hello: '1.*' }, channels: [channel.url] } }, { name: 'batch', options: {} }]);
+    const g = graph([
+      { name: 'conda', options: { packages: { hello: '1.*' }, channels: [channel.url] } },
+      { name: 'batch', options: {} },
+    ]);
     const out = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), conda: true, remoteSteps: new Map([['start', { gpu: false }]]) });
     const env = out.conda.get('start')!;
     expect(env.prefix).toBe('');
@@ -124,7 +153,10 @@ describe('conda environments in prepareEnvironments', () => {
     const lock = await solve(spec({ hello: '1.*' }));
     const hash = store.putObjectSync(Buffer.from(JSON.stringify({ ...lock, platform: 'osx-arm64' })));
     const g = graph([{ name: 'conda', options: { packages: { hello: '1.*' }, channels: [channel.url] } }]);
-    const e = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), recordedConda: { start: { kind: 'conda', spec: spec({ hello: '1.*' }), lock: hash } } }).then(() => undefined, (x: unknown) => x);
+    const e = await prepareEnvironments({ graph: g, store, projectRoot: tempDir(), recordedConda: { start: { kind: 'conda', spec: spec({ hello: '1.*' }), lock: hash } } }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(e).toMatchObject({ code: 'ENV_PLATFORM_MISMATCH', exitCode: 4, location: { step: 'start' } });
     expect((e as Error).message).toContain('was solved for osx-arm64, but this machine is linux-64');
   });

@@ -12,11 +12,17 @@ const bz2 = (tar: Buffer) => execFileSync('bzip2', ['-c'], { input: tar });
 describe('conda archive extraction', () => {
   it('writes files with their modes, in-directory links, and info/ (the linker reads it)', async () => {
     const prefix = tempDir();
-    const files = await extractCondaPackage(bz2(rawTar([
-      { path: 'info/index.json', data: '{}' },
-      { path: 'bin/tool', data: '#!/bin/sh\n', mode: 0o755 },
-      { path: 'lib/link', symlink: '../bin/tool' },
-    ])), 'x-1-0.tar.bz2', prefix);
+    const files = await extractCondaPackage(
+      bz2(
+        rawTar([
+          { path: 'info/index.json', data: '{}' },
+          { path: 'bin/tool', data: '#!/bin/sh\n', mode: 0o755 },
+          { path: 'lib/link', symlink: '../bin/tool' },
+        ]),
+      ),
+      'x-1-0.tar.bz2',
+      prefix,
+    );
     expect(files.sort()).toEqual(['bin/tool', 'info/index.json', 'lib/link']);
     expect(statSync(join(prefix, 'bin/tool')).mode & 0o777).toBe(0o755);
     expect(readlinkSync(join(prefix, 'lib/link'))).toBe('../bin/tool');
@@ -39,7 +45,18 @@ describe('conda archive extraction', () => {
     const prefix = tempDir();
     await extractCondaPackage(bz2(rawTar([{ path: 'bin/a', data: 'first' }])), 'a-1-0.tar.bz2', prefix);
     await expect(extractCondaPackage(bz2(rawTar([{ path: 'bin/a', data: 'second' }])), 'b-1-0.tar.bz2', prefix)).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('"bin/a" twice') });
-    await expect(extractCondaPackage(bz2(rawTar([{ path: 'bin/b', symlink: 'a' }, { path: 'bin/b', data: 'through the link' }])), 'c-1-0.tar.bz2', prefix)).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE' });
+    await expect(
+      extractCondaPackage(
+        bz2(
+          rawTar([
+            { path: 'bin/b', symlink: 'a' },
+            { path: 'bin/b', data: 'through the link' },
+          ]),
+        ),
+        'c-1-0.tar.bz2',
+        prefix,
+      ),
+    ).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE' });
     expect(readFileSync(join(prefix, 'bin/a'), 'utf8')).toBe('first');
     expect(lstatSync(join(prefix, 'bin/a')).isFile()).toBe(true);
   });
@@ -74,8 +91,7 @@ function zstdFrame(blocks: { raw: Buffer } | { rle: number; bytes: number }): Bu
   return Buffer.concat(parts);
 }
 
-const condaOf = (members: Record<string, Buffer>, level: 0 | 9 = 0) =>
-  Buffer.from(zipSync(Object.fromEntries(Object.entries(members).map(([k, v]) => [k, [new Uint8Array(v), { level }]]))));
+const condaOf = (members: Record<string, Buffer>, level: 0 | 9 = 0) => Buffer.from(zipSync(Object.fromEntries(Object.entries(members).map(([k, v]) => [k, [new Uint8Array(v), { level }]]))));
 
 describe('conda archive size bound (decompression bombs)', () => {
   const MiB = 1024 * 1024;
@@ -90,8 +106,7 @@ describe('conda archive size bound (decompression bombs)', () => {
     const bound = pkg.length + 1024;
     expect(info.length).toBeGreaterThan(1024);
     const refused = tempDir();
-    await expect(extractCondaPackage(archive, 'p-1-0.conda', refused, { maxUnpackedBytes: bound }))
-      .rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('p-1-0.conda unpacks to more than ') });
+    await expect(extractCondaPackage(archive, 'p-1-0.conda', refused, { maxUnpackedBytes: bound })).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('p-1-0.conda unpacks to more than ') });
     expect(readdirSync(refused)).toEqual([]);
   });
 
@@ -99,24 +114,24 @@ describe('conda archive size bound (decompression bombs)', () => {
     const bomb = condaOf({ 'pkg-b-1-0.tar.zst': zstdFrame({ rle: 0, bytes: 64 * MiB }) });
     expect(bomb.length).toBeLessThan(4096);
     const dir = tempDir();
-    await expect(extractCondaPackage(bomb, 'b-1-0.conda', dir, { maxUnpackedBytes: MiB }))
-      .rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('unpacks to more than 1.0 MiB') });
+    await expect(extractCondaPackage(bomb, 'b-1-0.conda', dir, { maxUnpackedBytes: MiB })).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('unpacks to more than 1.0 MiB') });
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('a zip member declaring more than the bound is refused before it is inflated', async () => {
     const bomb = condaOf({ 'pkg-d-1-0.tar.zst': Buffer.alloc(8 * MiB) }, 9);
     expect(bomb.length).toBeLessThan(64 * 1024);
-    await expect(extractCondaPackage(bomb, 'd-1-0.conda', tempDir(), { maxUnpackedBytes: MiB }))
-      .rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('d-1-0.conda unpacks to more than 1.0 MiB') });
+    await expect(extractCondaPackage(bomb, 'd-1-0.conda', tempDir(), { maxUnpackedBytes: MiB })).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('d-1-0.conda unpacks to more than 1.0 MiB') });
   });
 
   it('a bzip2 bomb stops at the bound; a package of several bzip2 streams unpacks whole, as bzip2 -d does', async () => {
     const dir = tempDir();
-    await expect(extractCondaPackage(bz2(Buffer.alloc(8 * MiB)), 'z-1-0.tar.bz2', dir, { maxUnpackedBytes: MiB }))
-      .rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('z-1-0.tar.bz2 unpacks to more than 1.0 MiB') });
+    await expect(extractCondaPackage(bz2(Buffer.alloc(8 * MiB)), 'z-1-0.tar.bz2', dir, { maxUnpackedBytes: MiB })).rejects.toMatchObject({ code: 'ENV_ARCHIVE_UNSAFE', message: expect.stringContaining('z-1-0.tar.bz2 unpacks to more than 1.0 MiB') });
     expect(readdirSync(dir)).toEqual([]);
-    const tar = rawTar([{ path: 'bin/a', data: 'a'.repeat(5000) }, { path: 'bin/b', data: 'b'.repeat(5000) }]);
+    const tar = rawTar([
+      { path: 'bin/a', data: 'a'.repeat(5000) },
+      { path: 'bin/b', data: 'b'.repeat(5000) },
+    ]);
     const split = Buffer.concat([bz2(tar.subarray(0, 4096)), bz2(tar.subarray(4096))]);
     const whole = tempDir();
     expect((await extractCondaPackage(split, 's-1-0.tar.bz2', whole)).sort()).toEqual(['bin/a', 'bin/b']);

@@ -11,7 +11,9 @@ beforeAll(async () => {
   for (const v of ['1.0.0', '2.0.0']) await registry.publish('flowrun-probe', v);
   await registry.publish('flowrun-replay-probe', '1.0.0');
 });
-afterAll(async () => { await registry?.stop(); });
+afterAll(async () => {
+  await registry?.stop();
+});
 
 /** Two steps pinning their own versions of one package, and a step without @npm. */
 function versionsFlow(first: string, second: string): string {
@@ -122,14 +124,16 @@ describe('@npm environments', () => {
   });
 
   it('replay installs the recorded lock after a newer version was published, and works offline from the cache', async () => {
-    const cwd = await tempProject({ 'flow.ts': `import { FlowSpec, step, npm } from 'flowrun';
+    const cwd = await tempProject({
+      'flow.ts': `import { FlowSpec, step, npm } from 'flowrun';
 export default class ReplayEnv extends FlowSpec {
   version!: string;
   @npm({ packages: { 'flowrun-replay-probe': '^1.0.0' } })
   @step async start() { this.version = (await import('flowrun-replay-probe')).default.version; this.next(this.end); }
   @step end() {}
 }
-` });
+`,
+    });
     const env = registry.env(tempDir());
     expect((await flow(['run', 'flow.ts'], { cwd, env })).exitCode).toBe(0);
     expect(await get(cwd, env, 'run-1/start', 'version')).toBe('1.0.0');
@@ -179,7 +183,7 @@ export default class ReplayEnv extends FlowSpec {
     expect(readFileSync(join(dir, 'package-lock.json'), 'utf8')).toContain('"version": "1.0.0"');
   });
 
-  it('an unknown package or an unsatisfiable range fails before the run with npm\'s message, naming the step and spec', async () => {
+  it("an unknown package or an unsatisfiable range fails before the run with npm's message, naming the step and spec", async () => {
     const env = registry.env(tempDir());
     const unknown = await tempProject({ 'flow.ts': versionsFlow('^1.0.0', '^1.0.0').replace("'flowrun-probe': '^1.0.0' } })\n  @step async other", "'flowrun-nope': '^1.0.0' } })\n  @step async other") });
     const r = await flow(['run', 'flow.ts'], { cwd: unknown, env });

@@ -10,13 +10,14 @@ function stepNode(name: string, decorators: StepNode['decorators'] = []): StepNo
 }
 
 const graph: FlowGraph = {
-  schema: GRAPH_SCHEMA, file: 'f.ts', flow: 'F', line: 1, params: [], order: ['start', 'fit', 'end'],
+  schema: GRAPH_SCHEMA,
+  file: 'f.ts',
+  flow: 'F',
+  line: 1,
+  params: [],
+  order: ['start', 'fit', 'end'],
   decorators: [{ name: 'npmBase', options: { packages: { lodash: '^4.17.0', zod: '^3.0.0' }, node: '>=20' } }],
-  steps: [
-    stepNode('start'),
-    stepNode('fit', [{ name: 'npm', options: { packages: { zod: '3.22.0', 'left-pad': '1.3.0' } } }]),
-    stepNode('end'),
-  ],
+  steps: [stepNode('start'), stepNode('fit', [{ name: 'npm', options: { packages: { zod: '3.22.0', 'left-pad': '1.3.0' } } }]), stepNode('end')],
 };
 
 describe('@npm specs', () => {
@@ -29,8 +30,7 @@ describe('@npm specs', () => {
   });
 
   it('@condaBase and @conda merge the same way; the spec becomes solver match specs', () => {
-    const g: FlowGraph = { ...graph, decorators: [{ name: 'condaBase', options: { packages: { numpy: '>=1.26' }, python: '3.11.*', channels: ['https://c.example/x'] } }],
-      steps: [stepNode('start', [{ name: 'conda', options: { packages: { hello: '1.*', numpy: '*' } } }]), stepNode('end')] };
+    const g: FlowGraph = { ...graph, decorators: [{ name: 'condaBase', options: { packages: { numpy: '>=1.26' }, python: '3.11.*', channels: ['https://c.example/x'] } }], steps: [stepNode('start', [{ name: 'conda', options: { packages: { hello: '1.*', numpy: '*' } } }]), stepNode('end')] };
     const spec = condaSpecOf(g, 'start')!;
     expect(spec).toEqual({ packages: { hello: '1.*', numpy: '*' }, python: '3.11.*', channels: ['https://c.example/x'] });
     expect(matchSpecs(spec)).toEqual(['hello 1.*', 'numpy', 'python 3.11.*']);
@@ -54,13 +54,18 @@ describe('@npm specs', () => {
     expect(matchSpecs({ packages: { numpy: '1.26', pandas: '' }, python: '3.11' })).toEqual(['numpy 1.26.*', 'pandas', 'python 3.11.*']);
   });
 
-  it('lists a lock\'s packages, nested ones by install path, skipping the root and links', () => {
-    const lock = Buffer.from(JSON.stringify({ lockfileVersion: 3, packages: {
-      '': { name: 'flowrun-env', dependencies: { a: '^1' } },
-      'node_modules/a': { version: '1.2.0' },
-      'node_modules/a/node_modules/@s/b': { version: '0.1.0' },
-      'node_modules/linked': { link: true },
-    } }));
+  it("lists a lock's packages, nested ones by install path, skipping the root and links", () => {
+    const lock = Buffer.from(
+      JSON.stringify({
+        lockfileVersion: 3,
+        packages: {
+          '': { name: 'flowrun-env', dependencies: { a: '^1' } },
+          'node_modules/a': { version: '1.2.0' },
+          'node_modules/a/node_modules/@s/b': { version: '0.1.0' },
+          'node_modules/linked': { link: true },
+        },
+      }),
+    );
     expect(lockedPackages(lock)).toEqual([
       { path: 'node_modules/a', name: 'a', version: '1.2.0' },
       { path: 'node_modules/a/node_modules/@s/b', name: '@s/b', version: '0.1.0' },

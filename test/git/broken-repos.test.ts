@@ -63,7 +63,10 @@ describe('repositories in unusual states', () => {
       writeFileSync(join(dir, 'a.txt'), 'a');
       writeFileSync(join(dir, '.git/index'), 'DIRC-but-broken');
       for (const call of [() => captureGit(dir, { impl }), () => listProjectFiles(dir, { impl })]) {
-        const err = await call().then(() => undefined, (e: unknown) => e);
+        const err = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(isFlowError(err) && err.code).toBe('GIT_INDEX_CORRUPT');
         expect(isFlowError(err) && err.exitCode).toBe(4);
       }

@@ -33,7 +33,10 @@ function gitEnv(): NodeJS.ProcessEnv {
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', '-c', 'init.defaultBranch=main', '-c', 'commit.gpgsign=false', '-c', 'protocol.file.allow=always', ...args], {
-    cwd, env: gitEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+    env: gitEnv(),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
 }
 
@@ -85,7 +88,10 @@ async function rebuild(repo: string, state: GitState, applyImpl: GitImpl): Promi
 function randomish(n: number, seed: number): Buffer {
   const b = Buffer.alloc(n);
   let x = seed;
-  for (let i = 0; i < n; i++) { x = (x * 1103515245 + 12345) >>> 0; b[i] = x >>> 24; }
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
   return b;
 }
 
@@ -125,14 +131,15 @@ describe('stripCredentials', () => {
 
   it('never leaves any part of a password with /, #, ? or @ in the result', () => {
     const chars = ['/', '#', '?', '@', ':', '%40'];
-    for (const a of chars) for (const b of chars) {
-      const password = `SECRET${a}part${b}TAIL`;
-      for (const url of [`https://user:${password}@host.example/o/r.git`, `ssh://git:${password}@host.example/o/r.git`, `git:${password}@host.example:o/r.git`]) {
-        const out = stripCredentials(url);
-        expect(out, url).not.toMatch(/SECRET|part|TAIL/);
-        expect(out, url).toContain('host.example');
+    for (const a of chars)
+      for (const b of chars) {
+        const password = `SECRET${a}part${b}TAIL`;
+        for (const url of [`https://user:${password}@host.example/o/r.git`, `ssh://git:${password}@host.example/o/r.git`, `git:${password}@host.example:o/r.git`]) {
+          const out = stripCredentials(url);
+          expect(out, url).not.toMatch(/SECRET|part|TAIL/);
+          expect(out, url).toContain('host.example');
+        }
       }
-    }
   });
 });
 
@@ -273,7 +280,7 @@ describe('captureGit', () => {
     expect(states.cli!.patch).toMatch(/^delta \d+$/m); // the JS applier above decoded a real git delta
   });
 
-  it('keeps a tracked credentials file\'s uncommitted changes out of the patch (both impls); the rest still rebuilds exactly', async () => {
+  it("keeps a tracked credentials file's uncommitted changes out of the patch (both impls); the rest still rebuilds exactly", async () => {
     const repo = repoWith({ '.npmrc': 'registry=https://r.example.com/\n', 'tls/server.key': 'committed\n', 'src/a.ts': 'a\n', '.env.example': 'A=\n' });
     write(repo, '.npmrc', 'registry=https://r.example.com/\n//r.example.com/:_authToken=npm_PATCH_CANARY\n');
     write(repo, 'tls/server.key', 'PATCH_CANARY key\n');
@@ -505,7 +512,9 @@ describe('listProjectFiles', () => {
   it('lists tracked + untracked-not-ignored files, never .flow/ or node_modules/, byte-order sorted', async () => {
     const repo = repoWith({
       '.gitignore': '*.log\nbuild/\n',
-      'b.ts': 'b', 'a.ts': 'a', 'Z.ts': 'z',
+      'b.ts': 'b',
+      'a.ts': 'a',
+      'Z.ts': 'z',
       'node_modules/tracked/index.js': 'tracked dep',
       '.flow/tracked-record.json': '{}',
       'sub/node_modules/x.js': 'nested dep',

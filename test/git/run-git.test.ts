@@ -30,7 +30,9 @@ const COMMANDS = [
 ];
 
 const savedPath = process.env.PATH;
-afterEach(() => { process.env.PATH = savedPath; });
+afterEach(() => {
+  process.env.PATH = savedPath;
+});
 
 /**
  * A `git` first on PATH that records its parent's pid, then runs the real one: with batching,
@@ -65,7 +67,7 @@ describe('runGit: commands started together run in one sh', () => {
     expect(new Set(pids).size).toBe(1);
   });
 
-  it('a run\'s git capture and file listing (as snapshotProject starts them) fork no git from this process', async () => {
+  it("a run's git capture and file listing (as snapshotProject starts them) fork no git from this process", async () => {
     const dir = repo();
     const parents = recordingGit();
     const [state, files] = await Promise.all([captureGit(dir, { impl: 'cli' }), listProjectFiles(dir, { impl: 'cli' })]);

@@ -71,12 +71,26 @@ function expectSteps(fx: Loaded, order: string[], expected: Record<string, StepE
   expect(fx.graph.steps.map((s) => s.name)).toEqual(Object.keys(expected));
   expect(fx.graph.order).toEqual(order);
   const actual: StepShape[] = fx.graph.steps.map((s) => ({
-    name: s.name, type: s.type, next: s.next, in: s.in, line: s.line, foreach: s.foreach, doc: s.doc, async: s.async,
+    name: s.name,
+    type: s.type,
+    next: s.next,
+    in: s.in,
+    line: s.line,
+    foreach: s.foreach,
+    doc: s.doc,
+    async: s.async,
     decorators: s.decorators,
   }));
   const wanted: StepShape[] = Object.entries(expected).map(([name, e]) => ({
-    name, type: e.type, next: e.next, in: e.in, line: lineOf(fx.text, e.at), foreach: e.foreach, doc: e.doc,
-    async: e.async ?? false, decorators: e.decorators ?? [],
+    name,
+    type: e.type,
+    next: e.next,
+    in: e.in,
+    line: lineOf(fx.text, e.at),
+    foreach: e.foreach,
+    doc: e.doc,
+    async: e.async ?? false,
+    decorators: e.decorators ?? [],
   }));
   expect(actual).toEqual(wanted);
   for (const [name, e] of Object.entries(expected)) {
@@ -101,7 +115,10 @@ function inline(body: string): { text: string; graph: FlowGraph | undefined; err
 
 function only(errors: FlowError[], code: string): FlowError {
   const hits = errors.filter((e) => e.code === code);
-  expect(hits.map((e) => e.message), `exactly one ${code} in ${JSON.stringify(errors.map((e) => e.code))}`).toHaveLength(1);
+  expect(
+    hits.map((e) => e.message),
+    `exactly one ${code} in ${JSON.stringify(errors.map((e) => e.code))}`,
+  ).toHaveLength(1);
   return hits[0]!;
 }
 
@@ -165,9 +182,7 @@ describe('extractGraph: valid flows', () => {
       end: { type: 'end', next: [], in: ['collect'], at: '@step end()' },
     });
     const start = fx.graph.steps[0]!;
-    expect(start.transitions).toEqual([
-      { targets: ['work'], foreach: 'items', line: lineOf(fx.text, "this.next(this.work, { foreach: 'items' })"), column: 5 },
-    ]);
+    expect(start.transitions).toEqual([{ targets: ['work'], foreach: 'items', line: lineOf(fx.text, "this.next(this.work, { foreach: 'items' })"), column: 5 }]);
   });
 
   it('nested foreach, each level properly joined', () => {
@@ -202,7 +217,11 @@ describe('extractGraph: valid flows', () => {
     expectSteps(fx, ['start', 'middle', 'undocumented', 'end'], {
       start: { type: 'linear', next: ['middle'], in: [], at: '@step start()', doc: 'Begin here.' },
       middle: {
-        type: 'linear', next: ['undocumented'], in: ['start'], at: '  middle() {', doc: 'The middle step.\nSpans two lines.',
+        type: 'linear',
+        next: ['undocumented'],
+        in: ['start'],
+        at: '  middle() {',
+        doc: 'The middle step.\nSpans two lines.',
         decorators: [dec('retry', { times: 1 }, lineOf(fx.text, '@retry({ times: 1 })'))],
       },
       undocumented: { type: 'linear', next: ['end'], in: ['middle'], at: '@step undocumented()' },
@@ -223,8 +242,12 @@ describe('extractGraph: valid flows', () => {
       { name: 'verbose', type: 'boolean', default: false, required: false, line: at(' verbose = ') },
       { name: 'layers', type: 'json', default: [64, 32, 16], help: 'layer sizes', required: false, line: at(' layers = ') },
       {
-        name: 'optimizer', type: 'json', default: { kind: 'adam', beta: [0.9, 0.999], nesterov: true },
-        help: 'optimizer settings', required: false, line: at(' optimizer = '),
+        name: 'optimizer',
+        type: 'json',
+        default: { kind: 'adam', beta: [0.9, 0.999], nesterov: true },
+        help: 'optimizer settings',
+        required: false,
+        line: at(' optimizer = '),
       },
       { name: 'batchSize', type: 'number', help: 'batch size', required: true, line: at(' batchSize!') },
       { name: 'extra', type: 'json', default: null, required: false, line: at(' extra = ') },
@@ -240,34 +263,29 @@ describe('extractGraph: valid flows', () => {
   it('every step decorator with literal options, and @npmBase/@condaBase on the class', () => {
     const fx = load('decorators.ts');
     const at = (needle: string) => lineOf(fx.text, needle);
-    expect(fx.graph.decorators).toEqual([
-      dec('npmBase', { packages: { lodash: '^4.17.0' }, node: '>=20' }, at('@npmBase(')),
-      dec('condaBase', { packages: { numpy: '1.26.*' }, python: '3.11', channels: ['conda-forge'] }, at('@condaBase(')),
-    ]);
+    expect(fx.graph.decorators).toEqual([dec('npmBase', { packages: { lodash: '^4.17.0' }, node: '>=20' }, at('@npmBase(')), dec('condaBase', { packages: { numpy: '1.26.*' }, python: '3.11', channels: ['conda-forge'] }, at('@condaBase('))]);
     expect(fx.graph.line).toBe(at('export default class DecoratedFlow'));
     expectSteps(fx, ['start', 'compute', 'envs', 'end'], {
       start: {
-        type: 'linear', next: ['compute'], in: [], at: '@step start()',
-        decorators: [
-          dec('retry', { times: 3, minutesBetween: 0.5 }, at('@retry({')),
-          dec('timeout', { seconds: 30, minutes: 1, hours: 0 }, at('@timeout(')),
-          dec('catchError', { var: 'failure', printException: false }, at('@catchError(')),
-        ],
+        type: 'linear',
+        next: ['compute'],
+        in: [],
+        at: '@step start()',
+        decorators: [dec('retry', { times: 3, minutesBetween: 0.5 }, at('@retry({')), dec('timeout', { seconds: 30, minutes: 1, hours: 0 }, at('@timeout(')), dec('catchError', { var: 'failure', printException: false }, at('@catchError('))],
       },
       compute: {
-        type: 'linear', next: ['envs'], in: ['start'], at: '@step compute()',
-        decorators: [
-          dec('resources', { cpu: 2, memory: 4096, gpu: 1 }, at('@resources(')),
-          dec('batch', { queue: 'gpu-queue', image: 'node:20', cpu: 4, memory: 8192, gpu: 0 }, at('@batch(')),
-        ],
+        type: 'linear',
+        next: ['envs'],
+        in: ['start'],
+        at: '@step compute()',
+        decorators: [dec('resources', { cpu: 2, memory: 4096, gpu: 1 }, at('@resources(')), dec('batch', { queue: 'gpu-queue', image: 'node:20', cpu: 4, memory: 8192, gpu: 0 }, at('@batch('))],
       },
       envs: {
-        type: 'linear', next: ['end'], in: ['compute'], at: '@step envs()',
-        decorators: [
-          dec('npm', { packages: { 'left-pad': '1.3.0', zod: '^3' }, node: '20' }, at('@npm({')),
-          dec('conda', { packages: { pandas: '>=2' }, python: '3.12', channels: ['conda-forge', 'defaults'] }, at('@conda({')),
-          dec('environment', { vars: { MODE: 'fast', LEVEL: '3' } }, at('@environment(')),
-        ],
+        type: 'linear',
+        next: ['end'],
+        in: ['compute'],
+        at: '@step envs()',
+        decorators: [dec('npm', { packages: { 'left-pad': '1.3.0', zod: '^3' }, node: '20' }, at('@npm({')), dec('conda', { packages: { pandas: '>=2' }, python: '3.12', channels: ['conda-forge', 'defaults'] }, at('@conda({')), dec('environment', { vars: { MODE: 'fast', LEVEL: '3' } }, at('@environment('))],
       },
       end: { type: 'end', next: [], in: ['envs'], at: '@step end()', decorators: [dec('retry', {}, lineOf(fx.text, '@retry', 2))] },
     });
@@ -276,13 +294,14 @@ describe('extractGraph: valid flows', () => {
   it("namespace import: import * as fr from 'flowrun'", () => {
     const fx = load('namespace.ts');
     expect(fx.graph.flow).toBe('NamespaceFlow');
-    expect(fx.graph.params).toEqual([
-      { name: 'count', type: 'number', default: 3, help: 'how many', required: false, line: lineOf(fx.text, 'count = 3') },
-    ]);
+    expect(fx.graph.params).toEqual([{ name: 'count', type: 'number', default: 3, help: 'how many', required: false, line: lineOf(fx.text, 'count = 3') }]);
     expectSteps(fx, ['start', 'each', 'gather', 'end'], {
       start: { type: 'foreach', next: ['each'], foreach: 'items', in: [], at: '@fr.step start()' },
       each: {
-        type: 'linear', next: ['gather'], in: ['start'], at: '@fr.step each()',
+        type: 'linear',
+        next: ['gather'],
+        in: ['start'],
+        at: '@fr.step each()',
         decorators: [dec('retry', { times: 2 }, lineOf(fx.text, '@fr.retry('))],
       },
       gather: { type: 'join', next: ['end'], in: ['each'], at: '@fr.step gather(' },
@@ -293,13 +312,14 @@ describe('extractGraph: valid flows', () => {
   it('renamed imports (FlowSpec as Base, step as s, ...) and user decorators are ignored', () => {
     const fx = load('renamed.ts');
     expect(fx.graph.flow).toBe('RenamedFlow');
-    expect(fx.graph.params).toEqual([
-      { name: 'start_value', type: 'number', default: 7, help: 'seed-ish', required: false, line: lineOf(fx.text, 'start_value = 7') },
-    ]);
+    expect(fx.graph.params).toEqual([{ name: 'start_value', type: 'number', default: 7, help: 'seed-ish', required: false, line: lineOf(fx.text, 'start_value = 7') }]);
     expectSteps(fx, ['start', 'left', 'right', 'join', 'end'], {
       start: { type: 'branch', next: ['left', 'right'], in: [], at: '@s start()' },
       left: {
-        type: 'linear', next: ['join'], in: ['start'], at: '@s left()',
+        type: 'linear',
+        next: ['join'],
+        in: ['start'],
+        at: '@s left()',
         decorators: [dec('retry', { times: 4 }, lineOf(fx.text, '@again('))],
       },
       right: { type: 'linear', next: ['join'], in: ['start'], at: '@s right()' },
@@ -326,7 +346,10 @@ describe('extractGraph: valid flows', () => {
   it('a local base flow class: steps and params are inherited, overrides replace the base step', () => {
     const fx = load('inherit.ts');
     expect(fx.graph.flow).toBe('ChildFlow');
-    expect(fx.graph.params.map((p) => [p.name, p.type, p.default])).toEqual([['alpha', 'number', 1], ['beta', 'string', 'b']]);
+    expect(fx.graph.params.map((p) => [p.name, p.type, p.default])).toEqual([
+      ['alpha', 'number', 1],
+      ['beta', 'string', 'b'],
+    ]);
     expectSteps(fx, ['start', 'work', 'extra', 'end'], {
       start: { type: 'linear', next: ['work'], in: [], at: '@step start()' },
       work: { type: 'linear', next: ['extra'], in: ['start'], at: '@step override work()' },
@@ -356,16 +379,7 @@ describe('extractGraph: valid flows', () => {
   });
 
   it('class JSDoc is kept when class decorators stand between the doc and `export`', () => {
-    const text = [
-      `import { FlowSpec, step, npmBase } from 'flowrun';`,
-      ``,
-      `/** Flow with a base environment. */`,
-      `@npmBase({ packages: { lodash: '^4' } })`,
-      `export default class F extends FlowSpec {`,
-      `  @step start() { this.next(this.end); }`,
-      `  @step end() {}`,
-      `}`,
-    ].join('\n');
+    const text = [`import { FlowSpec, step, npmBase } from 'flowrun';`, ``, `/** Flow with a base environment. */`, `@npmBase({ packages: { lodash: '^4' } })`, `export default class F extends FlowSpec {`, `  @step start() { this.next(this.end); }`, `  @step end() {}`, `}`].join('\n');
     const { graph, errors } = extractGraph('doc-dec.ts', text);
     expect(errors).toEqual([]);
     expect(graph!.decorators.map((d) => d.name)).toEqual(['npmBase']);
@@ -507,7 +521,10 @@ describe('extractGraph: GRAPH_DYNAMIC_NEXT', () => {
     const all = [...r.errors, ...validateGraph(r.graph!)];
     expect(all.map((e) => e.code)).toContain('GRAPH_DYNAMIC_NEXT');
     const missing = all.filter((e) => e.code === 'GRAPH_MISSING_NEXT' && e.location.step === 'start');
-    expect(missing.map((e) => e.message), 'start does call next(); "never calls this.next" is false').toEqual([]);
+    expect(
+      missing.map((e) => e.message),
+      'start does call next(); "never calls this.next" is false',
+    ).toEqual([]);
   });
 });
 
@@ -528,7 +545,11 @@ describe('extractGraph: DECORATOR_INVALID', () => {
   it('ill-typed options: a string for a number, a fraction for an integer, below the minimum', () => {
     const r = inline(`  @resources({ cpu: 'two', memory: 1.5 })\n  @step start() { this.next(this.a); }\n  @retry({ times: -1 })\n  @step a() { this.next(this.end); }\n${END}`);
     const errs = r.errors.filter((e) => e.code === 'DECORATOR_INVALID');
-    expect(errs.map((e) => [e.location.line, e.location.step])).toEqual([[4, 'start'], [4, 'start'], [6, 'a']]);
+    expect(errs.map((e) => [e.location.line, e.location.step])).toEqual([
+      [4, 'start'],
+      [4, 'start'],
+      [6, 'a'],
+    ]);
     expect(errs[0]!.message).toMatch(/'cpu' must be a number/);
     expect(errs[1]!.message).toMatch(/'memory' must be a whole number/);
     expect(errs[2]!.message).toMatch(/'times' must be at least 0/);
@@ -595,7 +616,10 @@ describe('extractGraph: PARAM_TYPE', () => {
   it('no literal default and no declared type', () => {
     const r = inline(`  @param({ help: 'h' }) x;\n  @param() y = Date.now();\n  @step start() { this.next(this.end); }\n${END}`);
     const errs = r.errors.filter((e) => e.code === 'PARAM_TYPE');
-    expect(errs.map((e) => [e.location.param, e.location.line])).toEqual([['x', 4], ['y', 5]]);
+    expect(errs.map((e) => [e.location.param, e.location.line])).toEqual([
+      ['x', 4],
+      ['y', 5],
+    ]);
     expect(errs[0]!.fix).toContain("type: 'number'");
     expect(errs.every((e) => e.exitCode === ExitCode.usage)).toBe(true);
     // the params that could not be typed are left out of the graph

@@ -14,10 +14,7 @@ import { validateGraph } from '../../src/graph/validate.js';
 // ---------------------------------------------------------------------------------------------
 // the generated model
 
-type Block =
-  | { kind: 'linear' }
-  | { kind: 'branch'; arms: Block[][] }
-  | { kind: 'foreach'; body: Block[] };
+type Block = { kind: 'linear' } | { kind: 'branch'; arms: Block[][] } | { kind: 'foreach'; body: Block[] };
 
 interface ModelStep {
   name: string;
@@ -45,11 +42,7 @@ const linearArb: fc.Arbitrary<Block> = fc.constant({ kind: 'linear' });
 function blockArb(depth: number): fc.Arbitrary<Block> {
   if (depth === 0) return linearArb;
   const seq = seqArb(depth - 1, 2);
-  return fc.oneof(
-    { arbitrary: linearArb, weight: 3 },
-    { arbitrary: fc.array(seq, { minLength: 2, maxLength: 3 }).map((arms): Block => ({ kind: 'branch', arms })), weight: 1 },
-    { arbitrary: seq.map((body): Block => ({ kind: 'foreach', body })), weight: 1 },
-  );
+  return fc.oneof({ arbitrary: linearArb, weight: 3 }, { arbitrary: fc.array(seq, { minLength: 2, maxLength: 3 }).map((arms): Block => ({ kind: 'branch', arms })), weight: 1 }, { arbitrary: seq.map((body): Block => ({ kind: 'foreach', body })), weight: 1 });
 }
 
 function seqArb(depth: number, maxLength: number): fc.Arbitrary<Block[]> {
@@ -91,7 +84,12 @@ function buildModel(c: FlowCase): Model {
   const fresh = (prefix: string) => `${prefix}${counter++}`;
   const add = (name: string, type: StepType, next: string[], foreach?: string): string => {
     const s: ModelStep = {
-      name, type, next, async: rand() < 0.3, ifElse: rand() < 0.2, artifact: rand() < 0.5,
+      name,
+      type,
+      next,
+      async: rand() < 0.3,
+      ifElse: rand() < 0.2,
+      artifact: rand() < 0.5,
     };
     if (foreach !== undefined) s.foreach = foreach;
     if (rand() < 0.15) s.retry = Math.floor(rand() * 5);
@@ -149,12 +147,7 @@ interface Rendered {
 
 function render(model: Model): Rendered {
   const byName = new Map(model.steps.map((s) => [s.name, s]));
-  const out: string[] = [
-    `import { FlowSpec, step, retry, type Inputs } from 'flowrun';`,
-    ``,
-    `/** A generated flow. */`,
-    `export default class GenFlow extends FlowSpec {`,
-  ];
+  const out: string[] = [`import { FlowSpec, step, retry, type Inputs } from 'flowrun';`, ``, `/** A generated flow. */`, `export default class GenFlow extends FlowSpec {`];
   const lines = new Map<string, number>();
   const nextLines = new Map<string, number[]>();
   const retryLines = new Map<string, number>();
@@ -224,13 +217,28 @@ describe('property: random valid flows', () => {
         const parents = parentsOf(model);
         for (const m of model.steps) {
           const s = graph.steps.find((x) => x.name === m.name)!;
-          expect({
-            type: s.type, next: s.next, foreach: s.foreach, async: s.async, takesInputs: s.takesInputs,
-            line: s.line, in: [...s.in].sort(), transitions: s.transitions.map((t) => t.line),
-            decorators: s.decorators,
-          }, m.name).toEqual({
-            type: m.type, next: m.next, foreach: m.foreach, async: m.async, takesInputs: m.type === 'join',
-            line: r.lines.get(m.name), in: [...parents.get(m.name)!].sort(), transitions: r.nextLines.get(m.name) ?? [],
+          expect(
+            {
+              type: s.type,
+              next: s.next,
+              foreach: s.foreach,
+              async: s.async,
+              takesInputs: s.takesInputs,
+              line: s.line,
+              in: [...s.in].sort(),
+              transitions: s.transitions.map((t) => t.line),
+              decorators: s.decorators,
+            },
+            m.name,
+          ).toEqual({
+            type: m.type,
+            next: m.next,
+            foreach: m.foreach,
+            async: m.async,
+            takesInputs: m.type === 'join',
+            line: r.lines.get(m.name),
+            in: [...parents.get(m.name)!].sort(),
+            transitions: r.nextLines.get(m.name) ?? [],
             decorators: m.retry === undefined ? [] : [{ name: 'retry', options: { times: m.retry }, line: r.retryLines.get(m.name) }],
           });
           const expectedAssigns = [...(m.artifact ? [`${m.name}Value`] : []), ...(m.foreach !== undefined ? [m.foreach] : [])];
@@ -269,7 +277,10 @@ describe('property: random valid flows', () => {
         const graph = extract(r);
         const errors = validateGraph(graph);
         const cycles = errors.filter((e) => e.code === 'GRAPH_CYCLE');
-        expect(cycles.map((e) => e.message), JSON.stringify(errors.map((e) => e.code))).toHaveLength(1);
+        expect(
+          cycles.map((e) => e.message),
+          JSON.stringify(errors.map((e) => e.code)),
+        ).toHaveLength(1);
         const e = cycles[0]!;
 
         const m = /There is a loop in your flow: ([\w>-]+)\./.exec(e.message);

@@ -34,14 +34,20 @@ async function applyCli(dir: string, patch: string): Promise<void> {
   // The ceiling stops git from finding a repository *around* dir, which would make it apply
   // paths relative to that repository's top level (and silently skip the rest).
   const run = await runGit(dir, ['apply', '--whitespace=nowarn', '--binary', '-p1', '-'], {
-    input: patch, env: { GIT_CEILING_DIRECTORIES: dirname(dir) },
+    input: patch,
+    env: { GIT_CEILING_DIRECTORIES: dirname(dir) },
   });
   if (run.code !== 0) {
     throw patchError(run.stderr.trim().split('\n').slice(0, 3).join(' '), dir);
   }
 }
 
-interface Hunk { oldStart: number; oldLines: number; oldSide: string[]; newSide: string[] }
+interface Hunk {
+  oldStart: number;
+  oldLines: number;
+  oldSide: string[];
+  newSide: string[];
+}
 interface FilePatch {
   path: string;
   created: boolean;
@@ -56,7 +62,10 @@ interface FilePatch {
 /** Shaped like the FlowError the tests assert on (`code`); src never applies a patch, so the code is not catalogued. */
 class PatchFailed extends Error {
   readonly code = 'GIT_PATCH_FAILED';
-  constructor(message: string, readonly file?: string) {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
     super(message);
     this.name = 'PatchFailed';
   }
@@ -72,15 +81,20 @@ function parsePatch(patch: string): FilePatch[] {
   let i = 0;
   while (i < lines.length) {
     const line = lines[i]!;
-    if (!line.startsWith('diff --git ')) { i++; continue; }
+    if (!line.startsWith('diff --git ')) {
+      i++;
+      continue;
+    }
     const fp: FilePatch = { path: pathFromDiffLine(line), created: false, deleted: false, gitlink: false, hunks: [] };
     i++;
     for (; i < lines.length; i++) {
       const l = lines[i]!;
       if (l.startsWith('diff --git ')) break;
       let m: RegExpExecArray | null;
-      if ((m = /^new file mode (\d+)$/.exec(l))) { fp.created = true; fp.newMode = m[1]; }
-      else if (/^deleted file mode /.test(l)) fp.deleted = true;
+      if ((m = /^new file mode (\d+)$/.exec(l))) {
+        fp.created = true;
+        fp.newMode = m[1];
+      } else if (/^deleted file mode /.test(l)) fp.deleted = true;
       else if ((m = /^new mode (\d+)$/.exec(l))) fp.newMode = m[1];
       else if ((m = /^index [0-9a-f]+\.\.([0-9a-f]+)(?: (\d+))?$/.exec(l))) {
         fp.newOid = m[1];
@@ -109,15 +123,26 @@ function parsePatch(patch: string): FilePatch[] {
           // Lines are kept as Latin-1 strings so unchanged non-UTF-8 bytes of the file survive.
           const text = Buffer.from(c.slice(1), 'utf8').toString('latin1');
           if (tag === '\\') {
-            const strip = (arr: string[]) => { const k = arr.length - 1; if (k >= 0) arr[k] = arr[k]!.replace(/\n$/, ''); };
+            const strip = (arr: string[]) => {
+              const k = arr.length - 1;
+              if (k >= 0) arr[k] = arr[k]!.replace(/\n$/, '');
+            };
             if (last !== '+') strip(h.oldSide);
             if (last !== '-') strip(h.newSide);
             continue;
           }
-          if (tag === ' ') { h.oldSide.push(`${text}\n`); h.newSide.push(`${text}\n`); oldLeft--; newLeft--; }
-          else if (tag === '-') { h.oldSide.push(`${text}\n`); oldLeft--; }
-          else if (tag === '+') { h.newSide.push(`${text}\n`); newLeft--; }
-          else throw patchError(`unexpected line in hunk: ${c.slice(0, 40)}`, fp.path);
+          if (tag === ' ') {
+            h.oldSide.push(`${text}\n`);
+            h.newSide.push(`${text}\n`);
+            oldLeft--;
+            newLeft--;
+          } else if (tag === '-') {
+            h.oldSide.push(`${text}\n`);
+            oldLeft--;
+          } else if (tag === '+') {
+            h.newSide.push(`${text}\n`);
+            newLeft--;
+          } else throw patchError(`unexpected line in hunk: ${c.slice(0, 40)}`, fp.path);
           last = tag;
         }
         fp.hunks.push(h);
@@ -157,7 +182,11 @@ function applyDelta(base: Buffer, delta: Buffer): Buffer {
     let r = 0;
     let mul = 1;
     let b: number;
-    do { b = delta[p++] ?? 0; r += (b & 0x7f) * mul; mul *= 128; } while (b & 0x80);
+    do {
+      b = delta[p++] ?? 0;
+      r += (b & 0x7f) * mul;
+      mul *= 128;
+    } while (b & 0x80);
     return r;
   };
   if (varint() !== base.length) throw patchError('binary delta was made against different content');
@@ -223,7 +252,13 @@ async function applyJs(dir: string, patch: string): Promise<void> {
       await rm(full, { force: true });
       // Like git apply: directories emptied by a deletion go too.
       for (let d = dirname(full); d !== dir && d.startsWith(dir + sep); d = dirname(d)) {
-        if (!(await rmdir(d).then(() => true, () => false))) break;
+        if (
+          !(await rmdir(d).then(
+            () => true,
+            () => false,
+          ))
+        )
+          break;
       }
       continue;
     }

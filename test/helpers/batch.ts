@@ -26,21 +26,36 @@ export interface BatchWorld {
 export async function startBatchWorld(options: EmulatorOptions = {}): Promise<BatchWorld> {
   const s3 = await startS3Server();
   const batch = await startBatchEndpoint({
-    slots: 4, queues: ['flow-queue'],
+    slots: 4,
+    queues: ['flow-queue'],
     roleCredentials: { [JOB_ROLE]: { ...S3_TEST_ENV } },
     ...options,
   });
-  return { s3, batch, stop: async () => { await batch.close(); await s3.stop(); } };
+  return {
+    s3,
+    batch,
+    stop: async () => {
+      await batch.close();
+      await s3.stop();
+    },
+  };
 }
 
 /** Writes a .flowrc sending @batch steps to the endpoint, with the jobs' S3 store in a fresh bucket (returned). */
 export async function configureBatch(project: string, world: BatchWorld, extra: Record<string, unknown> = {}, o: { primary?: boolean } = {}): Promise<string> {
   const bucket = await world.s3.bucket();
-  writeFileSync(join(project, '.flowrc'), JSON.stringify({
-    // primary: the store itself is given as s3://… (FLOW_STORE) by the test; else S3 is the mirror.
-    mirror: { ...(o.primary ? {} : { url: `s3://${bucket}/flows`, autoPush: false }), endpoint: world.s3.endpoint, region: 'us-east-1', forcePathStyle: true },
-    batch: { queue: 'flow-queue', endpoint: world.batch.url, region: 'us-east-1', jobRoleArn: JOB_ROLE, ...extra },
-  }, null, 2));
+  writeFileSync(
+    join(project, '.flowrc'),
+    JSON.stringify(
+      {
+        // primary: the store itself is given as s3://… (FLOW_STORE) by the test; else S3 is the mirror.
+        mirror: { ...(o.primary ? {} : { url: `s3://${bucket}/flows`, autoPush: false }), endpoint: world.s3.endpoint, region: 'us-east-1', forcePathStyle: true },
+        batch: { queue: 'flow-queue', endpoint: world.batch.url, region: 'us-east-1', jobRoleArn: JOB_ROLE, ...extra },
+      },
+      null,
+      2,
+    ),
+  );
   return bucket;
 }
 

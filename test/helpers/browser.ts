@@ -31,7 +31,13 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
     viewport: { width: 1360, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  return { context, close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

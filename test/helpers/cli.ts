@@ -29,7 +29,11 @@ export async function flow(args: string[], options: Options & { cwd: string }): 
 export function tempDir(prefix = 'flowrun-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   if (!process.env.FLOW_KEEP_TMP) {
-    try { onTestFinished(() => rmSync(dir, { recursive: true, force: true })); } catch { /* outside a test */ }
+    try {
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    } catch {
+      /* outside a test */
+    }
   }
   return dir;
 }

@@ -7,11 +7,23 @@ let next = 0;
 const pending = new Map();
 const scripts = new Map();
 let onPause;
-const send = (method, params = {}) => new Promise((resolve) => { const id = ++next; pending.set(id, resolve); ws.send(JSON.stringify({ id, method, params })); });
-const paused = () => new Promise((resolve) => { onPause = resolve; });
+const send = (method, params = {}) =>
+  new Promise((resolve) => {
+    const id = ++next;
+    pending.set(id, resolve);
+    ws.send(JSON.stringify({ id, method, params }));
+  });
+const paused = () =>
+  new Promise((resolve) => {
+    onPause = resolve;
+  });
 ws.onmessage = (m) => {
   const d = JSON.parse(m.data);
-  if (d.id) { pending.get(d.id)?.(d.result); pending.delete(d.id); return; }
+  if (d.id) {
+    pending.get(d.id)?.(d.result);
+    pending.delete(d.id);
+    return;
+  }
   if (d.method === 'Debugger.scriptParsed') scripts.set(d.params.scriptId, d.params);
   if (d.method === 'Debugger.paused') onPause?.(d.params);
 };
@@ -33,4 +45,7 @@ ws.onopen = async () => {
   await send('Debugger.resume');
   ws.close();
 };
-ws.onerror = (e) => { console.error(String(e.message ?? e)); process.exit(1); };
+ws.onerror = (e) => {
+  console.error(String(e.message ?? e));
+  process.exit(1);
+};

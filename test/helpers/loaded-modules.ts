@@ -18,7 +18,11 @@ export async function flowModules(args: string[], cwd: string, env: NodeJS.Proce
 }
 
 export function readModules(file: string): string[] {
-  return modulePaths(readFileSync(file, 'utf8').split('\n').filter((l) => l && !l.startsWith('bin ')));
+  return modulePaths(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('bin ')),
+  );
 }
 
 function modulePaths(lines: string[]): string[] {

@@ -12,7 +12,11 @@ if (out) {
   const load = Module._load;
   Module._load = function probedLoad(request, parent, isMain) {
     const loaded = load.call(this, request, parent, isMain);
-    try { appendFileSync(out, `cjs ${Module._resolveFilename(request, parent, isMain)}\n`); } catch { /* a built-in */ }
+    try {
+      appendFileSync(out, `cjs ${Module._resolveFilename(request, parent, isMain)}\n`);
+    } catch {
+      /* a built-in */
+    }
     return loaded;
   };
   process.on('exit', () => {

@@ -1,7 +1,10 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export interface Proc { pid: number; cmd: string }
+export interface Proc {
+  pid: number;
+  cmd: string;
+}
 
 /**
  * flowrun processes (orchestrator or pooled workers) whose working directory is `dir`.
@@ -18,7 +21,9 @@ export function processesIn(dir: string): Proc[] {
       if (/\) Z /.test(stat)) continue; // a zombie has exited already
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
       if (cmd.includes('task/worker.js') || cmd.includes('bin/run.js')) out.push({ pid: Number(name), cmd });
-    } catch { /* exited meanwhile, or not ours to read */ }
+    } catch {
+      /* exited meanwhile, or not ours to read */
+    }
   }
   return out;
 }

@@ -10,12 +10,23 @@ export async function startUi(cwd: string, env: Record<string, string> = {}): Pr
     child.stderr!.on('data', (d: Buffer) => {
       banner += d.toString();
       const m = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(banner);
-      if (m) { clearTimeout(timer); resolve(m[1]!); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
     });
-    void child.then((r) => { clearTimeout(timer); reject(new Error(`flow ui exited ${r.exitCode}: ${banner}`)); });
+    void child.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`flow ui exited ${r.exitCode}: ${banner}`));
+    });
   });
   return {
-    url, port: Number(new URL(url).port), banner,
-    stop: async () => { child.kill('SIGINT'); await child; },
+    url,
+    port: Number(new URL(url).port),
+    banner,
+    stop: async () => {
+      child.kill('SIGINT');
+      await child;
+    },
   };
 }

@@ -9,7 +9,9 @@ import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js';
 
 let server: S3TestServer;
-beforeAll(async () => { server = await startS3Server(); });
+beforeAll(async () => {
+  server = await startS3Server();
+});
 afterAll(async () => server?.stop());
 
 function objectFiles(dir: string): string[] {

@@ -8,7 +8,9 @@ import { copyFlow, flow, tempProject } from '../helpers/cli.js';
 import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js';
 
 let server: S3TestServer;
-beforeAll(async () => { server = await startS3Server(); });
+beforeAll(async () => {
+  server = await startS3Server();
+});
 afterAll(async () => server?.stop());
 
 // A fixed date, so two "machines" committing the same files get the same commit.
@@ -57,10 +59,7 @@ describe('S3 mirror: push, pull, on-demand fetch', () => {
 
     const pulled = await flow(['pull', '--json'], { cwd: a.dir, env: a.env });
     expect(pulled.exitCode, pulled.stderr).toBe(0);
-    expect((JSON.parse(pulled.stdout) as { runs: Array<{ run: string; status: string }> }).runs).toEqual([
-      expect.objectContaining({ run: 'run-1', status: 'up-to-date' }),
-      expect.objectContaining({ run: 'run-2', status: 'pulled' }),
-    ]);
+    expect((JSON.parse(pulled.stdout) as { runs: Array<{ run: string; status: string }> }).runs).toEqual([expect.objectContaining({ run: 'run-1', status: 'up-to-date' }), expect.objectContaining({ run: 'run-2', status: 'pulled' })]);
     const diff = await flow(['diff', 'run-1', 'run-2'], { cwd: a.dir, env: a.env });
     expect(diff.stdout).toContain('n: 6 → 3');
     expect(diff.stdout).toMatch(/code\s+identical/);
@@ -91,7 +90,10 @@ describe('S3 mirror: push, pull, on-demand fetch', () => {
     const push = await flow(['push', '--json'], { cwd: a.dir, env });
     expect(push.exitCode, push.stderr).toBe(0);
     const result = JSON.parse(push.stdout) as { runs: Array<{ run: string; status: string; objects: number; packs: number }> };
-    expect(result.runs.map((r) => [r.run, r.status])).toEqual([['run-1', 'pushed'], ['run-2', 'pushed']]);
+    expect(result.runs.map((r) => [r.run, r.status])).toEqual([
+      ['run-1', 'pushed'],
+      ['run-2', 'pushed'],
+    ]);
     const objects = result.runs.reduce((s, r) => s + r.objects, 0);
     const stats = await server.stats();
     // Far fewer requests than objects: packs + one bundle + one run record per run.

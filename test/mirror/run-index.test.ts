@@ -11,15 +11,30 @@ import { tempDir } from '../helpers/cli.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3.js';
 
 let server: S3TestServer;
-beforeAll(async () => { server = await startS3Server(); });
+beforeAll(async () => {
+  server = await startS3Server();
+});
 afterAll(async () => server?.stop());
 
 const requests = async () => Object.values(await server.stats()).reduce((a, b) => a + b, 0);
 
 function runRecord(id: string, tags: string[] = []): RunRecord {
   return {
-    schema: 'flowrun.run/1', id, flow: 'F', file: 'f.ts', status: 'ok', params: {}, seed: 1, tags, started: '2026-01-01T00:00:00.000Z',
-    host: 'h', pid: 1, flowrunVersion: '0', node: 'v20', steps: [{ name: 'start', type: 'linear' }], git: null,
+    schema: 'flowrun.run/1',
+    id,
+    flow: 'F',
+    file: 'f.ts',
+    status: 'ok',
+    params: {},
+    seed: 1,
+    tags,
+    started: '2026-01-01T00:00:00.000Z',
+    host: 'h',
+    pid: 1,
+    flowrunVersion: '0',
+    node: 'v20',
+    steps: [{ name: 'start', type: 'linear' }],
+    git: null,
   };
 }
 
@@ -30,9 +45,16 @@ function localRuns(numbers: number[]): LocalStore {
   for (const n of numbers) {
     const id = `run-${n}`;
     const task: TaskRecord = {
-      schema: 'flowrun.task/1', run: id, step: 'start', id: '0', stack: [], parents: [], status: 'ok',
+      schema: 'flowrun.task/1',
+      run: id,
+      step: 'start',
+      id: '0',
+      stack: [],
+      parents: [],
+      status: 'ok',
       attempts: [{ attempt: 0, started: '2026-01-01T00:00:00.000Z', finished: '2026-01-01T00:00:00.000Z', durationMs: 1, status: 'ok' }],
-      artifacts: { v: { hash: store.putObjectSync(Buffer.from(`{"fra":1,"v":${n}}`)), size: 12 } }, logs: { stdout: logs, stderr: logs },
+      artifacts: { v: { hash: store.putObjectSync(Buffer.from(`{"fra":1,"v":${n}}`)), size: 12 } },
+      logs: { stdout: logs, stderr: logs },
     };
     store.writeRecordSync(taskRecordPath(id, 'start', '0'), task);
     store.writeRecordSync(runRecordPath(id), runRecord(id));
@@ -42,7 +64,7 @@ function localRuns(numbers: number[]): LocalStore {
 
 const ids = (records: RunRecord[]) => records.map((r) => r.id);
 
-describe('the mirror\'s run index', () => {
+describe("the mirror's run index", () => {
   it('flow runs --remote is 3 requests for 30 pushed runs (FORMAT, one listing, the index), and lists what the records hold', async () => {
     const loc = await server.location();
     const local = localRuns(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -119,7 +141,10 @@ describe('the mirror\'s run index', () => {
     };
     await mirror.writeIfUnchanged(REMOTE_RUN_INDEX_PATH, Buffer.from(JSON.stringify(doc)), (await mirror.readVersioned(REMOTE_RUN_INDEX_PATH, 1 << 20))!.etag);
     const report = await fsck(await S3Store.open(loc));
-    const messages = report.problems.filter((p) => p.subject.includes(REMOTE_RUN_INDEX_PATH)).map((p) => p.message).join('\n');
+    const messages = report.problems
+      .filter((p) => p.subject.includes(REMOTE_RUN_INDEX_PATH))
+      .map((p) => p.message)
+      .join('\n');
     expect(messages).toMatch(/entry "run-1".*not a path inside the project/);
     expect(messages).toMatch(/"\.\.\/evil" is not a run id/);
     expect(messages).toMatch(/entry for run-2 differs from runs\/run-2\/run.json/);

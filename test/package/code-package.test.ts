@@ -1,7 +1,4 @@
-import {
-  chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync,
-  statSync, symlinkSync, utimesSync, writeFileSync,
-} from 'node:fs';
+import { chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { Header, type HeaderData } from 'tar';
 import { describe, expect, it } from 'vitest';
@@ -56,8 +53,10 @@ function snapshot(dir: string): string[] {
       const full = join(d, name);
       const st = lstatSync(full);
       const rel = relative(dir, full);
-      if (st.isDirectory()) { out.push(`${rel}/`); walk(full); }
-      else if (st.isSymbolicLink()) out.push(`${rel} -> ${readlinkSync(full)}`);
+      if (st.isDirectory()) {
+        out.push(`${rel}/`);
+        walk(full);
+      } else if (st.isSymbolicLink()) out.push(`${rel} -> ${readlinkSync(full)}`);
       else out.push(`${rel} ${st.size} ${st.nlink} ${readFileSync(full).toString('hex').slice(0, 32)}`);
     }
   };
@@ -97,7 +96,10 @@ describe('buildCodePackage: determinism', () => {
     expect(statSync(join(two, 'package.json')).uid).toBe(1234);
 
     const a = buildCodePackage(one, LIST);
-    const b = buildCodePackage(two, LIST.map((p) => `./${p}`));
+    const b = buildCodePackage(
+      two,
+      LIST.map((p) => `./${p}`),
+    );
     expect(b.hash).toBe(a.hash);
     expect(b.tar.equals(a.tar)).toBe(true);
   });
@@ -184,7 +186,12 @@ describe('buildCodePackage: refusals', () => {
     const pkg = buildCodePackage(dir, [...LIST, 'scripts/train-link.ts', 'flows-link']);
     expect(pkg.files.find((f) => f.path === 'flows-link')).toMatchObject({ type: 'symlink', linkpath: 'flows', size: 0 });
 
-    const cases: Array<[string, string]> = [['up', '..'], ['abs', '/etc'], ['abs-inside', join(dir, 'a.txt')], ['sneaky', 'flows/../../x']];
+    const cases: Array<[string, string]> = [
+      ['up', '..'],
+      ['abs', '/etc'],
+      ['abs-inside', join(dir, 'a.txt')],
+      ['sneaky', 'flows/../../x'],
+    ];
     for (const [name, target] of cases) {
       symlinkSync(target, join(dir, name));
       const err = expectFlowError(() => buildCodePackage(dir, [...LIST, name]), 'CODE_PACKAGE_UNSAFE_LINK');
@@ -257,7 +264,9 @@ describe('extractCodePackage: round trip', () => {
 
 /* ----------------------------------------------------------------------------------------- */
 
-interface RawEntry extends HeaderData { body?: string }
+interface RawEntry extends HeaderData {
+  body?: string;
+}
 
 /** A tar written header by header, as an attacker would (no checks of any kind). */
 function rawTar(entries: RawEntry[]): Buffer {
@@ -310,33 +319,69 @@ describe('extractCodePackage: malicious archives', () => {
   });
 
   it('refuses a symlink to /etc and a file written through it', () => {
-    expectRefused(rawTar([{ path: 'etc', type: 'SymbolicLink', linkpath: '/etc', size: 0 }, { path: 'etc/evil', type: 'File', body: 'pwned' }]), 'etc');
+    expectRefused(
+      rawTar([
+        { path: 'etc', type: 'SymbolicLink', linkpath: '/etc', size: 0 },
+        { path: 'etc/evil', type: 'File', body: 'pwned' },
+      ]),
+      'etc',
+    );
     // Relative escapes, and a file through an in-archive symlink that alone looks harmless.
-    expectRefused(rawTar([{ path: 'up', type: 'SymbolicLink', linkpath: '../outside-dir', size: 0 }, { path: 'up/evil', type: 'File', body: 'pwned' }]), 'up/evil');
+    expectRefused(
+      rawTar([
+        { path: 'up', type: 'SymbolicLink', linkpath: '../outside-dir', size: 0 },
+        { path: 'up/evil', type: 'File', body: 'pwned' },
+      ]),
+      'up/evil',
+    );
     expectRefused(rawTar([{ path: 'up', type: 'SymbolicLink', linkpath: '../outside-dir', size: 0 }]), 'up');
-    expectRefused(rawTar([{ path: 'here', type: 'SymbolicLink', linkpath: '.', size: 0 }, { path: 'here/evil', type: 'File', body: 'x' }]), 'here/evil');
+    expectRefused(
+      rawTar([
+        { path: 'here', type: 'SymbolicLink', linkpath: '.', size: 0 },
+        { path: 'here/evil', type: 'File', body: 'x' },
+      ]),
+      'here/evil',
+    );
   });
 
   it('refuses a symlink chain that escapes only when followed', () => {
     // a/b -> .. resolves to the root (inside); c -> a/b/.. then climbs out of it.
-    expectRefused(rawTar([
-      { path: 'a/b', type: 'SymbolicLink', linkpath: '..', size: 0 },
-      { path: 'c', type: 'SymbolicLink', linkpath: 'a/b/..', size: 0 },
-    ]), 'c');
+    expectRefused(
+      rawTar([
+        { path: 'a/b', type: 'SymbolicLink', linkpath: '..', size: 0 },
+        { path: 'c', type: 'SymbolicLink', linkpath: 'a/b/..', size: 0 },
+      ]),
+      'c',
+    );
     // Declared in the other order: the target symlink comes after the one using it.
-    expectRefused(rawTar([
-      { path: 'c', type: 'SymbolicLink', linkpath: 'a/b/../outside.txt', size: 0 },
-      { path: 'a/b', type: 'SymbolicLink', linkpath: '..', size: 0 },
-    ]), 'c');
+    expectRefused(
+      rawTar([
+        { path: 'c', type: 'SymbolicLink', linkpath: 'a/b/../outside.txt', size: 0 },
+        { path: 'a/b', type: 'SymbolicLink', linkpath: '..', size: 0 },
+      ]),
+      'c',
+    );
     expectRefused(rawTar([{ path: 'loop', type: 'SymbolicLink', linkpath: 'loop/x', size: 0 }]), 'loop');
     // Case-folded: on a case-insensitive file system A/x is a/x.
-    expectRefused(rawTar([{ path: 'a', type: 'SymbolicLink', linkpath: 'sub', size: 0 }, { path: 'A/x', type: 'File', body: 'x' }]), 'A/x');
+    expectRefused(
+      rawTar([
+        { path: 'a', type: 'SymbolicLink', linkpath: 'sub', size: 0 },
+        { path: 'A/x', type: 'File', body: 'x' },
+      ]),
+      'A/x',
+    );
   });
 
   it('refuses a hard link to ../outside, to an absolute path, or to anything not already extracted', () => {
     expectRefused(rawTar([ok, { path: 'hl', type: 'Link', linkpath: '../outside.txt', size: 0 }]), 'hl');
     expectRefused(rawTar([{ path: 'hl', type: 'Link', linkpath: '/etc/passwd', size: 0 }]), 'hl');
-    expectRefused(rawTar([{ path: 'hl', type: 'Link', linkpath: 'later.txt', size: 0 }, { path: 'later.txt', type: 'File', body: 'x' }]), 'hl');
+    expectRefused(
+      rawTar([
+        { path: 'hl', type: 'Link', linkpath: 'later.txt', size: 0 },
+        { path: 'later.txt', type: 'File', body: 'x' },
+      ]),
+      'hl',
+    );
     // A hard link to a file earlier in the archive is fine.
     const out = join(tempDir(), 'out');
     extractCodePackage(rawTar([ok, { path: 'hl', type: 'Link', linkpath: 'ok.txt', size: 0 }]), out);
@@ -369,7 +414,13 @@ describe('extractCodePackage: malicious archives', () => {
   it('refuses duplicates and entries that would replace or pass through files', () => {
     expectRefused(rawTar([ok, { ...ok, body: 'again' }]), 'ok.txt');
     expectRefused(rawTar([ok, { path: 'ok.txt/x', type: 'File', body: 'x' }]), 'ok.txt/x');
-    expectRefused(rawTar([{ path: 'd/x', type: 'File', body: 'x' }, { path: 'd', type: 'SymbolicLink', linkpath: 'e', size: 0 }]), 'd');
+    expectRefused(
+      rawTar([
+        { path: 'd/x', type: 'File', body: 'x' },
+        { path: 'd', type: 'SymbolicLink', linkpath: 'e', size: 0 },
+      ]),
+      'd',
+    );
   });
 });
 

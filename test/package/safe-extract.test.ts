@@ -14,7 +14,8 @@ const f = (path: string, body = 'evil'): RawEntry => ({ path, body });
 
 function policy(over: Partial<ExtractPolicy> = {}): ExtractPolicy {
   return {
-    symlinks: 'confined', specialModes: 'refuse',
+    symlinks: 'confined',
+    specialModes: 'refuse',
     unsafe: (r) => new FlowError('CODE_PACKAGE_UNSAFE', `entry "${r.entry}" ${r.reason}`, { data: { ...r } }),
     corrupt: (e) => new FlowError('CODE_PACKAGE_CORRUPT', String(e)),
     ...over,
@@ -50,7 +51,11 @@ function listing(dir: string, skip?: string): string[] {
 function refusal(tar: Buffer, ctx: { work: string; target: string; abs: string }, over: Partial<ExtractPolicy> = {}): Refusal {
   const before = [listing(ctx.work, ctx.target), listing(ctx.abs)];
   let caught: unknown;
-  try { safeExtract(tar, ctx.target, policy(over)); } catch (e) { caught = e; }
+  try {
+    safeExtract(tar, ctx.target, policy(over));
+  } catch (e) {
+    caught = e;
+  }
   expect([listing(ctx.work, ctx.target), listing(ctx.abs)]).toEqual(before);
   expect(readFileSync(join(ctx.work, 'outside.txt'), 'utf8')).toBe('original');
   expect(readFileSync(join(ctx.abs, 'outside.txt'), 'utf8')).toBe('original');
@@ -62,10 +67,18 @@ function refusal(tar: Buffer, ctx: { work: string; target: string; abs: string }
 describe('safeExtract: what passes', () => {
   it('writes files, directories, in-target symlinks and hard links to earlier files; returns the non-directories in archive order', () => {
     const { target } = setup();
-    const files = safeExtract(rawTar([
-      { path: './', type: '5' }, { path: 'bin/', type: '5' }, { path: 'bin/tool', body: '#!/bin/sh\n', mode: 0o755 },
-      { path: 'lib/a.txt', body: 'a' }, { path: 'lib/link', type: '2', linkpath: '../bin/tool' }, { path: 'lib/hard', type: '1', linkpath: 'lib/a.txt' },
-    ]), target, policy());
+    const files = safeExtract(
+      rawTar([
+        { path: './', type: '5' },
+        { path: 'bin/', type: '5' },
+        { path: 'bin/tool', body: '#!/bin/sh\n', mode: 0o755 },
+        { path: 'lib/a.txt', body: 'a' },
+        { path: 'lib/link', type: '2', linkpath: '../bin/tool' },
+        { path: 'lib/hard', type: '1', linkpath: 'lib/a.txt' },
+      ]),
+      target,
+      policy(),
+    );
     expect(files).toEqual(['bin/tool', 'lib/a.txt', 'lib/link', 'lib/hard']);
     expect(statSync(join(target, 'bin/tool')).mode & 0o777).toBe(0o755);
     expect(readlinkSync(join(target, 'lib/link'))).toBe('../bin/tool');
@@ -133,7 +146,11 @@ describe('safeExtract: refusals, with nothing written outside the target', () =>
     expect(refusal(rawTar([{ path: 'hl', type: '1', linkpath: 'present.txt' }]), ctx)).toMatchObject({ entry: 'hl', kind: 'hardlink' });
   });
 
-  it.each([['3', 'character device'], ['4', 'block device'], ['6', 'fifo']])('refuses a %s entry (%s)', (type) => {
+  it.each([
+    ['3', 'character device'],
+    ['4', 'block device'],
+    ['6', 'fifo'],
+  ])('refuses a %s entry (%s)', (type) => {
     const ctx = setup();
     expect(refusal(rawTar([f('ok.txt', 'fine'), { path: 'dev', type }]), ctx)).toMatchObject({ entry: 'dev', kind: 'type' });
     expect(existsSync(join(ctx.target, 'ok.txt'))).toBe(false);
@@ -141,7 +158,10 @@ describe('safeExtract: refusals, with nothing written outside the target', () =>
 
   it('refuses setuid/setgid/sticky files, or clears the bits (mask)', () => {
     const ctx = setup();
-    const tar = rawTar([{ path: 'suid', body: '#!/bin/sh\n', mode: 0o4755 }, { path: 'sgid/', type: '5', mode: 0o2755 }]);
+    const tar = rawTar([
+      { path: 'suid', body: '#!/bin/sh\n', mode: 0o4755 },
+      { path: 'sgid/', type: '5', mode: 0o2755 },
+    ]);
     expect(refusal(tar, ctx)).toMatchObject({ entry: 'suid', kind: 'mode' });
     expect(safeExtract(tar, ctx.target, policy({ specialModes: 'mask' }))).toEqual(['suid']);
     expect(statSync(join(ctx.target, 'suid')).mode & 0o7777).toBe(0o755);
@@ -179,7 +199,10 @@ describe('safeExtract: refusals, with nothing written outside the target', () =>
   it('refuses a symlink chain that leaves only on a case-insensitive file system, when folding', () => {
     const ctx = setup();
     // d/b -> .. is the root; a -> D/b/.. is the root's parent where D is d (macOS), inside where it is not.
-    const tar = rawTar([{ path: 'd/b', type: '2', linkpath: '..' }, { path: 'a', type: '2', linkpath: 'D/b/..' }]);
+    const tar = rawTar([
+      { path: 'd/b', type: '2', linkpath: '..' },
+      { path: 'a', type: '2', linkpath: 'D/b/..' },
+    ]);
     expect(refusal(tar, ctx, { foldCase: true })).toMatchObject({ entry: 'a', kind: 'symlink' });
     expect(safeExtract(tar, join(ctx.work, 'exact'), policy({ foldCase: false }))).toEqual(['d/b', 'a']);
   });

@@ -12,10 +12,32 @@ describe('isSecretFile', () => {
 
   it('matches the wider list: .envrc, *.env, case variants, *.key, credentials.json, .ssh/*, docker and kube configs, vault and pypi tokens', () => {
     for (const p of [
-      '.envrc', 'deploy/.envrc', 'prod.env', 'config/staging.env', '.ENV', '.Env.Local', 'PROD.ENV', 'tls/server.key', 'SERVER.KEY', 'ID_RSA',
-      'credentials.json', 'secrets/Credentials.JSON', '.ssh/config', '.ssh/known_hosts', 'home/.ssh/id_ecdsa_sk', 'x/.SSH/authorized_keys',
-      '.docker/config.json', '.vault-token', '.pypirc', 'kubeconfig', '.kube/config', 'clusters/prod.kubeconfig', '.AWS/Credentials',
-      'client_secret_1234.apps.googleusercontent.com.json', '.gnupg/secring.gpg', 'keys/AuthKey_ABC.p8',
+      '.envrc',
+      'deploy/.envrc',
+      'prod.env',
+      'config/staging.env',
+      '.ENV',
+      '.Env.Local',
+      'PROD.ENV',
+      'tls/server.key',
+      'SERVER.KEY',
+      'ID_RSA',
+      'credentials.json',
+      'secrets/Credentials.JSON',
+      '.ssh/config',
+      '.ssh/known_hosts',
+      'home/.ssh/id_ecdsa_sk',
+      'x/.SSH/authorized_keys',
+      '.docker/config.json',
+      '.vault-token',
+      '.pypirc',
+      'kubeconfig',
+      '.kube/config',
+      'clusters/prod.kubeconfig',
+      '.AWS/Credentials',
+      'client_secret_1234.apps.googleusercontent.com.json',
+      '.gnupg/secring.gpg',
+      'keys/AuthKey_ABC.p8',
     ]) {
       expect(isSecretFile(p), p).toBe(true);
     }
@@ -23,8 +45,31 @@ describe('isSecretFile', () => {
 
   it('leaves templates and ordinary files alone', () => {
     for (const p of [
-      '.env.example', '.env.sample', '.env.template', '.env.dist', '.env.defaults', 'env.ts', 'src/environment.ts', 'id_rsa.pub', 'credentials', 'aws/credentials.md', 'pem.txt', '.envrc.md',
-      'example.env', 'prod.env.example', '.ENV.EXAMPLE', 'keyboard.ts', 'monkey.ts', 'docker/config.json', 'kube/config', '.key', 'src/key.ts', 'config.json', 'package.json', '.npmrc', '.yarnrc.yml',
+      '.env.example',
+      '.env.sample',
+      '.env.template',
+      '.env.dist',
+      '.env.defaults',
+      'env.ts',
+      'src/environment.ts',
+      'id_rsa.pub',
+      'credentials',
+      'aws/credentials.md',
+      'pem.txt',
+      '.envrc.md',
+      'example.env',
+      'prod.env.example',
+      '.ENV.EXAMPLE',
+      'keyboard.ts',
+      'monkey.ts',
+      'docker/config.json',
+      'kube/config',
+      '.key',
+      'src/key.ts',
+      'config.json',
+      'package.json',
+      '.npmrc',
+      '.yarnrc.yml',
     ]) {
       expect(isSecretFile(p), p).toBe(false);
     }

@@ -62,8 +62,13 @@ describe('snapshot exclusions', () => {
   it('codePackage.exclude globs keep files out of the package and the dirty patch', async () => {
     const dir = project({ 'data/keep.md': 'tracked\n' }, { rc: { codePackage: { exclude: ['data/raw/**', '*.sqlite', 'logs/', '/top-only.txt'] } } });
     write(dir, {
-      'data/raw/a.csv': 'raw-data-canary\n', 'cache.sqlite': 'sqlite-canary', 'nested/deep/x.sqlite': 'sqlite-canary-2', 'logs/run.txt': 'log-canary\n',
-      'top-only.txt': 'top-canary\n', 'sub/top-only.txt': 'kept: the pattern is anchored\n', 'notes.md': 'kept\n',
+      'data/raw/a.csv': 'raw-data-canary\n',
+      'cache.sqlite': 'sqlite-canary',
+      'nested/deep/x.sqlite': 'sqlite-canary-2',
+      'logs/run.txt': 'log-canary\n',
+      'top-only.txt': 'top-canary\n',
+      'sub/top-only.txt': 'kept: the pattern is anchored\n',
+      'notes.md': 'kept\n',
     });
     const { files, patch, snapshot } = await snap(dir);
     expect(files).toEqual(expect.arrayContaining(['notes.md', 'sub/top-only.txt', 'data/keep.md', 'flows/f.ts']));
@@ -73,14 +78,20 @@ describe('snapshot exclusions', () => {
     expect(patch).not.toMatch(/canary/);
   });
 
-  it('credentials files stay out of the package and the patch; a tracked one\'s uncommitted changes never enter the patch', async () => {
+  it("credentials files stay out of the package and the patch; a tracked one's uncommitted changes never enter the patch", async () => {
     const dir = project({ '.npmrc': 'registry=https://registry.example.com/\n', 'tls/server.key': 'committed-key\n' });
     write(dir, {
       '.npmrc': 'registry=https://registry.example.com/\n//registry.example.com/:_authToken=npm_TRACKED_CANARY\n',
       'tls/server.key': 'changed-key-TRACKED_CANARY\n',
-      '.envrc': 'export TOKEN=UNTRACKED_CANARY_1\n', 'prod.env': 'A=UNTRACKED_CANARY_2\n', '.ENV': 'A=UNTRACKED_CANARY_3\n',
-      'credentials.json': '{"token":"UNTRACKED_CANARY_4"}', '.ssh/id_ed25519': 'UNTRACKED_CANARY_5', '.docker/config.json': '{"auths":{"x":{"auth":"UNTRACKED_CANARY_6"}}}',
-      '.vault-token': 'UNTRACKED_CANARY_7', '.pypirc': 'password = UNTRACKED_CANARY_8', '.kube/config': 'token: UNTRACKED_CANARY_9',
+      '.envrc': 'export TOKEN=UNTRACKED_CANARY_1\n',
+      'prod.env': 'A=UNTRACKED_CANARY_2\n',
+      '.ENV': 'A=UNTRACKED_CANARY_3\n',
+      'credentials.json': '{"token":"UNTRACKED_CANARY_4"}',
+      '.ssh/id_ed25519': 'UNTRACKED_CANARY_5',
+      '.docker/config.json': '{"auths":{"x":{"auth":"UNTRACKED_CANARY_6"}}}',
+      '.vault-token': 'UNTRACKED_CANARY_7',
+      '.pypirc': 'password = UNTRACKED_CANARY_8',
+      '.kube/config': 'token: UNTRACKED_CANARY_9',
       'gcp/key-3f2a.json': JSON.stringify({ type: 'service_account', private_key_id: 'k', private_key: '-----BEGIN PRIVATE KEY-----\nUNTRACKED_CANARY_10\n-----END PRIVATE KEY-----\n' }),
       '.yarnrc.yml': 'npmAuthToken: UNTRACKED_CANARY_11\n',
       'flows/f.ts': 'export const x = 2; // a real change\n',

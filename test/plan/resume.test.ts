@@ -23,16 +23,36 @@ const branches = graphOf('branch-merge.ts'); // start → a, b → join → end
 
 /** An origin run: per step, its tasks as `id:ok` or `id:failed` (steps not named did not run). */
 function origin(graph: FlowGraph, tasks: Record<string, string[]>, over: Partial<RunRecord> = {}): ResumeOrigin {
-  const records = Object.fromEntries(Object.entries(tasks).map(([step, list]) => [step, list.map((t): TaskRecord => {
-    const [id, status] = t.split(':') as [string, 'ok' | 'failed'];
-    return { schema: 'flowrun.task/1', run: 'run-1', step, id, stack: [], parents: [], status, attempts: [], artifacts: {}, logs: { stdout: '', stderr: '' } };
-  })]));
-  const failed = Object.values(tasks).flat().some((t) => t.endsWith(':failed'));
+  const records = Object.fromEntries(
+    Object.entries(tasks).map(([step, list]) => [
+      step,
+      list.map((t): TaskRecord => {
+        const [id, status] = t.split(':') as [string, 'ok' | 'failed'];
+        return { schema: 'flowrun.task/1', run: 'run-1', step, id, stack: [], parents: [], status, attempts: [], artifacts: {}, logs: { stdout: '', stderr: '' } };
+      }),
+    ]),
+  );
+  const failed = Object.values(tasks)
+    .flat()
+    .some((t) => t.endsWith(':failed'));
   const record: RunRecord = {
-    schema: 'flowrun.run/1', id: 'run-1', flow: graph.flow, file: graph.file, status: failed ? 'failed' : 'ok', params: {}, seed: 1, tags: [],
-    started: 't', host: 'h', pid: 1, flowrunVersion: '0.1.0', node: 'v20', git: null,
+    schema: 'flowrun.run/1',
+    id: 'run-1',
+    flow: graph.flow,
+    file: graph.file,
+    status: failed ? 'failed' : 'ok',
+    params: {},
+    seed: 1,
+    tags: [],
+    started: 't',
+    host: 'h',
+    pid: 1,
+    flowrunVersion: '0.1.0',
+    node: 'v20',
+    git: null,
     // Like a real run record: every step of the graph, whether or not it ran.
-    steps: graph.order.map((name) => ({ name, type: graph.steps.find((s) => s.name === name)!.type })), ...over,
+    steps: graph.order.map((name) => ({ name, type: graph.steps.find((s) => s.name === name)!.type })),
+    ...over,
   };
   return { record, tasks: records };
 }
@@ -122,24 +142,30 @@ describe('resumePlan', () => {
 
   it('law: reused are exactly the ok tasks of the steps before --step; without it, every ok task (the scheduler then reruns what follows a rerun)', () => {
     const statuses = fc.array(fc.boolean(), { minLength: 0, maxLength: 4 });
-    fc.assert(fc.property(fc.tuple(statuses, statuses, statuses, statuses), fc.option(fc.constantFrom(...squares.order), { nil: undefined }), (per, step) => {
-      const tasks = Object.fromEntries(squares.order.map((name, i) => [name, per[i]!.map((ok, n) => `${n}:${ok ? 'ok' : 'failed'}`)]));
-      const o = origin(squares, tasks);
-      let plan;
-      try {
-        plan = resumePlan(squares, o, step);
-      } catch (e) {
-        // Only a run with every task ok may be refused, and only without --step.
-        expect(step === undefined && (e as FlowError).code === 'RESUME_NOTHING').toBe(true);
-        expect(Object.values(tasks).flat().every((t) => t.endsWith(':ok'))).toBe(true);
-        return;
-      }
-      const cut = step === undefined ? squares.order.length : squares.order.indexOf(step);
-      const expected = squares.order.slice(0, cut).flatMap((name) => tasks[name]!.filter((t) => t.endsWith(':ok')).map((t) => `${name}/${t.split(':')[0]}`));
-      expect(reused(plan)).toEqual(expected);
-      if (step !== undefined) expect(plan.step).toBe(step);
-      // Without --step it is the first step with no tasks or a failed one.
-      else expect(plan.step).toBe(squares.order.find((name) => tasks[name]!.length === 0 || tasks[name]!.some((t) => t.endsWith(':failed'))));
-    }));
+    fc.assert(
+      fc.property(fc.tuple(statuses, statuses, statuses, statuses), fc.option(fc.constantFrom(...squares.order), { nil: undefined }), (per, step) => {
+        const tasks = Object.fromEntries(squares.order.map((name, i) => [name, per[i]!.map((ok, n) => `${n}:${ok ? 'ok' : 'failed'}`)]));
+        const o = origin(squares, tasks);
+        let plan;
+        try {
+          plan = resumePlan(squares, o, step);
+        } catch (e) {
+          // Only a run with every task ok may be refused, and only without --step.
+          expect(step === undefined && (e as FlowError).code === 'RESUME_NOTHING').toBe(true);
+          expect(
+            Object.values(tasks)
+              .flat()
+              .every((t) => t.endsWith(':ok')),
+          ).toBe(true);
+          return;
+        }
+        const cut = step === undefined ? squares.order.length : squares.order.indexOf(step);
+        const expected = squares.order.slice(0, cut).flatMap((name) => tasks[name]!.filter((t) => t.endsWith(':ok')).map((t) => `${name}/${t.split(':')[0]}`));
+        expect(reused(plan)).toEqual(expected);
+        if (step !== undefined) expect(plan.step).toBe(step);
+        // Without --step it is the first step with no tasks or a failed one.
+        else expect(plan.step).toBe(squares.order.find((name) => tasks[name]!.length === 0 || tasks[name]!.some((t) => t.endsWith(':failed'))));
+      }),
+    );
   });
 });

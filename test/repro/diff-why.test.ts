@@ -65,7 +65,7 @@ describe('flow diff says why (#17 item 2)', () => {
     expect(big.detail).toBe('array[20000] of number → array[20005] of number');
   });
 
-  it('does not list what a task inherits as added when the other run\'s task failed', async () => {
+  it("does not list what a task inherits as added when the other run's task failed", async () => {
     const json = JSON.parse((await flow(['diff', 'run-3', 'run-1', '--json'], { cwd: dir })).stdout) as Diff;
     const fit = json.steps.find((s) => s.step === 'fit')!;
     expect(fit.artifacts.map((a) => `${a.task} ${a.artifact} ${a.kind}`).sort()).toEqual(['fit/0 model added', 'fit/0 score added', 'fit/1 model added', 'fit/1 score added']);
@@ -82,13 +82,20 @@ describe('flow diff says why (#17 item 2)', () => {
 describe('value comparison (pure)', () => {
   it('lists only the fields that differ, nested, with added and removed keys', () => {
     const r = compareValues({ a: 1, b: { c: 2, d: [1, 2] }, gone: true }, { a: 1, b: { c: 3, d: [1, 2] }, added: 'x' });
-    expect(r.fields).toEqual([{ path: '.b.c', from: '2', to: '3' }, { path: '.gone', from: 'true' }, { path: '.added', to: '"x"' }]);
+    expect(r.fields).toEqual([
+      { path: '.b.c', from: '2', to: '3' },
+      { path: '.gone', from: 'true' },
+      { path: '.added', to: '"x"' },
+    ]);
     expect(r.detail).toBe('b.c: 2 → 3, gone: true → (none), added: (none) → "x"');
   });
 
   it('keeps short scalar lists whole, counts what it does not list, and compares shapes', () => {
     expect(compareValues([1, 2, 3], [1, 2, 4]).detail).toBe('[ 1, 2, 3 ] → [ 1, 2, 4 ]');
-    const many = compareValues(Array.from({ length: 20 }, (_, i) => ({ i: i + 1 })), Array.from({ length: 20 }, (_, i) => ({ i: -(i + 1) })));
+    const many = compareValues(
+      Array.from({ length: 20 }, (_, i) => ({ i: i + 1 })),
+      Array.from({ length: 20 }, (_, i) => ({ i: -(i + 1) })),
+    );
     expect(many.fields).toHaveLength(8);
     expect(many.fields![0]).toEqual({ path: '[0].i', from: '1', to: '-1' });
     expect(many.detail).toMatch(/, … 12 more$/);

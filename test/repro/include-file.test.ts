@@ -6,7 +6,12 @@ import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 
 const runId = (stdout: string) => stdout.split('\n')[0]!.trim();
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-interface Include { path: string; hash: string; size: number; binary: boolean }
+interface Include {
+  path: string;
+  hash: string;
+  size: number;
+  binary: boolean;
+}
 const record = (dir: string, id: string) => JSON.parse(readFileSync(join(dir, '.flow/runs', id, 'run.json'), 'utf8')) as { params: Record<string, unknown>; includes?: Record<string, Include> };
 
 describe('@includeFile', () => {

@@ -71,7 +71,10 @@ async function minimalPath(): Promise<string> {
 }
 
 describe('flow replay with a changed pnpm or yarn lock and no installer', () => {
-  for (const [lock, tool] of [['pnpm-lock.yaml', 'pnpm'], ['yarn.lock', 'yarn']] as const) {
+  for (const [lock, tool] of [
+    ['pnpm-lock.yaml', 'pnpm'],
+    ['yarn.lock', 'yarn'],
+  ] as const) {
     it(`fails with ENV_TOOL_MISSING (exit 4) naming ${lock} and ${tool}, before a run id is allocated`, async () => {
       const dir = await tempProject({ 'flows/plain.ts': FLOW.replace("import { version } from 'localdep';\n", "const version = '1';\n"), [lock]: '# lock v1\n' });
       const run = await flow(['run', 'flows/plain.ts', '-q'], { cwd: dir });

@@ -6,10 +6,13 @@ import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 
 const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', ...args], { cwd });
 const runId = (stdout: string) => stdout.split('\n')[0]!.trim();
-const record = (dir: string, id: string) => JSON.parse(readFileSync(join(dir, '.flow/runs', id, 'run.json'), 'utf8')) as {
-  git: { commit: string; dirty: boolean; patch?: string; remotes: Record<string, string> } | null;
-  code: { hash: string }; verdict?: { reproduced: boolean }; replayOf?: string;
-};
+const record = (dir: string, id: string) =>
+  JSON.parse(readFileSync(join(dir, '.flow/runs', id, 'run.json'), 'utf8')) as {
+    git: { commit: string; dirty: boolean; patch?: string; remotes: Record<string, string> } | null;
+    code: { hash: string };
+    verdict?: { reproduced: boolean };
+    replayOf?: string;
+  };
 
 async function committedProject(flowName: string): Promise<string> {
   const dir = await tempProject();
@@ -155,7 +158,7 @@ describe('flow replay', () => {
 });
 
 describe('flow code', () => {
-  it('lists a run\'s code package and writes it out byte for byte', async () => {
+  it("lists a run's code package and writes it out byte for byte", async () => {
     const dir = await committedProject('repro-random.ts');
     const run = await flow(['run', 'flows/repro-random.ts', '-q'], { cwd: dir });
     const id = runId(run.stdout);

@@ -81,7 +81,11 @@ describe('flow spin (#17 item 7)', () => {
     const child = execa(process.execPath, [join(REPO, 'bin/run.js'), 'spin', 'run-1/fit/0', '--inspect-brk=0'], { cwd: dir, reject: false, env: { NO_COLOR: '1' } });
     let stderr = '';
     const url = await new Promise<string>((resolve, reject) => {
-      child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); const m = /waiting for a debugger at (ws:\/\/\S+)/.exec(stderr); if (m) resolve(m[1]!); });
+      child.stderr!.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        const m = /waiting for a debugger at (ws:\/\/\S+)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
       void child.then(() => reject(new Error(`flow spin ended before its inspector listened:\n${stderr}`)));
     });
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\//);

@@ -74,22 +74,97 @@ const ROWS: Row[] = [
   { id: 21, what: 'missing flow file', args: ['run', 'nope.ts'], exit: 2, code: 'FLOW_FILE_NOT_FOUND', names: ['nope.ts'] },
   { id: 22, what: 'syntax error', files: { 'f.ts': flowFile('  @step start() { this.next(this.end) \n') }, args: ['run', 'f.ts'], exit: 2, code: 'FLOW_COMPILE_ERROR', names: ['f.ts:'] },
   { id: 23, what: 'no flow class', files: { 'f.ts': 'export const x = 1;\n' }, args: ['run', 'f.ts'], exit: 2, code: 'FLOW_CLASS_NOT_FOUND', names: ['f.ts'] },
-  { id: 23, what: 'several flow classes', files: { 'f.ts': `${HEAD}export class A extends FlowSpec { @step start() { this.next(this.end); }\n${END} }\nexport class B extends FlowSpec { @step start() { this.next(this.end); }\n${END} }\n` }, args: ['run', 'f.ts'], exit: 2, code: 'FLOW_CLASS_AMBIGUOUS', names: ['f.ts', 'A', 'B'] },
+  {
+    id: 23,
+    what: 'several flow classes',
+    files: { 'f.ts': `${HEAD}export class A extends FlowSpec { @step start() { this.next(this.end); }\n${END} }\nexport class B extends FlowSpec { @step start() { this.next(this.end); }\n${END} }\n` },
+    args: ['run', 'f.ts'],
+    exit: 2,
+    code: 'FLOW_CLASS_AMBIGUOUS',
+    names: ['f.ts', 'A', 'B'],
+  },
   { id: 24, what: 'invalid .flowrc', flows: ['linear.ts'], files: { '.flowrc': '{"maxWorkerz": 2}' }, args: ['run', 'flows/linear.ts'], exit: 2, code: 'CONFIG_INVALID', names: ['maxWorkerz', '.flowrc'] },
   // Store, exit 3.
-  { id: 25, what: 'corrupt object', ran: true, setup: (d) => { const p = firstArtifactObject(d, 'run-1', 'start', 'x'); chmodSync(p, 0o644); const b = readFileSync(p); b[b.length - 1] = b[b.length - 1]! ^ 1; writeFileSync(p, b); }, args: ['get', 'run-1/start/0', 'x'], exit: 3, code: 'STORE_CORRUPT_OBJECT', names: ['flow fsck'] },
+  {
+    id: 25,
+    what: 'corrupt object',
+    ran: true,
+    setup: (d) => {
+      const p = firstArtifactObject(d, 'run-1', 'start', 'x');
+      chmodSync(p, 0o644);
+      const b = readFileSync(p);
+      b[b.length - 1] = b[b.length - 1]! ^ 1;
+      writeFileSync(p, b);
+    },
+    args: ['get', 'run-1/start/0', 'x'],
+    exit: 3,
+    code: 'STORE_CORRUPT_OBJECT',
+    names: ['flow fsck'],
+  },
   { id: 26, what: 'missing object', ran: true, setup: (d) => rmSync(firstArtifactObject(d, 'run-1', 'start', 'x')), args: ['get', 'run-1/start/0', 'x'], exit: 3, code: 'STORE_MISSING_OBJECT', names: ['flow fsck'] },
-  { id: 27, what: 'newer store format', ran: true, setup: (d) => { chmodSync(join(d, '.flow/FORMAT'), 0o644); writeFileSync(join(d, '.flow/FORMAT'), '{"format":"flowrun-store","version":9}'); }, args: ['runs'], exit: 3, code: 'STORE_VERSION_UNSUPPORTED', names: ['FORMAT', 'Upgrade'] },
+  {
+    id: 27,
+    what: 'newer store format',
+    ran: true,
+    setup: (d) => {
+      chmodSync(join(d, '.flow/FORMAT'), 0o644);
+      writeFileSync(join(d, '.flow/FORMAT'), '{"format":"flowrun-store","version":9}');
+    },
+    args: ['runs'],
+    exit: 3,
+    code: 'STORE_VERSION_UNSUPPORTED',
+    names: ['FORMAT', 'Upgrade'],
+  },
   { id: 29, what: 'store path not writable (a file)', flows: ['linear.ts'], files: { 'store-file': 'not a directory' }, args: ['run', 'flows/linear.ts'], env: { FLOW_STORE: 'store-file' }, exit: 3, code: 'STORE_PERMISSION', names: ['store-file'] },
   // Runs, resume, replay, diff.
   { id: 30, what: 'unknown run id', ran: true, args: ['get', 'run-9', 'x'], exit: 2, code: 'RUN_NOT_FOUND', names: ['run-9', 'run-1'] },
-  { id: 31, what: 'resume after the graph changed', ran: true, setup: (d) => { const p = join(d, 'flows/linear.ts'); writeFileSync(p, readFileSync(p, 'utf8').replace(/this\.next\(this\.double\)/, 'this.next(this.twice)').replace('@step double()', '@step twice()')); }, args: ['resume', 'flows/linear.ts', '--origin', 'run-1', '--step', 'twice'], exit: 2, code: 'RESUME_GRAPH_MISMATCH', names: ['run-1', 'double'] },
-  { id: 32, what: 'replay with its code package missing', ran: true, setup: (d) => { const r = JSON.parse(readFileSync(join(d, '.flow/runs/run-1/run.json'), 'utf8')) as { code: { hash: string } }; rmSync(join(objects(d), r.code.hash.slice(0, 2), r.code.hash)); }, args: ['replay', 'run-1'], exit: 3, code: 'REPLAY_SNAPSHOT_MISSING', names: ['run-1', 'code package', 'flow pull'] },
+  {
+    id: 31,
+    what: 'resume after the graph changed',
+    ran: true,
+    setup: (d) => {
+      const p = join(d, 'flows/linear.ts');
+      writeFileSync(
+        p,
+        readFileSync(p, 'utf8')
+          .replace(/this\.next\(this\.double\)/, 'this.next(this.twice)')
+          .replace('@step double()', '@step twice()'),
+      );
+    },
+    args: ['resume', 'flows/linear.ts', '--origin', 'run-1', '--step', 'twice'],
+    exit: 2,
+    code: 'RESUME_GRAPH_MISMATCH',
+    names: ['run-1', 'double'],
+  },
+  {
+    id: 32,
+    what: 'replay with its code package missing',
+    ran: true,
+    setup: (d) => {
+      const r = JSON.parse(readFileSync(join(d, '.flow/runs/run-1/run.json'), 'utf8')) as { code: { hash: string } };
+      rmSync(join(objects(d), r.code.hash.slice(0, 2), r.code.hash));
+    },
+    args: ['replay', 'run-1'],
+    exit: 3,
+    code: 'REPLAY_SNAPSHOT_MISSING',
+    names: ['run-1', 'code package', 'flow pull'],
+  },
   { id: 33, what: 'replayed output differs', flows: ['repro-clock.ts'], before: [['run', 'flows/repro-clock.ts', '-q']], args: ['replay', 'run-1'], exit: 1, names: ['did NOT reproduce', 'first divergence: step work', 'flow diff run-1'] },
   // Git.
   { id: 34, what: 'not a git repository (allowed: a one-line warning, git: null)', flows: ['linear.ts'], setup: (d) => rmSync(join(d, '.git'), { recursive: true }), args: ['run', 'flows/linear.ts'], exit: 0, names: ['is not a git repository', 'git: null'] },
   { id: 35, what: 'dirty work tree (not an error: one line, the patch is stored)', flows: ['linear.ts'], args: ['run', 'flows/linear.ts'], exit: 0, names: ['run-1'] },
-  { id: 36, what: 'unborn branch (a one-line warning, commit: null)', flows: ['linear.ts'], setup: async (d) => { rmSync(join(d, '.git'), { recursive: true }); await execa('git', ['init', '-q', '-b', 'main'], { cwd: d }); }, args: ['run', 'flows/linear.ts'], exit: 0, names: ['has no commits yet', 'commit: null'] },
+  {
+    id: 36,
+    what: 'unborn branch (a one-line warning, commit: null)',
+    flows: ['linear.ts'],
+    setup: async (d) => {
+      rmSync(join(d, '.git'), { recursive: true });
+      await execa('git', ['init', '-q', '-b', 'main'], { cwd: d });
+    },
+    args: ['run', 'flows/linear.ts'],
+    exit: 0,
+    names: ['has no commits yet', 'commit: null'],
+  },
   // Process.
   { id: 42, what: 'step timeout', flows: ['task-timeout.ts'], args: ['run', 'flows/task-timeout.ts'], exit: 1, code: 'TASK_TIMEOUT', names: ['hang'] },
   { id: 43, what: 'worker crash', flows: ['task-exit.ts'], args: ['run', 'flows/task-exit.ts'], exit: 1, code: 'TASK_CRASHED', names: ['crash', 'exit'] },
@@ -112,7 +187,10 @@ async function project(row: Row): Promise<string> {
   const dir = join(tempDir(), 'p');
   cpSync(row.ran ? ranTemplate : template, dir, { recursive: true, verbatimSymlinks: true });
   for (const f of row.flows ?? []) copyFlow(dir, f);
-  for (const [path, text] of Object.entries(row.files ?? {})) { mkdirSync(join(dir, path, '..'), { recursive: true }); writeFileSync(join(dir, path), text); }
+  for (const [path, text] of Object.entries(row.files ?? {})) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
   for (const args of row.before ?? []) {
     const r = await flow(args, { cwd: dir });
     if (r.exitCode !== 0) throw new Error(`setup ${args.join(' ')} failed: ${r.stderr}`);
@@ -137,17 +215,23 @@ describe('bad-input sweep (BAD-INPUTS.md)', () => {
     const rows = ROWS.filter((r) => LONG || !r.long);
     const failures: string[] = [];
     for (let i = 0; i < rows.length; i += 4) {
-      await Promise.all(rows.slice(i, i + 4).map(async (row) => {
-        const dir = await project(row);
-        const r = await flow(row.args, { cwd: dir, env: row.env });
-        const problem = judge(row, r);
-        if (problem) failures.push(`#${row.id} ${row.what}: ${problem}\n${(r.stdout + r.stderr).slice(0, 600)}`);
-      }));
+      await Promise.all(
+        rows.slice(i, i + 4).map(async (row) => {
+          const dir = await project(row);
+          const r = await flow(row.args, { cwd: dir, env: row.env });
+          const problem = judge(row, r);
+          if (problem) failures.push(`#${row.id} ${row.what}: ${problem}\n${(r.stdout + r.stderr).slice(0, 600)}`);
+        }),
+      );
     }
     // Case 41: SIGTERM cancels cleanly with exit 130 (sent once the run has started).
     const sig = await project({ id: 41, what: 'SIGTERM', files: { 'f.ts': flowFile(`  @step start() { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000); this.next(this.end); }\n${END}`) }, args: [], exit: 130, names: [] });
     const child = execa(process.execPath, [join(template, 'node_modules/flowrun/bin/run.js'), 'run', 'f.ts'], { cwd: sig, reject: false, env: { NO_COLOR: '1' } });
-    await new Promise<void>((res) => { child.stdout!.on('data', (d: Buffer) => { if (/run-\d+/.test(String(d))) res(); }); });
+    await new Promise<void>((res) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        if (/run-\d+/.test(String(d))) res();
+      });
+    });
     await new Promise((res) => setTimeout(res, 300));
     child.kill('SIGTERM');
     const term = await child;
@@ -158,7 +242,13 @@ describe('bad-input sweep (BAD-INPUTS.md)', () => {
       ['cases covered / total', `${covered.size}/${TOTAL_CASES}`],
       ['rows (some cases have several)', rows.length + 1],
       ['rows failing', failures.length],
-      ['not covered here', `${[...Array(TOTAL_CASES).keys()].map((i) => i + 1).filter((i) => !covered.has(i)).join(', ')} (S3/Batch/gc work${LONG ? '' : '; 14 needs --long'})`],
+      [
+        'not covered here',
+        `${[...Array(TOTAL_CASES).keys()]
+          .map((i) => i + 1)
+          .filter((i) => !covered.has(i))
+          .join(', ')} (S3/Batch/gc work${LONG ? '' : '; 14 needs --long'})`,
+      ],
     ]);
     expect(failures).toEqual([]);
   }, 300_000);

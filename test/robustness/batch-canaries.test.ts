@@ -16,8 +16,12 @@ import { printFigures } from './figures.js';
 
 let world: BatchWorld;
 const runnable = batchTestsRunnable();
-beforeAll(async () => { if (runnable) world = await startBatchWorld(); });
-afterAll(async () => { await world?.stop(); });
+beforeAll(async () => {
+  if (runnable) world = await startBatchWorld();
+});
+afterAll(async () => {
+  await world?.stop();
+});
 
 const CANARIES: Record<string, string> = {
   GITHUB_TOKEN: 'ghp_batchCanaryToken7c1d',
@@ -29,7 +33,11 @@ const CANARIES: Record<string, string> = {
 function decoded(key: string, bytes: Buffer): Buffer {
   const m = /objects\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(key);
   if (!m) return bytes;
-  try { return decodeObjectFile(bytes, m[1]!, key); } catch { return bytes; }
+  try {
+    return decodeObjectFile(bytes, m[1]!, key);
+  } catch {
+    return bytes;
+  }
 }
 
 function localFiles(dir: string): Array<{ where: string; bytes: Buffer }> {
@@ -88,10 +96,17 @@ describe.skipIf(!runnable)('robustness: secret canaries on S3 and Batch', () => 
     places.push(...localFiles(join(dir, '.flow')));
     places.push({ where: 'flowrun stdout/stderr', bytes: Buffer.from(run.stdout + run.stderr + push.stdout + push.stderr) });
 
-    const hits = places.flatMap((p) => Object.entries(CANARIES).filter(([, v]) => p.bytes.includes(v)).map(([k]) => `${k} in ${p.where}`));
+    const hits = places.flatMap((p) =>
+      Object.entries(CANARIES)
+        .filter(([, v]) => p.bytes.includes(v))
+        .map(([k]) => `${k} in ${p.where}`),
+    );
     printFigures('secret canaries: S3 and Batch', [
-      ['canary values', Object.keys(CANARIES).length], ['S3 keys searched', places.filter((p) => p.where.startsWith('s3://')).length],
-      ['Batch jobs searched', jobs.length], ['places searched', places.length], ['canary hits', hits.length],
+      ['canary values', Object.keys(CANARIES).length],
+      ['S3 keys searched', places.filter((p) => p.where.startsWith('s3://')).length],
+      ['Batch jobs searched', jobs.length],
+      ['places searched', places.length],
+      ['canary hits', hits.length],
     ]);
     expect(jobs.length).toBeGreaterThan(0);
     expect(places.some((p) => p.where.startsWith('s3://') && p.where.includes('/runs/'))).toBe(true);

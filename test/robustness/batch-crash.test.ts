@@ -14,8 +14,12 @@ import { LONG, printFigures } from './figures.js';
 
 let world: BatchWorld;
 const runnable = batchTestsRunnable();
-beforeAll(async () => { if (runnable) world = await startBatchWorld(); });
-afterAll(async () => { await world?.stop(); });
+beforeAll(async () => {
+  if (runnable) world = await startBatchWorld();
+});
+afterAll(async () => {
+  await world?.stop();
+});
 
 const KILLS = LONG ? 10 : 2;
 const ARGS = ['flows/foreach-squares.ts', '--n', '6'];
@@ -38,7 +42,9 @@ describe.skipIf(!runnable)('robustness: crash loop on Batch', () => {
     for (let i = 0; i < KILLS; i++) {
       const child = execa(process.execPath, [BIN, 'run', ...ARGS, '--with', 'batch', '-q'], { cwd: dir, reject: false, env: ORCHESTRATOR_ENV });
       let out = '';
-      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
       while (!/run-\d+/.test(out) && child.exitCode === null) await sleep(20);
       await sleep(500 + Math.random() * 3000);
       child.kill('SIGKILL');
@@ -54,7 +60,12 @@ describe.skipIf(!runnable)('robustness: crash loop on Batch', () => {
       figures.resumed++;
       if (JSON.stringify(endHashes(dir, resumed.stdout.split('\n')[0]!.trim())) !== JSON.stringify(reference)) figures.hashMismatches++;
     }
-    printFigures('crash loop on Batch', [['kills', figures.kills], ['fsck failures', figures.fsckFailures], ['resumes completed', figures.resumed], ['hash mismatches', figures.hashMismatches]]);
+    printFigures('crash loop on Batch', [
+      ['kills', figures.kills],
+      ['fsck failures', figures.fsckFailures],
+      ['resumes completed', figures.resumed],
+      ['hash mismatches', figures.hashMismatches],
+    ]);
     expect(figures.kills).toBeGreaterThan(0);
     expect(figures.hashMismatches).toBe(0);
   }, 300_000);

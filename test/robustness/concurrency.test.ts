@@ -8,7 +8,9 @@ import { printFigures } from './figures.js';
 // looping on the same store, and two machines running and pushing to one mirror at once.
 
 let server: S3TestServer;
-beforeAll(async () => { server = await startS3Server(); });
+beforeAll(async () => {
+  server = await startS3Server();
+});
 afterAll(async () => server?.stop());
 
 const FLOWS: Array<[string, string[]]> = [
@@ -18,8 +20,7 @@ const FLOWS: Array<[string, string[]]> = [
   ['nested-grid.ts', []],
 ];
 
-const start = (dir: string, args: string[], env: Record<string, string> = {}) =>
-  execa(process.execPath, [BIN, ...args], { cwd: dir, reject: false, env: { NO_COLOR: '1', ...env } });
+const start = (dir: string, args: string[], env: Record<string, string> = {}) => execa(process.execPath, [BIN, ...args], { cwd: dir, reject: false, env: { NO_COLOR: '1', ...env } });
 
 describe('robustness: concurrency', () => {
   it('4 concurrent runs of different flows while flow gc loops on the same store: all finish, 0 lost objects, 0 duplicate ids, fsck clean', async () => {
@@ -41,8 +42,12 @@ describe('robustness: concurrency', () => {
     let readable = 0;
     for (const id of ids) if ((await flow(['inspect', id, '--json'], { cwd: dir })).exitCode === 0) readable++;
     printFigures('concurrency: 4 runs + gc loop on one store', [
-      ['concurrent runs', FLOWS.length], ['gc rounds during them', gcRounds], ['runs finished ok', results.filter((r) => r.exitCode === 0).length],
-      ['duplicate run ids', ids.length - new Set(ids).size], ['fsck problems (lost objects)', report.problems.length], ['runs readable afterwards', readable],
+      ['concurrent runs', FLOWS.length],
+      ['gc rounds during them', gcRounds],
+      ['runs finished ok', results.filter((r) => r.exitCode === 0).length],
+      ['duplicate run ids', ids.length - new Set(ids).size],
+      ['fsck problems (lost objects)', report.problems.length],
+      ['runs readable afterwards', readable],
     ]);
     expect(gcRounds).toBeGreaterThan(0);
     expect(new Set(ids).size).toBe(FLOWS.length);
@@ -69,8 +74,11 @@ describe('robustness: concurrency', () => {
     const fsckRemote = await flow(['fsck', '--remote', '--json'], { cwd: machines[0]!, env });
     const localFsck = await Promise.all(machines.map((dir) => flow(['fsck'], { cwd: dir, env })));
     printFigures('concurrency: 2 machines, 1 mirror', [
-      ['runs made', ids.length], ['duplicate run ids', ids.length - new Set(ids).size], ['runs on the mirror', listed.runs.length],
-      ['remote fsck problems', (JSON.parse(fsckRemote.stdout) as { problems: unknown[] }).problems.length], ['local fsck failures', localFsck.filter((f) => f.exitCode !== 0).length],
+      ['runs made', ids.length],
+      ['duplicate run ids', ids.length - new Set(ids).size],
+      ['runs on the mirror', listed.runs.length],
+      ['remote fsck problems', (JSON.parse(fsckRemote.stdout) as { problems: unknown[] }).problems.length],
+      ['local fsck failures', localFsck.filter((f) => f.exitCode !== 0).length],
     ]);
     expect(new Set(ids).size).toBe(4);
     expect(listed.runs.map((r) => r.id).sort()).toEqual([...ids].sort());

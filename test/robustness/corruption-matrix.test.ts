@@ -24,7 +24,10 @@ const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('h
 const RUN = 'run-1';
 const FILE = 'flows/robust-base.ts';
 
-interface Ctx { dir: string; flowDir: string }
+interface Ctx {
+  dir: string;
+  flowDir: string;
+}
 type Expect = { exit: 0; value?: true } | { exit: number; code: string };
 interface Case {
   kind: string;
@@ -78,111 +81,178 @@ const CASES: Case[] = [
   {
     kind: 'flipped byte in an object',
     damage: (c) => rewrite(objectPath(c, artifactHash(c, 'double', 'doubled')), (b) => flip(b, b.length - 2)),
-    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' }, read: { step: 'double', name: 'doubled' },
-    get: corruptObj(), client: corruptObj(), replay: ok,
+    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' },
+    read: { step: 'double', name: 'doubled' },
+    get: corruptObj(),
+    client: corruptObj(),
+    replay: ok,
   },
   {
     kind: 'truncated object (gzip codec)',
     damage: (c) => rewrite(objectPath(c, artifactHash(c, 'start', 'text')), (b) => b.subarray(0, b.length >> 1)),
-    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' }, read: { step: 'start', name: 'text' },
-    get: corruptObj(), client: corruptObj(), replay: ok,
+    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' },
+    read: { step: 'start', name: 'text' },
+    get: corruptObj(),
+    client: corruptObj(),
+    replay: ok,
   },
   {
     kind: 'missing object',
     damage: (c) => rmSync(objectPath(c, artifactHash(c, 'start', 'x'))),
-    fsck: { exit: 3, code: 'STORE_MISSING_OBJECT' }, read: { step: 'start', name: 'x' },
-    get: { exit: 3, code: 'STORE_MISSING_OBJECT' }, client: { exit: 3, code: 'STORE_MISSING_OBJECT' }, replay: ok,
+    fsck: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    read: { step: 'start', name: 'x' },
+    get: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    client: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    replay: ok,
   },
   {
     kind: 'empty object file',
     damage: (c) => rewrite(objectPath(c, artifactHash(c, 'start', 'x')), () => Buffer.alloc(0)),
-    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' }, read: { step: 'start', name: 'x' },
+    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' },
+    read: { step: 'start', name: 'x' },
     // The replay stores the same bytes again, and a dedup hit on a damaged small object rewrites it.
-    get: corruptObj(), client: corruptObj(), replay: ok,
+    get: corruptObj(),
+    client: corruptObj(),
+    replay: ok,
   },
   {
     kind: 'truncated task record',
     damage: (c) => rewrite(taskPath(c, 'double'), (b) => b.subarray(0, b.length >> 1)),
-    fsck: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, read: { step: 'double', name: 'doubled' },
-    get: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, client: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, replay: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    fsck: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    read: { step: 'double', name: 'doubled' },
+    get: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    client: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    replay: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
   },
   {
     kind: 'truncated run record',
     damage: (c) => rewrite(runPath(c), (b) => b.subarray(0, b.length >> 1)),
-    fsck: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, read: { step: 'double', name: 'doubled' },
-    get: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, client: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, replay: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    fsck: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    read: { step: 'double', name: 'doubled' },
+    get: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    client: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    replay: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
   },
   {
     kind: 'record of the wrong shape (valid JSON, not a record)',
     damage: (c) => writeFileSync(taskPath(c, 'double'), JSON.stringify({ schema: 'flowrun.task/1', artifacts: 'none' })),
-    fsck: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, read: { step: 'double', name: 'doubled' },
-    get: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, client: { exit: 3, code: 'STORE_CORRUPT_RECORD' }, replay: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    fsck: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    read: { step: 'double', name: 'doubled' },
+    get: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    client: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
+    replay: { exit: 3, code: 'STORE_CORRUPT_RECORD' },
   },
   {
     kind: 'record referencing a missing object',
     damage: (c) => repoint(c, 'double', 'doubled', sha('never stored')),
-    fsck: { exit: 3, code: 'STORE_MISSING_OBJECT' }, read: { step: 'double', name: 'doubled' },
-    get: { exit: 3, code: 'STORE_MISSING_OBJECT' }, client: { exit: 3, code: 'STORE_MISSING_OBJECT' }, replay: { exit: 1, code: 'diverged' },
+    fsck: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    read: { step: 'double', name: 'doubled' },
+    get: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    client: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    replay: { exit: 1, code: 'diverged' },
   },
   {
     kind: 'missing blob (large binary part of an artifact)',
     damage: (c) => rmSync(objectPath(c, sha(new Uint8Array(1 << 20).fill(7)))),
-    fsck: { exit: 3, code: 'STORE_MISSING_OBJECT' }, read: { step: 'start', name: 'blob' },
-    get: { exit: 3, code: 'STORE_MISSING_OBJECT' }, client: { exit: 3, code: 'STORE_MISSING_OBJECT' }, replay: ok,
+    fsck: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    read: { step: 'start', name: 'blob' },
+    get: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    client: { exit: 3, code: 'STORE_MISSING_OBJECT' },
+    replay: ok,
   },
   {
     kind: 'unknown format tag in an artifact document',
     damage: (c) => repoint(c, 'double', 'doubled', plant(c, Buffer.from('{"xyz":1,"v":"planted"}'))),
-    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' }, read: { step: 'double', name: 'doubled' },
-    get: corruptObj(), client: corruptObj(), replay: { exit: 1, code: 'diverged' },
+    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' },
+    read: { step: 'double', name: 'doubled' },
+    get: corruptObj(),
+    client: corruptObj(),
+    replay: { exit: 1, code: 'diverged' },
   },
   {
     kind: 'unknown codec byte in an object header',
     damage: (c) => repoint(c, 'double', 'doubled', plant(c, Buffer.from('{"fra":1,"v":"planted"}'), { codec: 9 })),
-    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' }, read: { step: 'double', name: 'doubled' },
-    get: corruptObj(), client: corruptObj(), replay: { exit: 1, code: 'diverged' },
+    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' },
+    read: { step: 'double', name: 'doubled' },
+    get: corruptObj(),
+    client: corruptObj(),
+    replay: { exit: 1, code: 'diverged' },
   },
   {
     kind: 'store written by a newer format version',
     damage: (c) => rewrite(join(c.flowDir, 'FORMAT'), () => JSON.stringify({ format: 'flowrun-store', version: 99 })),
-    fsck: { exit: 3, code: 'STORE_VERSION_UNSUPPORTED' }, read: { step: 'double', name: 'doubled' },
-    get: newer, client: newer, replay: newer,
+    fsck: { exit: 3, code: 'STORE_VERSION_UNSUPPORTED' },
+    read: { step: 'double', name: 'doubled' },
+    get: newer,
+    client: newer,
+    replay: newer,
   },
   {
     kind: 'object written by a newer object format',
     damage: (c) => repoint(c, 'double', 'doubled', plant(c, Buffer.from('{"fra":1,"v":"planted"}'), { version: 7 })),
-    fsck: { exit: 3, code: 'STORE_VERSION_UNSUPPORTED' }, read: { step: 'double', name: 'doubled' },
-    get: newer, client: newer, replay: { exit: 1, code: 'diverged' },
+    fsck: { exit: 3, code: 'STORE_VERSION_UNSUPPORTED' },
+    read: { step: 'double', name: 'doubled' },
+    get: newer,
+    client: newer,
+    replay: { exit: 1, code: 'diverged' },
   },
   {
     kind: 'artifact written by a newer artifact format',
     damage: (c) => repoint(c, 'double', 'doubled', plant(c, Buffer.from('{"fra":5,"v":"planted"}'))),
-    fsck: { exit: 3, code: 'STORE_VERSION_UNSUPPORTED' }, read: { step: 'double', name: 'doubled' },
-    get: newer, client: newer, replay: { exit: 1, code: 'diverged' },
+    fsck: { exit: 3, code: 'STORE_VERSION_UNSUPPORTED' },
+    read: { step: 'double', name: 'doubled' },
+    get: newer,
+    client: newer,
+    replay: { exit: 1, code: 'diverged' },
   },
   {
     kind: 'record written by a newer record schema',
-    damage: (c) => { const t = task(c, 'double'); writeFileSync(taskPath(c, 'double'), JSON.stringify({ ...t, schema: 'flowrun.task/2' })); },
-    fsck: { exit: 3, code: 'STORE_VERSION_UNSUPPORTED' }, read: { step: 'double', name: 'doubled' },
-    get: newer, client: newer, replay: newer,
+    damage: (c) => {
+      const t = task(c, 'double');
+      writeFileSync(taskPath(c, 'double'), JSON.stringify({ ...t, schema: 'flowrun.task/2' }));
+    },
+    fsck: { exit: 3, code: 'STORE_VERSION_UNSUPPORTED' },
+    read: { step: 'double', name: 'doubled' },
+    get: newer,
+    client: newer,
+    replay: newer,
   },
   {
     kind: 'object unreadable (a directory in its place)',
-    damage: (c) => { const p = objectPath(c, artifactHash(c, 'double', 'doubled')); rmSync(p); mkdirSync(p); },
-    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' }, read: { step: 'double', name: 'doubled' },
-    get: corruptObj(), client: corruptObj(), replay: corruptObj(1),
+    damage: (c) => {
+      const p = objectPath(c, artifactHash(c, 'double', 'doubled'));
+      rmSync(p);
+      mkdirSync(p);
+    },
+    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' },
+    read: { step: 'double', name: 'doubled' },
+    get: corruptObj(),
+    client: corruptObj(),
+    replay: corruptObj(1),
   },
   {
     kind: 'corrupt code package (replay needs it)',
-    damage: (c) => { const rec = JSON.parse(readFileSync(runPath(c), 'utf8')) as RunRecord; rewrite(objectPath(c, rec.code!.hash), (b) => flip(b, b.length >> 1)); },
-    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' }, read: { step: 'double', name: 'doubled' },
-    get: ok, client: ok, replay: { exit: 3, code: 'REPLAY_SNAPSHOT_MISSING' },
+    damage: (c) => {
+      const rec = JSON.parse(readFileSync(runPath(c), 'utf8')) as RunRecord;
+      rewrite(objectPath(c, rec.code!.hash), (b) => flip(b, b.length >> 1));
+    },
+    fsck: { exit: 3, code: 'STORE_CORRUPT_OBJECT' },
+    read: { step: 'double', name: 'doubled' },
+    get: ok,
+    client: ok,
+    replay: { exit: 3, code: 'REPLAY_SNAPSHOT_MISSING' },
   },
   {
     kind: 'leftover temp file from a killed write (a note, DESIGN §5)',
-    damage: (c) => { mkdirSync(join(c.flowDir, 'objects/ab'), { recursive: true }); writeFileSync(join(c.flowDir, 'objects/ab/.tmp-0123456789abcdef'), 'partial'); },
-    fsck: { exit: 0, code: 'STORE_LEFTOVER_TEMP', note: true }, read: { step: 'double', name: 'doubled' },
-    get: ok, client: ok, replay: ok,
+    damage: (c) => {
+      mkdirSync(join(c.flowDir, 'objects/ab'), { recursive: true });
+      writeFileSync(join(c.flowDir, 'objects/ab/.tmp-0123456789abcdef'), 'partial');
+    },
+    fsck: { exit: 0, code: 'STORE_LEFTOVER_TEMP', note: true },
+    read: { step: 'double', name: 'doubled' },
+    get: ok,
+    client: ok,
+    replay: ok,
   },
 ];
 
@@ -194,7 +264,12 @@ beforeAll(async () => {
   const r = await flow(['run', FILE, '-q', '--seed', '1'], { cwd: dir });
   expect(r.exitCode, r.stderr).toBe(0);
   const values = new Map<string, string>();
-  for (const [step, name] of [['double', 'doubled'], ['start', 'text'], ['start', 'x'], ['start', 'blob']] as const) {
+  for (const [step, name] of [
+    ['double', 'doubled'],
+    ['start', 'text'],
+    ['start', 'x'],
+    ['start', 'blob'],
+  ] as const) {
     values.set(`${step}/${name}`, (await flow(['get', `${RUN}/${step}/0`, name, '--json'], { cwd: dir })).stdout);
   }
   base = { dir, values };
@@ -208,7 +283,13 @@ function copyProject(): Ctx {
 }
 
 /** replay is undefined when this kind was not replayed (CI mode). */
-interface Outcome { kind: string; fsck: boolean; get: boolean; client: boolean; replay: boolean | undefined }
+interface Outcome {
+  kind: string;
+  fsck: boolean;
+  get: boolean;
+  client: boolean;
+  replay: boolean | undefined;
+}
 
 function cliMatches(r: { exitCode: number; stdout: string; stderr: string }, e: Expect, good: string | undefined): boolean {
   if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) return false; // a stack trace is a crash
@@ -223,11 +304,7 @@ async function check(c: Case): Promise<Outcome> {
   const spec = `${RUN}/${c.read.step}/0`;
   // The client reads first: a replay may rewrite a missing object (it is content-addressed).
   const client = await readWithClient(ctx, c);
-  const [fsckOut, fsckStrict, get] = await Promise.all([
-    flow(['fsck', '--json'], { cwd: ctx.dir }),
-    c.fsck.note ? flow(['fsck', '--strict'], { cwd: ctx.dir }) : Promise.resolve({ exitCode: 3 }),
-    flow(['get', spec, c.read.name, '--json'], { cwd: ctx.dir }),
-  ]);
+  const [fsckOut, fsckStrict, get] = await Promise.all([flow(['fsck', '--json'], { cwd: ctx.dir }), c.fsck.note ? flow(['fsck', '--strict'], { cwd: ctx.dir }) : Promise.resolve({ exitCode: 3 }), flow(['get', spec, c.read.name, '--json'], { cwd: ctx.dir })]);
   // A replay costs a whole run: CI replays the kinds whose damage a replay reads (and the temp
   // file); --long replays every kind.
   if (!LONG && c.replay === ok && !c.fsck.note) return finish(c, fsckOut, fsckStrict, get, client, undefined);

@@ -15,7 +15,9 @@ import { LONG, printFigures } from './figures.js';
 // match an uninterrupted run's.
 
 let server: S3TestServer;
-beforeAll(async () => { server = await startS3Server(); });
+beforeAll(async () => {
+  server = await startS3Server();
+});
 afterAll(async () => server?.stop());
 
 const KILLS_PER_OP = LONG ? 10 : 2;
@@ -58,7 +60,11 @@ describe('robustness: crash loop', () => {
       }
       expect(worker, 'a worker process to kill').toBeDefined();
       await sleep(Math.random() * 300);
-      try { process.kill(worker!.pid, 'SIGKILL'); } catch { /* it finished its work already */ }
+      try {
+        process.kill(worker!.pid, 'SIGKILL');
+      } catch {
+        /* it finished its work already */
+      }
       const ended = await child;
       figures.kills++;
       await check(`worker kill ${i}`);
@@ -102,8 +108,11 @@ describe('robustness: crash loop', () => {
     expect(endHashes(other, baseRun)).toEqual(reference);
     await check('the end', true);
     printFigures('crash loop (worker, replay, pull, gc)', [
-      ['kills', figures.kills], ['fsck failures', figures.fsckFailures], ['operations finished afterwards', figures.finished],
-      ['hash mismatches vs. an uninterrupted run', figures.hashMismatches], ['processes alive 1.5 s after a kill', figures.survivors],
+      ['kills', figures.kills],
+      ['fsck failures', figures.fsckFailures],
+      ['operations finished afterwards', figures.finished],
+      ['hash mismatches vs. an uninterrupted run', figures.hashMismatches],
+      ['processes alive 1.5 s after a kill', figures.survivors],
     ]);
     expect(figures.hashMismatches).toBe(0);
   });

@@ -15,7 +15,9 @@ import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js'
 
 function objectFiles(dir: string): string[] {
   const root = join(dir, '.flow/objects');
-  return readdirSync(root).flatMap((shard) => readdirSync(join(root, shard)).map((n) => join(root, shard, n))).sort();
+  return readdirSync(root)
+    .flatMap((shard) => readdirSync(join(root, shard)).map((n) => join(root, shard, n)))
+    .sort();
 }
 
 async function projectWithRun(args: string[] = ['--n', '3']): Promise<string> {
@@ -26,7 +28,11 @@ async function projectWithRun(args: string[] = ['--n', '3']): Promise<string> {
   return dir;
 }
 
-const errorOf = async (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+const errorOf = async (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('flow gc never deletes what a kept run may reference', () => {
   it('a kept run whose task record is truncated: gc stops (exit 3) naming the record, and deletes nothing', async () => {
@@ -87,7 +93,9 @@ describe('flow gc never deletes what a kept run may reference', () => {
 
 describe('flow gc --remote never deletes what a kept run may reference', () => {
   let server: S3TestServer;
-  beforeAll(async () => { server = await startS3Server(); });
+  beforeAll(async () => {
+    server = await startS3Server();
+  });
   afterAll(async () => server?.stop());
 
   it('a kept run with a forged task record on the mirror: gc stops naming the key, and deletes nothing', async () => {
@@ -155,12 +163,24 @@ describe('a full disk while storing logs', () => {
       if (process.env.CI === 'true') throw new Error(`mounting a tmpfs failed under CI (the disk-full tests need root or CAP_SYS_ADMIN): ${(e as Error).message}`);
       return undefined;
     }
-    process.once('exit', () => { try { execFileSync('umount', ['-l', mnt]); } catch { /* gone */ } });
+    process.once('exit', () => {
+      try {
+        execFileSync('umount', ['-l', mnt]);
+      } catch {
+        /* gone */
+      }
+    });
     const { bavail, bsize } = statfsSync(mnt);
     writeFileSync(join(mnt, 'filler'), Buffer.alloc(bavail * bsize - freeKiB * 1024));
     return mnt;
   }
-  const unmount = (mnt: string) => { try { execFileSync('umount', ['-l', mnt]); } catch { /* already */ } };
+  const unmount = (mnt: string) => {
+    try {
+      execFileSync('umount', ['-l', mnt]);
+    } catch {
+      /* already */
+    }
+  };
 
   /** A flow whose step `loudStep` prints ~600 KB of incompressible text (more than the disk has left). */
   async function loudProject(loudStep: 'start' | 'second'): Promise<string> {
@@ -193,10 +213,13 @@ export default class LoudFlow extends FlowSpec {
       const errors = r.stderr.split('\n').filter((l) => !l.startsWith('[run-1/'));
       expect(errors.join('\n')).toContain('STORE_DISK_FULL');
       expect(errors.join('\n')).not.toMatch(/\n\s+at |Internal error/);
-      const empty = (d: string): string[] => readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => {
-        const p = join(d, e.name);
-        return readdirSync(p).length === 0 ? [p] : empty(p);
-      });
+      const empty = (d: string): string[] =>
+        readdirSync(d, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .flatMap((e) => {
+            const p = join(d, e.name);
+            return readdirSync(p).length === 0 ? [p] : empty(p);
+          });
       expect(empty(join(store, 'objects')).concat(existsSync(join(store, 'runs')) ? empty(join(store, 'runs')) : [])).toEqual([]);
       if (loudStep === 'start') {
         expect(existsSync(join(store, 'runs/run-1'))).toBe(false);

@@ -37,7 +37,10 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.stop());
 
-interface Bundle { v: number; records: Record<string, TaskRecord> }
+interface Bundle {
+  v: number;
+  records: Record<string, TaskRecord>;
+}
 type Code = 'STORE_CORRUPT_RECORD' | 'STORE_CORRUPT_OBJECT';
 interface Case {
   name: string;
@@ -61,8 +64,13 @@ async function editBundle(f: Forger, edit: (b: Bundle) => void): Promise<void> {
 
 /** Adds a bundle entry under a forged key: a copy of start/0 with fields made to match where they can. */
 const bundleKey = (name: string, rel: string): Case => ({
-  name, code: 'STORE_CORRUPT_RECORD', key: BUNDLE,
-  forge: (f) => editBundle(f, (b) => { b.records[rel] = { ...b.records['start/0.json']!, step: rel.split('/')[0] ?? 'start', id: (rel.split('/')[1] ?? '0').replace(/\.json$/, '') }; }),
+  name,
+  code: 'STORE_CORRUPT_RECORD',
+  key: BUNDLE,
+  forge: (f) =>
+    editBundle(f, (b) => {
+      b.records[rel] = { ...b.records['start/0.json']!, step: rel.split('/')[0] ?? 'start', id: (rel.split('/')[1] ?? '0').replace(/\.json$/, '') };
+    }),
 });
 
 async function editRun(f: Forger, edit: (r: RunRecord) => void): Promise<void> {
@@ -98,43 +106,253 @@ const CASES: Case[] = [
   bundleKey('bundle key whose task id is not split indices', 'start/x.json'),
   bundleKey('bundle key without .json', 'start/0'),
   {
-    name: 'bundle key __proto__', code: 'STORE_CORRUPT_RECORD', key: BUNDLE,
-    forge: async (f) => { const text = (await f.get(BUNDLE)).toString('utf8'); await f.put(BUNDLE, text.replace('"records":{', '"records":{"__proto__":{"polluted":true},')); },
+    name: 'bundle key __proto__',
+    code: 'STORE_CORRUPT_RECORD',
+    key: BUNDLE,
+    forge: async (f) => {
+      const text = (await f.get(BUNDLE)).toString('utf8');
+      await f.put(BUNDLE, text.replace('"records":{', '"records":{"__proto__":{"polluted":true},'));
+    },
   },
   { name: 'bundle whose records is an array', code: 'STORE_CORRUPT_RECORD', key: BUNDLE, forge: (f) => f.put(BUNDLE, { v: 1, records: [] }) },
-  { name: 'bundle of a newer or unknown version', code: 'STORE_CORRUPT_RECORD', key: BUNDLE, forge: async (f) => editBundle(f, (b) => { b.v = 7; }) },
+  {
+    name: 'bundle of a newer or unknown version',
+    code: 'STORE_CORRUPT_RECORD',
+    key: BUNDLE,
+    forge: async (f) =>
+      editBundle(f, (b) => {
+        b.v = 7;
+      }),
+  },
   { name: 'bundle that is not JSON', code: 'STORE_CORRUPT_RECORD', key: BUNDLE, forge: (f) => f.put(BUNDLE, '{"v":1,"records":{') },
   // Loose task records (written by Batch tasks), named by their key.
   { name: 'loose record key with a backslash name', code: 'STORE_CORRUPT_RECORD', key: 'runs/run-1/tasks/start/..\\..\\x.json', forge: async (f) => f.put('runs/run-1/tasks/start/..\\..\\x.json', (await f.getJson<Bundle>(BUNDLE)).records['start/0.json']!) },
   { name: 'loose record key nested one level too deep', code: 'STORE_CORRUPT_RECORD', key: 'runs/run-1/tasks/start/deep/0.json', forge: async (f) => f.put('runs/run-1/tasks/start/deep/0.json', (await f.getJson<Bundle>(BUNDLE)).records['start/0.json']!) },
   { name: 'loose record of 17 MiB', code: 'STORE_CORRUPT_RECORD', key: 'runs/run-1/tasks/start/1.json', detail: /17\.0 MiB/, forge: (f) => f.put('runs/run-1/tasks/start/1.json', `{"pad":"${'x'.repeat(17 << 20)}"}`) },
   // Records whose content disagrees with their key.
-  { name: "task record whose run field is another run's", code: 'STORE_CORRUPT_RECORD', key: BUNDLE, forge: (f) => editBundle(f, (b) => { b.records['start/0.json']!.run = 'run-9'; }) },
-  { name: 'task record whose step disagrees with its key', code: 'STORE_CORRUPT_RECORD', key: BUNDLE, forge: (f) => editBundle(f, (b) => { b.records['end/0.json'] = { ...b.records['start/0.json']! }; }) },
-  { name: 'task record whose id disagrees with its key', code: 'STORE_CORRUPT_RECORD', key: BUNDLE, forge: (f) => editBundle(f, (b) => { b.records['start/0.json']!.id = '7'; }) },
-  { name: 'task record that is not a record ({})', code: 'STORE_CORRUPT_RECORD', key: BUNDLE, forge: (f) => editBundle(f, (b) => { (b.records as Record<string, unknown>)['start/0.json'] = {}; }) },
-  { name: 'artifact hash that is a path (../../x)', code: 'STORE_CORRUPT_RECORD', key: BUNDLE, forge: (f) => editBundle(f, (b) => { b.records['start/0.json']!.artifacts.items!.hash = '../../../../x'; }) },
-  { name: 'run record whose id disagrees with its key', code: 'STORE_CORRUPT_RECORD', key: RUN, forge: (f) => editRun(f, (r) => { r.id = 'run-2'; }) },
-  { name: 'run record with a step name that is a path', code: 'STORE_CORRUPT_RECORD', key: RUN, forge: (f) => editRun(f, (r) => { r.steps[0]!.name = '../../x'; }) },
-  { name: 'run record whose flow file climbs out of the package', code: 'STORE_CORRUPT_RECORD', key: RUN, forge: (f) => editRun(f, (r) => { r.file = '../../../../etc/passwd.ts'; }) },
-  { name: 'run record whose task directory is absolute', code: 'STORE_CORRUPT_RECORD', key: RUN, forge: (f) => editRun(f, (r) => { r.cwd = '/etc'; }) },
+  {
+    name: "task record whose run field is another run's",
+    code: 'STORE_CORRUPT_RECORD',
+    key: BUNDLE,
+    forge: (f) =>
+      editBundle(f, (b) => {
+        b.records['start/0.json']!.run = 'run-9';
+      }),
+  },
+  {
+    name: 'task record whose step disagrees with its key',
+    code: 'STORE_CORRUPT_RECORD',
+    key: BUNDLE,
+    forge: (f) =>
+      editBundle(f, (b) => {
+        b.records['end/0.json'] = { ...b.records['start/0.json']! };
+      }),
+  },
+  {
+    name: 'task record whose id disagrees with its key',
+    code: 'STORE_CORRUPT_RECORD',
+    key: BUNDLE,
+    forge: (f) =>
+      editBundle(f, (b) => {
+        b.records['start/0.json']!.id = '7';
+      }),
+  },
+  {
+    name: 'task record that is not a record ({})',
+    code: 'STORE_CORRUPT_RECORD',
+    key: BUNDLE,
+    forge: (f) =>
+      editBundle(f, (b) => {
+        (b.records as Record<string, unknown>)['start/0.json'] = {};
+      }),
+  },
+  {
+    name: 'artifact hash that is a path (../../x)',
+    code: 'STORE_CORRUPT_RECORD',
+    key: BUNDLE,
+    forge: (f) =>
+      editBundle(f, (b) => {
+        b.records['start/0.json']!.artifacts.items!.hash = '../../../../x';
+      }),
+  },
+  {
+    name: 'run record whose id disagrees with its key',
+    code: 'STORE_CORRUPT_RECORD',
+    key: RUN,
+    forge: (f) =>
+      editRun(f, (r) => {
+        r.id = 'run-2';
+      }),
+  },
+  {
+    name: 'run record with a step name that is a path',
+    code: 'STORE_CORRUPT_RECORD',
+    key: RUN,
+    forge: (f) =>
+      editRun(f, (r) => {
+        r.steps[0]!.name = '../../x';
+      }),
+  },
+  {
+    name: 'run record whose flow file climbs out of the package',
+    code: 'STORE_CORRUPT_RECORD',
+    key: RUN,
+    forge: (f) =>
+      editRun(f, (r) => {
+        r.file = '../../../../etc/passwd.ts';
+      }),
+  },
+  {
+    name: 'run record whose task directory is absolute',
+    code: 'STORE_CORRUPT_RECORD',
+    key: RUN,
+    forge: (f) =>
+      editRun(f, (r) => {
+        r.cwd = '/etc';
+      }),
+  },
   { name: 'run record that is not JSON', code: 'STORE_CORRUPT_RECORD', key: RUN, forge: (f) => f.put(RUN, '{"schema":"flowrun.run/1",') },
-  { name: 'run record of 17 MiB', code: 'STORE_CORRUPT_RECORD', key: RUN, forge: (f) => editRun(f, (r) => { (r as unknown as Record<string, unknown>).pad = 'x'.repeat(17 << 20); }) },
+  {
+    name: 'run record of 17 MiB',
+    code: 'STORE_CORRUPT_RECORD',
+    key: RUN,
+    forge: (f) =>
+      editRun(f, (r) => {
+        (r as unknown as Record<string, unknown>).pad = 'x'.repeat(17 << 20);
+      }),
+  },
   { name: 'run claim that is not an object', code: 'STORE_CORRUPT_RECORD', key: 'runs/run-1/claim.json', forge: (f) => f.put('runs/run-1/claim.json', '"pwned"') },
   // Objects: bytes that do not match their key, sizes that do not match their record, bombs.
-  { name: 'object whose bytes are another object', code: 'STORE_CORRUPT_OBJECT', key: 'objects/', forge: async (f) => { const b = await f.getJson<Bundle>(BUNDLE); const other = await f.store.getObjectFile(b.records['end/0.json']!.artifacts.total!.hash); await plantObject(f, other, (t, h) => { t.artifacts.items = { hash: h, size: 100 }; }); } },
-  { name: 'gzip bomb named as a 15-byte artifact', code: 'STORE_CORRUPT_OBJECT', key: 'objects/', detail: /holds more than 15 B\b/, forge: async (f) => { await plantObject(f, gzipBombFile(4096), (t, h) => { t.artifacts.items = { hash: h, size: 15 }; }); } },
-  { name: 'gzip bomb named as a log (no declared size)', code: 'STORE_CORRUPT_OBJECT', key: 'objects/', detail: /holds more than 1\.0 GiB/, forge: async (f) => { await plantObject(f, gzipBombFile(4096), (t, h) => { t.logs.stdout = h; }); } },
-  { name: 'raw object larger than the size its record declares', code: 'STORE_CORRUPT_OBJECT', key: 'objects/', detail: /holds more than 64 B\b/, forge: async (f) => { await plantObject(f, Buffer.concat([Buffer.from([0x46, 0x4f, 1, 0]), randomBytes(1 << 20)]), (t, h) => { t.artifacts.items = { hash: h, size: 64 }; }); } },
-  { name: 'object whose gzip data does not decode', code: 'STORE_CORRUPT_OBJECT', key: 'objects/', forge: async (f) => { await plantObject(f, Buffer.concat([Buffer.from([0x46, 0x4f, 1, 1]), randomBytes(4096)]), (t, h) => { t.artifacts.items = { hash: h, size: 100_000 }; }); } },
+  {
+    name: 'object whose bytes are another object',
+    code: 'STORE_CORRUPT_OBJECT',
+    key: 'objects/',
+    forge: async (f) => {
+      const b = await f.getJson<Bundle>(BUNDLE);
+      const other = await f.store.getObjectFile(b.records['end/0.json']!.artifacts.total!.hash);
+      await plantObject(f, other, (t, h) => {
+        t.artifacts.items = { hash: h, size: 100 };
+      });
+    },
+  },
+  {
+    name: 'gzip bomb named as a 15-byte artifact',
+    code: 'STORE_CORRUPT_OBJECT',
+    key: 'objects/',
+    detail: /holds more than 15 B\b/,
+    forge: async (f) => {
+      await plantObject(f, gzipBombFile(4096), (t, h) => {
+        t.artifacts.items = { hash: h, size: 15 };
+      });
+    },
+  },
+  {
+    name: 'gzip bomb named as a log (no declared size)',
+    code: 'STORE_CORRUPT_OBJECT',
+    key: 'objects/',
+    detail: /holds more than 1\.0 GiB/,
+    forge: async (f) => {
+      await plantObject(f, gzipBombFile(4096), (t, h) => {
+        t.logs.stdout = h;
+      });
+    },
+  },
+  {
+    name: 'raw object larger than the size its record declares',
+    code: 'STORE_CORRUPT_OBJECT',
+    key: 'objects/',
+    detail: /holds more than 64 B\b/,
+    forge: async (f) => {
+      await plantObject(f, Buffer.concat([Buffer.from([0x46, 0x4f, 1, 0]), randomBytes(1 << 20)]), (t, h) => {
+        t.artifacts.items = { hash: h, size: 64 };
+      });
+    },
+  },
+  {
+    name: 'object whose gzip data does not decode',
+    code: 'STORE_CORRUPT_OBJECT',
+    key: 'objects/',
+    forge: async (f) => {
+      await plantObject(f, Buffer.concat([Buffer.from([0x46, 0x4f, 1, 1]), randomBytes(4096)]), (t, h) => {
+        t.artifacts.items = { hash: h, size: 100_000 };
+      });
+    },
+  },
   // Pack indexes: offsets and lengths out of range, ids that are paths, entries that point at other bytes.
-  { name: 'pack index entry past the end of its pack', code: 'STORE_CORRUPT_RECORD', key: '.idx.json', forge: async (f) => { const p = await packIndex(f); const [h] = Object.keys(p.index.objects); p.index.objects[h!] = [1 << 30, 64]; await f.put(p.key, p.index); } },
-  { name: 'pack index entry with a negative offset and a fractional length', code: 'STORE_CORRUPT_RECORD', key: '.idx.json', forge: async (f) => { const p = await packIndex(f); const [h] = Object.keys(p.index.objects); p.index.objects[h!] = [-5, 1.5]; await f.put(p.key, p.index); } },
-  { name: 'pack index whose pack id is a path', code: 'STORE_CORRUPT_RECORD', key: '.idx.json', forge: async (f) => { const p = await packIndex(f); p.index.pack = '../runs/run-1/run'; await f.put(p.key, p.index); } },
-  { name: 'pack index naming another pack than its key', code: 'STORE_CORRUPT_RECORD', key: '.idx.json', forge: async (f) => { const p = await packIndex(f); p.index.pack = fakeHash(); await f.put(p.key, p.index); } },
-  { name: 'pack index with an object id that is a path', code: 'STORE_CORRUPT_RECORD', key: '.idx.json', forge: async (f) => { const p = await packIndex(f); p.index.objects['../../x'] = [0, 8]; await f.put(p.key, p.index); } },
-  { name: 'pack index that is not JSON', code: 'STORE_CORRUPT_RECORD', key: '.idx.json', forge: async (f) => { const p = await packIndex(f); await f.put(p.key, '{"v":1,'); } },
-  { name: 'pack index entries pointing at each other\'s bytes', code: 'STORE_CORRUPT_OBJECT', key: '.pack', forge: async (f) => { const p = await packIndex(f); const hs = Object.keys(p.index.objects); const a = p.index.objects[hs[0]!]!; p.index.objects[hs[0]!] = p.index.objects[hs[1]!]!; p.index.objects[hs[1]!] = a; await f.put(p.key, p.index); } },
+  {
+    name: 'pack index entry past the end of its pack',
+    code: 'STORE_CORRUPT_RECORD',
+    key: '.idx.json',
+    forge: async (f) => {
+      const p = await packIndex(f);
+      const [h] = Object.keys(p.index.objects);
+      p.index.objects[h!] = [1 << 30, 64];
+      await f.put(p.key, p.index);
+    },
+  },
+  {
+    name: 'pack index entry with a negative offset and a fractional length',
+    code: 'STORE_CORRUPT_RECORD',
+    key: '.idx.json',
+    forge: async (f) => {
+      const p = await packIndex(f);
+      const [h] = Object.keys(p.index.objects);
+      p.index.objects[h!] = [-5, 1.5];
+      await f.put(p.key, p.index);
+    },
+  },
+  {
+    name: 'pack index whose pack id is a path',
+    code: 'STORE_CORRUPT_RECORD',
+    key: '.idx.json',
+    forge: async (f) => {
+      const p = await packIndex(f);
+      p.index.pack = '../runs/run-1/run';
+      await f.put(p.key, p.index);
+    },
+  },
+  {
+    name: 'pack index naming another pack than its key',
+    code: 'STORE_CORRUPT_RECORD',
+    key: '.idx.json',
+    forge: async (f) => {
+      const p = await packIndex(f);
+      p.index.pack = fakeHash();
+      await f.put(p.key, p.index);
+    },
+  },
+  {
+    name: 'pack index with an object id that is a path',
+    code: 'STORE_CORRUPT_RECORD',
+    key: '.idx.json',
+    forge: async (f) => {
+      const p = await packIndex(f);
+      p.index.objects['../../x'] = [0, 8];
+      await f.put(p.key, p.index);
+    },
+  },
+  {
+    name: 'pack index that is not JSON',
+    code: 'STORE_CORRUPT_RECORD',
+    key: '.idx.json',
+    forge: async (f) => {
+      const p = await packIndex(f);
+      await f.put(p.key, '{"v":1,');
+    },
+  },
+  {
+    name: "pack index entries pointing at each other's bytes",
+    code: 'STORE_CORRUPT_OBJECT',
+    key: '.pack',
+    forge: async (f) => {
+      const p = await packIndex(f);
+      const hs = Object.keys(p.index.objects);
+      const a = p.index.objects[hs[0]!]!;
+      p.index.objects[hs[0]!] = p.index.objects[hs[1]!]!;
+      p.index.objects[hs[1]!] = a;
+      await f.put(p.key, p.index);
+    },
+  },
 ];
 
 /** Every file (size and mtime) and directory (presence: a staging directory made and removed changes its parent's mtime) under `dir`. */
@@ -164,7 +382,13 @@ async function forgedMirror(c: Case): Promise<S3Store> {
 describe('a forged mirror is refused, and nothing is written anywhere', () => {
   let refused = 0;
   let outside = 0;
-  afterAll(() => printFigures('forged mirror (issue #13 item 1)', [['forged-mirror cases refused', `${refused} of ${CASES.length}`], ['writes outside the store', outside], ['writes inside the store', 'none (compared file by file)']]));
+  afterAll(() =>
+    printFigures('forged mirror (issue #13 item 1)', [
+      ['forged-mirror cases refused', `${refused} of ${CASES.length}`],
+      ['writes outside the store', outside],
+      ['writes inside the store', 'none (compared file by file)'],
+    ]),
+  );
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const remote = await forgedMirror(c);
@@ -226,7 +450,11 @@ describe('the CLI on a forged mirror', () => {
   });
 
   it('flow get (an on-demand fetch from the mirror) refuses the same way', async () => {
-    const { dir, env } = await forgedProject((f) => editBundle(f, (b) => { b.records['start/0.json']!.run = 'run-9'; }));
+    const { dir, env } = await forgedProject((f) =>
+      editBundle(f, (b) => {
+        b.records['start/0.json']!.run = 'run-9';
+      }),
+    );
     const r = await flow(['get', 'run-1', 'total', '--json'], { cwd: dir, env });
     expect(r.exitCode, r.stdout + r.stderr).toBe(3);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'STORE_CORRUPT_RECORD' } });
@@ -236,7 +464,13 @@ describe('the CLI on a forged mirror', () => {
   // flow runs --remote reads a run record only for a run the mirror's run index has no (good)
   // entry for (issue #18): here, a mirror without an index, as an older flowrun left it.
   it('flow runs --remote refuses a run record that is not the record of its key (exit 3, naming it)', async () => {
-    const { dir, env, remote } = await forgedProject((f) => editRun(f, (r) => { r.steps[0]!.name = '../../x'; }), (f) => f.delete(REMOTE_RUN_INDEX_PATH));
+    const { dir, env, remote } = await forgedProject(
+      (f) =>
+        editRun(f, (r) => {
+          r.steps[0]!.name = '../../x';
+        }),
+      (f) => f.delete(REMOTE_RUN_INDEX_PATH),
+    );
     const r = await flow(['runs', '--remote'], { cwd: dir, env });
     expect(r.exitCode, r.stdout + r.stderr).toBe(3);
     expect(r.stderr).toContain(`${remote.location}${RUN}`);
@@ -244,7 +478,11 @@ describe('the CLI on a forged mirror', () => {
   });
 
   it('a run record forged after the push: flow runs --remote lists the record the push put in the index, flow fsck --remote names the forged record and the disagreement', async () => {
-    const { dir, env, remote } = await forgedProject((f) => editRun(f, (r) => { r.steps[0]!.name = '../../x'; }));
+    const { dir, env, remote } = await forgedProject((f) =>
+      editRun(f, (r) => {
+        r.steps[0]!.name = '../../x';
+      }),
+    );
     const r = await flow(['runs', '--remote', '--json'], { cwd: dir, env });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { runs: RunRecord[] }).runs.map((x) => x.steps[0]!.name)).toEqual(['start']);
@@ -260,9 +498,23 @@ describe('the CLI on a forged mirror', () => {
     let indexKey = '';
     const { dir, env, remote } = await forgedProject(
       traversal,
-      (f) => editRun(f, (r) => { r.cwd = '/etc'; }),
-      async (f) => { const h = await plantObject(f, gzipBombFile(4096), (t, hash) => { t.logs.stderr = hash; }); bombKey = `objects/${h.slice(0, 2)}/${h}`; },
-      async (f) => { const p = await packIndex(f); indexKey = p.key; const [h] = Object.keys(p.index.objects); p.index.objects[h!] = [-1, 10]; await f.put(p.key, p.index); },
+      (f) =>
+        editRun(f, (r) => {
+          r.cwd = '/etc';
+        }),
+      async (f) => {
+        const h = await plantObject(f, gzipBombFile(4096), (t, hash) => {
+          t.logs.stderr = hash;
+        });
+        bombKey = `objects/${h.slice(0, 2)}/${h}`;
+      },
+      async (f) => {
+        const p = await packIndex(f);
+        indexKey = p.key;
+        const [h] = Object.keys(p.index.objects);
+        p.index.objects[h!] = [-1, 10];
+        await f.put(p.key, p.index);
+      },
     );
     const r = await flow(['fsck', '--remote', '--json'], { cwd: dir, env });
     expect(r.exitCode, r.stdout + r.stderr).toBe(3);

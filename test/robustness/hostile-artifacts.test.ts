@@ -56,15 +56,33 @@ describe('hostile artifact values', () => {
         try {
           const ref = saveArtifact(store, value, 'start', 'v');
           const loaded = loadArtifact(store, ref);
-          if (base.refuse) { failures.push(`${label}: stored, expected ${base.refuse.code}`); continue; }
-          if (!same(loaded, value)) { failures.push(`${label}: loaded value differs`); continue; }
-          if (saveArtifact(store, loaded, 'start', 'v').hash !== ref.hash) { failures.push(`${label}: re-save changed the hash`); continue; }
+          if (base.refuse) {
+            failures.push(`${label}: stored, expected ${base.refuse.code}`);
+            continue;
+          }
+          if (!same(loaded, value)) {
+            failures.push(`${label}: loaded value differs`);
+            continue;
+          }
+          if (saveArtifact(store, loaded, 'start', 'v').hash !== ref.hash) {
+            failures.push(`${label}: re-save changed the hash`);
+            continue;
+          }
           roundTripped++;
         } catch (e) {
           const path = `${w.path}${base.refuse?.at ?? ''}`;
-          if (!base.refuse || !isFlowError(e) || e.code !== base.refuse.code) { failures.push(`${label}: ${isFlowError(e) ? e.code : 'crash'}: ${(e as Error).message?.slice(0, 200)}`); continue; }
-          if (base.refuse.code === 'ARTIFACT_NOT_SERIALIZABLE' && (e.data as { path?: string } | undefined)?.path !== path) { failures.push(`${label}: named ${(e.data as { path?: string }).path?.slice(0, 80)}, expected ${path.slice(0, 80)}`); continue; }
-          if (!e.message.includes(path.slice(0, 200)) || e.location.artifact !== 'v' || e.location.step !== 'start') { failures.push(`${label}: message does not name ${path.slice(0, 80)}`); continue; }
+          if (!base.refuse || !isFlowError(e) || e.code !== base.refuse.code) {
+            failures.push(`${label}: ${isFlowError(e) ? e.code : 'crash'}: ${(e as Error).message?.slice(0, 200)}`);
+            continue;
+          }
+          if (base.refuse.code === 'ARTIFACT_NOT_SERIALIZABLE' && (e.data as { path?: string } | undefined)?.path !== path) {
+            failures.push(`${label}: named ${(e.data as { path?: string }).path?.slice(0, 80)}, expected ${path.slice(0, 80)}`);
+            continue;
+          }
+          if (!e.message.includes(path.slice(0, 200)) || e.location.artifact !== 'v' || e.location.step !== 'start') {
+            failures.push(`${label}: message does not name ${path.slice(0, 80)}`);
+            continue;
+          }
           refused++;
         } finally {
           value = undefined;
@@ -123,8 +141,22 @@ const MALICIOUS: Array<{ name: string; doc: string; code?: string }> = [
 ];
 
 const DATA_PROTOTYPES = new Set<object | null>([
-  Object.prototype, null, Array.prototype, Map.prototype, Set.prototype, Date.prototype, RegExp.prototype, Buffer.prototype, ArrayBuffer.prototype,
-  Error.prototype, TypeError.prototype, RangeError.prototype, SyntaxError.prototype, ReferenceError.prototype, EvalError.prototype, URIError.prototype,
+  Object.prototype,
+  null,
+  Array.prototype,
+  Map.prototype,
+  Set.prototype,
+  Date.prototype,
+  RegExp.prototype,
+  Buffer.prototype,
+  ArrayBuffer.prototype,
+  Error.prototype,
+  TypeError.prototype,
+  RangeError.prototype,
+  SyntaxError.prototype,
+  ReferenceError.prototype,
+  EvalError.prototype,
+  URIError.prototype,
 ]);
 
 describe('malicious stored artifact bytes', () => {
@@ -138,7 +170,10 @@ describe('malicious stored artifact bytes', () => {
       const hash = store.putObjectSync(bytes);
       try {
         const v = loadArtifact(store, { hash, size: bytes.length });
-        if (m.code) { results.push(`${m.name}: decoded, expected ${m.code}`); continue; }
+        if (m.code) {
+          results.push(`${m.name}: decoded, expected ${m.code}`);
+          continue;
+        }
         // Decoded data: any __proto__ is an own key, never the prototype; only data types come back.
         if (typeof v === 'object' && v !== null && !DATA_PROTOTYPES.has(Object.getPrototypeOf(v) as object)) results.push(`${m.name}: prototype changed`);
         else if (typeof v === 'function') results.push(`${m.name}: decoded to a function`);

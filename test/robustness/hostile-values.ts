@@ -16,8 +16,18 @@ export interface Hostile {
 let sideEffects = 0;
 export const sideEffectCount = () => sideEffects;
 
-class Point { constructor(public x = 1, public y = 2) {} }
-class Secretive { #hidden = 1; get hidden() { return this.#hidden; } }
+class Point {
+  constructor(
+    public x = 1,
+    public y = 2,
+  ) {}
+}
+class Secretive {
+  #hidden = 1;
+  get hidden() {
+    return this.#hidden;
+  }
+}
 
 function deep(n: number): unknown {
   let v: unknown = 'bottom';
@@ -33,7 +43,9 @@ const refuse = (at = '', code: 'ARTIFACT_NOT_SERIALIZABLE' | 'ARTIFACT_TOO_LARGE
 
 export function baseValues(long: boolean): Hostile[] {
   const shared = new ArrayBuffer(64);
-  new Uint8Array(shared).forEach((_, i, a) => { a[i] = i; });
+  new Uint8Array(shared).forEach((_, i, a) => {
+    a[i] = i;
+  });
   const sab = new SharedArrayBuffer(16);
   new Uint8Array(sab).fill(9);
   const list: Hostile[] = [
@@ -44,19 +56,108 @@ export function baseValues(long: boolean): Hostile[] {
     { name: 'prototype key', make: () => ({ prototype: { polluted: true } }) },
     { name: '$fr key (the format tag)', make: () => ({ $fr: 'map', e: [] }) },
     { name: 'null-prototype object', make: () => Object.assign(Object.create(null) as object, { a: 1, __proto__x: 2 }) },
-    { name: 'null-prototype with __proto__', make: () => { const o = Object.create(null) as Record<string, unknown>; o.__proto__ = { polluted: true }; return o; } },
-    { name: 'Map with __proto__ key', make: () => new Map<unknown, unknown>([['__proto__', { polluted: true }], ['constructor', 1]]) },
+    {
+      name: 'null-prototype with __proto__',
+      make: () => {
+        const o = Object.create(null) as Record<string, unknown>;
+        o.__proto__ = { polluted: true };
+        return o;
+      },
+    },
+    {
+      name: 'Map with __proto__ key',
+      make: () =>
+        new Map<unknown, unknown>([
+          ['__proto__', { polluted: true }],
+          ['constructor', 1],
+        ]),
+    },
     // Code inside values.
-    { name: 'getter with a side effect', make: () => ({ get g() { sideEffects++; return 1; } }), refuse: refuse('.g') },
-    { name: 'setter only', make: () => ({ set s(_v: number) { sideEffects++; } }), refuse: refuse('.s') },
-    { name: 'array element getter', make: () => { const a = [1, 2]; Object.defineProperty(a, 1, { get() { sideEffects++; return 2; }, enumerable: true }); return a; }, refuse: refuse('[1]') },
-    { name: 'toJSON method', make: () => ({ toJSON() { sideEffects++; return 'x'; } }), refuse: refuse('.toJSON') },
+    {
+      name: 'getter with a side effect',
+      make: () => ({
+        get g() {
+          sideEffects++;
+          return 1;
+        },
+      }),
+      refuse: refuse('.g'),
+    },
+    {
+      name: 'setter only',
+      make: () => ({
+        set s(_v: number) {
+          sideEffects++;
+        },
+      }),
+      refuse: refuse('.s'),
+    },
+    {
+      name: 'array element getter',
+      make: () => {
+        const a = [1, 2];
+        Object.defineProperty(a, 1, {
+          get() {
+            sideEffects++;
+            return 2;
+          },
+          enumerable: true,
+        });
+        return a;
+      },
+      refuse: refuse('[1]'),
+    },
+    {
+      name: 'toJSON method',
+      make: () => ({
+        toJSON() {
+          sideEffects++;
+          return 'x';
+        },
+      }),
+      refuse: refuse('.toJSON'),
+    },
     { name: 'function', make: () => () => 1, refuse: refuse() },
     { name: 'class (constructor)', make: () => Point, refuse: refuse() },
     { name: 'async function', make: () => async () => 1, refuse: refuse() },
-    { name: 'Proxy of an object', make: () => new Proxy({ a: 1 }, { get() { sideEffects++; return 1; }, ownKeys() { sideEffects++; return []; } }), refuse: refuse() },
-    { name: 'Proxy of an array', make: () => new Proxy([1, 2], { get() { sideEffects++; return 1; } }), refuse: refuse() },
-    { name: 'revoked Proxy', make: () => { const p = Proxy.revocable({}, {}); p.revoke(); return p.proxy; }, refuse: refuse() },
+    {
+      name: 'Proxy of an object',
+      make: () =>
+        new Proxy(
+          { a: 1 },
+          {
+            get() {
+              sideEffects++;
+              return 1;
+            },
+            ownKeys() {
+              sideEffects++;
+              return [];
+            },
+          },
+        ),
+      refuse: refuse(),
+    },
+    {
+      name: 'Proxy of an array',
+      make: () =>
+        new Proxy([1, 2], {
+          get() {
+            sideEffects++;
+            return 1;
+          },
+        }),
+      refuse: refuse(),
+    },
+    {
+      name: 'revoked Proxy',
+      make: () => {
+        const p = Proxy.revocable({}, {});
+        p.revoke();
+        return p.proxy;
+      },
+      refuse: refuse(),
+    },
     { name: 'Symbol', make: () => Symbol('s'), refuse: refuse() },
     { name: 'symbol key', make: () => ({ [Symbol('k')]: 1 }), refuse: refuse() },
     { name: 'class instance', make: () => new Point(), refuse: refuse() },
@@ -69,13 +170,52 @@ export function baseValues(long: boolean): Hostile[] {
     { name: 'regexp match (array with named props)', make: () => /a(b)/.exec('ab'), refuse: refuse('.index') },
     { name: 'Map subclass', make: () => new (class M extends Map {})(), refuse: refuse() },
     // Structure.
-    { name: 'circular object', make: () => { const o: Record<string, unknown> = { a: 1 }; o.self = o; return o; }, refuse: refuse('.self') },
-    { name: 'circular array', make: () => { const a: unknown[] = [1]; a.push(a); return a; }, refuse: refuse('[1]') },
-    { name: 'circular through a Map', make: () => { const m = new Map<string, unknown>(); m.set('m', m); return m; }, refuse: refuse('.get("m")') },
-    { name: 'shared (non-circular) reference', make: () => { const s = { x: 1 }; return { a: s, b: s }; } },
+    {
+      name: 'circular object',
+      make: () => {
+        const o: Record<string, unknown> = { a: 1 };
+        o.self = o;
+        return o;
+      },
+      refuse: refuse('.self'),
+    },
+    {
+      name: 'circular array',
+      make: () => {
+        const a: unknown[] = [1];
+        a.push(a);
+        return a;
+      },
+      refuse: refuse('[1]'),
+    },
+    {
+      name: 'circular through a Map',
+      make: () => {
+        const m = new Map<string, unknown>();
+        m.set('m', m);
+        return m;
+      },
+      refuse: refuse('.get("m")'),
+    },
+    {
+      name: 'shared (non-circular) reference',
+      make: () => {
+        const s = { x: 1 };
+        return { a: s, b: s };
+      },
+    },
     { name: 'depth 999 (under the limit)', make: () => deep(998), bareOnly: true },
     { name: 'depth 10,000', make: () => deep(10_000), refuse: refuse(deepPath(1001)), bareOnly: true },
-    { name: 'sparse array, huge length', make: () => { const a: unknown[] = []; a[2 ** 32 - 2] = 'last'; a[0] = 'first'; return a; }, bareOnly: true },
+    {
+      name: 'sparse array, huge length',
+      make: () => {
+        const a: unknown[] = [];
+        a[2 ** 32 - 2] = 'last';
+        a[0] = 'first';
+        return a;
+      },
+      bareOnly: true,
+    },
     { name: 'sparse array with holes', make: () => [1, , 3] },
     { name: 'array of undefined', make: () => [undefined, undefined] },
     { name: 'empty containers', make: () => ({ a: [], o: {}, m: new Map(), s: new Set() }) },
@@ -105,7 +245,14 @@ export function baseValues(long: boolean): Hostile[] {
     { name: 'invalid Date', make: () => new Date(NaN) },
     { name: 'Date at the max time', make: () => new Date(8.64e15) },
     { name: 'RegExp with flags', make: () => /a+b/gimsuy },
-    { name: 'TypeError', make: () => { const e = new TypeError('bad'); e.stack = 'TypeError: bad'; return e; } },
+    {
+      name: 'TypeError',
+      make: () => {
+        const e = new TypeError('bad');
+        e.stack = 'TypeError: bad';
+        return e;
+      },
+    },
     { name: 'lone surrogates', make: () => '\ud800x\udfff' },
     { name: 'NUL and control characters', make: () => '\u0000\u0001\u001f\u2028\u2029' },
     { name: 'string that looks like code', make: () => "require('child_process').execSync('touch /tmp/flowrun-pwned')" },

@@ -73,7 +73,13 @@ function archives(abs: string): Array<{ name: string; tar: Buffer }> {
     { name: 'GNU long name with ../', tar: rawTar([{ path: '././@LongLink', type: 'L', body: '../../gnu-evil.txt\0' }, f('short.txt')]) },
     { name: 'setuid file', tar: rawTar([{ path: 'suid', body: '#!/bin/sh', mode: 0o4755 }]) },
     { name: 'tar bomb: one entry declaring 64 GiB', tar: rawTar([{ path: 'bomb.bin', declaredSize: 64 * 2 ** 30 }], { end: false }) },
-    { name: 'tar bomb: entries summing past the limit', tar: rawTar(Array.from({ length: 12 }, (_, i) => bigDecl(i)), { end: false }) },
+    {
+      name: 'tar bomb: entries summing past the limit',
+      tar: rawTar(
+        Array.from({ length: 12 }, (_, i) => bigDecl(i)),
+        { end: false },
+      ),
+    },
     { name: 'truncated archive', tar: rawTar([f('a.txt', 'x'.repeat(2000))]).subarray(0, 1000) },
   ];
 }
@@ -114,29 +120,32 @@ describe('malicious code packages', () => {
     const failures: string[] = [];
     const targets: string[] = [join(project, '.flow')]; // the store itself may change (objects, runs)
     for (let i = 0; i < list.length; i += 4) {
-      await Promise.all(list.slice(i, i + 4).map(async (a, j) => {
-        const id = runs[i + j]!;
-        const target = join(work, `target-${i + j}`);
-        const cliTarget = join(work, `cli-target-${i + j}`);
-        targets.push(target, cliTarget);
-        let direct = false;
-        try { extractCodePackage(a.tar, target); } catch (e) { direct = isFlowError(e) && e.exitCode === 3 && /^CODE_PACKAGE_(UNSAFE|CORRUPT)$/.test(e.code); }
-        // Every archive goes through the CLI in --long; CI sends a spread of kinds (each CLI call is a process).
-        if (!LONG && !CLI_SAMPLE.has(i + j)) {
-          if (direct) extractorOnly++;
-          else failures.push(`${a.name}: extractor ACCEPTED`);
-          return;
-        }
-        cliTried++;
-        const env = { TMPDIR: tmp };
-        const [code, replay] = await Promise.all([
-          flow(['code', id, '--extract', cliTarget], { cwd: project, env }),
-          flow(['replay', id, '-q'], { cwd: project, env }),
-        ]);
-        const cliOk = (r: typeof code) => r.exitCode === 3 && /CODE_PACKAGE_(UNSAFE|CORRUPT)/.test(r.stderr) && !/\n\s+at /.test(r.stderr);
-        if (direct && cliOk(code) && cliOk(replay)) refused++;
-        else failures.push(`${a.name}: extractor ${direct ? 'refused' : 'ACCEPTED'}; code --extract ${code.exitCode} ${code.stderr.slice(0, 160)}; replay ${replay.exitCode} ${replay.stderr.slice(0, 160)}`);
-      }));
+      await Promise.all(
+        list.slice(i, i + 4).map(async (a, j) => {
+          const id = runs[i + j]!;
+          const target = join(work, `target-${i + j}`);
+          const cliTarget = join(work, `cli-target-${i + j}`);
+          targets.push(target, cliTarget);
+          let direct = false;
+          try {
+            extractCodePackage(a.tar, target);
+          } catch (e) {
+            direct = isFlowError(e) && e.exitCode === 3 && /^CODE_PACKAGE_(UNSAFE|CORRUPT)$/.test(e.code);
+          }
+          // Every archive goes through the CLI in --long; CI sends a spread of kinds (each CLI call is a process).
+          if (!LONG && !CLI_SAMPLE.has(i + j)) {
+            if (direct) extractorOnly++;
+            else failures.push(`${a.name}: extractor ACCEPTED`);
+            return;
+          }
+          cliTried++;
+          const env = { TMPDIR: tmp };
+          const [code, replay] = await Promise.all([flow(['code', id, '--extract', cliTarget], { cwd: project, env }), flow(['replay', id, '-q'], { cwd: project, env })]);
+          const cliOk = (r: typeof code) => r.exitCode === 3 && /CODE_PACKAGE_(UNSAFE|CORRUPT)/.test(r.stderr) && !/\n\s+at /.test(r.stderr);
+          if (direct && cliOk(code) && cliOk(replay)) refused++;
+          else failures.push(`${a.name}: extractor ${direct ? 'refused' : 'ACCEPTED'}; code --extract ${code.exitCode} ${code.stderr.slice(0, 160)}; replay ${replay.exitCode} ${replay.stderr.slice(0, 160)}`);
+        }),
+      );
     }
     const after = new Map([...watched].flatMap((d) => [...snapshot(d)]));
     // The replay temp dirs come and go inside tmp (changing its mtime); an escape from one would land in tmp itself.
@@ -162,7 +171,7 @@ describe('malicious code packages', () => {
 /** The names in a tar's headers (as a paths.json would list them), walking the headers the sizes point to. */
 function entryNames(tar: Buffer): string[] {
   const names: string[] = [];
-  for (let at = 0; at + 512 <= tar.length;) {
+  for (let at = 0; at + 512 <= tar.length; ) {
     const h = tar.subarray(at, at + 512);
     if (h.every((b) => b === 0)) break;
     const size = h[124]! & 0x80 ? Infinity : parseInt(h.subarray(124, 136).toString('latin1').replace(/\0.*$/, '').trim() || '0', 8);
@@ -192,10 +201,13 @@ describe('malicious conda packages', () => {
       for (const [i, a] of archives(abs).entries()) {
         const name = `evil-${i}`;
         const listed = entryNames(a.tar);
-        const info = rawTar([
-          { path: 'info/index.json', body: JSON.stringify({ name, version: '1.0', build: '0', build_number: 0, depends: [], subdir: 'noarch', noarch: 'generic' }) },
-          { path: 'info/paths.json', body: JSON.stringify({ paths_version: 1, paths: listed.filter((p) => !p.startsWith('info/')).map((p) => ({ _path: p, path_type: 'hardlink' })) }) },
-        ], { end: false });
+        const info = rawTar(
+          [
+            { path: 'info/index.json', body: JSON.stringify({ name, version: '1.0', build: '0', build_number: 0, depends: [], subdir: 'noarch', noarch: 'generic' }) },
+            { path: 'info/paths.json', body: JSON.stringify({ paths_version: 1, paths: listed.filter((p) => !p.startsWith('info/')).map((p) => ({ _path: p, path_type: 'hardlink' })) }) },
+          ],
+          { end: false },
+        );
         const bytes = execFileSync('bzip2', ['-c'], { input: Buffer.concat([info, a.tar]) });
         const digest = sha256(bytes);
         await tier.put(digest, bytes);
@@ -208,7 +220,8 @@ describe('malicious conda packages', () => {
         }
       }
     } finally {
-      if (saved === undefined) delete process.env.FLOW_CACHE_DIR; else process.env.FLOW_CACHE_DIR = saved;
+      if (saved === undefined) delete process.env.FLOW_CACHE_DIR;
+      else process.env.FLOW_CACHE_DIR = saved;
     }
     const after = new Map([...snapshot(work), ...snapshot(abs)]);
     const outside = changes(before, after, [cache]);

@@ -8,7 +8,9 @@ import { BIN, copyFlow, flow, tempProject } from '../helpers/cli.js';
 import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js';
 
 let server: S3TestServer;
-beforeAll(async () => { server = await startS3Server(); });
+beforeAll(async () => {
+  server = await startS3Server();
+});
 afterAll(async () => server?.stop());
 
 // CI counts; FLOW_ROBUSTNESS_LONG=1 (npm run robustness -- --long) runs the full counts.
@@ -74,7 +76,7 @@ describe('S3 mirror robustness', () => {
     expect(push.exitCode, push.stderr).toBe(0);
     const store = new S3Store(loc);
     const seen = new Map<string, number>();
-    for (const { hash } of (await collect(store.listObjectSizes()))) seen.set(hash, (seen.get(hash) ?? 0) + 1);
+    for (const { hash } of await collect(store.listObjectSizes())) seen.set(hash, (seen.get(hash) ?? 0) + 1);
     const { packs, indexes } = await store.listPacks();
     for (const pack of indexes) for (const hash of Object.keys((await store.readPackIndex(pack))!.objects)) seen.set(hash, (seen.get(hash) ?? 0) + 1);
     expect([...seen.values()].filter((n) => n > 1)).toEqual([]);
@@ -92,7 +94,7 @@ describe('S3 mirror robustness', () => {
       const violations: string[] = [];
       const checker = (async () => {
         while (!stop) {
-          violations.push(...await danglingReferences(loc));
+          violations.push(...(await danglingReferences(loc)));
           await new Promise((r) => setTimeout(r, 20));
         }
       })();

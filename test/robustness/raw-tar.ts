@@ -31,7 +31,10 @@ export function header(e: RawEntry, size: number): Buffer {
   if (size >= 8 ** 11) {
     h[124] = 0x80;
     let n = BigInt(size);
-    for (let i = 135; i > 124; i--) { h[i] = Number(n & 0xffn); n >>= 8n; }
+    for (let i = 135; i > 124; i--) {
+      h[i] = Number(n & 0xffn);
+      n >>= 8n;
+    }
   } else field(h, 124, 12, octal(size, 12));
   field(h, 136, 12, octal(0, 12));
   field(h, 148, 8, '        ');

@@ -51,7 +51,10 @@ function bytesUnder(dir: string): Array<{ path: string; bytes: Buffer }> {
       const p = join(d, name);
       const st = statSync(p, { throwIfNoEntry: false });
       if (!st) continue;
-      if (st.isDirectory()) { walk(p); continue; }
+      if (st.isDirectory()) {
+        walk(p);
+        continue;
+      }
       let bytes: Buffer = readFileSync(p);
       if (/\/objects\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(p)) bytes = decodeObjectFile(bytes, name, p);
       out.push({ path: p, bytes });
@@ -101,7 +104,16 @@ describe('secret canaries', () => {
     const remote = await cli(['runs', '--remote'], { FLOW_MIRROR_URL: 's3://canary-bucket/p', FLOW_S3_ENDPOINT: `http://AKIACANARY0000000001:${ENDPOINT_SECRET}@127.0.0.1:9` });
     expect(remote.exitCode, remote.stderr).toBe(4);
     expect(remote.stderr).toContain('endpoint http://***@127.0.0.1:9');
-    for (const args of [['inspect', 'run-2'], ['logs', 'run-2/work'], ['diff', 'run-1', 'run-2', '--code'], ['runs', '--json'], ['code', 'run-2'], ['code', 'run-1'], ['get', 'run-1', 'keyLength']]) await cli(args);
+    for (const args of [
+      ['inspect', 'run-2'],
+      ['logs', 'run-2/work'],
+      ['diff', 'run-1', 'run-2', '--code'],
+      ['runs', '--json'],
+      ['code', 'run-2'],
+      ['code', 'run-1'],
+      ['get', 'run-1', 'keyLength'],
+    ])
+      await cli(args);
     expect(outputs.at(-1)!.stdout.trim()).toBe(String(CANARIES.MY_API_KEY!.length)); // the flow did see its key
     expect(outputs.at(-2)!.stdout).toContain('.env.example');
     expect(outputs.at(-2)!.stdout).not.toMatch(/^\.env$/m);

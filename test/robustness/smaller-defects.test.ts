@@ -27,11 +27,18 @@ const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066
 
 /** The run ids of the shared project's store. */
 function runIds(): string[] {
-  return readdirSync(join(dir, '.flow/runs')).filter((n) => /^run-\d+$/.test(n)).sort();
+  return readdirSync(join(dir, '.flow/runs'))
+    .filter((n) => /^run-\d+$/.test(n))
+    .sort();
 }
 
 function codeOf(fn: () => unknown): string {
-  try { fn(); } catch (e) { if (isFlowError(e)) return e.code; throw e; }
+  try {
+    fn();
+  } catch (e) {
+    if (isFlowError(e)) return e.code;
+    throw e;
+  }
   return '(no error)';
 }
 
@@ -46,7 +53,13 @@ beforeAll(async () => {
 
 describe('own-property lookups', () => {
   it('flow get RUN constructor / __proto__ / toString is ARTIFACT_NOT_FOUND (exit 2), at run, step and task level', async () => {
-    for (const args of [['run-1', 'constructor'], ['run-1', '__proto__'], ['run-1', 'toString'], ['run-1/start', 'hasOwnProperty'], ['run-1/end/0', 'valueOf']]) {
+    for (const args of [
+      ['run-1', 'constructor'],
+      ['run-1', '__proto__'],
+      ['run-1', 'toString'],
+      ['run-1/start', 'hasOwnProperty'],
+      ['run-1/end/0', 'valueOf'],
+    ]) {
       const r = await flow(['get', ...args], { cwd: dir });
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(/ARTIFACT_NOT_FOUND/);
@@ -73,33 +86,67 @@ describe('own-property lookups', () => {
     for (const [src, code] of cases) {
       const { graph, errors } = extractGraph('f.ts', src);
       const all = [...errors, ...(graph ? validateGraph(graph) : [])];
-      expect(all.map((e) => e.code), src).toContain(code);
+      expect(
+        all.map((e) => e.code),
+        src,
+      ).toContain(code);
     }
   });
 });
 
 describe('parameters', () => {
-  const graph = { file: 'f.ts', flow: 'F', params: [{ name: 'alpha', type: 'number', line: 3, default: 0.1 }, { name: 'learningRate', type: 'number', line: 4, default: 1 }] } as unknown as FlowGraph;
+  const graph = {
+    file: 'f.ts',
+    flow: 'F',
+    params: [
+      { name: 'alpha', type: 'number', line: 3, default: 0.1 },
+      { name: 'learningRate', type: 'number', line: 4, default: 1 },
+    ],
+  } as unknown as FlowGraph;
 
   it('a number parameter takes decimal notation only: 0x10, 0b11, 0o7, " 5 ", "" and Infinity are PARAM_TYPE', () => {
     for (const text of ['0x10', '0X1f', '0b11', '0o7', ' 5 ', '5 ', '', 'Infinity', '1e400', '1_000']) {
-      expect(codeOf(() => parseParams(graph, ['--alpha', text])), JSON.stringify(text)).toBe('PARAM_TYPE');
-      expect(codeOf(() => parseParams(graph, [`--alpha=${text}`])), JSON.stringify(text)).toBe('PARAM_TYPE');
+      expect(
+        codeOf(() => parseParams(graph, ['--alpha', text])),
+        JSON.stringify(text),
+      ).toBe('PARAM_TYPE');
+      expect(
+        codeOf(() => parseParams(graph, [`--alpha=${text}`])),
+        JSON.stringify(text),
+      ).toBe('PARAM_TYPE');
     }
-    for (const [text, value] of [['16', 16], ['-0.5', -0.5], ['.5', 0.5], ['+2', 2], ['1e3', 1000], ['1.', 1], ['2.5E-3', 0.0025]] as const) {
+    for (const [text, value] of [
+      ['16', 16],
+      ['-0.5', -0.5],
+      ['.5', 0.5],
+      ['+2', 2],
+      ['1e3', 1000],
+      ['1.', 1],
+      ['2.5E-3', 0.0025],
+    ] as const) {
       expect(parseParams(graph, ['--alpha', text]).alpha, text).toBe(value);
     }
   });
 
   it('a parameter given twice is PARAM_REPEATED, under either spelling of its name', () => {
-    for (const argv of [['--alpha', '1', '--alpha', '2'], ['--alpha=1', '--alpha', '1'], ['--learning-rate', '1', '--learningRate', '2']]) {
-      expect(codeOf(() => parseParams(graph, argv)), argv.join(' ')).toBe('PARAM_REPEATED');
+    for (const argv of [
+      ['--alpha', '1', '--alpha', '2'],
+      ['--alpha=1', '--alpha', '1'],
+      ['--learning-rate', '1', '--learningRate', '2'],
+    ]) {
+      expect(
+        codeOf(() => parseParams(graph, argv)),
+        argv.join(' '),
+      ).toBe('PARAM_REPEATED');
     }
   });
 
   it('through the CLI: --count 0x10 and a repeated --count stop the run with exit 2, before a run id exists', async () => {
     copyFlow(dir, 'param-types.ts');
-    for (const args of [['--count', '0x10'], ['--count', '1', '--count', '2']]) {
+    for (const args of [
+      ['--count', '0x10'],
+      ['--count', '1', '--count', '2'],
+    ]) {
       const r = await flow(['run', 'flows/param-types.ts', ...args], { cwd: dir });
       expect(r.exitCode, r.stderr).toBe(2);
       expect(r.stderr).toMatch(args.length === 2 ? /PARAM_TYPE.*--count expects a number, got "0x10"/s : /PARAM_REPEATED.*--count is given twice/s);
@@ -123,12 +170,7 @@ describe('deeply nested source', () => {
   }, 30_000);
 
   it('shapes that crash the native parser (10,000 nested ternaries, unbraced ifs, arrows, else-ifs) are refused, not a SIGSEGV', async () => {
-    const bodies = [
-      `this.x = ${'this.x ? 1 : '.repeat(10_000)}2;`,
-      `${'if (this.x) '.repeat(10_000)}this.x++;`,
-      `const f = ${'(a) => '.repeat(10_000)}1;`,
-      `if (this.x) { this.x = 1; }${' else if (this.x) { this.x = 1; }'.repeat(10_000)}`,
-    ];
+    const bodies = [`this.x = ${'this.x ? 1 : '.repeat(10_000)}2;`, `${'if (this.x) '.repeat(10_000)}this.x++;`, `const f = ${'(a) => '.repeat(10_000)}1;`, `if (this.x) { this.x = 1; }${' else if (this.x) { this.x = 1; }'.repeat(10_000)}`];
     for (const body of bodies) {
       const src = flowFile(`  x = 1;\n  @step start() {\n${body}\n    this.next(this.end);\n  }\n  @step end() {}`);
       expect(measureNesting(src).depth, body.slice(0, 40)).toBeGreaterThan(MAX_SOURCE_NESTING);
@@ -141,19 +183,14 @@ describe('deeply nested source', () => {
   }, 30_000);
 
   it('ordinary code is far below the limit, and long flat code (sequential ifs, long sums, big literals) is not "deep"', () => {
-    const flat = [
-      'if (a) { b(); }\n'.repeat(5000),
-      `const s = ${Array.from({ length: 5000 }, (_, i) => `'p${i}'`).join(' + ')};`,
-      `const o = { ${Array.from({ length: 5000 }, (_, i) => `k${i}: c ? ${i} : 0`).join(', ')} };`,
-      `const re = /[({[]+/g; const t = \`\${a}(\${b}[\`; const q = '((((';`,
-    ];
+    const flat = ['if (a) { b(); }\n'.repeat(5000), `const s = ${Array.from({ length: 5000 }, (_, i) => `'p${i}'`).join(' + ')};`, `const o = { ${Array.from({ length: 5000 }, (_, i) => `k${i}: c ? ${i} : 0`).join(', ')} };`, `const re = /[({[]+/g; const t = \`\${a}(\${b}[\`; const q = '((((';`];
     for (const src of flat) expect(measureNesting(src).depth, src.slice(0, 30)).toBeLessThan(10);
     expect(measureNesting(readFileSync(join(dir, 'flows/linear.ts'), 'utf8')).depth).toBeLessThan(10);
   });
 });
 
 describe('store edge cases', () => {
-  it('a directory in an object\'s place: flow gc neither fails nor deletes it; fsck names it', async () => {
+  it("a directory in an object's place: flow gc neither fails nor deletes it; fsck names it", async () => {
     const fake = `ab${'c'.repeat(62)}`;
     const place = join(dir, '.flow/objects/ab', fake);
     mkdirSync(join(place, 'inside'), { recursive: true });
@@ -173,9 +210,19 @@ describe('store edge cases', () => {
     const mounts: string[] = [];
     const dirs: string[] = [];
     // Not tempDir(): its clean-up runs before afterAll, while the mounts are still busy.
-    const mountPoint = (): string => { const d = mkdtempSync(join(tmpdir(), 'flowrun-ro-')); dirs.push(d); return d; };
+    const mountPoint = (): string => {
+      const d = mkdtempSync(join(tmpdir(), 'flowrun-ro-'));
+      dirs.push(d);
+      return d;
+    };
     afterAll(() => {
-      for (const m of mounts.reverse()) { try { execFileSync('umount', [m]); } catch { /* already gone */ } }
+      for (const m of mounts.reverse()) {
+        try {
+          execFileSync('umount', [m]);
+        } catch {
+          /* already gone */
+        }
+      }
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     });
 

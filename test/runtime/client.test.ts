@@ -123,19 +123,19 @@ describe('client API from a user script', () => {
     const elsewhere = join(dir, 'elsewhere');
     mkdirSync(elsewhere);
     writeFileSync(join(elsewhere, 'package.json'), JSON.stringify({ name: 'elsewhere', private: true, type: 'module' }));
-    writeFileSync(join(elsewhere, 'read-store.mjs'), `
+    writeFileSync(
+      join(elsewhere, 'read-store.mjs'),
+      `
 import { Flow, Run } from 'flowrun';
 const [storeArg, id] = process.argv.slice(2);
 const out = {};
 if (storeArg !== '-') out.option = await (await Flow.get('ClientFlow', { store: storeArg }).latestSuccessfulRun()).artifact('best');
 try { out.env = await (await Run.get(id)).artifact('best'); } catch (e) { out.env = e.code; }
 console.log(JSON.stringify(out));
-`);
+`,
+    );
     const node = (args: string[], env: Record<string, string>) => execa(process.execPath, ['read-store.mjs', ...args], { cwd: elsewhere, reject: false, env, extendEnv: false });
-    const [withEnv, withoutEnv] = await Promise.all([
-      node([store, runIdOf(ok)], { FLOW_STORE: store }),
-      node(['-', runIdOf(ok)], {}),
-    ]);
+    const [withEnv, withoutEnv] = await Promise.all([node([store, runIdOf(ok)], { FLOW_STORE: store }), node(['-', runIdOf(ok)], {})]);
     expect(withEnv.exitCode, String(withEnv.stderr)).toBe(0);
     expect(JSON.parse(String(withEnv.stdout))).toEqual({ option: 3, env: 3 });
     expect(withoutEnv.exitCode, String(withoutEnv.stderr)).toBe(0);

@@ -53,13 +53,7 @@ describe('store corruption', () => {
     bytes[at] = bytes[at]! ^ 0x01;
     writeFileSync(path, bytes);
 
-    const [get, getJson, fsck, fsckOut, other] = await Promise.all([
-      flow(['get', run, 'result'], { cwd: dir }),
-      flow(['get', run, 'result', '--json'], { cwd: dir }),
-      flow(['fsck'], { cwd: dir }),
-      fsckJson(dir),
-      flow(['get', run, 'doubled'], { cwd: dir }),
-    ]);
+    const [get, getJson, fsck, fsckOut, other] = await Promise.all([flow(['get', run, 'result'], { cwd: dir }), flow(['get', run, 'result', '--json'], { cwd: dir }), flow(['fsck'], { cwd: dir }), fsckJson(dir), flow(['get', run, 'doubled'], { cwd: dir })]);
     expect(get.exitCode).toBe(3);
     expect(get.stderr).toMatch(/STORE_CORRUPT_OBJECT/);
     expect(get.stderr).toContain(hash);
@@ -135,12 +129,7 @@ describe('store corruption', () => {
     chmodSync(format, 0o644);
     writeFileSync(format, JSON.stringify({ format: 'flowrun-store', version: 99 }));
 
-    const [fsck, get, runAgain, runs] = await Promise.all([
-      flow(['fsck'], { cwd: dir }),
-      flow(['get', run, 'doubled'], { cwd: dir }),
-      flow(['run', 'flows/linear.ts', '--max-workers', '2'], { cwd: dir }),
-      flow(['runs'], { cwd: dir }),
-    ]);
+    const [fsck, get, runAgain, runs] = await Promise.all([flow(['fsck'], { cwd: dir }), flow(['get', run, 'doubled'], { cwd: dir }), flow(['run', 'flows/linear.ts', '--max-workers', '2'], { cwd: dir }), flow(['runs'], { cwd: dir })]);
     for (const r of [fsck, get, runAgain, runs]) {
       expect(r.exitCode, r.stdout + r.stderr).toBe(3);
       expect(r.stderr).toMatch(/STORE_VERSION_UNSUPPORTED.*99/);

@@ -11,14 +11,17 @@ import { splitCount } from '../../src/task/split-count.js';
 // The scheduler's per-attempt decisions (retry, catch, fail; stack in the log; resume cloning;
 // the next() check) and the foreach split count, tested without workers or a store.
 
-const { graph } = extractGraph('flows/d.ts', `
+const { graph } = extractGraph(
+  'flows/d.ts',
+  `
 import { FlowSpec, step, retry, catchError } from 'flowrun';
 export default class D extends FlowSpec {
   @retry({ times: 2 }) @step start() { this.items = [1]; this.next(this.each, { foreach: 'items' }); }
   @catchError({ var: 'oops', printException: false }) @retry({ times: 1 }) @step each() { this.next(this.join); }
   @catchError({ var: 'err' }) @step join(inputs) { this.next(this.end); }
   @step end() {}
-}`);
+}`,
+);
 const step = (name: string) => graph!.steps.find((s) => s.name === name)!;
 const settings = (name: string) => stepSettings(step(name).decorators);
 
@@ -40,12 +43,14 @@ describe('afterFailure', () => {
   });
 
   it('law: retry exactly while attempts remain and the run goes on; catch only with @catchError', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.option(fc.constantFrom('e', 'err')), fc.boolean(), fc.boolean(), fc.nat(5), (attempts, catchVar, stopping, foreachStep, n) => {
-      const attempt = n % attempts;
-      const then = afterFailure({ attempts, ...(catchVar === null ? {} : { catchVar }) }, attempt, { stopping, foreachStep });
-      expect(then === 'retry').toBe(attempt < attempts - 1 && !stopping);
-      expect(then === 'catch').toBe(attempt === attempts - 1 && catchVar !== null && !stopping && !foreachStep);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.option(fc.constantFrom('e', 'err')), fc.boolean(), fc.boolean(), fc.nat(5), (attempts, catchVar, stopping, foreachStep, n) => {
+        const attempt = n % attempts;
+        const then = afterFailure({ attempts, ...(catchVar === null ? {} : { catchVar }) }, attempt, { stopping, foreachStep });
+        expect(then === 'retry').toBe(attempt < attempts - 1 && !stopping);
+        expect(then === 'catch').toBe(attempt === attempts - 1 && catchVar !== null && !stopping && !foreachStep);
+      }),
+    );
   });
 });
 
@@ -59,7 +64,7 @@ describe('logsStack', () => {
 
 describe('cloneSource', () => {
   const done = (s: string, cloned: boolean): DoneTask => ({ step: s, id: '0', stack: [], artifacts: {}, cloned });
-  const origin = (parents: string[]) => ({ step: 'b', id: '0', parents } as unknown as TaskRecord);
+  const origin = (parents: string[]) => ({ step: 'b', id: '0', parents }) as unknown as TaskRecord;
   const spec = (parents: DoneTask[]): TaskSpec => ({ step: 'b', id: '0', stack: [], parents });
 
   it('reuses an origin task only when all its parents were reused and it read the same tasks', () => {
@@ -82,7 +87,10 @@ describe('checkNext', () => {
     expect(checkNext(step('end'), 'flows/d.ts', undefined)).toBeUndefined();
     expect(checkNext(step('join'), 'flows/d.ts', undefined)).toMatchObject({ code: 'GRAPH_MISSING_NEXT', step: 'join', exitCode: 1, message: 'Step join returned without calling this.next(...).' });
     expect(checkNext(step('start'), 'flows/d.ts', { targets: ['each'] })).toMatchObject({
-      code: 'GRAPH_DYNAMIC_NEXT', file: 'flows/d.ts', line: 4, step: 'start',
+      code: 'GRAPH_DYNAMIC_NEXT',
+      file: 'flows/d.ts',
+      line: 4,
+      step: 'start',
       message: 'Step start called next(each) but the graph read from the source says next(each, foreach items).',
     });
   });
@@ -115,10 +123,7 @@ describe('splitCount (--max-num-splits)', () => {
       splitCount({ items: [1, 2, 3, 4] }, job);
       expect.unreachable();
     } catch (e) {
-      expect(isFlowError(e) && [e.message, e.fix, e.exitCode]).toEqual([
-        'Step start fans out over 4 items of this.items, more than --max-num-splits (3).',
-        'Raise the limit with --max-num-splits 4, or split the work into fewer, larger items.', 1,
-      ]);
+      expect(isFlowError(e) && [e.message, e.fix, e.exitCode]).toEqual(['Step start fans out over 4 items of this.items, more than --max-num-splits (3).', 'Raise the limit with --max-num-splits 4, or split the work into fewer, larger items.', 1]);
     }
   });
 });

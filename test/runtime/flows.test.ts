@@ -30,7 +30,9 @@ const taskRecord = (dir: string, run: string, step: string, id: string) => readJ
 
 /** Task ids recorded for a step, in split order. */
 function taskIds(dir: string, run: string, step: string): string[] {
-  const ids = readdirSync(join(dir, '.flow/runs', run, 'tasks', step)).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5));
+  const ids = readdirSync(join(dir, '.flow/runs', run, 'tasks', step))
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => n.slice(0, -5));
   return ids.sort((a, b) => {
     const pa = a.split('.').map(Number);
     const pb = b.split('.').map(Number);
@@ -100,8 +102,7 @@ describe('flow run: flow shapes', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const run = runIdOf(r);
     expect(taskRecord(dir, run, 'join', '0').parents).toEqual(['a/0', 'b/0']);
-    expect(await values(dir, [run, 'seen'], [run, 'shared'], [run, 'left'], [run, 'right'], [run, 'base']))
-      .toEqual([['a', 'b'], 'same', 1, 2, 'from-start']);
+    expect(await values(dir, [run, 'seen'], [run, 'shared'], [run, 'left'], [run, 'right'], [run, 'base'])).toEqual([['a', 'b'], 'same', 1, 2, 'from-start']);
     // `who` was excluded from the merge: the join (and end) do not carry it.
     expect(Object.keys(taskRecord(dir, run, 'end', '0').artifacts)).not.toContain('who');
   });
@@ -144,13 +145,19 @@ describe('flow run: flow shapes', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const run = runIdOf(r);
     const [grid, label] = await values(dir, [run, 'grid'], [`${run}/inner/1.2`, 'label']);
-    expect(grid).toEqual([['0a@0', '0b@1', '0c@2'], ['1a@0', '1b@1', '1c@2']]);
+    expect(grid).toEqual([
+      ['0a@0', '0b@1', '0c@2'],
+      ['1a@0', '1b@1', '1c@2'],
+    ]);
     expect(label).toBe('1c@2');
     expect(taskIds(dir, run, 'outer')).toEqual(['0', '1']);
     expect(taskIds(dir, run, 'inner')).toEqual(['0.0', '0.1', '0.2', '1.0', '1.1', '1.2']);
     expect(taskIds(dir, run, 'joinCols')).toEqual(['0', '1']);
     expect(taskIds(dir, run, 'joinRows')).toEqual(['0']);
-    expect(taskRecord(dir, run, 'inner', '1.2').stack).toEqual([{ step: 'start', index: 1, count: 2 }, { step: 'outer', index: 2, count: 3 }]);
+    expect(taskRecord(dir, run, 'inner', '1.2').stack).toEqual([
+      { step: 'start', index: 1, count: 2 },
+      { step: 'outer', index: 2, count: 3 },
+    ]);
     expect(taskRecord(dir, run, 'joinCols', '1').parents).toEqual(['inner/1.0', 'inner/1.1', 'inner/1.2']);
   });
 
@@ -181,19 +188,53 @@ describe('flow files type-check', () => {
   it('every test flow compiles under strict tsc against the published types (e.g. mergeArtifacts(inputs) in a join)', async () => {
     const dir = await tempProject({}, { git: false });
     // The flows these runtime tests use (listed, so a deliberately broken fixture added elsewhere does not count).
-    const files = ['train.ts', 'linear.ts', 'branch-merge.ts', 'foreach-squares.ts', 'nested-grid.ts', 'foreach-in-branch.ts',
-      'async-steps.ts', 'param-types.ts', 'big-buffer.ts', 'module-state.ts', 'seeded-random.ts', 'bad-foreach.ts',
-      'not-serializable.ts', 'task-throws.ts', 'task-exit.ts', 'task-oom.ts', 'task-timeout.ts', 'retry-counter.ts',
-      'catch-error.ts', 'env-vars.ts', 'resume-marker.ts', 'client-flow.ts'];
-    expect(files.sort()).toEqual(readdirSync(join(REPO, 'test/flows')).filter((f) => files.includes(f)).sort());
+    const files = [
+      'train.ts',
+      'linear.ts',
+      'branch-merge.ts',
+      'foreach-squares.ts',
+      'nested-grid.ts',
+      'foreach-in-branch.ts',
+      'async-steps.ts',
+      'param-types.ts',
+      'big-buffer.ts',
+      'module-state.ts',
+      'seeded-random.ts',
+      'bad-foreach.ts',
+      'not-serializable.ts',
+      'task-throws.ts',
+      'task-exit.ts',
+      'task-oom.ts',
+      'task-timeout.ts',
+      'retry-counter.ts',
+      'catch-error.ts',
+      'env-vars.ts',
+      'resume-marker.ts',
+      'client-flow.ts',
+    ];
+    expect(files.sort()).toEqual(
+      readdirSync(join(REPO, 'test/flows'))
+        .filter((f) => files.includes(f))
+        .sort(),
+    );
     for (const f of files) copyFlow(dir, f);
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', lib: ['ES2023', 'ESNext.Decorators'], module: 'NodeNext', moduleResolution: 'NodeNext',
-        strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(REPO, 'node_modules/@types')],
-      },
-      include: ['flows'],
-    }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2023', 'ESNext.Decorators'],
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [join(REPO, 'node_modules/@types')],
+        },
+        include: ['flows'],
+      }),
+    );
     const r = await execa(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, reject: false });
     expect(String(r.stdout) + String(r.stderr)).toBe('');
     expect(r.exitCode).toBe(0);
@@ -204,16 +245,19 @@ describe('flow run: parameters', () => {
   it('takes number, string, boolean and JSON-array parameters from the CLI, typed', async () => {
     const dir = await tempProject();
     copyFlow(dir, 'param-types.ts');
-    const [r, defaults] = await Promise.all([
-      runFlow(dir, 'param-types.ts', ['--count', '7', '--label', 'hello world', '--verbose', '--layers', '[3,4,5]']),
-      runFlow(dir, 'param-types.ts', ['--count=2.5', '--verbose', 'false']),
-    ]);
+    const [r, defaults] = await Promise.all([runFlow(dir, 'param-types.ts', ['--count', '7', '--label', 'hello world', '--verbose', '--layers', '[3,4,5]']), runFlow(dir, 'param-types.ts', ['--count=2.5', '--verbose', 'false'])]);
     expect(r.exitCode, r.stderr).toBe(0);
     const run = runIdOf(r);
     expect(runRecord(dir, run).params).toEqual({ count: 7, label: 'hello world', verbose: true, layers: [3, 4, 5] });
     expect(await value(dir, run, 'echo')).toEqual({
-      count: 7, countType: 'number', label: 'hello world', labelType: 'string',
-      verbose: true, verboseType: 'boolean', layers: [3, 4, 5], layersIsArray: true,
+      count: 7,
+      countType: 'number',
+      label: 'hello world',
+      labelType: 'string',
+      verbose: true,
+      verboseType: 'boolean',
+      layers: [3, 4, 5],
+      layersIsArray: true,
     });
     expect(defaults.exitCode, defaults.stderr).toBe(0);
     expect(runRecord(dir, runIdOf(defaults)).params).toEqual({ count: 2.5, label: 'default', verbose: false, layers: [8, 4] });

@@ -120,7 +120,11 @@ describe('task isolation', () => {
     expect(readFileSync(join(dir, 'attempts.txt'), 'utf8')).toBe('3');
     const rec = taskRecord(dir, run, 'flaky', '0');
     expect(rec.status).toBe('ok');
-    expect(rec.attempts.map((a) => [a.attempt, a.status])).toEqual([[0, 'failed'], [1, 'failed'], [2, 'ok']]);
+    expect(rec.attempts.map((a) => [a.attempt, a.status])).toEqual([
+      [0, 'failed'],
+      [1, 'failed'],
+      [2, 'ok'],
+    ]);
     expect(rec.attempts[0]!.error!.message).toContain('flaky attempt 1 failed');
     expect(rec.attempts[1]!.error!.message).toContain('flaky attempt 2 failed');
     expect(runRecord(dir, run).status).toBe('ok');

@@ -22,7 +22,7 @@ function expectedStdout(task: number, lines: number): string {
 }
 
 describe('exact logs', () => {
-  it('50 tasks × 20,000 numbered lines at --max-workers 4: every line in its own task\'s log, in order; 0 misattributed, 0 lost', async () => {
+  it("50 tasks × 20,000 numbered lines at --max-workers 4: every line in its own task's log, in order; 0 misattributed, 0 lost", async () => {
     const dir = await tempProject();
     copyFlow(dir, 'log-flood.ts');
     const r = await flow(['run', 'flows/log-flood.ts', '--max-workers', '4'], { cwd: dir });
@@ -38,7 +38,10 @@ describe('exact logs', () => {
       const lines = logs.stdout.split('\n').slice(0, -1);
       misattributed += lines.filter((l) => !l.startsWith(`task ${task} `)).length;
       const seen = new Set(lines);
-      lost += expectedStdout(task, 20000).split('\n').slice(0, -1).filter((l) => !seen.has(l)).length;
+      lost += expectedStdout(task, 20000)
+        .split('\n')
+        .slice(0, -1)
+        .filter((l) => !seen.has(l)).length;
       expect(logs.stdout === expectedStdout(task, 20000), `stdout of work/${task} differs`).toBe(true);
       expect(logs.stderr).toBe(Array.from({ length: 100 }, (_, j) => `task ${task} err ${j}\n`).join(''));
     }

@@ -4,7 +4,9 @@ import { extractGraph } from '../../src/graph/extract.js';
 import { parseParams, resolveParams } from '../../src/runtime/params.js';
 
 // Unit tests of the pure parameter parsing (the CLI tests reach it only through spawned runs).
-const { graph } = extractGraph('flows/p.ts', `
+const { graph } = extractGraph(
+  'flows/p.ts',
+  `
 import { FlowSpec, step, param } from 'flowrun';
 export default class P extends FlowSpec {
   @param({ help: 'learning rate' }) alpha = 0.5;
@@ -15,7 +17,8 @@ export default class P extends FlowSpec {
   @param({ required: true, type: 'string' }) dataset!: string;
   @step start() { this.next(this.end); }
   @step end() {}
-}`);
+}`,
+);
 
 function refused(argv: string[]): FlowError {
   try {

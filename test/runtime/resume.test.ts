@@ -102,10 +102,7 @@ describe('flow resume', () => {
     const dir = await tempProject();
     copyFlow(dir, 'resume-marker.ts');
     copyFlow(dir, 'linear.ts');
-    const [ok, other] = await Promise.all([
-      flow(['run', 'flows/resume-marker.ts', '--max-workers', '2', '--quiet'], { cwd: dir }),
-      flow(['run', 'flows/linear.ts', '--quiet'], { cwd: dir }),
-    ]);
+    const [ok, other] = await Promise.all([flow(['run', 'flows/resume-marker.ts', '--max-workers', '2', '--quiet'], { cwd: dir }), flow(['run', 'flows/linear.ts', '--quiet'], { cwd: dir })]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(other.exitCode, other.stderr).toBe(0);
     const origin = runIdOf(ok);
@@ -127,7 +124,11 @@ describe('flow resume', () => {
     expect(otherFlow.exitCode).toBe(2);
     expect(otherFlow.stderr).toMatch(new RegExp(`RESUME_GRAPH_MISMATCH.*${otherRun}.*LinearFlow`));
     for (const r of [explicit, latest, unknownStep, otherFlow]) expect(r.stderr).not.toMatch(/^\s+at /m);
-    expect(readdirSync(join(dir, '.flow/runs')).filter((n) => n.startsWith('run-')).sort()).toEqual([origin, otherRun].sort());
+    expect(
+      readdirSync(join(dir, '.flow/runs'))
+        .filter((n) => n.startsWith('run-'))
+        .sort(),
+    ).toEqual([origin, otherRun].sort());
 
     const fromJoin = await flow(['resume', 'flows/resume-marker.ts', '--origin', origin, '--step', 'join', '--max-workers', '2'], { cwd: dir });
     expect(fromJoin.exitCode, fromJoin.stderr).toBe(0);
@@ -154,92 +155,101 @@ describe('flow resume', () => {
 
 // ---- crash safety -------------------------------------------------------------------------
 
-
 describe('crash safety', () => {
-  it.runIf(existsSync('/proc/self/cwd'))('SIGKILL of the orchestrator at random moments: fsck passes, resume finishes with the same artifacts, no worker survives', async () => {
-    const dir = realpathSync(await tempProject());
-    copyFlow(dir, 'foreach-squares.ts');
-    const args = ['run', 'flows/foreach-squares.ts', '--n', '200', '--sleep-ms', '4', '--max-workers', '2', '--quiet'];
+  it.runIf(existsSync('/proc/self/cwd'))(
+    'SIGKILL of the orchestrator at random moments: fsck passes, resume finishes with the same artifacts, no worker survives',
+    async () => {
+      const dir = realpathSync(await tempProject());
+      copyFlow(dir, 'foreach-squares.ts');
+      const args = ['run', 'flows/foreach-squares.ts', '--n', '200', '--sleep-ms', '4', '--max-workers', '2', '--quiet'];
 
-    const start = () => {
-      const child = execa(process.execPath, [BIN, ...args], { cwd: dir, reject: false, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
-      const run = new Promise<string | undefined>((resolve) => {
-        let out = '';
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /^(run-\d+)$/m.exec(out);
-          if (m) resolve(m[1]);
+      const start = () => {
+        const child = execa(process.execPath, [BIN, ...args], { cwd: dir, reject: false, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
+        const run = new Promise<string | undefined>((resolve) => {
+          let out = '';
+          child.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /^(run-\d+)$/m.exec(out);
+            if (m) resolve(m[1]);
+          });
+          void child.then(() => resolve(undefined));
         });
-        void child.then(() => resolve(undefined));
-      });
-      return { child, run };
-    };
+        return { child, run };
+      };
 
-    // The uninterrupted run: its final artifacts.
-    const base = start();
-    const baseRun = await base.run;
-    const baseResult = await base.child;
-    expect(baseResult.exitCode, String(baseResult.stderr)).toBe(0);
-    const baseEnd = artifactHashes(taskRecord(dir, baseRun!, 'end', '0'));
+      // The uninterrupted run: its final artifacts.
+      const base = start();
+      const baseRun = await base.run;
+      const baseResult = await base.child;
+      expect(baseResult.exitCode, String(baseResult.stderr)).toBe(0);
+      const baseEnd = artifactHashes(taskRecord(dir, baseRun!, 'end', '0'));
 
-    // Kill moments, picked by progress (not by time, which varies with the machine's load):
-    // right after the run id, at a random number of finished splits in each third of the
-    // fan-out, and once every split is done (join/end running).
-    const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
-    const stages = [() => 0, () => rand(1, 67), () => rand(67, 134), () => rand(134, 200), () => 200];
-    // Task records of `work` (a killed write may leave a `.tmp-*` file beside them: not a record).
-    const workFiles = (run: string) => {
-      try { return readdirSync(join(dir, '.flow/runs', run, 'tasks', 'work')).filter((f) => !f.startsWith('.') && f.endsWith('.json')); } catch { return []; }
-    };
-    const workDone = (run: string) => workFiles(run).length;
-    const kills: Array<{ run: string; target: number; tasksDone: number; afterMs: number }> = [];
-    let sawWorkers = false;
-    for (let attempt = 0; kills.length < stages.length && attempt < stages.length + 4; attempt++) {
-      const target = stages[kills.length]!();
-      const { child, run: runP } = start();
-      const run = await runP;
-      expect(run, 'the run prints its id before anything else').toBeDefined();
-      const printed = Date.now();
-      let finished = false;
-      void child.then(() => { finished = true; });
-      if (target === 0) await sleep(rand(0, 60));
-      while (!finished && workDone(run!) < target) await sleep(2);
-      if (processesIn(dir).some((p) => p.cmd.includes('task/worker.js'))) sawWorkers = true;
-      const afterMs = Date.now() - printed;
-      child.kill('SIGKILL');
-      const ended = await child;
-      if (ended.signal !== 'SIGKILL') continue; // finished before the kill: not a crash, try again
-      kills.push({ run: run!, target, tasksDone: workDone(run!), afterMs });
+      // Kill moments, picked by progress (not by time, which varies with the machine's load):
+      // right after the run id, at a random number of finished splits in each third of the
+      // fan-out, and once every split is done (join/end running).
+      const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo));
+      const stages = [() => 0, () => rand(1, 67), () => rand(67, 134), () => rand(134, 200), () => 200];
+      // Task records of `work` (a killed write may leave a `.tmp-*` file beside them: not a record).
+      const workFiles = (run: string) => {
+        try {
+          return readdirSync(join(dir, '.flow/runs', run, 'tasks', 'work')).filter((f) => !f.startsWith('.') && f.endsWith('.json'));
+        } catch {
+          return [];
+        }
+      };
+      const workDone = (run: string) => workFiles(run).length;
+      const kills: Array<{ run: string; target: number; tasksDone: number; afterMs: number }> = [];
+      let sawWorkers = false;
+      for (let attempt = 0; kills.length < stages.length && attempt < stages.length + 4; attempt++) {
+        const target = stages[kills.length]!();
+        const { child, run: runP } = start();
+        const run = await runP;
+        expect(run, 'the run prints its id before anything else').toBeDefined();
+        const printed = Date.now();
+        let finished = false;
+        void child.then(() => {
+          finished = true;
+        });
+        if (target === 0) await sleep(rand(0, 60));
+        while (!finished && workDone(run!) < target) await sleep(2);
+        if (processesIn(dir).some((p) => p.cmd.includes('task/worker.js'))) sawWorkers = true;
+        const afterMs = Date.now() - printed;
+        child.kill('SIGKILL');
+        const ended = await child;
+        if (ended.signal !== 'SIGKILL') continue; // finished before the kill: not a crash, try again
+        kills.push({ run: run!, target, tasksDone: workDone(run!), afterMs });
 
-      const survivors = await waitUntilGone(dir, 1_500);
-      expect(survivors, `processes left 1.5 s after killing ${run} at +${afterMs} ms`).toEqual([]);
+        const survivors = await waitUntilGone(dir, 1_500);
+        expect(survivors, `processes left 1.5 s after killing ${run} at +${afterMs} ms`).toEqual([]);
 
-      const fsck = await flow(['fsck'], { cwd: dir });
-      expect(fsck.exitCode, `fsck after killing ${run} at +${afterMs} ms:\n${fsck.stdout}${fsck.stderr}`).toBe(0);
+        const fsck = await flow(['fsck'], { cwd: dir });
+        expect(fsck.exitCode, `fsck after killing ${run} at +${afterMs} ms:\n${fsck.stdout}${fsck.stderr}`).toBe(0);
 
-      const resumed = await flow(['resume', 'flows/foreach-squares.ts', '--origin', run!, '--max-workers', '2', '--quiet'], { cwd: dir });
-      expect(resumed.exitCode, `resume of ${run} (killed at +${afterMs} ms): ${resumed.stderr}`).toBe(0);
-      const resumedRun = runIdOf(resumed);
-      expect(runRecord(dir, resumedRun)).toMatchObject({ status: 'ok', origin: { run } });
-      expect(artifactHashes(taskRecord(dir, resumedRun, 'end', '0'))).toEqual(baseEnd);
-      // Every split the killed run finished is reused, not rerun.
-      const records = (r: string) => workFiles(r).map((f) => taskRecord(dir, r, 'work', f.slice(0, -5)));
-      const finishedBefore = records(run!).filter((t) => t.status === 'ok').length;
-      expect(records(resumedRun).filter((t) => t.clonedFrom?.startsWith(`${run}/work/`)).length).toBe(finishedBefore);
-    }
-    expect(kills.length, JSON.stringify(kills)).toBeGreaterThanOrEqual(5);
-    // The kills landed at different stages, and at least once while workers were running.
-    expect(sawWorkers).toBe(true);
-    expect(new Set(kills.map((k) => k.tasksDone)).size, JSON.stringify(kills)).toBeGreaterThan(2);
+        const resumed = await flow(['resume', 'flows/foreach-squares.ts', '--origin', run!, '--max-workers', '2', '--quiet'], { cwd: dir });
+        expect(resumed.exitCode, `resume of ${run} (killed at +${afterMs} ms): ${resumed.stderr}`).toBe(0);
+        const resumedRun = runIdOf(resumed);
+        expect(runRecord(dir, resumedRun)).toMatchObject({ status: 'ok', origin: { run } });
+        expect(artifactHashes(taskRecord(dir, resumedRun, 'end', '0'))).toEqual(baseEnd);
+        // Every split the killed run finished is reused, not rerun.
+        const records = (r: string) => workFiles(r).map((f) => taskRecord(dir, r, 'work', f.slice(0, -5)));
+        const finishedBefore = records(run!).filter((t) => t.status === 'ok').length;
+        expect(records(resumedRun).filter((t) => t.clonedFrom?.startsWith(`${run}/work/`)).length).toBe(finishedBefore);
+      }
+      expect(kills.length, JSON.stringify(kills)).toBeGreaterThanOrEqual(5);
+      // The kills landed at different stages, and at least once while workers were running.
+      expect(sawWorkers).toBe(true);
+      expect(new Set(kills.map((k) => k.tasksDone)).size, JSON.stringify(kills)).toBeGreaterThan(2);
 
-    // Killed runs are listed as interrupted (their orchestrator is gone), and the store is whole.
-    const runs = await flow(['runs', '--json'], { cwd: dir });
-    expect(runs.exitCode, runs.stderr).toBe(0);
-    const listed = (JSON.parse(runs.stdout) as { runs: RunRecord[] }).runs;
-    for (const k of kills) expect(listed.find((r) => r.id === k.run)?.status).toBe('interrupted');
-    const fsck = await flow(['fsck', '--json'], { cwd: dir });
-    expect(fsck.exitCode, fsck.stdout).toBe(0);
-  }, 120_000);
+      // Killed runs are listed as interrupted (their orchestrator is gone), and the store is whole.
+      const runs = await flow(['runs', '--json'], { cwd: dir });
+      expect(runs.exitCode, runs.stderr).toBe(0);
+      const listed = (JSON.parse(runs.stdout) as { runs: RunRecord[] }).runs;
+      for (const k of kills) expect(listed.find((r) => r.id === k.run)?.status).toBe('interrupted');
+      const fsck = await flow(['fsck', '--json'], { cwd: dir });
+      expect(fsck.exitCode, fsck.stdout).toBe(0);
+    },
+    120_000,
+  );
 
   it('Ctrl-C (SIGINT to the process group) mid-run: exit 130, the run is recorded interrupted, resume finishes it', async () => {
     const dir = realpathSync(await tempProject());
@@ -272,42 +282,52 @@ describe('crash safety', () => {
     expect(await getValue(dir, run, 'total')).toBe([...Array(200).keys()].reduce((s, x) => s + x * x, 0));
   });
 
-  it.runIf(existsSync('/proc/self/cwd'))('SIGKILL of the whole process group while a 50 MiB object is being written: fsck passes and resume finishes', async () => {
-    const dir = realpathSync(await tempProject());
-    copyFlow(dir, 'big-buffer.ts');
-    const objects = join(dir, '.flow', 'objects');
-    const tempFiles = () => {
-      const found: string[] = [];
-      for (const shard of existsSync(objects) ? readdirSync(objects) : []) {
-        try {
-          for (const name of readdirSync(join(objects, shard))) if (name.startsWith('.tmp-')) found.push(`${shard}/${name}`);
-        } catch { /* not a directory */ }
+  it.runIf(existsSync('/proc/self/cwd'))(
+    'SIGKILL of the whole process group while a 50 MiB object is being written: fsck passes and resume finishes',
+    async () => {
+      const dir = realpathSync(await tempProject());
+      copyFlow(dir, 'big-buffer.ts');
+      const objects = join(dir, '.flow', 'objects');
+      const tempFiles = () => {
+        const found: string[] = [];
+        for (const shard of existsSync(objects) ? readdirSync(objects) : []) {
+          try {
+            for (const name of readdirSync(join(objects, shard))) if (name.startsWith('.tmp-')) found.push(`${shard}/${name}`);
+          } catch {
+            /* not a directory */
+          }
+        }
+        return found;
+      };
+      let killed: string | undefined;
+      for (let attempt = 0; !killed && attempt < 4; attempt++) {
+        // Its own process group, like a terminal job: kill(-pgid) takes the orchestrator and its workers at once.
+        const child = execa(process.execPath, [BIN, 'run', 'flows/big-buffer.ts', '--quiet'], { cwd: dir, reject: false, stdin: 'ignore', detached: true });
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        let finished = false;
+        void child.then(() => {
+          finished = true;
+        });
+        // Wait for the run id first: the code package objects are written (and may show temp files) before it.
+        while (!finished && (!/^run-\d+$/m.test(out) || tempFiles().length === 0)) await sleep(1);
+        if (!finished) process.kill(-child.pid!, 'SIGKILL');
+        const ended = await child;
+        if (ended.signal === 'SIGKILL') killed = /^(run-\d+)$/m.exec(out)?.[1];
       }
-      return found;
-    };
-    let killed: string | undefined;
-    for (let attempt = 0; !killed && attempt < 4; attempt++) {
-      // Its own process group, like a terminal job: kill(-pgid) takes the orchestrator and its workers at once.
-      const child = execa(process.execPath, [BIN, 'run', 'flows/big-buffer.ts', '--quiet'], { cwd: dir, reject: false, stdin: 'ignore', detached: true });
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-      let finished = false;
-      void child.then(() => { finished = true; });
-      // Wait for the run id first: the code package objects are written (and may show temp files) before it.
-      while (!finished && (!/^run-\d+$/m.test(out) || tempFiles().length === 0)) await sleep(1);
-      if (!finished) process.kill(-child.pid!, 'SIGKILL');
-      const ended = await child;
-      if (ended.signal === 'SIGKILL') killed = /^(run-\d+)$/m.exec(out)?.[1];
-    }
-    expect(killed, 'killed a run while it was writing an object').toBeDefined();
-    expect(await waitUntilGone(dir, 1_500)).toEqual([]);
+      expect(killed, 'killed a run while it was writing an object').toBeDefined();
+      expect(await waitUntilGone(dir, 1_500)).toEqual([]);
 
-    // A temp file may be left behind (the write was cut short); it is not a problem of the
-    // store (DESIGN §5: fsck passes), at most a note. Soft, so resume is still exercised.
-    const fsck = await flow(['fsck'], { cwd: dir });
-    expect.soft(fsck.exitCode, `${fsck.stdout}${fsck.stderr}`).toBe(0);
-    const resumed = await flow(['resume', 'flows/big-buffer.ts', '--origin', killed!, '--quiet'], { cwd: dir });
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
-    expect(await getValue(dir, runIdOf(resumed), 'blobBytes')).toBe(50 * 1024 * 1024);
-  }, 60_000);
+      // A temp file may be left behind (the write was cut short); it is not a problem of the
+      // store (DESIGN §5: fsck passes), at most a note. Soft, so resume is still exercised.
+      const fsck = await flow(['fsck'], { cwd: dir });
+      expect.soft(fsck.exitCode, `${fsck.stdout}${fsck.stderr}`).toBe(0);
+      const resumed = await flow(['resume', 'flows/big-buffer.ts', '--origin', killed!, '--quiet'], { cwd: dir });
+      expect(resumed.exitCode, resumed.stderr).toBe(0);
+      expect(await getValue(dir, runIdOf(resumed), 'blobBytes')).toBe(50 * 1024 * 1024);
+    },
+    60_000,
+  );
 });

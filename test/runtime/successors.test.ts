@@ -81,13 +81,15 @@ describe('Successors', () => {
   it('law: for any split count and finishing order, the join is made ready once, last, with the splits in order', () => {
     const g = graphOf('foreach-squares.ts');
     const order = fc.integer({ min: 1, max: 30 }).chain((n) => fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n }));
-    fc.assert(fc.property(order, (finishOrder) => {
-      const s = new Successors(g);
-      const splits = s.after(finish(g, start, finishOrder.length));
-      const ready = finishOrder.map((i) => s.after(finish(g, splits[i]!)));
-      expect(ready.slice(0, -1).every((r) => r.length === 0)).toBe(true);
-      expect(ready.at(-1)!.map((j) => j.parents.map((p) => p.id))).toEqual([splits.map((x) => x.id)]);
-      expect(s.waiting).toBe(0);
-    }));
+    fc.assert(
+      fc.property(order, (finishOrder) => {
+        const s = new Successors(g);
+        const splits = s.after(finish(g, start, finishOrder.length));
+        const ready = finishOrder.map((i) => s.after(finish(g, splits[i]!)));
+        expect(ready.slice(0, -1).every((r) => r.length === 0)).toBe(true);
+        expect(ready.at(-1)!.map((j) => j.parents.map((p) => p.id))).toEqual([splits.map((x) => x.id)]);
+        expect(s.waiting).toBe(0);
+      }),
+    );
   });
 });

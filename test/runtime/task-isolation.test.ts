@@ -66,7 +66,7 @@ describe('task isolation', () => {
     expect(replay.exitCode, replay.stdout + replay.stderr).toBe(0);
   }, 180_000);
 
-  it('a step overriding JSON.stringify, Buffer.prototype.toString and more changes neither how its own artifacts nor the next tasks\' are stored', async () => {
+  it("a step overriding JSON.stringify, Buffer.prototype.toString and more changes neither how its own artifacts nor the next tasks' are stored", async () => {
     const dir = await tempProject();
     copyFlow(dir, 'patch-builtins.ts');
     const clean = await flow(['run', 'flows/patch-builtins.ts', '--max-workers', '1', '--quiet'], { cwd: dir });
@@ -101,14 +101,17 @@ describe('task isolation', () => {
     for (const t of await (await Run.open(store, run)).step('work').tasks()) expect((await t.logs()).stdout).not.toMatch(/late/);
   }, 120_000);
 
-  it('@timeout kills the task\'s children too, detached or not', async () => {
+  it("@timeout kills the task's children too, detached or not", async () => {
     const dir = await tempProject();
     copyFlow(dir, 'leaky-state.ts');
     const r = await flow(['run', 'flows/leaky-state.ts', '--max-workers', '2', '--hang', 'true', '--quiet'], { cwd: dir });
     expect(r.exitCode).toBe(1);
     const rec = JSON.parse(readFileSync(join(dir, '.flow/runs', runIdOf(r), 'run.json'), 'utf8')) as { error: { code: string } };
     expect(rec.error.code).toBe('TASK_TIMEOUT');
-    const hang = readFileSync(join(dir, 'pids', 'hang.txt'), 'utf8').split('\n').filter(Boolean).map(Number);
+    const hang = readFileSync(join(dir, 'pids', 'hang.txt'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     expect(hang).toHaveLength(2);
     expect(notedPids(dir).filter(alive)).toEqual([]);
   }, 120_000);

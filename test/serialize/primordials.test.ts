@@ -18,7 +18,10 @@ void ERR.stack; // formatted now, by the test runner's own stack formatter
 const value = () => ({
   list: [1, -0, NaN, 2.5, 'x', null, undefined, true],
   nested: { when: new Date(0), big: 12n, re: /a+/gi, err: ERR },
-  table: new Map<unknown, unknown>([['a', [1]], [2, new Set(['s', 3])]]),
+  table: new Map<unknown, unknown>([
+    ['a', [1]],
+    [2, new Set(['s', 3])],
+  ]),
   bytes: Buffer.from('some bytes'),
   floats: new Float64Array([1.5, 2.5]),
   sparse: [1, , 3], // eslint-disable-line no-sparse-arrays
@@ -41,9 +44,15 @@ function patchBuiltins(): () => void {
   set(Object, 'keys', () => ['patched']);
   set(Array.prototype, 'map', () => ['patched']);
   set(Array.prototype, 'push', () => 0);
-  set(Array.prototype, Symbol.iterator, function* () { yield 'patched'; });
-  set(Map.prototype, Symbol.iterator, function* () { yield ['patched', 1]; });
-  set(Map.prototype, 'entries', function* () { yield ['patched', 1]; });
+  set(Array.prototype, Symbol.iterator, function* () {
+    yield 'patched';
+  });
+  set(Map.prototype, Symbol.iterator, function* () {
+    yield ['patched', 1];
+  });
+  set(Map.prototype, 'entries', function* () {
+    yield ['patched', 1];
+  });
   set(Map.prototype, 'set', () => undefined);
   set(Set.prototype, 'add', () => undefined);
   set(Set.prototype, 'has', () => true);
@@ -70,12 +79,23 @@ function patchBuiltins(): () => void {
 describe('encoding on captured built-ins', () => {
   it('writeJson writes what JSON.stringify writes for every tree the encoder builds', () => {
     const tree: fc.Arbitrary<Tagged> = fc.jsonValue({ maxDepth: 4 }) as fc.Arbitrary<Tagged>;
-    fc.assert(fc.property(tree, (t) => writeJson(t) === JSON.stringify(t)), { numRuns: 500 });
+    fc.assert(
+      fc.property(tree, (t) => writeJson(t) === JSON.stringify(t)),
+      { numRuns: 500 },
+    );
   });
 
   it('a patched realm changes neither the bytes stored, the hash, nor the value loaded (store included)', () => {
     const blobs = new Map<string, Buffer>();
-    const ctx = { step: 's', artifact: 'a', putBlob: (b: Uint8Array) => { const h = sha256(b); blobs.set(h, Buffer.from(b)); return h; } };
+    const ctx = {
+      step: 's',
+      artifact: 'a',
+      putBlob: (b: Uint8Array) => {
+        const h = sha256(b);
+        blobs.set(h, Buffer.from(b));
+        return h;
+      },
+    };
     const expected = encodeArtifact(value(), ctx);
     const expectedHash = sha256(expected);
     const store = LocalStore.open(tempDir());

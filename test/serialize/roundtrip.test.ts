@@ -67,8 +67,7 @@ function expectNotSerializable(value: unknown, path: string): void {
   const err = thrown(() => encode(value));
   expect(isFlowError(err), `not a FlowError: ${String(err)}`).toBe(true);
   if (!isFlowError(err)) return;
-  expect({ name: err.name, code: err.code, exitCode: err.exitCode, path: err.data?.path, step: err.location.step, artifact: err.location.artifact })
-    .toEqual({ name: 'ArtifactError', code: 'ARTIFACT_NOT_SERIALIZABLE', exitCode: 1, path, step: 'train', artifact: 'model' });
+  expect({ name: err.name, code: err.code, exitCode: err.exitCode, path: err.data?.path, step: err.location.step, artifact: err.location.artifact }).toEqual({ name: 'ArtifactError', code: 'ARTIFACT_NOT_SERIALIZABLE', exitCode: 1, path, step: 'train', artifact: 'model' });
   expect(err.message).toContain(path);
   expect(err.message).toContain('train');
 }
@@ -80,8 +79,7 @@ function expectStoreError(err: unknown, code: string): void {
 }
 
 type View = ArrayBufferView;
-const bytesOf = (v: View | ArrayBufferLike): Buffer =>
-  ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v);
+const bytesOf = (v: View | ArrayBufferLike): Buffer => (ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(v));
 
 /** One of every binary kind, with awkward contents (NaN, -0, extremes). */
 function binaries(): Record<string, View | ArrayBufferLike> {
@@ -128,11 +126,7 @@ afterEach(() => {
 
 describe('round trips', () => {
   it('primitives, including the numbers JSON cannot hold', () => {
-    const values: unknown[] = [
-      null, undefined, true, false, '', 'plain', 'ünïcödé 🚀 \u2028 \0', '\ud800 lone surrogate', '"quoted" \\ back',
-      0, 1, -1, 0.1, 1e21, -1e-7, Number.MAX_SAFE_INTEGER, Number.MAX_VALUE, Number.MIN_VALUE,
-      -0, NaN, Infinity, -Infinity, 0n, -1n, 2n ** 200n, -(3n ** 99n),
-    ];
+    const values: unknown[] = [null, undefined, true, false, '', 'plain', 'ünïcödé 🚀 \u2028 \0', '\ud800 lone surrogate', '"quoted" \\ back', 0, 1, -1, 0.1, 1e21, -1e-7, Number.MAX_SAFE_INTEGER, Number.MAX_VALUE, Number.MIN_VALUE, -0, NaN, Infinity, -Infinity, 0n, -1n, 2n ** 200n, -(3n ** 99n)];
     for (const v of values) {
       const back = roundTrip(v);
       expect(Object.is(back, v), String(v)).toBe(true);
@@ -171,7 +165,11 @@ describe('round trips', () => {
   it('Maps and Sets, in order, with any keys, nested', () => {
     const objKey = { id: 1 };
     const value = new Map<unknown, unknown>([
-      ['b', 1], ['a', 2], [NaN, 'nan'], [undefined, null], [3n, new Set([1, '1', 1n])],
+      ['b', 1],
+      ['a', 2],
+      [NaN, 'nan'],
+      [undefined, null],
+      [3n, new Set([1, '1', 1n])],
       [objKey, new Map([[new Date(5), [1, 2, { deep: new Set([new Map([['x', -0]])]) }]]])],
     ]);
     const back = roundTrip(value);
@@ -308,7 +306,10 @@ describe('round trips', () => {
   it('everything at once, nested', () => {
     const build = (): unknown => ({
       params: { lr: 0.01, layers: [64, 32], act: 'relu', seed: 42n, started: new Date(1_700_000_000_000) },
-      history: new Map<string, unknown>([['loss', [0.9, 0.5, NaN]], ['when', new Set([new Date(0)])]]),
+      history: new Map<string, unknown>([
+        ['loss', [0.9, 0.5, NaN]],
+        ['when', new Set([new Date(0)])],
+      ]),
       // eslint-disable-next-line no-sparse-arrays
       misc: [undefined, null, -0, Infinity, /re/g, new Error('e'), [, 1], { $fr: 1 }],
       blob: new Uint16Array([1, 2, 3]),
@@ -321,9 +322,18 @@ describe('round trips', () => {
 
 describe('canonical bytes', () => {
   const build = () => ({
-    name: 'model', n: [1, -0, NaN, 1e-7], m: new Map<unknown, unknown>([['b', 1n], [2, new Set(['x'])]]),
-    d: new Date(86_400_000), bin: new Float64Array([1, 2, 3]), big: Buffer.from('bytes'), u: undefined,
-    np: Object.assign(Object.create(null) as object, { k: 'v' }), re: /x+/g,
+    name: 'model',
+    n: [1, -0, NaN, 1e-7],
+    m: new Map<unknown, unknown>([
+      ['b', 1n],
+      [2, new Set(['x'])],
+    ]),
+    d: new Date(86_400_000),
+    bin: new Float64Array([1, 2, 3]),
+    big: Buffer.from('bytes'),
+    u: undefined,
+    np: Object.assign(Object.create(null) as object, { k: 'v' }),
+    re: /x+/g,
   });
 
   it('encoding the same value twice gives identical bytes', () => {
@@ -413,15 +423,29 @@ describe('blobs (binary values of 1 MiB or more)', () => {
     const bytes = encode(new Uint8Array(2 << 20), blobs);
     const hash = [...blobs.blobs.keys()][0]!;
     blobs.blobs.set(hash, Buffer.alloc(10));
-    expectStoreError(thrown(() => decode(bytes, blobs)), 'STORE_CORRUPT_OBJECT');
+    expectStoreError(
+      thrown(() => decode(bytes, blobs)),
+      'STORE_CORRUPT_OBJECT',
+    );
     blobs.blobs.clear();
-    expectStoreError(thrown(() => decode(bytes, blobs)), 'STORE_MISSING_OBJECT');
+    expectStoreError(
+      thrown(() => decode(bytes, blobs)),
+      'STORE_MISSING_OBJECT',
+    );
   });
 });
 
 describe('refusals name the exact path', () => {
-  class Adam { lr = 0.1; }
-  const getter = { cfg: { get lr() { return 1; } } };
+  class Adam {
+    lr = 0.1;
+  }
+  const getter = {
+    cfg: {
+      get lr() {
+        return 1;
+      },
+    },
+  };
   const circular: { child: { parent?: unknown } } = { child: {} };
   circular.child.parent = circular;
   const selfArray: unknown[] = [1];
@@ -429,7 +453,13 @@ describe('refusals name the exact path', () => {
 
   it.each<[string, unknown, string]>([
     ['a function', { layers: [0, 1, 2, { fn: () => 1 }] }, 'model.layers[3].fn'],
-    ['a function at the top', function train() { return 1; }, 'model'],
+    [
+      'a function at the top',
+      function train() {
+        return 1;
+      },
+      'model',
+    ],
     ['a class method', { opt: { step: Adam.prototype.constructor } }, 'model.opt.step'],
     ['a symbol', { tag: Symbol('t') }, 'model.tag'],
     ['a class instance', { opt: new Adam() }, 'model.opt'],
@@ -560,7 +590,10 @@ describe('malformed documents are StoreErrors', () => {
     ['{"fra":99,...}', '{"fra":99,"v":{"$fr":"future-tag"}}'],
     ['{"fra":2,...}', '{"fra":2,"v":1}'],
   ])('%s: STORE_VERSION_UNSUPPORTED', (_what, text) => {
-    expectStoreError(thrown(() => decodeText(text)), 'STORE_VERSION_UNSUPPORTED');
+    expectStoreError(
+      thrown(() => decodeText(text)),
+      'STORE_VERSION_UNSUPPORTED',
+    );
   });
 
   it('a decoder error names the object', () => {
@@ -571,10 +604,7 @@ describe('malformed documents are StoreErrors', () => {
 
 describe('property: random data round trips and re-encodes to identical bytes', () => {
   const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('__proto__', '$fr', 'constructor', 'toString', 'e', 'v'));
-  const leaf = fc.oneof(
-    fc.constant(null), fc.constant(undefined), fc.boolean(), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 6 }),
-    fc.double(), fc.integer(), fc.bigInt(), fc.date({ noInvalidDate: true }),
-  );
+  const leaf = fc.oneof(fc.constant(null), fc.constant(undefined), fc.boolean(), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 6 }), fc.double(), fc.integer(), fc.bigInt(), fc.date({ noInvalidDate: true }));
   const { value } = fc.letrec<{ value: unknown }>((tie) => ({
     value: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },

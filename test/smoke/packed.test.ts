@@ -22,7 +22,7 @@ async function npmInstall(cwd: string, spec?: string): Promise<void> {
 const npx = (cwd: string, args: string[]) => execa('npx', ['--no-install', 'flow', ...args], { cwd, reject: false, env: { NO_COLOR: '1' } });
 
 describe('packed install', () => {
-  it('ships what the CLI needs and nothing else: no source maps, tests or tools; the card renderer\'s bundles; a license', async () => {
+  it("ships what the CLI needs and nothing else: no source maps, tests or tools; the card renderer's bundles; a license", async () => {
     const files = (await execa('tar', ['tzf', tarball])).stdout.split('\n').map((f) => f.replace(/^package\//, ''));
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'bin/run.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/vendor/vega.mjs', 'dist/vendor/markdown-it.mjs', 'dist/ui/app.js', 'templates/project/tsconfig.json']));
     expect(files.filter((f) => f.endsWith('.map') || /^(src|test|bench|tools|dist\/(bench|tools))\//.test(f) || /^dist\/commands\/.*\.d\.ts$/.test(f))).toEqual([]);
@@ -37,16 +37,10 @@ describe('packed install', () => {
     await execa('git', ['init', '-q'], { cwd: project });
     mkdirSync(join(project, 'flows'));
     writeFileSync(join(project, 'flows', 'helper.ts'), 'export const double = (x: number): number => 2 * x;\n');
-    writeFileSync(join(project, 'flows', 'smoke.ts'), [
-      "import { FlowSpec, step, param } from 'flowrun';",
-      "import { double } from './helper.js';",
-      'export default class SmokeFlow extends FlowSpec {',
-      '  @param({ help: "a number" }) n = 2;',
-      '  out!: number;',
-      '  @step start() { this.out = double(this.n); this.next(this.end); }',
-      '  @step end() {}',
-      '}',
-    ].join('\n'));
+    writeFileSync(
+      join(project, 'flows', 'smoke.ts'),
+      ["import { FlowSpec, step, param } from 'flowrun';", "import { double } from './helper.js';", 'export default class SmokeFlow extends FlowSpec {', '  @param({ help: "a number" }) n = 2;', '  out!: number;', '  @step start() { this.out = double(this.n); this.next(this.end); }', '  @step end() {}', '}'].join('\n'),
+    );
     await npmInstall(project, tarball);
 
     const help = await npx(project, ['--help']);

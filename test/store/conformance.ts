@@ -167,7 +167,12 @@ export function storeConformance(name: string, make: () => Promise<Store>): void
       it('a record path that would leave the store is refused by every record method (STORE_CORRUPT_RECORD), and nothing is written', async () => {
         const store = await make();
         for (const p of ['../escape.json', '/abs.json', 'runs/../../x.json', 'runs/./x.json', 'runs//x.json', 'a\\b.json', 'a\0b.json']) {
-          for (const [what, call] of [['read', () => store.readRecord(p)], ['write', () => store.writeRecord(p, {})], ['create', () => store.createRecord(p, {})], ['list', () => store.listRecords(p)]] as const) {
+          for (const [what, call] of [
+            ['read', () => store.readRecord(p)],
+            ['write', () => store.writeRecord(p, {})],
+            ['create', () => store.createRecord(p, {})],
+            ['list', () => store.listRecords(p)],
+          ] as const) {
             const err = await rejection(call());
             expect(isFlowError(err) && err.code === 'STORE_CORRUPT_RECORD', `${what} ${JSON.stringify(p)}: ${String(err)}`).toBe(true);
           }

@@ -89,7 +89,11 @@ describe('LocalStore: damaged objects', () => {
 
   it('a damaged header (magic or codec) is STORE_CORRUPT_OBJECT; a newer object version is STORE_VERSION_UNSUPPORTED', async () => {
     const { store, hash, path, file } = await stored(random);
-    for (const [i, v] of [[0, 0x00], [1, 0x58], [3, 7]] as const) {
+    for (const [i, v] of [
+      [0, 0x00],
+      [1, 0x58],
+      [3, 7],
+    ] as const) {
       const bad = Buffer.from(file);
       bad[i] = v;
       overwrite(path, bad);
@@ -121,7 +125,7 @@ describe('LocalStore: damaged objects', () => {
     }
   });
 
-  it('a valid object file under another hash\'s name is STORE_CORRUPT_OBJECT', async () => {
+  it("a valid object file under another hash's name is STORE_CORRUPT_OBJECT", async () => {
     const { store, hash, path } = await stored(random);
     const other = await store.putObject(Buffer.from('a different object'));
     overwrite(path, readFileSync(store.objectPath(other)));
@@ -154,7 +158,11 @@ describe('LocalStore: records and FORMAT', () => {
     const format = JSON.stringify({ format: 'flowrun-store', version: 99 });
     writeFileSync(join(root, 'FORMAT'), format);
     let err: unknown;
-    try { LocalStore.open(root); } catch (e) { err = e; }
+    try {
+      LocalStore.open(root);
+    } catch (e) {
+      err = e;
+    }
     expectStoreError(err, 'STORE_VERSION_UNSUPPORTED');
     expect(readFileSync(join(root, 'FORMAT'), 'utf8')).toBe(format);
   });
@@ -167,7 +175,11 @@ describe('LocalStore: records and FORMAT', () => {
     const root = tempDir();
     writeFileSync(join(root, 'FORMAT'), text);
     let err: unknown;
-    try { LocalStore.open(root); } catch (e) { err = e; }
+    try {
+      LocalStore.open(root);
+    } catch (e) {
+      err = e;
+    }
     expectStoreError(err, 'STORE_CORRUPT_RECORD');
   });
 });
@@ -237,7 +249,11 @@ describe('LocalStore: unwritable stores give clear typed errors', () => {
     const file = join(tempDir(), 'not-a-dir');
     writeFileSync(file, 'I am a file');
     let openErr: unknown;
-    try { LocalStore.open(file); } catch (e) { openErr = e; }
+    try {
+      LocalStore.open(file);
+    } catch (e) {
+      openErr = e;
+    }
     expectTypedStoreError(openErr, file);
 
     const store = new LocalStore(file);
@@ -274,7 +290,9 @@ describe('LocalStore: unwritable stores give clear typed errors', () => {
     let child;
     try {
       child = spawnSync(process.execPath, [script, root, existing], {
-        encoding: 'utf8', timeout: 10_000, ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+        encoding: 'utf8',
+        timeout: 10_000,
+        ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
       });
     } finally {
       for (const dir of locked) chmodSync(dir, 0o700);
@@ -296,7 +314,14 @@ describe('LocalStore: unwritable stores give clear typed errors', () => {
   });
 });
 
-interface Outcome { ok: boolean; value?: string; name?: string; code?: string; exitCode?: number; message?: string }
+interface Outcome {
+  ok: boolean;
+  value?: string;
+  name?: string;
+  code?: string;
+  exitCode?: number;
+  message?: string;
+}
 
 /** Runs in a child process: argv = [root, existing object hash]; prints { enforced, results }. */
 const SCENARIO = `
@@ -335,7 +360,6 @@ function expectTypedStoreError(err: unknown, path: string): void {
   expect(err.code).toMatch(/^STORE_/);
   expect(err.message).toContain(path);
 }
-
 
 describe('LocalStore repairs on a dedup hit', () => {
   it('storing the same small bytes again replaces a damaged copy', async () => {

@@ -23,14 +23,36 @@ function seedRun(store: MemoryStore, n: number, values: Record<string, unknown>,
   const artifacts = Object.fromEntries(Object.entries(values).map(([name, v]) => [name, saveArtifact(store, v, 'start', name)]));
   const log = store.putObjectSync(Buffer.alloc(0));
   const task: TaskRecord = {
-    schema: 'flowrun.task/1', run, step: 'start', id: '0', stack: [], parents: [], status: 'ok',
-    attempts: [{ attempt: 0, status: 'ok', logs: { stdout: log, stderr: log } }] as TaskRecord['attempts'], artifacts, logs: { stdout: log, stderr: log },
+    schema: 'flowrun.task/1',
+    run,
+    step: 'start',
+    id: '0',
+    stack: [],
+    parents: [],
+    status: 'ok',
+    attempts: [{ attempt: 0, status: 'ok', logs: { stdout: log, stderr: log } }] as TaskRecord['attempts'],
+    artifacts,
+    logs: { stdout: log, stderr: log },
   };
   store.writeRecordSync(taskRecordPath(run, 'start', '0'), task);
   const record: RunRecord = {
-    schema: 'flowrun.run/1', id: run, flow: 'F', file: 'f.ts', status, params: {}, seed: n, tags: [],
-    started: `2026-01-0${n}T00:00:00.000Z`, host: 'elsewhere', pid: 1, flowrunVersion: '0', node: 'v20', steps: [{ name: 'start', type: 'end' }], git: null,
-    ...(status === 'running' ? {} : { summary: { start: { tasks: 1, ok: 1, failed: 0 } } as RunRecord['summary'] }), ...live,
+    schema: 'flowrun.run/1',
+    id: run,
+    flow: 'F',
+    file: 'f.ts',
+    status,
+    params: {},
+    seed: n,
+    tags: [],
+    started: `2026-01-0${n}T00:00:00.000Z`,
+    host: 'elsewhere',
+    pid: 1,
+    flowrunVersion: '0',
+    node: 'v20',
+    steps: [{ name: 'start', type: 'end' }],
+    git: null,
+    ...(status === 'running' ? {} : { summary: { start: { tasks: 1, ok: 1, failed: 0 } } as RunRecord['summary'] }),
+    ...live,
   };
   store.writeRecordSync(runRecordPath(run), record, true);
   return task;
@@ -85,7 +107,10 @@ describe('the client on a MemoryStore', () => {
     expect((await listRuns(store)).map((r) => r.id).sort()).toEqual(['run-1', 'run-2']);
     const run = await Run.open(store, 'run-1');
     expect(await run.artifact('x')).toEqual({ nested: [1, 'two'] });
-    const err = await Run.open(store, 'run-9').then(() => undefined, (e: unknown) => e);
+    const err = await Run.open(store, 'run-9').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isFlowError(err) && err.code).toBe('RUN_NOT_FOUND');
   });
 });

@@ -17,8 +17,21 @@ function freshStore(): LocalStore {
 
 function record(n: number, status: RunRecord['status'] = 'ok', tag = ''): RunRecord {
   return {
-    schema: 'flowrun.run/1', id: `run-${n}`, flow: 'F', file: 'f.ts', status, params: {}, seed: n, tags: tag ? [tag] : [],
-    started: '2026-01-01T00:00:00.000Z', host: 'elsewhere', pid: 1, flowrunVersion: '0', node: 'v20', steps: [{ name: 'start', type: 'linear' }], git: null,
+    schema: 'flowrun.run/1',
+    id: `run-${n}`,
+    flow: 'F',
+    file: 'f.ts',
+    status,
+    params: {},
+    seed: n,
+    tags: tag ? [tag] : [],
+    started: '2026-01-01T00:00:00.000Z',
+    host: 'elsewhere',
+    pid: 1,
+    flowrunVersion: '0',
+    node: 'v20',
+    steps: [{ name: 'start', type: 'linear' }],
+    git: null,
   };
 }
 
@@ -56,16 +69,19 @@ describe('run index: a derived cache that never disagrees with the run records',
       ['atomic rewrite', () => store.writeRecordSync(runRecordPath('run-4'), record(4, 'failed', 'x'))],
       ['run directory deleted', () => rmSync(join(store.root, 'runs', 'run-5'), { recursive: true })],
       ['new run', () => store.writeRecordSync(runRecordPath('run-31'), record(31, 'running'))],
-      ['record replaced by a copy of another run\'s file', () => copyFileSync(recordFile(store, 7), recordFile(store, 6))],
+      ["record replaced by a copy of another run's file", () => copyFileSync(recordFile(store, 7), recordFile(store, 6))],
       ['the index from before all of these put back', () => writeFileSync(indexFile(store), stale)],
       ['a claim without a record', () => mkdirSync(join(store.root, 'runs', 'run-32'))],
       ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/2","runs":{"run-1":{"stat":[1,2],"record":null}')],
       ['index deleted', () => rmSync(indexFile(store))],
-      ['index entry damaged, its file unchanged', () => {
-        const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { runs: Record<string, { record: unknown }> };
-        idx.runs['run-8']!.record = { not: 'a record' };
-        writeFileSync(indexFile(store), JSON.stringify(idx));
-      }],
+      [
+        'index entry damaged, its file unchanged',
+        () => {
+          const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { runs: Record<string, { record: unknown }> };
+          idx.runs['run-8']!.record = { not: 'a record' };
+          writeFileSync(indexFile(store), JSON.stringify(idx));
+        },
+      ],
     ];
     for (const [what, change] of steps) {
       change();
@@ -81,23 +97,29 @@ describe('run index: a derived cache that never disagrees with the run records',
       fc.record({ kind: fc.constantFrom('write' as const, 'inplace' as const, 'delete' as const), run: fc.integer({ min: 1, max: 8 }), status: fc.constantFrom<RunRecord['status']>('ok', 'failed', 'running') }),
       fc.record({ kind: fc.constantFrom('drop-index' as const, 'corrupt-index' as const, 'restore-index' as const, 'list' as const) }),
     );
-    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 25 }), (ops) => {
-      const store = freshStore();
-      let saved: Buffer | undefined;
-      for (const o of ops) {
-        if (o.kind === 'write') store.writeRecordSync(runRecordPath(`run-${o.run}`), record(o.run, o.status));
-        else if (o.kind === 'inplace') { if (existsSync(recordFile(store, o.run))) rewriteInPlace(store, o.run); }
-        else if (o.kind === 'delete') rmSync(join(store.root, 'runs', `run-${o.run}`), { recursive: true, force: true });
-        else if (o.kind === 'drop-index') rmSync(indexFile(store), { force: true });
-        else if (o.kind === 'corrupt-index') { if (existsSync(indexFile(store))) writeFileSync(indexFile(store), 'not json'); }
-        else if (o.kind === 'restore-index') { if (saved) writeFileSync(indexFile(store), saved); }
-        else {
-          expect(indexedRunRecords(store).records).toEqual(direct(store));
-          if (existsSync(indexFile(store))) saved = readFileSync(indexFile(store));
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 25 }), (ops) => {
+        const store = freshStore();
+        let saved: Buffer | undefined;
+        for (const o of ops) {
+          if (o.kind === 'write') store.writeRecordSync(runRecordPath(`run-${o.run}`), record(o.run, o.status));
+          else if (o.kind === 'inplace') {
+            if (existsSync(recordFile(store, o.run))) rewriteInPlace(store, o.run);
+          } else if (o.kind === 'delete') rmSync(join(store.root, 'runs', `run-${o.run}`), { recursive: true, force: true });
+          else if (o.kind === 'drop-index') rmSync(indexFile(store), { force: true });
+          else if (o.kind === 'corrupt-index') {
+            if (existsSync(indexFile(store))) writeFileSync(indexFile(store), 'not json');
+          } else if (o.kind === 'restore-index') {
+            if (saved) writeFileSync(indexFile(store), saved);
+          } else {
+            expect(indexedRunRecords(store).records).toEqual(direct(store));
+            if (existsSync(indexFile(store))) saved = readFileSync(indexFile(store));
+          }
         }
-      }
-      expect(indexedRunRecords(store).records).toEqual(direct(store));
-    }), { numRuns: 60 });
+        expect(indexedRunRecords(store).records).toEqual(direct(store));
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('records with non-ASCII text are served from the index as written; an index holding raw non-ASCII bytes (not written by flowrun) is rebuilt', async () => {
@@ -132,7 +154,12 @@ describe('run index: a derived cache that never disagrees with the run records',
     const failed: string[] = [];
     // Every `import { readdirSync } from 'node:fs'` sees the counting wrapper after syncBuiltinESMExports.
     fs.readdirSync = ((...args: Parameters<typeof real>) => {
-      try { return real(...args); } catch (e) { failed.push(String(args[0])); throw e; }
+      try {
+        return real(...args);
+      } catch (e) {
+        failed.push(String(args[0]));
+        throw e;
+      }
     }) as typeof real;
     syncBuiltinESMExports();
     try {

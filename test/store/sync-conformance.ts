@@ -46,8 +46,14 @@ export function syncStoreConformance(name: string, make: () => Promise<SyncStore
 
     it('getObjectSync throws STORE_MISSING_OBJECT for an absent object and STORE_CORRUPT_RECORD for a non-id', async () => {
       const store = await make();
-      expectStoreError(thrown(() => store.getObjectSync(sha256(Buffer.from('never stored')))), 'STORE_MISSING_OBJECT');
-      expectStoreError(thrown(() => store.getObjectSync('../../etc/passwd')), 'STORE_CORRUPT_RECORD');
+      expectStoreError(
+        thrown(() => store.getObjectSync(sha256(Buffer.from('never stored')))),
+        'STORE_MISSING_OBJECT',
+      );
+      expectStoreError(
+        thrown(() => store.getObjectSync('../../etc/passwd')),
+        'STORE_CORRUPT_RECORD',
+      );
     });
 
     it('records written sync read back async and the reverse; absent is undefined; durable writes too', async () => {
@@ -100,7 +106,10 @@ export function syncStoreConformance(name: string, make: () => Promise<SyncStore
     it('deleteRecordSync refuses a directory of records with a StoreError and leaves it whole', async () => {
       const store = await make();
       store.writeRecordSync('runs/run-1/run.json', { id: 'run-1' });
-      expectStoreError(thrown(() => store.deleteRecordSync('runs/run-1')), 'STORE_IO');
+      expectStoreError(
+        thrown(() => store.deleteRecordSync('runs/run-1')),
+        'STORE_IO',
+      );
       expect(store.readRecordSync('runs/run-1/run.json')).toEqual({ id: 'run-1' });
     });
 

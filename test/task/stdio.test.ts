@@ -17,7 +17,9 @@ function switchWhileHeld(holdMs: number, limitMs: number): { out: string; status
   const dir = mkdtempSync(join(tmpdir(), 'flowrun-stdio-'));
   const target = join(dir, 'task.out');
   // The thread starts first (its event loop takes descriptors of its own), then waits for fd 1 to be free.
-  writeFileSync(join(dir, 'holder.cjs'), `
+  writeFileSync(
+    join(dir, 'holder.cjs'),
+    `
     const { workerData } = require('node:worker_threads');
     const { openSync, closeSync } = require('node:fs');
     Atomics.wait(workerData.flag, 1, 0, 10000);
@@ -25,8 +27,11 @@ function switchWhileHeld(holdMs: number, limitMs: number): { out: string; status
     Atomics.store(workerData.flag, 0, fd + 1); Atomics.notify(workerData.flag, 0);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${holdMs});
     closeSync(fd);
-  `);
-  writeFileSync(join(dir, 'main.mjs'), `
+  `,
+  );
+  writeFileSync(
+    join(dir, 'main.mjs'),
+    `
     import { closeSync, openSync, writeSync } from 'node:fs';
     import { Worker } from 'node:worker_threads';
     import { openAt } from ${JSON.stringify(stdio)};
@@ -46,15 +51,20 @@ function switchWhileHeld(holdMs: number, limitMs: number): { out: string; status
       writeSync(report, 'held ' + held + ', ' + e.constructor.name + ': ' + e.message);
     }
     process.exit(0);
-  `);
+  `,
+  );
   execFileSync(process.execPath, [join(dir, 'main.mjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
   let out = '';
-  try { out = readFileSync(target, 'utf8'); } catch { /* never opened */ }
+  try {
+    out = readFileSync(target, 'utf8');
+  } catch {
+    /* never opened */
+  }
   return { out, status: readFileSync(join(dir, 'report'), 'utf8') };
 }
 
-describe('switching a worker\'s output while another thread holds the descriptor', () => {
-  it('waits for the thread to let go, then the task\'s file is fd 1', () => {
+describe("switching a worker's output while another thread holds the descriptor", () => {
+  it("waits for the thread to let go, then the task's file is fd 1", () => {
     const r = switchWhileHeld(50, 2000);
     expect(r.status).toBe('held 1, switched');
     expect(r.out).toBe('on fd 1');

@@ -1,7 +1,4 @@
-import {
-  BatchClient, DescribeJobQueuesCommand, DescribeJobsCommand, type JobDetail, ListJobsCommand,
-  RegisterJobDefinitionCommand, SubmitJobCommand, TerminateJobCommand,
-} from '@aws-sdk/client-batch';
+import { BatchClient, DescribeJobQueuesCommand, DescribeJobsCommand, type JobDetail, ListJobsCommand, RegisterJobDefinitionCommand, SubmitJobCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,11 +25,23 @@ afterAll(async () => {
  */
 async function definition(name: string, script: string, extra: Record<string, unknown> = {}, out?: string): Promise<string> {
   const volume = out ? { volumes: [{ name: 'out', host: { sourcePath: out } }], mountPoints: [{ sourceVolume: 'out', containerPath: '/out' }] } : {};
-  const r = await batch.send(new RegisterJobDefinitionCommand({
-    jobDefinitionName: name, type: 'container',
-    containerProperties: { image: 'node:20', command: [process.execPath, '-e', script], jobRoleArn: 'arn:aws:iam::000000000000:role/job', resourceRequirements: [{ type: 'VCPU', value: '1' }, { type: 'MEMORY', value: '512' }], ...volume },
-    ...extra,
-  }));
+  const r = await batch.send(
+    new RegisterJobDefinitionCommand({
+      jobDefinitionName: name,
+      type: 'container',
+      containerProperties: {
+        image: 'node:20',
+        command: [process.execPath, '-e', script],
+        jobRoleArn: 'arn:aws:iam::000000000000:role/job',
+        resourceRequirements: [
+          { type: 'VCPU', value: '1' },
+          { type: 'MEMORY', value: '512' },
+        ],
+        ...volume,
+      },
+      ...extra,
+    }),
+  );
   return r.jobDefinitionArn!;
 }
 
@@ -59,10 +68,20 @@ describe('local Batch endpoint with the real BatchClient', () => {
     const out = tempDir();
     const def = await definition('env-dump', WRITE_ENV, { containerProperties: undefined });
     await definition('env-dump', WRITE_ENV, {}, out);
-    const sub = await batch.send(new SubmitJobCommand({
-      jobName: 'flow-run-1-start', jobQueue: 'q1', jobDefinition: 'env-dump',
-      containerOverrides: { environment: [{ name: 'OUT', value: '/out' }, { name: 'GREETING', value: 'hi' }] }, tags: { flow: 'F' },
-    }));
+    const sub = await batch.send(
+      new SubmitJobCommand({
+        jobName: 'flow-run-1-start',
+        jobQueue: 'q1',
+        jobDefinition: 'env-dump',
+        containerOverrides: {
+          environment: [
+            { name: 'OUT', value: '/out' },
+            { name: 'GREETING', value: 'hi' },
+          ],
+        },
+        tags: { flow: 'F' },
+      }),
+    );
     expect(def).toMatch(/job-definition\/env-dump:1$/);
     const { seen, job } = await settle(sub.jobId!);
     // Every state, in order, as the state machine moved; the poller (on a loaded machine) may miss
@@ -123,7 +142,13 @@ describe('local Batch endpoint with the real BatchClient', () => {
 
   it('injects faults: a failing child, an out-of-memory kill, a job stuck in RUNNABLE, throttled DescribeJobs', async () => {
     await definition('ok', `0`);
-    await endpoint.emulator.setFaults({ rules: [{ effect: 'fail', match: { jobName: '^faulty$', arrayIndex: 1 } }, { effect: 'oom', match: { jobName: '^oom$' } }, { effect: 'stuck', match: { jobName: '^stuck$' } }] });
+    await endpoint.emulator.setFaults({
+      rules: [
+        { effect: 'fail', match: { jobName: '^faulty$', arrayIndex: 1 } },
+        { effect: 'oom', match: { jobName: '^oom$' } },
+        { effect: 'stuck', match: { jobName: '^stuck$' } },
+      ],
+    });
     const arr = await batch.send(new SubmitJobCommand({ jobName: 'faulty', jobQueue: 'q1', jobDefinition: 'ok', arrayProperties: { size: 3 } }));
     const oom = await batch.send(new SubmitJobCommand({ jobName: 'oom', jobQueue: 'q1', jobDefinition: 'ok' }));
     const stuck = await batch.send(new SubmitJobCommand({ jobName: 'stuck', jobQueue: 'q1', jobDefinition: 'ok' }));

@@ -30,7 +30,12 @@ describe('cards', () => {
     const s = store();
     beginCard({ title: 'Report' });
     currentCard.append(new Markdown('# Hi'));
-    currentCard.append(new Table([{ a: 1, b: 'x' }, { a: 2, c: new Date(0) }]));
+    currentCard.append(
+      new Table([
+        { a: 1, b: 'x' },
+        { a: 2, c: new Date(0) },
+      ]),
+    );
     currentCard.append(new Image(PNG, { title: 'img' }));
     currentCard.append(new VegaChart({ mark: 'point' }));
     currentCard.append(new Artifact('best'));
@@ -38,20 +43,44 @@ describe('cards', () => {
     expect(refs).toEqual([{ id: 'default', hash: expect.stringMatching(/^[0-9a-f]{64}$/), title: 'Report' }]);
     const doc = stored(s, refs);
     expect(doc.parts.map((p) => p.type)).toEqual(['markdown', 'table', 'image', 'vega-lite', 'artifact']);
-    expect(doc.parts[1]).toEqual({ type: 'table', columns: ['a', 'b', 'c'], rows: [[1, 'x', null], [2, null, '1970-01-01T00:00:00.000Z']] });
+    expect(doc.parts[1]).toEqual({
+      type: 'table',
+      columns: ['a', 'b', 'c'],
+      rows: [
+        [1, 'x', null],
+        [2, null, '1970-01-01T00:00:00.000Z'],
+      ],
+    });
     const image = doc.parts[2] as Extract<CardDoc['parts'][number], { type: 'image' }>;
     expect(image.mime).toBe('image/png');
     expect(s.getObjectSync(image.object).equals(PNG)).toBe(true);
     // The same card twice is the same object.
     beginCard({ title: 'Report' });
-    currentCard.extend([new Markdown('# Hi'), new Table([{ a: 1, b: 'x' }, { a: 2, c: new Date(0) }]), new Image(PNG, { title: 'img' }), new VegaChart({ mark: 'point' }), new Artifact('best')]);
+    currentCard.extend([
+      new Markdown('# Hi'),
+      new Table([
+        { a: 1, b: 'x' },
+        { a: 2, c: new Date(0) },
+      ]),
+      new Image(PNG, { title: 'img' }),
+      new VegaChart({ mark: 'point' }),
+      new Artifact('best'),
+    ]);
     expect(finishCard(takeCard(), s, TASK)![0]!.hash).toBe(refs![0]!.hash);
   });
 
   it('turns parts that cannot be stored into errors on the card and never throws', () => {
     const s = store();
     beginCard(undefined);
-    currentCard.append(new Table([{ get broken(): number { throw new Error('getter exploded'); } }]));
+    currentCard.append(
+      new Table([
+        {
+          get broken(): number {
+            throw new Error('getter exploded');
+          },
+        },
+      ]),
+    );
     currentCard.append(new Image(Buffer.from('not an image')));
     currentCard.append(new Markdown(42 as unknown as string));
     currentCard.append({ kind: 'nonsense', input: 1, options: {} } as never);
@@ -97,7 +126,21 @@ describe('cards', () => {
   it('renders a Vega-Lite chart to SVG, and a chart that would load data is an error on the card', async () => {
     const s = store();
     beginCard(undefined);
-    currentCard.append(new VegaChart({ data: { values: [{ x: 'a', y: 1 }, { x: 'b', y: 3 }] }, mark: 'bar', encoding: { x: { field: 'x', type: 'nominal' }, y: { field: 'y', type: 'quantitative' } } }, { title: 'bars' }));
+    currentCard.append(
+      new VegaChart(
+        {
+          data: {
+            values: [
+              { x: 'a', y: 1 },
+              { x: 'b', y: 3 },
+            ],
+          },
+          mark: 'bar',
+          encoding: { x: { field: 'x', type: 'nominal' }, y: { field: 'y', type: 'quantitative' } },
+        },
+        { title: 'bars' },
+      ),
+    );
     currentCard.append(new VegaChart({ data: { url: 'file:///etc/passwd' }, mark: 'point' }));
     currentCard.append(new VegaChart({ mark: 'nope' }));
     const html = await renderCardHtml(stored(s, finishCard(takeCard(), s, TASK)), sources(s));

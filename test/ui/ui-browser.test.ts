@@ -25,7 +25,10 @@ describe.runIf(run)('flow ui in a browser', () => {
     project = await tempProject({});
     copyFlow(project, 'ui-report.ts');
     copyFlow(project, 'task-throws.ts');
-    for (const args of [['--alpha', '0.1'], ['--alpha', '0.2', '--tag', 'tuned']]) {
+    for (const args of [
+      ['--alpha', '0.1'],
+      ['--alpha', '0.2', '--tag', 'tuned'],
+    ]) {
       const r = await flow(['run', 'flows/ui-report.ts', ...args], { cwd: project });
       expect(r.exitCode, r.stderr).toBe(0);
     }
@@ -64,11 +67,17 @@ describe.runIf(run)('flow ui in a browser', () => {
     expect(await page.locator('tr[data-run]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')))).toEqual(['run-3']);
   });
 
-  it('draws the DAG with one node per step and each step\'s status', async () => {
+  it("draws the DAG with one node per step and each step's status", async () => {
     await page.goto(`${ui.url}runs/run-1`);
     await page.waitForSelector('svg.dag .dag-node');
     const nodes = await page.locator('svg.dag .dag-node').evaluateAll((ns) => ns.map((n) => [n.getAttribute('data-step'), n.getAttribute('data-state')]));
-    expect(nodes).toEqual([['start', 'ok'], ['train', 'ok'], ['join', 'ok'], ['report', 'ok'], ['end', 'ok']]);
+    expect(nodes).toEqual([
+      ['start', 'ok'],
+      ['train', 'ok'],
+      ['join', 'ok'],
+      ['report', 'ok'],
+      ['end', 'ok'],
+    ]);
     expect(await page.locator('svg.dag .edge').count()).toBe(4);
     await page.waitForSelector('.tl-row');
     expect(await page.locator('.tl-row').count()).toBe(7);
@@ -95,14 +104,18 @@ describe.runIf(run)('flow ui in a browser', () => {
     await page.waitForURL(/\/runs\/run-1$/);
   });
 
-  it('shows a task\'s log and its artifacts, a table for an array of records', async () => {
+  it("shows a task's log and its artifacts, a table for an array of records", async () => {
     await page.goto(`${ui.url}runs/run-1/steps/join/tasks/0`);
     await page.waitForSelector('[data-artifact-view=leaderboard] table.data');
     expect(await page.textContent('.log-stdout pre')).toContain('best: boosted');
     const head = await page.locator('[data-artifact-view=leaderboard] thead th').allTextContents();
     expect(head).toEqual(['model', 'score', 'rank']);
     const rows = await page.locator('[data-artifact-view=leaderboard] tbody tr').evaluateAll((rs) => rs.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
-    expect(rows).toEqual([['boosted', '0.3', '1'], ['forest', '0.2', '2'], ['linear', '0.1', '3']]);
+    expect(rows).toEqual([
+      ['boosted', '0.3', '1'],
+      ['forest', '0.2', '2'],
+      ['linear', '0.1', '3'],
+    ]);
     expect(await page.textContent('pre.code')).toContain('this.leaderboard = inputs.map');
     await screenshot(page, 'task');
   });
@@ -134,7 +147,10 @@ describe.runIf(run)('flow ui in a browser', () => {
     await card.locator('section.table tbody tr').first().waitFor();
     expect(await card.locator('section.table tbody tr').evaluateAll((rs) => rs.map((r) => r.firstElementChild!.textContent))).toEqual(['boosted', 'forest', 'linear']);
     const chart = card.locator('section.chart img');
-    await page.waitForFunction(() => { const f = document.querySelector<HTMLIFrameElement>('.card-frame iframe'); return [...(f?.contentDocument?.images ?? [])].every((i) => i.complete); });
+    await page.waitForFunction(() => {
+      const f = document.querySelector<HTMLIFrameElement>('.card-frame iframe');
+      return [...(f?.contentDocument?.images ?? [])].every((i) => i.complete);
+    });
     expect(await chart.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBeGreaterThan(50);
     expect(await card.locator('.part.error').textContent()).toBe('Image: the bytes are not a PNG, JPEG, GIF, WebP or SVG image');
     expect(await card.locator('section.markdown').textContent()).toContain('<script>window.top.__pwned=7</script>');
@@ -173,7 +189,7 @@ describe.runIf(run)('flow ui in a browser', () => {
     await screenshot(page, 'diff');
   });
 
-  it('shows a replay\'s report and the run\'s code package', async () => {
+  it("shows a replay's report and the run's code package", async () => {
     await page.goto(`${ui.url}runs/run-4/replay`);
     await page.waitForSelector('.verdict');
     expect(await page.textContent('.verdict')).toMatch(/^✓ reproduced run-1 bit for bit: \d+ of \d+ artifacts match$/);
@@ -185,7 +201,7 @@ describe.runIf(run)('flow ui in a browser', () => {
     await screenshot(page, 'code');
   });
 
-  it('shows a running run live: its running step, and its task\'s output as it comes', async () => {
+  it("shows a running run live: its running step, and its task's output as it comes", async () => {
     copyFlow(project, 'ui-slow.ts');
     const release = `${project}/release`;
     const running = flow(['run', 'flows/ui-slow.ts'], { cwd: project, env: { SLOW_RELEASE: release } });
@@ -206,11 +222,15 @@ describe.runIf(run)('flow ui in a browser', () => {
   });
 
   it('refuses requests for another host (DNS rebinding), from another origin, and any write', async () => {
-    const status = (method: string, headers: Record<string, string>) => new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: ui.port, path: '/api/runs', method, headers }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
-      req.on('error', reject);
-      req.end();
-    });
+    const status = (method: string, headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: ui.port, path: '/api/runs', method, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
     expect(await status('GET', {})).toBe(200);
     expect(await status('GET', { Host: `evil.example:${ui.port}` })).toBe(403);
     expect(await status('GET', { Origin: 'http://evil.example' })).toBe(403);

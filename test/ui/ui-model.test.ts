@@ -13,7 +13,7 @@ import { checkRequest } from '../../src/ui/security.js';
 const store = () => LocalStore.open(mkdtempSync(join(tmpdir(), 'flowrun-ui-')));
 
 describe('flow ui models', () => {
-  it('keeps a running run\'s attempts and output for the live view, and removes them as tasks and the run end', async () => {
+  it("keeps a running run's attempts and output for the live view, and removes them as tasks and the run end", async () => {
     const s = store();
     const live = new LiveRun(s, 'run-7', () => true);
     live.taskStarted('fit', '3', 0);
@@ -36,12 +36,7 @@ describe('flow ui models', () => {
 
   it('filters runs by flow, status, tag and user, and marks replays with their verdict', () => {
     const rec = (id: string, flow: string, extra: Partial<RunRecord> & { user?: string } = {}) => ({ id, flow, status: 'ok', tags: [], started: '2026-01-01T00:00:00Z', steps: [], git: null, params: {}, ...extra }) as unknown as RunRecord;
-    const runs = [
-      rec('run-4', 'A', { replayOf: 'run-1', verdict: { reproduced: false, artifacts: { reproduced: 1, diverged: 1, missing: 0 } } }),
-      rec('run-3', 'B', { status: 'failed', user: 'ann' }),
-      rec('run-2', 'A', { tags: ['x'] }),
-      rec('run-1', 'A'),
-    ];
+    const runs = [rec('run-4', 'A', { replayOf: 'run-1', verdict: { reproduced: false, artifacts: { reproduced: 1, diverged: 1, missing: 0 } } }), rec('run-3', 'B', { status: 'failed', user: 'ann' }), rec('run-2', 'A', { tags: ['x'] }), rec('run-1', 'A')];
     const q = (s: string) => runsModel(runs, parseRunsQuery(new URLSearchParams(s)), 'local', '/s');
     expect(q('flow=A').rows.map((r) => r.id)).toEqual(['run-4', 'run-2', 'run-1']);
     expect(q('status=failed').rows.map((r) => r.id)).toEqual(['run-3']);
@@ -53,7 +48,16 @@ describe('flow ui models', () => {
   });
 
   it('fits a viewer to each value', () => {
-    expect(viewOf([{ a: 1, b: 'x' }, { a: 2 }])).toEqual({ kind: 'table', columns: ['a', 'b'], rows: [[1, 'x'], [2, null]], totalRows: 2, truncated: false });
+    expect(viewOf([{ a: 1, b: 'x' }, { a: 2 }])).toEqual({
+      kind: 'table',
+      columns: ['a', 'b'],
+      rows: [
+        [1, 'x'],
+        [2, null],
+      ],
+      totalRows: 2,
+      truncated: false,
+    });
     expect(viewOf('hi')).toMatchObject({ kind: 'text', text: 'hi' });
     expect(viewOf(3n)).toEqual({ kind: 'scalar', type: 'bigint', text: '3n' });
     expect(viewOf(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'))).toEqual({ kind: 'image', mime: 'image/svg+xml', bytes: 41 });
@@ -63,7 +67,7 @@ describe('flow ui models', () => {
     expect(({} as { polluted?: number }).polluted).toBeUndefined();
   });
 
-  it('answers only GET/HEAD for its own host and origin, and never another site\'s embedded requests', () => {
+  it("answers only GET/HEAD for its own host and origin, and never another site's embedded requests", () => {
     const ok = { host: '127.0.0.1:7430' };
     expect(checkRequest('GET', ok, 7430)).toEqual({ ok: true });
     expect(checkRequest('GET', { host: 'localhost:7430', origin: 'http://localhost:7430' }, 7430)).toEqual({ ok: true });

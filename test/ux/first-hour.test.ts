@@ -11,7 +11,12 @@ import { FLOW_FILE, runIdOf, uxProject } from './project.js';
 // run → what-if replay → latestSuccessfulRun() (not the replay) → diff naming the seed → failed
 // run → resume printing what it reused → single-step rerun of a foreach task → tag → filtered listing.
 
-interface Listed { id: string; kind: string; status: string; tags: string[] }
+interface Listed {
+  id: string;
+  kind: string;
+  status: string;
+  tags: string[];
+}
 
 describe('the first hour, end to end (#17)', () => {
   it('run, what-if, latest run, diff, failure, resume, spin, tag, listing', async () => {

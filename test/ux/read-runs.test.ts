@@ -13,18 +13,28 @@ describe('reading runs', () => {
     const run = await flow(['run', FLOW_FILE, '--failBelow', '0.5', '--seed', '8', '-q'], { cwd: dir });
     expect(run.exitCode, run.stderr).toBe(0);
     const [inspectRun, inspectStep, inspectTask, stepJson, taskJson, noTask, inspectStart] = await Promise.all([
-      flow(['inspect', 'run-1'], { cwd: dir }), flow(['inspect', 'run-1/fit'], { cwd: dir }), flow(['inspect', 'run-1/fit/1'], { cwd: dir }),
-      flow(['inspect', 'run-1/fit', '--json'], { cwd: dir }), flow(['inspect', 'run-1/fit/1', '--json'], { cwd: dir }), flow(['inspect', 'run-1/fit/9'], { cwd: dir }),
+      flow(['inspect', 'run-1'], { cwd: dir }),
+      flow(['inspect', 'run-1/fit'], { cwd: dir }),
+      flow(['inspect', 'run-1/fit/1'], { cwd: dir }),
+      flow(['inspect', 'run-1/fit', '--json'], { cwd: dir }),
+      flow(['inspect', 'run-1/fit/1', '--json'], { cwd: dir }),
+      flow(['inspect', 'run-1/fit/9'], { cwd: dir }),
       flow(['inspect', 'run-1/start/0'], { cwd: dir }),
     ]);
     // The run: each artifact listed once, in the step that set it (params are on the params line).
     expect(inspectRun.exitCode, inspectRun.stderr).toBe(0);
-    const rows = inspectRun.stdout.split('\n').filter((l) => /^ {2}\w+\/\d+ +\w+ +[0-9a-f]{12} /.test(l)).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
+    const rows = inspectRun.stdout
+      .split('\n')
+      .filter((l) => /^ {2}\w+\/\d+ +\w+ +[0-9a-f]{12} /.test(l))
+      .map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
     expect(rows).toEqual(['start/0 rows', 'shuffle/0 folds', 'shuffle/0 shuffled', 'fit/0 draw', 'fit/0 score', 'gather/0 scores', 'baseline/0 mean', 'merge/0 best', 'end/0 noise']);
     // The step: its tasks, attempts and what each set.
     expect(inspectStep.stdout).toMatch(/^ {2}1 +ok +3 +\S+ ms +draw, score/m);
     expect((JSON.parse(stepJson.stdout) as { tasks: Array<{ id: string; attempts: number; produced: string[] }> }).tasks.map((t) => [t.id, t.attempts, t.produced])).toEqual([
-      ['0', 1, ['draw', 'score']], ['1', 3, ['draw', 'score']], ['2', 1, ['draw', 'score']], ['3', 1, ['draw', 'score']],
+      ['0', 1, ['draw', 'score']],
+      ['1', 3, ['draw', 'score']],
+      ['2', 1, ['draw', 'score']],
+      ['3', 1, ['draw', 'score']],
     ]);
     // The task: attempts with their seeds and errors, every artifact with where it comes from.
     expect(inspectTask.stdout).toMatch(/^run-1\/fit\/1 {2}ok$/m);
@@ -40,9 +50,13 @@ describe('reading runs', () => {
 
     // get: a foreach step's artifact needs a task, or --all; a value all tasks share is fine.
     const [ambiguous, byRun, oneTask, every, everyJson, shared, best] = await Promise.all([
-      flow(['get', 'run-1/fit', 'score'], { cwd: dir }), flow(['get', 'run-1', 'score'], { cwd: dir }), flow(['get', 'run-1/fit/2', 'score'], { cwd: dir }),
-      flow(['get', 'run-1/fit', 'score', '--all'], { cwd: dir }), flow(['get', 'run-1', 'draw', '--all', '--json'], { cwd: dir }),
-      flow(['get', 'run-1/fit', 'shuffled'], { cwd: dir }), flow(['get', 'run-1', 'best'], { cwd: dir }),
+      flow(['get', 'run-1/fit', 'score'], { cwd: dir }),
+      flow(['get', 'run-1', 'score'], { cwd: dir }),
+      flow(['get', 'run-1/fit/2', 'score'], { cwd: dir }),
+      flow(['get', 'run-1/fit', 'score', '--all'], { cwd: dir }),
+      flow(['get', 'run-1', 'draw', '--all', '--json'], { cwd: dir }),
+      flow(['get', 'run-1/fit', 'shuffled'], { cwd: dir }),
+      flow(['get', 'run-1', 'best'], { cwd: dir }),
     ]);
     for (const r of [ambiguous, byRun]) {
       expect(r.exitCode).toBe(2);
@@ -58,13 +72,8 @@ describe('reading runs', () => {
     expect(best.exitCode, best.stderr).toBe(0);
 
     // logs: a step's or the run's tasks, each line prefixed with its task (and attempt when retried).
-    const [stepLogs, runLogs, firstTries] = await Promise.all([
-      flow(['logs', 'run-1/fit'], { cwd: dir }), flow(['logs', 'run-1', '--stdout'], { cwd: dir }), flow(['logs', 'run-1/fit', '--attempt', '0'], { cwd: dir }),
-    ]);
-    expect(stepLogs.stdout.split('\n')).toEqual([
-      expect.stringMatching(/^\[run-1\/fit\/0\] fit 0 attempt 0 draw /), expect.stringMatching(/^\[run-1\/fit\/1 attempt 2\] fit 1 attempt 2 draw /),
-      expect.stringMatching(/^\[run-1\/fit\/2\] fit 2 attempt 0 /), expect.stringMatching(/^\[run-1\/fit\/3\] fit 3 attempt 0 /),
-    ]);
+    const [stepLogs, runLogs, firstTries] = await Promise.all([flow(['logs', 'run-1/fit'], { cwd: dir }), flow(['logs', 'run-1', '--stdout'], { cwd: dir }), flow(['logs', 'run-1/fit', '--attempt', '0'], { cwd: dir })]);
+    expect(stepLogs.stdout.split('\n')).toEqual([expect.stringMatching(/^\[run-1\/fit\/0\] fit 0 attempt 0 draw /), expect.stringMatching(/^\[run-1\/fit\/1 attempt 2\] fit 1 attempt 2 draw /), expect.stringMatching(/^\[run-1\/fit\/2\] fit 2 attempt 0 /), expect.stringMatching(/^\[run-1\/fit\/3\] fit 3 attempt 0 /)]);
     const runLines = runLogs.stdout.split('\n');
     expect(runLines[0]).toMatch(/^\[run-1\/start\/0\] ctx \{/);
     expect(runLines.at(-1)).toBe(`[run-1/end/0] end run-1 best ${best.stdout.trim()}`);

@@ -10,11 +10,15 @@ import { FLOW_FILE, recordOf, runIdOf, uxProject } from './project.js';
 // draw from their own seed, recorded per attempt, and a replay repeats the recorded one.
 
 const git = (cwd: string, ...args: string[]) => execa('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=test', ...args], { cwd });
-interface TaskRec { attempts: Array<{ attempt: number; status: string; seed?: string }>; artifacts: Record<string, { hash: string }>; clonedFrom?: string }
+interface TaskRec {
+  attempts: Array<{ attempt: number; status: string; seed?: string }>;
+  artifacts: Record<string, { hash: string }>;
+  clonedFrom?: string;
+}
 const taskOf = (dir: string, run: string, path: string) => JSON.parse(readFileSync(join(dir, '.flow/runs', run, 'tasks', `${path}.json`), 'utf8')) as TaskRec;
 
 describe('honest resume and replay', () => {
-  it('resume names what it reuses and warns about changed code; resume without --origin skips a run already resumed; the replay of a resumed run names the cloned task\'s run and commit', async () => {
+  it("resume names what it reuses and warns about changed code; resume without --origin skips a run already resumed; the replay of a resumed run names the cloned task's run and commit", async () => {
     const dir = await uxProject();
     const failed = await flow(['run', FLOW_FILE, '--failFold', '2', '--max-workers', '1'], { cwd: dir });
     expect(failed.exitCode).toBe(1);

@@ -13,8 +13,22 @@ import { FLOW_FILE, recordOf, runIdOf, uxProject } from './project.js';
 // #17 items 1, 4, 5: replays are their own kind of run, runs record their user and steps read
 // their run context, tags change after the fact and runs are listed by flow, tag, status, user.
 
-interface Rec { user?: string; tags: string[]; replayOf?: string; whatIf?: Record<string, unknown>; verdict?: { reproduced: boolean }; status: string }
-interface Listed { id: string; status: string; kind: string; recordedStatus?: string; user?: string; tags: string[] }
+interface Rec {
+  user?: string;
+  tags: string[];
+  replayOf?: string;
+  whatIf?: Record<string, unknown>;
+  verdict?: { reproduced: boolean };
+  status: string;
+}
+interface Listed {
+  id: string;
+  status: string;
+  kind: string;
+  recordedStatus?: string;
+  user?: string;
+  tags: string[];
+}
 
 const ctxOf = (stdout: string) => JSON.parse(/ctx (\{.*\})/.exec(stdout)![1]!) as Record<string, unknown>;
 const listed = async (dir: string, ...args: string[]) => {
@@ -53,12 +67,31 @@ describe('replays, users, run context, tags and listing', () => {
     // log), and flow runs with its filters.
     const logs = async (path: string) => (await flow(['logs', path], { cwd: dir })).stdout;
     const [ctx1, ctx3, ctx4, table, all, divergedOnly, combo, newest] = await Promise.all([
-      logs('run-1/start/0'), logs('run-3/start/0'), logs('run-4/start/0'), flow(['runs'], { cwd: dir }), listed(dir),
-      listed(dir, '--status', 'diverged'), listed(dir, '--user', 'alice', '--status', 'ok', '--tag', 'probe'), listed(dir, '--flow', 'UxTrainFlow', '--limit', '2'),
+      logs('run-1/start/0'),
+      logs('run-3/start/0'),
+      logs('run-4/start/0'),
+      flow(['runs'], { cwd: dir }),
+      listed(dir),
+      listed(dir, '--status', 'diverged'),
+      listed(dir, '--user', 'alice', '--status', 'ok', '--tag', 'probe'),
+      listed(dir, '--flow', 'UxTrainFlow', '--limit', '2'),
     ]);
     expect(ctxOf(ctx1)).toEqual({
-      flowName: 'UxTrainFlow', runId: 'run-1', stepName: 'start', taskId: '0', attempt: 0, seed: 8, tags: ['nightly'], username: 'alice',
-      originRunId: null, replayOf: null, isReplay: false, isWhatIf: false, pathspec: 'run-1/start/0', isRunningFlow: true, namespace: 'user:alice',
+      flowName: 'UxTrainFlow',
+      runId: 'run-1',
+      stepName: 'start',
+      taskId: '0',
+      attempt: 0,
+      seed: 8,
+      tags: ['nightly'],
+      username: 'alice',
+      originRunId: null,
+      replayOf: null,
+      isReplay: false,
+      isWhatIf: false,
+      pathspec: 'run-1/start/0',
+      isRunningFlow: true,
+      namespace: 'user:alice',
     });
     expect(ctxOf(ctx3)).toMatchObject({ runId: 'run-3', seed: 8, tags: [], replayOf: 'run-1', isReplay: true, isWhatIf: false });
     expect(ctxOf(ctx4)).toMatchObject({ runId: 'run-4', tags: ['probe'], replayOf: 'run-1', isReplay: true, isWhatIf: true });
@@ -72,7 +105,11 @@ describe('replays, users, run context, tags and listing', () => {
     expect(line('run-3')).toMatch(/ok\s+replay of run-1 ✓/);
     expect(line('run-2')).toMatch(/ok\s+run\s.*\sbob\s/);
     expect(all.map((r) => [r.id, r.status, r.kind])).toEqual([
-      ['run-5', 'diverged', 'replay'], ['run-4', 'ok', 'what-if'], ['run-3', 'ok', 'replay'], ['run-2', 'ok', 'run'], ['run-1', 'ok', 'run'],
+      ['run-5', 'diverged', 'replay'],
+      ['run-4', 'ok', 'what-if'],
+      ['run-3', 'ok', 'replay'],
+      ['run-2', 'ok', 'run'],
+      ['run-1', 'ok', 'run'],
     ]);
     expect(all[0]).toMatchObject({ recordedStatus: 'ok' });
     expect(ids(divergedOnly)).toEqual(['run-5']);
@@ -102,7 +139,8 @@ describe('replays, users, run context, tags and listing', () => {
       expect((await Run.get('run-2', { store })).user).toBe('bob');
     } finally {
       namespace(defaultNamespace());
-      if (saved === undefined) delete process.env.FLOW_USER; else process.env.FLOW_USER = saved;
+      if (saved === undefined) delete process.env.FLOW_USER;
+      else process.env.FLOW_USER = saved;
     }
 
     // Tags after the fact: an append-only log beside the immutable record.
@@ -118,8 +156,13 @@ describe('replays, users, run context, tags and listing', () => {
     expect((await Run.get('run-1', { store })).tags).toEqual(['best', 'baseline']);
     expect(ids(await Flow.get('UxTrainFlow', { store }).runs({ tags: ['best', 'baseline'] }))).toEqual(['run-1']);
     const [byBest, byNightly, again, bad, everyTag, inspect, fsck] = await Promise.all([
-      listed(dir, '--tag', 'best'), listed(dir, '--tag', 'nightly'), flow(['tag', 'add', 'run-1', 'best'], { cwd: dir }), flow(['tag', 'add', 'run-1', 'user:mallory'], { cwd: dir }),
-      flow(['tag', 'list'], { cwd: dir }), flow(['inspect', 'run-1'], { cwd: dir }), flow(['fsck'], { cwd: dir }),
+      listed(dir, '--tag', 'best'),
+      listed(dir, '--tag', 'nightly'),
+      flow(['tag', 'add', 'run-1', 'best'], { cwd: dir }),
+      flow(['tag', 'add', 'run-1', 'user:mallory'], { cwd: dir }),
+      flow(['tag', 'list'], { cwd: dir }),
+      flow(['inspect', 'run-1'], { cwd: dir }),
+      flow(['fsck'], { cwd: dir }),
     ]);
     expect(ids(byBest)).toEqual(['run-1']);
     expect(byNightly).toEqual([]);
@@ -132,7 +175,9 @@ describe('replays, users, run context, tags and listing', () => {
 
   describe('with an S3 mirror', () => {
     let server: S3TestServer;
-    beforeAll(async () => { server = await startS3Server(); });
+    beforeAll(async () => {
+      server = await startS3Server();
+    });
     afterAll(async () => server?.stop());
 
     it('tag changes travel with the mirror: pushed at once, pulled by another machine, merged both ways; a forged entry is refused', async () => {

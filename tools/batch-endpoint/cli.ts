@@ -24,11 +24,16 @@ const { values } = parseArgs({
 
 const roleEnv = Object.fromEntries(values['role-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const endpoint = await startBatchEndpoint({
-  port: Number(values.port), slots: Number(values.slots), queues: values.queue, stepMs: Number(values['step-ms']),
+  port: Number(values.port),
+  slots: Number(values.slots),
+  queues: values.queue,
+  stepMs: Number(values['step-ms']),
   roleCredentials: { '*': roleEnv },
   onOutput: values.quiet ? undefined : (jobId, text) => process.stderr.write(text.replace(/^(?=.)/gm, `[${jobId}] `)),
 });
 process.stdout.write(`listening ${endpoint.url} (queues: ${values.queue.join(', ')}; slots: ${values.slots})\n`);
-const stop = () => { void endpoint.close().then(() => process.exit(0)); };
+const stop = () => {
+  void endpoint.close().then(() => process.exit(0));
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

@@ -23,17 +23,27 @@ export const isFargate = (t: ComputeType) => t === 'FARGATE' || t === 'FARGATE_S
 
 export function computeEnvironmentDetail(ce: ComputeEnvironmentSpec, region: string, account: string) {
   return {
-    computeEnvironmentName: ce.name, computeEnvironmentArn: `arn:aws:batch:${region}:${account}:compute-environment/${ce.name}`,
-    type: 'MANAGED', state: 'ENABLED', status: 'VALID', containerOrchestrationType: 'ECS',
+    computeEnvironmentName: ce.name,
+    computeEnvironmentArn: `arn:aws:batch:${region}:${account}:compute-environment/${ce.name}`,
+    type: 'MANAGED',
+    state: 'ENABLED',
+    status: 'VALID',
+    containerOrchestrationType: 'ECS',
     computeResources: {
-      type: ce.type, maxvCpus: ce.maxvCpus ?? 256, minvCpus: 0,
+      type: ce.type,
+      maxvCpus: ce.maxvCpus ?? 256,
+      minvCpus: 0,
       ...(isFargate(ce.type) ? {} : { instanceTypes: ce.instanceTypes ?? ['optimal'], allocationStrategy: 'BEST_FIT_PROGRESSIVE' }),
-      subnets: ['subnet-local'], securityGroupIds: ['sg-local'],
+      subnets: ['subnet-local'],
+      securityGroupIds: ['sg-local'],
     },
   };
 }
 
-interface DefinitionShape { platformCapabilities?: string[]; containerProperties: { executionRoleArn?: string; resourceRequirements?: Array<{ type: string; value: string }> } }
+interface DefinitionShape {
+  platformCapabilities?: string[];
+  containerProperties: { executionRoleArn?: string; resourceRequirements?: Array<{ type: string; value: string }> };
+}
 
 /** RegisterJobDefinition's checks for Fargate definitions. */
 export function checkDefinition(def: DefinitionShape): void {
@@ -51,12 +61,24 @@ export function checkPlatform(def: DefinitionShape, queue: string, ces: ComputeE
   if (wantsFargate !== fargate) throw new BatchApiError('ClientException', `Job definition's platform capabilities (${wantsFargate ? 'FARGATE' : 'EC2'}) are not compatible with job queue ${queue} (${fargate ? 'FARGATE' : 'EC2'}).`);
 }
 
-export interface EvaluateOnExit { onStatusReason?: string; onReason?: string; onExitCode?: string; action: string }
+export interface EvaluateOnExit {
+  onStatusReason?: string;
+  onReason?: string;
+  onExitCode?: string;
+  action: string;
+}
 
 /** Whether evaluateOnExit retries an attempt (first matching rule wins; none matching: retry, as AWS documents). */
 export function retryAllowed(rules: EvaluateOnExit[] | undefined, a: { statusReason?: string; reason?: string; exitCode?: number }): boolean {
   if (!rules?.length) return true;
-  const glob = (pattern: string, value: string | undefined) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's').test(value ?? '');
+  const glob = (pattern: string, value: string | undefined) =>
+    new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      's',
+    ).test(value ?? '');
   for (const r of rules) {
     if (r.onStatusReason !== undefined && !glob(r.onStatusReason, a.statusReason)) continue;
     if (r.onReason !== undefined && !glob(r.onReason, a.reason)) continue;

@@ -7,10 +7,7 @@ import { checkDefinition, checkPlatform, type ComputeEnvironmentSpec, computeEnv
 import { LogStore } from './logs.js';
 import type { ImageSpec, VolumeMount } from './sandbox.js';
 import { countStatuses, jobDetail, type JobDetailShape, parentStatus, TERMINAL } from './shapes.js';
-import type {
-  ContainerProperties, FaultRule, FaultSettings, Job, JobDefinition, JobStatus,
-  KeyValue, ResourceRequirement,
-} from './types.js';
+import type { ContainerProperties, FaultRule, FaultSettings, Job, JobDefinition, JobStatus, KeyValue, ResourceRequirement } from './types.js';
 
 export interface EmulatorOptions {
   /** Jobs that may be STARTING or RUNNING at once (the compute environment's capacity). */
@@ -39,7 +36,11 @@ export interface EmulatorOptions {
 
 /** A Batch API error, sent as REST-JSON with its type (ClientException → 400). */
 export class BatchApiError extends Error {
-  constructor(readonly type: 'ClientException' | 'ServerException' | 'ThrottlingException' | 'ResourceNotFoundException', message: string, readonly status = type === 'ServerException' ? 500 : type === 'ThrottlingException' ? 429 : 400) {
+  constructor(
+    readonly type: 'ClientException' | 'ServerException' | 'ThrottlingException' | 'ResourceNotFoundException',
+    message: string,
+    readonly status = type === 'ServerException' ? 500 : type === 'ThrottlingException' ? 429 : 400,
+  ) {
     super(message);
   }
 }
@@ -85,7 +86,9 @@ export class BatchEmulator {
     this.faultHits.clear();
   }
 
-  addQueue(name: string): void { this.queues.add(name); }
+  addQueue(name: string): void {
+    this.queues.add(name);
+  }
 
   // ---- API operations ------------------------------------------------------------------
 
@@ -97,7 +100,10 @@ export class BatchEmulator {
     const revisions = this.definitions.get(name) ?? [];
     const revision = revisions.length + 1;
     const def: JobDefinition = {
-      jobDefinitionName: name, revision, status: 'ACTIVE', type: 'container',
+      jobDefinitionName: name,
+      revision,
+      status: 'ACTIVE',
+      type: 'container',
       jobDefinitionArn: `arn:aws:batch:${this.region}:${this.account}:job-definition/${name}:${revision}`,
       containerProperties: (i.containerProperties ?? {}) as ContainerProperties,
       platformCapabilities: i.platformCapabilities as string[] | undefined,
@@ -126,10 +132,16 @@ export class BatchEmulator {
   describeJobQueues(i: Input): { jobQueues: unknown[] } {
     const wanted = Array.isArray(i.jobQueues) && i.jobQueues.length > 0 ? (i.jobQueues as string[]).map((q) => this.queueName(q)) : [...this.queues];
     return {
-      jobQueues: wanted.filter((q) => this.queues.has(q)).map((q) => ({
-        jobQueueName: q, jobQueueArn: this.queueArn(q), state: 'ENABLED', status: 'VALID', priority: 1,
-        computeEnvironmentOrder: this.environmentsOf(q).map((ce, k) => ({ order: k + 1, computeEnvironment: `arn:aws:batch:${this.region}:${this.account}:compute-environment/${ce.name}` })),
-      })),
+      jobQueues: wanted
+        .filter((q) => this.queues.has(q))
+        .map((q) => ({
+          jobQueueName: q,
+          jobQueueArn: this.queueArn(q),
+          state: 'ENABLED',
+          status: 'VALID',
+          priority: 1,
+          computeEnvironmentOrder: this.environmentsOf(q).map((ce, k) => ({ order: k + 1, computeEnvironment: `arn:aws:batch:${this.region}:${this.account}:compute-environment/${ce.name}` })),
+        })),
     };
   }
 
@@ -162,9 +174,18 @@ export class BatchEmulator {
     const retry = (i.retryStrategy ?? def.retryStrategy) as { attempts?: number; evaluateOnExit?: EvaluateOnExit[] } | undefined;
     const timeout = (i.timeout ?? def.timeout) as { attemptDurationSeconds?: number } | undefined;
     const job: Job = {
-      jobId, jobArn: this.jobArn(jobId), jobName, jobQueue: this.queueArn(queue), jobDefinition: def.jobDefinitionArn,
-      status: 'SUBMITTED', createdAt: now, changedAt: now, attempts: [],
-      maxAttempts: Math.min(Math.max(retry?.attempts ?? 1, 1), 10), evaluateOnExit: retry?.evaluateOnExit, attemptDurationSeconds: timeout?.attemptDurationSeconds,
+      jobId,
+      jobArn: this.jobArn(jobId),
+      jobName,
+      jobQueue: this.queueArn(queue),
+      jobDefinition: def.jobDefinitionArn,
+      status: 'SUBMITTED',
+      createdAt: now,
+      changedAt: now,
+      attempts: [],
+      maxAttempts: Math.min(Math.max(retry?.attempts ?? 1, 1), 10),
+      evaluateOnExit: retry?.evaluateOnExit,
+      attemptDurationSeconds: timeout?.attemptDurationSeconds,
       container: {
         ...def.containerProperties,
         command: overrides.command ?? def.containerProperties.command,
@@ -195,7 +216,12 @@ export class BatchEmulator {
     const ids = i.jobs;
     if (!Array.isArray(ids)) throw new BatchApiError('ClientException', 'jobs is required.');
     if (ids.length > 100) throw new BatchApiError('ClientException', `DescribeJobs takes at most 100 job ids (got ${ids.length}).`);
-    return { jobs: (ids as string[]).map((id) => this.jobs.get(id)).filter((j): j is Job => j !== undefined).map((j) => this.detail(j)) };
+    return {
+      jobs: (ids as string[])
+        .map((id) => this.jobs.get(id))
+        .filter((j): j is Job => j !== undefined)
+        .map((j) => this.detail(j)),
+    };
   }
 
   listJobs(i: Input): { jobSummaryList: unknown[]; nextToken?: string } {
@@ -216,8 +242,7 @@ export class BatchEmulator {
     return {
       jobSummaryList: page.map((j) => {
         const d = this.detail(j);
-        return { jobArn: d.jobArn, jobId: d.jobId, jobName: d.jobName, createdAt: d.createdAt, status: d.status, statusReason: d.statusReason,
-          startedAt: d.startedAt, stoppedAt: d.stoppedAt, container: { exitCode: d.container.exitCode, reason: d.container.reason }, arrayProperties: d.arrayProperties };
+        return { jobArn: d.jobArn, jobId: d.jobId, jobName: d.jobName, createdAt: d.createdAt, status: d.status, statusReason: d.statusReason, startedAt: d.startedAt, stoppedAt: d.stoppedAt, container: { exitCode: d.container.exitCode, reason: d.container.reason }, arrayProperties: d.arrayProperties };
       }),
       ...(start + max < list.length ? { nextToken: String(start + max) } : {}),
     };
@@ -250,7 +275,9 @@ export class BatchEmulator {
     try {
       const [user, sys] = readFileSync(file, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number];
       this.cpuMs.set(jobId, [...(this.cpuMs.get(jobId) ?? []), (user + sys) * 1000]);
-    } catch { /* the process never started */ }
+    } catch {
+      /* the process never started */
+    }
     rmSync(file, { force: true });
   }
 
@@ -277,23 +304,36 @@ export class BatchEmulator {
     let active = 0;
     let busy = [...this.jobs.values()].filter((j) => j.status === 'STARTING' || j.status === 'RUNNING').length;
     for (const job of this.jobs.values()) {
-      if (job.array && 'size' in job.array) { if (!TERMINAL.has(this.statusOf(job))) active++; continue; }
+      if (job.array && 'size' in job.array) {
+        if (!TERMINAL.has(this.statusOf(job))) active++;
+        continue;
+      }
       if (TERMINAL.has(job.status)) continue;
       active++;
       if (now - job.changedAt < (this.o.stepMs ?? 0)) continue;
       switch (job.status) {
-        case 'SUBMITTED': this.move(job, 'PENDING'); break;
-        case 'PENDING': this.resolveDependencies(job); break;
+        case 'SUBMITTED':
+          this.move(job, 'PENDING');
+          break;
+        case 'PENDING':
+          this.resolveDependencies(job);
+          break;
         case 'RUNNABLE':
           if (busy >= (this.o.slots ?? 2) || this.fault(job, 'stuck', false)) break;
           busy++;
           this.move(job, 'STARTING');
           break;
-        case 'STARTING': this.start(job); break;
-        default: break; // RUNNING ends when its process does
+        case 'STARTING':
+          this.start(job);
+          break;
+        default:
+          break; // RUNNING ends when its process does
       }
     }
-    if (active === 0) { clearInterval(this.timer); this.timer = undefined; }
+    if (active === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 
   private resolveDependencies(job: Job): void {
@@ -315,7 +355,17 @@ export class BatchEmulator {
     this.logs.open(group, logStreamName);
     const image = this.o.images?.[job.container.image ?? ''] ?? {};
     const cpuFile = this.o.measureCpu ? join(tmpdir(), `batch-cpu-${randomUUID()}`) : undefined;
-    const proc = runProcess(this.command(job), this.environment(job, attempt), image, volumeMounts(job.container), (text) => { this.logs.append(group, logStreamName, text); this.o.onOutput?.(job.jobId, text); }, cpuFile);
+    const proc = runProcess(
+      this.command(job),
+      this.environment(job, attempt),
+      image,
+      volumeMounts(job.container),
+      (text) => {
+        this.logs.append(group, logStreamName, text);
+        this.o.onOutput?.(job.jobId, text);
+      },
+      cpuFile,
+    );
     this.processes.set(job.jobId, proc);
     // A Spot reclaim: the instance goes away under the running container.
     if (this.fault(job, 'host-terminated', true)) setTimeout(() => proc.stop(HOST_TERMINATED, true), 300);
@@ -393,7 +443,7 @@ export class BatchEmulator {
     const env: Record<string, string> = { AWS_REGION: this.region, AWS_DEFAULT_REGION: this.region, ...this.o.baseEnvironment };
     for (const { name, value } of job.container.environment ?? []) env[name] = value;
     const role = job.container.jobRoleArn;
-    const creds = role ? this.o.roleCredentials?.[role] ?? this.o.roleCredentials?.['*'] : undefined;
+    const creds = role ? (this.o.roleCredentials?.[role] ?? this.o.roleCredentials?.['*']) : undefined;
     Object.assign(env, creds, {
       AWS_BATCH_JOB_ID: job.jobId,
       AWS_BATCH_JOB_ATTEMPT: String(attempt),

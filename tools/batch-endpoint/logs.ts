@@ -6,7 +6,11 @@
  */
 import { BatchApiError } from './emulator.js';
 
-export interface LogEvent { timestamp: number; message: string; ingestionTime: number }
+export interface LogEvent {
+  timestamp: number;
+  message: string;
+  ingestionTime: number;
+}
 
 /** Events kept per stream (CloudWatch keeps everything; a local endpoint keeps the recent ones). */
 const MAX_EVENTS = 20_000;

@@ -30,7 +30,10 @@ export function runProcess(command: string[], env: Record<string, string>, image
   let hostGone = false;
   let child: ChildProcess;
   const done = new Promise<ProcessExit>((resolve) => {
-    if (command.length === 0) { resolve({ reason: 'CannotStartContainerError: the job has no command' }); return; }
+    if (command.length === 0) {
+      resolve({ reason: 'CannotStartContainerError: the job has no command' });
+      return;
+    }
     if (!commandInImage(command[0]!, image)) {
       resolve({ reason: `CannotStartContainerError: Error response from daemon: failed to create task for container: OCI runtime create failed: exec: "${command[0]}": executable file not found in $PATH: unknown` });
       return;
@@ -48,9 +51,14 @@ export function runProcess(command: string[], env: Record<string, string>, image
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    child.on('error', (e) => { output += `${e.message}\n`; });
+    child.on('error', (e) => {
+      output += `${e.message}\n`;
+    });
     child.on('close', (code, signal) => {
-      if (hostGone) { resolve({ reason: stopReason }); return; } // the container vanished with its host: no exit code
+      if (hostGone) {
+        resolve({ reason: stopReason });
+        return;
+      } // the container vanished with its host: no exit code
       if (code === null && signal) resolve({ exitCode: 128 + signalNumber(signal), reason: stopReason ?? `Container killed by ${signal}` });
       else resolve({ exitCode: code ?? 1, ...(stopReason ? { reason: stopReason } : {}) });
     });
@@ -62,7 +70,10 @@ export function runProcess(command: string[], env: Record<string, string>, image
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       stopReason = reason;
       hostGone = gone;
-      if (gone) { killGroup(child, 'SIGKILL'); return; }
+      if (gone) {
+        killGroup(child, 'SIGKILL');
+        return;
+      }
       killGroup(child, 'SIGTERM');
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_GRACE_MS);
       timer.unref();

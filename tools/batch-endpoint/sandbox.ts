@@ -15,7 +15,11 @@ export interface ImageSpec {
 }
 
 /** A folder of the host mounted into a job (an EFS or host volume of the job definition). */
-export interface VolumeMount { host: string; container: string; readOnly: boolean }
+export interface VolumeMount {
+  host: string;
+  container: string;
+  readOnly: boolean;
+}
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** System folders a container image has; on a merged-/usr host some are symlinks into /usr. */

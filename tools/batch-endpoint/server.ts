@@ -43,7 +43,9 @@ export async function startBatchEndpoint(options: EmulatorOptions & { port?: num
     throw new Error('The local Batch endpoint runs each job in an isolated root with bubblewrap, which is not available here: install it (apt-get install bubblewrap) or allow user namespaces.');
   }
   const emulator = new BatchEmulator(options);
-  const server = createServer((req, res) => { void handle(emulator, req, res); });
+  const server = createServer((req, res) => {
+    void handle(emulator, req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -81,8 +83,14 @@ function admin(emulator: BatchEmulator, method: string, url: URL, body: Record<s
   if (method === 'GET' && path === 'jobs') return { jobs: emulator.allJobs() };
   if (method === 'GET' && path === 'calls') return { calls: emulator.calls };
   if (method === 'GET' && path === 'log') return { log: emulator.log(url.searchParams.get('stream') ?? '') ?? null };
-  if (method === 'POST' && path === 'faults') { emulator.setFaults(body as unknown as FaultSettings); return {}; }
-  if (method === 'POST' && path === 'queues' && typeof body.name === 'string') { emulator.addQueue(body.name); return {}; }
+  if (method === 'POST' && path === 'faults') {
+    emulator.setFaults(body as unknown as FaultSettings);
+    return {};
+  }
+  if (method === 'POST' && path === 'queues' && typeof body.name === 'string') {
+    emulator.addQueue(body.name);
+    return {};
+  }
   throw new BatchApiError('ClientException', `Unknown admin request ${method} ${url.pathname}.`);
 }
 

@@ -6,8 +6,14 @@
 export type JobStatus = 'SUBMITTED' | 'PENDING' | 'RUNNABLE' | 'STARTING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 export const JOB_STATUSES: readonly JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED'];
 
-export interface KeyValue { name: string; value: string }
-export interface ResourceRequirement { type: 'VCPU' | 'MEMORY' | 'GPU'; value: string }
+export interface KeyValue {
+  name: string;
+  value: string;
+}
+export interface ResourceRequirement {
+  type: 'VCPU' | 'MEMORY' | 'GPU';
+  value: string;
+}
 
 export interface ContainerProperties {
   image?: string;

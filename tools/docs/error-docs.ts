@@ -5,8 +5,13 @@ import { ERROR_CATALOG, type ErrorCode } from '../../src/errors/catalog.js';
 import { ExitCode } from '../../src/errors/exit-codes.js';
 
 const EXIT_MEANING: Record<keyof typeof ExitCode, string> = {
-  ok: 'success', runFailed: 'the run failed', differs: 'the runs differ', usage: 'usage or validation error',
-  storeIntegrity: 'store integrity problem', remote: 'environment or remote service problem', interrupted: 'interrupted',
+  ok: 'success',
+  runFailed: 'the run failed',
+  differs: 'the runs differ',
+  usage: 'usage or validation error',
+  storeIntegrity: 'store integrity problem',
+  remote: 'environment or remote service problem',
+  interrupted: 'interrupted',
 };
 
 /** docs/errors.md, generated from the error catalog (src/errors/catalog.ts). */

@@ -38,7 +38,8 @@ export interface S3TestServer {
 /** Starts tools/s3-test-server/server.cjs (s3rver + the conditional-write/fault layer) on 127.0.0.1. */
 export async function startS3Server(dataDir = mkdtempSync(join(tmpdir(), 's3-data-'))): Promise<S3TestServer> {
   const child: ChildProcess = fork(SERVER, ['--port', '0', '--dir', dataDir], {
-    execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    execArgv: ['--openssl-legacy-provider'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -47,7 +48,9 @@ export async function startS3Server(dataDir = mkdtempSync(join(tmpdir(), 's3-dat
       const m = /listening (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     child.once('exit', (code) => reject(new Error(`s3-test-server exited (${code}): ${out}`)));
   });
   const endpoint = `http://127.0.0.1:${port}`;
@@ -72,7 +75,9 @@ export async function startS3Server(dataDir = mkdtempSync(join(tmpdir(), 's3-dat
       await admin(`faults?${q}`);
     },
     stats: () => admin('stats'),
-    resetStats: async () => { await admin('reset-stats'); },
+    resetStats: async () => {
+      await admin('reset-stats');
+    },
     stop: async () => {
       client.destroy();
       if (child.exitCode === null) {

@@ -19,7 +19,10 @@ const { dirname, join } = require('node:path');
 const { Readable } = require('node:stream');
 
 const args = process.argv.slice(2);
-const arg = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const arg = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
 const port = Number(arg('--port', '0'));
 const directory = arg('--dir', '') || mkdtempSync(join(tmpdir(), 's3-test-server-'));
 
@@ -51,12 +54,21 @@ function opName(ctx) {
 
 function control(ctx) {
   const op = ctx.path.slice('/__test/'.length);
-  if (op === 'stats') { ctx.body = stats; return; }
-  if (op === 'reset-stats') { stats = {}; ctx.body = {}; return; }
+  if (op === 'stats') {
+    ctx.body = stats;
+    return;
+  }
+  if (op === 'reset-stats') {
+    stats = {};
+    ctx.body = {};
+    return;
+  }
   if (op === 'faults') {
     const q = ctx.query;
     faults = {
-      rate503: Number(q.rate503 || 0), dropRate: Number(q.dropRate || 0), delayMs: Number(q.delayMs || 0),
+      rate503: Number(q.rate503 || 0),
+      dropRate: Number(q.dropRate || 0),
+      delayMs: Number(q.delayMs || 0),
       onlyMethods: q.methods ? String(q.methods).split(',') : null,
       // Behave like a server without conditional writes (plain s3rver): If-None-Match is ignored.
       noConditional: q.noConditional === '1',
@@ -74,7 +86,11 @@ function testLayer(server) {
     stats[op] = (stats[op] || 0) + 1;
     const eligible = !faults.onlyMethods || faults.onlyMethods.includes(op);
     if (eligible && faults.delayMs > 0) await new Promise((r) => setTimeout(r, faults.delayMs));
-    if (eligible && Math.random() < faults.dropRate) { ctx.req.socket.destroy(); ctx.respond = false; return; }
+    if (eligible && Math.random() < faults.dropRate) {
+      ctx.req.socket.destroy();
+      ctx.respond = false;
+      return;
+    }
     if (eligible && Math.random() < faults.rate503) {
       ctx.status = 503;
       ctx.type = 'application/xml';
@@ -119,24 +135,34 @@ function atomicMetadata(store, bucket, key) {
 
 function atomicObjects(store) {
   const getObject = store.getObject.bind(store);
-  store.putObject = (object) => withLock(`${object.bucket}/${object.key}`, async () => {
-    const content = Buffer.isBuffer(object.content) ? object.content : await collect(object.content);
-    const path = store.getResourcePath(object.bucket, object.key, 'object');
-    await fsp.mkdir(dirname(path), { recursive: true });
-    const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-    await fsp.writeFile(tmp, content);
-    await fsp.rename(tmp, path);
-    const md5 = createHash('md5').update(content).digest('hex');
-    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
-    return { size: content.length, md5 };
-  }, objectLocks);
-  store.getObject = (bucket, key, options) => withLock(`${bucket}/${key}`, async () => {
-    const object = await getObject(bucket, key, options);
-    if (object?.content && Number(object.metadata['content-length']) <= ATOMIC_READ_MAX) {
-      object.content = Readable.from([await collect(object.content)]);
-    }
-    return object;
-  }, objectLocks);
+  store.putObject = (object) =>
+    withLock(
+      `${object.bucket}/${object.key}`,
+      async () => {
+        const content = Buffer.isBuffer(object.content) ? object.content : await collect(object.content);
+        const path = store.getResourcePath(object.bucket, object.key, 'object');
+        await fsp.mkdir(dirname(path), { recursive: true });
+        const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+        await fsp.writeFile(tmp, content);
+        await fsp.rename(tmp, path);
+        const md5 = createHash('md5').update(content).digest('hex');
+        await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+        return { size: content.length, md5 };
+      },
+      objectLocks,
+    );
+  store.getObject = (bucket, key, options) =>
+    withLock(
+      `${bucket}/${key}`,
+      async () => {
+        const object = await getObject(bucket, key, options);
+        if (object?.content && Number(object.metadata['content-length']) <= ATOMIC_READ_MAX) {
+          object.content = Readable.from([await collect(object.content)]);
+        }
+        return object;
+      },
+      objectLocks,
+    );
 }
 
 async function collect(stream) {
@@ -171,11 +197,14 @@ const server = new S3rver({ port, address: '127.0.0.1', directory, silent: true 
 server.middleware.unshift(testLayer(server));
 fixDelimiterListing(server.store);
 atomicObjects(server.store);
-server.run().then(({ port: bound }) => {
-  process.stdout.write(`listening ${bound}\n`);
-}, (err) => {
-  process.stderr.write(`s3-test-server: ${err?.message}\n`);
-  process.exit(1);
-});
+server.run().then(
+  ({ port: bound }) => {
+    process.stdout.write(`listening ${bound}\n`);
+  },
+  (err) => {
+    process.stderr.write(`s3-test-server: ${err?.message}\n`);
+    process.exit(1);
+  },
+);
 // Exit with the parent (tests spawn it with an IPC channel).
 process.on('disconnect', () => process.exit(0));

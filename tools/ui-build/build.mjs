@@ -28,7 +28,10 @@ copyFileSync(join(web, 'app.css'), join(out, 'app.css'));
 
 // The card renderer's libraries, for Node (flow ui / flow card only, never a task worker):
 // one file each, so the package carries ~1 MB instead of their 80-package dependency trees.
-for (const [name, entry] of [['vega', 'vendor-vega.mjs'], ['markdown-it', 'vendor-markdown.mjs']]) {
+for (const [name, entry] of [
+  ['vega', 'vendor-vega.mjs'],
+  ['markdown-it', 'vendor-markdown.mjs'],
+]) {
   await build({
     entryPoints: [join(root, 'tools', 'ui-build', entry)],
     outfile: join(root, 'dist', 'vendor', `${name}.mjs`),

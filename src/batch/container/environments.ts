@@ -12,7 +12,13 @@ export interface InstalledEnvironments {
   npm?: TaskNpmEnv;
 }
 
-interface Context { store: S3Store; codeDir: string; work: string; get: (what: string, hash: string) => Promise<Buffer>; log: (line: string) => void }
+interface Context {
+  store: S3Store;
+  codeDir: string;
+  work: string;
+  get: (what: string, hash: string) => Promise<Buffer>;
+  log: (line: string) => void;
+}
 
 /**
  * Installs the payload's environments from the store only — a registry or a conda channel is
@@ -47,35 +53,61 @@ async function extractModules(env: EnvTarball, dir: string, c: Context, what: st
   const where = `The ${what === 'npm' ? '@npm environment' : "project's node_modules"} tarball ${env.tarball.slice(0, 12)}`;
   const fix = `Delete the record batch/envs/npm-${env.lock}-${env.platform}.json from the S3 store so that the next run rebuilds the tarball, and run \`flow fsck\` on it.`;
   safeExtract(tar, dir, {
-    symlinks: 'confined', specialModes: 'mask', backslashes: 'literal',
-    unsafe: (r) => new FlowError('BATCH_ENV_ARCHIVE_UNSAFE', `${where} has an entry "${r.entry}" that ${r.reason}; nothing of it is installed.`, {
-      exitCode: ExitCode.storeIntegrity, file: r.entry, data: { tarball: env.tarball, entry: r.entry, reason: r.reason }, fix,
-    }),
-    corrupt: (e) => new FlowError('BATCH_ENV_ARCHIVE_CORRUPT', `${where} is not a valid tar archive (${e instanceof Error ? e.message : String(e)}).`, {
-      exitCode: ExitCode.storeIntegrity, cause: e, data: { tarball: env.tarball }, fix,
-    }),
+    symlinks: 'confined',
+    specialModes: 'mask',
+    backslashes: 'literal',
+    unsafe: (r) =>
+      new FlowError('BATCH_ENV_ARCHIVE_UNSAFE', `${where} has an entry "${r.entry}" that ${r.reason}; nothing of it is installed.`, {
+        exitCode: ExitCode.storeIntegrity,
+        file: r.entry,
+        data: { tarball: env.tarball, entry: r.entry, reason: r.reason },
+        fix,
+      }),
+    corrupt: (e) =>
+      new FlowError('BATCH_ENV_ARCHIVE_CORRUPT', `${where} is not a valid tar archive (${e instanceof Error ? e.message : String(e)}).`, {
+        exitCode: ExitCode.storeIntegrity,
+        cause: e,
+        data: { tarball: env.tarball },
+        fix,
+      }),
   });
 }
 
 /** The store's objects as a package tier: archives by sha256 (getObject verifies the hash). */
 class StoreTier implements PackageTier {
   constructor(private readonly store: S3Store) {}
-  get location(): string { return this.store.location; }
+  get location(): string {
+    return this.store.location;
+  }
   async get(sha256: string): Promise<Buffer | undefined> {
     return (await this.store.hasObject(sha256)) ? this.store.getObject(sha256) : undefined;
   }
-  async put(): Promise<void> { /* the orchestrator fills it */ }
-  async drop(): Promise<void> { /* never deletes from the store */ }
+  async put(): Promise<void> {
+    /* the orchestrator fills it */
+  }
+  async drop(): Promise<void> {
+    /* never deletes from the store */
+  }
 }
 
 /** A package cache that never downloads: in a container every archive must come from a tier. */
 class StoreOnlyCache extends PackageCache {
-  constructor(tiers: PackageTier[], private readonly where: string) { super(tiers); }
+  constructor(
+    tiers: PackageTier[],
+    private readonly where: string,
+  ) {
+    super(tiers);
+  }
   override fetch(sha256: string, _download: () => Promise<Buffer>, mismatch: (actual: string) => Error) {
-    return super.fetch(sha256, async () => {
-      throw new FlowError('BATCH_CONDA_PACKAGE_MISSING', `The conda package with sha256 ${sha256} is not in the store ${this.where}; a Batch container never downloads from a channel.`, {
-        exitCode: ExitCode.storeIntegrity, fix: 'Run the flow again: the orchestrator copies every package of the lock into the store before it submits jobs.',
-      });
-    }, mismatch);
+    return super.fetch(
+      sha256,
+      async () => {
+        throw new FlowError('BATCH_CONDA_PACKAGE_MISSING', `The conda package with sha256 ${sha256} is not in the store ${this.where}; a Batch container never downloads from a channel.`, {
+          exitCode: ExitCode.storeIntegrity,
+          fix: 'Run the flow again: the orchestrator copies every package of the lock into the store before it submits jobs.',
+        });
+      },
+      mismatch,
+    );
   }
 }

@@ -14,10 +14,17 @@ export class LiveLog {
   private readonly timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: Store, payload: TaskPayload, private readonly job: TaskJob, batchJobId: string) {
+  constructor(
+    private readonly store: Store,
+    payload: TaskPayload,
+    private readonly job: TaskJob,
+    batchJobId: string,
+  ) {
     this.record = { v: 1, run: payload.run, step: job.step, task: job.taskId, attempt: job.attempt, batchJobId, chunks: [], done: false, updated: new Date().toISOString() };
     if (payload.logEveryS > 0) {
-      this.timer = setInterval(() => { this.flushing = this.flushing.then(() => this.flush()); }, payload.logEveryS * 1000);
+      this.timer = setInterval(() => {
+        this.flushing = this.flushing.then(() => this.flush());
+      }, payload.logEveryS * 1000);
       this.timer.unref();
     }
   }

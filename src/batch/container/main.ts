@@ -53,7 +53,12 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
   const bytes: Record<string, number> = { bundle: start.loader.bundleBytes };
   const phases: Record<string, number> = { loader: start.loader.cpuMs };
   let last = start.loader.cpuMs;
-  const phase = (name: string) => { const u = process.cpuUsage(); const now = (u.user + u.system) / 1000; phases[name] = Math.round(now - last); last = now; };
+  const phase = (name: string) => {
+    const u = process.cpuUsage();
+    const now = (u.user + u.system) / 1000;
+    phases[name] = Math.round(now - last);
+    last = now;
+  };
   phase('import');
   const store = new S3Store({
     ...parseS3Url(required(env, 'FLOW_STORE_URL'), 'FLOW_STORE_URL'),
@@ -94,12 +99,22 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
     const fetched = await fetchInputs(job, scratch, (h) => get('inputs', h));
     phase('inputs');
     const bootstrap: BootstrapStats = { loaderCpuMs: start.loader.cpuMs, setupCpuMs: last, phases, bytes, bundleFromCache: start.loader.bundleFromCache };
-    log(`ready in ${Math.round(last)} ms CPU (${Object.entries(phases).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')})`);
+    log(
+      `ready in ${Math.round(last)} ms CPU (${Object.entries(phases)
+        .map(([k, v]) => `${k} ${Math.round(v)}`)
+        .join(', ')})`,
+    );
 
     const live = new LiveLog(store, payload, job, env.AWS_BATCH_JOB_ID ?? '');
     const pool = new WorkerPool({
-      size: 1, cwd, moduleHooks: installed.npm !== undefined, spoolDir: join(work, 'spool'),
-      onOutput: (_job, stream, text) => { (stream === 'stdout' ? process.stdout : process.stderr).write(text); live.append(stream, text); },
+      size: 1,
+      cwd,
+      moduleHooks: installed.npm !== undefined,
+      spoolDir: join(work, 'spool'),
+      onOutput: (_job, stream, text) => {
+        (stream === 'stdout' ? process.stdout : process.stderr).write(text);
+        live.append(stream, text);
+      },
     });
     let outcome;
     let output;
@@ -113,7 +128,9 @@ async function runTask(start: ContainerStart, env: NodeJS.ProcessEnv): Promise<n
       await live.stop();
     }
     const produced = listObjects(scratch.root).filter((h) => !fetched.has(h));
-    await mapLimit(produced, 8, async (h) => { await store.putObject(scratch.getObjectSync(h)); });
+    await mapLimit(produced, 8, async (h) => {
+      await store.putObject(scratch.getObjectSync(h));
+    });
     const result: TaskResult = outcome.result;
     const record: BatchTaskResult = { v: 2, result, ...output, batchJobId: env.AWS_BATCH_JOB_ID ?? '', bootstrap };
     await store.writeRecord(resultPath(payload.run, job.step, job.taskId, job.attempt), record);
@@ -138,11 +155,19 @@ async function taskOutput(logs: AttemptLogs, store: S3Store): Promise<Pick<Batch
 }
 
 function fileSize(path: string): number {
-  try { return statSync(path).size; } catch { return 0; }
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 function readFileOr(path: string): string {
-  try { return readFileSync(path, 'utf8'); } catch { return ''; }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -162,10 +187,16 @@ function placeModule(codeDir: string, hash: string, module: Buffer, bundleDir: s
 /** Every object the task may read, fetched 8 at a time into the scratch store; returns their ids. */
 async function fetchInputs(job: TaskJob, scratch: DiskStore, get: (h: string) => Promise<Buffer>): Promise<Set<string>> {
   const fetched = new Set<string>();
-  await mapLimit(inputObjects(job), 8, async (hash) => { scratch.putObjectSync(await get(hash)); fetched.add(hash); });
+  await mapLimit(inputObjects(job), 8, async (hash) => {
+    scratch.putObjectSync(await get(hash));
+    fetched.add(hash);
+  });
   const refs = [...new Map(inputRefs(job).map((r) => [r.hash, r])).values()].filter((r) => !fetched.has(r.hash));
   await mapLimit(refs, 8, async (ref) => {
-    for (const [hash, bytes] of await artifactObjects(ref, get)) { scratch.putObjectSync(bytes); fetched.add(hash); }
+    for (const [hash, bytes] of await artifactObjects(ref, get)) {
+      scratch.putObjectSync(bytes);
+      fetched.add(hash);
+    }
   });
   return fetched;
 }
@@ -179,6 +210,10 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 function listObjects(root: string): string[] {
   const dir = join(root, 'objects');
   let shards: string[];
-  try { shards = readdirSync(dir); } catch { return []; }
+  try {
+    shards = readdirSync(dir);
+  } catch {
+    return [];
+  }
   return shards.flatMap((s) => readdirSync(join(dir, s)).filter((n) => SHA256_HEX.test(n)));
 }

@@ -20,7 +20,12 @@ import { containerCredentials, objectUrl, s3Get } from './s3-get.js';
 
 const MIN_NODE = 20;
 
-interface LoaderError { code: string; message: string; fix: string; exitCode: number }
+interface LoaderError {
+  code: string;
+  message: string;
+  fix: string;
+  exitCode: number;
+}
 
 function fail(e: LoaderError): never {
   process.stderr.write(`flowrun loader: ${e.code}: ${e.message}\n  fix: ${e.fix}\nflowrun-error: ${JSON.stringify(e)}\n`);
@@ -42,14 +47,20 @@ async function main(): Promise<void> {
   }
   const prefix = store[2] ? `${store[2].replace(/\/$/, '')}/` : '';
   const target = {
-    bucket: store[1]!, key: `${prefix}objects/${hash.slice(0, 2)}/${hash}`,
+    bucket: store[1]!,
+    key: `${prefix}objects/${hash.slice(0, 2)}/${hash}`,
     region: env.FLOW_S3_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    endpoint: env.FLOW_S3_ENDPOINT, forcePathStyle: env.FLOW_S3_FORCE_PATH_STYLE ? env.FLOW_S3_FORCE_PATH_STYLE === 'true' : undefined,
+    endpoint: env.FLOW_S3_ENDPOINT,
+    forcePathStyle: env.FLOW_S3_FORCE_PATH_STYLE ? env.FLOW_S3_FORCE_PATH_STYLE === 'true' : undefined,
   };
   const where = `s3://${target.bucket}/${target.key}`;
   const cacheFile = join(env.FLOW_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'flowrun'), 'batch-bundles', `${hash}.json`);
   let doc: Buffer | undefined;
-  try { doc = readFileSync(cacheFile); } catch { /* not cached */ }
+  try {
+    doc = readFileSync(cacheFile);
+  } catch {
+    /* not cached */
+  }
   let downloaded = 0;
   if (!doc || sha256(doc) !== hash) {
     doc = decode(await fetchObject(target, where), hash, where);
@@ -81,13 +92,18 @@ async function fetchObject(target: Parameters<typeof s3Get>[0], where: string): 
   try {
     r = await s3Get(target, creds);
   } catch (e) {
-    fail({ code: 'BATCH_STORE_UNREACHABLE', exitCode: 4, message: `The job cannot reach S3 at ${objectUrl(target)}: ${(e as Error).message}.`, fix: 'Give the compute environment\'s subnets a route to S3 (an S3 gateway endpoint, a NAT gateway, or public IPs).' });
+    fail({ code: 'BATCH_STORE_UNREACHABLE', exitCode: 4, message: `The job cannot reach S3 at ${objectUrl(target)}: ${(e as Error).message}.`, fix: "Give the compute environment's subnets a route to S3 (an S3 gateway endpoint, a NAT gateway, or public IPs)." });
   }
   if (r.status === 200) return r.body;
   if (r.status === 404) fail({ code: 'BATCH_BUNDLE_MISSING', exitCode: 3, message: `The task runtime bundle ${where} is missing from the store.`, fix: 'Run the flow again: flowrun uploads the bundle before it submits jobs (a gc of the bucket may have removed it).' });
   if (r.status === 403) {
     const arn = `arn:aws:s3:::${target.bucket}/${target.key.slice(0, target.key.indexOf('objects/'))}*`;
-    fail({ code: 'BATCH_JOB_ACCESS_DENIED', exitCode: 4, message: `The job role may not read ${where} (HTTP 403: ${s3Code(r.body)}): it needs s3:GetObject (and s3:PutObject, s3:ListBucket) on ${arn}.`, fix: 'Grant the job role (batch.jobRoleArn) read and write access to the store prefix, as the JobRole of templates/aws/batch-cloudformation.yaml does.' });
+    fail({
+      code: 'BATCH_JOB_ACCESS_DENIED',
+      exitCode: 4,
+      message: `The job role may not read ${where} (HTTP 403: ${s3Code(r.body)}): it needs s3:GetObject (and s3:PutObject, s3:ListBucket) on ${arn}.`,
+      fix: 'Grant the job role (batch.jobRoleArn) read and write access to the store prefix, as the JobRole of templates/aws/batch-cloudformation.yaml does.',
+    });
   }
   fail({ code: 'BATCH_STORE_UNREACHABLE', exitCode: 4, message: `Reading ${where} failed: HTTP ${r.status} ${s3Code(r.body)}.`, fix: 'Check the store bucket and its region (batch.region / mirror.region).' });
 }
@@ -97,7 +113,11 @@ function decode(file: Buffer, hash: string, where: string): Buffer {
   if (file.byteLength < 4 || file[0] !== 0x46 || file[1] !== 0x4f) fail(corrupt(where, 'it has no flowrun object header'));
   let data: Buffer = file.subarray(4);
   if (file[3] === 1) {
-    try { data = gunzipSync(data); } catch { fail(corrupt(where, 'its compressed data does not decode')); }
+    try {
+      data = gunzipSync(data);
+    } catch {
+      fail(corrupt(where, 'its compressed data does not decode'));
+    }
   } else if (file[3] !== 0) fail(corrupt(where, `its codec ${file[3]} is unknown`));
   const actual = sha256(data);
   if (actual !== hash) fail(corrupt(where, `its content hashes to ${actual}`));
@@ -108,7 +128,9 @@ function parseBundle(doc: Buffer, where: string): Record<string, string> {
   try {
     const parsed = JSON.parse(doc.toString('utf8')) as { schema?: string; files?: Record<string, string> };
     if (parsed.schema === 'flowrun.bundle/1' && parsed.files && typeof parsed.files === 'object') return parsed.files;
-  } catch { /* reported below */ }
+  } catch {
+    /* reported below */
+  }
   return fail(corrupt(where, 'it is not a flowrun bundle document'));
 }
 
@@ -127,7 +149,9 @@ function s3Code(body: Buffer): string {
 function saveQuietly(file: string, doc: Buffer): void {
   try {
     writeFileAtomic(file, doc);
-  } catch { /* a read-only cache is only slower */ }
+  } catch {
+    /* a read-only cache is only slower */
+  }
 }
 
-main().catch((e: unknown) => fail({ code: 'BATCH_BOOTSTRAP_FAILED', exitCode: 4, message: `The job's loader failed: ${(e as Error)?.stack ?? String(e)}`, fix: 'See the job\'s log stream (flow logs RUN/STEP/TASK).' }));
+main().catch((e: unknown) => fail({ code: 'BATCH_BOOTSTRAP_FAILED', exitCode: 4, message: `The job's loader failed: ${(e as Error)?.stack ?? String(e)}`, fix: "See the job's log stream (flow logs RUN/STEP/TASK)." }));

@@ -8,8 +8,16 @@ import { createHash, createHmac } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
-export interface Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
-export interface HttpResult { status: number; body: Buffer; headers: IncomingHttpHeaders }
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+export interface HttpResult {
+  status: number;
+  body: Buffer;
+  headers: IncomingHttpHeaders;
+}
 
 /** One HTTP(S) request, the whole body read; network errors reject. */
 export function http(url: string, o: { method?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpResult> {
@@ -59,11 +67,20 @@ function fromJson(body: Buffer): Credentials {
   return { accessKeyId: j.AccessKeyId, secretAccessKey: j.SecretAccessKey, sessionToken: j.Token };
 }
 
-export interface S3Target { bucket: string; key: string; region: string; endpoint?: string; forcePathStyle?: boolean }
+export interface S3Target {
+  bucket: string;
+  key: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+}
 
 /** The object's URL: path style for a custom endpoint (or when asked), virtual-hosted on AWS. */
 export function objectUrl(t: S3Target): string {
-  const key = t.key.split('/').map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)).join('/');
+  const key = t.key
+    .split('/')
+    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join('/');
   if (t.endpoint) {
     const e = new URL(t.endpoint);
     const base = e.origin + e.pathname.replace(/\/$/, '');
@@ -75,7 +92,10 @@ export function objectUrl(t: S3Target): string {
 /** GETs an object with a SigV4-signed request (AWS's documented algorithm, payload unsigned). */
 export function s3Get(t: S3Target, creds: Credentials, now = new Date()): Promise<HttpResult> {
   const url = new URL(objectUrl(t));
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const day = amzDate.slice(0, 8);
   const headers: Record<string, string> = { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': amzDate };
   if (creds.sessionToken) headers['x-amz-security-token'] = creds.sessionToken;

@@ -25,14 +25,23 @@ export const RunsOutput = v.strictObject({ schema: v.literal('flowrun.runs/1'), 
 const InspectRun = v.strictObject({
   schema: v.literal('flowrun.inspect/1'),
   run: RunRecord,
-  steps: v.array(v.strictObject({
-    name: v.string(),
-    type: v.string(),
-    tasks: v.array(v.strictObject({
-      id: v.string(), status: v.picklist(['ok', 'failed']), attempts: v.array(AttemptRecord), artifacts: v.record(v.string(), ArtifactRef),
-      produced: Produced, clonedFrom: v.optional(v.string()), cachedFrom: v.optional(v.string()),
-    })),
-  })),
+  steps: v.array(
+    v.strictObject({
+      name: v.string(),
+      type: v.string(),
+      tasks: v.array(
+        v.strictObject({
+          id: v.string(),
+          status: v.picklist(['ok', 'failed']),
+          attempts: v.array(AttemptRecord),
+          artifacts: v.record(v.string(), ArtifactRef),
+          produced: Produced,
+          clonedFrom: v.optional(v.string()),
+          cachedFrom: v.optional(v.string()),
+        }),
+      ),
+    }),
+  ),
 });
 
 const InspectStep = v.strictObject({
@@ -40,10 +49,17 @@ const InspectStep = v.strictObject({
   run: v.string(),
   step: v.string(),
   type: v.string(),
-  tasks: v.array(v.strictObject({
-    id: v.string(), status: v.picklist(['ok', 'failed']), attempts: Count, durationMs: v.number(), produced: Produced,
-    clonedFrom: v.optional(v.string()), error: v.optional(v.pipe(v.string(), d('CODE: message of the last attempt\'s error'))),
-  })),
+  tasks: v.array(
+    v.strictObject({
+      id: v.string(),
+      status: v.picklist(['ok', 'failed']),
+      attempts: Count,
+      durationMs: v.number(),
+      produced: Produced,
+      clonedFrom: v.optional(v.string()),
+      error: v.optional(v.pipe(v.string(), d("CODE: message of the last attempt's error"))),
+    }),
+  ),
 });
 
 const InspectTask = v.strictObject({
@@ -58,15 +74,17 @@ export const InspectOutput = v.variant('schema', [InspectRun, InspectStep, Inspe
 
 const GotValue = v.strictObject({
   schema: v.literal('flowrun.get/1'),
-  run: v.string(), step: v.string(), task: v.string(), name: v.string(), hash: Hash, size: Count,
+  run: v.string(),
+  step: v.string(),
+  task: v.string(),
+  name: v.string(),
+  hash: Hash,
+  size: Count,
   value: v.pipe(v.unknown(), d('the artifact as JSON where it has a JSON form, else a tagged description')),
 });
 
 /** `flow get` (one value) or `flow get --all` (every task's). */
-export const GetOutput = v.variant('schema', [
-  GotValue,
-  v.strictObject({ schema: v.literal('flowrun.get-all/1'), run: v.string(), name: v.string(), values: v.array(GotValue) }),
-]);
+export const GetOutput = v.variant('schema', [GotValue, v.strictObject({ schema: v.literal('flowrun.get-all/1'), run: v.string(), name: v.string(), values: v.array(GotValue) })]);
 
 const DecoratorUse = v.strictObject({ name: v.string(), options: v.record(v.string(), Literal), line: v.optional(v.number()) });
 
@@ -76,14 +94,29 @@ export const ShowOutput = v.strictObject({
   file: v.string(),
   doc: v.optional(v.string()),
   decorators: v.array(DecoratorUse),
-  params: v.array(v.strictObject({
-    name: v.string(), type: v.picklist(['number', 'string', 'boolean', 'json']), default: v.optional(Literal), help: v.optional(v.string()),
-    required: v.boolean(), line: v.number(), include: v.optional(v.strictObject({ binary: v.boolean() })),
-  })),
-  steps: v.array(v.strictObject({
-    name: v.string(), type: StepType, line: v.number(), next: v.array(v.string()), foreach: v.optional(v.string()),
-    async: v.boolean(), doc: v.optional(v.string()), decorators: v.array(DecoratorUse),
-  })),
+  params: v.array(
+    v.strictObject({
+      name: v.string(),
+      type: v.picklist(['number', 'string', 'boolean', 'json']),
+      default: v.optional(Literal),
+      help: v.optional(v.string()),
+      required: v.boolean(),
+      line: v.number(),
+      include: v.optional(v.strictObject({ binary: v.boolean() })),
+    }),
+  ),
+  steps: v.array(
+    v.strictObject({
+      name: v.string(),
+      type: StepType,
+      line: v.number(),
+      next: v.array(v.string()),
+      foreach: v.optional(v.string()),
+      async: v.boolean(),
+      doc: v.optional(v.string()),
+      decorators: v.array(DecoratorUse),
+    }),
+  ),
 });
 
 export const LogsOutput = v.strictObject({
@@ -94,18 +127,10 @@ export const LogsOutput = v.strictObject({
 const CodeEntry = v.strictObject({ path: v.string(), size: Count, mode: Count, type: v.picklist(['file', 'symlink']), linkpath: v.optional(v.string()) });
 
 /** `flow code RUN` (the files listed) or `flow code RUN --extract DIR` (the files written). */
-export const CodeOutput = v.union([
-  v.strictObject({ schema: v.literal('flowrun.code/1'), run: v.string(), hash: Hash, git: RunRecordObject.entries.git, files: v.array(CodeEntry) }),
-  v.strictObject({ schema: v.literal('flowrun.code/1'), run: v.string(), hash: Hash, extracted: v.string(), files: v.array(v.string()) }),
-]);
+export const CodeOutput = v.union([v.strictObject({ schema: v.literal('flowrun.code/1'), run: v.string(), hash: Hash, git: RunRecordObject.entries.git, files: v.array(CodeEntry) }), v.strictObject({ schema: v.literal('flowrun.code/1'), run: v.string(), hash: Hash, extracted: v.string(), files: v.array(v.string()) })]);
 
 const change = <T extends v.GenericSchema>(value: T) => v.strictObject({ from: v.optional(value), to: v.optional(value) });
-const Cause = v.variant('kind', [
-  v.strictObject({ kind: v.literal('param'), name: v.string() }),
-  v.strictObject({ kind: v.literal('input'), name: v.string() }),
-  v.strictObject({ kind: v.literal('code'), step: v.string() }),
-  v.strictObject({ kind: v.picklist(['other-code', 'environment', 'seed', 'outside']) }),
-]);
+const Cause = v.variant('kind', [v.strictObject({ kind: v.literal('param'), name: v.string() }), v.strictObject({ kind: v.literal('input'), name: v.string() }), v.strictObject({ kind: v.literal('code'), step: v.string() }), v.strictObject({ kind: v.picklist(['other-code', 'environment', 'seed', 'outside']) })]);
 const CacheUse = v.strictObject({ reused: Count, tasks: Count, from: v.array(v.string()) });
 
 export const DiffOutput = v.strictObject({
@@ -114,26 +139,53 @@ export const DiffOutput = v.strictObject({
   b: v.string(),
   flow: v.string(),
   code: v.strictObject({
-    commit: change(v.nullable(v.string())), dirty: change(v.boolean()), packageSame: v.boolean(),
-    added: v.array(v.string()), removed: v.array(v.string()), changed: v.array(v.string()),
+    commit: change(v.nullable(v.string())),
+    dirty: change(v.boolean()),
+    packageSame: v.boolean(),
+    added: v.array(v.string()),
+    removed: v.array(v.string()),
+    changed: v.array(v.string()),
     patches: v.optional(v.pipe(v.record(v.string(), v.string()), d('file → unified diff (with --code)'))),
   }),
   params: v.array(v.strictObject({ name: v.string(), ...change(Literal).entries })),
   seed: change(v.number()),
   inputs: v.array(v.strictObject({ name: v.string(), path: change(v.string()), hash: change(v.string()), size: change(v.number()) })),
   env: v.array(v.strictObject({ what: v.string(), ...change(v.nullable(v.string())).entries })),
-  envPackages: v.array(v.strictObject({
-    step: v.string(), manager: v.picklist(['npm', 'conda']), path: v.string(), name: v.string(), kind: v.picklist(['added', 'removed', 'changed']),
-    from: v.optional(v.string()), to: v.optional(v.string()),
-  })),
-  steps: v.array(v.strictObject({
-    step: v.string(), status: change(v.string()), tasks: change(v.number()), attempts: change(v.number()), durationMs: change(v.number()),
-    artifacts: v.array(v.strictObject({
-      task: v.string(), artifact: v.string(), kind: v.picklist(['added', 'removed', 'changed']), from: v.optional(v.string()), to: v.optional(v.string()),
-      detail: v.optional(v.string()), fields: v.optional(v.array(v.strictObject({ path: v.string(), from: v.optional(v.string()), to: v.optional(v.string()) }))),
-    })),
-    onlyInA: v.array(v.string()), onlyInB: v.array(v.string()), why: v.optional(v.array(Cause)), cached: change(v.number()),
-  })),
+  envPackages: v.array(
+    v.strictObject({
+      step: v.string(),
+      manager: v.picklist(['npm', 'conda']),
+      path: v.string(),
+      name: v.string(),
+      kind: v.picklist(['added', 'removed', 'changed']),
+      from: v.optional(v.string()),
+      to: v.optional(v.string()),
+    }),
+  ),
+  steps: v.array(
+    v.strictObject({
+      step: v.string(),
+      status: change(v.string()),
+      tasks: change(v.number()),
+      attempts: change(v.number()),
+      durationMs: change(v.number()),
+      artifacts: v.array(
+        v.strictObject({
+          task: v.string(),
+          artifact: v.string(),
+          kind: v.picklist(['added', 'removed', 'changed']),
+          from: v.optional(v.string()),
+          to: v.optional(v.string()),
+          detail: v.optional(v.string()),
+          fields: v.optional(v.array(v.strictObject({ path: v.string(), from: v.optional(v.string()), to: v.optional(v.string()) }))),
+        }),
+      ),
+      onlyInA: v.array(v.string()),
+      onlyInB: v.array(v.string()),
+      why: v.optional(v.array(Cause)),
+      cached: change(v.number()),
+    }),
+  ),
   cache: v.optional(v.strictObject({ a: CacheUse, b: CacheUse })),
   differs: v.pipe(v.array(v.string()), d('the sections that differ; empty when the runs are the same')),
   seedOnly: v.array(v.string()),

@@ -17,21 +17,24 @@ const Time = v.pipe(v.string(), v.isoTimestamp(), d('ISO 8601 time'));
 /** A JSON value (a parameter, a decorator argument). */
 export const Literal: v.GenericSchema<unknown> = v.pipe(v.unknown(), d('any JSON value'));
 
-export const FlowErrorJson = v.pipe(v.strictObject({
-  code: v.pipe(v.string(), d('stable error code, e.g. TASK_TIMEOUT (docs/errors.md)')),
-  message: v.string(),
-  fix: v.optional(v.string()),
-  exitCode: v.picklist([0, 1, 2, 3, 4, 130]),
-  data: v.optional(v.record(v.string(), v.unknown())),
-  file: v.optional(v.string()),
-  line: v.optional(v.number()),
-  column: v.optional(v.number()),
-  step: v.optional(v.string()),
-  artifact: v.optional(v.string()),
-  param: v.optional(v.string()),
-  key: v.optional(v.string()),
-  task: v.optional(v.string()),
-}), d('a flowrun error as JSON'));
+export const FlowErrorJson = v.pipe(
+  v.strictObject({
+    code: v.pipe(v.string(), d('stable error code, e.g. TASK_TIMEOUT (docs/errors.md)')),
+    message: v.string(),
+    fix: v.optional(v.string()),
+    exitCode: v.picklist([0, 1, 2, 3, 4, 130]),
+    data: v.optional(v.record(v.string(), v.unknown())),
+    file: v.optional(v.string()),
+    line: v.optional(v.number()),
+    column: v.optional(v.number()),
+    step: v.optional(v.string()),
+    artifact: v.optional(v.string()),
+    param: v.optional(v.string()),
+    key: v.optional(v.string()),
+    task: v.optional(v.string()),
+  }),
+  d('a flowrun error as JSON'),
+);
 
 const Logs = v.strictObject({ stdout: Hash, stderr: Hash });
 const ArtifactRef = v.strictObject({ hash: Hash, size: v.pipe(Count, d('bytes of the encoded artifact object')) });
@@ -58,24 +61,27 @@ export const AttemptRecord = v.strictObject({
   seed: v.optional(v.pipe(v.string(), d('seed of Math.random in this attempt (hex)'))),
 });
 
-export const TaskRecord = v.pipe(v.strictObject({
-  schema: v.literal('flowrun.task/1'),
-  run: v.string(),
-  step: v.string(),
-  id: v.pipe(v.string(), d("split indices joined by '.', or '0'")),
-  stack: v.array(v.strictObject({ step: v.string(), index: Count, count: Count })),
-  parents: v.pipe(v.array(v.string()), d('step/id of the tasks this one read from, in input order')),
-  status: v.picklist(['ok', 'failed']),
-  attempts: v.array(AttemptRecord),
-  artifacts: v.record(v.string(), ArtifactRef),
-  logs: Logs,
-  next: v.optional(v.strictObject({ targets: v.array(v.string()), foreach: v.optional(v.string()), count: v.optional(Count) })),
-  caught: v.optional(FlowErrorJson),
-  clonedFrom: v.optional(v.string()),
-  cachedFrom: v.optional(v.string()),
-  cache: v.optional(v.strictObject({ k0: v.string(), k1: v.string(), k2: v.string() })),
-  cards: v.optional(v.array(v.strictObject({ id: v.string(), hash: Hash, title: v.optional(v.string()), errors: v.optional(Count) }))),
-}), d('a task record (runs/RUN/tasks/STEP/ID.json)'));
+export const TaskRecord = v.pipe(
+  v.strictObject({
+    schema: v.literal('flowrun.task/1'),
+    run: v.string(),
+    step: v.string(),
+    id: v.pipe(v.string(), d("split indices joined by '.', or '0'")),
+    stack: v.array(v.strictObject({ step: v.string(), index: Count, count: Count })),
+    parents: v.pipe(v.array(v.string()), d('step/id of the tasks this one read from, in input order')),
+    status: v.picklist(['ok', 'failed']),
+    attempts: v.array(AttemptRecord),
+    artifacts: v.record(v.string(), ArtifactRef),
+    logs: Logs,
+    next: v.optional(v.strictObject({ targets: v.array(v.string()), foreach: v.optional(v.string()), count: v.optional(Count) })),
+    caught: v.optional(FlowErrorJson),
+    clonedFrom: v.optional(v.string()),
+    cachedFrom: v.optional(v.string()),
+    cache: v.optional(v.strictObject({ k0: v.string(), k1: v.string(), k2: v.string() })),
+    cards: v.optional(v.array(v.strictObject({ id: v.string(), hash: Hash, title: v.optional(v.string()), errors: v.optional(Count) }))),
+  }),
+  d('a task record (runs/RUN/tasks/STEP/ID.json)'),
+);
 
 const StepSummary = v.strictObject({ tasks: Count, ok: Count, failed: Count, cached: v.optional(Count) });
 const GitRecord = v.strictObject({
@@ -120,16 +126,26 @@ export const RunRecordObject = v.strictObject({
   envLocks: v.optional(v.record(v.string(), v.nullable(v.string()))),
   stepEnvs: v.optional(v.record(v.string(), v.strictObject({ kind: v.literal('npm'), spec: v.strictObject({ packages: Packages, node: v.optional(v.string()) }), lock: Hash }))),
   condaEnvs: v.optional(v.record(v.string(), v.strictObject({ kind: v.literal('conda'), spec: v.strictObject({ packages: Packages, python: v.optional(v.string()), channels: v.optional(v.array(v.string())) }), lock: Hash }))),
-  cache: v.optional(v.strictObject({
-    steps: v.array(v.string()), lookups: Count, local: Count, remote: Count, filled: Count, lookupMs: v.number(),
-    lookupCpuMs: v.optional(v.number()), mirrorRequests: v.optional(Count),
-  })),
+  cache: v.optional(
+    v.strictObject({
+      steps: v.array(v.string()),
+      lookups: Count,
+      local: Count,
+      remote: Count,
+      filled: Count,
+      lookupMs: v.number(),
+      lookupCpuMs: v.optional(v.number()),
+      mirrorRequests: v.optional(Count),
+    }),
+  ),
   replayOf: v.optional(v.string()),
-  verdict: v.optional(v.strictObject({
-    reproduced: v.boolean(),
-    artifacts: v.strictObject({ reproduced: Count, diverged: Count, missing: Count }),
-    firstDivergence: v.optional(v.strictObject({ step: v.string(), task: v.string(), artifact: v.string(), kind: v.picklist(['diverged', 'missing']), clonedFrom: v.optional(ClonedSource) })),
-  })),
+  verdict: v.optional(
+    v.strictObject({
+      reproduced: v.boolean(),
+      artifacts: v.strictObject({ reproduced: Count, diverged: Count, missing: Count }),
+      firstDivergence: v.optional(v.strictObject({ step: v.string(), task: v.string(), artifact: v.string(), kind: v.picklist(['diverged', 'missing']), clonedFrom: v.optional(ClonedSource) })),
+    }),
+  ),
   whatIf: v.optional(v.record(v.string(), Literal)),
 });
 

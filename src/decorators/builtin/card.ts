@@ -4,9 +4,9 @@ import { defineDecorator } from '../define.js';
 export const cardDecorator = defineDecorator({
   name: 'card',
   target: 'step',
-  summary: 'Give the step\'s tasks a card: a report built with currentCard.append(...), shown by flow ui and exported by flow card.',
+  summary: "Give the step's tasks a card: a report built with currentCard.append(...), shown by flow ui and exported by flow card.",
   options: {
-    title: { type: 'string', help: 'the card\'s title' },
+    title: { type: 'string', help: "the card's title" },
   },
   hooks: {
     card: (o) => ({ title: o.title }),

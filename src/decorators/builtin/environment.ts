@@ -7,7 +7,9 @@ export const environmentDecorator = defineDecorator({
   summary: 'Environment variables set while the task runs.',
   options: { vars: { type: 'record<string>', required: true, help: 'name → value' } },
   hooks: {
-    taskSettings(o, s) { s.env = { ...s.env, ...o.vars }; },
+    taskSettings(o, s) {
+      s.env = { ...s.env, ...o.vars };
+    },
     changesResult: true,
   },
 });

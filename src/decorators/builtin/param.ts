@@ -16,7 +16,9 @@ export const paramDecorator = defineDecorator({
   options: {
     help: { type: 'string', help: 'one line shown by flow show and flow run --help' },
     type: {
-      type: 'string', oneOf: ['number', 'string', 'boolean', 'json'], help: 'needed when the default is not a literal',
+      type: 'string',
+      oneOf: ['number', 'string', 'boolean', 'json'],
+      help: 'needed when the default is not a literal',
       aliases: { float: 'number', int: 'number', integer: 'number', double: 'number', str: 'string', text: 'string', bool: 'boolean', list: 'json', array: 'json', object: 'json', dict: 'json' },
     },
     required: { type: 'boolean', help: 'the run fails before starting when the value is not given' },

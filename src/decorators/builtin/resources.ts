@@ -14,6 +14,8 @@ export const resourcesDecorator = defineDecorator({
     gpu: { type: 'integer', min: 0, help: 'GPUs' },
   },
   hooks: {
-    taskSettings(o, s) { s.heapMB = o.memory; },
+    taskSettings(o, s) {
+      s.heapMB = o.memory;
+    },
   },
 });

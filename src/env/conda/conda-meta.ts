@@ -37,8 +37,12 @@ export function prefixRecord(r: PrefixRecordInput): Record<string, unknown> {
   record.constrains ??= [];
   if (index.noarch === 'python') record.package_type = 'noarch_python';
   Object.assign(record, {
-    channel, url: entry.url, fn: archiveName(entry),
-    md5: createHash('md5').update(r.archive).digest('hex'), sha256: entry.sha256, size: r.archive.length,
+    channel,
+    url: entry.url,
+    fn: archiveName(entry),
+    md5: createHash('md5').update(r.archive).digest('hex'),
+    sha256: entry.sha256,
+    size: r.archive.length,
     package_tarball_full_path: r.archivePath,
     files: r.paths.filter((p) => p.path_type !== 'directory').map((p) => p._path),
     paths_data: { paths_version: 1, paths: r.paths },

@@ -11,7 +11,9 @@ export interface InstallContext {
 /** A package that cannot be installed as its metadata says (corrupt or contradictory info/): exit 4. */
 export function invalidPackage(c: InstallContext, what: string): FlowError {
   return new FlowError('ENV_PACKAGE_INVALID', `The conda package ${c.pkg} (${c.url}) cannot be installed for step ${c.steps.join(', ')}: ${what}. Nothing was installed.`, {
-    exitCode: ExitCode.remote, step: c.steps[0], data: { package: c.pkg, url: c.url },
+    exitCode: ExitCode.remote,
+    step: c.steps[0],
+    data: { package: c.pkg, url: c.url },
     fix: 'The package is broken on the channel: pick another version or build of it (or report it to the channel).',
   });
 }

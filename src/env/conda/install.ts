@@ -52,7 +52,9 @@ export async function installCondaLock(lock: Buffer, hash: string, o: InstallCon
   const here = condaPlatform();
   if (parsed.platform !== here) {
     throw new FlowError('ENV_PLATFORM_MISMATCH', `The conda lock ${hash.slice(0, 12)} of step ${o.steps.join(', ')} was solved for ${parsed.platform}, but this machine is ${here}: its packages are built for the other platform and cannot be installed here.`, {
-      exitCode: ExitCode.remote, step: o.steps[0], data: { lockPlatform: parsed.platform, platform: here },
+      exitCode: ExitCode.remote,
+      step: o.steps[0],
+      data: { lockPlatform: parsed.platform, platform: here },
       fix: `Run or replay it on a ${parsed.platform} machine; to use the spec here, run the flow (not a replay) so it is solved for ${here}.`,
     });
   }
@@ -79,11 +81,21 @@ async function installInto(prefix: string, lock: CondaLock, cache: PackageCache,
     const owners = new Map<string, string>();
     const warn = (line: string) => (o.info ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
     for (const u of installOrder(unpacked)) linked.set(u, linkPackage(u.info, { prefix, staging: u.dir, owners, python, warn, ctx: u.ctx }));
-    if (python) await addPyc(prefix, python, unpacked.filter((u) => u.info.noarchPython), linked);
+    if (python)
+      await addPyc(
+        prefix,
+        python,
+        unpacked.filter((u) => u.info.noarchPython),
+        linked,
+      );
     const kept = new LocalPackageTier();
     const records: PrefixRecordInput[] = unpacked.map((u) => ({
-      entry: u.entry, index: u.info.index, archive: u.archive, archivePath: kept.path(u.entry.sha256),
-      paths: linked.get(u) ?? [], requestedSpec: o.specs?.find((s) => s.split(/\s+/)[0] === u.entry.name),
+      entry: u.entry,
+      index: u.info.index,
+      archive: u.archive,
+      archivePath: kept.path(u.entry.sha256),
+      paths: linked.get(u) ?? [],
+      requestedSpec: o.specs?.find((s) => s.split(/\s+/)[0] === u.entry.name),
     }));
     writeCondaMeta(prefix, records, o.specs ?? []);
   } finally {
@@ -94,7 +106,11 @@ async function installInto(prefix: string, lock: CondaLock, cache: PackageCache,
 async function unpackAll(lock: CondaLock, staging: string, cache: PackageCache, o: InstallCondaOptions): Promise<Unpacked[]> {
   let downloaded = 0;
   const archives = await mapLimit(lock.packages, 4, async (p) => {
-    const f = await cache.fetch(p.sha256, () => download(p, o.steps), (actual) => corrupt(p, actual, o.steps));
+    const f = await cache.fetch(
+      p.sha256,
+      () => download(p, o.steps),
+      (actual) => corrupt(p, actual, o.steps),
+    );
     if (f.from === undefined) downloaded++;
     return f.bytes;
   });
@@ -114,10 +130,16 @@ async function unpackAll(lock: CondaLock, staging: string, cache: PackageCache, 
 async function checkBeforeLinking(unpacked: Unpacked[], prefix: string, steps: string[], checkVirtual?: boolean): Promise<void> {
   for (const u of unpacked) {
     if (u.info.linkScripts.length > 0) {
-      throw new FlowError('ENV_LINK_SCRIPT', `The conda package ${u.ctx.pkg} ships ${u.info.linkScripts.join(' and ')}, a script conda would run while installing it; flowrun runs no package code at install time (an environment is a pure function of its archives: it writes only inside the prefix and installs the same way on replay). Nothing was installed for step ${steps.join(', ')}.`, {
-        exitCode: ExitCode.remote, step: steps[0], data: { package: u.ctx.pkg, scripts: u.info.linkScripts },
-        fix: `Pin a version or build of ${u.entry.name} without install scripts, or install what the script sets up yourself in the step.`,
-      });
+      throw new FlowError(
+        'ENV_LINK_SCRIPT',
+        `The conda package ${u.ctx.pkg} ships ${u.info.linkScripts.join(' and ')}, a script conda would run while installing it; flowrun runs no package code at install time (an environment is a pure function of its archives: it writes only inside the prefix and installs the same way on replay). Nothing was installed for step ${steps.join(', ')}.`,
+        {
+          exitCode: ExitCode.remote,
+          step: steps[0],
+          data: { package: u.ctx.pkg, scripts: u.info.linkScripts },
+          fix: `Pin a version or build of ${u.entry.name} without install scripts, or install what the script sets up yourself in the step.`,
+        },
+      );
     }
     for (const p of u.info.paths) {
       if (p.mode === 'binary' && p.placeholder !== undefined && !paddingFits(p.placeholder, prefix)) throw prefixTooLong(u.ctx, p.path, p.placeholder, prefix);
@@ -126,12 +148,17 @@ async function checkBeforeLinking(unpacked: Unpacked[], prefix: string, steps: s
   if (unpacked.some((u) => u.info.noarchPython) && !unpacked.some((u) => u.entry.name === 'python')) {
     const u = unpacked.find((x) => x.info.noarchPython)!;
     throw new FlowError('ENV_PACKAGE_INVALID', `The conda package ${u.ctx.pkg} is a noarch python package, but the lock of step ${steps.join(', ')} has no python to install it for. Nothing was installed.`, {
-      exitCode: ExitCode.remote, step: steps[0], fix: "Add python to the spec (python: '3.11'), or solve again with --refresh-envs.",
+      exitCode: ExitCode.remote,
+      step: steps[0],
+      fix: "Add python to the spec (python: '3.11'), or solve again with --refresh-envs.",
     });
   }
   if (checkVirtual === false) return;
   const target = hostTarget();
-  const unmet = await unmetVirtualRequirements(unpacked.map((u) => ({ pkg: u.ctx.pkg, depends: u.info.index.depends ?? [] })), target);
+  const unmet = await unmetVirtualRequirements(
+    unpacked.map((u) => ({ pkg: u.ctx.pkg, depends: u.info.index.depends ?? [] })),
+    target,
+  );
   if (unmet.length > 0) throw unmetError(unmet, target, steps);
 }
 
@@ -175,7 +202,10 @@ async function download(p: CondaLockEntry, steps: string[]): Promise<Buffer> {
     res = await fetch(p.url);
   } catch (e) {
     throw new FlowError('ENV_CHANNEL_UNREACHABLE', `The conda package ${p.url} cannot be downloaded for step ${steps.join(', ')} (${(e as Error).cause ?? (e as Error).message}).`, {
-      exitCode: ExitCode.remote, step: steps[0], fix: 'Check the network and the channel; an environment already in the cache needs no channel.', data: { url: p.url },
+      exitCode: ExitCode.remote,
+      step: steps[0],
+      fix: 'Check the network and the channel; an environment already in the cache needs no channel.',
+      data: { url: p.url },
     });
   }
   if (!res.ok) {
@@ -186,7 +216,9 @@ async function download(p: CondaLockEntry, steps: string[]): Promise<Buffer> {
 
 function corrupt(p: CondaLockEntry, actual: string, steps: string[]): FlowError {
   return new FlowError('ENV_PACKAGE_CORRUPT', `The conda package ${p.url} does not match its lock: sha256 ${actual}, the lock says ${p.sha256}. Nothing was installed for step ${steps.join(', ')}.`, {
-    exitCode: ExitCode.storeIntegrity, step: steps[0], fix: 'The channel serves different bytes than when the environment was locked: check the channel, or resolve again with --refresh-envs if the change is expected.', data: { url: p.url },
+    exitCode: ExitCode.storeIntegrity,
+    step: steps[0],
+    fix: 'The channel serves different bytes than when the environment was locked: check the channel, or resolve again with --refresh-envs if the change is expected.',
+    data: { url: p.url },
   });
 }
-

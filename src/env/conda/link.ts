@@ -89,8 +89,13 @@ function linkPath(p: PackagePath, target: string, o: LinkOptions): PrefixPath {
   }
   writeFileSync(abs, relocated, { flag: 'wx', mode });
   return {
-    _path: target, path_type: 'hardlink', sha256: p.sha256 ?? sha(original), sha256_in_prefix: sha(relocated),
-    size_in_bytes: p.size ?? original.length, file_mode: p.mode ?? 'text', prefix_placeholder: p.placeholder,
+    _path: target,
+    path_type: 'hardlink',
+    sha256: p.sha256 ?? sha(original),
+    sha256_in_prefix: sha(relocated),
+    size_in_bytes: p.size ?? original.length,
+    file_mode: p.mode ?? 'text',
+    prefix_placeholder: p.placeholder,
   };
 }
 
@@ -103,7 +108,11 @@ function prepareTarget(target: string, isDir: boolean, o: LinkOptions): string {
   const abs = inside(o.prefix, target, o.ctx.pkg);
   safeDir(o.prefix, dirname(abs), o.ctx.pkg, target);
   let existing;
-  try { existing = lstatSync(abs); } catch { existing = undefined; }
+  try {
+    existing = lstatSync(abs);
+  } catch {
+    existing = undefined;
+  }
   if (isDir) {
     if (existing && !existing.isDirectory()) throw conflict(o, target, 'a directory', 'a file');
     safeDir(o.prefix, abs, o.ctx.pkg, target);
@@ -119,7 +128,9 @@ function prepareTarget(target: string, isDir: boolean, o: LinkOptions): string {
 }
 
 function move(src: string, dest: string): void {
-  try { renameSync(src, dest); } catch (e) {
+  try {
+    renameSync(src, dest);
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
     copyFileSync(src, dest, 1 /* COPYFILE_EXCL */);
   }
@@ -128,7 +139,10 @@ function move(src: string, dest: string): void {
 function conflict(o: LinkOptions, target: string, wants: string, has: string): FlowError {
   const earlier = o.owners.get(target) ?? 'an earlier package';
   return new FlowError('ENV_LINK_CONFLICT', `The conda package ${o.ctx.pkg} installs ${target} as ${wants}, but ${earlier} installed ${has} there; the environment of step ${o.ctx.steps.join(', ')} cannot hold both. Nothing was installed.`, {
-    exitCode: ExitCode.remote, step: o.ctx.steps[0], fix: 'These packages cannot be installed together: pin another version of one of them.', data: { package: o.ctx.pkg, path: target },
+    exitCode: ExitCode.remote,
+    step: o.ctx.steps[0],
+    fix: 'These packages cannot be installed together: pin another version of one of them.',
+    data: { package: o.ctx.pkg, path: target },
   });
 }
 
@@ -136,7 +150,9 @@ function conflict(o: LinkOptions, target: string, wants: string, has: string): F
 export function prefixTooLong(c: InstallContext, path: string, placeholder: string, prefix: string): FlowError {
   const limit = Buffer.byteLength(placeholder);
   return new FlowError('ENV_PREFIX_TOO_LONG', `The conda package ${c.pkg} has a binary file (${path}) that can hold an install path of at most ${limit} bytes, but the environment of step ${c.steps.join(', ')} is at ${prefix} (${Buffer.byteLength(prefix)} bytes). Nothing was installed.`, {
-    exitCode: ExitCode.remote, step: c.steps[0], data: { package: c.pkg, path, limit, prefixLength: Buffer.byteLength(prefix) },
+    exitCode: ExitCode.remote,
+    step: c.steps[0],
+    data: { package: c.pkg, path, limit, prefixLength: Buffer.byteLength(prefix) },
     fix: `Set FLOW_CACHE_DIR to a shorter directory (the environment lives at <FLOW_CACHE_DIR>/conda/<lock hash>, which must stay within ${limit} bytes), or use a build of the package made with a longer placeholder (conda-forge uses 255).`,
   });
 }

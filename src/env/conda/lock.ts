@@ -38,7 +38,9 @@ export function condaPlatform(): string {
 }
 
 export function describeCondaSpec(spec: CondaSpec): string {
-  const pk = Object.entries(spec.packages).map(([n, r]) => `'${n}': '${r}'`).join(', ');
+  const pk = Object.entries(spec.packages)
+    .map(([n, r]) => `'${n}': '${r}'`)
+    .join(', ');
   return `@conda({ packages: { ${pk} }${spec.python ? `, python: '${spec.python}'` : ''}${spec.channels ? `, channels: [${spec.channels.map((c) => `'${c}'`).join(', ')}]` : ''} })`;
 }
 
@@ -47,14 +49,22 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** Reads a lock, checking its shape: a lock is data from the store and is not trusted blindly. */
 export function parseCondaLock(lock: Buffer, where = 'the conda lock'): CondaLock {
   let parsed: unknown;
-  try { parsed = JSON.parse(lock.toString('utf8')); } catch { parsed = undefined; }
+  try {
+    parsed = JSON.parse(lock.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
   const l = parsed as Partial<CondaLock> | undefined;
-  const ok = l && l.schema === 'flowrun.conda-lock/1' && typeof l.platform === 'string' && Array.isArray(l.packages)
-    && l.packages.every((p) => p && typeof p.name === 'string' && typeof p.version === 'string' && typeof p.build === 'string'
-      && typeof p.url === 'string' && /^https?:\/\//.test(p.url) && typeof p.sha256 === 'string' && HEX64.test(p.sha256));
+  const ok =
+    l &&
+    l.schema === 'flowrun.conda-lock/1' &&
+    typeof l.platform === 'string' &&
+    Array.isArray(l.packages) &&
+    l.packages.every((p) => p && typeof p.name === 'string' && typeof p.version === 'string' && typeof p.build === 'string' && typeof p.url === 'string' && /^https?:\/\//.test(p.url) && typeof p.sha256 === 'string' && HEX64.test(p.sha256));
   if (!ok) {
     throw new FlowError('ENV_LOCK_INVALID', `${where} is not a flowrun conda lock (schema flowrun.conda-lock/1 with name, version, build, http(s) url and sha256 per package).`, {
-      exitCode: ExitCode.storeIntegrity, fix: 'Run flow fsck; resolve the environment again with --refresh-envs if the lock was edited by hand.',
+      exitCode: ExitCode.storeIntegrity,
+      fix: 'Run flow fsck; resolve the environment again with --refresh-envs if the lock was edited by hand.',
     });
   }
   return l as CondaLock;

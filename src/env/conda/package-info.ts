@@ -73,8 +73,16 @@ export function readPackageInfo(dir: string, expect: { name: string; version: st
 
 function readJson(dir: string, rel: string, c: InstallContext): unknown {
   let text: string;
-  try { text = readFileSync(join(dir, rel), 'utf8'); } catch { return undefined; }
-  try { return JSON.parse(text) as unknown; } catch (e) { throw invalidPackage(c, `its ${rel} is not valid JSON (${(e as Error).message})`); }
+  try {
+    text = readFileSync(join(dir, rel), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw invalidPackage(c, `its ${rel} is not valid JSON (${(e as Error).message})`);
+  }
 }
 
 function readPaths(dir: string, c: InstallContext): PackagePath[] {
@@ -92,7 +100,10 @@ function readPaths(dir: string, c: InstallContext): PackagePath[] {
     if (e.file_mode !== undefined && e.file_mode !== 'text' && e.file_mode !== 'binary') throw bad(`(${e._path}) has the file_mode ${JSON.stringify(e.file_mode)}`);
     if (e.size_in_bytes !== undefined && (typeof e.size_in_bytes !== 'number' || e.size_in_bytes < 0)) throw bad(`(${e._path}) has a size_in_bytes that is not a size`);
     const p: PackagePath = { path: e._path, type: e.path_type as PathType };
-    if (typeof e.prefix_placeholder === 'string') { p.placeholder = e.prefix_placeholder; p.mode = (e.file_mode as FileMode | undefined) ?? 'text'; }
+    if (typeof e.prefix_placeholder === 'string') {
+      p.placeholder = e.prefix_placeholder;
+      p.mode = (e.file_mode as FileMode | undefined) ?? 'text';
+    }
     if (typeof e.sha256 === 'string') p.sha256 = e.sha256;
     if (typeof e.size_in_bytes === 'number') p.size = e.size_in_bytes;
     return p;
@@ -102,24 +113,41 @@ function readPaths(dir: string, c: InstallContext): PackagePath[] {
 /** info/files lists the paths; info/has_prefix the ones with a placeholder: `placeholder mode path`, or just `path`. */
 function legacyPaths(dir: string, c: InstallContext): PackagePath[] {
   let files: string;
-  try { files = readFileSync(join(dir, 'info/files'), 'utf8'); } catch { throw invalidPackage(c, 'it has neither info/paths.json nor info/files'); }
+  try {
+    files = readFileSync(join(dir, 'info/files'), 'utf8');
+  } catch {
+    throw invalidPackage(c, 'it has neither info/paths.json nor info/files');
+  }
   const prefixed = new Map<string, { placeholder: string; mode: FileMode }>();
   let hasPrefix = '';
-  try { hasPrefix = readFileSync(join(dir, 'info/has_prefix'), 'utf8'); } catch { /* nothing to relocate */ }
-  for (const line of hasPrefix.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  try {
+    hasPrefix = readFileSync(join(dir, 'info/has_prefix'), 'utf8');
+  } catch {
+    /* nothing to relocate */
+  }
+  for (const line of hasPrefix
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const words = shellWords(line);
     if (words.length === 1) prefixed.set(words[0]!, { placeholder: LEGACY_PLACEHOLDER, mode: 'text' });
     else if (words.length === 3 && (words[1] === 'text' || words[1] === 'binary')) prefixed.set(words[2]!, { placeholder: words[0]!, mode: words[1] });
     else throw invalidPackage(c, `its info/has_prefix line ${JSON.stringify(line)} is neither "path" nor "placeholder text|binary path"`);
   }
-  return files.split('\n').map((l) => l.trim()).filter(Boolean).map((path) => {
-    let type: PathType = 'hardlink';
-    try {
-      const st = lstatSync(join(dir, path));
-      type = st.isSymbolicLink() ? 'softlink' : st.isDirectory() ? 'directory' : 'hardlink';
-    } catch { /* reported by checkPath */ }
-    return { path, type, ...prefixed.get(path) };
-  });
+  return files
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((path) => {
+      let type: PathType = 'hardlink';
+      try {
+        const st = lstatSync(join(dir, path));
+        type = st.isSymbolicLink() ? 'softlink' : st.isDirectory() ? 'directory' : 'hardlink';
+      } catch {
+        /* reported by checkPath */
+      }
+      return { path, type, ...prefixed.get(path) };
+    });
 }
 
 /** has_prefix quotes paths with spaces the way a shell would. */
@@ -134,7 +162,11 @@ function checkPath(dir: string, p: PackagePath, c: InstallContext): void {
   }
   if (parts[0] === 'info') throw invalidPackage(c, `its metadata lists ${p.path}, inside info/`);
   let st;
-  try { st = lstatSync(join(dir, p.path)); } catch { throw invalidPackage(c, `its metadata lists ${p.path}, which the archive does not contain`); }
+  try {
+    st = lstatSync(join(dir, p.path));
+  } catch {
+    throw invalidPackage(c, `its metadata lists ${p.path}, which the archive does not contain`);
+  }
   const actual: PathType = st.isSymbolicLink() ? 'softlink' : st.isDirectory() ? 'directory' : 'hardlink';
   if (actual !== p.type) throw invalidPackage(c, `its metadata says ${p.path} is a ${p.type}, but the archive has a ${actual}`);
   if (p.type === 'hardlink' && p.size !== undefined && st.size !== p.size) {

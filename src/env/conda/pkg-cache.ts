@@ -23,12 +23,22 @@ export interface PackageTier {
 export class LocalPackageTier implements PackageTier {
   constructor(readonly location: string = join(envCacheRoot(), 'conda-pkgs')) {}
   /** Where the archive with this sha256 is (or would be) kept. */
-  path(sha256: string): string { return join(this.location, sha256.slice(0, 2), sha256); }
-  async get(sha256: string): Promise<Buffer | undefined> {
-    try { return readFileSync(this.path(sha256)); } catch { return undefined; }
+  path(sha256: string): string {
+    return join(this.location, sha256.slice(0, 2), sha256);
   }
-  async put(sha256: string, bytes: Buffer): Promise<void> { writeFileAtomic(this.path(sha256), bytes); }
-  async drop(sha256: string): Promise<void> { rmSync(this.path(sha256), { force: true }); }
+  async get(sha256: string): Promise<Buffer | undefined> {
+    try {
+      return readFileSync(this.path(sha256));
+    } catch {
+      return undefined;
+    }
+  }
+  async put(sha256: string, bytes: Buffer): Promise<void> {
+    writeFileAtomic(this.path(sha256), bytes);
+  }
+  async drop(sha256: string): Promise<void> {
+    rmSync(this.path(sha256), { force: true });
+  }
 }
 
 export interface Fetched {

@@ -58,7 +58,10 @@ function replaceAll(data: Buffer, search: Buffer, replacement: Buffer): Buffer {
 export function replaceLongShebang(data: Buffer): Buffer {
   if (data[0] !== 0x23 || data[1] !== 0x21) return data;
   const eol = data.indexOf(0x0a);
-  const line = data.subarray(0, eol === -1 ? data.length : eol).toString('utf8').replace(/\r$/, '');
+  const line = data
+    .subarray(0, eol === -1 ? data.length : eol)
+    .toString('utf8')
+    .replace(/\r$/, '');
   const m = /^#! *(\/(?:\\ |[^ \t\r\n])*)(.*)$/.exec(line);
   if (!m) return data;
   const [, executable, options] = m as unknown as [string, string, string];

@@ -20,9 +20,7 @@ export interface PythonInfo {
 /** From the `python` package of the environment: its version and, when it says, `python_site_packages_path`. */
 export function pythonInfo(index: PackageIndex): PythonInfo {
   const version = /^(\d+)\.(\d+)/.exec(String(index.version))?.slice(1, 3).join('.') ?? String(index.version);
-  const sitePackages = typeof index.python_site_packages_path === 'string' && index.python_site_packages_path !== ''
-    ? index.python_site_packages_path.replace(/\/+$/, '')
-    : `lib/python${version}/site-packages`;
+  const sitePackages = typeof index.python_site_packages_path === 'string' && index.python_site_packages_path !== '' ? index.python_site_packages_path.replace(/\/+$/, '') : `lib/python${version}/site-packages`;
   return { version, sitePackages, executable: `bin/python${version}` };
 }
 
@@ -40,9 +38,7 @@ export function noarchPythonPath(path: string, py: PythonInfo): string {
  */
 export function entryPointScript(ep: EntryPoint, python: string): string {
   const direct = `#!${python}`;
-  const shebang = Buffer.byteLength(direct) <= MAX_SHEBANG_LENGTH && !python.includes(' ')
-    ? direct
-    : `#!/bin/sh\n'''exec' "${python}" "$0" "$@" #'''`;
+  const shebang = Buffer.byteLength(direct) <= MAX_SHEBANG_LENGTH && !python.includes(' ') ? direct : `#!/bin/sh\n'''exec' "${python}" "$0" "$@" #'''`;
   const importName = ep.func.split('.')[0];
   return `${shebang}
 # -*- coding: utf-8 -*-
@@ -72,7 +68,9 @@ export async function compilePyc(prefix: string, py: PythonInfo, files: string[]
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PYTHONPATH' && k !== 'PYTHONHOME'));
   const child = run(join(prefix, py.executable), ['-Wi', '-m', 'compileall', '-q', '-l', '-i', '-'], { cwd: prefix, env, timeout: 10 * 60_000, maxBuffer: 16 << 20 });
   child.child.stdin?.end(files.map((f) => join(prefix, f)).join('\n'));
-  try { await child; } catch (e) {
+  try {
+    await child;
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EACCES') throw e;
     // compileall exits 1 when some file did not compile; the ones that did are kept.
   }

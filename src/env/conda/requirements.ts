@@ -25,19 +25,29 @@ export async function unmetVirtualRequirements(packages: Array<{ pkg: string; de
     if (version !== undefined && version !== '*') {
       try {
         if (!new VersionSpec(version, 'lenient').matches(new Version(v.version))) return true;
-      } catch { return true; }
+      } catch {
+        return true;
+      }
     }
     return build !== undefined && !glob(build).test(v.build);
   });
 }
 
-const glob = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 export function unmetError(unmet: UnmetRequirement[], target: CondaTarget, steps: string[]): FlowError {
   const list = unmet.map((u) => `${u.pkg} needs ${u.requirement}`).join('; ');
   const first = /^__([a-z_]+)/.exec(unmet[0]!.requirement)?.[1] ?? 'glibc';
   return new FlowError('ENV_VIRTUAL_PACKAGE_MISSING', `The conda environment of step ${steps.join(', ')} cannot run on this machine, ${describeTarget(target)}: ${list}. Nothing was installed.`, {
-    exitCode: ExitCode.remote, step: steps[0], data: { unmet },
+    exitCode: ExitCode.remote,
+    step: steps[0],
+    data: { unmet },
     fix: `Run it on a machine that provides these (the lock was solved for one that does), or, if this one does and detection missed it, set CONDA_OVERRIDE_${first.toUpperCase()}.`,
   });
 }

@@ -29,20 +29,32 @@ export async function resolveCondaLock(spec: CondaSpec, o: { steps: string[]; re
   const key = sha256(Buffer.from(JSON.stringify({ specs, channels, platform: target.platform, virtual: target.virtualPackages })));
   const entry = join(envCacheRoot(), 'conda-resolved', `${key}.json`);
   if (!o.refresh) {
-    try { return { lock: readFileSync(entry), cached: true }; } catch { /* not solved yet */ }
+    try {
+      return { lock: readFileSync(entry), cached: true };
+    } catch {
+      /* not solved yet */
+    }
   }
   const rattler = await import('@conda-org/rattler');
   checkVersionSpecs(rattler, spec, specs, o.steps);
   let solved;
   try {
-    solved = await rattler.simpleSolve(specs, channels, [target.platform as never, 'noarch'], target.virtualPackages.map((v) => installedRecord(v, target.platform)));
+    solved = await rattler.simpleSolve(
+      specs,
+      channels,
+      [target.platform as never, 'noarch'],
+      target.virtualPackages.map((v) => installedRecord(v, target.platform)),
+    );
   } catch (e) {
     throw await solveFailure(String(e instanceof Error ? e.message : e), spec, channels, o.steps, target);
   }
-  const packages = solved.filter((p) => !p.packageName.startsWith('__')).map((p): CondaLockEntry => {
-    if (!p.sha256) throw new FlowError('ENV_RESOLVE_FAILED', `The channel gives no sha256 for ${p.url}, so ${describeCondaSpec(spec)} of step ${o.steps.join(', ')} cannot be locked.`, { exitCode: ExitCode.remote, step: o.steps[0], fix: 'Use a channel whose repodata lists sha256 for every package.' });
-    return { name: p.packageName, version: String(p.version), build: p.build, url: p.url, sha256: p.sha256 };
-  }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const packages = solved
+    .filter((p) => !p.packageName.startsWith('__'))
+    .map((p): CondaLockEntry => {
+      if (!p.sha256) throw new FlowError('ENV_RESOLVE_FAILED', `The channel gives no sha256 for ${p.url}, so ${describeCondaSpec(spec)} of step ${o.steps.join(', ')} cannot be locked.`, { exitCode: ExitCode.remote, step: o.steps[0], fix: 'Use a channel whose repodata lists sha256 for every package.' });
+      return { name: p.packageName, version: String(p.version), build: p.build, url: p.url, sha256: p.sha256 };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const lock = Buffer.from(`${JSON.stringify({ schema: 'flowrun.conda-lock/1', platform: target.platform, packages } satisfies CondaLock, null, 2)}\n`);
   writeFileAtomic(entry, lock);
   return { lock, cached: false };
@@ -63,7 +75,8 @@ function checkVersionSpecs(rattler: Rattler, spec: CondaSpec, specs: string[], s
       new rattler.VersionSpec(version, 'lenient').free();
     } catch (e) {
       throw new UsageError('ENV_CONDA_SPEC', `${describeCondaSpec(spec)} of step ${steps.join(', ')}: '${version}' for ${name} is not a conda version spec (${String(e instanceof Error ? e.message : e)}).`, {
-        step: steps[0], fix: "Write a conda version: '1.26' (any 1.26.x), '==1.26.4', '>=1.26,<2', '1.26.*', optionally followed by a build string.",
+        step: steps[0],
+        fix: "Write a conda version: '1.26' (any 1.26.x), '==1.26.4', '>=1.26,<2', '1.26.*', optionally followed by a build string.",
       });
     }
   }
@@ -74,7 +87,10 @@ async function solveFailure(message: string, spec: CondaSpec, channels: string[]
   if (/sending request|connect|dns|timed out/i.test(message)) {
     const url = (await firstUnreachable(channels)) ?? channels.join(', ');
     return new FlowError('ENV_CHANNEL_UNREACHABLE', `The conda channel ${url} cannot be reached while solving ${describeCondaSpec(spec)} for ${where} (${message.trim()}).`, {
-      exitCode: ExitCode.remote, step: steps[0], fix: 'Check the network and the channel URL; an environment already in the cache needs no channel.', data: { url, steps },
+      exitCode: ExitCode.remote,
+      step: steps[0],
+      fix: 'Check the network and the channel URL; an environment already in the cache needs no channel.',
+      data: { url, steps },
     });
   }
   const virtual = /\b__[a-z_]+/.exec(message)?.[0];
@@ -82,14 +98,21 @@ async function solveFailure(message: string, spec: CondaSpec, channels: string[]
     ? `A package needs the virtual package ${virtual}, which the target ${describeTarget(target)} does not provide in that version. Pick another version or build, or, if the machine that runs the step does provide it, say so with conda's override variable (e.g. CONDA_OVERRIDE_${virtual.slice(2).toUpperCase()}=<version>).`
     : 'Check the package names and version specs against the channel; the solver names the packages that conflict.';
   return new FlowError('ENV_RESOLVE_FAILED', `${describeCondaSpec(spec)} of ${where} cannot be solved for ${target.platform}; the solver says:\n${message.trim()}`, {
-    exitCode: ExitCode.remote, step: steps[0], fix, data: { steps, platform: target.platform },
+    exitCode: ExitCode.remote,
+    step: steps[0],
+    fix,
+    data: { steps, platform: target.platform },
   });
 }
 
 async function firstUnreachable(channels: string[]): Promise<string | undefined> {
   for (const c of channels) {
     if (!/^https?:/.test(c)) continue;
-    try { await fetch(`${c.replace(/\/$/, '')}/noarch/repodata.json`, { method: 'HEAD', signal: AbortSignal.timeout(5000) }); } catch { return c; }
+    try {
+      await fetch(`${c.replace(/\/$/, '')}/noarch/repodata.json`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    } catch {
+      return c;
+    }
   }
   return undefined;
 }

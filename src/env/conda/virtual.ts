@@ -57,10 +57,7 @@ export function hostTarget(env: Env = process.env): CondaTarget {
 /** The target of a step that runs remotely (linux-64 on Batch), from the documented defaults. */
 export function remoteTarget(o: { gpu?: boolean } = {}, env: Env = process.env): CondaTarget {
   const d = REMOTE_DEFAULTS;
-  const base: VirtualPackage[] = [
-    vp('__unix', '0'), vp('__linux', d.linux), vp('__glibc', d.glibc), vp('__archspec', '1', d.archspec),
-    ...(o.gpu ? [vp('__cuda', d.cuda)] : []),
-  ];
+  const base: VirtualPackage[] = [vp('__unix', '0'), vp('__linux', d.linux), vp('__glibc', d.glibc), vp('__archspec', '1', d.archspec), ...(o.gpu ? [vp('__cuda', d.cuda)] : [])];
   return { platform: d.platform, virtualPackages: applyOverrides(base, env, d.platform), source: 'remote-default' };
 }
 
@@ -143,7 +140,9 @@ function microarchitecture(): string {
   try {
     const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
     flags = new Set(line.trim().split(/\s+/));
-  } catch { return 'x86_64'; }
+  } catch {
+    return 'x86_64';
+  }
   const has = (...f: string[]) => f.every((x) => flags.has(x));
   if (!has('cx16', 'lahf_lm', 'popcnt', 'sse4_1', 'sse4_2', 'ssse3')) return 'x86_64';
   if (!has('avx', 'avx2', 'bmi1', 'bmi2', 'f16c', 'fma', 'abm', 'movbe', 'xsave')) return 'x86_64_v2';

@@ -11,7 +11,8 @@ export function readCard(task: Task, id: string | null): CardDoc {
   const ref = id ? cards.find((c) => c.id === id) : cards[0];
   if (!ref) {
     throw new NotFoundError('CARD_NOT_FOUND', `Task ${task.pathspec} has no card${id ? ` ${JSON.stringify(id)}` : ''}.`, {
-      step: task.step, fix: 'Give the step a card: @card() on it, or currentCard.append(...) in it.',
+      step: task.step,
+      fix: 'Give the step a card: @card() on it, or currentCard.append(...) in it.',
     });
   }
   const doc = JSON.parse(task.store.getObjectSync(ref.hash).toString('utf8')) as CardDoc;
@@ -39,7 +40,13 @@ export async function cardTask(run: Run, step: string, task: string | undefined)
   const withCard = tasks.filter((t) => cardsOf(t.record).length > 0);
   if (withCard.length === 1) return withCard[0]!;
   if (withCard.length === 0) throw new NotFoundError('CARD_NOT_FOUND', `No task of ${run.id}/${step} has a card.`, { step, fix: 'Give the step a card: @card() on it, or currentCard.append(...) in it.' });
-  throw new NotFoundError('CARD_AMBIGUOUS', `${withCard.length} tasks of ${run.id}/${step} have a card.`, { step, fix: `Name the task: ${run.id}/${step}/${withCard[0]!.id} (tasks: ${withCard.slice(0, 8).map((t) => t.id).join(', ')}${withCard.length > 8 ? ', …' : ''}).` });
+  throw new NotFoundError('CARD_AMBIGUOUS', `${withCard.length} tasks of ${run.id}/${step} have a card.`, {
+    step,
+    fix: `Name the task: ${run.id}/${step}/${withCard[0]!.id} (tasks: ${withCard
+      .slice(0, 8)
+      .map((t) => t.id)
+      .join(', ')}${withCard.length > 8 ? ', …' : ''}).`,
+  });
 }
 
 export async function cardPage(reader: StoreReader, run: string, step: string, task: string, id: string | null): Promise<string> {

@@ -45,11 +45,16 @@ async function renderPart(p: CardPart, src: CardSources): Promise<string> {
         // Images by URL are not fetched (a card loads nothing): append an Image part instead.
         return `<section class="part markdown">${new MarkdownIt({ html: false, linkify: false, typographer: false }).disable('image').render(p.text)}</section>`;
       }
-      case 'table': return section('table', p.title, table(p.columns, p.rows));
-      case 'image': return section('image', p.title, img(p.mime, src.object(p.object), p.alt ?? p.title ?? 'image'));
-      case 'vega-lite': return section('chart', p.title, img('image/svg+xml', Buffer.from(await chartSvg(p.spec)), p.title ?? 'chart'));
-      case 'artifact': return section('artifact', p.title ?? p.name, await artifact(p.name, src));
-      case 'error': return errorBox(p.message);
+      case 'table':
+        return section('table', p.title, table(p.columns, p.rows));
+      case 'image':
+        return section('image', p.title, img(p.mime, src.object(p.object), p.alt ?? p.title ?? 'image'));
+      case 'vega-lite':
+        return section('chart', p.title, img('image/svg+xml', Buffer.from(await chartSvg(p.spec)), p.title ?? 'chart'));
+      case 'artifact':
+        return section('artifact', p.title ?? p.name, await artifact(p.name, src));
+      case 'error':
+        return errorBox(p.message);
     }
   } catch (e) {
     return errorBox(`${p.type === 'vega-lite' ? 'The chart' : `The ${p.type} part`} could not be rendered: ${e instanceof Error ? e.message : String(e)}`);
@@ -84,12 +89,18 @@ async function artifact(name: string, src: CardSources): Promise<string> {
   const value = await src.artifact(name);
   const v = viewOf(value);
   switch (v.kind) {
-    case 'scalar': return `<p class="scalar"><code>${esc(v.text)}</code> <span class="note">${esc(v.type)}</span></p>`;
-    case 'text': return `<pre>${esc(v.text)}${v.truncated ? esc(`\n… (${v.length} characters in all)`) : ''}</pre>`;
-    case 'image': return img(v.mime, Buffer.from(value as Uint8Array), name);
-    case 'table': return table(v.columns, v.rows, v.truncated ? `first ${v.rows.length} of ${v.totalRows} rows` : undefined);
-    case 'json': return `<pre>${esc(JSON.stringify(v.value, null, 2))}</pre>`;
-    case 'binary': return `<p class="note">${esc(v.type)}, ${v.bytes} bytes</p>`;
+    case 'scalar':
+      return `<p class="scalar"><code>${esc(v.text)}</code> <span class="note">${esc(v.type)}</span></p>`;
+    case 'text':
+      return `<pre>${esc(v.text)}${v.truncated ? esc(`\n… (${v.length} characters in all)`) : ''}</pre>`;
+    case 'image':
+      return img(v.mime, Buffer.from(value as Uint8Array), name);
+    case 'table':
+      return table(v.columns, v.rows, v.truncated ? `first ${v.rows.length} of ${v.totalRows} rows` : undefined);
+    case 'json':
+      return `<pre>${esc(JSON.stringify(v.value, null, 2))}</pre>`;
+    case 'binary':
+      return `<p class="note">${esc(v.type)}, ${v.bytes} bytes</p>`;
   }
 }
 

@@ -15,7 +15,10 @@ export interface MarkdownLib {
   MarkdownIt: new (options: { html: boolean; linkify: boolean; typographer: boolean }) => MarkdownRenderer;
 }
 
-export interface MarkdownRenderer { render(text: string): string; disable(rule: string): MarkdownRenderer }
+export interface MarkdownRenderer {
+  render(text: string): string;
+  disable(rule: string): MarkdownRenderer;
+}
 
 /** Bundled at build time (tools/ui-build) from devDependencies: loaded only when a card is rendered. */
 const vendor = (name: string) => pathToFileURL(join(PACKAGE_ROOT, 'dist', 'vendor', `${name}.mjs`)).href;

@@ -75,7 +75,12 @@ function asTable(v: unknown): ArtifactView | undefined {
   if (!v.every((r) => plain(r) && Object.values(r).every(isScalar))) return undefined;
   const columns: string[] = [];
   const seen = new Set<string>();
-  for (const r of v as Array<Record<string, unknown>>) for (const k of Object.keys(r)) if (!seen.has(k)) { seen.add(k); columns.push(k); }
+  for (const r of v as Array<Record<string, unknown>>)
+    for (const k of Object.keys(r))
+      if (!seen.has(k)) {
+        seen.add(k);
+        columns.push(k);
+      }
   if (columns.length === 0 || columns.length > TABLE_MAX_COLUMNS) return undefined;
   const rows = (v as Array<Record<string, unknown>>).slice(0, TABLE_MAX_ROWS).map((r) => columns.map((c) => cell(Object.hasOwn(r, c) ? r[c] : undefined)));
   return { kind: 'table', columns, rows, totalRows: v.length, truncated: v.length > TABLE_MAX_ROWS };
@@ -88,7 +93,11 @@ function limit(v: unknown, budget: { left: number }): unknown {
   if (Array.isArray(v)) {
     const out: unknown[] = [];
     for (const x of v) {
-      if (budget.left <= 0) { out.push(`… ${v.length - out.length} more items`); budget.left = -1; break; }
+      if (budget.left <= 0) {
+        out.push(`… ${v.length - out.length} more items`);
+        budget.left = -1;
+        break;
+      }
       out.push(limit(x, budget));
     }
     return out;
@@ -96,7 +105,11 @@ function limit(v: unknown, budget: { left: number }): unknown {
   const out: Array<[string, unknown]> = [];
   const entries = Object.entries(v);
   for (const [i, [k, x]] of entries.entries()) {
-    if (budget.left <= 0) { out.push(['…', `${entries.length - i} more keys`]); budget.left = -1; break; }
+    if (budget.left <= 0) {
+      out.push(['…', `${entries.length - i} more keys`]);
+      budget.left = -1;
+      break;
+    }
     out.push([k, limit(x, budget)]);
   }
   return Object.fromEntries(out); // defines `__proto__` as a key, never as the prototype

@@ -24,9 +24,12 @@ function packageOf(run: Run): Buffer {
 export function codeListing(run: Run): CodeListing {
   const tar = packageOf(run);
   return {
-    run: run.id, hash: run.record.code!.hash, flowFile: run.record.file,
+    run: run.id,
+    hash: run.record.code!.hash,
+    flowFile: run.record.file,
     files: listCodePackage(tar).map((e) => ({ path: e.path, size: e.size, executable: (e.mode & 0o111) !== 0 })),
-    git: run.record.git, hasPatch: Boolean(run.record.git?.patch),
+    git: run.record.git,
+    hasPatch: Boolean(run.record.git?.patch),
   };
 }
 
@@ -65,7 +68,10 @@ export async function stepSource(run: Run, step: string): Promise<{ file: string
   walk(parsed.program as unknown as AstNode, (n) => {
     if (found) return false;
     const key = n.key as AstNode | undefined;
-    if (n.type === 'MethodDefinition' && key?.type === 'Identifier' && key.name === step) { found = n; return false; }
+    if (n.type === 'MethodDefinition' && key?.type === 'Identifier' && key.name === step) {
+      found = n;
+      return false;
+    }
     return true;
   });
   if (!found) return undefined;

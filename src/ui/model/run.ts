@@ -25,7 +25,11 @@ export interface DagNode {
   cached?: number;
 }
 
-export interface DagEdge { from: string; to: string; foreach?: boolean }
+export interface DagEdge {
+  from: string;
+  to: string;
+  foreach?: boolean;
+}
 
 export interface RunModel {
   record: RunRecord;
@@ -40,7 +44,7 @@ export async function runModel(reader: StoreReader, run: Run): Promise<RunModel>
   const summary = run.record.summary;
   if (graph && summary && run.status !== 'running') return finishedRunModel(run, graph, summary);
   const records = await reader.taskRecords(run);
-  const live = run.status === 'running' ? readLiveStatus(reader.store, run.id)?.running ?? [] : [];
+  const live = run.status === 'running' ? (readLiveStatus(reader.store, run.id)?.running ?? []) : [];
   const nodes = run.record.steps.map(({ name, type }) => node(name, type, graph, records.get(name) ?? [], live, run.status === 'running'));
   const edges = graph ? graphEdges(graph) : recordEdges(records);
   for (const n of nodes) n.expected = expectedTasks(n.name, edges, records);
@@ -134,7 +138,7 @@ export async function timelineModel(reader: StoreReader, run: Run): Promise<Time
     }
   }
   tasks.sort((a, b) => (a[3][0]?.[0] ?? 0) - (b[3][0]?.[0] ?? 0) || a[0] - b[0]);
-  const live = run.status === 'running' ? readLiveStatus(reader.store, run.id)?.running ?? [] : [];
+  const live = run.status === 'running' ? (readLiveStatus(reader.store, run.id)?.running ?? []) : [];
   const running = live.map((t): [number, string, number, number] => [index.get(t.step) ?? -1, t.id, t.attempt, Date.parse(t.started) - t0]);
   return { start: run.record.started, span: Math.max(1, end - t0), steps, tasks, running, live: run.status === 'running' };
 }

@@ -60,14 +60,11 @@ export function parseRunsQuery(params: URLSearchParams): RunsQuery {
 
 /** Filters and pages run records (newest first, as listRuns gives them). Pure. */
 export function runsModel(runs: RunRecord[], q: RunsQuery, source: RunsModel['source'], location: string): RunsModel {
-  const matching = runs.filter((r) =>
-    (!q.flow || r.flow === q.flow)
-    && (!q.status || r.status === q.status)
-    && (!q.tag || r.tags.includes(q.tag))
-    && (!q.user || userOf(r) === q.user));
+  const matching = runs.filter((r) => (!q.flow || r.flow === q.flow) && (!q.status || r.status === q.status) && (!q.tag || r.tags.includes(q.tag)) && (!q.user || userOf(r) === q.user));
   const uniq = (xs: Iterable<string | undefined>) => [...new Set([...xs].filter((x): x is string => typeof x === 'string'))].sort();
   return {
-    source, location,
+    source,
+    location,
     total: runs.length,
     matched: matching.length,
     rows: matching.slice(q.offset, q.offset + q.limit).map(row),
@@ -83,8 +80,15 @@ export function runsModel(runs: RunRecord[], q: RunsQuery, source: RunsModel['so
 
 function row(r: RunRecord): RunRow {
   const out: RunRow = {
-    id: r.id, flow: r.flow, status: r.status, started: r.started, durationMs: r.durationMs,
-    commit: r.git?.commit ?? null, dirty: r.git ? r.git.dirty : null, tags: r.tags, steps: r.steps.length,
+    id: r.id,
+    flow: r.flow,
+    status: r.status,
+    started: r.started,
+    durationMs: r.durationMs,
+    commit: r.git?.commit ?? null,
+    dirty: r.git ? r.git.dirty : null,
+    tags: r.tags,
+    steps: r.steps.length,
   };
   const user = userOf(r);
   if (user) out.user = user;

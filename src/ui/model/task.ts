@@ -17,7 +17,12 @@ export interface TaskModel {
   code?: { file: string; line: number; endLine: number; text: string };
 }
 
-export interface CardRef { id: string; hash: string; title?: string; errors?: number }
+export interface CardRef {
+  id: string;
+  hash: string;
+  title?: string;
+  errors?: number;
+}
 
 /** The task page: its record (or, while it runs, its live attempt), artifacts, attempts, cards and code. */
 export async function taskModel(run: Run, step: string, id: string, parents: (pathspec: string) => TaskRecord | undefined): Promise<TaskModel> {
@@ -32,10 +37,14 @@ export async function taskModel(run: Run, step: string, id: string, parents: (pa
   if (!task && !live) throw new NotFoundError('TASK_NOT_FOUND', `Step ${step} of ${run.id} has no task ${id}.`, { step, fix: `flow inspect ${run.id} lists its tasks.` });
   const rec = task?.record;
   const parentRefs = (rec?.parents ?? []).map(parents);
-  const artifacts = Object.entries(rec?.artifacts ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([name, ref]) => ({
-    name, hash: ref.hash, size: ref.size,
-    inherited: parentRefs.some((p) => p && Object.hasOwn(p.artifacts, name) && p.artifacts[name]!.hash === ref.hash),
-  }));
+  const artifacts = Object.entries(rec?.artifacts ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, ref]) => ({
+      name,
+      hash: ref.hash,
+      size: ref.size,
+      inherited: parentRefs.some((p) => p && Object.hasOwn(p.artifacts, name) && p.artifacts[name]!.hash === ref.hash),
+    }));
   const attempts = (rec?.attempts ?? []).map((a, i, all) => ({ ...a, logsKept: Boolean((a as { logs?: unknown }).logs) || i === all.length - 1 }));
   const out: TaskModel = { run: { id: run.id, flow: run.flow, status: run.status }, step, id, artifacts, attempts, cards: cardsOf(rec) };
   if (rec) out.record = rec;

@@ -1,6 +1,11 @@
 /** Reads the server's JSON API; a FlowError answer becomes an ApiError with its code, message and fix. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly fix?: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fix?: string,
+  ) {
     super(message);
   }
 }

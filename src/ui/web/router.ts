@@ -11,7 +11,10 @@ export type Route =
   | { page: 'not-found'; path: string };
 
 export function parseRoute(url: URL): Route {
-  const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+  const parts = url.pathname
+    .split('/')
+    .filter(Boolean)
+    .map((p) => decodeURIComponent(p));
   const [a, b, c, d, e, f] = parts;
   if (parts.length === 0) return { page: 'runs', query: url.searchParams };
   if (a === 'runs' && b) {
@@ -47,7 +50,9 @@ export function navigate(href: string, replace = false): void {
  * Ctrl/Cmd-click or "open in new tab" gets a full page at the same URL.
  */
 export function interceptLinks(): void {
-  addEventListener('popstate', () => { for (const l of listeners) l(); });
+  addEventListener('popstate', () => {
+    for (const l of listeners) l();
+  });
   document.addEventListener('click', (ev) => {
     if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
     const a = (ev.target as Element | null)?.closest?.('a');

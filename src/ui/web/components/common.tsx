@@ -22,7 +22,10 @@ export function useJson<T>(path: string, pollMs = 0, keepPolling: (d: T) => bool
       }
     };
     void load();
-    return () => { stop = true; clearTimeout(timer); };
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
   }, [path]);
   return loaded;
 }
@@ -78,7 +81,10 @@ export function Crumbs({ items }: { items: Array<[string, string | undefined]> }
   return (
     <nav class="crumbs" aria-label="breadcrumb">
       {items.map(([label, href], i) => (
-        <span key={i}>{i > 0 ? <span class="sep">/</span> : null}{href ? <a href={href}>{label}</a> : <span>{label}</span>}</span>
+        <span key={i}>
+          {i > 0 ? <span class="sep">/</span> : null}
+          {href ? <a href={href}>{label}</a> : <span>{label}</span>}
+        </span>
       ))}
     </nav>
   );
@@ -88,7 +94,12 @@ export function Crumbs({ items }: { items: Array<[string, string | undefined]> }
 export function Facts({ rows }: { rows: Array<[string, ComponentChildren]> }) {
   return (
     <dl class="facts">
-      {rows.map(([k, v]) => <><dt key={`k${k}`}>{k}</dt><dd key={`v${k}`}>{v}</dd></>)}
+      {rows.map(([k, v]) => (
+        <>
+          <dt key={`k${k}`}>{k}</dt>
+          <dd key={`v${k}`}>{v}</dd>
+        </>
+      ))}
     </dl>
   );
 }

@@ -22,13 +22,17 @@ export function Dag({ run, dag }: { run: string; dag: RunModel['dag'] }) {
     <div class="dag-wrap">
       <svg class="dag" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label="the flow's steps">
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrow" /></marker>
+          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+            <path d="M0,0 L10,5 L0,10 z" class="arrow" />
+          </marker>
         </defs>
-        {dag.edges.filter((e) => g.hasEdge(e.from, e.to)).map((e) => {
-          const pts = (g.edge(e.from, e.to) as { points: Array<{ x: number; y: number }> }).points;
-          const d = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
-          return <path key={`${e.from}>${e.to}`} class={`edge${e.foreach ? ' edge-foreach' : ''}`} d={d} marker-end="url(#arrow)" />;
-        })}
+        {dag.edges
+          .filter((e) => g.hasEdge(e.from, e.to))
+          .map((e) => {
+            const pts = (g.edge(e.from, e.to) as { points: Array<{ x: number; y: number }> }).points;
+            const d = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
+            return <path key={`${e.from}>${e.to}`} class={`edge${e.foreach ? ' edge-foreach' : ''}`} d={d} marker-end="url(#arrow)" />;
+          })}
         {dag.nodes.map((n) => {
           const p = g.node(n.name) as { x: number; y: number; width: number; height: number };
           const counts = n.tasks || n.running ? `${n.ok}${n.expected !== undefined ? `/${n.expected}` : ''} ok${n.cached ? ` (${n.cached} cached)` : ''}${n.failed ? ` · ${n.failed} failed` : ''}${n.running ? ` · ${n.running} running` : ''}` : n.state;
@@ -36,8 +40,12 @@ export function Dag({ run, dag }: { run: string; dag: RunModel['dag'] }) {
             <a key={n.name} href={stepPath(run, n.name)} class={`dag-node state-${n.state.replace(' ', '-')}`} data-step={n.name} data-state={n.state}>
               <title>{`${n.name} (${n.type}${n.foreach ? `, foreach ${n.foreach}` : ''}): ${n.state}, ${n.tasks} task${n.tasks === 1 ? '' : 's'}${n.doc ? `\n${n.doc}` : ''}`}</title>
               <rect x={p.x - p.width / 2} y={p.y - p.height / 2} width={p.width} height={p.height} rx="8" />
-              <text x={p.x} y={p.y - 6} class="name">{n.name}</text>
-              <text x={p.x} y={p.y + 14} class="counts">{n.foreach ? `foreach · ${counts}` : counts}</text>
+              <text x={p.x} y={p.y - 6} class="name">
+                {n.name}
+              </text>
+              <text x={p.x} y={p.y + 14} class="counts">
+                {n.foreach ? `foreach · ${counts}` : counts}
+              </text>
             </a>
           );
         })}

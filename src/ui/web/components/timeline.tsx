@@ -35,10 +35,11 @@ export function Timeline({ run, model, height = 420 }: { run: string; model: Tim
       const step = model.steps[s] ?? '?';
       visible.push(
         <a key={`t${i}`} class="tl-row" style={{ top: `${i * ROW_H}px` }} href={taskPath(run, step, id)} data-task={`${step}/${id}`}>
-          <span class="tl-label" style={{ width: `${LABEL_W}px` }}>{step}/{id}</span>
+          <span class="tl-label" style={{ width: `${LABEL_W}px` }}>
+            {step}/{id}
+          </span>
           {attempts.map(([start, dur, aok], k) => (
-            <span key={k} class={`tl-bar ${aok ? 'ok' : 'failed'}${k < attempts.length - 1 ? ' retried' : ''}`} title={`${step}/${id} attempt ${k}: ${duration(dur)}${aok ? '' : ' (failed)'}`}
-              style={{ left: `${LABEL_W + x(start)}px`, width: `${Math.max(2, x(dur))}px` }} />
+            <span key={k} class={`tl-bar ${aok ? 'ok' : 'failed'}${k < attempts.length - 1 ? ' retried' : ''}`} title={`${step}/${id} attempt ${k}: ${duration(dur)}${aok ? '' : ' (failed)'}`} style={{ left: `${LABEL_W + x(start)}px`, width: `${Math.max(2, x(dur))}px` }} />
           ))}
           {ok ? null : <span class="tl-mark">✗</span>}
         </a>,
@@ -48,7 +49,9 @@ export function Timeline({ run, model, height = 420 }: { run: string; model: Tim
       const step = model.steps[s] ?? '?';
       visible.push(
         <a key={`r${i}`} class="tl-row" style={{ top: `${i * ROW_H}px` }} href={taskPath(run, step, id)} data-task={`${step}/${id}`}>
-          <span class="tl-label" style={{ width: `${LABEL_W}px` }}>{step}/{id}</span>
+          <span class="tl-label" style={{ width: `${LABEL_W}px` }}>
+            {step}/{id}
+          </span>
           <span class="tl-bar running" title={`${step}/${id} attempt ${attempt}: running`} style={{ left: `${LABEL_W + x(start)}px`, width: `${Math.max(2, x(model.span - start))}px` }} />
         </a>,
       );
@@ -57,12 +60,21 @@ export function Timeline({ run, model, height = 420 }: { run: string; model: Tim
   return (
     <div class="timeline">
       <div class="tl-axis" style={{ marginLeft: `${LABEL_W}px` }}>
-        {[0, 0.25, 0.5, 0.75, 1].map((f) => <span key={f} style={{ left: `${f * width}px` }}>{duration(f * model.span)}</span>)}
+        {[0, 0.25, 0.5, 0.75, 1].map((f) => (
+          <span key={f} style={{ left: `${f * width}px` }}>
+            {duration(f * model.span)}
+          </span>
+        ))}
       </div>
       <div class="tl-scroll" ref={box} style={{ height: `${Math.min(height, rows * ROW_H + 4)}px` }} onScroll={(e) => setTop((e.target as HTMLDivElement).scrollTop)}>
-        <div class="tl-body" style={{ height: `${rows * ROW_H}px` }}>{visible}</div>
+        <div class="tl-body" style={{ height: `${rows * ROW_H}px` }}>
+          {visible}
+        </div>
       </div>
-      <p class="hint">{model.tasks.length} task{model.tasks.length === 1 ? '' : 's'}{model.running.length ? `, ${model.running.length} running` : ''}, {duration(model.span)} in all; each bar is an attempt (retried attempts are hatched).</p>
+      <p class="hint">
+        {model.tasks.length} task{model.tasks.length === 1 ? '' : 's'}
+        {model.running.length ? `, ${model.running.length} running` : ''}, {duration(model.span)} in all; each bar is an attempt (retried attempts are hatched).
+      </p>
     </div>
   );
 }
