@@ -72,7 +72,7 @@ describe('run index: a derived cache that never disagrees with the run records',
       ["record replaced by a copy of another run's file", () => copyFileSync(recordFile(store, 7), recordFile(store, 6))],
       ['the index from before all of these put back', () => writeFileSync(indexFile(store), stale)],
       ['a claim without a record', () => mkdirSync(join(store.root, 'runs', 'run-32'))],
-      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/2","runs":{"run-1":{"stat":[1,2],"record":null}')],
+      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/3","runs":{"run-1":{"stat":[1,2],"record":null}')],
       ['index deleted', () => rmSync(indexFile(store))],
       [
         'index entry damaged, its file unchanged',
@@ -89,6 +89,27 @@ describe('run index: a derived cache that never disagrees with the run records',
       expect(indexedRunRecords(store).records, `${what}, listed again`).toEqual(direct(store));
     }
     expect(existsSync(indexFile(store))).toBe(true);
+  });
+
+  it('an index edited to hold another well-formed record, its record file unchanged, is rebuilt, not served; so is an index of the previous format (its records are served unchecked only under a matching digest)', async () => {
+    const store = freshStore();
+    for (let n = 1; n <= 3; n++) store.writeRecordSync(runRecordPath(`run-${n}`), record(n));
+    await new Promise((r) => setTimeout(r, 2300));
+    expect(indexedRunRecords(store).read).toBe(3);
+    expect(indexedRunRecords(store).read).toBe(0);
+    const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { schema: string; runs: Record<string, { record: RunRecord }> };
+    expect(idx.schema).toBe('flowrun.run-index/3');
+    idx.runs['run-2']!.record.status = 'failed';
+    writeFileSync(indexFile(store), JSON.stringify(idx));
+    const listed = indexedRunRecords(store);
+    expect(listed.records).toEqual(direct(store));
+    expect(listed.read).toBe(3);
+    expect(indexedRunRecords(store).read).toBe(0);
+
+    const { sha256: _, ...previous } = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { sha256: string; runs: Record<string, { record: RunRecord }> };
+    previous.runs['run-3']!.record.status = 'failed';
+    writeFileSync(indexFile(store), JSON.stringify({ ...previous, schema: 'flowrun.run-index/2' }));
+    expect(indexedRunRecords(store)).toEqual({ records: direct(store), read: 3 });
   });
 
   it('any sequence of record writes, deletions and index damage lists exactly what the records say', () => {
