@@ -1,4 +1,4 @@
-import fs, { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -9,7 +9,7 @@ import { fsck } from '../../src/store/fsck.js';
 import { LocalStore } from '../../src/store/local.js';
 import { checkRunRecord } from '../../src/metadata/record-check.js';
 import { indexedRunRecords, RUN_INDEX_PATH } from '../../src/store/run-index.js';
-import { tempDir } from '../helpers/cli.js';
+import { flow, tempDir } from '../helpers/cli.js';
 
 function freshStore(): LocalStore {
   return LocalStore.open(join(tempDir('flowrun-index-'), 'store'));
@@ -110,6 +110,24 @@ describe('run index: a derived cache that never disagrees with the run records',
     previous.runs['run-3']!.record.status = 'failed';
     writeFileSync(indexFile(store), JSON.stringify({ ...previous, schema: 'flowrun.run-index/2' }));
     expect(indexedRunRecords(store)).toEqual({ records: direct(store), read: 3 });
+  });
+
+  it('flow runs --json prints the same bytes served from the index as read from the records (issue #18: the index path must not change the output)', async () => {
+    const dir = tempDir('flowrun-index-cli-');
+    const store = LocalStore.open(join(dir, '.flow'));
+    const text = 'a value with non-ASCII text: café, 日本, 🎲, "quotes" \\ and a\nnewline';
+    for (let n = 1; n <= 5; n++) store.writeRecordSync(runRecordPath(`run-${n}`), { ...record(n, n === 2 ? 'failed' : 'ok', n === 3 ? 'nightly' : ''), params: { text, n, nested: { list: [1, null, 'x'] } } });
+    store.writeRecordSync(runRecordPath('run-6'), { ...record(6, 'running'), host: 'elsewhere' });
+    const fromRecords = await flow(['runs', '--json'], { cwd: dir });
+    expect(fromRecords.exitCode, fromRecords.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 2300));
+    // Past the racy window: this listing reads the records once more and writes an index that the next one serves.
+    await flow(['runs', '--json'], { cwd: dir });
+    const written = statSync(indexFile(store)).mtimeMs;
+    const fromIndex = await flow(['runs', '--json'], { cwd: dir });
+    expect(statSync(indexFile(store)).mtimeMs, 'served from the index, not rebuilt').toBe(written);
+    expect(fromIndex.stdout).toBe(fromRecords.stdout);
+    expect((JSON.parse(fromIndex.stdout) as { runs: unknown[] }).runs).toHaveLength(6);
   });
 
   it('any sequence of record writes, deletions and index damage lists exactly what the records say', () => {
