@@ -12,12 +12,13 @@
  *
  * Chunks sit next to the worker (task/): code that finds a file relative to its own module (the
  * module hooks beside the worker) finds it there, as in dist/src/task/. Packages stay imports
- * from node_modules. dist/src is still built (types, the CLI's ES modules, the Batch bundle).
+ * from node_modules, except valibot (BUNDLED_PACKAGES). dist/src is still built (types, the
+ * CLI's ES modules, the Batch bundle).
  *
  * Usage: node dist/tools/build-runtime.js
  */
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +27,23 @@ export const RUNTIME_DIR = join(REPO, 'dist', 'bundle');
 
 /** Entry points, as paths under src/ (the same paths under dist/bundle, with .js). */
 const ENTRIES = ['index.ts', 'task/worker.ts', 'task/env-hooks.ts'];
+
+/**
+ * Runtime dependencies compiled into the bundle: valibot, on the read path of every
+ * `import 'flowrun'` (the record and config schemas). From node_modules it is a 200 KB module
+ * compiled on every start (ES modules get no code cache on Node 20) plus a resolve through its
+ * nested package exports; bundled, esbuild keeps the few functions the schemas use (issue #18).
+ * It holds no state shared with user code, so a copy of its own is safe.
+ */
+const BUNDLED_PACKAGES = new Set(['valibot']);
+
+/** Runtime dependencies left in node_modules, imported by the bundle when first used. */
+function externalPackages(): string[] {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  return Object.keys(pkg.dependencies ?? {})
+    .filter((name) => !BUNDLED_PACKAGES.has(name))
+    .flatMap((name) => [name, `${name}/*`]);
+}
 
 export async function buildRuntime(): Promise<void> {
   rmSync(RUNTIME_DIR, { recursive: true, force: true });
@@ -38,7 +56,7 @@ export async function buildRuntime(): Promise<void> {
     platform: 'node',
     target: 'node20',
     chunkNames: 'task/chunk-[hash]',
-    packages: 'external',
+    external: externalPackages(),
     // Less text to parse per process; names kept, so stack traces through flowrun stay readable.
     minifyWhitespace: true,
     minifySyntax: true,

@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../util/fs-atomic.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import { type DiskStore, isDiskStore, recordLocation, type Store, type SyncStore } from './types.js';
 import { checkRunRecord } from '../metadata/record-check.js';
+import { sha256 } from '../util/hash.js';
 
 /**
  * The run index of a local store: every run record with the file status (inode, size, mtime,
@@ -17,8 +18,19 @@ import { checkRunRecord } from '../metadata/record-check.js';
  * reader, who writes it back (atomically; a store that cannot be written is read without it).
  * Writers of run records need not know it exists. `flow fsck` checks that no entry it would
  * serve disagrees with its record (runIndexProblems).
+ *
+ * Every record enters the index checked (checkRunRecord), and the index carries the SHA-256 of its
+ * entries' text: an index whose digest matches is the one writeIndex wrote, so its records are
+ * served without checking them again (the checks were most of a 1,000-run listing's own time).
+ * An index whose digest does not match (edited, damaged) is rebuilt. Whatever changes what
+ * checkRunRecord accepts must bump INDEX_SCHEMA, so that no index holds records checked by older rules.
  */
 export const RUN_INDEX_PATH = 'index/runs.json';
+
+const INDEX_SCHEMA = 'flowrun.run-index/3';
+/** The index file's text up to its digest; writeIndex lays it out so, and readIndex relies on it. */
+const DIGEST_PREFIX = `{"schema":"${INDEX_SCHEMA}","sha256":"`;
+const RUNS_PREFIX = '","runs":';
 
 const NON_ASCII = /[^\x00-\x7f]/;
 const NON_ASCII_ALL = /[^\x00-\x7f]/g;
@@ -27,7 +39,9 @@ const NON_ASCII_ALL = /[^\x00-\x7f]/g;
 const RACY_MS = 2000;
 
 interface IndexFile {
-  schema: 'flowrun.run-index/2';
+  schema: typeof INDEX_SCHEMA;
+  /** SHA-256 of the text of `runs` as written. */
+  sha256: string;
   /** Run directory name → the status of its run.json when read, and the record read. */
   runs: Record<string, IndexEntry>;
 }
@@ -64,7 +78,8 @@ export function indexedRunRecords(store: SyncStore): IndexedRuns {
     const path = `${runsDir}${sep}${name}${sep}run.json`;
     const status = statusOf(path);
     const entry = old && Object.hasOwn(old.file.runs, name) ? old.file.runs[name] : undefined;
-    let record = status && entry && trusted(entry, status, old!.writtenMs) ? usable(entry.record, path) : undefined;
+    // An entry of an index whose digest matched holds a record checked when it was written.
+    let record = status && entry && trusted(entry, status, old!.writtenMs) ? entry.record : undefined;
     if (!record) {
       // The status is taken before the content, so a change between the two is seen next time.
       // Absent (a run id claimed by a run that has not written its record yet): not listed.
@@ -77,7 +92,7 @@ export function indexedRunRecords(store: SyncStore): IndexedRuns {
     records.set(name, record);
   }
   const removed = old !== undefined && Object.keys(old.file.runs).some((name) => !runs.has(name));
-  if (old === undefined || read > 0 || removed) writeIndex(store, { schema: 'flowrun.run-index/2', runs: Object.fromEntries(runs) });
+  if (old === undefined || read > 0 || removed) writeIndex(store, Object.fromEntries(runs));
   return { records, read };
 }
 
@@ -98,7 +113,8 @@ function unindexedRunRecords(store: SyncStore): IndexedRuns {
  */
 export function runIndexProblems(store: Store): Array<{ run: string; message: string }> {
   if (!isDiskStore(store)) return [];
-  const old = readIndex(store);
+  // Also an index whose digest does not match: a listing would rebuild it, but fsck says what it held.
+  const old = readIndex(store, { verified: false });
   if (!old) return [];
   const problems: Array<{ run: string; message: string }> = [];
   for (const [name, entry] of Object.entries(old.file.runs)) {
@@ -116,7 +132,8 @@ export function runIndexProblems(store: Store): Array<{ run: string; message: st
   return problems;
 }
 
-function readIndex(store: DiskStore): { file: IndexFile; writtenMs: number } | undefined {
+/** The index, if it was written by writeIndex (its digest matches; unless `verified` is false) and has the index's shape. */
+function readIndex(store: DiskStore, { verified = true } = {}): { file: IndexFile; writtenMs: number } | undefined {
   const path = join(store.root, RUN_INDEX_PATH);
   const status = statSafe(path);
   if (!status) return undefined;
@@ -126,6 +143,7 @@ function readIndex(store: DiskStore): { file: IndexFile; writtenMs: number } | u
     // UTF-8. Anything else in it was not written by writeIndex: rebuilt.
     const text = readFileSync(path, 'latin1');
     if (NON_ASCII.test(text)) return undefined;
+    if (verified && !digestMatches(text)) return undefined;
     file = JSON.parse(text);
   } catch {
     return undefined;
@@ -135,12 +153,18 @@ function readIndex(store: DiskStore): { file: IndexFile; writtenMs: number } | u
   return { file, writtenMs: status.ctimeMs };
 }
 
-function writeIndex(store: DiskStore, file: IndexFile): void {
+/** Whether the digest at the head of an index file's text is that of its entries' text. */
+function digestMatches(text: string): boolean {
+  const runsAt = DIGEST_PREFIX.length + 64 + RUNS_PREFIX.length;
+  if (!text.startsWith(DIGEST_PREFIX) || !text.startsWith(RUNS_PREFIX, runsAt - RUNS_PREFIX.length) || !text.endsWith('}')) return false;
+  // ASCII text (checked by the caller): its UTF-8 encoding, which is hashed, is the bytes written.
+  return sha256(text.slice(runsAt, -1)) === text.slice(DIGEST_PREFIX.length, DIGEST_PREFIX.length + 64);
+}
+
+function writeIndex(store: DiskStore, runs: IndexFile['runs']): void {
+  const runsText = JSON.stringify(runs).replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   try {
-    writeFileAtomic(
-      join(store.root, RUN_INDEX_PATH),
-      JSON.stringify(file).replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
-    );
+    writeFileAtomic(join(store.root, RUN_INDEX_PATH), `${DIGEST_PREFIX}${sha256(runsText)}${RUNS_PREFIX}${runsText}}`);
   } catch {
     // A read-only store (or a full disk) is listed without an index; nothing depends on it.
   }
@@ -152,15 +176,6 @@ function trusted(entry: IndexEntry, status: IndexEntry['stat'], writtenMs: numbe
 
 function sameStatus(a: IndexEntry['stat'], b: IndexEntry['stat']): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
-}
-
-/** An index entry's record, if it still has the shape of a run record (the index file may be damaged). */
-function usable(record: unknown, path: string): RunRecord | undefined {
-  try {
-    return checkRunRecord(record, path);
-  } catch {
-    return undefined;
-  }
 }
 
 function statusOf(path: string): IndexEntry['stat'] | undefined {
@@ -179,6 +194,6 @@ function statSafe(path: string): Stats | undefined {
 function isIndexFile(v: unknown): v is IndexFile {
   if (typeof v !== 'object' || v === null) return false;
   const f = v as Partial<IndexFile>;
-  if (f.schema !== 'flowrun.run-index/2' || typeof f.runs !== 'object' || f.runs === null || Array.isArray(f.runs)) return false;
+  if (f.schema !== INDEX_SCHEMA || typeof f.runs !== 'object' || f.runs === null || Array.isArray(f.runs)) return false;
   return Object.values(f.runs).every((e: Partial<IndexEntry> | null) => typeof e === 'object' && e !== null && Array.isArray(e.stat) && e.stat.length === 4 && e.stat.every((x) => typeof x === 'number'));
 }

@@ -171,7 +171,24 @@ describe('flow run: what a run without environments loads', () => {
     expect(modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
     expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(12);
   });
+
+  it("a script's read of the latest run and an artifact loads no package from node_modules: valibot is compiled into the runtime build, not its 200 KB module", async () => {
+    const modules = await clientModules(dir);
+    expect(packagesOf(modules)).toEqual([]);
+    // What the ES module loader resolves, compiles and links for `import 'flowrun'`: the entry and its static chunks.
+    expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(6);
+  });
 });
+
+/** Every module a script loads that imports 'flowrun', reads the latest successful run and one artifact. */
+async function clientModules(cwd: string): Promise<string[]> {
+  writeFileSync(join(cwd, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
+  const out = join(tempDir('flowrun-modules-'), 'modules.txt');
+  const r = await execa(process.execPath, ['latest.mjs'], { cwd, reject: false, env: { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href}`, FLOW_TEST_MODULES_OUT: out } });
+  expect(r.exitCode, String(r.stderr)).toBe(0);
+  expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
+  return readModules(out);
+}
 
 describe("CLI start-up: the bundle's compiled code is kept between runs (bin/load-bundle.js)", () => {
   const cacheFiles = (cacheDir: string) => (existsSync(join(cacheDir, 'v8')) ? readdirSync(join(cacheDir, 'v8')) : []);

@@ -1,4 +1,4 @@
-import fs, { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -9,7 +9,7 @@ import { fsck } from '../../src/store/fsck.js';
 import { LocalStore } from '../../src/store/local.js';
 import { checkRunRecord } from '../../src/metadata/record-check.js';
 import { indexedRunRecords, RUN_INDEX_PATH } from '../../src/store/run-index.js';
-import { tempDir } from '../helpers/cli.js';
+import { flow, tempDir } from '../helpers/cli.js';
 
 function freshStore(): LocalStore {
   return LocalStore.open(join(tempDir('flowrun-index-'), 'store'));
@@ -72,7 +72,7 @@ describe('run index: a derived cache that never disagrees with the run records',
       ["record replaced by a copy of another run's file", () => copyFileSync(recordFile(store, 7), recordFile(store, 6))],
       ['the index from before all of these put back', () => writeFileSync(indexFile(store), stale)],
       ['a claim without a record', () => mkdirSync(join(store.root, 'runs', 'run-32'))],
-      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/2","runs":{"run-1":{"stat":[1,2],"record":null}')],
+      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/3","runs":{"run-1":{"stat":[1,2],"record":null}')],
       ['index deleted', () => rmSync(indexFile(store))],
       [
         'index entry damaged, its file unchanged',
@@ -89,6 +89,45 @@ describe('run index: a derived cache that never disagrees with the run records',
       expect(indexedRunRecords(store).records, `${what}, listed again`).toEqual(direct(store));
     }
     expect(existsSync(indexFile(store))).toBe(true);
+  });
+
+  it('an index edited to hold another well-formed record, its record file unchanged, is rebuilt, not served; so is an index of the previous format (its records are served unchecked only under a matching digest)', async () => {
+    const store = freshStore();
+    for (let n = 1; n <= 3; n++) store.writeRecordSync(runRecordPath(`run-${n}`), record(n));
+    await new Promise((r) => setTimeout(r, 2300));
+    expect(indexedRunRecords(store).read).toBe(3);
+    expect(indexedRunRecords(store).read).toBe(0);
+    const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { schema: string; runs: Record<string, { record: RunRecord }> };
+    expect(idx.schema).toBe('flowrun.run-index/3');
+    idx.runs['run-2']!.record.status = 'failed';
+    writeFileSync(indexFile(store), JSON.stringify(idx));
+    const listed = indexedRunRecords(store);
+    expect(listed.records).toEqual(direct(store));
+    expect(listed.read).toBe(3);
+    expect(indexedRunRecords(store).read).toBe(0);
+
+    const { sha256: _, ...previous } = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { sha256: string; runs: Record<string, { record: RunRecord }> };
+    previous.runs['run-3']!.record.status = 'failed';
+    writeFileSync(indexFile(store), JSON.stringify({ ...previous, schema: 'flowrun.run-index/2' }));
+    expect(indexedRunRecords(store)).toEqual({ records: direct(store), read: 3 });
+  });
+
+  it('flow runs --json prints the same bytes served from the index as read from the records (issue #18: the index path must not change the output)', async () => {
+    const dir = tempDir('flowrun-index-cli-');
+    const store = LocalStore.open(join(dir, '.flow'));
+    const text = 'a value with non-ASCII text: café, 日本, 🎲, "quotes" \\ and a\nnewline';
+    for (let n = 1; n <= 5; n++) store.writeRecordSync(runRecordPath(`run-${n}`), { ...record(n, n === 2 ? 'failed' : 'ok', n === 3 ? 'nightly' : ''), params: { text, n, nested: { list: [1, null, 'x'] } } });
+    store.writeRecordSync(runRecordPath('run-6'), { ...record(6, 'running'), host: 'elsewhere' });
+    const fromRecords = await flow(['runs', '--json'], { cwd: dir });
+    expect(fromRecords.exitCode, fromRecords.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, 2300));
+    // Past the racy window: this listing reads the records once more and writes an index that the next one serves.
+    await flow(['runs', '--json'], { cwd: dir });
+    const written = statSync(indexFile(store)).mtimeMs;
+    const fromIndex = await flow(['runs', '--json'], { cwd: dir });
+    expect(statSync(indexFile(store)).mtimeMs, 'served from the index, not rebuilt').toBe(written);
+    expect(fromIndex.stdout).toBe(fromRecords.stdout);
+    expect((JSON.parse(fromIndex.stdout) as { runs: unknown[] }).runs).toHaveLength(6);
   });
 
   it('any sequence of record writes, deletions and index damage lists exactly what the records say', () => {
