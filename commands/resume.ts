@@ -16,7 +16,7 @@ export default class Resume extends BaseCommand {
     'max-workers': Flags.integer({ description: 'tasks run at once', min: 1, max: MAX_WORKERS }),
     'max-num-splits': Flags.integer({ description: 'largest foreach fan-out allowed', default: 10_000, min: 1 }),
     tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true }),
-    quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
+    quiet: Flags.boolean({ char: 'q', description: 'print only the run id (and, on stderr, why a run failed)' }),
     environment: Flags.string({ description: 'conda: honour @conda/@condaBase, as for flow run', options: ['conda'] }),
     user: Flags.string({ description: 'record the run as started by this user (default: FLOW_USER, else your OS account)' }),
   };

@@ -14,7 +14,7 @@ export default class Run extends BaseCommand {
     'max-num-splits': Flags.integer({ description: 'largest foreach fan-out allowed', default: 10_000, min: 1 }),
     tag: Flags.string({ description: 'tag the run (repeatable)', multiple: true }),
     seed: Flags.integer({ description: 'seed of Math.random in tasks (default: random, recorded)' }),
-    quiet: Flags.boolean({ char: 'q', description: 'print only the run id' }),
+    quiet: Flags.boolean({ char: 'q', description: 'print only the run id (and, on stderr, why a run failed)' }),
     'refresh-envs': Flags.boolean({ description: 'resolve every @npm/@conda spec again instead of reusing the lock this machine resolved before' }),
     environment: Flags.string({ description: 'conda: honour @conda/@condaBase (solve, lock and install conda environments)', options: ['conda'] }),
     with: Flags.string({ description: 'attach a step decorator to every step, e.g. --with batch:queue=q,memory=8192 or --with retry:times=2 (repeatable)', multiple: true }),

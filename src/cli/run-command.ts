@@ -146,6 +146,8 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     },
     onFinish: (run) => {
       if (!quiet) o.log(summaryLine(run));
+      // -q prints only the run id on stdout; why a run failed still goes to stderr (exit 1 alone says nothing).
+      else if (run.status !== 'ok') process.stderr.write(`${summaryLine(run)}\n`);
     },
   });
   return outcome;

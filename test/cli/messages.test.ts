@@ -167,3 +167,16 @@ describe('a refused run leaves nothing in the store (#17 item 9)', () => {
     expect(objects(project)).toEqual([]);
   });
 });
+
+describe('flow run -q', () => {
+  it('prints only the run id on stdout, and still says on stderr why a run failed', async () => {
+    const project = await tempProject();
+    const file = copyFlow(project, 'task-throws.ts');
+    const r = await flow(['run', file, '-q'], { cwd: project });
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout.trim()).toMatch(/^run-\d+$/);
+    expect(r.stderr).toContain('failed with TASK_FAILED: Error: boom in split 1');
+    expect(r.stderr).toContain(`flow logs ${r.stdout.trim()}/work/1`);
+    expect(r.stderr).not.toContain('started'); // quiet: no progress
+  });
+});
