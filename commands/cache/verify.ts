@@ -18,6 +18,7 @@ export default class CacheVerify extends BaseCommand {
     const { loadConfig } = await import('../../src/config/config.js');
     const { openProjectStore } = await import('../../src/client/client.js');
     const { renderCacheVerify, verifyCachedTasks } = await import('../../src/replay/cache-verify.js');
+    const { runView } = await import('../../src/cli/run-view.js');
     await import('../../src/cli/backends.js');
     const config = loadConfig(process.cwd());
     const quiet = flags.quiet || this.jsonEnabled();
@@ -27,13 +28,7 @@ export default class CacheVerify extends BaseCommand {
       run: args.run,
       maxWorkers: flags['max-workers'],
       quiet,
-      json: this.jsonEnabled(),
-      warn: (l) => {
-        if (!quiet) process.stderr.write(`warning: ${l}\n`);
-      },
-      info: (l) => {
-        if (!quiet) process.stderr.write(`${l}\n`);
-      },
+      events: runView({ quiet, json: this.jsonEnabled() }),
     });
     const lines = renderCacheVerify(out);
     for (const l of flags.quiet ? lines.slice(-1) : lines) this.log(l);

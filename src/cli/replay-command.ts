@@ -6,6 +6,7 @@ import { replayRun } from '../replay/replay.js';
 import { renderReplayReport } from '../replay/report.js';
 import { parseWith } from '../graph/with.js';
 import { currentUser } from '../metadata/user.js';
+import { runView } from './run-view.js';
 
 export async function startReplay(o: { run: string; paramArgv: string[]; maxWorkers?: number; with?: string[]; tags?: string[]; user?: string; quiet: boolean; verbose: boolean; json: boolean; log: (l: string) => void }): Promise<{ exitCode: number; json: unknown }> {
   const config = loadConfig(process.cwd());
@@ -20,17 +21,14 @@ export async function startReplay(o: { run: string; paramArgv: string[]; maxWork
     tags: o.tags,
     user: currentUser(o.user),
     quiet: o.quiet,
-    json: o.json,
-    warn: (l) => {
-      if (!o.quiet) process.stderr.write(`warning: ${l}\n`);
-    },
-    info: (l) => {
-      if (!o.quiet) process.stderr.write(`${l}\n`);
-    },
-    onStart: (r) => {
-      if (!o.json) process.stdout.write(`${r.id}\n`);
-      if (!o.quiet) process.stderr.write(`${r.id}: replaying ${o.run} (${r.flow}) from its code package\n`);
-    },
+    events: runView({
+      quiet: o.quiet,
+      json: o.json,
+      onStarted: (r) => {
+        if (!o.json) process.stdout.write(`${r.id}\n`);
+        if (!o.quiet) process.stderr.write(`${r.id}: replaying ${o.run} (${r.flow}) from its code package\n`);
+      },
+    }),
   });
   if (out.diff) {
     o.log(renderDiff(out.diff, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }));

@@ -1,14 +1,12 @@
 import './backends.js';
-import { UsageError } from '../errors/index.js';
-import { parseParams, resolveParams } from '../runtime/params.js';
 import type { RunRecord } from '../metadata/records.js';
-import { selectRuns } from '../metadata/run-query.js';
-import { currentUser, userNamespace } from '../metadata/user.js';
-import type { ResumePlan } from '../plan/resume.js';
-import type { RunOptions, RunOutcome } from '../runtime/run.js';
+import { currentUser } from '../metadata/user.js';
+import { loadResumeOrigin, type ResumePlan } from '../plan/resume.js';
+import { prepareRun } from '../plan/run-plan.js';
+import type { RunOutcome } from '../runtime/run.js';
 import { startWorkers } from '../runtime/workers.js';
 import { loadFlowGraph } from './load.js';
-import { applyWith, parseWith } from '../graph/with.js';
+import { parseWith } from '../graph/with.js';
 import { PATH_DISPLAY_MAX, displayText, displayValue } from '../util/terminal.js';
 import { traceMark } from '../util/trace.js';
 
@@ -82,95 +80,59 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   const loaded = await loadFlowGraph(o.file);
   const { config, analysis } = loaded;
   traceMark('graph loaded');
-  const graph = applyWith(loaded.graph, (o.flags.with ?? []).map(parseWith));
-  let params = resolveParams(graph, parseParams(graph, o.paramArgv));
-  let seed = o.flags.seed;
-  let origin: RunOptions['origin'];
-  let includes: RunOptions['includes'];
+  const withs = (o.flags.with ?? []).map(parseWith);
   const user = currentUser(o.flags.user);
-  if (o.resume) {
-    const { Run, listRuns, openProjectStore } = await import('../client/client.js');
-    const { planResume } = await import('../plan/resume.js');
-    const store = openProjectStore(config);
-    const run = await Run.open(store, o.resume.origin ?? defaultOrigin(await listRuns(store), graph.flow, user, analysis.displayPath));
-    const plan = await planResume(graph, run, o.resume.step);
-    params = run.params;
-    seed = run.record.seed;
-    includes = run.record.includes;
-    origin = { run: run.id, step: plan.step, cloneFrom: (step, taskId) => plan.reuse.get(`${step}/${taskId}`), code: run.record.code, commit: run.record.git?.commit };
-    if (!o.flags.quiet) process.stderr.write(`${reuseLine(run.record, plan)}\n`);
-  }
+  const origin = o.resume && (await loadResumeOrigin(config, loaded.graph, user, analysis.displayPath, o.resume));
+  const { plan, resume } = prepareRun({
+    config,
+    graph: loaded.graph,
+    path: analysis.path,
+    with: withs,
+    paramArgv: o.paramArgv,
+    seed: o.flags.seed,
+    tags: o.flags.tag ?? [],
+    user,
+    maxNumSplits: o.flags['max-num-splits'],
+    cache: o.flags.cache,
+    environment: o.flags.environment === 'conda' ? 'conda' : undefined,
+    refreshEnvs: o.flags['refresh-envs'],
+    ...(origin ? { resume: { origin, step: o.resume?.step } } : {}),
+  });
   const quiet = o.flags.quiet;
+  if (origin && resume && !quiet) process.stderr.write(`${reuseLine(origin.record, resume)}\n`);
   // The workers start before the run machinery is loaded (runtime/run.js and what it imports):
   // their start-up overlaps it.
-  const workers = startWorkers({ config, graph, maxWorkers: o.flags['max-workers'], quiet, cache: o.flags.cache });
+  const workers = startWorkers({ config, graph: plan.graph, maxWorkers: o.flags['max-workers'], quiet, cache: o.flags.cache });
   traceMark('workers started');
-  let executeRun: typeof import('../runtime/run.js').executeRun;
+  let machinery: [typeof import('../runtime/run.js'), typeof import('./run-view.js')];
   try {
-    ({ executeRun } = await import('../runtime/run.js'));
+    machinery = await Promise.all([import('../runtime/run.js'), import('./run-view.js')]);
     traceMark('run machinery loaded');
   } catch (e) {
-    workers.pool.close(); // executeRun closes them from here on
+    workers.pool.close(); // applyRun closes them from here on
     throw e;
   }
-  const outcome = await executeRun({
-    workers,
-    config,
-    graph,
-    path: analysis.path,
-    params,
-    includes,
-    seed,
-    tags: o.flags.tag ?? [],
-    origin,
-    user,
-    maxWorkers: o.flags['max-workers'],
-    maxNumSplits: o.flags['max-num-splits'],
+  const [{ applyRun }, { runView }] = machinery;
+  const events = runView({
     quiet,
     json: o.json,
-    refreshEnvs: o.flags['refresh-envs'],
-    environment: o.flags.environment === 'conda' ? 'conda' : undefined,
-    cache: o.flags.cache,
-    onStart: (run) => {
+    onStarted: (run) => {
       if (!o.json) process.stdout.write(`${run.id}\n`);
-      if (!quiet)
-        process.stderr.write(
-          `${run.id}: ${displayValue(run.flow)} started (${displayValue(run.file, PATH_DISPLAY_MAX)})${
-            Object.keys(run.params).length
-              ? ` with ${Object.entries(run.params)
-                  .map(([k, v]) => displayValue(`${k}=${JSON.stringify(v)}`))
-                  .join(' ')}`
-              : ''
-          }\n`,
-        );
+      if (!quiet) process.stderr.write(`${startedLine(run)}\n`);
     },
-    onFinish: (run) => {
+    onFinished: (run) => {
       if (!quiet) o.log(summaryLine(run));
       // -q prints only the run id on stdout; why a run failed still goes to stderr (exit 1 alone says nothing).
       else if (run.status !== 'ok') process.stderr.write(`${summaryLine(run)}\n`);
     },
   });
-  return outcome;
+  return applyRun(plan, { workers, events });
 }
 
-/**
- * The run `flow resume` continues when none is named: the flow's latest failed or interrupted
- * run that no run has resumed yet (a second `flow resume` after a successful one does not redo
- * it), among the user's own runs; replays are never resumed.
- */
-export function defaultOrigin(all: RunRecord[], flow: string, user: string, file: string): string {
-  const runs = selectRuns(all, { flow, namespace: userNamespace(user), kinds: ['run', 'resume'] });
-  const resumed = new Set(all.flatMap((r) => (r.origin ? [r.origin.run] : [])));
-  const origin = runs.find((r) => (r.status === 'failed' || r.status === 'interrupted') && !resumed.has(r.id));
-  if (origin) return origin.id;
-  const latest = runs[0];
-  const lastFailed = runs.find((r) => r.status === 'failed' || r.status === 'interrupted');
-  const by = lastFailed && all.find((r) => r.origin?.run === lastFailed.id);
-  const state = !latest ? '' : by ? `the latest failed one, ${lastFailed!.id}, was resumed by ${by.id} (${by.status})` : `the latest, ${latest.id}, is ${latest.status}`;
-  throw new UsageError('RESUME_NOTHING', latest ? `There is no failed or interrupted run of ${flow} left to resume: ${state}.` : `There is no run of ${flow} by ${user} to resume.`, {
-    file,
-    fix: latest ? `Name the run (and the step to rerun from): flow resume ${file} --origin ${latest.id} --step <step>.` : `Start one with flow run ${file}.`,
-  });
+/** "run-41: TrainFlow started (flows/train.ts) with alpha=0.1". */
+function startedLine(run: RunRecord): string {
+  const params = Object.entries(run.params).map(([k, v]) => displayValue(`${k}=${JSON.stringify(v)}`));
+  return `${run.id}: ${displayValue(run.flow)} started (${displayValue(run.file, PATH_DISPLAY_MAX)})${params.length ? ` with ${params.join(' ')}` : ''}`;
 }
 
 /** What a resume reuses, said before it starts: "reusing 14 tasks of run-14 (commit ab12cd, failed at fit)". */

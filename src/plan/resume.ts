@@ -1,9 +1,11 @@
+import type { FlowConfig } from '../config/config.js';
 import type { FlowGraph } from '../graph/types.js';
 import { UsageError } from '../errors/index.js';
 import type { Run } from '../client/client.js';
 import { listedStatus } from '../metadata/run-query.js';
 import type { RunRecord, TaskRecord } from '../metadata/records.js';
 import { own } from '../util/own.js';
+import { defaultOrigin, type OriginRecords } from './origin.js';
 
 export interface ResumePlan {
   origin: string;
@@ -14,19 +16,28 @@ export interface ResumePlan {
 }
 
 /** What a resume plan is made from: the origin's record and its task records by step. */
-export interface ResumeOrigin {
-  record: RunRecord;
-  tasks: Readonly<Record<string, readonly TaskRecord[]>>;
+export type ResumeOrigin = OriginRecords;
+
+/**
+ * The run a resume continues, read from the project's store: the one named with --origin, else
+ * the user's latest failed or interrupted run of the flow that no run has resumed (defaultOrigin).
+ */
+export async function loadResumeOrigin(config: FlowConfig, graph: FlowGraph, user: string, file: string, r: { origin?: string; step?: string }): Promise<OriginRecords> {
+  // Loaded here, not at start-up: a flow run that resumes nothing never reads other runs.
+  const { Run, listRuns, openProjectStore } = await import('../client/client.js');
+  const store = openProjectStore(config);
+  const run = await Run.open(store, r.origin ?? defaultOrigin(await listRuns(store), graph.flow, user, file));
+  return readResumeOrigin(graph, run, r.step);
 }
 
-/** Reads the origin's task records (after the checks, so a changed flow is refused before any is read), then plans. */
-export async function planResume(graph: FlowGraph, origin: Run, step?: string): Promise<ResumePlan> {
+/** Reads the origin's task records (after the checks, so a changed flow is refused before any is read). */
+export async function readResumeOrigin(graph: FlowGraph, origin: Run, step?: string): Promise<OriginRecords> {
   checkResume(graph, origin.record, step);
   const tasks: Array<[string, TaskRecord[]]> = [];
   for (const name of graph.order) {
     if (origin.record.steps.some((s) => s.name === name)) tasks.push([name, (await origin.step(name).tasks()).map((t) => t.record)]);
   }
-  return resumePlan(graph, { record: origin.record, tasks: Object.fromEntries(tasks) }, step);
+  return { record: origin.record, tasks: Object.fromEntries(tasks) };
 }
 
 /** Refuses a resume of another flow, of a flow whose steps went away, or from a step it does not have. */

@@ -6,6 +6,7 @@ import { ExitCode } from '../errors/index.js';
 import type { CacheKeyRef, RunRecord } from '../metadata/records.js';
 import { mirrorLocation, openMirror } from '../mirror/mirror.js';
 import type { SyncStore } from '../store/types.js';
+import type { RunEvents } from '../runtime/run-events.js';
 import { replayRun } from './replay.js';
 import type { ArtifactCheck } from './verify.js';
 
@@ -28,7 +29,7 @@ export interface CacheVerifyOutcome {
  * compares their artifacts with what RUN recorded. An entry whose recomputation differs is
  * evicted, so no later run reuses it. Exit 0 only when every cached task reproduced.
  */
-export async function verifyCachedTasks(o: { config: FlowConfig; store: SyncStore; run: string; maxWorkers?: number; quiet: boolean; json: boolean; warn: (l: string) => void; info: (l: string) => void; onStart?: (r: RunRecord) => void }): Promise<CacheVerifyOutcome> {
+export async function verifyCachedTasks(o: { config: FlowConfig; store: SyncStore; run: string; maxWorkers?: number; quiet: boolean; events?: RunEvents }): Promise<CacheVerifyOutcome> {
   const original = await Run.open(o.store, o.run);
   const cached: CacheVerifyOutcome['cached'] = [];
   const keys = new Map<string, CacheKeyRef>();
@@ -53,7 +54,7 @@ export async function verifyCachedTasks(o: { config: FlowConfig; store: SyncStor
     try {
       await evictRemoteEntries(await openMirror(mirror), doomed);
     } catch (e) {
-      o.warn(`the diverged entries could not be evicted from the mirror: ${(e as Error).message} Run flow cache clear --remote --step <step>.`);
+      o.events?.warning?.(`the diverged entries could not be evicted from the mirror: ${(e as Error).message} Run flow cache clear --remote --step <step>.`);
     }
   }
   out.exitCode = replay.exitCode === ExitCode.interrupted ? replay.exitCode : replay.record.verdict?.reproduced ? ExitCode.ok : ExitCode.runFailed;

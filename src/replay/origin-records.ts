@@ -1,28 +1,6 @@
 import type { RunView } from '../diff/diff.js';
 import { type ClonedSource, type RunRecord, type TaskRecord, runRecordPath, taskRecordPath } from '../metadata/records.js';
 import type { SyncStore } from '../store/types.js';
-import { isSeedHex, seedHex, taskSeed } from '../task/seed.js';
-
-/**
- * The Math.random seeds a replay's tasks start from: each task's first attempt repeats the seed
- * the origin's last attempt recorded (the one that produced the artifacts being verified, even
- * when it was a retry); a retry of the replay goes on from there. Tasks recorded before seeds
- * were recorded per attempt derive theirs as the origin did.
- */
-export function recordedSeeds(origin: RunView): (step: string, id: string, attempt: number) => string | undefined {
-  const last = new Map<string, { attempt: number; seed: string }>();
-  for (const tasks of Object.values(origin.tasks)) {
-    for (const t of tasks) {
-      const a = t.attempts.at(-1);
-      if (a && isSeedHex(a.seed)) last.set(`${t.step}/${t.id}`, { attempt: a.attempt, seed: a.seed });
-    }
-  }
-  return (step, id, attempt) => {
-    const rec = last.get(`${step}/${id}`);
-    if (!rec) return undefined;
-    return attempt === 0 ? rec.seed : seedHex(taskSeed(origin.record.seed, step, id, rec.attempt + attempt));
-  };
-}
 
 /**
  * Where a task of the origin came from when `flow resume` cloned it: the task (followed through

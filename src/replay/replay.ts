@@ -9,21 +9,21 @@ import type { RunDiff, RunView } from '../diff/diff.js';
 import { loadRunView } from '../diff/load.js';
 import { ExitCode, StoreError, isFlowError } from '../errors/index.js';
 import { assertGraph } from '../loader/analyze.js';
-import { applyWith } from '../graph/with.js';
 import type { DecoratorUse } from '../decorators/types.js';
 import { analyzeFlow } from '../loader/analyze.js';
 import { extractCodePackage } from '../package/code-package.js';
-import { parseParams, resolveParams } from '../runtime/params.js';
-import type { RunRecord, TaskRecord } from '../metadata/records.js';
+import type { RunRecord } from '../metadata/records.js';
 import { runRecordPath } from '../metadata/records.js';
 import { assertIncludesStored } from '../task/includes.js';
-import { executeRun } from '../runtime/run.js';
+import { prepareRun } from '../plan/run-plan.js';
+import { applyRun, type RunEvents } from '../runtime/run.js';
+import { startWorkers } from '../runtime/workers.js';
 import { environment } from '../runtime/snapshot.js';
 import type { SyncStore } from '../store/types.js';
 import { summaryMismatch } from '../metadata/record-check.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import { type ArtifactCheck, verifyReplay } from './verify.js';
-import { clonedSource, recordedSeeds } from './origin-records.js';
+import { clonedSource } from './origin-records.js';
 
 export interface ReplayOptions {
   config: FlowConfig;
@@ -33,15 +33,14 @@ export interface ReplayOptions {
   maxWorkers?: number;
   /** --with decorators attached to every step (e.g. batch: replay on AWS Batch). */
   with?: DecoratorUse[];
+  /** -q: task output is only stored, not followed. */
   quiet: boolean;
-  json: boolean;
   /** The replay's own tags (the origin's are not copied: a replay is not the run it repeats). */
   tags?: string[];
   /** Who the replay is recorded as (default: FLOW_USER, else the OS account). */
   user?: string;
-  warn: (line: string) => void;
-  info: (line: string) => void;
-  onStart?: (run: RunRecord) => void;
+  /** What the replay says while it prepares and runs (src/cli/run-view.ts renders it). */
+  events?: RunEvents;
   /**
    * flow cache verify: recompute only the tasks RUN reused from the step cache; every other task
    * of RUN is taken as it is. The checks then cover those tasks only.
@@ -81,54 +80,35 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   // Read before anything runs: a gc (or anyone) deleting the origin meanwhile cannot empty the comparison.
   const originalView = await loadRunView(original);
   assertOriginComplete(rec, originalView);
-  if (rec.flowrunVersion !== FLOWRUN_VERSION) o.warn(`${rec.id} was recorded by flowrun ${rec.flowrunVersion}; this is ${FLOWRUN_VERSION}.`);
-  if (rec.node !== process.version) o.warn(`${rec.id} ran on Node ${rec.node}; this is ${process.version}.`);
-  if (rec.status !== 'ok') o.warn(`${rec.id} ${rec.status}: the replay runs the whole flow and verifies the tasks that succeeded.`);
+  if (rec.flowrunVersion !== FLOWRUN_VERSION) o.events?.warning?.(`${rec.id} was recorded by flowrun ${rec.flowrunVersion}; this is ${FLOWRUN_VERSION}.`);
+  if (rec.node !== process.version) o.events?.warning?.(`${rec.id} ran on Node ${rec.node}; this is ${process.version}.`);
+  if (rec.status !== 'ok') o.events?.warning?.(`${rec.id} ${rec.status}: the replay runs the whole flow and verifies the tasks that succeeded.`);
 
   const dir = mkdtempSync(join(tmpdir(), `flowrun-replay-${rec.id}-`));
   try {
     extractCodePackage(tar, dir);
     mkdirSync(join(dir, rec.cwd ?? '.'), { recursive: true });
-    await linkDependencies(o.config.projectRoot, dir, rec, o.info);
+    await linkDependencies(o.config.projectRoot, dir, rec, (line) => o.events?.info?.(line));
     // The package being replayed already is what the original run kept: today's excludes do not apply to it.
     const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined, codePackage: { ...o.config.codePackage, exclude: undefined } };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
-    const graph = applyWith(assertGraph(analysis), o.with ?? []);
-    const overrides = parseParams(graph, o.paramArgv);
-    const whatIf = Object.keys(overrides).length > 0;
-    const params = { ...resolveParams(graph, {}), ...rec.params, ...overrides };
-    const includes = rec.includes ?? {};
-    assertIncludesStored(rec.id, includes, o.store);
-    const reuse = o.cachedOnly ? uncachedTasks(originalView) : undefined;
-    const recorded = new Map(
-      Object.values(originalView.tasks)
-        .flat()
-        .map((t) => [`${t.step}/${t.id}`, t]),
-    );
-    const outcome = await executeRun({
-      // The origin's user tags are not copied (a replay is its own kind of run); a cache verification says what it is.
+    const { plan } = prepareRun({
       config,
-      graph: graph,
+      graph: assertGraph(analysis),
       path: analysis.path,
-      params,
-      includes,
-      seed: rec.seed,
-      seedFor: recordedSeeds(originalView),
-      tags: [...(o.tags ?? []), ...(o.cachedOnly ? ['cache-verify'] : [])],
+      with: o.with,
+      paramArgv: o.paramArgv,
+      tags: o.tags,
       user: o.user,
-      ...(reuse ? { reuse: { clone: (step, id) => reuse.get(`${step}/${id}`), handOn: (step, id) => recorded.get(`${step}/${id}`) } } : {}),
-      maxWorkers: o.maxWorkers,
+      // A replay repeats the run whatever its fan-out.
       maxNumSplits: 1_000_000,
-      quiet: o.quiet,
-      json: o.json,
-      onStart: o.onStart,
-      cwd: join(dir, rec.cwd ?? '.'),
-      recordedEnvs: rec.stepEnvs,
-      recordedConda: rec.condaEnvs,
-      replay: { of: rec.id, git: rec.git, ...(whatIf ? { whatIf: overrides } : {}) },
-      // A replay proves a run by computing it again: nothing comes from the step cache.
-      cache: false,
+      replay: { origin: { record: rec, tasks: originalView.tasks }, cwd: join(dir, rec.cwd ?? '.'), cachedOnly: o.cachedOnly },
     });
+    assertIncludesStored(rec.id, plan.includes ?? {}, o.store);
+    const workers = startWorkers({ config, graph: plan.graph, maxWorkers: o.maxWorkers, cwd: plan.cwd, recordedEnvs: plan.recordedEnvs, quiet: o.quiet, cache: plan.cache });
+    const outcome = await applyRun(plan, { workers, events: o.events });
+    const whatIf = plan.replay?.whatIf !== undefined;
+    const reuse = plan.reuse?.clone;
     const replay = outcome.record;
     if (whatIf) {
       const diff = await compareRuns(o.store, rec.id, replay.id);
@@ -147,13 +127,6 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The tasks of a run that did not come from the step cache, by `step/id`. */
-function uncachedTasks(view: RunView): Map<string, TaskRecord> {
-  const out = new Map<string, TaskRecord>();
-  for (const tasks of Object.values(view.tasks)) for (const t of tasks) if (t.status === 'ok' && t.cachedFrom === undefined) out.set(`${t.step}/${t.id}`, t);
-  return out;
 }
 
 const taskCount = (view: RunView) => Object.values(view.tasks).reduce((n, ts) => n + ts.length, 0);

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { TaskSpec } from './scheduler.js';
+import type { TaskSpec } from '../runtime/scheduler.js';
 import type { TaskRecord } from '../metadata/records.js';
 import { displayText } from '../util/terminal.js';
 
