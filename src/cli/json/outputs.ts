@@ -192,6 +192,20 @@ export const DiffOutput = v.strictObject({
   verdict: v.string(),
 });
 
+/** `flow run` and `flow resume`: the run's final record (a failed run's too, with its error; exit 1). */
+export const RunOutput = RunRecord;
+
+const ArtifactCheck = v.strictObject({
+  task: v.pipe(v.string(), d('STEP/TASK')),
+  artifact: v.string(),
+  status: v.picklist(['reproduced', 'diverged', 'missing']),
+  expected: v.pipe(Hash, d("the artifact's hash in the run replayed")),
+  got: v.optional(v.pipe(Hash, d("the replay's hash, when it has the artifact"))),
+});
+
+/** `flow replay RUN`: the replay's record, its verdict and every artifact checked; with parameters given (a what-if), the diff against RUN instead. */
+export const ReplayOutput = v.union([v.strictObject({ schema: v.literal('flowrun.replay/1'), run: RunRecord, verdict: v.unwrap(RunRecordObject.entries.verdict), checks: v.array(ArtifactCheck) }), v.strictObject({ schema: v.literal('flowrun.replay/1'), run: RunRecord, diff: DiffOutput })]);
+
 /** What every command prints with --json when it fails (src/cli/base.ts). */
 export const ErrorOutput = v.strictObject({ error: FlowErrorJson, errors: v.optional(v.array(FlowErrorJson)) });
 
@@ -204,5 +218,8 @@ export const JSON_OUTPUTS = {
   logs: LogsOutput,
   code: CodeOutput,
   diff: DiffOutput,
+  run: RunOutput,
+  resume: RunOutput,
+  replay: ReplayOutput,
   error: ErrorOutput,
 } as const satisfies Record<string, v.GenericSchema>;
