@@ -2,7 +2,7 @@ import './backends.js';
 import type { RunRecord } from '../metadata/records.js';
 import { currentUser } from '../metadata/user.js';
 import { loadResumeOrigin, type ResumePlan } from '../plan/resume.js';
-import { prepareRun } from '../plan/run-plan.js';
+import { prepareRun, resumeFrom } from '../plan/run-plan.js';
 import type { RunOutcome } from '../runtime/run.js';
 import { startWorkers } from '../runtime/workers.js';
 import { loadFlowGraph } from './load.js';
@@ -82,8 +82,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   traceMark('graph loaded');
   const withs = (o.flags.with ?? []).map(parseWith);
   const user = currentUser(o.flags.user);
-  const origin = o.resume && (await loadResumeOrigin(config, loaded.graph, user, analysis.displayPath, o.resume));
-  const { plan, resume } = prepareRun({
+  const planned = prepareRun({
     config,
     graph: loaded.graph,
     path: analysis.path,
@@ -96,10 +95,13 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     cache: o.flags.cache,
     environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     refreshEnvs: o.flags['refresh-envs'],
-    ...(origin ? { resume: { origin, step: o.resume?.step } } : {}),
   });
+  // A resume reads its origin once the flags are known to be good.
+  const origin = o.resume && (await loadResumeOrigin(config, planned.graph, user, analysis.displayPath, o.resume));
+  const resumed = origin && resumeFrom(planned, origin, o.resume?.step);
+  const plan = resumed ? resumed.plan : planned;
   const quiet = o.flags.quiet;
-  if (origin && resume && !quiet) process.stderr.write(`${reuseLine(origin.record, resume)}\n`);
+  if (origin && resumed && !quiet) process.stderr.write(`${reuseLine(origin.record, resumed.resume)}\n`);
   // The workers start before the run machinery is loaded (runtime/run.js and what it imports):
   // their start-up overlaps it.
   const workers = startWorkers({ config, graph: plan.graph, maxWorkers: o.flags['max-workers'], quiet, cache: o.flags.cache });

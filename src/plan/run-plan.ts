@@ -7,7 +7,7 @@ import type { RunPlan } from '../runtime/run-plan.js';
 import { type OriginRecords, recordedSeeds, uncachedTasks } from './origin.js';
 import { type ResumePlan, resumePlan } from './resume.js';
 
-/** What a plan is made from: the loaded flow, the command's flags and, for a resume or a replay, the origin's records. */
+/** What a plan is made from: the loaded flow, the command's flags and, for a replay, the origin's records. */
 export interface RunInput {
   config: FlowConfig;
   /** The flow's graph as extracted from its file. */
@@ -24,8 +24,6 @@ export interface RunInput {
   cache?: boolean;
   environment?: 'conda';
   refreshEnvs?: boolean;
-  /** flow resume: the origin's records and the step named with --step. */
-  resume?: { origin: OriginRecords; step?: string };
   /** flow replay: the origin's records, where the replay's tasks run, and whether only its cached tasks are recomputed (flow cache verify). */
   replay?: { origin: OriginRecords; cwd: string; cachedOnly?: boolean };
 }
@@ -33,18 +31,19 @@ export interface RunInput {
 /** A resume's plan comes with what it reuses (for the line said before it starts). */
 export type { RunPlan };
 
-/** A resume's plan comes with what it reuses (for the line said before it starts). */
-export interface PreparedRun {
+/** A resume's plan, with what it reuses (for the line said before it starts). */
+export interface ResumedRun {
   plan: RunPlan;
-  resume?: ResumePlan;
+  resume: ResumePlan;
 }
 
 /**
- * Turns a command's inputs into the run plan, checking them (graph decorators, parameters,
- * resume compatibility) before anything is written: an error here is a usage error (exit 2)
- * and leaves no trace. Pure: the origin's records are read by the caller.
+ * Turns a command's inputs into the run plan, checking them (decorators attached with --with,
+ * parameters) before anything is written: an error here is a usage error (exit 2) and leaves no
+ * trace. Pure: a replay's origin records are read by the caller. A resume is made from this plan
+ * with resumeFrom.
  */
-export function prepareRun(input: RunInput): PreparedRun {
+export function prepareRun(input: RunInput): RunPlan {
   const graph = applyWith(input.graph, input.with ?? []);
   const given = parseParams(graph, input.paramArgv);
   const base: RunPlan = {
@@ -60,13 +59,15 @@ export function prepareRun(input: RunInput): PreparedRun {
     environment: input.environment,
     refreshEnvs: input.refreshEnvs,
   };
-  if (input.resume) return resumed(base, input.resume.origin, input.resume.step);
-  if (input.replay) return { plan: replayed(base, given, input.replay) };
-  return { plan: base };
+  return input.replay ? replayed(base, given, input.replay) : base;
 }
 
-/** A resume runs with its origin's params, seed and inputs, and reuses the tasks the resume plan picked. */
-function resumed(base: RunPlan, origin: OriginRecords, step: string | undefined): PreparedRun {
+/**
+ * flow resume: the plan of a run (its flags checked first, before the origin is read) turned into
+ * a resume of `origin`: its params, seed and inputs, reusing the tasks the resume plan picked
+ * (from `step` on, when named, everything reruns). Pure.
+ */
+export function resumeFrom(base: RunPlan, origin: OriginRecords, step: string | undefined): ResumedRun {
   const resume = resumePlan(base.graph, origin, step);
   const { record } = origin;
   const plan: RunPlan = {

@@ -92,7 +92,7 @@ export async function replayRun(o: ReplayOptions): Promise<ReplayOutcome> {
     // The package being replayed already is what the original run kept: today's excludes do not apply to it.
     const config: FlowConfig = { ...o.config, projectRoot: dir, file: undefined, codePackage: { ...o.config.codePackage, exclude: undefined } };
     const analysis = await analyzeFlow(join(dir, rec.file), dir);
-    const { plan } = prepareRun({
+    const plan = prepareRun({
       config,
       graph: assertGraph(analysis),
       path: analysis.path,

@@ -7,7 +7,7 @@ import { parseWith } from '../../src/graph/with.js';
 import type { FlowGraph } from '../../src/graph/types.js';
 import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
 import { defaultOrigin, type OriginRecords } from '../../src/plan/origin.js';
-import { prepareRun, type RunInput } from '../../src/plan/run-plan.js';
+import { prepareRun, resumeFrom, type RunInput } from '../../src/plan/run-plan.js';
 
 // Unit tests of the run plan (issue #14 item 4): what flow run, flow resume, flow replay and
 // flow cache verify will do, decided over in-memory graphs and records before anything runs.
@@ -69,8 +69,7 @@ function refusal(f: () => unknown): FlowError {
 
 describe('prepareRun: flow run', () => {
   it('resolves the parameters over their defaults, attaches --with to every step and keeps the flags', () => {
-    const { plan, resume } = prepareRun(input({ paramArgv: ['--n', '3'], with: [parseWith('retry:times=2')], seed: 7, tags: ['a'], user: 'ada', cache: false }));
-    expect(resume).toBeUndefined();
+    const plan = prepareRun(input({ paramArgv: ['--n', '3'], with: [parseWith('retry:times=2')], seed: 7, tags: ['a'], user: 'ada', cache: false }));
     expect(plan.params).toEqual({ n: 3, sleepMs: 0 });
     expect(plan.graph.steps.every((s) => s.decorators.some((d) => d.name === 'retry' && d.options.times === 2))).toBe(true);
     expect(squares.steps.some((s) => s.decorators.some((d) => d.name === 'retry'))).toBe(false); // the input graph is left as it was
@@ -85,33 +84,33 @@ describe('prepareRun: flow run', () => {
   });
 
   it('the same inputs give the same plan (nothing is drawn or read: the seed is left for the run to draw)', () => {
-    const a = prepareRun(input({ paramArgv: ['--n', '3'] })).plan;
-    expect(prepareRun(input({ paramArgv: ['--n', '3'] })).plan).toEqual(a);
+    const a = prepareRun(input({ paramArgv: ['--n', '3'] }));
+    expect(prepareRun(input({ paramArgv: ['--n', '3'] }))).toEqual(a);
     expect(a.seed).toBeUndefined();
   });
 });
 
-describe('prepareRun: flow resume', () => {
+describe('resumeFrom: flow resume', () => {
   it("runs with the origin's params, seed and inputs, and reuses its successful tasks", () => {
     const includes = { data: { path: 'd.csv', hash: 'f'.repeat(64), size: 1, binary: false } };
     const origin = failedOrigin();
     origin.record.includes = includes;
-    const { plan, resume } = prepareRun(input({ tags: ['b'], resume: { origin } }));
+    const { plan, resume } = resumeFrom(prepareRun(input({ tags: ['b'] })), origin, undefined);
     expect(plan.params).toEqual({ n: 2, sleepMs: 5 });
     expect(plan.seed).toBe(42);
     expect(plan.includes).toEqual(includes);
     expect(plan.tags).toEqual(['b']); // the resume's own tags, not the origin's
-    expect(resume?.step).toBe('work');
+    expect(resume.step).toBe('work');
     expect(plan.origin).toMatchObject({ run: 'run-1', step: 'work', commit: 'abc' });
     expect([...plan.origin!.reuse.keys()]).toEqual(['start/0', 'work/0']);
   });
 
   it('--step reruns from that step; a run of another flow is refused', () => {
-    const { plan } = prepareRun(input({ resume: { origin: failedOrigin(), step: 'start' } }));
+    const { plan } = resumeFrom(prepareRun(input()), failedOrigin(), 'start');
     expect([...plan.origin!.reuse.keys()]).toEqual([]);
     const other = failedOrigin();
     other.record.flow = 'OtherFlow';
-    expect(refusal(() => prepareRun(input({ resume: { origin: other } }))).code).toBe('RESUME_GRAPH_MISMATCH');
+    expect(refusal(() => resumeFrom(prepareRun(input()), other, undefined)).code).toBe('RESUME_GRAPH_MISMATCH');
   });
 });
 
@@ -124,7 +123,7 @@ describe('prepareRun: flow replay and flow cache verify', () => {
   };
 
   it("repeats the origin's params, seed, inputs and environments, from its code package, without the step cache", () => {
-    const { plan } = prepareRun(input({ tags: ['r'], replay: { origin: seeded(), cwd: '/tmp/replay/.' } }));
+    const plan = prepareRun(input({ tags: ['r'], replay: { origin: seeded(), cwd: '/tmp/replay/.' } }));
     expect(plan.params).toEqual({ n: 2, sleepMs: 5 });
     expect(plan).toMatchObject({ seed: 42, includes: {}, cache: false, cwd: '/tmp/replay/.', tags: ['r'] });
     expect(plan.replay).toEqual({ of: 'run-1', git: runRecord().git });
@@ -136,13 +135,13 @@ describe('prepareRun: flow replay and flow cache verify', () => {
   });
 
   it('parameters given to a replay make it a what-if that records them', () => {
-    const { plan } = prepareRun(input({ paramArgv: ['--n', '4'], replay: { origin: seeded(), cwd: '/tmp/r' } }));
+    const plan = prepareRun(input({ paramArgv: ['--n', '4'], replay: { origin: seeded(), cwd: '/tmp/r' } }));
     expect(plan.params).toEqual({ n: 4, sleepMs: 5 });
     expect(plan.replay?.whatIf).toEqual({ n: 4 });
   });
 
   it('cache verify takes the tasks that did not come from the cache as they are, and says what it is in its tags', () => {
-    const { plan } = prepareRun(input({ replay: { origin: seeded(), cwd: '/tmp/r', cachedOnly: true } }));
+    const plan = prepareRun(input({ replay: { origin: seeded(), cwd: '/tmp/r', cachedOnly: true } }));
     expect([...plan.reuse!.clone.keys()].sort()).toEqual(['start/0', 'work/1']);
     expect([...plan.reuse!.handOn.keys()].sort()).toEqual(['start/0', 'work/0', 'work/1']);
     expect(plan.tags).toEqual(['cache-verify']);
