@@ -6,8 +6,8 @@ import type { CodeRecord, CondaEnvRecord, GitRecord, IncludeRecord, StepEnvRecor
 /**
  * What a run will do, decided before anything is written (issue #14 item 4: plan, then apply):
  * `flow run`, `flow resume`, `flow replay` and `flow cache verify` each make one with
- * `prepareRun` (src/plan/run-plan.ts), and `applyRun` (src/runtime/run.ts) carries it out. Plain data, apart from the
- * flow's config and graph it was made from.
+ * `prepareRun` (src/plan/run-plan.ts), and `applyRun` (src/runtime/run.ts) carries it out. The
+ * type lives here, with its consumer: src/plan/ is a layer above the runtime.
  */
 export interface RunPlan {
   config: FlowConfig;
