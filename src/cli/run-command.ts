@@ -95,6 +95,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     cache: o.flags.cache,
     environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     refreshEnvs: o.flags['refresh-envs'],
+    resuming: o.resume !== undefined,
   });
   // A resume reads its origin once the flags are known to be good.
   const origin = o.resume && (await loadResumeOrigin(config, planned.graph, user, analysis.displayPath, o.resume));

@@ -24,11 +24,12 @@ export interface RunInput {
   cache?: boolean;
   environment?: 'conda';
   refreshEnvs?: boolean;
+  /** flow resume: the params will be the origin's (resumeFrom), so none is resolved or required here. */
+  resuming?: boolean;
   /** flow replay: the origin's records, where the replay's tasks run, and whether only its cached tasks are recomputed (flow cache verify). */
   replay?: { origin: OriginRecords; cwd: string; cachedOnly?: boolean };
 }
 
-/** A resume's plan comes with what it reuses (for the line said before it starts). */
 export type { RunPlan };
 
 /** A resume's plan, with what it reuses (for the line said before it starts). */
@@ -45,12 +46,13 @@ export interface ResumedRun {
  */
 export function prepareRun(input: RunInput): RunPlan {
   const graph = applyWith(input.graph, input.with ?? []);
-  const given = parseParams(graph, input.paramArgv);
+  // A resume runs with its origin's params (resumeFrom): none is parsed or required here.
+  const given = input.resuming ? {} : parseParams(graph, input.paramArgv);
   const base: RunPlan = {
     config: input.config,
     graph,
     path: input.path,
-    params: resolveParams(graph, given),
+    params: input.resuming ? {} : resolveParams(graph, given),
     seed: input.seed,
     tags: input.tags ?? [],
     user: input.user,

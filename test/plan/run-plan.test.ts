@@ -105,6 +105,15 @@ describe('resumeFrom: flow resume', () => {
     expect([...plan.origin!.reuse.keys()]).toEqual(['start/0', 'work/0']);
   });
 
+  it("needs none of the flow's required parameters: they are the origin's", () => {
+    const typed = graphOf('messages/typed-params.ts'); // @param label is required
+    expect(refusal(() => prepareRun(input({ graph: typed }))).code).toBe('PARAM_REQUIRED');
+    const base = prepareRun(input({ graph: typed, resuming: true }));
+    const record = runRecord({ flow: typed.flow, params: { label: 'cats' }, steps: typed.order.map((name) => ({ name, type: typed.steps.find((s) => s.name === name)!.type })) });
+    const { plan } = resumeFrom(base, { record, tasks: { start: [task('start', '0', 'ok')] } }, undefined);
+    expect(plan.params).toEqual({ label: 'cats' });
+  });
+
   it('--step reruns from that step; a run of another flow is refused', () => {
     const { plan } = resumeFrom(prepareRun(input()), failedOrigin(), 'start');
     expect([...plan.origin!.reuse.keys()]).toEqual([]);

@@ -77,6 +77,21 @@ describe('flow resume', () => {
     expect(view.steps.find((s) => s.name === 'start')!.tasks[0]!.clonedFrom).toBe(`${origin}/start/0`);
   });
 
+  it("a flow with a required parameter resumes with the origin's value (the resume is not asked for it)", async () => {
+    const dir = await tempProject();
+    copyFlow(dir, 'resume-required.ts');
+    writeFileSync(join(dir, 'fail-marker'), '');
+    const failed = await flow(['run', 'flows/resume-required.ts', '--label', 'cats'], { cwd: dir });
+    expect(failed.exitCode, failed.stderr).toBe(1);
+    const origin = runIdOf(failed);
+    rmSync(join(dir, 'fail-marker'));
+    const resumed = await flow(['resume', 'flows/resume-required.ts'], { cwd: dir });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const run = runIdOf(resumed);
+    expect(runRecord(dir, run)).toMatchObject({ status: 'ok', params: { label: 'cats' }, origin: { run: origin, step: 'end', reused: 1 } });
+    expect(await getValue(dir, run, 'greeting')).toBe('hello cats');
+  });
+
   it('the usual loop: a step has a bug, fix the code, resume: reused tasks keep their artifacts, the fixed one reruns', async () => {
     const dir = await tempProject();
     const file = join(dir, copyFlow(dir, 'resume-marker.ts'));
