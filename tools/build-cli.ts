@@ -28,6 +28,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lazyLibraryBuiltins } from './lazy-builtins.js';
 import { trimOclif } from './oclif-trim.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -147,6 +148,7 @@ function layout(externals: string[]): EsbuildPlugin {
     setup(b) {
       b.onResolve({ filter: /^@oclif\/core$/ }, () => ({ path: join(REPO, 'src', 'cli', 'oclif.ts') }));
       trimOclif(b, REPO);
+      lazyLibraryBuiltins(b, REPO);
       b.onResolve({ filter: bare }, (args) => {
         const name = bare.exec(args.path)![1]!;
         if (esOnly.has(name) && args.kind !== 'dynamic-import') {
@@ -202,7 +204,8 @@ export async function buildCli(): Promise<void> {
     legalComments: 'none',
     logLevel: 'warning',
     metafile: debug,
-    define: { 'import.meta.url': IMPORT_META_URL },
+    // FLOWRUN_CLI_BUNDLE: src/util/primordials.ts captures crypto's methods on first use (no user code runs here).
+    define: { 'import.meta.url': IMPORT_META_URL, FLOWRUN_CLI_BUNDLE: 'true' },
     tsconfig: join(REPO, 'tsconfig.json'),
   });
   const code = await routeDynamicImports(asciiOnly(result.outputFiles[0]!.text));

@@ -121,13 +121,28 @@ export const DataViewPrototypeGetByteLength = uncurry(Object.getOwnPropertyDescr
 
 export const { isProxy, isWeakMap, isWeakSet, isPromise, isBoxedPrimitive, isArrayBuffer, isSharedArrayBuffer, isDataView } = types;
 
-const hashProto = Object.getPrototypeOf(createHash('sha256')) as { update: Method<unknown, [string | Uint8Array], unknown>; digest: Method<unknown, ['hex'], string> };
-const HashUpdate = uncurry(hashProto.update);
-const HashDigest = uncurry(hashProto.digest);
+/** Defined (as true) in the CLI bundle only (tools/build-cli.ts): a process that runs no user code. */
+declare const FLOWRUN_CLI_BUNDLE: true | undefined;
+
+interface HashMethods {
+  update: (self: unknown, data: string | Uint8Array) => unknown;
+  digest: (self: unknown, encoding: 'hex') => string;
+}
+
+function captureHashMethods(): HashMethods {
+  const proto = Object.getPrototypeOf(createHash('sha256')) as { update: Method<unknown, [string | Uint8Array], unknown>; digest: Method<unknown, ['hex'], string> };
+  return { update: uncurry(proto.update), digest: uncurry(proto.digest) };
+}
+
+// Captured now, with the rest, wherever steps run or a script imports flowrun. The CLI process
+// never runs user code, so there the capture waits for the first hash: node:crypto brings ~40 of
+// Node's own modules that `flow inspect` and `flow --version` never use (issue #18).
+let hashMethods: HashMethods | undefined = typeof FLOWRUN_CLI_BUNDLE === 'undefined' ? captureHashMethods() : undefined;
 
 /** sha256 hex of bytes or a string, with the captured Hash methods. */
 export function sha256Hex(data: string | Uint8Array): string {
+  hashMethods ??= captureHashMethods();
   const h = createHash('sha256');
-  HashUpdate(h, data);
-  return HashDigest(h, 'hex');
+  hashMethods.update(h, data);
+  return hashMethods.digest(h, 'hex');
 }

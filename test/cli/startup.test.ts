@@ -54,6 +54,28 @@ describe('CLI start-up: modules loaded', () => {
     expect(r.builtins.filter((m) => unneeded.includes(m))).toEqual([]);
   });
 
+  it("flow get and flow inspect load none of the store's write-side Node modules; inspect (no hash to compute) not node:crypto either", async () => {
+    // The store's module imports them for writing objects (tools/lazy-builtins.ts); fs/promises
+    // alone brings readline, fs.Dir and the file watchers.
+    const writeSide = ['zlib', 'fs/promises', 'readline'];
+    const get = await flowModules(['get', 'run-1', 'result'], dir);
+    expect(get.exitCode, get.stderr).toBe(0);
+    expect(get.builtins).toContain('crypto'); // the artifact is verified against its hash as it is read (crypto loads Node's streams)
+    expect(get.builtins.filter((m) => writeSide.includes(m))).toEqual([]);
+    for (const args of [
+      ['inspect', 'run-1'],
+      ['inspect', 'run-1', '--json'],
+      ['inspect', 'run-1/start/0'],
+    ]) {
+      const r = await flowModules(args, dir);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(
+        r.builtins.filter((m) => [...writeSide, 'crypto'].includes(m)),
+        args.join(' '),
+      ).toEqual([]);
+    }
+  });
+
   it("a read command that writes nothing to stderr never creates Node's stderr stream (a socket when stderr is a pipe): oclif prints without the console", async () => {
     const tmp = tempDir('flowrun-stderr-');
     // Records the first read of process.stderr (Node creates the stream then).
