@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { CHANGE_OUTPUTS } from './change-outputs.js';
 import { AttemptRecord, FlowErrorJson, Hash, Literal, RunRecord, RunRecordObject, TaskRecord } from './records.js';
 
 /*
@@ -205,4 +206,5 @@ export const JSON_OUTPUTS = {
   code: CodeOutput,
   diff: DiffOutput,
   error: ErrorOutput,
+  ...CHANGE_OUTPUTS,
 } as const satisfies Record<string, v.GenericSchema>;

@@ -1,0 +1,91 @@
+import * as v from 'valibot';
+import { RunRecord } from './records.js';
+
+/*
+ * The --json output of the commands that change things (gc, fsck, tag, push, pull, cache clear),
+ * published as schemas/<command>.schema.json beside the read commands' (outputs.ts).
+ */
+
+const d = v.description;
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+export const GcOutput = v.strictObject({
+  schema: v.literal('flowrun.gc/1'),
+  store: v.pipe(v.string(), d('the store collected (local directory or s3:// mirror)')),
+  dryRun: v.boolean(),
+  keptRuns: v.array(v.string()),
+  deletedRuns: v.pipe(v.array(v.string()), d('deleted, or with dryRun: would be')),
+  deletedObjects: Count,
+  deletedBytes: Count,
+  protectedRecent: v.pipe(Count, d('unreferenced units younger than the grace period, kept')),
+  partialPacks: v.pipe(Count, d('S3: packs kept because some of their objects are still referenced')),
+  awaitingSecondPass: v.pipe(Count, d('S3: unreferenced units seen for the first time; a gc a grace period later deletes them')),
+  skippedSymlinks: v.pipe(v.array(v.string()), d('local: symlinks where objects belong; gc never follows or deletes them')),
+  deletedCacheEntries: Count,
+});
+
+const FsckProblem = v.strictObject({
+  code: v.string(),
+  subject: v.pipe(v.string(), d('the object id or record path concerned')),
+  message: v.string(),
+  referrers: v.optional(v.pipe(v.array(v.string()), d('who references it (run/step/task artifact), when known'))),
+});
+
+export const FsckOutput = v.strictObject({
+  schema: v.literal('flowrun.fsck/1'),
+  store: v.string(),
+  objects: Count,
+  runs: Count,
+  tasks: Count,
+  problems: v.pipe(v.array(FsckProblem), d('damage: fsck exits 3 when there is any')),
+  notes: v.pipe(v.array(FsckProblem), d('harmless findings (leftovers of interrupted writes)')),
+});
+
+export const TagOutput = v.strictObject({
+  schema: v.literal('flowrun.tag/1'),
+  run: v.optional(v.string()),
+  tags: v.optional(v.pipe(v.array(v.string()), d("the run's tags after the change"))),
+  changed: v.optional(v.pipe(v.array(v.string()), d('the tags added or removed (those already so are left out)'))),
+  all: v.optional(v.pipe(v.array(v.strictObject({ tag: v.string(), runs: Count })), d('flow tag list without a run: every tag and how many runs carry it'))),
+});
+
+const Pushed = v.strictObject({
+  run: v.string(),
+  status: v.picklist(['pushed', 'up-to-date', 'skipped']),
+  reason: v.optional(v.pipe(v.string(), d('why a run was skipped'))),
+  objects: Count,
+  bytes: Count,
+  packs: Count,
+  // The run record now on the mirror, its tag log applied.
+  record: v.optional(RunRecord),
+  tags: v.optional(v.pipe(Count, d('tag log entries copied'))),
+});
+
+export const PushOutput = v.strictObject({ schema: v.literal('flowrun.push/1'), mirror: v.string(), runs: v.array(Pushed) });
+
+const Pulled = v.strictObject({
+  run: v.string(),
+  status: v.picklist(['pulled', 'up-to-date']),
+  objects: Count,
+  bytes: Count,
+  tags: v.optional(v.pipe(Count, d('tag log entries copied'))),
+});
+
+export const PullOutput = v.strictObject({ schema: v.literal('flowrun.pull/1'), mirror: v.string(), runs: v.array(Pulled) });
+
+export const CacheClearOutput = v.strictObject({
+  schema: v.literal('flowrun.cache-clear/1'),
+  step: v.pipe(v.nullable(v.string()), d('the step whose entries were removed; null: every step')),
+  local: v.pipe(Count, d('entries removed from the local store')),
+  remote: v.optional(v.pipe(Count, d('with --remote: entries removed from the mirror'))),
+});
+
+/** Command id → schema of its --json output. */
+export const CHANGE_OUTPUTS = {
+  gc: GcOutput,
+  fsck: FsckOutput,
+  tag: TagOutput,
+  push: PushOutput,
+  pull: PullOutput,
+  'cache:clear': CacheClearOutput,
+} as const satisfies Record<string, v.GenericSchema>;
