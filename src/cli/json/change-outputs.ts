@@ -2,7 +2,7 @@ import * as v from 'valibot';
 import { RunRecord } from './records.js';
 
 /*
- * The --json output of the commands that change things (gc, fsck, tag, push, pull, cache clear),
+ * The --json output of the commands that change things (gc, fsck, tag, push, pull, cache clear, init),
  * published as schemas/<command>.schema.json beside the read commands' (outputs.ts).
  */
 
@@ -80,6 +80,17 @@ export const CacheClearOutput = v.strictObject({
   remote: v.optional(v.pipe(Count, d('with --remote: entries removed from the mirror'))),
 });
 
+export const InitOutput = v.strictObject({
+  schema: v.literal('flowrun.init/1'),
+  dir: v.pipe(v.string(), d('the project directory (absolute)')),
+  files: v.pipe(v.array(v.string()), d('every file written (created or updated), project-relative, sorted')),
+  created: v.array(v.string()),
+  updated: v.pipe(v.array(v.string()), d('existing files flowrun added to (package.json entries, .gitignore lines)')),
+  kept: v.pipe(v.array(v.string()), d('existing files (or package.json entries) left as they were')),
+  git: v.picklist(['initialized', 'existing', 'unavailable']),
+  flowrun: v.pipe(v.string(), d("the flowrun dependency the project's package.json has")),
+});
+
 /** Command id → schema of its --json output. */
 export const CHANGE_OUTPUTS = {
   gc: GcOutput,
@@ -88,4 +99,5 @@ export const CHANGE_OUTPUTS = {
   push: PushOutput,
   pull: PullOutput,
   'cache:clear': CacheClearOutput,
+  init: InitOutput,
 } as const satisfies Record<string, v.GenericSchema>;
