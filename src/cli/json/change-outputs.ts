@@ -1,8 +1,9 @@
 import * as v from 'valibot';
-import { RunRecord } from './records.js';
+import { ArtifactRef, AttemptRecord, FlowErrorJson, Hash, RunRecord, Time } from './records.js';
 
 /*
- * The --json output of the commands that change things (gc, fsck, tag, push, pull, cache clear, init),
+ * The --json output of the commands that change things (gc, fsck, tag, push, pull, cache clear, init,
+ * spin),
  * published as schemas/<command>.schema.json beside the read commands' (outputs.ts).
  */
 
@@ -91,6 +92,32 @@ export const InitOutput = v.strictObject({
   flowrun: v.pipe(v.string(), d("the flowrun dependency the project's package.json has")),
 });
 
+const SpinCheck = v.strictObject({
+  artifact: v.string(),
+  status: v.picklist(['same', 'changed', 'added', 'removed']),
+  from: v.optional(v.pipe(Hash, d("the recorded task's object (absent when added)"))),
+  to: v.optional(v.pipe(Hash, d("the spin's object (absent when removed)"))),
+  detail: v.optional(v.pipe(v.string(), d('old → new for small values, field by field for objects, shapes for big ones'))),
+});
+
+/** `flow spin RUN/STEP/TASK`: the spin record (spins/SPIN/spin.json). */
+export const SpinOutput = v.strictObject({
+  schema: v.literal('flowrun.spin/1'),
+  id: v.string(),
+  of: v.pipe(v.strictObject({ run: v.string(), step: v.string(), task: v.string() }), d('the task rerun')),
+  flow: v.string(),
+  file: v.pipe(v.string(), d('the flow file (project-relative) whose current code ran')),
+  status: v.picklist(['running', 'ok', 'failed']),
+  started: Time,
+  finished: v.optional(Time),
+  seed: v.pipe(v.number(), d("the run's seed the spin drew its Math.random from")),
+  attempt: v.optional(AttemptRecord),
+  artifacts: v.optional(v.record(v.string(), ArtifactRef)),
+  next: v.optional(v.strictObject({ targets: v.array(v.string()), foreach: v.optional(v.string()), count: v.optional(Count) })),
+  error: v.optional(FlowErrorJson),
+  checks: v.optional(v.pipe(v.array(SpinCheck), d("every artifact against the recorded task's"))),
+});
+
 /** Command id → schema of its --json output. */
 export const CHANGE_OUTPUTS = {
   gc: GcOutput,
@@ -100,4 +127,5 @@ export const CHANGE_OUTPUTS = {
   pull: PullOutput,
   'cache:clear': CacheClearOutput,
   init: InitOutput,
+  spin: SpinOutput,
 } as const satisfies Record<string, v.GenericSchema>;
