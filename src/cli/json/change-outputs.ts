@@ -3,7 +3,7 @@ import { ArtifactRef, AttemptRecord, FlowErrorJson, Hash, RunRecord, Time } from
 
 /*
  * The --json output of the commands that change things (gc, fsck, tag, push, pull, cache clear, init,
- * spin),
+ * spin, cache verify),
  * published as schemas/<command>.schema.json beside the read commands' (outputs.ts).
  */
 
@@ -118,6 +118,27 @@ export const SpinOutput = v.strictObject({
   checks: v.optional(v.pipe(v.array(SpinCheck), d("every artifact against the recorded task's"))),
 });
 
+const CachedTask = v.strictObject({ task: v.pipe(v.string(), d('step/id')), cachedFrom: v.pipe(v.string(), d('run/step/id of the task whose outputs it reused')) });
+
+/** `flow cache verify RUN`: the cached tasks of RUN recomputed and compared. */
+export const CacheVerifyOutput = v.strictObject({
+  schema: v.literal('flowrun.cache-verify/1'),
+  run: v.string(),
+  verify: v.optional(v.pipe(RunRecord, d('the run that recomputed the cached tasks (absent when there were none)'))),
+  cached: v.pipe(v.array(CachedTask), d('the tasks RUN reused from the cache')),
+  checks: v.array(
+    v.strictObject({
+      task: v.string(),
+      artifact: v.string(),
+      status: v.picklist(['reproduced', 'diverged', 'missing']),
+      expected: Hash,
+      got: v.optional(Hash),
+    }),
+  ),
+  evicted: v.pipe(v.array(CachedTask), d('tasks whose recomputation differed: their entries were evicted')),
+  exitCode: v.pipe(Count, d('0 when every cached task reproduced')),
+});
+
 /** Command id → schema of its --json output. */
 export const CHANGE_OUTPUTS = {
   gc: GcOutput,
@@ -128,4 +149,5 @@ export const CHANGE_OUTPUTS = {
   'cache:clear': CacheClearOutput,
   init: InitOutput,
   spin: SpinOutput,
+  'cache:verify': CacheVerifyOutput,
 } as const satisfies Record<string, v.GenericSchema>;
