@@ -22,7 +22,8 @@ export default class Gc extends BaseCommand {
     if (flags.remote) {
       const { loadConfig } = await import('../src/config/config.js');
       const { requireMirror } = await import('../src/mirror/sync.js');
-      store = await requireMirror(loadConfig(process.cwd()), 'gc --remote');
+      const mirror = await requireMirror(loadConfig(process.cwd()), 'gc --remote');
+      store = new (await import('../src/store/s3-gc.js')).CollectableS3Store(mirror.loc, mirror.client);
     } else {
       store = (await import('../src/client/client.js')).openStore();
     }

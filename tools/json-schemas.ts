@@ -54,8 +54,9 @@ export function jsonSchemaFiles(): Record<string, string> {
   for (const [name, schema] of Object.entries(JSON_OUTPUTS)) {
     // errorMode throw: a check JSON Schema cannot state must not vanish from the published file silently.
     const json = openObjects(withUsedDefs(toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'throw', definitions: DEFINITIONS })));
-    const title = name === 'error' ? 'flowrun: the error object any command prints with --json' : `flowrun: output of flow ${name} --json`;
-    files[`${name}.schema.json`] = `${JSON.stringify({ $schema: json.$schema, title, ...json }, null, 2)}\n`;
+    // A topic command's id (cache:clear) is `flow cache clear`, its file cache-clear.schema.json.
+    const title = name === 'error' ? 'flowrun: the error object any command prints with --json' : `flowrun: output of flow ${name.replaceAll(':', ' ')} --json`;
+    files[`${name.replaceAll(':', '-')}.schema.json`] = `${JSON.stringify({ $schema: json.$schema, title, ...json }, null, 2)}\n`;
   }
   return files;
 }

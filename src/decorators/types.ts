@@ -1,41 +1,17 @@
+import type * as v from 'valibot';
 import type { Literal } from '../util/literal.js';
+import type { OptionSchema } from './option.js';
 export type { Literal };
 
-export type OptionType = 'number' | 'integer' | 'string' | 'boolean' | 'string[]' | 'record<string>';
-
-export interface OptionSpec {
-  type: OptionType;
-  help: string;
-  required?: boolean;
-  /** Smallest allowed value for numeric options. */
-  min?: number;
-  /** Allowed values for string options. */
-  oneOf?: readonly string[];
-  /** Values people write for a oneOf option, mapped to the allowed one they mean (`float` → `number`). */
-  aliases?: Readonly<Record<string, string>>;
-}
-
-export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
-
-/** The TypeScript type of one option's value, read from its spec. */
-type OptionValue<S extends OptionSpec> = S['type'] extends 'number' | 'integer' ? number : S['type'] extends 'boolean' ? boolean : S['type'] extends 'string[]' ? string[] : S['type'] extends 'record<string>' ? Record<string, string> : S extends { oneOf: readonly (infer V)[] } ? V : string;
-
-type RequiredKeys<O extends OptionSpecs> = { [K in keyof O]: O[K] extends { required: true } ? K : never }[keyof O];
+/** A decorator's option spec: each option a valibot schema (option.ts), as the entries of an object schema. */
+export type OptionSpecs = Readonly<Record<string, OptionSchema>>;
 
 /**
- * A decorator's options object as its spec describes it: the one source of truth for both the
- * checks (registry.ts) and the types users write against (`RetryOptions` is `OptionsOf<...>`).
+ * A decorator's options object as its spec describes it: the output type of its schema, the one
+ * source of truth for both the checks (registry.ts) and the types users write against
+ * (`RetryOptions` is `OptionsOf<...>`).
  */
-export type OptionsOf<O extends OptionSpecs> = Flatten<
-  {
-    -readonly [K in RequiredKeys<O>]: OptionValue<O[K]>;
-  } & {
-    -readonly [K in Exclude<keyof O, RequiredKeys<O>>]?: OptionValue<O[K]>;
-  }
->;
-
-/** One object type instead of an intersection, as editors show it and type tests compare it. */
-type Flatten<T> = { [K in keyof T]: T[K] };
+export type OptionsOf<O extends OptionSpecs> = v.InferOutput<v.ObjectSchema<O, undefined>>;
 
 /** The package manager of an environment a decorator asks for; env/ resolves, locks and installs it. */
 export type EnvironmentManager = 'npm' | 'conda';

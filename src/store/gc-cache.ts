@@ -1,7 +1,6 @@
 import { CACHE_DIR } from '../metadata/records.js';
-import { CACHE_BUNDLE_MAX_BYTES, isPlainObject, isRunId } from './remote-input.js';
-import type { S3Store } from './s3.js';
-import { type Collectable, isCollectable, SHA256_HEX, type Store } from './types.js';
+import { isRunId } from './remote-input.js';
+import { type Collectable, type GcStore, isCollectable, SHA256_HEX } from './types.js';
 
 /**
  * gc's part of the step cache (src/cache/): entries of runs that are gone are dropped with
@@ -10,8 +9,8 @@ import { type Collectable, isCollectable, SHA256_HEX, type Store } from './types
  * kept run already keeps what its entries name. `gone(run)` says whether a run is deleted (or
  * was before); a run newer than gc's listing is never gone. Returns the entries dropped.
  */
-export async function pruneCacheEntries(store: Store, gone: (run: string) => boolean, dryRun: boolean): Promise<number> {
-  return isCollectable(store) ? pruneLocal(store, gone, dryRun) : pruneRemote(store as S3Store, gone, dryRun);
+export async function pruneCacheEntries(store: GcStore, gone: (run: string) => boolean, dryRun: boolean): Promise<number> {
+  return isCollectable(store) ? pruneLocal(store, gone, dryRun) : store.pruneCacheEntries(gone, dryRun);
 }
 
 /** Entries of a store on this machine, through its records; a task key's directory goes with its last entry. */
@@ -34,41 +33,6 @@ function pruneLocal(store: Collectable, gone: (run: string) => boolean, dryRun: 
     }
   }
   return dropped;
-}
-
-async function pruneRemote(s3: S3Store, gone: (run: string) => boolean, dryRun: boolean): Promise<number> {
-  const prefix = s3.key(`${CACHE_DIR}/`);
-  let dropped = 0;
-  const doomed: string[] = [];
-  for await (const { key } of s3.listKeys(prefix)) {
-    const rel = key.slice(s3.loc.prefix.length);
-    const [k0, file, ...rest] = key.slice(prefix.length).split('/');
-    const run = file?.endsWith('.json') ? file.slice(0, -5) : '';
-    if (rest.length > 0 || !SHA256_HEX.test(k0 ?? '') || !isRunId(run) || gone(run)) {
-      doomed.push(rel);
-      continue;
-    }
-    // A kept bundle may carry entries of runs that are gone: it is written again without them.
-    let bundle: unknown;
-    try {
-      bundle = await s3.readJson(rel, CACHE_BUNDLE_MAX_BYTES);
-    } catch {
-      bundle = undefined;
-    }
-    if (!isPlainObject(bundle) || !Array.isArray(bundle.entries)) {
-      doomed.push(rel);
-      continue;
-    }
-    const entries = bundle.entries as unknown[];
-    const kept = entries.filter((e) => isPlainObject(e) && isRunId(e.run) && !gone(e.run));
-    if (kept.length === entries.length) continue;
-    dropped += entries.length - kept.length;
-    if (dryRun) continue;
-    if (kept.length === 0) doomed.push(rel);
-    else await s3.writeRecord(rel, { ...bundle, entries: kept });
-  }
-  if (!dryRun) await s3.deleteKeys(doomed);
-  return dropped + doomed.length;
 }
 
 /** A record directory's names; [] when it cannot be read (gc goes on without what it cannot see). */

@@ -2,8 +2,7 @@ import { withLiveness } from '../metadata/liveness.js';
 import { isFlowError, StoreError, UsageError } from '../errors/index.js';
 import { runRecordPath, type RunRecord, type TaskRecord } from '../metadata/records.js';
 import { checkRunRecord, checkTaskRecord, summaryMismatch } from '../metadata/record-check.js';
-import type { S3Store } from './s3.js';
-import { type GcUnit as Unit, isCollectable, objectIdsIn, objectIdsInBytes, SHA256_HEX, type Store } from './types.js';
+import { type GcStore, type GcUnit as Unit, isCollectable, objectIdsIn, objectIdsInBytes } from './types.js';
 import { pruneCacheEntries } from './gc-cache.js';
 
 /** Objects (and packs) younger than this are never deleted: a run in progress may need them. */
@@ -58,7 +57,7 @@ const PENDING = 'gc/pending.json';
  * objects before the records naming them, and a dedup hit refreshes an object's time).
  * Records go first, so no remaining record ever names a deleted object.
  */
-export async function collectGarbage(store: Store, opts: GcOptions): Promise<GcReport> {
+export async function collectGarbage(store: GcStore, opts: GcOptions): Promise<GcReport> {
   if (opts.keepLast !== undefined && opts.keep?.length) throw new UsageError('GC_OPTIONS', '--keep-last and --keep cannot be combined.', { fix: 'Use one of them.' });
   const now = opts.now ?? new Date();
   const grace = opts.graceMs ?? GC_GRACE_MS;
@@ -144,7 +143,7 @@ function newestPerFlow(ids: string[], records: Map<string, RunRecord | undefined
  * record references cannot be known. A missing artifact object only hides parts nobody can
  * read any more; a corrupt one stops gc too.
  */
-async function runReferences(store: Store, id: string): Promise<Set<string>> {
+async function runReferences(store: GcStore, id: string): Promise<Set<string>> {
   const out = new Set<string>();
   const add = (text: string) => {
     for (const h of objectIdsIn(text)) out.add(h);
@@ -168,12 +167,10 @@ async function runReferences(store: Store, id: string): Promise<Set<string>> {
   return out;
 }
 
-async function keptRecords(store: Store, id: string): Promise<{ run: RunRecord | undefined; tasks: TaskRecord[] }> {
+async function keptRecords(store: GcStore, id: string): Promise<{ run: RunRecord | undefined; tasks: TaskRecord[] }> {
   try {
-    if (isS3(store)) {
-      const contents = await (await import('./s3-runs.js')).readRemoteRun(store, id);
-      const run = contents?.run;
-      const tasks = Object.values(contents?.tasks ?? {});
+    if (!isCollectable(store)) {
+      const { run, tasks } = await store.readRunForGc(id);
       checkSummary(run, tasks);
       return { run, tasks };
     }
@@ -208,61 +205,18 @@ function stopped(e: unknown, id: string): unknown {
   });
 }
 
-/** Duck-typed, so a local gc never loads the AWS SDK. */
-function isS3(store: Store): store is S3Store {
-  return 'packIndexProblems' in store;
+async function* listUnits(store: GcStore, symlinks: string[]): AsyncIterable<Unit> {
+  if (isCollectable(store)) yield* store.gcUnits(symlinks);
+  else yield* store.listGcUnits();
 }
 
-async function* listUnits(store: Store, symlinks: string[]): AsyncIterable<Unit> {
-  if (isCollectable(store)) {
-    yield* store.gcUnits(symlinks);
-    return;
-  }
-  const s3 = store as S3Store;
-  for await (const { key, size, modified } of s3.listKeys(s3.key('objects/'))) {
-    const name = key.slice(key.lastIndexOf('/') + 1);
-    if (SHA256_HEX.test(name)) yield { id: key, hashes: [name], size, modified: modified ?? new Date(0) };
-  }
-  const members = new Map<string, string[]>();
-  for (const [hash, entry] of await s3.packedObjects()) members.set(entry.pack, [...(members.get(entry.pack) ?? []), hash]);
-  for await (const { key, size, modified } of s3.listKeys(s3.key('packs/'))) {
-    if (!key.endsWith('.pack')) continue;
-    const pack = key.slice(key.lastIndexOf('/') + 1, -'.pack'.length);
-    // A pack without an index (an interrupted push) holds nothing reachable.
-    yield { id: pack, hashes: members.get(pack) ?? [], size, modified: modified ?? new Date(0) };
-  }
-}
-
-async function deleteRuns(store: Store, runs: string[]): Promise<void> {
+async function deleteRuns(store: GcStore, runs: string[]): Promise<void> {
   if (runs.length === 0) return;
-  if (isCollectable(store)) {
-    for (const id of runs) store.deleteRun(id);
-    return;
-  }
-  const s3 = store as S3Store;
-  // Index entries go before their records, so no reader is served the entry of a deleted run.
-  const { invalidateRemoteRunIndex } = await import('./s3-run-index.js');
-  await invalidateRemoteRunIndex(s3, runs);
-  for (const id of runs) {
-    await s3.deleteKeys([runRecordPath(id)]);
-    const keys: string[] = [];
-    for await (const { key } of s3.listKeys(s3.key(`runs/${id}/`))) keys.push(key.slice(s3.loc.prefix.length));
-    await s3.deleteKeys(keys);
-  }
+  if (isCollectable(store)) for (const id of runs) store.deleteRun(id);
+  else await store.deleteRuns(runs);
 }
 
-async function deleteUnits(store: Store, units: Unit[]): Promise<void> {
-  if (isCollectable(store)) {
-    for (const u of units) store.deleteUnit(u);
-    return;
-  }
-  const s3 = store as S3Store;
-  const keys: string[] = [];
-  for (const u of units) {
-    if (u.id.includes('/')) keys.push(u.id.slice(s3.loc.prefix.length));
-    // The index goes before the pack, as push writes the pack before the index.
-    else keys.push(`packs/${u.id}.idx.json`);
-  }
-  await s3.deleteKeys(keys);
-  await s3.deleteKeys(units.filter((u) => !u.id.includes('/')).map((u) => `packs/${u.id}.pack`));
+async function deleteUnits(store: GcStore, units: Unit[]): Promise<void> {
+  if (isCollectable(store)) for (const u of units) store.deleteUnit(u);
+  else await store.deleteUnits(units);
 }

@@ -41,6 +41,7 @@ export const STORE_FORMAT = { format: 'flowrun-store', version: 1 } as const;
  */
 export class LocalStore implements DiskStore {
   readonly location: string;
+  readonly collection = 'one-pass';
 
   constructor(readonly root: string) {
     this.location = root;

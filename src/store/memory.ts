@@ -27,6 +27,7 @@ import { type Collectable, type GcUnit, SHA256_HEX } from './types.js';
  */
 export class MemoryStore implements Collectable {
   readonly location: string;
+  readonly collection = 'one-pass';
   /** Object bytes by hash (the logical bytes; a test hook may damage them). */
   private readonly objects = new Map<string, Buffer>();
   /** When each object was last stored (a dedup hit counts, as on disk, where it refreshes the file's time). */

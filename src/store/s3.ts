@@ -40,12 +40,17 @@ export interface RecordBundle {
  * except a conditional-write conflict (409), which AWS documents as "retry".
  */
 export class S3Store extends S3Bucket implements Store {
+  /**
+   * A shared store: gc collects it in two passes, through `CollectableS3Store` (s3-gc.ts), the
+   * subclass with gc's methods (they read runs and the run index, modules that import this one).
+   */
+  readonly collection = 'two-pass';
   private packIndex: Promise<{ entries: Map<string, PackEntry>; problems: StoreError[] }> | undefined;
   private readonly bundles = new Map<string, Promise<RecordBundle | undefined>>();
 
   /** Opens a store, writing its FORMAT marker on first use and refusing a newer format. */
-  static async open(loc: S3Location, client?: S3Client): Promise<S3Store> {
-    const store = new S3Store(loc, client);
+  static async open<T extends S3Store>(this: new (loc: S3Location, client?: S3Client) => T, loc: S3Location, client?: S3Client): Promise<T> {
+    const store = new this(loc, client);
     const format = await store.readRecord<{ format?: string; version?: number }>('FORMAT');
     if (!format) {
       await store.createRecord('FORMAT', STORE_FORMAT);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { RunRecord, TaskRecord } from '../metadata/records.js';
 
 /**
  * The store interface (DESIGN §4). One implementation per medium (local disk now, S3 later),
@@ -9,6 +10,12 @@ import { join } from 'node:path';
 export interface Store {
   /** Human-readable location, for messages. */
   readonly location: string;
+  /**
+   * How `flow gc` collects this store, declared by each implementation so gc never guesses from
+   * its methods: 'one-pass' (a store of this machine: a `Collectable`), 'two-pass' (a store shared
+   * between machines, mark then sweep: a `TwoPassCollectable`).
+   */
+  readonly collection: 'one-pass' | 'two-pass';
 
   /** Stores bytes; returns their sha256. Idempotent; a crash never leaves a partial object. */
   putObject(data: Uint8Array, options?: { compress?: boolean }): Promise<string>;
@@ -62,10 +69,10 @@ export interface GcUnit {
 /**
  * What `flow gc` needs of a store on this machine (local disk, memory) beyond its records:
  * its units with their ages, and deletion. Runs in it are this machine's (their liveness is
- * known), and a dedup hit refreshes an object's age, so one pass is safe; a shared remote store
- * (S3) needs gc's two passes instead and has its own path there.
+ * known), and a dedup hit refreshes an object's age, so one pass is safe.
  */
 export interface Collectable extends SyncStore {
+  readonly collection: 'one-pass';
   /** Every unit gc may delete; a symlink met on the way is never followed nor returned: its path goes to `skipped`. */
   gcUnits(skipped: string[]): Iterable<GcUnit>;
   /** Deletes a run: its run record first (a run without it is invisible, never half-readable), then the rest. */
@@ -73,9 +80,37 @@ export interface Collectable extends SyncStore {
   deleteUnit(unit: GcUnit): void;
 }
 
-/** Whether gc can collect a store in one pass on this machine (duck-typed: no implementation is imported). */
+/** A run's records as gc reads them to know what the run references (checked against their schemas). */
+export interface GcRunRecords {
+  run: RunRecord | undefined;
+  tasks: TaskRecord[];
+}
+
+/**
+ * What `flow gc` needs of a store shared between machines (S3). A push from another machine may
+ * start relying on an old object at any moment (it skips uploading what is there), so gc marks
+ * unreferenced units on one pass and deletes them on a later one (gc.ts); object ages alone do
+ * not protect them. Runs are read as the store holds them (bundled task records on S3).
+ */
+export interface TwoPassCollectable extends Store {
+  readonly collection: 'two-pass';
+  /** A run's records, checked; a record that cannot be read rejects with a StoreError. */
+  readRunForGc(id: string): Promise<GcRunRecords>;
+  /** Every unit gc may delete (loose objects, packs with the objects their index lists). */
+  listGcUnits(): AsyncIterable<GcUnit>;
+  /** Deletes runs, each run record first; no index of runs is left naming one of them. */
+  deleteRuns(ids: string[]): Promise<void>;
+  deleteUnits(units: GcUnit[]): Promise<void>;
+  /** Drops the step cache entries of runs that are `gone` (all of them with `dryRun`: counts only); returns how many. */
+  pruneCacheEntries(gone: (run: string) => boolean, dryRun: boolean): Promise<number>;
+}
+
+/** A store `flow gc` can collect: every implementation is one of these. */
+export type GcStore = Collectable | TwoPassCollectable;
+
+/** Whether gc can collect a store in one pass on this machine (as the store declares). */
 export function isCollectable(store: Store): store is Collectable {
-  return typeof (store as Partial<Collectable>).gcUnits === 'function';
+  return store.collection === 'one-pass';
 }
 
 /**

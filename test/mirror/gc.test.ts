@@ -1,9 +1,9 @@
+import { CollectableS3Store } from '../../src/store/s3-gc.js';
 import { existsSync, readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStore } from '../../src/store/local.js';
-import { S3Store } from '../../src/store/s3.js';
 import { collectGarbage } from '../../src/store/gc.js';
 import { copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js';
@@ -95,7 +95,7 @@ describe('flow gc', () => {
   });
 
   it('on S3, an unreferenced object goes only when a second gc, a grace period later, still finds it unreferenced (a push in between can rely on it)', async () => {
-    const store = await S3Store.open(await server.location());
+    const store = await CollectableS3Store.open(await server.location());
     const kept = await store.putObject(Buffer.from('an old artifact a new push will reuse'));
     const dropped = await store.putObject(Buffer.from('truly garbage'));
     const later = (s: number) => new Date(Date.now() + s * 1000);

@@ -1,3 +1,4 @@
+import { CollectableS3Store } from '../../src/store/s3-gc.js';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -109,7 +110,7 @@ describe('flow gc --remote never deletes what a kept run may reference', () => {
     bundle.records['work/1.json']!.run = 'run-7';
     await f.put('runs/run-1/tasks.bundle.json', bundle);
     const before = await f.keys();
-    const e = await errorOf(collectGarbage(new S3Store(loc), { dryRun: false, graceMs: 0 }));
+    const e = await errorOf(collectGarbage(new CollectableS3Store(loc), { dryRun: false, graceMs: 0 }));
     expect(isFlowError(e) && e.code).toBe('STORE_CORRUPT_RECORD');
     expect((e as Error).message).toContain('tasks.bundle.json');
     expect((e as Error).message).toContain('gc deleted nothing');

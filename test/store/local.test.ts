@@ -9,8 +9,10 @@ import { LocalStore, STORE_FORMAT } from '../../src/store/local.js';
 import { REPO, tempDir } from '../helpers/cli.js';
 import { expectStoreError, rejection, storeConformance } from './conformance.js';
 import { syncStoreConformance } from './sync-conformance.js';
+import { gcConformance } from './gc-conformance.js';
 
 storeConformance('LocalStore', async () => LocalStore.open(tempDir('flowrun-store-')));
+gcConformance('LocalStore', 'one-pass', async () => LocalStore.open(tempDir('flowrun-store-')));
 syncStoreConformance('LocalStore', async () => LocalStore.open(tempDir('flowrun-store-')));
 
 /** A fresh store in a temp dir (removed after the test). */

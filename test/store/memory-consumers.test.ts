@@ -8,6 +8,7 @@ import { fsck } from '../../src/store/fsck.js';
 import { collectGarbage } from '../../src/store/gc.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { saveArtifact } from '../../src/task/artifacts.js';
+import type { GcRunRecords, GcUnit, TwoPassCollectable } from '../../src/store/types.js';
 
 /**
  * Consumers of the store on a MemoryStore, through the Store/SyncStore/Collectable interfaces
@@ -96,6 +97,57 @@ describe('gc on a MemoryStore', () => {
     // Past the grace period the garbage goes; the running run and its objects still stay.
     const later = await collectGarbage(store, { keepLast: 1, dryRun: true, now: LATER() });
     expect(later).toMatchObject({ keptRuns: ['run-2', 'run-1'], deletedObjects: 1, protectedRecent: 0 });
+  });
+});
+
+/**
+ * A store shared between machines, held in memory: it declares two-pass collection, as S3 does.
+ * Its memory could be collected in one pass; gc must go by the declaration, not by what it finds.
+ */
+class SharedMemoryStore implements TwoPassCollectable {
+  readonly collection = 'two-pass';
+  constructor(readonly mem: MemoryStore) {}
+  get location() {
+    return `shared:${this.mem.location}`;
+  }
+  putObject = (data: Uint8Array) => this.mem.putObject(data);
+  getObject = (hash: string) => this.mem.getObject(hash);
+  hasObject = (hash: string) => this.mem.hasObject(hash);
+  listObjects = () => this.mem.listObjects();
+  writeRecord = (path: string, value: unknown) => this.mem.writeRecord(path, value);
+  readRecord = <T>(path: string) => this.mem.readRecord<T>(path);
+  listRecords = (dir: string) => this.mem.listRecords(dir);
+  createRecord = (path: string, value: unknown) => this.mem.createRecord(path, value);
+  async readRunForGc(id: string): Promise<GcRunRecords> {
+    const tasks = this.mem.listRecordsSync(`runs/${id}/tasks/start`).map((f) => this.mem.readRecordSync<TaskRecord>(`runs/${id}/tasks/start/${f}`)!);
+    return { run: this.mem.readRecordSync<RunRecord>(runRecordPath(id)), tasks };
+  }
+  async *listGcUnits(): AsyncIterable<GcUnit> {
+    yield* this.mem.gcUnits([]);
+  }
+  async deleteRuns(ids: string[]): Promise<void> {
+    for (const id of ids) this.mem.deleteRun(id);
+  }
+  async deleteUnits(units: GcUnit[]): Promise<void> {
+    for (const u of units) this.mem.deleteUnit(u);
+  }
+  async pruneCacheEntries(): Promise<number> {
+    return 0;
+  }
+}
+
+describe('gc on a store that declares two-pass collection', () => {
+  it('marks unreferenced objects on the first gc and deletes them only on a gc a grace period later', async () => {
+    const mem = new MemoryStore();
+    const task = seedRun(mem, 1, { a: 'kept' });
+    const garbage = mem.putObjectSync(Buffer.from('named by nothing'));
+    const shared = new SharedMemoryStore(mem);
+    const first = await collectGarbage(shared, { dryRun: false, now: LATER() });
+    expect(first).toMatchObject({ keptRuns: ['run-1'], deletedObjects: 0, awaitingSecondPass: 1 });
+    expect(mem.hasObjectSync(garbage)).toBe(true);
+    const second = await collectGarbage(shared, { dryRun: false, now: new Date(LATER().getTime() + 2 * 3600_000) });
+    expect(second).toMatchObject({ deletedObjects: 1, awaitingSecondPass: 0 });
+    expect([mem.hasObjectSync(garbage), mem.hasObjectSync(task.artifacts.a!.hash)]).toEqual([false, true]);
   });
 });
 

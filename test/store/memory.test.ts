@@ -8,10 +8,12 @@ import { sha256 } from '../../src/util/hash.js';
 import { tempDir } from '../helpers/cli.js';
 import { expectStoreError, rejection, storeConformance } from './conformance.js';
 import { syncStoreConformance } from './sync-conformance.js';
+import { gcConformance } from './gc-conformance.js';
 
 // Every conformance case applies: the suite uses nothing but the Store interface (no file paths,
 // no permissions), so none is skipped for memory.
 storeConformance('MemoryStore', async () => new MemoryStore());
+gcConformance('MemoryStore', 'one-pass', async () => new MemoryStore());
 syncStoreConformance('MemoryStore', async () => new MemoryStore());
 
 describe('MemoryStore: test hooks', () => {

@@ -1,7 +1,9 @@
+import { CollectableS3Store } from '../../src/store/s3-gc.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MULTIPART_BYTES, S3Store } from '../../src/store/s3.js';
 import { startS3Server, type S3TestServer } from '../helpers/s3.js';
 import { storeConformance } from './conformance.js';
+import { gcConformance } from './gc-conformance.js';
 
 let server: S3TestServer;
 let bucket: string;
@@ -13,6 +15,7 @@ afterAll(async () => server?.stop());
 
 // The very suite the local store passes, against a real S3-compatible server.
 storeConformance('S3Store (s3rver)', async () => S3Store.open(await server.location(bucket)));
+gcConformance('S3Store (s3rver)', 'two-pass', async () => CollectableS3Store.open(await server.location(bucket)));
 
 describe('S3Store specifics', () => {
   it('reads objects from packs and records from bundles, listing them with the loose ones', async () => {

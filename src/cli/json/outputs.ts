@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { CHANGE_OUTPUTS } from './change-outputs.js';
 import { AttemptRecord, FlowErrorJson, Hash, Literal, RunRecord, RunRecordObject, TaskRecord } from './records.js';
 
 /*
@@ -222,4 +223,5 @@ export const JSON_OUTPUTS = {
   resume: RunOutput,
   replay: ReplayOutput,
   error: ErrorOutput,
+  ...CHANGE_OUTPUTS,
 } as const satisfies Record<string, v.GenericSchema>;

@@ -12,7 +12,7 @@ import type * as records from '../../metadata/records.js';
 const d = v.description;
 export const Hash = v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/), d('sha256 (hex) of an object in the store'));
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
-const Time = v.pipe(v.string(), v.isoTimestamp(), d('ISO 8601 time'));
+export const Time = v.pipe(v.string(), v.isoTimestamp(), d('ISO 8601 time'));
 
 /** A JSON value (a parameter, a decorator argument). */
 export const Literal: v.GenericSchema<unknown> = v.pipe(v.unknown(), d('any JSON value'));
@@ -37,7 +37,7 @@ export const FlowErrorJson = v.pipe(
 );
 
 const Logs = v.strictObject({ stdout: Hash, stderr: Hash });
-const ArtifactRef = v.strictObject({ hash: Hash, size: v.pipe(Count, d('bytes of the encoded artifact object')) });
+export const ArtifactRef = v.strictObject({ hash: Hash, size: v.pipe(Count, d('bytes of the encoded artifact object')) });
 
 const RemoteAttempt = v.strictObject({
   backend: v.literal('batch'),

@@ -1,4 +1,5 @@
 import { defineDecorator } from '../define.js';
+import { option } from '../option.js';
 
 /** @card: the task opens a card before the step runs (task/execute.ts); its title is part of the cached result. */
 export const cardDecorator = defineDecorator({
@@ -6,7 +7,7 @@ export const cardDecorator = defineDecorator({
   target: 'step',
   summary: "Give the step's tasks a card: a report built with currentCard.append(...), shown by flow ui and exported by flow card.",
   options: {
-    title: { type: 'string', help: "the card's title" },
+    title: option.string("the card's title"),
   },
   hooks: {
     card: (o) => ({ title: o.title }),

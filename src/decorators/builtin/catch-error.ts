@@ -1,4 +1,5 @@
 import { defineDecorator } from '../define.js';
+import { option } from '../option.js';
 
 /**
  * @catchError: once the attempts are spent, the scheduler stores the error in `var` and the flow
@@ -10,8 +11,8 @@ export const catchErrorDecorator = defineDecorator({
   target: 'step',
   summary: 'Store a task failure in an artifact and let the flow continue.',
   options: {
-    var: { type: 'string', help: 'artifact that receives the error' },
-    printException: { type: 'boolean', help: 'print the error to the log (default true)' },
+    var: option.string('artifact that receives the error'),
+    printException: option.boolean('print the error to the log (default true)'),
   },
   hooks: {
     taskSettings(o, s) {

@@ -1,10 +1,11 @@
 import { defineDecorator } from '../define.js';
+import { option } from '../option.js';
 
 /** The options of @conda and @condaBase. */
 export const CONDA_OPTIONS = {
-  packages: { type: 'record<string>', help: 'package name → match spec' },
-  python: { type: 'string', help: 'Python version' },
-  channels: { type: 'string[]', help: 'channels, in priority order' },
+  packages: option.stringRecord('package name → match spec'),
+  python: option.string('Python version'),
+  channels: option.strings('channels, in priority order'),
 } as const;
 
 /** @conda: env/prepare.ts solves, locks and installs the step's conda environment (with --environment=conda). */

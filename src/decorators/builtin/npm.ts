@@ -1,9 +1,10 @@
 import { defineDecorator } from '../define.js';
+import { option } from '../option.js';
 
 /** The options of @npm and @npmBase. */
 export const NPM_OPTIONS = {
-  packages: { type: 'record<string>', help: 'package name → semver range' },
-  node: { type: 'string', help: 'Node.js version range' },
+  packages: option.stringRecord('package name → semver range'),
+  node: option.string('Node.js version range'),
 } as const;
 
 /** @npm: env/prepare.ts resolves, locks and installs the step's npm environment (over @npmBase's). */

@@ -1,4 +1,5 @@
 import { defineDecorator } from '../define.js';
+import { option } from '../option.js';
 
 /** What Metaflow's Parameter(...) and argparse users write in @param, and the flowrun way. */
 export const PARAM_NOT_OPTIONS: Readonly<Record<string, string>> = {
@@ -14,14 +15,21 @@ export const paramDecorator = defineDecorator({
   target: 'field',
   summary: 'A run parameter, set with --NAME on the command line; its type comes from the default.',
   options: {
-    help: { type: 'string', help: 'one line shown by flow show and flow run --help' },
-    type: {
-      type: 'string',
-      oneOf: ['number', 'string', 'boolean', 'json'],
-      help: 'needed when the default is not a literal',
-      aliases: { float: 'number', int: 'number', integer: 'number', double: 'number', str: 'string', text: 'string', bool: 'boolean', list: 'json', array: 'json', object: 'json', dict: 'json' },
-    },
-    required: { type: 'boolean', help: 'the run fails before starting when the value is not given' },
+    help: option.string('one line shown by flow show and flow run --help'),
+    type: option.oneOf(['number', 'string', 'boolean', 'json'], 'needed when the default is not a literal', {
+      float: 'number',
+      int: 'number',
+      integer: 'number',
+      double: 'number',
+      str: 'string',
+      text: 'string',
+      bool: 'boolean',
+      list: 'json',
+      array: 'json',
+      object: 'json',
+      dict: 'json',
+    }),
+    required: option.boolean('the run fails before starting when the value is not given'),
   },
   notOptions: PARAM_NOT_OPTIONS,
 });

@@ -1,4 +1,5 @@
 import { defineDecorator } from '../define.js';
+import { option } from '../option.js';
 
 /**
  * @resources: locally, memory is the worker's V8 heap limit; a remote backend reads cpu, memory
@@ -9,9 +10,9 @@ export const resourcesDecorator = defineDecorator({
   target: 'step',
   summary: 'CPU, memory (MiB) and GPUs a task needs.',
   options: {
-    cpu: { type: 'number', min: 0, help: 'vCPUs' },
-    memory: { type: 'integer', min: 1, help: 'memory in MiB' },
-    gpu: { type: 'integer', min: 0, help: 'GPUs' },
+    cpu: option.number('vCPUs', { min: 0 }),
+    memory: option.integer('memory in MiB', { min: 1 }),
+    gpu: option.integer('GPUs', { min: 0 }),
   },
   hooks: {
     taskSettings(o, s) {

@@ -1,4 +1,5 @@
 import { defineDecorator } from '../define.js';
+import { option } from '../option.js';
 
 const DEFAULT_TIMES = 3;
 
@@ -8,8 +9,8 @@ export const retryDecorator = defineDecorator({
   target: 'step',
   summary: 'Re-run a failed task, recording each attempt.',
   options: {
-    times: { type: 'integer', min: 0, help: 'extra attempts after the first (default 3)' },
-    minutesBetween: { type: 'number', min: 0, help: 'minutes to wait between attempts (default 0)' },
+    times: option.integer('extra attempts after the first (default 3)', { min: 0 }),
+    minutesBetween: option.number('minutes to wait between attempts (default 0)', { min: 0 }),
   },
   hooks: {
     taskSettings(o, s) {

@@ -1,4 +1,5 @@
 import { defineDecorator } from '../define.js';
+import { option } from '../option.js';
 
 /** @timeout: the scheduler starts a clock when a worker takes the attempt and aborts it when it rings. */
 export const timeoutDecorator = defineDecorator({
@@ -6,9 +7,9 @@ export const timeoutDecorator = defineDecorator({
   target: 'step',
   summary: 'Kill an attempt that runs longer than the limit.',
   options: {
-    seconds: { type: 'number', min: 0, help: 'seconds' },
-    minutes: { type: 'number', min: 0, help: 'minutes' },
-    hours: { type: 'number', min: 0, help: 'hours' },
+    seconds: option.number('seconds', { min: 0 }),
+    minutes: option.number('minutes', { min: 0 }),
+    hours: option.number('hours', { min: 0 }),
   },
   hooks: {
     taskSettings(o, s) {
