@@ -16,9 +16,10 @@ import { writeFileAtomic } from '../util/fs-atomic.js';
  *
  * Runs are in listing order (newest first), so the texts section is the middle of `flow runs
  * --json`'s output as it is: the listing reads the first two sections and prints slices of the
- * texts (no record parsed or stringified, issue #18); readers of records read all three. The
- * file is ASCII: every other character is written as a JSON \u escape (a text that needed one
- * is marked, and printed again from its value when listed), so it is decoded as Latin-1 and
+ * texts (no record parsed or stringified, issue #18); readers of records read the entries and
+ * the records (the texts only fsck, to check them; a rewrite prints them again from the records).
+ * The file is ASCII: every other character is written as a JSON \u escape (a text that needed
+ * one is marked, and printed again from its value when listed), so it is decoded as Latin-1 and
  * hashed as read.
  */
 export const INDEX_SCHEMA = 'flowrun.run-index/4';
@@ -50,14 +51,13 @@ export interface IndexEntry {
   ascii: boolean;
 }
 
-/** One run as writeIndexFile takes it: its listing text as printed (not yet escaped), or as stored with `ascii` (from an index read). */
+/** One run of the index: its listing text as printed (not yet escaped); writeIndexFile needs it. */
 export interface IndexItem {
   name: string;
   stat: FileStatus;
   summary: RunSummary;
   record: RunRecord;
-  text: string;
-  ascii?: boolean;
+  text?: string;
 }
 
 export interface IndexContents {
@@ -81,10 +81,10 @@ export const asciiJson = (text: string): string => text.replace(NON_ASCII_ALL, (
 export const byNewest = (a: { id: string }, b: { id: string }): number => Number(b.id.slice(4)) - Number(a.id.slice(4));
 
 /** Writes the index of `items` (in any order: the file holds them newest first). */
-export function writeIndexFile(path: string, unordered: readonly IndexItem[]): void {
+export function writeIndexFile(path: string, unordered: ReadonlyArray<IndexItem & { text: string }>): void {
   const items = [...unordered].sort((a, b) => byNewest(a.summary, b.summary));
   const texts = items.map((i) => asciiJson(i.text));
-  const entries: IndexEntry[] = items.map((i, n) => ({ name: i.name, stat: i.stat, summary: i.summary, textLength: texts[n]!.length, ascii: i.ascii ?? texts[n] === i.text }));
+  const entries: IndexEntry[] = items.map((i, n) => ({ name: i.name, stat: i.stat, summary: i.summary, textLength: texts[n]!.length, ascii: texts[n] === i.text }));
   const sections = [asciiJson(JSON.stringify(entries)), texts.map((t) => `${t},\n`).join(''), asciiJson(JSON.stringify(items.map((i) => i.record)))];
   const header = JSON.stringify({ schema: INDEX_SCHEMA, sections: sections.map((s) => [s.length, sha256(s)]) });
   writeFileAtomic(path, `${header}\n${sections.join('')}`);
@@ -92,9 +92,10 @@ export function writeIndexFile(path: string, unordered: readonly IndexItem[]): v
 
 /**
  * The index at `path` if it has the index's shape and (unless `verified` is false) every section
- * read matches its digest: then it is the one writeIndexFile wrote. Records are read only if asked.
+ * read matches its digest: then it is the one writeIndexFile wrote. Records are read only if
+ * asked, texts unless `texts` is false (then `texts` is empty).
  */
-export function readIndexFile(path: string, { records = false, verified = true } = {}): IndexContents | undefined {
+export function readIndexFile(path: string, { texts = true, records = false, verified = true } = {}): IndexContents | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -108,20 +109,16 @@ export function readIndexFile(path: string, { records = false, verified = true }
     if (headerLength === 0) return undefined;
     const sections = parseHeader(head.slice(0, headerLength - 1));
     if (!sections || headerLength + sections.reduce((n, [length]) => n + length, 0) !== size) return undefined;
-    const wanted = sections.slice(0, records ? 3 : 2);
-    const bytes = readBytes(
-      fd,
-      headerLength,
-      wanted.reduce((n, [length]) => n + length, 0),
-    );
-    // Anything outside ASCII was not written by writeIndexFile (and Latin-1 would misread it).
-    if (!isAscii(bytes)) return undefined;
-    const parts: string[] = [];
-    let at = 0;
-    for (const [length, digest] of wanted) {
-      const part = bytes.subarray(at, at + length);
-      if (verified && sha256(part) !== digest) return undefined;
-      parts.push(part.toString('latin1'));
+    // Each section wanted, read on its own: a reader of records skips the 1.7 MB of texts (1,000 runs).
+    const parts: Array<string | undefined> = [];
+    let at = headerLength;
+    for (const [n, [length, digest]] of sections.entries()) {
+      if (n === 0 || (n === 1 && texts) || (n === 2 && records)) {
+        const bytes = readBytes(fd, at, length);
+        // Anything outside ASCII was not written by writeIndexFile (and Latin-1 would misread it).
+        if (!isAscii(bytes) || (verified && sha256(bytes) !== digest)) return undefined;
+        parts.push(bytes.toString('latin1'));
+      } else parts.push(undefined);
       at += length;
     }
     const entries: unknown = JSON.parse(parts[0]!);
@@ -132,10 +129,10 @@ export function readIndexFile(path: string, { records = false, verified = true }
       textAt.push(from);
       from += e.textLength + 2;
     }
-    if (from !== parts[1]!.length) return undefined;
+    if (from !== sections[1]![0]) return undefined;
     const recordList: unknown = records ? JSON.parse(parts[2]!) : undefined;
     if (records && (!Array.isArray(recordList) || recordList.length !== entries.length)) return undefined;
-    return { entries, texts: parts[1]!, textAt, records: recordList as unknown[] | undefined, writtenMs: ctimeMs };
+    return { entries, texts: parts[1] ?? '', textAt, records: recordList as unknown[] | undefined, writtenMs: ctimeMs };
   } catch {
     return undefined;
   } finally {

@@ -66,11 +66,22 @@ export interface IndexedListing {
 export function indexedRunRecords(store: SyncStore): IndexedRuns {
   // The index caches what files said at a file status; a store without files has nothing to cache.
   if (!isDiskStore(store)) return unindexedRunRecords(store);
-  const old = readIndexFile(indexPath(store), { records: true });
+  const { records, read } = refreshedIndex(store);
+  return { records, read };
+}
+
+/**
+ * indexedRunRecords, and the index's items by run directory name: those written now carry
+ * their text (those of an index left as it was do not; the texts section is not read).
+ * `rewrite`: write the index even if no record changed.
+ */
+function refreshedIndex(store: DiskStore, { rewrite = false } = {}): IndexedRuns & { items: Map<string, IndexItem> } {
+  const old = readIndexFile(indexPath(store), { texts: false, records: true });
   const byName = new Map(old?.entries.map((e, i) => [e.name, i]));
-  const items: IndexItem[] = [];
+  const items = new Map<string, IndexItem>();
   const records = new Map<string, RunRecord>();
   let read = 0;
+  let served = 0;
   for (const name of store.listRecordsSync('runs')) {
     const path = recordPathOf(store, name);
     const status = statusOf(path);
@@ -78,8 +89,9 @@ export function indexedRunRecords(store: SyncStore): IndexedRuns {
     // An entry of an index whose digests matched holds a record checked when it was written.
     if (status && old && at !== undefined && trusted(old.entries[at]!, status, old.writtenMs)) {
       const record = old.records![at] as RunRecord;
-      items.push({ name, stat: status, summary: old.entries[at]!.summary, record, text: storedText(old, at), ascii: old.entries[at]!.ascii });
+      items.set(name, { name, stat: status, summary: old.entries[at]!.summary, record });
       records.set(name, record);
+      served++;
       continue;
     }
     // The status is taken before the content, so a change between the two is seen next time.
@@ -88,13 +100,21 @@ export function indexedRunRecords(store: SyncStore): IndexedRuns {
     if (value === undefined) continue;
     const record = checkRunRecord(value, path);
     read++;
-    if (status) items.push({ name, stat: status, summary: summarize(record), record, text: listedRunText(record) });
+    if (status) items.set(name, { name, stat: status, summary: summarize(record), record });
     records.set(name, record);
   }
-  // An entry not served (its run was removed, or read again) means the index changes.
-  const served = items.filter((i) => i.ascii !== undefined).length;
-  if (old === undefined || read > 0 || served !== old.entries.length) writeIndex(store, items);
-  return { records, read };
+  // An entry not served (its run was removed, or read again) means the index changes. Its texts
+  // are printed again from the records (a pure function of them) rather than read.
+  if (rewrite || old === undefined || read > 0 || served !== old.entries.length) {
+    writeIndex(
+      store,
+      [...items.values()].map((item) => {
+        item.text ??= listedRunText(item.record);
+        return { ...item, text: item.text };
+      }),
+    );
+  }
+  return { records, read, items };
 }
 
 /**
@@ -103,9 +123,17 @@ export function indexedRunRecords(store: SyncStore): IndexedRuns {
  * are not even read); otherwise through indexedRunRecords, which brings the index up to date.
  */
 export function indexedRunListing(store: SyncStore): IndexedListing[] {
-  const served = isDiskStore(store) ? listingFromIndex(store) : undefined;
+  if (!isDiskStore(store)) return [...unindexedRunRecords(store).records].map(([name, r]) => ({ name, summary: summarize(r), text: listedRunText(r) })).sort((a, b) => byNewest(a.summary, b.summary));
+  const served = listingFromIndex(store);
   if (served) return served;
-  return [...indexedRunRecords(store).records].map(([name, r]) => ({ name, summary: summarize(r), text: listedRunText(r) })).sort((a, b) => byNewest(a.summary, b.summary));
+  // Written again even when its records all stand: the listing could not be served (a damaged texts section, say).
+  const { records, items } = refreshedIndex(store, { rewrite: true });
+  return [...records]
+    .map(([name, r]) => {
+      const item = items.get(name);
+      return { name, summary: item?.summary ?? summarize(r), text: item?.text ?? listedRunText(r) };
+    })
+    .sort((a, b) => byNewest(a.summary, b.summary));
 }
 
 /** The listing if the index serves every run as it stands, else undefined. */
@@ -195,7 +223,7 @@ function listedTextAgain(stored: string): string {
   return listedRunTextOf(JSON.parse(stored) as ListedRun);
 }
 
-function writeIndex(store: DiskStore, items: IndexItem[]): void {
+function writeIndex(store: DiskStore, items: Array<IndexItem & { text: string }>): void {
   try {
     writeIndexFile(indexPath(store), items);
   } catch {
