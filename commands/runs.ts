@@ -36,7 +36,7 @@ export default class Runs extends BaseCommand {
   }
 
   /** The listing's JSON, already printed as text: set only when run() returns it (an error's JSON is not it). */
-  private printed?: { pieces: readonly string[] };
+  private printed?: { pieces: ReadonlyArray<string | Uint8Array> };
 
   override logJson(json: unknown): void {
     if (this.printed === undefined || json !== this.printed) return super.logJson(json);

@@ -5,9 +5,10 @@
  * `Command.run()`, or a logJson that does not know it) it is the parsed value.
  */
 export class PrintedJson {
-  constructor(readonly pieces: readonly string[]) {}
+  /** Strings, and bytes of UTF-8 (slices of the run index's file: ASCII), written as they are. */
+  constructor(readonly pieces: ReadonlyArray<string | Uint8Array>) {}
 
   toJSON(): unknown {
-    return JSON.parse(this.pieces.join(''));
+    return JSON.parse(this.pieces.map((p) => (typeof p === 'string' ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('utf8'))).join(''));
   }
 }

@@ -32,7 +32,7 @@ export async function listRunsCommand(f: RunsFilters): Promise<RunRecord[]> {
  * gives, in pieces to print one after the other, made for the local store from the run index's
  * texts (issue #18: no record parsed or stringified per run).
  */
-export async function listRunsJsonCommand(f: RunsFilters): Promise<string[]> {
+export async function listRunsJsonCommand(f: RunsFilters): Promise<Array<string | Uint8Array>> {
   if (f.remote) return [runsJsonText((await listRunsCommand(f)).map(listedRunText))];
   return listRunsJsonText(openStore(), query(f));
 }

@@ -18,13 +18,13 @@ export async function listRuns(store: SyncStore): Promise<RunRecord[]> {
 
 /**
  * `flow runs --json`'s output for the runs of a store that match a query, in pieces to print one
- * after the other: the same text as
+ * after the other (strings, and slices of the run index file's bytes: ASCII, written undecoded): the same text as
  * `JSON.stringify({ schema, runs: listedRun(r) for each of listRuns(store) selected }, null, 2)`,
  * made of the run index's texts (issue #18). A run whose tag log or liveness changes how it is
  * listed (rare: tagged after the fact, or killed while running) is read from its record and
  * printed again.
  */
-export function listRunsJsonText(store: SyncStore, q: RunQuery): string[] {
+export function listRunsJsonText(store: SyncStore, q: RunQuery): Array<string | Uint8Array> {
   const runs: Array<{ view: RunView } & Pick<IndexedListing, 'text' | 'stored'>> = [];
   for (const { name, summary, text, stored, tagLog } of indexedRunListing(store)) {
     const log = tagLog === false ? [] : readTagLog(store, summary.id);
@@ -48,22 +48,23 @@ export function listRunsJsonText(store: SyncStore, q: RunQuery): string[] {
  * after the other in the index are one slice of its texts section (1,000 runs unfiltered: one
  * piece), so the output is never copied into one string.
  */
-function runsJsonPieces(runs: ReadonlyArray<Pick<IndexedListing, 'text' | 'stored'>>): string[] {
+function runsJsonPieces(runs: ReadonlyArray<Pick<IndexedListing, 'text' | 'stored'>>): Array<string | Uint8Array> {
   if (runs.length === 0) return [runsJsonText([])];
-  const pieces = [RUNS_JSON_OPEN];
+  const pieces: Array<string | Uint8Array> = [RUNS_JSON_OPEN];
   let i = 0;
   while (i < runs.length) {
     const first = runs[i]!;
     let end = i + 1;
     if (first.stored) {
       // Extend the slice while the next run's text follows this one's ",\n" in the same section.
-      let next = first.stored.at + first.text.length + 2;
+      let next = first.stored.at + first.stored.length + 2;
       while (end < runs.length && runs[end]!.stored?.section === first.stored.section && runs[end]!.stored!.at === next) {
-        next += runs[end]!.text.length + 2;
+        next += runs[end]!.stored!.length + 2;
         end++;
       }
-      pieces.push(first.stored.section.slice(first.stored.at, next - 2));
-    } else pieces.push(first.text);
+      // A view of the index file's bytes (no copy).
+      pieces.push(first.stored.section.subarray(first.stored.at, next - 2));
+    } else pieces.push(first.text ?? '');
     if (end < runs.length) pieces.push(',\n');
     i = end;
   }

@@ -62,8 +62,11 @@ export interface IndexItem {
 
 export interface IndexContents {
   entries: IndexEntry[];
-  /** The texts section: entry i's text (escaped where it is not `ascii`) at textAt[i], each followed by ",\n". */
-  texts: string;
+  /**
+   * The texts section's bytes (ASCII, kept undecoded: the listing writes slices of them as they
+   * are): entry i's text (escaped where it is not `ascii`) at textAt[i], each followed by ",\n".
+   */
+  texts: Buffer;
   textAt: number[];
   /** Records by entry (only when asked for). */
   records?: unknown[];
@@ -111,13 +114,15 @@ export function readIndexFile(path: string, { texts = true, records = false, ver
     if (!sections || headerLength + sections.reduce((n, [length]) => n + length, 0) !== size) return undefined;
     // Each section wanted, read on its own: a reader of records skips the 1.7 MB of texts (1,000 runs).
     const parts: Array<string | undefined> = [];
+    let textBytes: Buffer | undefined;
     let at = headerLength;
     for (const [n, [length, digest]] of sections.entries()) {
       if (n === 0 || (n === 1 && texts) || (n === 2 && records)) {
         const bytes = readBytes(fd, at, length);
         // Anything outside ASCII was not written by writeIndexFile (and Latin-1 would misread it).
         if (!isAscii(bytes) || (verified && sha256(bytes) !== digest)) return undefined;
-        parts.push(bytes.toString('latin1'));
+        if (n === 1) textBytes = bytes;
+        parts.push(n === 1 ? undefined : bytes.toString('latin1'));
       } else parts.push(undefined);
       at += length;
     }
@@ -132,7 +137,7 @@ export function readIndexFile(path: string, { texts = true, records = false, ver
     if (from !== sections[1]![0]) return undefined;
     const recordList: unknown = records ? JSON.parse(parts[2]!) : undefined;
     if (records && (!Array.isArray(recordList) || recordList.length !== entries.length)) return undefined;
-    return { entries, texts: parts[1] ?? '', textAt, records: recordList as unknown[] | undefined, writtenMs: ctimeMs };
+    return { entries, texts: textBytes ?? Buffer.alloc(0), textAt, records: recordList as unknown[] | undefined, writtenMs: ctimeMs };
   } catch {
     return undefined;
   } finally {

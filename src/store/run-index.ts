@@ -47,15 +47,22 @@ export interface IndexedListing {
   /** The run's directory name. */
   name: string;
   summary: RunSummary;
-  /** The run's part of the output, as listedRunText prints it. */
-  text: string;
+  /** The run's part of the output, as listedRunText prints it (absent when `stored` says where it is). */
+  text?: string;
   /**
-   * Where the text is in the index's texts section, each text followed by ",\n": the texts of
-   * runs listed one after the other are one slice of it, printed without being joined.
+   * Where the text is in the index's texts section (bytes, ASCII), each text followed by ",\n":
+   * the texts of runs listed one after the other are one slice of it, written without being
+   * decoded or joined.
    */
-  stored?: { section: string; at: number };
+  stored?: StoredText;
   /** False when the run has no tag log (its directory is absent); undefined: not looked at. */
   tagLog?: boolean;
+}
+
+export interface StoredText {
+  section: Buffer;
+  at: number;
+  length: number;
 }
 
 /**
@@ -150,10 +157,10 @@ function listingFromIndex(store: DiskStore): IndexedListing[] | undefined {
     if (!names.has(entry.name)) return undefined;
     const status = statusOf(recordPathOf(store, entry.name));
     if (!status || !trusted(entry, status, index.writtenMs)) return undefined;
-    const text = storedText(index, i);
     // The tag log of most runs does not exist: asked here without a Stats object or a thrown ENOENT (readTagLog's way).
     const tagLog = entry.summary.id === entry.name ? existsSync(`${store.root}${sep}${tagLogDir(entry.name).replaceAll('/', sep)}`) : undefined;
-    out.push(entry.ascii ? { name: entry.name, summary: entry.summary, text, stored: { section: index.texts, at: index.textAt[i]! }, tagLog } : { name: entry.name, summary: entry.summary, text: listedTextAgain(text), tagLog });
+    // An ASCII text is written as the index's bytes: it is never decoded into a string (issue #18).
+    out.push(entry.ascii ? { name: entry.name, summary: entry.summary, stored: { section: index.texts, at: index.textAt[i]!, length: entry.textLength }, tagLog } : { name: entry.name, summary: entry.summary, text: listedTextAgain(storedText(index, i)), tagLog });
   }
   return out;
 }
@@ -211,7 +218,7 @@ function entryDisagreement(store: DiskStore, index: IndexContents, i: number, pa
   return undefined;
 }
 
-const storedText = (index: IndexContents, i: number) => index.texts.slice(index.textAt[i], index.textAt[i]! + index.entries[i]!.textLength);
+const storedText = (index: IndexContents, i: number) => index.texts.toString('latin1', index.textAt[i], index.textAt[i]! + index.entries[i]!.textLength);
 
 function summarize(r: RunRecord): RunSummary {
   const v = runView(r);

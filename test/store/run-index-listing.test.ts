@@ -107,6 +107,14 @@ describe('flow runs --json from the run index: pre-serialized texts (issue #18)'
     for (const q of QUERIES) expect(listRunsJsonText(store, q).join(''), `served, ${JSON.stringify(q)}`).toBe(await expected(store, q));
     // The whole unfiltered listing is the index's texts section itself, in three pieces around the runs printed again.
     expect(listRunsJsonText(store, {}).length).toBeLessThan(20);
+    // Those pieces are views of the index file's bytes, not decoded strings nor copies (issue #18).
+    const section = served.find((r) => r.stored)!.stored!.section;
+    const bytePieces = listRunsJsonText(store, {}).filter((p) => typeof p !== 'string');
+    expect(
+      bytePieces.reduce((n, p) => n + p.length, 0),
+      'bytes served as slices of the texts section',
+    ).toBeGreaterThan(section.length / 2);
+    expect(new Set(bytePieces.map((p) => p.buffer)).size, 'no copy: one buffer under every slice').toBe(1);
     // A tag log changed after the index was written is seen at once (tag logs are not cached).
     changeTags(store, 'run-4', [], 'add', ['late'], 'bob');
     for (const q of [{}, { tags: ['late'] }]) expect(listRunsJsonText(store, q).join('')).toBe(await expected(store, q));
