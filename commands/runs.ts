@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 import { LISTED_STATUSES } from '../src/metadata/run-query.js';
+import { writeStdout } from '../src/cli/stdout.js';
 
 export default class Runs extends BaseCommand {
   static override summary = 'List runs, newest first: id, flow, status, kind, start, duration, user, git commit, dirty flag, tags.';
@@ -20,11 +21,26 @@ export default class Runs extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Runs);
-    const { listRunsCommand } = await import('../src/cli/runs-command.js');
+    const { listRunsCommand, listRunsJsonCommand } = await import('../src/cli/runs-command.js');
+    const filters = { flow: flags.flow ?? args.flow, tags: flags.tag, status: flags.status, user: flags.user, limit: flags.limit, remote: flags.remote };
+    // With --json, the listing is printed from the run index's texts (issue #18); the table is for people.
+    if (this.jsonEnabled()) {
+      const { PrintedJson } = await import('../src/cli/printed-json.js');
+      this.printed = new PrintedJson(await listRunsJsonCommand(filters));
+      return this.printed;
+    }
     const { renderRuns, runsJson } = await import('../src/cli/views.js');
-    const runs = await listRunsCommand({ flow: flags.flow ?? args.flow, tags: flags.tag, status: flags.status, user: flags.user, limit: flags.limit, remote: flags.remote });
-    // The table is for people: with --json, oclif would print nothing of it (1,000 runs: a visible part of the listing's time).
-    if (!this.jsonEnabled()) this.log(renderRuns(runs));
+    const runs = await listRunsCommand(filters);
+    this.log(renderRuns(runs));
     return { schema: 'flowrun.runs/1', runs: runsJson(runs) };
+  }
+
+  /** The listing's JSON, already printed as text: set only when run() returns it (an error's JSON is not it). */
+  private printed?: { pieces: ReadonlyArray<string | Uint8Array> };
+
+  override logJson(json: unknown): void {
+    if (this.printed === undefined || json !== this.printed) return super.logJson(json);
+    for (const piece of this.printed.pieces) writeStdout(piece);
+    writeStdout('\n');
   }
 }

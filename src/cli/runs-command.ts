@@ -1,7 +1,9 @@
 import { listRuns, openStore } from '../client/client.js';
+import { listRunsJsonText } from '../client/list-runs.js';
+import { listedRunText, runsJsonText } from '../metadata/listed-run.js';
 import { loadConfig } from '../config/config.js';
 import type { RunRecord } from '../metadata/records.js';
-import { type ListedStatus, selectRuns } from '../metadata/run-query.js';
+import { type ListedStatus, type RunQuery, selectRuns } from '../metadata/run-query.js';
 
 export interface RunsFilters {
   flow?: string;
@@ -22,5 +24,17 @@ export async function listRunsCommand(f: RunsFilters): Promise<RunRecord[]> {
   } else {
     all = await listRuns(openStore());
   }
-  return selectRuns(all, { flow: f.flow, tags: f.tags, status: f.status as ListedStatus | undefined, user: f.user, limit: f.limit });
+  return selectRuns(all, query(f));
 }
+
+/**
+ * `flow runs --json`: the text `JSON.stringify({ schema, runs: runsJson(listRunsCommand(f)) }, null, 2)`
+ * gives, in pieces to print one after the other, made for the local store from the run index's
+ * texts (issue #18: no record parsed or stringified per run).
+ */
+export async function listRunsJsonCommand(f: RunsFilters): Promise<Array<string | Uint8Array>> {
+  if (f.remote) return [runsJsonText((await listRunsCommand(f)).map(listedRunText))];
+  return listRunsJsonText(openStore(), query(f));
+}
+
+const query = (f: RunsFilters): RunQuery => ({ flow: f.flow, tags: f.tags, status: f.status as ListedStatus | undefined, user: f.user, limit: f.limit });

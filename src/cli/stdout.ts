@@ -30,46 +30,73 @@ export function onStdoutStream(fn: (stream: NodeJS.WriteStream) => void): void {
 }
 
 /**
- * Writes text to standard output. A reader that went away (EPIPE) is not an error (`flow runs |
- * head`); any other write error is thrown (a full disk must not look like a complete listing).
+ * Writes text, or bytes (a slice of the run index's file, say: written as they are, never decoded
+ * and encoded again), to standard output. A reader that went away (EPIPE) is not an error (`flow
+ * runs | head`); any other write error is thrown (a full disk must not look like a complete listing).
  */
-export function writeStdout(text: string): void {
+export function writeStdout(data: string | Uint8Array): void {
   if (readerGone) return;
-  if (streamMade || process.platform !== 'linux') return writeToStream(text);
-  // Not written yet: the piece from `at` (or, once it is written in part, its `unwritten` bytes), then the rest of the text.
-  let at = 0;
-  let unwritten: Uint8Array | undefined;
+  if (streamMade || process.platform !== 'linux') return writeToStream(data);
   try {
-    while (at < text.length) {
-      const piece = text.slice(at, pieceEnd(text, at));
-      unwritten = undefined;
-      const written = writeSync(1, piece);
-      if (written < Buffer.byteLength(piece)) {
-        unwritten = Buffer.from(piece).subarray(written);
-        while (unwritten.length) unwritten = unwritten.subarray(writeSync(1, unwritten));
-      }
-      at += piece.length;
-    }
+    if (typeof data === 'string') writeTextToFd(data);
+    else writeBytesToFd(data);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EPIPE') {
       readerGone = true;
       return;
     }
-    // A non-blocking pipe that is full (set so by another process sharing it): the stream waits for it.
-    if (code !== 'EAGAIN') throw e;
-    if (unwritten) {
-      writeToStream(unwritten);
-      at += pieceEnd(text, at) - at;
+    // A non-blocking pipe that is full (set so by another process sharing it): the stream waits for what is left.
+    if (code !== 'EAGAIN' || !(e instanceof Unwritten)) throw e;
+    writeToStream(e.rest);
+  }
+}
+
+/** A write that failed with EAGAIN, and what of the output it had not written yet. */
+class Unwritten extends Error {
+  constructor(
+    readonly code: string,
+    readonly rest: string | Uint8Array,
+  ) {
+    super(code);
+  }
+}
+
+function writeTextToFd(text: string): void {
+  let at = 0;
+  while (at < text.length) {
+    const end = pieceEnd(text, at);
+    const piece = Buffer.from(text.slice(at, end));
+    try {
+      writeBytesToFd(piece);
+    } catch (e) {
+      if (!(e instanceof Unwritten)) throw e;
+      // The piece's unwritten bytes, then the rest of the text.
+      writeToStream(e.rest);
+      throw new Unwritten(e.code, text.slice(end));
     }
-    writeToStream(text.slice(at));
+    at = end;
+  }
+}
+
+/** Writes bytes to fd 1 in pieces of 64 KiB, each until all of it is written. */
+function writeBytesToFd(bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.length) {
+    try {
+      at += writeSync(1, bytes, at, Math.min(PIECE, bytes.length - at));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') throw new Unwritten(code, bytes.subarray(at));
+      throw e;
+    }
   }
 }
 
 /**
- * Output is written in pieces of 64 Ki UTF-16 code units: encoding a whole 1.7 MB listing at once
+ * Text is written in pieces of 64 Ki UTF-16 code units: encoding a whole 1.7 MB listing at once
  * allocates (and faults in) fresh memory for all of it, about twice the cost of reusing a piece's.
- * A surrogate pair is never split (each piece is encoded on its own).
+ * A surrogate pair is never split (each piece is encoded on its own). Bytes: pieces of 64 KiB.
  */
 const PIECE = 1 << 16;
 

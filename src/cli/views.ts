@@ -3,7 +3,8 @@ import { UsageError } from '../errors/index.js';
 import type { RunRecord } from '../metadata/records.js';
 import { table } from '../errors/format.js';
 import { displayValue } from '../util/terminal.js';
-import { type RunKind, listedStatus, runKind } from '../metadata/run-query.js';
+import { listedStatus, runKind } from '../metadata/run-query.js';
+import { type ListedRun, listedRun } from '../metadata/listed-run.js';
 
 export interface Pathspec {
   run: string;
@@ -60,9 +61,6 @@ function kindCell(r: RunRecord): string {
 }
 
 /** `flow runs --json`: each record with its tags as merged, its kind, and `status` as listed (`recordedStatus` when that differs). */
-export function runsJson(runs: RunRecord[]): Array<RunRecord & { kind: RunKind; recordedStatus?: string }> {
-  return runs.map((r) => {
-    const status = listedStatus(r);
-    return { ...r, kind: runKind(r), ...(status !== r.status ? { status: status as RunRecord['status'], recordedStatus: r.status } : {}) };
-  });
+export function runsJson(runs: RunRecord[]): ListedRun[] {
+  return runs.map(listedRun);
 }

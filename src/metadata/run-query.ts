@@ -48,16 +48,36 @@ export interface RunQuery {
   limit?: number;
 }
 
-export function matchesNamespace(r: RunRecord, namespace: string | null | undefined): boolean {
+export function matchesNamespace(r: { user?: string; tags: readonly string[] }, namespace: string | null | undefined): boolean {
   if (namespace === null || namespace === undefined) return true;
   if (namespace.startsWith('user:')) return r.user === undefined || r.user === namespace.slice(5);
   return r.tags.includes(namespace);
 }
 
+/**
+ * What a query looks at in a run as listed (tag log merged, liveness applied): a listing served
+ * from the run index (src/store/run-index.ts) filters these without the whole record.
+ */
+export interface RunView {
+  id: string;
+  flow: string;
+  user?: string;
+  tags: readonly string[];
+  listed: ListedStatus;
+  kind: RunKind;
+}
+
+export function runView(r: RunRecord): RunView {
+  return { id: r.id, flow: r.flow, user: r.user, tags: r.tags, listed: listedStatus(r), kind: runKind(r) };
+}
+
+/** Whether a run (as a view) matches a query's filters (its limit aside). Pure. */
+export function matchesQuery(v: RunView, q: RunQuery): boolean {
+  return (q.flow === undefined || v.flow === q.flow) && (q.tags ?? []).every((t) => v.tags.includes(t)) && (q.status === undefined || v.listed === q.status) && (q.user === undefined || v.user === q.user) && matchesNamespace(v, q.namespace) && (q.kinds === undefined || q.kinds.includes(v.kind));
+}
+
 /** The runs matching a query, in the order given. Pure. */
 export function selectRuns<R extends RunRecord>(runs: readonly R[], q: RunQuery): R[] {
-  const out = runs.filter(
-    (r) => (q.flow === undefined || r.flow === q.flow) && (q.tags ?? []).every((t) => r.tags.includes(t)) && (q.status === undefined || listedStatus(r) === q.status) && (q.user === undefined || r.user === q.user) && matchesNamespace(r, q.namespace) && (q.kinds === undefined || q.kinds.includes(runKind(r))),
-  );
+  const out = runs.filter((r) => matchesQuery(runView(r), q));
   return q.limit === undefined ? out : out.slice(0, q.limit);
 }

@@ -1,10 +1,12 @@
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { writeFileAtomic } from '../util/fs-atomic.js';
 import { runRecordPath, type RunRecord } from '../metadata/records.js';
 import { type DiskStore, isDiskStore, recordLocation, type Store, type SyncStore } from './types.js';
 import { checkRunRecord } from '../metadata/record-check.js';
-import { sha256 } from '../util/hash.js';
+import { type ListedRun, listedRunText, listedRunTextOf } from '../metadata/listed-run.js';
+import { runView } from '../metadata/run-query.js';
+import { tagLogDir } from '../metadata/tags.js';
+import { asciiJson, byNewest, type FileStatus, type IndexContents, type IndexEntry, type IndexItem, readIndexFile, type RunSummary, writeIndexFile } from './run-index-file.js';
 
 /**
  * The run index of a local store: every run record with the file status (inode, size, mtime,
@@ -19,44 +21,48 @@ import { sha256 } from '../util/hash.js';
  * Writers of run records need not know it exists. `flow fsck` checks that no entry it would
  * serve disagrees with its record (runIndexProblems).
  *
- * Every record enters the index checked (checkRunRecord), and the index carries the SHA-256 of its
- * entries' text: an index whose digest matches is the one writeIndex wrote, so its records are
- * served without checking them again (the checks were most of a 1,000-run listing's own time).
- * An index whose digest does not match (edited, damaged) is rebuilt. Whatever changes what
- * checkRunRecord accepts must bump INDEX_SCHEMA, so that no index holds records checked by older rules.
+ * Every record enters the index checked (checkRunRecord), and the index carries a SHA-256 of each
+ * of its sections (run-index-file.ts): an index whose digests match is the one writeIndexFile
+ * wrote, so its records are served without checking them again (the checks were most of a
+ * 1,000-run listing's own time). An index whose digests do not match (edited, damaged) is rebuilt.
+ * Beside each record it keeps the run's summary and its exact part of `flow runs --json`, both
+ * derived from the record when it entered (indexedRunListing serves them: the listing is a join of
+ * strings). Whatever changes what checkRunRecord accepts, or how a run is listed, must bump
+ * INDEX_SCHEMA, so that no index holds records checked, or texts printed, by older rules.
  */
 export const RUN_INDEX_PATH = 'index/runs.json';
 
-const INDEX_SCHEMA = 'flowrun.run-index/3';
-/** The index file's text up to its digest; writeIndex lays it out so, and readIndex relies on it. */
-const DIGEST_PREFIX = `{"schema":"${INDEX_SCHEMA}","sha256":"`;
-const RUNS_PREFIX = '","runs":';
-
-const NON_ASCII = /[^\x00-\x7f]/;
-const NON_ASCII_ALL = /[^\x00-\x7f]/g;
-
 /** A record changed less than this before the index was written may change again unseen within one timestamp tick. */
 const RACY_MS = 2000;
-
-interface IndexFile {
-  schema: typeof INDEX_SCHEMA;
-  /** SHA-256 of the text of `runs` as written. */
-  sha256: string;
-  /** Run directory name → the status of its run.json when read, and the record read. */
-  runs: Record<string, IndexEntry>;
-}
-
-interface IndexEntry {
-  /** ino, size, mtimeMs, ctimeMs of run.json, as Node reports them (JSON keeps a number exactly). */
-  stat: [number, number, number, number];
-  record: RunRecord;
-}
 
 export interface IndexedRuns {
   /** Every readable run record, by run directory name, in directory-name order. */
   records: Map<string, RunRecord>;
   /** Records read from their files this time (the rest came from the index). */
   read: number;
+}
+
+/** A run as `flow runs --json` lists it before its tag log and liveness: what filters see, and its text. */
+export interface IndexedListing {
+  /** The run's directory name. */
+  name: string;
+  summary: RunSummary;
+  /** The run's part of the output, as listedRunText prints it (absent when `stored` says where it is). */
+  text?: string;
+  /**
+   * Where the text is in the index's texts section (bytes, ASCII), each text followed by ",\n":
+   * the texts of runs listed one after the other are one slice of it, written without being
+   * decoded or joined.
+   */
+  stored?: StoredText;
+  /** False when the run has no tag log (its directory is absent); undefined: not looked at. */
+  tagLog?: boolean;
+}
+
+export interface StoredText {
+  section: Buffer;
+  at: number;
+  length: number;
 }
 
 /**
@@ -67,33 +73,96 @@ export interface IndexedRuns {
 export function indexedRunRecords(store: SyncStore): IndexedRuns {
   // The index caches what files said at a file status; a store without files has nothing to cache.
   if (!isDiskStore(store)) return unindexedRunRecords(store);
-  const old = readIndex(store);
-  // A Map, not an object: a directory may be named __proto__.
-  const runs = new Map<string, IndexEntry>();
+  const { records, read } = refreshedIndex(store);
+  return { records, read };
+}
+
+/**
+ * indexedRunRecords, and the index's items by run directory name: those written now carry
+ * their text (those of an index left as it was do not; the texts section is not read).
+ * `rewrite`: write the index even if no record changed.
+ */
+function refreshedIndex(store: DiskStore, { rewrite = false } = {}): IndexedRuns & { items: Map<string, IndexItem> } {
+  const old = readIndexFile(indexPath(store), { texts: false, records: true });
+  const byName = new Map(old?.entries.map((e, i) => [e.name, i]));
+  const items = new Map<string, IndexItem>();
   const records = new Map<string, RunRecord>();
   let read = 0;
-  // runRecordPath's layout, joined by hand: path.join's normalising is a visible part of 1,000 stats.
-  const runsDir = join(store.root, 'runs');
+  let served = 0;
   for (const name of store.listRecordsSync('runs')) {
-    const path = `${runsDir}${sep}${name}${sep}run.json`;
+    const path = recordPathOf(store, name);
     const status = statusOf(path);
-    const entry = old && Object.hasOwn(old.file.runs, name) ? old.file.runs[name] : undefined;
-    // An entry of an index whose digest matched holds a record checked when it was written.
-    let record = status && entry && trusted(entry, status, old!.writtenMs) ? entry.record : undefined;
-    if (!record) {
-      // The status is taken before the content, so a change between the two is seen next time.
-      // Absent (a run id claimed by a run that has not written its record yet): not listed.
-      const value = store.readRecordSync<unknown>(runRecordPath(name));
-      if (value === undefined) continue;
-      record = checkRunRecord(value, path);
-      read++;
+    const at = byName.get(name);
+    // An entry of an index whose digests matched holds a record checked when it was written.
+    if (status && old && at !== undefined && trusted(old.entries[at]!, status, old.writtenMs)) {
+      const record = old.records![at] as RunRecord;
+      items.set(name, { name, stat: status, summary: old.entries[at]!.summary, record });
+      records.set(name, record);
+      served++;
+      continue;
     }
-    if (status) runs.set(name, { stat: status, record });
+    // The status is taken before the content, so a change between the two is seen next time.
+    // Absent (a run id claimed by a run that has not written its record yet): not listed.
+    const value = store.readRecordSync<unknown>(runRecordPath(name));
+    if (value === undefined) continue;
+    const record = checkRunRecord(value, path);
+    read++;
+    if (status) items.set(name, { name, stat: status, summary: summarize(record), record });
     records.set(name, record);
   }
-  const removed = old !== undefined && Object.keys(old.file.runs).some((name) => !runs.has(name));
-  if (old === undefined || read > 0 || removed) writeIndex(store, Object.fromEntries(runs));
-  return { records, read };
+  // An entry not served (its run was removed, or read again) means the index changes. Its texts
+  // are printed again from the records (a pure function of them) rather than read.
+  if (rewrite || old === undefined || read > 0 || served !== old.entries.length) {
+    writeIndex(
+      store,
+      [...items.values()].map((item) => {
+        item.text ??= listedRunText(item.record);
+        return { ...item, text: item.text };
+      }),
+    );
+  }
+  return { records, read, items };
+}
+
+/**
+ * The runs of the store as `flow runs --json` lists them (before tag logs and liveness), newest
+ * first: while every record file is unchanged, the index's summaries and texts alone (its records
+ * are not even read); otherwise through indexedRunRecords, which brings the index up to date.
+ */
+export function indexedRunListing(store: SyncStore): IndexedListing[] {
+  if (!isDiskStore(store)) return [...unindexedRunRecords(store).records].map(([name, r]) => ({ name, summary: summarize(r), text: listedRunText(r) })).sort((a, b) => byNewest(a.summary, b.summary));
+  const served = listingFromIndex(store);
+  if (served) return served;
+  // Written again even when its records all stand: the listing could not be served (a damaged texts section, say).
+  const { records, items } = refreshedIndex(store, { rewrite: true });
+  return [...records]
+    .map(([name, r]) => {
+      const item = items.get(name);
+      return { name, summary: item?.summary ?? summarize(r), text: item?.text ?? listedRunText(r) };
+    })
+    .sort((a, b) => byNewest(a.summary, b.summary));
+}
+
+/** The listing if the index serves every run as it stands, else undefined. */
+function listingFromIndex(store: DiskStore): IndexedListing[] | undefined {
+  const index = readIndexFile(indexPath(store));
+  if (!index) return undefined;
+  const names = new Set(store.listRecordsSync('runs'));
+  // A run added or removed since (or a run id claimed by a run without a record yet): indexedRunRecords decides.
+  // (The index, written by writeIndexFile, names each run once.)
+  if (names.size !== index.entries.length) return undefined;
+  const out: IndexedListing[] = [];
+  for (let i = 0; i < index.entries.length; i++) {
+    const entry = index.entries[i]!;
+    if (!names.has(entry.name)) return undefined;
+    const status = statusOf(recordPathOf(store, entry.name));
+    if (!status || !trusted(entry, status, index.writtenMs)) return undefined;
+    // The tag log of most runs does not exist: asked here without a Stats object or a thrown ENOENT (readTagLog's way).
+    const tagLog = entry.summary.id === entry.name ? existsSync(`${store.root}${sep}${tagLogDir(entry.name).replaceAll('/', sep)}`) : undefined;
+    // An ASCII text is written as the index's bytes: it is never decoded into a string (issue #18).
+    out.push(entry.ascii ? { name: entry.name, summary: entry.summary, stored: { section: index.texts, at: index.textAt[i]!, length: entry.textLength }, tagLog } : { name: entry.name, summary: entry.summary, text: listedTextAgain(storedText(index, i)), tagLog });
+  }
+  return out;
 }
 
 /** Every run record read and checked from its record, in directory-name order. */
@@ -108,92 +177,81 @@ function unindexedRunRecords(store: SyncStore): IndexedRuns {
 
 /**
  * What `flow fsck` reports about the index: entries the index would serve (their record file is
- * unchanged) that disagree with the record. A missing or unreadable index is no problem: it is
- * rebuilt.
+ * unchanged) whose record, summary or listing text disagree with the record. A missing or
+ * unreadable index is no problem: it is rebuilt.
  */
 export function runIndexProblems(store: Store): Array<{ run: string; message: string }> {
   if (!isDiskStore(store)) return [];
-  // Also an index whose digest does not match: a listing would rebuild it, but fsck says what it held.
-  const old = readIndex(store, { verified: false });
+  // Also an index whose digests do not match: a listing would rebuild it, but fsck says what it held.
+  const old = readIndexFile(indexPath(store), { records: true, verified: false });
   if (!old) return [];
   const problems: Array<{ run: string; message: string }> = [];
-  for (const [name, entry] of Object.entries(old.file.runs)) {
-    const path = join(store.root, runRecordPath(name));
+  for (let i = 0; i < old.entries.length; i++) {
+    const entry = old.entries[i]!;
+    const path = recordPathOf(store, entry.name);
     const status = statusOf(path);
     if (!status || !trusted(entry, status, old.writtenMs)) continue;
-    let actual: unknown;
-    try {
-      actual = store.readRecordSync<unknown>(runRecordPath(name));
-    } catch {
-      continue;
-    }
-    if (JSON.stringify(actual) !== JSON.stringify(entry.record)) problems.push({ run: name, message: `The run index ${join(store.root, RUN_INDEX_PATH)} holds a record of ${name} that differs from ${path}, whose file it claims is unchanged.` });
+    const what = entryDisagreement(store, old, i, path);
+    if (what) problems.push({ run: entry.name, message: `The run index ${indexPath(store)} holds ${what} of ${entry.name} that differs from ${path}, whose file it claims is unchanged.` });
   }
   return problems;
 }
 
-/** The index, if it was written by writeIndex (its digest matches; unless `verified` is false) and has the index's shape. */
-function readIndex(store: DiskStore, { verified = true } = {}): { file: IndexFile; writtenMs: number } | undefined {
-  const path = join(store.root, RUN_INDEX_PATH);
-  const status = statSafe(path);
-  if (!status) return undefined;
-  let file: unknown;
+/** What of an index entry disagrees with its record file (undefined: nothing, or the record cannot be read: reported as such elsewhere). */
+function entryDisagreement(store: DiskStore, index: IndexContents, i: number, path: string): string | undefined {
+  let actual: unknown;
   try {
-    // Written as ASCII (writeIndex), read as Latin-1: the same text, decoded at half the cost of
-    // UTF-8. Anything else in it was not written by writeIndex: rebuilt.
-    const text = readFileSync(path, 'latin1');
-    if (NON_ASCII.test(text)) return undefined;
-    if (verified && !digestMatches(text)) return undefined;
-    file = JSON.parse(text);
+    actual = store.readRecordSync<unknown>(runRecordPath(index.entries[i]!.name));
   } catch {
     return undefined;
   }
-  if (!isIndexFile(file)) return undefined;
-  // The index's own ctime, on the file system's clock: the time every entry was read before.
-  return { file, writtenMs: status.ctimeMs };
-}
-
-/** Whether the digest at the head of an index file's text is that of its entries' text. */
-function digestMatches(text: string): boolean {
-  const runsAt = DIGEST_PREFIX.length + 64 + RUNS_PREFIX.length;
-  if (!text.startsWith(DIGEST_PREFIX) || !text.startsWith(RUNS_PREFIX, runsAt - RUNS_PREFIX.length) || !text.endsWith('}')) return false;
-  // ASCII text (checked by the caller): its UTF-8 encoding, which is hashed, is the bytes written.
-  return sha256(text.slice(runsAt, -1)) === text.slice(DIGEST_PREFIX.length, DIGEST_PREFIX.length + 64);
-}
-
-function writeIndex(store: DiskStore, runs: IndexFile['runs']): void {
-  const runsText = JSON.stringify(runs).replace(NON_ASCII_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (JSON.stringify(actual) !== JSON.stringify(index.records![i])) return 'a record';
+  let record: RunRecord;
   try {
-    writeFileAtomic(join(store.root, RUN_INDEX_PATH), `${DIGEST_PREFIX}${sha256(runsText)}${RUNS_PREFIX}${runsText}}`);
+    record = checkRunRecord(actual, path);
+  } catch {
+    return undefined;
+  }
+  if (JSON.stringify(summarize(record)) !== JSON.stringify(index.entries[i]!.summary)) return 'a summary';
+  const text = listedRunText(record);
+  if (asciiJson(text) !== storedText(index, i) || index.entries[i]!.ascii !== (asciiJson(text) === text)) return 'a `flow runs --json` text';
+  return undefined;
+}
+
+const storedText = (index: IndexContents, i: number) => index.texts.toString('latin1', index.textAt[i], index.textAt[i]! + index.entries[i]!.textLength);
+
+function summarize(r: RunRecord): RunSummary {
+  const v = runView(r);
+  return { id: v.id, flow: v.flow, ...(v.user !== undefined ? { user: v.user } : {}), tags: [...v.tags], listed: v.listed, kind: v.kind, status: r.status, host: r.host, pid: r.pid };
+}
+
+/** The printed text of a run whose stored text has \u escapes: its value printed again. */
+function listedTextAgain(stored: string): string {
+  return listedRunTextOf(JSON.parse(stored) as ListedRun);
+}
+
+function writeIndex(store: DiskStore, items: Array<IndexItem & { text: string }>): void {
+  try {
+    writeIndexFile(indexPath(store), items);
   } catch {
     // A read-only store (or a full disk) is listed without an index; nothing depends on it.
   }
 }
 
-function trusted(entry: IndexEntry, status: IndexEntry['stat'], writtenMs: number): boolean {
-  return sameStatus(entry.stat, status) && status[3] + RACY_MS < writtenMs && status[2] + RACY_MS < writtenMs;
+const indexPath = (store: DiskStore) => join(store.root, RUN_INDEX_PATH);
+// runRecordPath's layout, joined by hand: path.join's normalising is a visible part of 1,000 stats.
+const recordPathOf = (store: DiskStore, name: string) => `${store.root}${sep}runs${sep}${name}${sep}run.json`;
+
+function trusted(entry: IndexEntry, status: FileStatus, writtenMs: number): boolean {
+  const a = entry.stat;
+  return a[0] === status[0] && a[1] === status[1] && a[2] === status[2] && a[3] === status[3] && status[3] + RACY_MS < writtenMs && status[2] + RACY_MS < writtenMs;
 }
 
-function sameStatus(a: IndexEntry['stat'], b: IndexEntry['stat']): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
-}
-
-function statusOf(path: string): IndexEntry['stat'] | undefined {
-  const s = statSafe(path);
-  return s?.isFile() ? [s.ino, s.size, s.mtimeMs, s.ctimeMs] : undefined;
-}
-
-function statSafe(path: string): Stats | undefined {
+function statusOf(path: string): FileStatus | undefined {
   try {
-    return statSync(path, { throwIfNoEntry: false });
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s?.isFile() ? [s.ino, s.size, s.mtimeMs, s.ctimeMs] : undefined;
   } catch {
     return undefined; // ENOTDIR (a file where a run directory belongs), EACCES: read it the ordinary way
   }
-}
-
-function isIndexFile(v: unknown): v is IndexFile {
-  if (typeof v !== 'object' || v === null) return false;
-  const f = v as Partial<IndexFile>;
-  if (f.schema !== INDEX_SCHEMA || typeof f.runs !== 'object' || f.runs === null || Array.isArray(f.runs)) return false;
-  return Object.values(f.runs).every((e: Partial<IndexEntry> | null) => typeof e === 'object' && e !== null && Array.isArray(e.stat) && e.stat.length === 4 && e.stat.every((x) => typeof x === 'number'));
 }

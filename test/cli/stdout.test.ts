@@ -29,7 +29,9 @@ beforeAll(() => {
     `const { writeStdout } = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'src', 'cli', 'stdout.js')).href)});
 const t = (${TEXT})(Number(process.argv[2]));
 writeStdout(t.slice(0, 10));
-writeStdout(t.slice(10));
+// 'bytes': the rest as a view into a larger buffer (at an offset), as the listing writes the run index's bytes.
+if (process.argv[3] === 'bytes') writeStdout(Buffer.from('zz' + t.slice(10) + 'zz').subarray(2, -2));
+else writeStdout(t.slice(10));
 `,
   );
   // Sets O_NONBLOCK on the pipe it shares with its child (as some parents do), then runs the writer.
@@ -38,7 +40,7 @@ writeStdout(t.slice(10));
     parent,
     `import fcntl, os, subprocess, sys
 fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK)
-sys.exit(subprocess.run([${JSON.stringify(process.execPath)}, ${JSON.stringify(writer)}, sys.argv[1]]).returncode)
+sys.exit(subprocess.run([${JSON.stringify(process.execPath)}, ${JSON.stringify(writer)}, *sys.argv[1:]]).returncode)
 `,
   );
 });
@@ -58,5 +60,16 @@ describe.runIf(process.platform === 'linux')('CLI standard output written to the
       expect(Buffer.from(r.stderr).toString()).toBe('');
       expect(Buffer.from(r.stdout).equals(Buffer.from(text(shift))), `shift ${shift}`).toBe(true);
     }
+  });
+
+  it('writes bytes (a view at an offset into a larger buffer) as they are, after text, in order (pipe)', async () => {
+    const r = await execa(process.execPath, [writer, '1', 'bytes'], { stripFinalNewline: false, encoding: 'buffer' });
+    expect(Buffer.from(r.stdout).equals(Buffer.from(text(1)))).toBe(true);
+  });
+
+  it('hands the bytes a full non-blocking pipe refused (EAGAIN) to the stream, in order', async () => {
+    const r = await execa('sh', ['-c', `python3 ${JSON.stringify(parent)} 0 bytes | (sleep 1; cat)`], { stripFinalNewline: false, encoding: 'buffer', reject: false });
+    expect(Buffer.from(r.stderr).toString()).toBe('');
+    expect(Buffer.from(r.stdout).equals(Buffer.from(text(0)))).toBe(true);
   });
 });

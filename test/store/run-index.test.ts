@@ -1,6 +1,7 @@
 import fs, { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/client/list-runs.js';
@@ -46,6 +47,37 @@ function direct(store: LocalStore): Map<string, RunRecord> {
 }
 
 const indexFile = (store: LocalStore) => join(store.root, RUN_INDEX_PATH);
+
+/** The index file's parts (src/store/run-index-file.ts): its entries, its texts section (each text followed by ",\n"), its records. */
+interface IndexParts {
+  entries: Array<{ name: string; textLength: number; ascii: boolean; summary: Record<string, unknown> }>;
+  texts: string;
+  records: RunRecord[];
+  header: { schema: string; sections: Array<[number, string]> };
+}
+
+function readIndexParts(store: LocalStore): IndexParts {
+  const bytes = readFileSync(indexFile(store));
+  const headerEnd = bytes.indexOf(10) + 1;
+  const header = JSON.parse(bytes.subarray(0, headerEnd).toString('utf8')) as IndexParts['header'];
+  const parts: string[] = [];
+  let at = headerEnd;
+  for (const [length] of header.sections) {
+    parts.push(bytes.subarray(at, at + length).toString('utf8'));
+    at += length;
+  }
+  return { header, entries: JSON.parse(parts[0]!) as IndexParts['entries'], texts: parts[1]!, records: JSON.parse(parts[2]!) as RunRecord[] };
+}
+
+/** Writes the parts back as an index: with digests of what is written (`digests: 'fresh'`), or the old ones (an edit that breaks them). */
+function writeIndexParts(store: LocalStore, p: IndexParts, { digests, raw = false }: { digests: 'fresh' | 'stale'; raw?: boolean }): void {
+  const sections = [JSON.stringify(p.entries), p.texts, JSON.stringify(p.records)].map((t) => (raw ? t : t.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)));
+  const header = { schema: p.header.schema, sections: sections.map((t, i) => [Buffer.byteLength(t), digests === 'fresh' ? createHash('sha256').update(t).digest('hex') : p.header.sections[i]![1]]) };
+  writeFileSync(indexFile(store), `${JSON.stringify(header)}\n${sections.join('')}`);
+}
+
+/** Index of a run's entry. */
+const entryOf = (p: IndexParts, run: string) => p.entries.findIndex((e) => e.name === run);
 const recordFile = (store: LocalStore, n: number) => join(store.root, runRecordPath(`run-${n}`));
 
 /** Rewrites a record in place (same file, same inode), keeping its size: what no stat field but the times can tell. */
@@ -72,14 +104,14 @@ describe('run index: a derived cache that never disagrees with the run records',
       ["record replaced by a copy of another run's file", () => copyFileSync(recordFile(store, 7), recordFile(store, 6))],
       ['the index from before all of these put back', () => writeFileSync(indexFile(store), stale)],
       ['a claim without a record', () => mkdirSync(join(store.root, 'runs', 'run-32'))],
-      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/3","runs":{"run-1":{"stat":[1,2],"record":null}')],
+      ['index corrupt', () => writeFileSync(indexFile(store), '{"schema":"flowrun.run-index/4","sections":[[2,"x"],[0,"y"],[0,"z"]]}\n[{')],
       ['index deleted', () => rmSync(indexFile(store))],
       [
         'index entry damaged, its file unchanged',
         () => {
-          const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { runs: Record<string, { record: unknown }> };
-          idx.runs['run-8']!.record = { not: 'a record' };
-          writeFileSync(indexFile(store), JSON.stringify(idx));
+          const idx = readIndexParts(store);
+          idx.records[entryOf(idx, 'run-8')] = { not: 'a record' } as unknown as RunRecord;
+          writeIndexParts(store, idx, { digests: 'stale' });
         },
       ],
     ];
@@ -97,18 +129,21 @@ describe('run index: a derived cache that never disagrees with the run records',
     await new Promise((r) => setTimeout(r, 2300));
     expect(indexedRunRecords(store).read).toBe(3);
     expect(indexedRunRecords(store).read).toBe(0);
-    const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { schema: string; runs: Record<string, { record: RunRecord }> };
-    expect(idx.schema).toBe('flowrun.run-index/3');
-    idx.runs['run-2']!.record.status = 'failed';
-    writeFileSync(indexFile(store), JSON.stringify(idx));
+    const idx = readIndexParts(store);
+    expect(idx.header.schema).toBe('flowrun.run-index/4');
+    idx.records[entryOf(idx, 'run-2')]!.status = 'failed';
+    writeIndexParts(store, idx, { digests: 'stale' });
     const listed = indexedRunRecords(store);
     expect(listed.records).toEqual(direct(store));
     expect(listed.read).toBe(3);
     expect(indexedRunRecords(store).read).toBe(0);
 
-    const { sha256: _, ...previous } = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { sha256: string; runs: Record<string, { record: RunRecord }> };
-    previous.runs['run-3']!.record.status = 'failed';
-    writeFileSync(indexFile(store), JSON.stringify({ ...previous, schema: 'flowrun.run-index/2' }));
+    // The previous format (one JSON document of records under one digest), holding an edited record under a matching digest.
+    const previous = readIndexParts(store);
+    const runs = Object.fromEntries(previous.entries.map((e, i) => [e.name, { stat: (e as unknown as { stat: number[] }).stat, record: previous.records[i]! }]));
+    runs['run-3']!.record.status = 'failed';
+    const runsText = JSON.stringify(runs);
+    writeFileSync(indexFile(store), `{"schema":"flowrun.run-index/3","sha256":"${createHash('sha256').update(runsText).digest('hex')}","runs":${runsText}}`);
     expect(indexedRunRecords(store)).toEqual({ records: direct(store), read: 3 });
   });
 
@@ -171,8 +206,9 @@ describe('run index: a derived cache that never disagrees with the run records',
     expect(served.read).toBe(0);
     expect(served.records).toEqual(direct(store));
     expect(/[^\x00-\x7f]/.test(readFileSync(indexFile(store), 'latin1'))).toBe(false);
-    // The same index as UTF-8 text: a valid index by its shape, but not one flowrun writes.
-    writeFileSync(indexFile(store), JSON.stringify(JSON.parse(readFileSync(indexFile(store), 'utf8'))));
+    // The same index as UTF-8 text, under digests of its bytes: a valid index by its shape, but not one flowrun writes.
+    writeIndexParts(store, readIndexParts(store), { digests: 'fresh', raw: true });
+    expect(/[^\x00-\x7f]/.test(readFileSync(indexFile(store), 'latin1'))).toBe(true);
     const rebuilt = indexedRunRecords(store);
     expect(rebuilt.read).toBe(3);
     expect(rebuilt.records).toEqual(direct(store));
@@ -226,9 +262,9 @@ describe('run index: a derived cache that never disagrees with the run records',
     indexedRunRecords(store);
     indexedRunRecords(store); // written after the racy window: its entries are trusted
     expect((await fsck(store)).problems).toEqual([]);
-    const idx = JSON.parse(readFileSync(indexFile(store), 'utf8')) as { runs: Record<string, { record: RunRecord }> };
-    idx.runs['run-2']!.record.status = 'failed';
-    writeFileSync(indexFile(store), JSON.stringify(idx));
+    const idx = readIndexParts(store);
+    idx.records[entryOf(idx, 'run-2')]!.status = 'failed';
+    writeIndexParts(store, idx, { digests: 'stale' });
     const problems = (await fsck(store)).problems;
     expect(problems).toMatchObject([{ code: 'STORE_INDEX_MISMATCH', subject: RUN_INDEX_PATH }]);
     expect(problems[0]!.message).toMatch(/run-2/);

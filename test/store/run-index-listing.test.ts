@@ -1,0 +1,180 @@
+import fs, { readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { listRuns, listRunsJsonText } from '../../src/client/list-runs.js';
+import { changeTags } from '../../src/client/tags.js';
+import { runsJson } from '../../src/cli/views.js';
+import { runRecordPath, type RunRecord } from '../../src/metadata/records.js';
+import { type RunQuery, selectRuns } from '../../src/metadata/run-query.js';
+import { fsck } from '../../src/store/fsck.js';
+import { LocalStore } from '../../src/store/local.js';
+import { indexedRunListing, indexedRunRecords, RUN_INDEX_PATH } from '../../src/store/run-index.js';
+import { tempDir } from '../helpers/cli.js';
+
+/** Past the racy window (2 s on the file system's clock), the index's entries are served. */
+const pastRacyWindow = () => new Promise((r) => setTimeout(r, 2300));
+
+function record(n: number, extra: Partial<RunRecord> = {}): RunRecord {
+  return {
+    schema: 'flowrun.run/1',
+    id: `run-${n}`,
+    flow: n % 2 ? 'Train' : 'Eval',
+    file: 'f.ts',
+    status: 'ok',
+    params: { n, text: 'ASCII "quoted" \\ and a\nnewline' },
+    seed: n,
+    tags: [],
+    started: `2026-01-01T00:00:${String(n).padStart(2, '0')}.000Z`,
+    durationMs: 10 * n,
+    host: 'elsewhere',
+    pid: 1,
+    user: n % 3 ? 'alice' : 'bob',
+    flowrunVersion: '0',
+    node: 'v20',
+    steps: [{ name: 'start', type: 'linear' }],
+    git: null,
+    ...extra,
+  };
+}
+
+const verdict = (reproduced: boolean, diverged = false): RunRecord['verdict'] => ({
+  reproduced,
+  artifacts: { reproduced: 1, diverged: diverged ? 1 : 0, missing: 0 },
+  ...(diverged ? { firstDivergence: { step: 'start', task: 'start/1', artifact: 'x', kind: 'diverged' as const } } : {}),
+});
+
+/** A store with every kind of listed run: tags recorded and logged (added, then removed), replays of each verdict, a what-if, a resume, failed runs, runs running here (alive and killed) and elsewhere, and non-ASCII text. */
+function varietyStore(): LocalStore {
+  const store = LocalStore.open(join(tempDir('flowrun-listing-'), 'store'));
+  const runs: RunRecord[] = [
+    record(1, { tags: ['nightly'] }),
+    record(2, { status: 'failed', error: { code: 'TASK_FAILED', message: 'boom', exitCode: 1 } as RunRecord['error'] }),
+    record(3, { replayOf: 'run-1', verdict: verdict(true) }),
+    record(4, { replayOf: 'run-1', verdict: verdict(false, true) }),
+    record(5, { replayOf: 'run-2' }),
+    record(6, { replayOf: 'run-1', whatIf: { alpha: 2 } }),
+    record(7, { origin: { run: 'run-2', step: 'start', reused: 1 } }),
+    record(8, { status: 'running', host: hostname(), pid: process.pid }),
+    record(9, { status: 'running', host: hostname(), pid: 2 ** 22 + 12345 }),
+    record(10, { status: 'running' }),
+    record(11, { tags: ['ünïcødé', '🚀'], user: 'zoë', params: { text: 'café 日本 🎲' } }),
+    record(12, { replayOf: 'run-2', verdict: verdict(true), status: 'failed' }),
+  ];
+  for (const r of runs) store.writeRecordSync(runRecordPath(r.id), r);
+  changeTags(store, 'run-1', ['nightly'], 'add', ['best', 'ünï'], 'alice');
+  changeTags(store, 'run-7', [], 'add', ['nightly'], 'bob');
+  changeTags(store, 'run-1', ['nightly', 'best', 'ünï'], 'remove', ['nightly'], 'alice');
+  return store;
+}
+
+/** What `flow runs --json` printed before the index held texts: the records listed, selected, and stringified. */
+async function expected(store: LocalStore, q: RunQuery): Promise<string> {
+  return JSON.stringify({ schema: 'flowrun.runs/1', runs: runsJson(selectRuns(await listRuns(store), q)) }, null, 2);
+}
+
+const QUERIES: RunQuery[] = [{}, { flow: 'Train' }, { tags: ['nightly'] }, { tags: ['best', 'ünï'] }, { status: 'diverged' }, { status: 'unverified' }, { status: 'interrupted' }, { status: 'running' }, { status: 'failed' }, { user: 'zoë' }, { limit: 3 }, { flow: 'Eval', limit: 2 }, { flow: 'Nope' }];
+
+/** The index's sections as written (src/store/run-index-file.ts), to edit one and write it back. */
+function indexSections(store: LocalStore): { header: { schema: string; sections: Array<[number, string]> }; parts: string[] } {
+  const text = readFileSync(join(store.root, RUN_INDEX_PATH), 'latin1');
+  const headerEnd = text.indexOf('\n') + 1;
+  const header = JSON.parse(text.slice(0, headerEnd)) as { schema: string; sections: Array<[number, string]> };
+  const parts: string[] = [];
+  let at = headerEnd;
+  for (const [length] of header.sections) {
+    parts.push(text.slice(at, at + length));
+    at += length;
+  }
+  return { header, parts };
+}
+
+function writeSections(store: LocalStore, header: { schema: string; sections: Array<[number, string]> }, parts: string[], digests: 'fresh' | 'stale'): void {
+  const sections = parts.map((p, i) => [p.length, digests === 'fresh' ? createHash('sha256').update(p).digest('hex') : header.sections[i]![1]]);
+  writeFileSync(join(store.root, RUN_INDEX_PATH), `${JSON.stringify({ schema: header.schema, sections })}\n${parts.join('')}`);
+}
+
+describe('flow runs --json from the run index: pre-serialized texts (issue #18)', () => {
+  it('prints the same bytes as stringifying the listed records, for every filter, whether the index is being built or served: tags and tag logs, replays of each verdict, what-ifs, resumes, failed runs, running runs alive, killed and elsewhere, non-ASCII text', async () => {
+    const store = varietyStore();
+    for (const q of QUERIES) expect(listRunsJsonText(store, q).join(''), `while building, ${JSON.stringify(q)}`).toBe(await expected(store, q));
+    await pastRacyWindow();
+    listRunsJsonText(store, {}); // writes the index past the racy window: the next listings serve it
+    const served = indexedRunListing(store);
+    expect(served.filter((r) => r.stored).length, 'texts served from the index (all but the non-ASCII run, printed again from its value)').toBe(11);
+    for (const q of QUERIES) expect(listRunsJsonText(store, q).join(''), `served, ${JSON.stringify(q)}`).toBe(await expected(store, q));
+    // The whole unfiltered listing is the index's texts section itself, in three pieces around the runs printed again.
+    expect(listRunsJsonText(store, {}).length).toBeLessThan(20);
+    // Those pieces are views of the index file's bytes, not decoded strings nor copies (issue #18).
+    const section = served.find((r) => r.stored)!.stored!.section;
+    const bytePieces = listRunsJsonText(store, {}).filter((p) => typeof p !== 'string');
+    expect(
+      bytePieces.reduce((n, p) => n + p.length, 0),
+      'bytes served as slices of the texts section',
+    ).toBeGreaterThan(section.length / 2);
+    expect(new Set(bytePieces.map((p) => p.buffer)).size, 'no copy: one buffer under every slice').toBe(1);
+    // A tag log changed after the index was written is seen at once (tag logs are not cached).
+    changeTags(store, 'run-4', [], 'add', ['late'], 'bob');
+    for (const q of [{}, { tags: ['late'] }]) expect(listRunsJsonText(store, q).join('')).toBe(await expected(store, q));
+  });
+
+  it('a served listing reads the record only of runs listed otherwise than their index text (tag log, killed), and the empty listing is what JSON.stringify prints', async () => {
+    const store = varietyStore();
+    await pastRacyWindow();
+    listRunsJsonText(store, {});
+    const real = fs.readFileSync;
+    const reads: string[] = [];
+    fs.readFileSync = ((...args: Parameters<typeof real>) => {
+      reads.push(String(args[0]));
+      return real(...args);
+    }) as typeof real;
+    syncBuiltinESMExports();
+    let text: string;
+    try {
+      text = listRunsJsonText(store, { tags: ['ünïcødé'] }).join('');
+    } finally {
+      fs.readFileSync = real;
+      syncBuiltinESMExports();
+    }
+    expect(text).toBe(await expected(store, { tags: ['ünïcødé'] }));
+    // Only runs listed otherwise than their index text are read: run-1 and run-7 (tag logs, whose entries are read and checked as always), run-9 (killed).
+    expect(
+      reads
+        .filter((p) => p.endsWith('run.json'))
+        .map((p) => p.split(/[\\/]/).at(-2))
+        .sort(),
+    ).toEqual(['run-1', 'run-7', 'run-9']);
+    const empty = LocalStore.open(join(tempDir('flowrun-listing-empty-'), 'store'));
+    expect(listRunsJsonText(empty, {}).join('')).toBe(JSON.stringify({ schema: 'flowrun.runs/1', runs: [] }, null, 2));
+  });
+
+  it('an index whose text of a run disagrees with its record is not served: rebuilt when its digest does not match, reported by fsck when it does', async () => {
+    const store = varietyStore();
+    await pastRacyWindow();
+    listRunsJsonText(store, {});
+    const before = indexSections(store);
+    const edited = before.parts[1]!.replace('"durationMs": 20,', '"durationMs": 99,');
+    expect(edited).not.toBe(before.parts[1]);
+    const parts = [before.parts[0]!, edited, before.parts[2]!];
+
+    writeSections(store, before.header, parts, 'stale');
+    // Readers of records do not read the texts (1.7 MB for 1,000 runs): their entries and records still serve.
+    expect(indexedRunRecords(store).read).toBe(0);
+    expect(listRunsJsonText(store, {}).join('')).toBe(await expected(store, {}));
+    expect(indexSections(store).parts[1], 'rebuilt').toBe(before.parts[1]);
+
+    // Under digests that match (written by hand): served as the index is trusted, but fsck finds it.
+    writeSections(store, before.header, parts, 'fresh');
+    const problems = (await fsck(store)).problems.filter((p) => p.code === 'STORE_INDEX_MISMATCH');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.message).toMatch(/flow runs --json` text of run-2 /);
+
+    // So is a summary (what filters see) that disagrees with the record.
+    const summaries = before.parts[0]!.replace(/("name":"run-10".*?"listed":)"running"/, '$1"ok"');
+    expect(summaries).not.toBe(before.parts[0]);
+    writeSections(store, before.header, [summaries, before.parts[1]!, before.parts[2]!], 'fresh');
+    expect((await fsck(store)).problems.filter((p) => p.code === 'STORE_INDEX_MISMATCH').map((p) => p.message)).toEqual([expect.stringMatching(/a summary of run-10 /)]);
+  });
+});
