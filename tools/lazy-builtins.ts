@@ -1,15 +1,16 @@
 /**
  * Node built-in modules that the library imports at the top of a module but that the read
- * commands never call (issue #18): node:zlib, node:stream, node:stream/promises and
+ * commands never call (issue #18): node:crypto, node:zlib, node:stream, node:stream/promises and
  * node:fs/promises are needed to write objects, stream files and run git, while `flow get` and
- * `flow inspect` only open the store (src/store/local.ts imports all four). Requiring them costs
+ * `flow inspect` only open the store (src/store/local.ts imports all five). Requiring them costs
  * ~20 more of Node's internal modules to compile (fs/promises alone brings readline, fs.Dir and the
  * watchers) and the garbage they leave. In the CLI bundle (tools/build-cli.ts) each import of one
  * of them from a library module resolves to a stand-in ES module whose exports are functions that
  * require the built-in on their first call and then call it; esbuild drops the ones nothing imports.
  *
  * Only functions are stood in for (a class is one too: `new` of the stand-in returns the real
- * instance); importing anything else of these modules from the library is a build error
+ * instance, but a subclass of the stand-in, its statics and `instanceof` are not the real class's:
+ * the library only calls `new` on them); importing anything else of these modules from the library is a build error
  * ("No matching export"), to be handled here. The CLI process runs no user code, so the built-in
  * can be required late; dist/bundle (workers, `import 'flowrun'`) keeps the plain imports, which
  * bind the functions before any step runs.

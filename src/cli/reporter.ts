@@ -126,6 +126,8 @@ export class TtyReporter extends PlainReporter {
     if (this.timer) clearInterval(this.timer);
     this.draw();
     this.render?.done();
+    // Lines said after the table is done (a push, a warning) are plain: the table is not drawn again.
+    this.render = undefined;
   }
 
   private draw(): void {

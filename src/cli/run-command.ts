@@ -81,8 +81,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   const { config, analysis } = loaded;
   traceMark('graph loaded');
   const withs = (o.flags.with ?? []).map(parseWith);
-  const user = currentUser(o.flags.user);
-  const planned = prepareRun({
+  const plannedRun = prepareRun({
     config,
     graph: loaded.graph,
     path: analysis.path,
@@ -90,19 +89,21 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
     paramArgv: o.paramArgv,
     seed: o.flags.seed,
     tags: o.flags.tag ?? [],
-    user,
     maxNumSplits: o.flags['max-num-splits'],
     cache: o.flags.cache,
     environment: o.flags.environment === 'conda' ? 'conda' : undefined,
     refreshEnvs: o.flags['refresh-envs'],
     resuming: o.resume !== undefined,
   });
+  // After the flow's own flags, as before: a bad --with or parameter is said first.
+  const user = currentUser(o.flags.user);
+  const planned = { ...plannedRun, user };
   // A resume reads its origin once the flags are known to be good.
   const origin = o.resume && (await loadResumeOrigin(config, planned.graph, user, analysis.displayPath, o.resume));
   const resumed = origin && resumeFrom(planned, origin, o.resume?.step);
   const plan = resumed ? resumed.plan : planned;
   const quiet = o.flags.quiet;
-  if (origin && resumed && !quiet) process.stderr.write(`${reuseLine(origin.record, resumed.resume)}\n`);
+  if (resumed && !quiet) process.stderr.write(`${reuseLine(origin.record, resumed.resume)}\n`);
   // The workers start before the run machinery is loaded (runtime/run.js and what it imports):
   // their start-up overlaps it.
   const workers = startWorkers({ config, graph: plan.graph, maxWorkers: o.flags['max-workers'], quiet, cache: o.flags.cache });

@@ -13,7 +13,7 @@ import { recordLocation } from '../store/types.js';
 /** Runs in a store, newest first, their tags merged with their tag logs: run records through the store's run index, and tag logs. */
 export async function listRuns(store: SyncStore): Promise<RunRecord[]> {
   const runs = [...indexedRunRecords(store).records.values()].map((r) => withTagLog(withLiveness(r), readTagLog(store, r.id)));
-  return runs.sort((a, b) => Number(b.id.slice(4)) - Number(a.id.slice(4)));
+  return runs.sort(byNewest);
 }
 
 /**

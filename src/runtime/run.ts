@@ -150,60 +150,63 @@ async function runTasks(plan: RunPlan, p: Prepared, record: RunRecord, remotes: 
     }),
   }));
   const backendFor = (step: string): TaskBackend => attached.find((a) => a.steps.has(step))?.backend ?? local;
-  const stepCache = await openStepCache({
-    graph: plan.graph,
-    path: plan.path,
-    projectRoot: plan.config.projectRoot,
-    compiled: p.compiled,
-    store,
-    run: record,
-    includes: p.includes,
-    flag: plan.cache,
-    byDefault: plan.config.cache?.default,
-    ...(p.remote ? { mirror: p.remote } : {}),
-    warn: (line) => events.warning?.(`${id}: ${line}`),
-  });
-  const { origin, reuse } = plan;
-  const scheduler = new Scheduler({
-    graph: plan.graph,
-    run: id,
-    store,
-    backendFor,
-    modulePath: p.compiled.modulePath,
-    params: plan.params,
-    includes: p.includes,
-    seed: record.seed,
-    seedFor: plan.seedFor,
-    context: { tags: record.tags, user: record.user!, ...(record.origin ? { origin: record.origin.run } : {}), ...(record.replayOf ? { replayOf: record.replayOf, whatIf: record.whatIf !== undefined } : {}) },
-    maxNumSplits: plan.maxNumSplits,
-    cloneFrom: origin ? (step, task) => origin.reuse.get(`${step}/${task}`) : reuse && ((step, task) => reuse.clone.get(`${step}/${task}`)),
-    cloneAlways: reuse !== undefined,
-    handOn: reuse && ((step, task) => reuse.handOn.get(`${step}/${task}`)),
-    hooks: stepCache,
-    npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
-    // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
-    // (A Batch step's container sets its own: nothing of this machine travels.)
-    envVars: new Map([...envs.conda].filter(([s]) => !remotes.some((r) => r.steps.has(s))).map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
-    events: {
-      taskStarted: (spec, attempt) => {
-        events.taskStarted?.(spec, attempt);
-        liveRun.taskStarted(spec.step, spec.id, attempt);
-      },
-      taskFinished: (spec, rec) => {
-        if (rec.clonedFrom && record.origin) record.origin.reused!++;
-        events.taskFinished?.(spec, rec);
-        liveRun.taskFinished(spec.step, spec.id);
-      },
-      retrying: (spec, attempt, message) => events.retrying?.(spec, attempt, message),
-    },
-  });
+  let scheduler: Scheduler | undefined;
   const onSignal = () => {
     events.info?.(`${id}: interrupted; stopping tasks...`);
-    scheduler.interrupt();
+    scheduler?.interrupt();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // From here on the table, the live view and the backends are closed however the run ends
+  // (also when the step cache or the scheduler cannot be made: the error then says why).
   try {
+    const stepCache = await openStepCache({
+      graph: plan.graph,
+      path: plan.path,
+      projectRoot: plan.config.projectRoot,
+      compiled: p.compiled,
+      store,
+      run: record,
+      includes: p.includes,
+      flag: plan.cache,
+      byDefault: plan.config.cache?.default,
+      ...(p.remote ? { mirror: p.remote } : {}),
+      warn: (line) => events.warning?.(`${id}: ${line}`),
+    });
+    const { origin, reuse } = plan;
+    scheduler = new Scheduler({
+      graph: plan.graph,
+      run: id,
+      store,
+      backendFor,
+      modulePath: p.compiled.modulePath,
+      params: plan.params,
+      includes: p.includes,
+      seed: record.seed,
+      seedFor: plan.seedFor,
+      context: { tags: record.tags, user: record.user!, ...(record.origin ? { origin: record.origin.run } : {}), ...(record.replayOf ? { replayOf: record.replayOf, whatIf: record.whatIf !== undefined } : {}) },
+      maxNumSplits: plan.maxNumSplits,
+      cloneFrom: origin ? (step, task) => origin.reuse.get(`${step}/${task}`) : reuse && ((step, task) => reuse.clone.get(`${step}/${task}`)),
+      cloneAlways: reuse !== undefined,
+      handOn: reuse && ((step, task) => reuse.handOn.get(`${step}/${task}`)),
+      hooks: stepCache,
+      npmEnvs: new Map([...envs.envs].map(([s, e]) => [s, { modules: e.modules, names: e.names }])),
+      // A conda step runs with the prefix's bin first on PATH and CONDA_PREFIX set, so it can call the env's tools.
+      // (A Batch step's container sets its own: nothing of this machine travels.)
+      envVars: new Map([...envs.conda].filter(([s]) => !remotes.some((r) => r.steps.has(s))).map(([s, e]) => [s, { CONDA_PREFIX: e.prefix, PATH: `${e.prefix}/bin${delimiter}${process.env.PATH ?? ''}` }])),
+      events: {
+        taskStarted: (spec, attempt) => {
+          events.taskStarted?.(spec, attempt);
+          liveRun.taskStarted(spec.step, spec.id, attempt);
+        },
+        taskFinished: (spec, rec) => {
+          if (rec.clonedFrom && record.origin) record.origin.reused!++;
+          events.taskFinished?.(spec, rec);
+          liveRun.taskFinished(spec.step, spec.id);
+        },
+        retrying: (spec, attempt, message) => events.retrying?.(spec, attempt, message),
+      },
+    });
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     traceMark('scheduler start');
     const result = await scheduler.execute();
     traceMark('scheduler done');

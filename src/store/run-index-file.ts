@@ -135,6 +135,8 @@ export function readIndexFile(path: string, { texts = true, records = false, ver
       from += e.textLength + 2;
     }
     if (from !== sections[1]![0]) return undefined;
+    if (textBytes && !wellFormedTexts(textBytes, entries, textAt)) return undefined;
+    if (new Set(entries.map((e) => e.name)).size !== entries.length) return undefined;
     const recordList: unknown = records ? JSON.parse(parts[2]!) : undefined;
     if (records && (!Array.isArray(recordList) || recordList.length !== entries.length)) return undefined;
     return { entries, texts: textBytes ?? Buffer.alloc(0), textAt, records: recordList as unknown[] | undefined, writtenMs: ctimeMs };
@@ -143,6 +145,23 @@ export function readIndexFile(path: string, { texts = true, records = false, ver
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Texts as writeIndexFile writes them: each followed by ",\n", and no control byte but the
+ * newline (JSON.stringify escapes every other one). The digests prove a section is whole, not who
+ * wrote it: a hand-made index must not make `flow runs --json` print a terminal escape (issue #13).
+ */
+function wellFormedTexts(bytes: Buffer, entries: IndexEntry[], textAt: number[]): boolean {
+  for (let i = 0; i < entries.length; i++) {
+    const end = textAt[i]! + entries[i]!.textLength;
+    if (bytes[end] !== 0x2c || bytes[end + 1] !== 0x0a) return false;
+  }
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b < 0x20 && b !== 0x0a) return false;
+  }
+  return true;
 }
 
 function readBytes(fd: number, position: number, length: number): Buffer {

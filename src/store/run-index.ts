@@ -148,19 +148,28 @@ function listingFromIndex(store: DiskStore): IndexedListing[] | undefined {
   const index = readIndexFile(indexPath(store));
   if (!index) return undefined;
   const names = new Set(store.listRecordsSync('runs'));
-  // A run added or removed since (or a run id claimed by a run without a record yet): indexedRunRecords decides.
-  // (The index, written by writeIndexFile, names each run once.)
-  if (names.size !== index.entries.length) return undefined;
+  // A run removed since: indexedRunRecords decides. (readIndexFile refuses an index naming a run twice.)
+  if (index.entries.some((e) => !names.has(e.name))) return undefined;
+  if (names.size !== index.entries.length) {
+    // A run added since does too; a run id claimed by a run that never wrote its record (one killed
+    // in between: gc keeps its claim) is not listed, and is no reason to read every record again.
+    const indexed = new Set(index.entries.map((e) => e.name));
+    for (const name of names) if (!indexed.has(name) && statusOf(recordPathOf(store, name))) return undefined;
+  }
   const out: IndexedListing[] = [];
   for (let i = 0; i < index.entries.length; i++) {
     const entry = index.entries[i]!;
-    if (!names.has(entry.name)) return undefined;
     const status = statusOf(recordPathOf(store, entry.name));
     if (!status || !trusted(entry, status, index.writtenMs)) return undefined;
     // The tag log of most runs does not exist: asked here without a Stats object or a thrown ENOENT (readTagLog's way).
     const tagLog = entry.summary.id === entry.name ? existsSync(`${store.root}${sep}${tagLogDir(entry.name).replaceAll('/', sep)}`) : undefined;
     // An ASCII text is written as the index's bytes: it is never decoded into a string (issue #18).
-    out.push(entry.ascii ? { name: entry.name, summary: entry.summary, stored: { section: index.texts, at: index.textAt[i]!, length: entry.textLength }, tagLog } : { name: entry.name, summary: entry.summary, text: listedTextAgain(storedText(index, i)), tagLog });
+    if (entry.ascii) out.push({ name: entry.name, summary: entry.summary, stored: { section: index.texts, at: index.textAt[i]!, length: entry.textLength }, tagLog });
+    else {
+      const text = listedTextAgain(storedText(index, i));
+      if (text === undefined) return undefined;
+      out.push({ name: entry.name, summary: entry.summary, text, tagLog });
+    }
   }
   return out;
 }
@@ -225,9 +234,13 @@ function summarize(r: RunRecord): RunSummary {
   return { id: v.id, flow: v.flow, ...(v.user !== undefined ? { user: v.user } : {}), tags: [...v.tags], listed: v.listed, kind: v.kind, status: r.status, host: r.host, pid: r.pid };
 }
 
-/** The printed text of a run whose stored text has \u escapes: its value printed again. */
-function listedTextAgain(stored: string): string {
-  return listedRunTextOf(JSON.parse(stored) as ListedRun);
+/** The printed text of a run whose stored text has \u escapes: its value printed again (undefined: not JSON, so not served). */
+function listedTextAgain(stored: string): string | undefined {
+  try {
+    return listedRunTextOf(JSON.parse(stored) as ListedRun);
+  } catch {
+    return undefined;
+  }
 }
 
 function writeIndex(store: DiskStore, items: Array<IndexItem & { text: string }>): void {

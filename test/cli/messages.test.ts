@@ -180,3 +180,14 @@ describe('flow run -q', () => {
     expect(r.stderr).not.toContain('started'); // quiet: no progress
   });
 });
+
+describe('the order of flow run checks', () => {
+  it("the flow's own flags are checked before --user: a bad parameter is said first, then a bad user name", async () => {
+    const project = await tempProject();
+    const file = copyFlow(project, 'linear.ts');
+    const both = await flow(['run', file, '--user', ' bob', '--nope', '1'], { cwd: project });
+    expect([both.exitCode, both.stderr]).toEqual([2, expect.stringContaining('PARAM_UNKNOWN')]);
+    const user = await flow(['run', file, '--user', ' bob'], { cwd: project });
+    expect([user.exitCode, user.stderr]).toEqual([2, expect.stringContaining('USER_INVALID')]);
+  });
+});

@@ -90,4 +90,21 @@ describe('runView', () => {
     expect(err).toContain('run-9 LinearFlow');
     expect(err).toMatch(/✓ start +1 done\n +· double +waiting\n/);
   });
+
+  it('on a terminal: a line said after the tasks end (cache verify, a backend) is one plain line; the table is not drawn again', async () => {
+    const { err } = await printed(
+      { quiet: false, json: false },
+      async (v) => {
+        await v.started?.(record, graph);
+        v.taskStarted?.(spec('start'), 0);
+        v.taskFinished?.(spec('start'), done('start'));
+        v.tasksEnded?.();
+        process.stderr.write('<tasks ended>');
+        v.info?.('run-9: 1 diverged entry could not be evicted');
+      },
+      true,
+    );
+    expect(err.split('<tasks ended>')[0]).toContain('run-9 LinearFlow');
+    expect(err.split('<tasks ended>')[1]).toBe('run-9: 1 diverged entry could not be evicted\n');
+  });
 });

@@ -150,6 +150,56 @@ describe('flow runs --json from the run index: pre-serialized texts (issue #18)'
     expect(listRunsJsonText(empty, {}).join('')).toBe(JSON.stringify({ schema: 'flowrun.runs/1', runs: [] }, null, 2));
   });
 
+  it('a run id claimed by a run that never wrote its record (killed in between) is not listed, and the index is still served and not rewritten', async () => {
+    const store = varietyStore();
+    await pastRacyWindow();
+    listRunsJsonText(store, {});
+    const indexFile = join(store.root, RUN_INDEX_PATH);
+    const written = fs.statSync(indexFile).mtimeMs;
+    const served = indexedRunListing(store).filter((r) => r.stored).length;
+    fs.mkdirSync(join(store.root, 'runs', 'run-13'));
+    writeFileSync(join(store.root, 'runs', 'run-13', 'claim.json'), '{}');
+    expect(indexedRunListing(store).filter((r) => r.stored).length, 'still served from the index').toBe(served);
+    expect(listRunsJsonText(store, {}).join('')).toBe(await expected(store, {}));
+    expect(fs.statSync(indexFile).mtimeMs, 'not rewritten').toBe(written);
+    // Once the run writes its record, it is listed.
+    store.writeRecordSync(runRecordPath('run-13'), record(13));
+    expect(listRunsJsonText(store, {}).join('')).toBe(await expected(store, {}));
+    expect(listRunsJsonText(store, {}).join('')).toContain('"id": "run-13"');
+  });
+
+  it('a hand-made index under digests that match is not served when its texts could not come from the records: a control byte (a terminal escape), a text without its separator, a run named twice, a non-ASCII text that is not JSON', async () => {
+    const store = varietyStore();
+    await pastRacyWindow();
+    listRunsJsonText(store, {});
+    const before = indexSections(store);
+    const want = await expected(store, {});
+    const texts = before.parts[1]!;
+    const entries = JSON.parse(before.parts[0]!) as Array<{ name: string; textLength: number; ascii: boolean }>;
+    const crafted: Array<[string, string[]]> = [
+      // Same lengths as the real texts: only what they hold is wrong.
+      ['escape', [before.parts[0]!, texts.replace('"durationMs": 20,', '"durationMs":\x1b[J,'), before.parts[2]!]],
+      ['separator', [before.parts[0]!, `${texts.slice(0, entries[0]!.textLength)};\n${texts.slice(entries[0]!.textLength + 2)}`, before.parts[2]!]],
+    ];
+    const twice = [...entries];
+    twice[1] = { ...twice[1]!, name: twice[0]!.name };
+    crafted.push(['twice', [JSON.stringify(twice), texts, before.parts[2]!]]);
+    const nonAscii = entries.findIndex((e) => !e.ascii);
+    expect(nonAscii).toBeGreaterThanOrEqual(0);
+    let at = 0;
+    for (let i = 0; i < nonAscii; i++) at += entries[i]!.textLength + 2;
+    const len = entries[nonAscii]!.textLength;
+    crafted.push(['not JSON', [before.parts[0]!, texts.slice(0, at) + '{'.repeat(len) + texts.slice(at + len), before.parts[2]!]]);
+    for (const [what, parts] of crafted) {
+      expect(parts[0]! + parts[1]!, what).not.toBe(before.parts[0]! + before.parts[1]!);
+      if (what !== 'twice') expect(parts[1]!.length, what).toBe(texts.length);
+      writeSections(store, before.header, parts, 'fresh');
+      const out = listRunsJsonText(store, {}).join('');
+      expect(out, what).toBe(want);
+      expect(out, what).not.toContain('\x1b');
+    }
+  });
+
   it('an index whose text of a run disagrees with its record is not served: rebuilt when its digest does not match, reported by fsck when it does', async () => {
     const store = varietyStore();
     await pastRacyWindow();
