@@ -157,10 +157,8 @@ function wellFormedTexts(bytes: Buffer, entries: IndexEntry[], textAt: number[])
     const end = textAt[i]! + entries[i]!.textLength;
     if (bytes[end] !== 0x2c || bytes[end + 1] !== 0x0a) return false;
   }
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if (b < 0x20 && b !== 0x0a) return false;
-  }
+  // One native search per control byte: ~1-4 ms for 1,000 runs' 2 MB, where a loop over the bytes in a short-lived process is ~9 ms.
+  for (let c = 0; c < 0x20; c++) if (c !== 0x0a && bytes.indexOf(c) !== -1) return false;
   return true;
 }
 
