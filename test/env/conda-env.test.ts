@@ -1,6 +1,8 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as v from 'valibot';
+import { JSON_OUTPUTS } from '../../src/cli/json/outputs.js';
 import { Run } from '../../src/client/client.js';
 import { flow, tempDir, tempProject } from '../helpers/cli.js';
 import { LIBDEMO, type TestChannel, packageFile, placeholderOf, startChannel } from '../helpers/conda-channel.js';
@@ -114,6 +116,7 @@ describe('@conda environments (--environment=conda)', () => {
     expect(existsSync(join(env.FLOW_CACHE_DIR!, 'conda', lock, 'bin', 'hi'))).toBe(true);
 
     const e = JSON.parse((await flow(['env', 'run-1/start', '--json'], { cwd, env })).stdout) as { envs: Array<{ kind: string; lock: string; packages: unknown[] }> };
+    expect(v.safeParse(JSON_OUTPUTS.env, e).issues, 'the published schema (schemas/env.schema.json)').toBeUndefined();
     expect(e.envs).toEqual([{ kind: 'conda', lock, spec: { packages: { hello: '1.*' }, channels: [channel.url] }, packages: [{ path: 'hello', name: 'hello', version: '1.0' }] }]);
 
     const downloads = channel.downloads();

@@ -1,6 +1,8 @@
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as v from 'valibot';
+import { JSON_OUTPUTS } from '../../src/cli/json/outputs.js';
 import { flow, tempDir, tempProject } from '../helpers/cli.js';
 import { type TestRegistry, freePort, startRegistry } from '../helpers/registry.js';
 
@@ -80,6 +82,7 @@ describe('@npm environments', () => {
 
     const e = await flow(['env', 'run-1/other', '--json'], { cwd, env });
     expect(e.exitCode, e.stderr).toBe(0);
+    expect(v.safeParse(JSON_OUTPUTS.env, JSON.parse(e.stdout)).issues, 'the published schema (schemas/env.schema.json)').toBeUndefined();
     const view = (JSON.parse(e.stdout) as { envs: Array<{ kind: string; lock: string; packages: unknown[] }> }).envs;
     expect(view.map((v) => [v.kind, v.lock])).toEqual([['npm', rec.stepEnvs.other!.lock]]);
     expect(view[0]!.packages).toEqual([{ path: 'node_modules/flowrun-probe', name: 'flowrun-probe', version: '2.0.0' }]);

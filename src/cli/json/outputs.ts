@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { CHANGE_OUTPUTS } from './change-outputs.js';
-import { AttemptRecord, FlowErrorJson, Hash, Literal, RunRecord, RunRecordObject, TaskRecord } from './records.js';
+import { AttemptRecord, CondaEnvSpec, FlowErrorJson, Hash, Literal, NpmEnvSpec, RunRecord, RunRecordObject, TaskRecord } from './records.js';
 
 /*
  * The --json output of each read command, as published in schemas/<command>.schema.json
@@ -207,6 +207,34 @@ const ArtifactCheck = v.strictObject({
 /** `flow replay RUN`: the replay's record, its verdict and every artifact checked; with parameters given (a what-if), the diff against RUN instead. */
 export const ReplayOutput = v.union([v.strictObject({ schema: v.literal('flowrun.replay/1'), run: RunRecord, verdict: v.unwrap(RunRecordObject.entries.verdict), checks: v.array(ArtifactCheck) }), v.strictObject({ schema: v.literal('flowrun.replay/1'), run: RunRecord, diff: DiffOutput })]);
 
+/** `flow check FILE`: the flow passed every check (a failure is the error object, exit 2). */
+export const CheckOutput = v.strictObject({
+  schema: v.literal('flowrun.check/1'),
+  ok: v.literal(true),
+  flow: v.string(),
+  file: v.pipe(v.string(), d('the flow file as given, relative to the working directory')),
+  steps: v.pipe(v.number(), v.integer(), v.minValue(0), d('number of steps')),
+  params: v.pipe(v.number(), v.integer(), v.minValue(0), d('number of parameters')),
+});
+
+const LockedPackage = v.strictObject({
+  path: v.pipe(v.string(), d('npm: where it is installed under the environment (node_modules/...); conda: the package name')),
+  name: v.string(),
+  version: v.string(),
+});
+
+/** `flow env RUN/STEP`: the locked environments a step ran in (none: the project's node_modules). */
+export const EnvOutput = v.strictObject({
+  schema: v.literal('flowrun.env/1'),
+  run: v.string(),
+  step: v.string(),
+  envs: v.pipe(
+    v.array(v.union([v.strictObject({ kind: v.literal('npm'), lock: Hash, spec: NpmEnvSpec, packages: v.array(LockedPackage) }), v.strictObject({ kind: v.literal('conda'), lock: Hash, spec: CondaEnvSpec, packages: v.array(LockedPackage) })])),
+    d("the step's own environments (@npm, @conda), each with every locked package"),
+  ),
+  lockfile: v.pipe(v.nullable(v.strictObject({ name: v.string(), hash: Hash })), d("the project's lock file, which the step's other imports resolve from")),
+});
+
 /** What every command prints with --json when it fails (src/cli/base.ts). */
 export const ErrorOutput = v.strictObject({ error: FlowErrorJson, errors: v.optional(v.array(FlowErrorJson)) });
 
@@ -222,6 +250,8 @@ export const JSON_OUTPUTS = {
   run: RunOutput,
   resume: RunOutput,
   replay: ReplayOutput,
+  check: CheckOutput,
+  env: EnvOutput,
   error: ErrorOutput,
   ...CHANGE_OUTPUTS,
 } as const satisfies Record<string, v.GenericSchema>;

@@ -97,6 +97,11 @@ const Packages = v.record(v.string(), v.string());
 const ClonedSource = v.strictObject({ task: v.string(), commit: v.optional(v.nullable(v.string())), dirty: v.optional(v.boolean()) });
 
 /** The run record's fields (RunRecord adds its description), for outputs that extend a run record. */
+/** An @npm environment's spec as written (@npmBase merged with @npm). */
+export const NpmEnvSpec = v.strictObject({ packages: Packages, node: v.optional(v.string()) });
+/** A @conda environment's spec as written. */
+export const CondaEnvSpec = v.strictObject({ packages: Packages, python: v.optional(v.string()), channels: v.optional(v.array(v.string())) });
+
 export const RunRecordObject = v.strictObject({
   schema: v.literal('flowrun.run/1'),
   id: v.pipe(v.string(), v.regex(/^run-\d+$/)),
@@ -124,8 +129,8 @@ export const RunRecordObject = v.strictObject({
   code: v.optional(v.strictObject({ hash: Hash, manifest: Hash, files: Count, bytes: Count })),
   env: v.optional(v.strictObject({ node: v.string(), flowrun: v.string(), os: v.string(), arch: v.string(), lockfile: v.nullable(v.strictObject({ name: v.string(), hash: Hash })) })),
   envLocks: v.optional(v.record(v.string(), v.nullable(v.string()))),
-  stepEnvs: v.optional(v.record(v.string(), v.strictObject({ kind: v.literal('npm'), spec: v.strictObject({ packages: Packages, node: v.optional(v.string()) }), lock: Hash }))),
-  condaEnvs: v.optional(v.record(v.string(), v.strictObject({ kind: v.literal('conda'), spec: v.strictObject({ packages: Packages, python: v.optional(v.string()), channels: v.optional(v.array(v.string())) }), lock: Hash }))),
+  stepEnvs: v.optional(v.record(v.string(), v.strictObject({ kind: v.literal('npm'), spec: NpmEnvSpec, lock: Hash }))),
+  condaEnvs: v.optional(v.record(v.string(), v.strictObject({ kind: v.literal('conda'), spec: CondaEnvSpec, lock: Hash }))),
   cache: v.optional(
     v.strictObject({
       steps: v.array(v.string()),
