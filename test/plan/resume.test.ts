@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FlowError, isFlowError } from '../../src/errors/index.js';
+import type { FlowError } from '../../src/errors/index.js';
+import { refusal } from '../helpers/refusal.js';
 import { extractGraph } from '../../src/graph/extract.js';
 import type { FlowGraph } from '../../src/graph/types.js';
 import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
@@ -55,16 +56,6 @@ function origin(graph: FlowGraph, tasks: Record<string, string[]>, over: Partial
     ...over,
   };
   return { record, tasks: records };
-}
-
-function refusal(f: () => unknown): FlowError {
-  try {
-    f();
-  } catch (e) {
-    if (isFlowError(e)) return e;
-    throw e;
-  }
-  throw new Error('not refused');
 }
 
 const reused = (p: { reuse: Map<string, TaskRecord> }) => [...p.reuse.keys()];

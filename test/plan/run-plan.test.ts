@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FlowConfig } from '../../src/config/config.js';
-import { type FlowError, isFlowError } from '../../src/errors/index.js';
+import { refusal } from '../helpers/refusal.js';
 import { extractGraph } from '../../src/graph/extract.js';
 import { parseWith } from '../../src/graph/with.js';
 import type { FlowGraph } from '../../src/graph/types.js';
@@ -55,16 +55,6 @@ function runRecord(over: Partial<RunRecord> = {}): RunRecord {
 /** run-1: start ok, work/0 ok, work/1 failed. */
 function failedOrigin(): OriginRecords {
   return { record: runRecord(), tasks: { start: [task('start', '0', 'ok')], work: [task('work', '0', 'ok'), task('work', '1', 'failed')] } };
-}
-
-function refusal(f: () => unknown): FlowError {
-  try {
-    f();
-  } catch (e) {
-    if (isFlowError(e)) return e;
-    throw e;
-  }
-  throw new Error('not refused');
 }
 
 describe('prepareRun: flow run', () => {
