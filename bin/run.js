@@ -14,12 +14,32 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const early = require('./early-worker.js');
 if (early.wantsEarlyWorker(process.argv.slice(2))) early.startEarlyWorker(path.join(root, 'dist', 'bundle', 'task', 'worker.js'));
-loadBundle(path.join(root, 'dist', 'cli', 'flow.cjs'), cacheVariant(process.argv[2])).run(root);
-
-/** The code cache a command line uses (bin/load-bundle.js): its command's, or one for everything else (--version, help, typos). */
-function cacheVariant(word) {
-  if (word === undefined || !/^[a-z][a-z0-9-]{0,39}$/.test(word)) return 'main';
-  const commands = path.join(root, 'dist', 'commands');
+const cli = path.join(root, 'dist', 'cli');
+const word = commandWord(process.argv[2]);
+const ownBundle = word === undefined ? undefined : path.join(cli, `flow-${word}.cjs`);
+if (ownBundle !== undefined && require('node:fs').existsSync(ownBundle)) {
+  // The bundle of this command's word only (tools/build-cli.ts): oclif finds its commands where
+  // package.json says they are, flow.cjs, so that name is given the one loaded.
+  const bundle = loadBundle(ownBundle, word);
   const fs = require('node:fs');
-  return fs.existsSync(path.join(commands, `${word}.js`)) || fs.existsSync(path.join(commands, word)) ? word : 'main';
+  const Module = require('node:module');
+  const full = fs.realpathSync(path.join(cli, 'flow.cjs'));
+  // Named by the file its code came from (a test's module probe reports that file).
+  const alias = new Module(ownBundle, module);
+  alias.filename = ownBundle;
+  alias.exports = bundle;
+  alias.loaded = true;
+  require.cache[full] = alias;
+  bundle.run(root);
+} else {
+  loadBundle(path.join(cli, 'flow.cjs'), 'main').run(root);
+}
+
+/**
+ * The command line's first word if it can name a command ([a-z0-9-]); not a flag, path or typo
+ * with other characters. Its bundle, if there is one, holds that word's commands; otherwise
+ * (--version, help, an unknown word) the whole CLI is loaded, with a code cache shared by them all.
+ */
+function commandWord(word) {
+  return word !== undefined && /^[a-z][a-z0-9-]{0,39}$/.test(word) && word !== 'help' ? word : undefined;
 }

@@ -7,12 +7,16 @@ import { copyFlow, flow, REPO, tempDir, tempProject } from '../helpers/cli.js';
 import { flowModules, packagesOf, readModules } from '../helpers/loaded-modules.js';
 
 // What keeps the CLI fast (issue #18), checked on the modules a command actually loads, not on
-// timings: oclif and the library come from the bundle dist/cli/flow.cjs (never the ~130 files of
+// timings: oclif and the library come from a bundle, dist/cli/flow-WORD.cjs with only the
+// command's own part for a command, dist/cli/flow.cjs otherwise (never the ~130 files of
 // @oclif/core nor the library's ES modules under dist/src), a read command loads none of the
 // heavy packages only writing or remote commands need, nor Node's modules it does not use, and
 // the bundle's compiled code is kept between runs.
 const HEAVY = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/client-batch', 'esbuild', 'isomorphic-git', 'oxc-parser', '@conda-org/rattler', 'tar'];
-const BUNDLE = join(REPO, 'dist', 'cli', 'flow.cjs');
+const CLI_DIR = join(REPO, 'dist', 'cli');
+const BUNDLE = join(CLI_DIR, 'flow.cjs');
+/** The bundle a command line loads: its first word's, or the whole CLI's. */
+const bundleOf = (args: string[]) => (args[0]!.startsWith('-') ? BUNDLE : join(CLI_DIR, `flow-${args[0]}.cjs`));
 
 let dir = '';
 let file = '';
@@ -35,10 +39,10 @@ describe('CLI start-up: modules loaded', () => {
   ];
 
   for (const [name, args] of readCommands) {
-    it(`flow ${name} loads oclif and the library from the bundle and none of ${HEAVY.join(', ')}`, async () => {
+    it(`flow ${name} loads oclif and the library from its bundle only and none of ${HEAVY.join(', ')}`, async () => {
       const r = await flowModules(args(), dir);
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.modules).toContain(BUNDLE);
+      expect(r.modules.filter((m) => m.startsWith(CLI_DIR))).toEqual([bundleOf(args())]);
       expect(r.modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
       const packages = packagesOf(r.modules);
       expect(packages.filter((p) => HEAVY.includes(p) || p.startsWith('@oclif/'))).toEqual([]);
@@ -171,6 +175,39 @@ Object.defineProperty(process, 'stdout', { configurable: true, enumerable: d.enu
   });
 });
 
+describe('CLI start-up: one bundle per command word (tools/build-cli.ts)', () => {
+  it("each command's first word has a bundle holding exactly that word's commands; together they hold every command but help, which flow.cjs holds with all the others", async () => {
+    const manifest = JSON.parse(readFileSync(join(REPO, 'oclif.manifest.json'), 'utf8')) as { commands: Record<string, unknown> };
+    const files = readdirSync(CLI_DIR).filter((f) => f.endsWith('.cjs'));
+    // Each bundle in its own process: the commands each one exports (package.json's "explicit" discovery names COMMANDS).
+    const script = `const files = ${JSON.stringify(files)}; process.stdout.write(JSON.stringify(Object.fromEntries(files.map((f) => [f, Object.keys(require(${JSON.stringify(CLI_DIR)} + '/' + f).COMMANDS).sort()]))))`;
+    const r = await execa(process.execPath, ['-e', script], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const commandsOf = JSON.parse(r.stdout) as Record<string, string[]>;
+    const ids = Object.keys(manifest.commands).sort();
+    expect(commandsOf['flow.cjs']).toEqual(ids);
+    const words = [...new Set(ids.filter((id) => id !== 'help').map((id) => id.split(':')[0]!))].sort();
+    expect(Object.keys(commandsOf).sort()).toEqual(['flow.cjs', ...words.map((w) => `flow-${w}.cjs`)].sort());
+    for (const w of words) expect(commandsOf[`flow-${w}.cjs`]).toEqual(ids.filter((id) => id === w || id.startsWith(`${w}:`)));
+    expect(commandsOf['flow-cache.cjs']).toEqual(['cache:clear', 'cache:verify']);
+  });
+
+  it("a word's bundle serves its whole command line as the full CLI would: a topic's subcommands, --help, a flow's parameters in run's help", async () => {
+    const lines = [
+      ['cache', 'verify', '--help'],
+      ['inspect', '--help'],
+      ['run', file, '--help'],
+      ['get', 'run-1', 'nosuch'],
+    ];
+    for (const args of lines) {
+      // The same command line through the whole CLI: bin/run.js loads it for a word it has no bundle of.
+      const whole = await execa(process.execPath, ['-e', `require(${JSON.stringify(join(REPO, 'bin', 'load-bundle.js'))}).loadBundle(${JSON.stringify(BUNDLE)}).run(${JSON.stringify(REPO)})`, 'flow', ...args], { cwd: dir, reject: false });
+      const own = await flow(args, { cwd: dir });
+      expect({ args, out: own.stdout, err: own.stderr, code: own.exitCode }).toEqual({ args, out: whole.stdout, err: whole.stderr, code: whole.exitCode });
+    }
+  });
+});
+
 describe('flow run: what a run without environments loads', () => {
   it('a flow without @npm/@conda loads none of the environment machinery (semver, the archive decoders, the conda solver)', async () => {
     const r = await flowModules(['run', file, '-q'], dir);
@@ -221,7 +258,7 @@ describe("CLI start-up: the bundle's compiled code is kept between runs (bin/loa
     const first = await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env });
     expect(first.exitCode, first.stderr).toBe(0);
     const files = cacheFiles(cacheDir);
-    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow\\.cjs-[0-9a-f]{8}-[0-9a-f]{32}-get-${process.version}-${process.arch}\\.bin$`))]);
+    expect(files).toEqual([expect.stringMatching(new RegExp(`^flow-get\\.cjs-[0-9a-f]{8}-[0-9a-f]{32}-get-${process.version}-${process.arch}\\.bin$`))]);
     const cacheFile = join(cacheDir, 'v8', files[0]!);
     const written = statSync(cacheFile);
     expect(written.mode & 0o777).toBe(0o600);

@@ -1,6 +1,6 @@
 // Preloaded into the CLI (node -r): appends to $FLOW_TRACE, in the order they happen, every
 // process the CLI starts ("spawn <pid> <file> <args as JSON>") and its read of the CLI bundle
-// ("bundle"). Every spawn from Node (spawn, execFile, fork) goes through ChildProcess#spawn.
+// (flow.cjs or its command's flow-WORD.cjs: "bundle"). Every spawn from Node (spawn, execFile, fork) goes through ChildProcess#spawn.
 'use strict';
 const fs = require('node:fs');
 const { ChildProcess } = require('node:child_process');
@@ -15,6 +15,6 @@ ChildProcess.prototype.spawn = function probedSpawn(options) {
 };
 const readFileSync = fs.readFileSync;
 fs.readFileSync = function probedRead(file, ...rest) {
-  if (typeof file === 'string' && file.endsWith('/dist/cli/flow.cjs')) write('bundle');
+  if (typeof file === 'string' && /\/dist\/cli\/flow(-[a-z0-9-]+)?\.cjs$/.test(file)) write('bundle');
   return readFileSync.call(this, file, ...rest);
 };
