@@ -10,7 +10,7 @@ import { isDiskStore, recordLocation, type SyncStore } from '../store/types.js';
 import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
 import { listRuns } from './list-runs.js';
 import { type ClientOptions, mirrorOf, openStore } from './open-store.js';
-import { loadArtifact } from '../task/artifacts.js';
+import { loadArtifact } from '../task/load-artifact.js';
 import { withLiveness } from '../metadata/liveness.js';
 import { closest } from '../util/suggest.js';
 import { compareTaskIds } from '../metadata/task-ids.js';

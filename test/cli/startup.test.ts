@@ -200,6 +200,16 @@ describe('flow run: what a run without environments loads', () => {
     // What the ES module loader resolves, compiles and links for `import 'flowrun'`: the entry and its static chunks.
     expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(6);
   });
+
+  it("a script's read of the latest run and an artifact compiles neither the artifact encoder nor the error catalog's table (ES modules get no code cache: every byte is parsed on each start)", async () => {
+    const loaded = (await clientModules(dir)).filter((m) => m.includes('/dist/bundle/'));
+    const source = loaded.map((m) => readFileSync(m, 'utf8')).join('\n');
+    const has = (text: string) => source.includes(text);
+    expect(has('function loadArtifact('), 'the probe saw the read path').toBe(true);
+    // Writing artifacts is the worker's (task/worker.js); the catalog is the docs generator's.
+    expect(has('function encodeArtifact('), 'the artifact encoder').toBe(false);
+    expect(has('ERROR_CATALOG'), "the error catalog's table").toBe(false);
+  });
 });
 
 /** Every module a script loads that imports 'flowrun', reads the latest successful run and one artifact. */
