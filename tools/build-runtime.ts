@@ -21,6 +21,7 @@ import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimeBuiltins } from './runtime-builtins.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const RUNTIME_DIR = join(REPO, 'dist', 'bundle');
@@ -63,6 +64,7 @@ export async function buildRuntime(): Promise<void> {
     legalComments: 'none',
     logLevel: 'warning',
     tsconfig: join(REPO, 'tsconfig.json'),
+    plugins: [{ name: 'flowrun-runtime-builtins', setup: (b) => runtimeBuiltins(b, REPO) }],
   });
 }
 

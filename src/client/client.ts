@@ -10,11 +10,12 @@ import { isDiskStore, recordLocation, type SyncStore } from '../store/types.js';
 import { checkRunRecord, checkTaskRecord } from '../metadata/record-check.js';
 import { listRuns } from './list-runs.js';
 import { type ClientOptions, mirrorOf, openStore } from './open-store.js';
-import { loadArtifact } from '../task/artifacts.js';
+import { loadArtifact } from '../task/load-artifact.js';
 import { withLiveness } from '../metadata/liveness.js';
 import { closest } from '../util/suggest.js';
 import { compareTaskIds } from '../metadata/task-ids.js';
 import { own } from '../util/own.js';
+import { newestRunIds } from './newest-ids.js';
 
 /** A run record, checked for shape (undefined when absent). */
 function readRunRecord(store: SyncStore, id: string): RunRecord | undefined {
@@ -353,17 +354,14 @@ export class Flow {
    */
   private async newest(q: Pick<FlowRunsQuery, 'status'>): Promise<Run | undefined> {
     const query = { flow: this.name, status: q.status, namespace: getNamespace(), kinds: ['run', 'resume'] as const };
-    const ids = this.store
-      .listRecordsSync('runs')
-      .filter((n) => /^run-\d+$/.test(n))
-      .sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
-    for (const id of ids.slice(0, SCAN_LIMIT)) {
+    const { ids, total } = newestRunIds(this.store.listRecordsSync('runs'), SCAN_LIMIT);
+    for (const id of ids) {
       const rec = readRunRecord(this.store, id);
       if (rec?.flow !== this.name) continue;
       const listed = withTagLog(withLiveness(rec), readTagLog(this.store, id));
       if (selectRuns([listed], query).length) return Run.of(this.store, listed);
     }
-    if (ids.length <= SCAN_LIMIT) return undefined;
+    if (total <= SCAN_LIMIT) return undefined;
     return (await this.runs({ ...q, limit: 1 }))[0];
   }
 }

@@ -57,4 +57,6 @@ export class DecoratorError extends FlowError {
   }
 }
 export * from './store.js';
-export * from './catalog.js';
+// Only the type: the catalog's table is for the docs generator and its test (they import it from
+// catalog.js), and a value re-exported here would put its 15 KB in every bundle (issue #18).
+export type { ErrorCode } from './catalog.js';

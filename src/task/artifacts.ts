@@ -1,13 +1,10 @@
 import { FlowError } from '../errors/index.js';
-import { decodeArtifact } from '../serialize/decode.js';
 import { encodeArtifact } from '../serialize/encode.js';
 import type { SyncStore } from '../store/types.js';
 import type { ArtifactRef } from '../metadata/records.js';
+import { loadArtifact } from './load-artifact.js';
 
-/** Loads an artifact value from the store (blobs fetched by hash on demand). */
-export function loadArtifact(store: SyncStore, ref: ArtifactRef): unknown {
-  return decodeArtifact(store.getObjectSync(ref.hash), { hash: ref.hash, getBlob: (h) => store.getObjectSync(h) });
-}
+export { loadArtifact };
 
 /** Encodes and stores an artifact value; large binary parts become their own objects first. */
 export function saveArtifact(store: SyncStore, value: unknown, step: string, artifact: string): ArtifactRef {

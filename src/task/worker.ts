@@ -18,8 +18,11 @@ import type { FromWorker, ToWorker } from './protocol.js';
 import { captureRealm } from './realm.js';
 import { emptyStreams, pointStdio } from './stdio.js';
 import { traceMark } from '../util/trace.js';
+import { loadDeferredBuiltins } from '../util/deferred-builtins.js';
 
 traceMark('worker main');
+// Before any step can replace their functions (dist/bundle loads node:zlib on first use).
+loadDeferredBuiltins();
 const send = (m: FromWorker) => process.send!(m);
 const stores = new Map<string, DiskStore>();
 

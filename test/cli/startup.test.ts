@@ -237,6 +237,98 @@ describe('flow run: what a run without environments loads', () => {
     // What the ES module loader resolves, compiles and links for `import 'flowrun'`: the entry and its static chunks.
     expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(6);
   });
+
+  it("'flowrun' resolves through package.json's main, without an exports map (Node checks each exports target with a RegExp it compiles on every start)", async () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { main?: string; exports?: unknown; types?: string };
+    expect(pkg.exports).toBeUndefined();
+    expect(pkg.main).toBe('./dist/bundle/index.js');
+    expect(pkg.types).toBe('./dist/src/index.d.ts');
+    expect(await clientModules(dir)).toContain(join(REPO, 'dist', 'bundle', 'index.js'));
+  });
+
+  it("a script's read of the latest run and an artifact compiles neither the artifact encoder nor the error catalog's table (ES modules get no code cache: every byte is parsed on each start)", async () => {
+    const loaded = (await clientModules(dir)).filter((m) => m.includes('/dist/bundle/'));
+    const source = loaded.map((m) => readFileSync(m, 'utf8')).join('\n');
+    const has = (text: string) => source.includes(text);
+    expect(has('function loadArtifact('), 'the probe saw the read path').toBe(true);
+    // Writing artifacts is the worker's (task/worker.js); the catalog is the docs generator's.
+    expect(has('function encodeArtifact('), 'the artifact encoder').toBe(false);
+    expect(has('ERROR_CATALOG'), "the error catalog's table").toBe(false);
+  });
+});
+
+describe("Node's built-in modules: what import 'flowrun' loads, and what a worker holds before a step runs", () => {
+  it("a script's read of the latest run and an artifact loads no built-in module only an ES facade's getters would (WebCrypto, parseArgs, MIMEType, File, fs streams)", async () => {
+    const tmp = tempDir('flowrun-builtins-');
+    // A plain preload, not the module probe: its loader hooks run a thread of their own.
+    writeFileSync(join(tmp, 'list.cjs'), `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(tmp, 'loaded.txt'))}, process.moduleLoadList.join('\\n')));\n`);
+    writeFileSync(join(dir, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
+    const r = await execa(process.execPath, ['-r', join(tmp, 'list.cjs'), 'latest.mjs'], { cwd: dir, reject: false });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
+    const builtins = readFileSync(join(tmp, 'loaded.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('NativeModule '))
+      .map((l) => l.slice('NativeModule '.length));
+    expect(builtins).toContain('crypto'); // the artifact is checked against its hash
+    const unused = ['internal/crypto/webcrypto', 'internal/util/parse_args/parse_args', 'internal/mime', 'internal/file', 'internal/fs/streams'];
+    expect(builtins.filter((m) => unused.includes(m))).toEqual([]);
+    // Only writing to the store compresses: dist/bundle loads node:zlib on first use (tools/runtime-builtins.ts).
+    expect(builtins).not.toContain('zlib');
+  });
+
+  it("a step that replaces node:crypto's createHash and the Hash methods changes no hash the worker computes: they were taken when the worker loaded", async () => {
+    const project = await tempProject({
+      'flows/tamper.ts': `import crypto from 'node:crypto';
+import { FlowSpec, step } from 'flowrun';
+export default class TamperFlow extends FlowSpec {
+  x!: string;
+  @step start() {
+    const proto = Object.getPrototypeOf(crypto.createHash('sha256'));
+    proto.update = function () { return this; };
+    proto.digest = () => 'f'.repeat(64);
+    (crypto as { createHash: unknown }).createHash = () => { throw new Error('tampered'); };
+    this.x = 'kept as written';
+    this.next(this.end);
+  }
+  @step end() {}
+}
+`,
+    });
+    const run = await flow(['run', 'flows/tamper.ts', '-q'], { cwd: project });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const got = await flow(['get', 'run-1', 'x', '--json'], { cwd: project });
+    expect(got.exitCode, got.stderr).toBe(0); // read back in the CLI, checked against its hash
+    expect((JSON.parse(got.stdout) as { value: unknown }).value).toBe('kept as written');
+    const fsck = await flow(['fsck'], { cwd: project });
+    expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);
+  });
+
+  it("a step that replaces node:zlib's functions changes nothing the worker stores: it loaded zlib (deferred in dist/bundle) before the step ran", async () => {
+    const project = await tempProject({
+      'flows/zlib.ts': `import zlib from 'node:zlib';
+import { FlowSpec, step } from 'flowrun';
+export default class ZlibFlow extends FlowSpec {
+  text!: string;
+  @step start() {
+    // An artifact of 1 KiB or more is compressed as the worker stores it (after the step).
+    const garbage = () => Buffer.from('not gzip at all');
+    Object.assign(zlib, { gzipSync: garbage, gunzipSync: garbage, deflateSync: garbage });
+    this.text = 'flowrun '.repeat(1000);
+    this.next(this.end);
+  }
+  @step end() {}
+}
+`,
+    });
+    const run = await flow(['run', 'flows/zlib.ts', '-q'], { cwd: project });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const got = await flow(['get', 'run-1', 'text', '--json'], { cwd: project });
+    expect(got.exitCode, got.stderr).toBe(0);
+    expect((JSON.parse(got.stdout) as { value: unknown }).value).toBe('flowrun '.repeat(1000));
+    const fsck = await flow(['fsck'], { cwd: project });
+    expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);
+  });
 });
 
 /** Every module a script loads that imports 'flowrun', reads the latest successful run and one artifact. */
