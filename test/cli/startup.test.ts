@@ -238,14 +238,6 @@ describe('flow run: what a run without environments loads', () => {
     expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(6);
   });
 
-  it("'flowrun' resolves through package.json's main, without an exports map (Node checks each exports target with a RegExp it compiles on every start)", async () => {
-    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { main?: string; exports?: unknown; types?: string };
-    expect(pkg.exports).toBeUndefined();
-    expect(pkg.main).toBe('./dist/bundle/index.js');
-    expect(pkg.types).toBe('./dist/src/index.d.ts');
-    expect(await clientModules(dir)).toContain(join(REPO, 'dist', 'bundle', 'index.js'));
-  });
-
   it("a script's read of the latest run and an artifact compiles neither the artifact encoder nor the error catalog's table (ES modules get no code cache: every byte is parsed on each start)", async () => {
     const loaded = (await clientModules(dir)).filter((m) => m.includes('/dist/bundle/'));
     const source = loaded.map((m) => readFileSync(m, 'utf8')).join('\n');
