@@ -17,7 +17,8 @@
  *
  * Usage: node dist/tools/build-runtime.js
  */
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { builtinModules, createRequire } from 'node:module';
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +46,44 @@ function externalPackages(): string[] {
     .flatMap((name) => [name, `${name}/*`]);
 }
 
+/**
+ * Node's built-in modules as the library's modules import them: through `require`, not as ES
+ * modules. An `import ... from 'node:crypto'` makes Node build the module's ES facade, which reads
+ * every export, getters included: `crypto.webcrypto`, `fs.ReadStream`, `util.parseArgs` and
+ * `util.MIMEType` then load 6 more of Node's modules into every worker before its first task, on
+ * the critical path of a run (issue #18; CPU to a worker's 'ready' ~4 % lower). Each such import
+ * resolves to a stand-in ES module that requires the built-in once and exports its functions and
+ * values as they are when it loads (the library only reads them; a step patching the built-in
+ * later changes its own imports, not these: primordials.ts's captures stay captures). Getters
+ * are left out (reading one is what loads the extra modules): importing one is a build error
+ * ("No matching export"), to be handled here. node:module stays an import (the stand-ins use it).
+ */
+const REQUIRED_BUILTIN = 'flowrun-required-builtin';
+
+function requiredBuiltins(): Plugin {
+  const names = new Set(builtinModules.filter((n) => !n.startsWith('_') && n !== 'module'));
+  return {
+    name: REQUIRED_BUILTIN,
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+        const name = args.path.replace(/^node:/, '');
+        if (!names.has(name) || args.namespace === REQUIRED_BUILTIN || args.kind === 'dynamic-import') return undefined;
+        return { path: name, namespace: REQUIRED_BUILTIN };
+      });
+      b.onLoad({ filter: /.*/, namespace: REQUIRED_BUILTIN }, (args) => ({ contents: standIn(args.path), loader: 'js' }));
+    },
+  };
+}
+
+/** The stand-in of one built-in: its own value properties (no getters) as named exports, the module as the default. */
+function standIn(name: string): string {
+  const real = createRequire(import.meta.url)(`node:${name}`) as Record<string, unknown>;
+  const keys = Object.keys(real)
+    .filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k) && 'value' in (Object.getOwnPropertyDescriptor(real, k) ?? {}))
+    .sort();
+  return ["import { createRequire } from 'node:module';", `const m = createRequire(import.meta.url)(${JSON.stringify(`node:${name}`)});`, 'export default m;', ...keys.map((k) => `export const ${k} = m.${k};`)].join('\n');
+}
+
 export async function buildRuntime(): Promise<void> {
   rmSync(RUNTIME_DIR, { recursive: true, force: true });
   await build({
@@ -57,6 +96,7 @@ export async function buildRuntime(): Promise<void> {
     target: 'node20',
     chunkNames: 'task/chunk-[hash]',
     external: externalPackages(),
+    plugins: [requiredBuiltins()],
     // Less text to parse per process; names kept, so stack traces through flowrun stay readable.
     minifyWhitespace: true,
     minifySyntax: true,
