@@ -3,9 +3,7 @@ import type { RunRecord } from '../metadata/records.js';
 import { currentUser } from '../metadata/user.js';
 import { loadResumeOrigin, type ResumePlan } from '../plan/resume.js';
 import { prepareRun, resumeFrom } from '../plan/run-plan.js';
-import type { RunOutcome, RunPlan } from '../runtime/run.js';
-import type { ProjectCapture } from '../runtime/project-capture.js';
-import { localStoreDir } from '../config/config.js';
+import type { RunOutcome } from '../runtime/run.js';
 import { startWorkers } from '../runtime/workers.js';
 import { loadFlowGraph } from './load.js';
 import { parseWith } from '../graph/with.js';
@@ -110,14 +108,12 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
   // their start-up overlaps it.
   const workers = startWorkers({ config, graph: plan.graph, maxWorkers: o.flags['max-workers'], quiet, cache: o.flags.cache });
   traceMark('workers started');
-  const capture = await startCapture(plan);
   let machinery: [typeof import('../runtime/run.js'), typeof import('./run-view.js')];
   try {
     machinery = await Promise.all([import('../runtime/run.js'), import('./run-view.js')]);
     traceMark('run machinery loaded');
   } catch (e) {
     workers.pool.close(); // applyRun closes them from here on
-    await capture?.settled;
     throw e;
   }
   const [{ applyRun }, { runView }] = machinery;
@@ -134,34 +130,7 @@ export async function startRun(o: StartOptions): Promise<RunOutcome> {
       else if (run.status !== 'ok') process.stderr.write(`${summaryLine(run)}\n`);
     },
   });
-  try {
-    return await applyRun(plan, { workers, events, capture });
-  } catch (e) {
-    // A run that fails before its snapshot took the capture over exits after git did: its
-    // batch's temp files are removed when the git processes end.
-    await capture?.settled;
-    throw e;
-  }
-}
-
-/**
- * The project's git state and files, read from now on (issue #18): their git processes then run
- * while the run machinery loads and the flow compiles, instead of after. A store setting that is
- * not usable starts nothing here: the run reports it where it always did.
- */
-async function startCapture(plan: RunPlan): Promise<ProjectCapture | undefined> {
-  let storeRoot: string;
-  try {
-    storeRoot = localStoreDir(plan.config);
-  } catch {
-    return undefined;
-  }
-  const { startProjectCapture } = await import('../runtime/project-capture.js');
-  const capture = startProjectCapture(storeRoot, plan.config, plan.replay ? { git: plan.replay.git } : {});
-  // Loading the run machinery is synchronous work that would hold the git processes back.
-  await capture.started;
-  traceMark('git started');
-  return capture;
+  return applyRun(plan, { workers, events });
 }
 
 /** "run-41: TrainFlow started (flows/train.ts) with alpha=0.1". */

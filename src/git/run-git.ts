@@ -96,20 +96,6 @@ export function runGit(cwd: string, args: string[], opts: { input?: string; env?
   });
 }
 
-/** Callers of gitCommandsStarted() waiting for the next batch to be handed to its processes. */
-let onFlush: Array<() => void> = [];
-
-/**
- * Resolves once the next batch of git commands has been started (its processes spawned): a
- * caller that started a capture yields until then, so that the git processes run while it
- * does other work rather than after it (a flush waits for a turn of the event loop, which
- * synchronous work such as loading modules would hold up). Only a capture that runs git
- * commands resolves it: wait for it together with the capture's own end.
- */
-export function gitCommandsStarted(): Promise<void> {
-  return new Promise((resolve) => onFlush.push(resolve));
-}
-
 function flushBatches(): void {
   batchScheduled = false;
   const batches = [...queued];
@@ -118,9 +104,6 @@ function flushBatches(): void {
     if (list.length === 1) runOne(cwd, list[0]!.args).then(list[0]!.resolve, list[0]!.reject);
     else runBatch(cwd, list);
   }
-  const waiting = onFlush;
-  onFlush = [];
-  for (const resolve of waiting) resolve();
 }
 
 /** One `sh` running every command of the batch in parallel; each result read from its files. */

@@ -14,7 +14,7 @@ import { captureIncludes } from '../task/includes.js';
 import { LocalBackend, type TaskBackend } from './backend.js';
 import { type PreparedBackend, prepareBackends, type RunEnvironments } from './backends.js';
 import { type IncludeRecord, type RunRecord, runRecordPath } from '../metadata/records.js';
-import { type ProjectCapture, type ProjectSnapshot, snapshotProject } from './snapshot.js';
+import { type ProjectSnapshot, snapshotProject } from './snapshot.js';
 import { LiveRun } from './live.js';
 import { withLiveness } from '../metadata/liveness.js';
 import { allocateRunId } from './run-id.js';
@@ -54,14 +54,14 @@ interface Prepared {
  * what happens and prints nothing. Ctrl-C stops the tasks and records the run as interrupted
  * (exit 130); a task failure fails the run (exit 1) after running tasks finish.
  */
-export async function applyRun(plan: RunPlan, o: { workers: RunWorkers; events?: RunEvents; capture?: ProjectCapture }): Promise<RunOutcome> {
+export async function applyRun(plan: RunPlan, o: { workers: RunWorkers; events?: RunEvents }): Promise<RunOutcome> {
   const events = o.events ?? {};
   try {
     // Remote backends (@batch) check their settings, stores and queues before a run id exists.
     const remotes = await prepareBackends(plan.config, plan.graph);
     traceMark('backends prepared');
     try {
-      const prepared = await prepareInputs(plan, remotes, events, o.capture);
+      const prepared = await prepareInputs(plan, remotes, events);
       const { record, started } = await openRun(plan, prepared, events);
       const result = await runTasks(plan, prepared, record, remotes, o.workers, events);
       return await closeRun(plan, prepared, record, started, result, events);
@@ -73,11 +73,8 @@ export async function applyRun(plan: RunPlan, o: { workers: RunWorkers; events?:
   }
 }
 
-/**
- * Compiles the flow, snapshots the project and makes the environments, all side by side; reads
- * the inputs. `capture`: the project's git state and files, already being read (startRun).
- */
-async function prepareInputs(plan: RunPlan, remotes: PreparedBackend[], events: RunEvents, capture: ProjectCapture | undefined): Promise<Prepared> {
+/** Compiles the flow, snapshots the project and makes the environments, all side by side; reads the inputs. */
+async function prepareInputs(plan: RunPlan, remotes: PreparedBackend[], events: RunEvents): Promise<Prepared> {
   const store = openLocalStore(localStoreDir(plan.config));
   const mirror = mirrorLocation(plan.config);
   const info = (line: string) => events.info?.(line);
@@ -87,7 +84,7 @@ async function prepareInputs(plan: RunPlan, remotes: PreparedBackend[], events: 
       traceMark('compiled');
       return c;
     }),
-    snapshotProject(store, plan.config, plan.replay ? { git: plan.replay.git } : {}, capture).then((c) => {
+    snapshotProject(store, plan.config, plan.replay ? { git: plan.replay.git } : {}).then((c) => {
       traceMark('snapshot');
       return c;
     }),

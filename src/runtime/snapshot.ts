@@ -4,17 +4,15 @@ import { join } from 'node:path';
 import type { FlowConfig } from '../config/config.js';
 import { ExitCode, FlowError } from '../errors/index.js';
 import { formatBytes } from '../util/bytes.js';
+import { captureGitAndFiles, listProjectFiles, type GitOptions } from '../git/git.js';
 import { DEFAULT_CODE_PACKAGE_MAX_BYTES, buildCodePackage, manifestOf } from '../package/code-package.js';
-import type { SnapshotFilter } from '../package/exclusions.js';
-import { type ProjectCapture, startProjectCapture } from './project-capture.js';
+import { SnapshotFilter } from '../package/exclusions.js';
 import type { DiskStore } from '../store/types.js';
 import { sha256 } from '../util/hash.js';
 import { displayValue } from '../util/terminal.js';
 import { FLOWRUN_VERSION } from '../util/package-info.js';
 import type { CodeRecord, EnvRecord, GitRecord } from '../metadata/records.js';
 import { traceMark } from '../util/trace.js';
-
-export type { ProjectCapture };
 
 export interface ProjectSnapshot {
   git: GitRecord | null;
@@ -29,17 +27,19 @@ const LOCK_FILES = ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock'];
  * What a run is tied to, captured before it starts: the git state (with the dirty patch as an
  * object), the code package (a deterministic tar of the project's files, content-addressed),
  * and the environment (Node, flowrun, OS, lock file hash). Objects are stored before the run
- * record that names them. `started`: the capture of the same store and git source begun earlier.
+ * record that names them.
  */
-export async function snapshotProject(store: DiskStore, config: FlowConfig, opts: { git?: GitRecord | null } = {}, started?: ProjectCapture): Promise<ProjectSnapshot> {
+export async function snapshotProject(store: DiskStore, config: FlowConfig, opts: { git?: GitRecord | null } = {}): Promise<ProjectSnapshot> {
   const root = config.projectRoot;
   const warnings: string[] = [];
   let git: GitRecord | null;
   let patch: Buffer | undefined;
-  const fits = started !== undefined && started.storeRoot === store.root && started.readsGit === (opts.git === undefined);
-  const capture = fits ? started : startProjectCapture(store.root, config, opts);
-  const { filter } = capture;
-  const { state, files } = await capture.result;
+  // Credentials files, the store (when inside the project) and codePackage.exclude stay out of
+  // both the patch and the package.
+  const filter = new SnapshotFilter(root, { store: store.root, exclude: config.codePackage?.exclude });
+  const gitOpts: GitOptions = { skip: (abs) => filter.excludes(abs), prune: filter.prunedDirs };
+  // Git state and the file list together (they share git's status); a replay has its git state.
+  const { state, files } = opts.git !== undefined ? { state: undefined, files: await listProjectFiles(root, gitOpts) } : await captureGitAndFiles(root, gitOpts);
   traceMark('git done');
   if (opts.git !== undefined) {
     git = opts.git;

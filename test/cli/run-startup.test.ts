@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -80,25 +80,6 @@ describe('flow run: its worker starts beside the CLI', () => {
       .filter((l) => l.startsWith("'git' "))
       .map((l) => l.split("'core.pager=cat' ")[1]!.split(' ').slice(0, 2).join(' '));
     expect(gitCommands.sort()).toEqual(["'config' '-z'", "'diff' 'HEAD'", "'ls-files' '-z'", "'rev-parse' '--show-toplevel'", "'status' '--porcelain=v2'"]);
-  });
-
-  it('its git commands start before the run machinery is loaded and the flow compiled: they overlap that work instead of following it', async () => {
-    const r = await traced(['run', file, '-q'], dir);
-    expect(r.exitCode, r.stderr).toBe(0);
-    const git = r.events.findIndex((e) => e === 'spawn sh');
-    expect(git).toBeGreaterThan(r.events.indexOf('graph loaded'));
-    expect(git).toBeLessThan(r.events.indexOf('run machinery loaded'));
-    expect(git).toBeLessThan(r.events.indexOf('compiled'));
-    // The capture started early is the one the snapshot takes over: no second batch of git commands.
-    expect(r.spawns.filter((s) => s.file === 'sh')).toHaveLength(1);
-  });
-
-  it('a run refused after its git commands started (steps sent to Batch with a store only on disk) exits 2 once they ended, leaving no temp files of theirs', async () => {
-    const tmp = tempDir('flowrun-tmp-');
-    const r = await flow(['run', file, '--with', 'batch:queue=q'], { cwd: dir, env: { TMPDIR: tmp } });
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('BATCH_NEEDS_S3');
-    expect(readdirSync(tmp).filter((n) => n.startsWith('flowrun-git-'))).toEqual([]);
   });
 
   it('a run that fails before it starts (no such flow file) exits at once, and its early worker goes with it', async () => {
