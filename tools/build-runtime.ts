@@ -51,7 +51,7 @@ function externalPackages(): string[] {
  * modules. An `import ... from 'node:crypto'` makes Node build the module's ES facade, which reads
  * every export, getters included: `crypto.webcrypto`, `fs.ReadStream`, `util.parseArgs` and
  * `util.MIMEType` then load 6 more of Node's modules into every worker before its first task, on
- * the critical path of a run (issue #18; CPU to a worker's 'ready' ~4 % lower). Each such import
+ * the critical path of a run (issue #18; BENCHMARKS.md, "Interactive speed: where the time goes"). Each such import
  * resolves to a stand-in ES module that requires the built-in once and exports its functions and
  * values as they are when it loads (the library only reads them; a step patching the built-in
  * later changes its own imports, not these: primordials.ts's captures stay captures). Getters

@@ -43,7 +43,7 @@ export const ArrayPrototypeSort = uncurry(Array.prototype.sort as Method<unknown
 /**
  * Milliseconds of a monotonic clock, as the worker started: a task may replace Date.now or
  * performance.now (even non-configurably), which must not stall flowrun's own waits. From
- * process.hrtime: the global \`performance\` would load perf_hooks (8 of Node's modules) into every
+ * process.hrtime: the global `performance` would load perf_hooks (8 of Node's modules) into every
  * worker before its first task (issue #18).
  */
 const hrtimeBigint = process.hrtime.bigint;
