@@ -1,7 +1,7 @@
 import Module, { createRequire, register } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { type EnvMessage, type TaskModuleEnv, packageName } from './env-hooks.js';
 import { recaptureObject } from './realm.js';
 
@@ -55,6 +55,8 @@ export function preloadEnvironmentHooks(): void {
 }
 
 function startHooks(): MessagePort {
+  // Required here: only a flow with @npm steps needs worker_threads (5 of Node's modules to load).
+  const { MessageChannel } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
   const { port1, port2 } = new MessageChannel();
   register(new URL('./env-hooks.js', import.meta.url), { data: { port: port2 }, transferList: [port2] });
   patchRequire();

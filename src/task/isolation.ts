@@ -3,6 +3,7 @@ import { setImmediate as yieldLoop, setTimeout as sleep } from 'node:timers/prom
 import { endTaskProcesses } from './children.js';
 import { captureProcessState, restoreProcessState } from './process-state.js';
 import { captureRealm, restoreRealm } from './realm.js';
+import { monotonicNow } from '../util/primordials.js';
 
 /**
  * The start and end of a task in a worker, as far as isolation goes. The end puts back what
@@ -52,8 +53,6 @@ export function stepStarting(): void {
 
 /** How long handles the task left (its killed children's pipes) may take to close before the worker is retired. */
 const LEFTOVER_WAIT_MS = 1000;
-/** The clock as the worker started: a task may replace Date.now (even non-configurably), which must not stall this wait. */
-const monotonicNow = performance.now.bind(performance);
 
 /** After the step returned or threw; returns why the worker must be retired, or undefined. */
 export async function endTask(): Promise<string | undefined> {

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
+import { monotonicNow } from '../util/primordials.js';
 
 /**
  * A worker's fds 1 and 2 are regular files, never pipes: the pool starts it with both on a file
@@ -55,8 +56,6 @@ function point(fd: 1 | 2, path: string): void {
 /** How long another thread may hold the freed descriptor before the switch gives up. */
 const HELD_LIMIT_MS = 500;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** The clock as the worker started (a task may have replaced Date.now). */
-const monotonicNow = performance.now.bind(performance);
 
 /**
  * Opens `path` for appending as descriptor `fd`, which the caller has just closed. While another

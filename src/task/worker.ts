@@ -6,7 +6,7 @@
  * When that state cannot be put back, the worker says so with its result and is retired. It
  * exits when the orchestrator disconnects, so no worker outlives a killed run.
  */
-import inspector from 'node:inspector';
+import { createRequire } from 'node:module';
 import { setParamOverrides } from '../flow/decorators.js';
 import { attachLocalStore } from '../store/open.js';
 import type { DiskStore } from '../store/types.js';
@@ -69,6 +69,8 @@ process.on('message', (m: ToWorker) => {
 });
 /** flow spin --inspect-brk: the inspector listens (its URL goes to the orchestrator, which prints it) until a debugger attaches. */
 function waitForDebugger(at: { host: string; port: number }): void {
+  // Required here, not at start-up: only a `flow spin --inspect-brk` task uses it.
+  const inspector = createRequire(import.meta.url)('node:inspector') as typeof import('node:inspector');
   inspector.open(at.port, at.host, false);
   send({ type: 'inspector', url: inspector.url() ?? `ws://${at.host}:${at.port}` });
   inspector.waitForDebugger();

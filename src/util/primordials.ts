@@ -40,6 +40,16 @@ export const ArrayPrototypeIncludes = uncurry(Array.prototype.includes as Method
 export const ArrayPrototypeJoin = uncurry(Array.prototype.join as Method<readonly unknown[], [string], string>);
 export const ArrayPrototypeSort = uncurry(Array.prototype.sort as Method<unknown[], [((a: never, b: never) => number)?], unknown[]>);
 
+/**
+ * Milliseconds of a monotonic clock, as the worker started: a task may replace Date.now or
+ * performance.now (even non-configurably), which must not stall flowrun's own waits. From
+ * process.hrtime: the global `performance` would load perf_hooks (8 of Node's modules) into every
+ * worker before its first task (issue #18).
+ */
+const hrtimeBigint = process.hrtime.bigint;
+const NumberCtor = Number;
+export const monotonicNow = (): number => NumberCtor(hrtimeBigint()) / 1e6;
+
 export const NumberIsFinite = Number.isFinite;
 export const NumberIsInteger = Number.isInteger;
 export const StringPrototypeSlice = uncurry(String.prototype.slice as Method<string, [number?, number?], string>);

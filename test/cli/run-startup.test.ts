@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -99,6 +100,22 @@ describe('flow run: its worker starts beside the CLI', () => {
         { timeout: 10_000 },
       )
       .toBe(false);
+  });
+
+  it('a worker is ready without the Node modules only some tasks use (inspector, worker_threads, perf_hooks) or that ES facades of built-ins load (webcrypto, parseArgs, MIMEType); node:crypto is loaded, its hashing captured before any task', async () => {
+    const out = join(tempDir('flowrun-worker-modules-'), 'modules.txt');
+    const child = fork(WORKER, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: ['-r', join(REPO, 'test', 'helpers', 'worker-modules-probe.cjs')], serialization: 'advanced', env: { ...process.env, FLOW_TEST_WORKER_MODULES: out } });
+    await new Promise<void>((resolve, reject) => {
+      child.on('message', (m: { type?: string }) => {
+        if (m.type === 'ready') resolve();
+      });
+      child.on('exit', (code) => reject(new Error(`the worker exited with ${code} before it was ready`)));
+    });
+    child.disconnect();
+    const loaded = readFileSync(out, 'utf8').split('\n');
+    expect(loaded).toContain('NativeModule crypto');
+    const unwanted = ['inspector', 'worker_threads', 'perf_hooks', 'internal/crypto/webcrypto', 'internal/util/parse_args/parse_args', 'internal/mime', 'internal/fs/streams'];
+    expect(unwanted.filter((m) => loaded.includes(`NativeModule ${m}`))).toEqual([]);
   });
 
   it('no early worker for help or a run sent to Batch as a whole (its steps need none), nor for other commands', () => {
