@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base.js';
 import { LISTED_STATUSES } from '../src/metadata/run-query.js';
 import { writeStdout } from '../src/cli/stdout.js';
+import type { ChunkedBytes } from '../src/util/chunked.js';
 
 export default class Runs extends BaseCommand {
   static override summary = 'List runs, newest first: id, flow, status, kind, start, duration, user, git commit, dirty flag, tags.';
@@ -36,7 +37,7 @@ export default class Runs extends BaseCommand {
   }
 
   /** The listing's JSON, already printed as text: set only when run() returns it (an error's JSON is not it). */
-  private printed?: { pieces: ReadonlyArray<string | Uint8Array> };
+  private printed?: { pieces: ReadonlyArray<string | Uint8Array | ChunkedBytes> };
 
   override logJson(json: unknown): void {
     if (this.printed === undefined || json !== this.printed) return super.logJson(json);

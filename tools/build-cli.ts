@@ -48,11 +48,11 @@ export const BUNDLE_HASH_PREFIX = '// flowrun-cli-bundle ';
 
 /**
  * Library modules evaluated when the bundle loads: what extends or drives oclif's classes, and
- * constants the commands' flag definitions use (schema.ts and run-query.ts import no code). Any other library
+ * constants the commands' flag definitions use (schema.ts and run-query.ts import no code), and what stdout.ts writes (chunked.ts). Any other library
  * module a command imports statically is a build error: it must be imported inside run(), so
  * that it is evaluated only by the commands that use it.
  */
-const EAGER_SOURCES = new Set(['src/cli/main.ts', 'src/cli/base.ts', 'src/cli/oclif.ts', 'src/cli/stdout.ts', 'src/config/schema.ts', 'src/metadata/run-query.ts']);
+const EAGER_SOURCES = new Set(['src/cli/main.ts', 'src/cli/base.ts', 'src/cli/oclif.ts', 'src/cli/stdout.ts', 'src/util/chunked.ts', 'src/config/schema.ts', 'src/metadata/run-query.ts']);
 
 /**
  * Library modules that stay ES modules in dist/src, imported from there at run time: they import

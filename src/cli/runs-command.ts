@@ -4,6 +4,7 @@ import { listedRunText, runsJsonText } from '../metadata/listed-run.js';
 import { loadConfig } from '../config/config.js';
 import type { RunRecord } from '../metadata/records.js';
 import { type ListedStatus, type RunQuery, selectRuns } from '../metadata/run-query.js';
+import type { ChunkedBytes } from '../util/chunked.js';
 
 export interface RunsFilters {
   flow?: string;
@@ -32,7 +33,7 @@ export async function listRunsCommand(f: RunsFilters): Promise<RunRecord[]> {
  * gives, in pieces to print one after the other, made for the local store from the run index's
  * texts (issue #18: no record parsed or stringified per run).
  */
-export async function listRunsJsonCommand(f: RunsFilters): Promise<Array<string | Uint8Array>> {
+export async function listRunsJsonCommand(f: RunsFilters): Promise<Array<string | ChunkedBytes>> {
   if (f.remote) return [runsJsonText((await listRunsCommand(f)).map(listedRunText))];
   return listRunsJsonText(openStore(), query(f));
 }

@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { type ChunkedBytes, isChunkedBytes } from '../util/chunked.js';
 
 /**
  * The CLI's standard output, written to file descriptor 1 directly while nothing has made Node's
@@ -34,11 +35,12 @@ export function onStdoutStream(fn: (stream: NodeJS.WriteStream) => void): void {
  * and encoded again), to standard output. A reader that went away (EPIPE) is not an error (`flow
  * runs | head`); any other write error is thrown (a full disk must not look like a complete listing).
  */
-export function writeStdout(data: string | Uint8Array): void {
+export function writeStdout(data: string | Uint8Array | ChunkedBytes): void {
   if (readerGone) return;
-  if (streamMade || process.platform !== 'linux') return writeToStream(data);
+  if (streamMade || process.platform !== 'linux') return writeToStream(isChunkedBytes(data) ? data.bytesFrom(0) : data);
   try {
     if (typeof data === 'string') writeTextToFd(data);
+    else if (isChunkedBytes(data)) writeChunksToFd(data);
     else writeBytesToFd(data);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -77,6 +79,21 @@ function writeTextToFd(text: string): void {
     }
     at = end;
   }
+}
+
+/** Writes bytes read when written (a slice of a file) chunk by chunk: their memory is one chunk's. */
+function writeChunksToFd(data: ChunkedBytes): void {
+  let written = 0;
+  data.eachChunk((chunk) => {
+    try {
+      writeBytesToFd(chunk);
+    } catch (e) {
+      if (!(e instanceof Unwritten)) throw e;
+      // What is left: the chunk's unwritten bytes and the rest, read again (the chunk's buffer is reused).
+      throw new Unwritten(e.code, data.bytesFrom(written + chunk.byteLength - e.rest.length));
+    }
+    written += chunk.byteLength;
+  });
 }
 
 /** Writes bytes to fd 1 in pieces of 64 KiB, each until all of it is written. */

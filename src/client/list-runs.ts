@@ -9,6 +9,7 @@ import { matchesQuery, type RunQuery, type RunView, runView } from '../metadata/
 import { listedRunText, RUNS_JSON_CLOSE, RUNS_JSON_OPEN, runsJsonText } from '../metadata/listed-run.js';
 import { checkRunRecord } from '../metadata/record-check.js';
 import { recordLocation } from '../store/types.js';
+import type { ChunkedBytes } from '../util/chunked.js';
 
 /** Runs in a store, newest first, their tags merged with their tag logs: run records through the store's run index, and tag logs. */
 export async function listRuns(store: SyncStore): Promise<RunRecord[]> {
@@ -18,13 +19,13 @@ export async function listRuns(store: SyncStore): Promise<RunRecord[]> {
 
 /**
  * `flow runs --json`'s output for the runs of a store that match a query, in pieces to print one
- * after the other (strings, and slices of the run index file's bytes: ASCII, written undecoded): the same text as
+ * after the other (strings, and slices of the run index file's bytes: ASCII, read when written, undecoded): the same text as
  * `JSON.stringify({ schema, runs: listedRun(r) for each of listRuns(store) selected }, null, 2)`,
  * made of the run index's texts (issue #18). A run whose tag log or liveness changes how it is
  * listed (rare: tagged after the fact, or killed while running) is read from its record and
  * printed again.
  */
-export function listRunsJsonText(store: SyncStore, q: RunQuery): Array<string | Uint8Array> {
+export function listRunsJsonText(store: SyncStore, q: RunQuery): Array<string | ChunkedBytes> {
   const runs: Array<{ view: RunView } & Pick<IndexedListing, 'text' | 'stored'>> = [];
   for (const { name, summary, text, stored, tagLog } of indexedRunListing(store)) {
     const log = tagLog === false ? [] : readTagLog(store, summary.id);
@@ -48,9 +49,9 @@ export function listRunsJsonText(store: SyncStore, q: RunQuery): Array<string | 
  * after the other in the index are one slice of its texts section (1,000 runs unfiltered: one
  * piece), so the output is never copied into one string.
  */
-function runsJsonPieces(runs: ReadonlyArray<Pick<IndexedListing, 'text' | 'stored'>>): Array<string | Uint8Array> {
+function runsJsonPieces(runs: ReadonlyArray<Pick<IndexedListing, 'text' | 'stored'>>): Array<string | ChunkedBytes> {
   if (runs.length === 0) return [runsJsonText([])];
-  const pieces: Array<string | Uint8Array> = [RUNS_JSON_OPEN];
+  const pieces: Array<string | ChunkedBytes> = [RUNS_JSON_OPEN];
   let i = 0;
   while (i < runs.length) {
     const first = runs[i]!;
@@ -62,8 +63,8 @@ function runsJsonPieces(runs: ReadonlyArray<Pick<IndexedListing, 'text' | 'store
         next += runs[end]!.stored!.length + 2;
         end++;
       }
-      // A view of the index file's bytes (no copy).
-      pieces.push(first.stored.section.subarray(first.stored.at, next - 2));
+      // The index file's bytes, read when printed.
+      pieces.push(first.stored.section.slice(first.stored.at, next - 2 - first.stored.at));
     } else pieces.push(first.text ?? '');
     if (end < runs.length) pieces.push(',\n');
     i = end;

@@ -6,7 +6,7 @@ import { checkRunRecord } from '../metadata/record-check.js';
 import { type ListedRun, listedRunText, listedRunTextOf } from '../metadata/listed-run.js';
 import { runView } from '../metadata/run-query.js';
 import { tagLogDir } from '../metadata/tags.js';
-import { asciiJson, byNewest, type FileStatus, type IndexContents, type IndexEntry, type IndexItem, readIndexFile, type RunSummary, writeIndexFile } from './run-index-file.js';
+import { asciiJson, byNewest, type FileStatus, type IndexContents, type IndexEntry, type IndexItem, readIndexFile, type RunSummary, type TextsFile, writeIndexFile } from './run-index-file.js';
 
 /**
  * The run index of a local store: every run record with the file status (inode, size, mtime,
@@ -60,7 +60,8 @@ export interface IndexedListing {
 }
 
 export interface StoredText {
-  section: Buffer;
+  /** The index's texts section, left in the file (read when printed). */
+  section: TextsFile;
   at: number;
   length: number;
 }
@@ -145,8 +146,9 @@ export function indexedRunListing(store: SyncStore): IndexedListing[] {
 
 /** The listing if the index serves every run as it stands, else undefined. */
 function listingFromIndex(store: DiskStore): IndexedListing[] | undefined {
-  const index = readIndexFile(indexPath(store));
-  if (!index) return undefined;
+  const index = readIndexFile(indexPath(store), { texts: 'file' });
+  if (!index?.textsFile) return undefined;
+  const texts = index.textsFile;
   const names = new Set(store.listRecordsSync('runs'));
   // A run removed since: indexedRunRecords decides. (readIndexFile refuses an index naming a run twice.)
   if (index.entries.some((e) => !names.has(e.name))) return undefined;
@@ -164,9 +166,9 @@ function listingFromIndex(store: DiskStore): IndexedListing[] | undefined {
     // The tag log of most runs does not exist: asked here without a Stats object or a thrown ENOENT (readTagLog's way).
     const tagLog = entry.summary.id === entry.name ? existsSync(`${store.root}${sep}${tagLogDir(entry.name).replaceAll('/', sep)}`) : undefined;
     // An ASCII text is written as the index's bytes: it is never decoded into a string (issue #18).
-    if (entry.ascii) out.push({ name: entry.name, summary: entry.summary, stored: { section: index.texts, at: index.textAt[i]!, length: entry.textLength }, tagLog });
+    if (entry.ascii) out.push({ name: entry.name, summary: entry.summary, stored: { section: texts, at: index.textAt[i]!, length: entry.textLength }, tagLog });
     else {
-      const text = listedTextAgain(storedText(index, i));
+      const text = listedTextAgain(texts.read(index.textAt[i]!, entry.textLength).toString('latin1'));
       if (text === undefined) return undefined;
       out.push({ name: entry.name, summary: entry.summary, text, tagLog });
     }

@@ -151,8 +151,13 @@ let hashMethods: HashMethods | undefined = typeof FLOWRUN_CLI_BUNDLE === 'undefi
 
 /** sha256 hex of bytes or a string, with the captured Hash methods. */
 export function sha256Hex(data: string | Uint8Array): string {
-  hashMethods ??= captureHashMethods();
+  return sha256HexOfPieces((update) => update(data));
+}
+
+/** sha256 hex of data given in pieces: `feed` passes each, in order, to `update`. */
+export function sha256HexOfPieces(feed: (update: (data: string | Uint8Array) => void) => void): string {
+  const methods = (hashMethods ??= captureHashMethods());
   const h = createHash('sha256');
-  hashMethods.update(h, data);
-  return hashMethods.digest(h, 'hex');
+  feed((data) => methods.update(h, data));
+  return methods.digest(h, 'hex');
 }

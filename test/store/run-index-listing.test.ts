@@ -107,14 +107,16 @@ describe('flow runs --json from the run index: pre-serialized texts (issue #18)'
     for (const q of QUERIES) expect(listRunsJsonText(store, q).join(''), `served, ${JSON.stringify(q)}`).toBe(await expected(store, q));
     // The whole unfiltered listing is the index's texts section itself, in three pieces around the runs printed again.
     expect(listRunsJsonText(store, {}).length).toBeLessThan(20);
-    // Those pieces are views of the index file's bytes, not decoded strings nor copies (issue #18).
+    // Those pieces are slices of the index file's texts section, read when printed: not decoded strings nor copies (issue #18).
     const section = served.find((r) => r.stored)!.stored!.section;
     const bytePieces = listRunsJsonText(store, {}).filter((p) => typeof p !== 'string');
     expect(
-      bytePieces.reduce((n, p) => n + p.length, 0),
+      bytePieces.reduce((n, p) => n + p.byteLength, 0),
       'bytes served as slices of the texts section',
     ).toBeGreaterThan(section.length / 2);
-    expect(new Set(bytePieces.map((p) => p.buffer)).size, 'no copy: one buffer under every slice').toBe(1);
+    const chunks: number[] = [];
+    for (const p of bytePieces) p.eachChunk((c) => chunks.push(c.byteLength));
+    expect(Math.max(...chunks), 'read through one 64 KiB buffer').toBeLessThanOrEqual(65536);
     // A tag log changed after the index was written is seen at once (tag logs are not cached).
     changeTags(store, 'run-4', [], 'add', ['late'], 'bob');
     for (const q of [{}, { tags: ['late'] }]) expect(listRunsJsonText(store, q).join('')).toBe(await expected(store, q));
@@ -198,6 +200,51 @@ describe('flow runs --json from the run index: pre-serialized texts (issue #18)'
       expect(out, what).toBe(want);
       expect(out, what).not.toContain('\x1b');
     }
+  });
+
+  it('a texts section longer than the 64 KiB it is read through is served whole, and a defect past the first 64 KiB is found: a control byte, a byte outside ASCII, a separator across two reads', async () => {
+    const store = LocalStore.open(join(tempDir('flowrun-listing-'), 'store'));
+    // Long params make each text ~2 KB: 120 runs are ~4 reads of the section.
+    const write = (n: number, pad: number) => store.writeRecordSync(runRecordPath(`run-${n}`), record(n, { params: { n, text: 'x'.repeat(2000 + pad) } }));
+    for (let n = 1; n <= 120; n++) write(n, 0);
+    await pastRacyWindow();
+    listRunsJsonText(store, {});
+    // The newest run's text made longer so that a text ends at byte 65535: its comma ends the first read, its newline starts the second.
+    const ends = (JSON.parse(indexSections(store).parts[0]!) as Array<{ textLength: number }>).map((e) => e.textLength + 2).map((_, i, a) => a.slice(0, i + 1).reduce((x, y) => x + y, 0) - 2);
+    write(120, 65535 - Math.max(...ends.filter((e) => e <= 65535)));
+    await pastRacyWindow();
+    listRunsJsonText(store, {});
+    const want = await expected(store, {});
+    const served = listRunsJsonText(store, {});
+    expect(served.filter((p) => typeof p !== 'string').reduce((n, p) => n + (p as { byteLength: number }).byteLength, 0)).toBeGreaterThan(3 * 65536);
+    expect(served.join('')).toBe(want);
+    const before = indexSections(store);
+    const texts = before.parts[1]!;
+    const entries = JSON.parse(before.parts[0]!) as Array<{ textLength: number }>;
+    // The separator after the text that ends nearest past 64 KiB + 1: its comma in one read, its newline in the next.
+    let end = 0;
+    for (const e of entries) {
+      end += e.textLength;
+      if (end >= 65535) break;
+      end += 2;
+    }
+    const at = 70_000;
+    const crafted: Array<[string, string]> = [
+      ['control byte', `${texts.slice(0, at)}\x1b${texts.slice(at + 1)}`],
+      ['outside ASCII', `${texts.slice(0, at)}\xe9${texts.slice(at + 1)}`],
+      ['separator', `${texts.slice(0, end)},;${texts.slice(end + 2)}`],
+    ];
+    for (const [what, edited] of crafted) {
+      expect(edited.length, what).toBe(texts.length);
+      const parts = [before.parts[0]!, edited, before.parts[2]!];
+      // Latin-1: one byte per character, as the index is read; digests that match.
+      const sections = parts.map((p) => [p.length, createHash('sha256').update(p, 'latin1').digest('hex')]);
+      writeFileSync(join(store.root, RUN_INDEX_PATH), `${JSON.stringify({ schema: before.header.schema, sections })}\n${parts.join('')}`, 'latin1');
+      const out = listRunsJsonText(store, {}).join('');
+      expect(out, what).toBe(want);
+      expect(out, what).not.toContain('\x1b');
+    }
+    expect(end % 65536, 'the separator straddles two reads').toBe(65535);
   });
 
   it('an index whose text of a run disagrees with its record is not served: rebuilt when its digest does not match, reported by fsck when it does', async () => {
