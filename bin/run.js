@@ -17,11 +17,11 @@ if (early.wantsEarlyWorker(process.argv.slice(2))) early.startEarlyWorker(path.j
 const cli = path.join(root, 'dist', 'cli');
 const word = commandWord(process.argv[2]);
 const ownBundle = word === undefined ? undefined : path.join(cli, `flow-${word}.cjs`);
-if (ownBundle !== undefined && require('node:fs').existsSync(ownBundle)) {
+const fs = require('node:fs');
+if (ownBundle !== undefined && fs.existsSync(ownBundle)) {
   // The bundle of this command's word only (tools/build-cli.ts): oclif finds its commands where
   // package.json says they are, flow.cjs, so that name is given the one loaded.
   const bundle = loadBundle(ownBundle, word);
-  const fs = require('node:fs');
   const Module = require('node:module');
   const full = fs.realpathSync(path.join(cli, 'flow.cjs'));
   // Named by the file its code came from (a test's module probe reports that file).
