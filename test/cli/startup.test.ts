@@ -287,13 +287,7 @@ export default class TamperFlow extends FlowSpec {
 }
 `,
     });
-    const run = await flow(['run', 'flows/tamper.ts', '-q'], { cwd: project });
-    expect(run.exitCode, run.stderr).toBe(0);
-    const got = await flow(['get', 'run-1', 'x', '--json'], { cwd: project });
-    expect(got.exitCode, got.stderr).toBe(0); // read back in the CLI, checked against its hash
-    expect((JSON.parse(got.stdout) as { value: unknown }).value).toBe('kept as written');
-    const fsck = await flow(['fsck'], { cwd: project });
-    expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);
+    await expectStoredAsWritten(project, 'flows/tamper.ts', 'x', 'kept as written');
   });
 
   it("a step that replaces node:zlib's functions changes nothing the worker stores: it loaded zlib (deferred in dist/bundle) before the step ran", async () => {
@@ -313,15 +307,20 @@ export default class ZlibFlow extends FlowSpec {
 }
 `,
     });
-    const run = await flow(['run', 'flows/zlib.ts', '-q'], { cwd: project });
-    expect(run.exitCode, run.stderr).toBe(0);
-    const got = await flow(['get', 'run-1', 'text', '--json'], { cwd: project });
-    expect(got.exitCode, got.stderr).toBe(0);
-    expect((JSON.parse(got.stdout) as { value: unknown }).value).toBe('flowrun '.repeat(1000));
-    const fsck = await flow(['fsck'], { cwd: project });
-    expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);
+    await expectStoredAsWritten(project, 'flows/zlib.ts', 'text', 'flowrun '.repeat(1000));
   });
 });
+
+/** Runs the flow, reads the artifact of run-1 back in the CLI (checked against its hash) and checks the store with fsck. */
+async function expectStoredAsWritten(project: string, flowFile: string, artifact: string, value: unknown): Promise<void> {
+  const run = await flow(['run', flowFile, '-q'], { cwd: project });
+  expect(run.exitCode, run.stderr).toBe(0);
+  const got = await flow(['get', 'run-1', artifact, '--json'], { cwd: project });
+  expect(got.exitCode, got.stderr).toBe(0);
+  expect((JSON.parse(got.stdout) as { value: unknown }).value).toBe(value);
+  const fsck = await flow(['fsck'], { cwd: project });
+  expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);
+}
 
 /** Every module a script loads that imports 'flowrun', reads the latest successful run and one artifact. */
 async function clientModules(cwd: string): Promise<string[]> {
