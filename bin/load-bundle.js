@@ -1,4 +1,6 @@
-// Loads the CLI bundle (dist/cli/flow.cjs) with V8's compiled code of it kept between runs.
+// Loads a CommonJS bundle of flowrun's with V8's compiled code of it kept between runs: the CLI's
+// (dist/cli/flow.cjs and its per-command files) and the library's as scripts and task workers
+// load it (dist/bundle/task/flowrun.cjs, tools/build-runtime.ts).
 //
 // Compiling the bundle's ~700 KB of JavaScript was the largest single cost of every command's
 // start-up (issue #18). Node >= 22.1 keeps compiled code on disk itself (module.enableCompileCache);
@@ -27,6 +29,9 @@ const HASH_LINE = /^\/\/ flowrun-cli-bundle ([0-9a-f]{16,64})\n/;
  * `variant` names the compiled code kept for this run (the command: [a-z0-9-]).
  */
 function loadBundle(file, variant = 'main') {
+  // Once per process: a worker's copy is the one its flow's `import 'flowrun'` gets (dist/bundle/index.js).
+  const loaded = Module._cache[file];
+  if (loaded?.loaded) return loaded.exports;
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return require(file);
   if (typeof Module.enableCompileCache === 'function') {
     Module.enableCompileCache();
@@ -59,9 +64,30 @@ function loadBundle(file, variant = 'main') {
     throw e;
   }
   mod.loaded = true;
-  // Written at exit, so that it holds the functions this command compiled on the way.
-  if (!cached || script.cachedDataRejected) process.once('exit', () => writeCache(cacheFile, script, `${path.basename(file)}-${pathTag(file)}-`, `${build[1]}-`, `-${process.version}-${process.arch}.bin`));
+  // Written at exit (or when saveCompiledCode says), so that it holds the functions this process compiled on the way.
+  if (!cached || script.cachedDataRejected) {
+    const save = () => {
+      if (unsaved.get(file) !== save) return;
+      unsaved.delete(file);
+      writeCache(cacheFile, script, `${path.basename(file)}-${pathTag(file)}-`, `${build[1]}-`, `-${process.version}-${process.arch}.bin`);
+    };
+    unsaved.set(file, save);
+    process.once('exit', save);
+  }
   return mod.exports;
+}
+
+/** Bundles loaded without a usable code cache: the function that writes one, by bundle file. */
+const unsaved = new Map();
+
+/**
+ * Writes the code cache of a bundle loadBundle compiled without one, now rather than at exit: a
+ * task worker ends by SIGKILL (its pool's close), which runs no exit handler. Nothing to do when
+ * the cache was used or is written already.
+ */
+function saveCompiledCode(file) {
+  const save = unsaved.get(file);
+  if (save) save();
 }
 
 /**
@@ -140,4 +166,4 @@ function writeCache(file, script, install, build, runtime) {
   }
 }
 
-module.exports = { loadBundle };
+module.exports = { loadBundle, saveCompiledCode };

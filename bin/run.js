@@ -13,7 +13,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const path = require('node:path');
 const root = path.join(__dirname, '..');
 const early = require('./early-worker.js');
-if (early.wantsEarlyWorker(process.argv.slice(2))) early.startEarlyWorker(path.join(root, 'dist', 'bundle', 'task', 'worker.js'));
+if (early.wantsEarlyWorker(process.argv.slice(2))) early.startEarlyWorker(path.join(root, 'dist', 'bundle', 'task', 'worker.cjs'));
 const cli = path.join(root, 'dist', 'cli');
 const word = commandWord(process.argv[2]);
 const ownBundle = word === undefined ? undefined : path.join(cli, `flow-${word}.cjs`);

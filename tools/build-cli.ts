@@ -31,10 +31,10 @@
  * beside the bundle, for profiling)
  */
 import { build, type Plugin as EsbuildPlugin } from 'esbuild';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeCachedBundle } from './bundle-text.js';
 import { lazyLibraryBuiltins } from './lazy-builtins.js';
 import { trimOclif } from './oclif-trim.js';
 
@@ -42,9 +42,6 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT_DIR = join(REPO, 'dist', 'cli');
 const OUT_FILE = join(OUT_DIR, 'flow.cjs');
 const MANIFEST = join(REPO, 'oclif.manifest.json');
-
-/** The first line of the bundle, followed by the hash of the rest: bin/run.js keys its code cache by it. */
-export const BUNDLE_HASH_PREFIX = '// flowrun-cli-bundle ';
 
 /**
  * Library modules evaluated when the bundle loads: what extends or drives oclif's classes, and
@@ -61,11 +58,14 @@ const EAGER_SOURCES = new Set(['src/cli/main.ts', 'src/cli/base.ts', 'src/cli/oc
 const ES_MODULE_SOURCES = new Set(['src/graph/extract.ts', 'src/cache/closure.ts']);
 
 /**
- * Runtime dependencies compiled into the bundle: oclif (and, through it, its own dependencies), and
+ * Runtime dependencies compiled into the bundle: oclif (and, through it, its own dependencies),
  * valibot, whose functions are tree-shaken to the few the record and config schemas use (its
- * whole ~100 KB module would be parsed on every start otherwise).
+ * whole ~100 KB module would be parsed on every start otherwise), and node-tar, which every
+ * `flow run` uses to pack the code package: required from node_modules, its CommonJS build took
+ * ~40 ms of CPU to load here, more than the rest of the run's own work; bundled from its ES build,
+ * esbuild keeps the parts flowrun uses and the code cache holds them (issue #18).
  */
-const BUNDLED_PACKAGES = new Set(['@oclif/core', 'minimatch', 'valibot']);
+const BUNDLED_PACKAGES = new Set(['@oclif/core', 'minimatch', 'tar', 'valibot']);
 
 /** Loaded by oclif only to run commands from TypeScript sources, which the CLI never does. */
 const NEVER_LOADED = ['typescript', 'ts-node', 'tsx'];
@@ -241,56 +241,10 @@ export async function buildCli(): Promise<void> {
   // A new build replaces every bundle: none of a removed command may stay behind.
   rmSync(OUT_DIR, { recursive: true, force: true });
   mkdirSync(OUT_DIR, { recursive: true });
-  for (const out of result.outputFiles) {
-    const code = await routeDynamicImports(asciiOnly(out.text));
-    const hash = createHash('sha256').update(code).digest('hex').slice(0, 32);
-    writeFileSync(out.path, `${BUNDLE_HASH_PREFIX}${hash}\n${code}`);
-  }
+  for (const out of result.outputFiles) await writeCachedBundle(out.path, out.text);
   // The metafile of a debug build is for profiling only: never left beside a release build (npm pack takes dist/cli).
   if (debug) writeFileSync(`${OUT_FILE}.meta.json`, JSON.stringify(result.metafile));
   await writeManifest();
-}
-
-/**
- * The bundle with every non-ASCII character written as a \\u escape (esbuild leaves a few raw,
- * in regular expressions). bin/load-bundle.js reads it as Latin-1, which for ASCII is the same
- * text at half the cost of decoding UTF-8, and V8 keeps a one-byte string instead of a two-byte
- * copy of the whole file. The escapes mean the same in strings, regular expressions and
- * identifiers; routeDynamicImports parses the result.
- */
-function asciiOnly(code: string): string {
-  return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/** The wrapper parameter bin/load-bundle.js passes the bundle: its import() (see routeDynamicImports). */
-const BUNDLE_IMPORT = '__flowrunBundleImport';
-/** What every `import(...)` of the bundle calls instead. */
-const ROUTED_IMPORT = '__flowrunImport';
-
-/**
- * Every dynamic `import(...)` of the bundle (the ES modules it loads: ES_MODULE_SOURCES,
- * ES-module-only packages, file URLs) becomes a call of a function bin/load-bundle.js provides.
- * On Node 20, code compiled by vm.Script and then taken from V8's code cache loses the callback
- * that `import()` needs (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), and Node's only way around it
- * prints an experimental-feature warning. Loaded by plain require(), the bundle uses its own import().
- * The expressions are found by parsing the output (oxc-parser), not by matching text.
- */
-async function routeDynamicImports(code: string): Promise<string> {
-  const { parseSync } = await import('oxc-parser');
-  const parsed = parseSync('flow.cjs', code, { sourceType: 'script', lang: 'js' });
-  if (parsed.errors.length) throw new Error(`build-cli: the bundle does not parse: ${parsed.errors[0]!.message}`);
-  let out = '';
-  let at = 0;
-  for (const { start } of parsed.module.dynamicImports) {
-    if (code.slice(start, start + 6) !== 'import') throw new Error(`build-cli: no import() at offset ${start} of the bundle`);
-    out += `${code.slice(at, start)}${ROUTED_IMPORT}`;
-    at = start + 6;
-  }
-  out += code.slice(at);
-  const strict = '"use strict";';
-  if (!out.startsWith(strict)) throw new Error('build-cli: the bundle does not start with "use strict"');
-  const routed = `var ${ROUTED_IMPORT}=typeof ${BUNDLE_IMPORT}=="function"?${BUNDLE_IMPORT}:s=>import(s);`;
-  return `${strict}${routed}${out.slice(strict.length)}`;
 }
 
 /** oclif.manifest.json from oclif's own Plugin loader, reading the commands from the bundle just built. */

@@ -8,13 +8,15 @@ export const PACKAGE_ROOT: string = findUp(dirname(fileURLToPath(import.meta.url
 
 /**
  * The package entry and the task worker as flows run them: dist/bundle (tools/build-runtime.ts),
- * one build with shared chunks, so a worker and the flows it imports share one copy of each
- * module; tsc's dist/src where there is no such build (the Batch container's bundle lays the
- * library out as dist/src). Both from the same place, so the sharing holds either way.
+ * one CommonJS bundle that both the worker and the entry (its ES module face) load, so a worker
+ * and the flows it imports share one copy of each module; tsc's dist/src where there is no such
+ * build (the Batch container's bundle lays the library out as dist/src). Both from the same
+ * place, so the sharing holds either way.
  */
-const RUNTIME_DIR = existsSync(join(PACKAGE_ROOT, 'dist', 'bundle', 'task', 'worker.js')) ? join(PACKAGE_ROOT, 'dist', 'bundle') : join(PACKAGE_ROOT, 'dist', 'src');
-export const RUNTIME_ENTRY = join(RUNTIME_DIR, 'index.js');
-export const RUNTIME_WORKER = join(RUNTIME_DIR, 'task', 'worker.js');
+const BUNDLED_WORKER = join(PACKAGE_ROOT, 'dist', 'bundle', 'task', 'worker.cjs');
+const bundled = existsSync(BUNDLED_WORKER);
+export const RUNTIME_ENTRY = join(PACKAGE_ROOT, 'dist', bundled ? 'bundle' : 'src', 'index.js');
+export const RUNTIME_WORKER = bundled ? BUNDLED_WORKER : join(PACKAGE_ROOT, 'dist', 'src', 'task', 'worker.js');
 
 export const FLOWRUN_VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 

@@ -10,7 +10,7 @@ import { REPO, copyFlow, flow, tempDir, tempProject } from '../helpers/cli.js';
 // than on timings: its worker starts before the CLI is loaded (two Node start-ups side by side,
 // not one after the other), and it starts no process it does not need.
 const PROBE = join(REPO, 'test', 'helpers', 'spawn-probe.cjs');
-const WORKER = join(REPO, 'dist', 'bundle', 'task', 'worker.js');
+const WORKER = join(REPO, 'dist', 'bundle', 'task', 'worker.cjs');
 
 interface Spawned {
   pid: number;

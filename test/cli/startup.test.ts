@@ -15,6 +15,8 @@ import { flowModules, packagesOf, readModules } from '../helpers/loaded-modules.
 const HEAVY = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/client-batch', 'esbuild', 'isomorphic-git', 'oxc-parser', '@conda-org/rattler', 'tar'];
 const CLI_DIR = join(REPO, 'dist', 'cli');
 const BUNDLE = join(CLI_DIR, 'flow.cjs');
+/** What `import 'flowrun'` and the task workers load (tools/build-runtime.ts). */
+const RUNTIME_BUNDLE = join(REPO, 'dist', 'bundle', 'task', 'flowrun.cjs');
 /** The bundle a command line loads: its first word's, or the whole CLI's. */
 const bundleOf = (args: string[]) => (args[0]!.startsWith('-') ? BUNDLE : join(CLI_DIR, `flow-${args[0]}.cjs`));
 
@@ -48,6 +50,15 @@ describe('CLI start-up: modules loaded', () => {
       expect(packages.filter((p) => HEAVY.includes(p) || p.startsWith('@oclif/'))).toEqual([]);
     });
   }
+
+  it("node-tar is compiled into the bundles of the commands that pack or unpack code packages (run, resume, replay, code), none of the read commands'", () => {
+    // Required from node_modules it cost flow run ~40 ms of CPU to load (tools/build-cli.ts,
+    // BUNDLED_PACKAGES); bundled, esbuild keeps the parts flowrun uses and V8 caches their code.
+    // 'TAR_BAD_ARCHIVE' is one of node-tar's error codes (a string minifying keeps).
+    const holdsTar = (word: string) => /["']TAR_BAD_ARCHIVE["']/.test(readFileSync(join(CLI_DIR, `flow-${word}.cjs`), 'latin1'));
+    expect(['run', 'resume', 'replay', 'code'].filter(holdsTar)).toEqual(['run', 'resume', 'replay', 'code']);
+    expect(readCommands.map(([name]) => name).filter((w) => !w.startsWith('-') && holdsTar(w))).toEqual([]);
+  });
 
   it('flow --version loads none of the Node modules oclif and the library load but do not need for it', async () => {
     const r = await flowModules(['--version'], dir);
@@ -215,53 +226,42 @@ describe('flow run: what a run without environments loads', () => {
     // The probe is inherited by the workers: their modules are in the list too.
     expect(packagesOf(r.modules).filter((p) => ['semver', 'fflate', 'fzstd', 'seek-bzip', '@conda-org/rattler'].includes(p))).toEqual([]);
     // The workers and the flow's import of 'flowrun' load the runtime build (tools/build-runtime.ts), not dist/src's ES modules.
-    expect(r.modules).toContain(join(REPO, 'dist', 'bundle', 'task', 'worker.js'));
+    expect(r.modules).toContain(join(REPO, 'dist', 'bundle', 'task', 'worker.cjs'));
     expect(r.modules).toContain(join(REPO, 'dist', 'bundle', 'index.js'));
     expect(r.modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
   });
 
   it("a script's import from 'flowrun' loads the runtime build (a few files), not dist/src", async () => {
-    writeFileSync(join(dir, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
-    const out = join(tempDir('flowrun-modules-'), 'modules.txt');
-    const r = await execa(process.execPath, ['latest.mjs'], { cwd: dir, reject: false, env: { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href}`, FLOW_TEST_MODULES_OUT: out } });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
-    const modules = readModules(out);
+    const modules = await clientModules(dir);
     expect(modules.filter((m) => m.includes('/dist/src/'))).toEqual([]);
-    expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(12);
+    expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(2);
   });
 
   it("a script's read of the latest run and an artifact loads no package from node_modules: valibot is compiled into the runtime build, not its 200 KB module", async () => {
     const modules = await clientModules(dir);
     expect(packagesOf(modules)).toEqual([]);
-    // What the ES module loader resolves, compiles and links for `import 'flowrun'`: the entry and its static chunks.
-    expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(6);
+    // What `import 'flowrun'` loads: the entry (an ES module) and the bundle it requires.
+    expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(2);
   });
 
-  it("a script's read of the latest run and an artifact compiles neither the artifact encoder nor the error catalog's table (ES modules get no code cache: every byte is parsed on each start)", async () => {
+  it("a script's read of the latest run and an artifact evaluates neither the task worker nor the artifact encoder, though its bundle holds them", async () => {
     const loaded = (await clientModules(dir)).filter((m) => m.includes('/dist/bundle/'));
-    const source = loaded.map((m) => readFileSync(m, 'utf8')).join('\n');
-    const has = (text: string) => source.includes(text);
-    expect(has('function loadArtifact('), 'the probe saw the read path').toBe(true);
-    // Writing artifacts is the worker's (task/worker.js); the catalog is the docs generator's.
-    expect(has('function encodeArtifact('), 'the artifact encoder').toBe(false);
-    expect(has('ERROR_CATALOG'), "the error catalog's table").toBe(false);
+    expect(loaded.sort()).toEqual([join(REPO, 'dist', 'bundle', 'index.js'), RUNTIME_BUNDLE]);
+    const source = readFileSync(RUNTIME_BUNDLE, 'utf8');
+    // The worker's modules are behind an import() (tools/build-runtime.ts): esbuild wraps each in
+    // an init function the script never calls, so neither they nor the built-ins only they use
+    // (child_process, inspector) are evaluated, and V8 compiles none of their functions.
+    expect(source).toContain('function encodeArtifact(');
+    expect(source).toMatch(/init_worker_main=__esm\(/);
+    expect(source).toMatch(/init_execute=__esm\(/);
+    const builtins = await clientBuiltins(dir);
+    expect(builtins.filter((m) => ['child_process', 'inspector', 'v8', 'zlib'].includes(m))).toEqual([]);
   });
 });
 
 describe("Node's built-in modules: what import 'flowrun' loads, and what a worker holds before a step runs", () => {
   it("a script's read of the latest run and an artifact loads no built-in module only an ES facade's getters would (WebCrypto, parseArgs, MIMEType, File, fs streams)", async () => {
-    const tmp = tempDir('flowrun-builtins-');
-    // A plain preload, not the module probe: its loader hooks run a thread of their own.
-    writeFileSync(join(tmp, 'list.cjs'), `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(tmp, 'loaded.txt'))}, process.moduleLoadList.join('\\n')));\n`);
-    writeFileSync(join(dir, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
-    const r = await execa(process.execPath, ['-r', join(tmp, 'list.cjs'), 'latest.mjs'], { cwd: dir, reject: false });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
-    const builtins = readFileSync(join(tmp, 'loaded.txt'), 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('NativeModule '))
-      .map((l) => l.slice('NativeModule '.length));
+    const builtins = await clientBuiltins(dir);
     expect(builtins).toContain('crypto'); // the artifact is checked against its hash
     const unused = ['internal/crypto/webcrypto', 'internal/util/parse_args/parse_args', 'internal/mime', 'internal/file', 'internal/fs/streams'];
     expect(builtins.filter((m) => unused.includes(m))).toEqual([]);
@@ -323,13 +323,30 @@ async function expectStoredAsWritten(project: string, flowFile: string, artifact
 }
 
 /** Every module a script loads that imports 'flowrun', reads the latest successful run and one artifact. */
+/** Node's built-in modules a script's read of the latest run and an artifact loads. */
+async function clientBuiltins(cwd: string): Promise<string[]> {
+  const tmp = tempDir('flowrun-builtins-');
+  // A plain preload, not the module probe: its loader hooks run a thread of their own.
+  writeFileSync(join(tmp, 'list.cjs'), `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(tmp, 'loaded.txt'))}, process.moduleLoadList.join('\\n')));\n`);
+  await runLatest(cwd, ['-r', join(tmp, 'list.cjs')]);
+  return readFileSync(join(tmp, 'loaded.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('NativeModule '))
+    .map((l) => l.slice('NativeModule '.length));
+}
+
 async function clientModules(cwd: string): Promise<string[]> {
-  writeFileSync(join(cwd, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
   const out = join(tempDir('flowrun-modules-'), 'modules.txt');
-  const r = await execa(process.execPath, ['latest.mjs'], { cwd, reject: false, env: { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href}`, FLOW_TEST_MODULES_OUT: out } });
+  await runLatest(cwd, [], { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href}`, FLOW_TEST_MODULES_OUT: out });
+  return readModules(out);
+}
+
+/** A script that reads the latest run of the linear flow and one artifact, run with `nodeArgs` and `env`. */
+async function runLatest(cwd: string, nodeArgs: string[], env: Record<string, string> = {}): Promise<void> {
+  writeFileSync(join(cwd, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
+  const r = await execa(process.execPath, [...nodeArgs, 'latest.mjs'], { cwd, reject: false, env });
   expect(r.exitCode, String(r.stderr)).toBe(0);
   expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
-  return readModules(out);
 }
 
 describe("CLI start-up: the bundle's compiled code is kept between runs (bin/load-bundle.js)", () => {
@@ -362,6 +379,26 @@ describe("CLI start-up: the bundle's compiled code is kept between runs (bin/loa
       expect(await flow(['get', 'run-1', 'result', '--json'], { cwd: dir, env })).toEqual(first);
       expect(statSync(cacheFile).uid).toBe(0);
     }
+  });
+
+  it("the runtime build's compiled code is kept too: a task worker writes its cache after its first task (it ends by SIGKILL), a script's import of 'flowrun' at exit, and later runs use them unchanged", async () => {
+    const cacheDir = tempDir('flowrun-v8-');
+    const env = { FLOW_CACHE_DIR: cacheDir };
+    const runtimeCaches = () =>
+      cacheFiles(cacheDir)
+        .filter((n) => n.startsWith('flowrun.cjs-'))
+        .map((n) => ({ variant: n.split('-').at(-3), mtime: statSync(join(cacheDir, 'v8', n)).mtimeMs }))
+        .sort((a, b) => a.variant!.localeCompare(b.variant!));
+    const first = await flow(['run', file, '-q'], { cwd: dir, env });
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(runtimeCaches().map((c) => c.variant)).toEqual(['worker']);
+    await runLatest(dir, [], env);
+    const written = runtimeCaches();
+    expect(written.map((c) => c.variant)).toEqual(['import', 'worker']);
+    const again = await flow(['run', file, '-q'], { cwd: dir, env });
+    expect(again.exitCode, again.stderr).toBe(0);
+    await runLatest(dir, [], env);
+    expect(runtimeCaches()).toEqual(written);
   });
 
   it('each command keeps its own compiled code: a command run after another writes its own cache, which later runs of it use; other words share one', async () => {

@@ -6,6 +6,9 @@ export interface Proc {
   cmd: string;
 }
 
+/** A pooled worker's command line: dist/bundle/task/worker.cjs (the runtime build), or dist/src/task/worker.js. */
+export const isWorkerCommand = (cmd: string) => /\/task\/worker\.c?js\b/.test(cmd);
+
 /**
  * flowrun processes (orchestrator or pooled workers) whose working directory is `dir`.
  * Workers inherit the orchestrator's cwd, and no other test uses this temp dir, so this finds
@@ -20,7 +23,7 @@ export function processesIn(dir: string): Proc[] {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       if (/\) Z /.test(stat)) continue; // a zombie has exited already
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmd.includes('task/worker.js') || cmd.includes('bin/run.js')) out.push({ pid: Number(name), cmd });
+      if (isWorkerCommand(cmd) || cmd.includes('bin/run.js')) out.push({ pid: Number(name), cmd });
     } catch {
       /* exited meanwhile, or not ours to read */
     }

@@ -93,9 +93,9 @@ describe('flow spin (#17 item 7)', () => {
     expect(client.exitCode, client.stderr).toBe(0);
     const seen = JSON.parse(client.stdout) as { pausedIn: string; pausedFunction: string; steppedInto: string; sources: string[]; scale: number };
     // In flowrun's task runner, just before the step: execute.ts's runStep, which the runtime
-    // build (dist/bundle, issue #18) puts in a shared chunk of the worker's.
+    // build (dist/bundle, issue #18) puts in the library's bundle.
     expect(seen.pausedFunction).toBe('runStep');
-    expect(seen.pausedIn).toMatch(/\/dist\/(src\/task\/execute|bundle\/task\/[\w-]+)\.js$/);
+    expect(seen.pausedIn).toMatch(/\/dist\/(src\/task\/execute\.js|bundle\/task\/flowrun\.cjs)$/);
     expect(seen.steppedInto).toBe('fit');
     expect(seen.sources.some((s) => s.endsWith('flows/spin-flow.ts'))).toBe(true);
     expect(seen.scale).toBe(2);

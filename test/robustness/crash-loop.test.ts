@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, copyFlow, flow, tempProject } from '../helpers/cli.js';
-import { processesIn, waitUntilGone } from '../helpers/processes.js';
+import { isWorkerCommand, processesIn, waitUntilGone } from '../helpers/processes.js';
 import { S3_TEST_ENV, startS3Server, type S3TestServer } from '../helpers/s3.js';
 import { LONG, printFigures } from './figures.js';
 
@@ -56,7 +56,7 @@ describe('robustness: crash loop', () => {
       let worker;
       for (let t = 0; t < 400 && !worker && child.exitCode === null; t++) {
         await sleep(10 + Math.random() * 20);
-        worker = processesIn(dir).find((p) => p.cmd.includes('task/worker.js'));
+        worker = processesIn(dir).find((p) => isWorkerCommand(p.cmd));
       }
       expect(worker, 'a worker process to kill').toBeDefined();
       await sleep(Math.random() * 300);

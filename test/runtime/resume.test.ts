@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { RunRecord, TaskRecord } from '../../src/metadata/records.js';
 import { BIN, type CliResult, copyFlow, flow, tempProject } from '../helpers/cli.js';
-import { processesIn, waitUntilGone } from '../helpers/processes.js';
+import { isWorkerCommand, processesIn, waitUntilGone } from '../helpers/processes.js';
 
 // flow resume: a new run that clones the origin's successful tasks and reruns the rest, and
 // the crash-safety guarantee (DESIGN §5): SIGKILL of the orchestrator at any moment leaves a
@@ -227,7 +227,7 @@ describe('crash safety', () => {
         });
         if (target === 0) await sleep(rand(0, 60));
         while (!finished && workDone(run!) < target) await sleep(2);
-        if (processesIn(dir).some((p) => p.cmd.includes('task/worker.js'))) sawWorkers = true;
+        if (processesIn(dir).some((p) => isWorkerCommand(p.cmd))) sawWorkers = true;
         const afterMs = Date.now() - printed;
         child.kill('SIGKILL');
         const ended = await child;
