@@ -10,9 +10,11 @@
  *   (issue #18). Packages stay in node_modules (required when first used), except valibot
  *   (BUNDLED_PACKAGES).
  * - index.js: what `import ... from 'flowrun'` loads (package.json exports), an ES module that
- *   loads task/flowrun.cjs and re-exports the entry's names. A process holds one copy of the
- *   bundle (load-bundle.js keeps it in require's cache), so a worker and the flows it imports
- *   share the FlowSpec class, the decorator registry and the card collector.
+ *   loads task/flowrun.cjs and re-exports the entry's names; index.cjs: what `require('flowrun')`
+ *   loads, the same bundle. A process holds one copy of the bundle (load-bundle.js keeps it in
+ *   require's cache), so a worker and the flows it imports share the FlowSpec class, the decorator
+ *   registry and the card collector, and a script that both imports and requires flowrun gets one
+ *   library (no dual-package hazard).
  * - task/worker.cjs: the worker the pool forks, which loads the bundle and starts the worker.
  * - task/env-hooks.js: the module hooks of @npm steps (an ES module: module.register loads it on
  *   its own thread), beside the bundle, where env-resolution.ts looks for it.
@@ -101,6 +103,17 @@ function entryModule(names: string[]): string {
   ].join('\n');
 }
 
+/** index.cjs: the entry's names for a CommonJS script (which starts without the ES module loader). */
+function requireModule(names: string[]): string {
+  return [
+    "'use strict';",
+    '// `require("flowrun")` (tools/build-runtime.ts): the library bundle, loaded once per process with its code cache.',
+    "const lib = require('../../bin/load-bundle.js').loadBundle(require.resolve('./task/flowrun.cjs'), 'require');",
+    `module.exports = { ${names.map((n) => `${n}: lib.${n}`).join(', ')} };`,
+    '',
+  ].join('\n');
+}
+
 export async function buildRuntime(): Promise<void> {
   rmSync(RUNTIME_DIR, { recursive: true, force: true });
   mkdirSync(join(RUNTIME_DIR, 'task'), { recursive: true });
@@ -117,6 +130,7 @@ export async function buildRuntime(): Promise<void> {
   // The entry's names, as the bundle exports them (its top level only defines; nothing runs a step).
   const names = Object.keys(createRequire(import.meta.url)(BUNDLE) as object).filter((n) => n !== START_WORKER);
   writeFileSync(join(RUNTIME_DIR, 'index.js'), entryModule(names.sort()));
+  writeFileSync(join(RUNTIME_DIR, 'index.cjs'), requireModule(names));
   await build({ ...COMMON, entryPoints: [join(REPO, 'src', 'task', 'env-hooks.ts')], outfile: join(RUNTIME_DIR, 'task', 'env-hooks.js'), format: 'esm' });
 }
 

@@ -13,8 +13,10 @@ import { BIN, benchProject, linearFlowSource, median, ms, type Row, type Section
 
 const ROUNDS = Number(process.env.FLOW_BENCH_ROUNDS ?? 11);
 const RUNS = 1000;
-/** Issue #18's `flow run` goal, 250 ms, over the `node -e 0` it measured beside it (74 ms). */
-const RUN_GOAL_RATIO = 250 / 74;
+/** The `node -e 0` issue #18 measured beside its figures: its goals are ratios to it ("each a ratio measured in one run"). */
+const ISSUE_NODE_MS = 74;
+/** Issue #18's `flow run` goal, 250 ms, over the `node -e 0` it measured beside it. */
+const RUN_GOAL_RATIO = 250 / ISSUE_NODE_MS;
 
 const TWO_STEP = `import { FlowSpec, step } from 'flowrun';
 export default class TwoStep extends FlowSpec {
@@ -29,6 +31,12 @@ const CLIENT = `import { Flow } from 'flowrun';
 const run = await Flow.get('Tiny').latestSuccessfulRun();
 if (!run || (await run.artifact('v')) !== 1) process.exit(1);
 `;
+/** The same as a CommonJS script (require('flowrun'): no ES module loader). */
+const CLIENT_CJS = `const { Flow } = require('flowrun');
+Flow.get('Tiny').latestSuccessfulRun().then(async (run) => {
+  if (!run || (await run.artifact('v')) !== 1) process.exit(1);
+});
+`;
 
 function gitInit(dir: string): void {
   execFileSync('git', ['init', '-q'], { cwd: dir });
@@ -39,7 +47,7 @@ function gitInit(dir: string): void {
 
 /** A store with `n` runs: one real run of a 3-step flow, copied to run-2..run-n (each record names its own id). */
 function manyRuns(n: number): string {
-  const dir = benchProject({ 'linear.ts': linearFlowSource(3, 'Tiny'), 'client.mjs': CLIENT });
+  const dir = benchProject({ 'linear.ts': linearFlowSource(3, 'Tiny'), 'client.mjs': CLIENT, 'client.cjs': CLIENT_CJS });
   gitInit(dir);
   execFileSync(process.execPath, [BIN, 'run', 'linear.ts', '-q'], { cwd: dir });
   const runs = join(dir, '.flow', 'runs');
@@ -58,6 +66,8 @@ interface Goal {
   probe: string;
   goal: string;
   within: (t: ProbeTimes, node: ProbeTimes) => boolean;
+  /** More of the verdict (appended to the note). */
+  also?: (t: ProbeTimes, node: ProbeTimes) => string;
   was: string;
   before: string;
 }
@@ -87,6 +97,7 @@ export async function cli(): Promise<Section[]> {
     flowProbe('inspect', small, ['inspect', 'run-1']),
     flowProbe('runs', many, ['runs', '--json']),
     { name: 'client', cmd: process.execPath, args: ['client.mjs'], cwd: many },
+    { name: 'client-cjs', cmd: process.execPath, args: ['client.cjs'], cwd: many },
     flowProbe('run', small, ['run', 'flows/two.ts', '-q']),
   ];
   process.stderr.write(`  ${ROUNDS} interleaved rounds of ${probes.length} processes...\n`);
@@ -99,17 +110,23 @@ export async function cli(): Promise<Section[]> {
   rmSync(many, { recursive: true, force: true });
 
   const node = t.get('node')!;
-  const plus = (max: number) => (x: ProbeTimes, n: ProbeTimes) => x.median - n.median <= max;
+  // "≤ node + N ms" as the issue set it: a ratio to the node it measured in the same run (on this
+  // machine Node itself starts ~1.7 × slower); whether the difference alone is within N ms is said too.
+  const plus = (max: number) => ({
+    goal: `≤ node + ${max} ms (as the issue's ratio: ≤ ${((ISSUE_NODE_MS + max) / ISSUE_NODE_MS).toFixed(2)} × node)`,
+    within: (x: ProbeTimes, n: ProbeTimes) => x.median / n.median <= (ISSUE_NODE_MS + max) / ISSUE_NODE_MS,
+    also: (x: ProbeTimes, n: ProbeTimes) => `; as a difference (node + ${max} ms here): ${x.median - n.median <= max ? 'met' : 'not met'}`,
+  });
   const goals: Goal[] = [
     // before: this suite at eceed60, before the work of issue #18 (load average 11.7).
-    { name: '`flow --version`', probe: 'version', goal: '≤ node + 60 ms', within: plus(60), was: '222 ms (node 74 ms)', before: 'node + 268 ms, CPU node + 270 ms' },
-    { name: '`flow show` (10-step flow, graph cache fresh)', probe: 'show', goal: '≤ node + 60 ms', within: plus(60), was: '244 ms', before: 'node + 306 ms, CPU node + 330 ms' },
-    { name: '`flow check` (caches fresh)', probe: 'check', goal: '≤ node + 60 ms', within: plus(60), was: '', before: 'node + 460 ms, CPU node + 440 ms' },
-    { name: '`flow get run-1 v`', probe: 'get', goal: '≤ node + 60 ms', within: plus(60), was: '251 ms', before: 'node + 438 ms, CPU node + 360 ms' },
-    { name: '`flow inspect run-1` (10 tasks)', probe: 'inspect', goal: '≤ node + 60 ms', within: plus(60), was: '', before: 'node + 420 ms, CPU node + 340 ms' },
-    { name: `\`flow runs --json\`, ${RUNS.toLocaleString('en')} runs`, probe: 'runs', goal: '≤ node + 100 ms', within: plus(100), was: '798 ms (loaded)', before: 'node + 563 ms, CPU node + 480 ms' },
-    { name: 'client `Flow.get(...).latestSuccessfulRun()` + one artifact, whole process, 1,000 runs', probe: 'client', goal: '≤ node + 40 ms', within: plus(40), was: '126 ms', before: 'node + 282 ms, CPU node + 280 ms' },
-    // The issue's figures are ratios measured in one run: its 250 ms was set where `node -e 0` took 74 ms.
+    { name: '`flow --version`', probe: 'version', ...plus(60), was: '222 ms (node 74 ms)', before: 'node + 268 ms, CPU node + 270 ms' },
+    { name: '`flow show` (10-step flow, graph cache fresh)', probe: 'show', ...plus(60), was: '244 ms', before: 'node + 306 ms, CPU node + 330 ms' },
+    { name: '`flow check` (caches fresh)', probe: 'check', ...plus(60), was: '', before: 'node + 460 ms, CPU node + 440 ms' },
+    { name: '`flow get run-1 v`', probe: 'get', ...plus(60), was: '251 ms', before: 'node + 438 ms, CPU node + 360 ms' },
+    { name: '`flow inspect run-1` (10 tasks)', probe: 'inspect', ...plus(60), was: '', before: 'node + 420 ms, CPU node + 340 ms' },
+    { name: `\`flow runs --json\`, ${RUNS.toLocaleString('en')} runs`, probe: 'runs', ...plus(100), was: '798 ms (loaded)', before: 'node + 563 ms, CPU node + 480 ms' },
+    { name: 'client `Flow.get(...).latestSuccessfulRun()` + one artifact, whole process, 1,000 runs (an ES module script)', probe: 'client', ...plus(40), was: '126 ms', before: 'node + 282 ms, CPU node + 280 ms' },
+    { name: "the same client read from a CommonJS script (`require('flowrun')`)", probe: 'client-cjs', ...plus(40), was: '', before: 'not possible (an ES-module-only package)' },
     { name: '`flow run` of a 2-step flow', probe: 'run', goal: `≤ 250 ms where node took 74 ms: ≤ ${RUN_GOAL_RATIO.toFixed(2)} × node`, within: (x, n) => x.median / n.median <= RUN_GOAL_RATIO, was: '516 ms (Metaflow 1.30 s)', before: '1484 ms, CPU node + 1190 ms' },
   ];
   const rows: Row[] = [{ name: '`node -e 0` (the floor)', value: ms(node.median), note: `min ${ms(node.min)}, max ${ms(node.max)}; CPU ${ms(node.cpu)}` }];
@@ -118,7 +135,7 @@ export async function cli(): Promise<Section[]> {
     rows.push({
       name: g.name,
       value: `${ms(x.median)} (node + ${ms(x.median - node.median)}, ×${(x.median / node.median).toFixed(2)})`,
-      note: `goal ${g.goal}: **${g.within(x, node) ? 'met' : 'not met'}**; min ${ms(x.min)}, max ${ms(x.max)}; CPU node + ${ms(x.cpu - node.cpu)}; before this work: ${g.before}${g.was ? `; issue #18 measured ${g.was}` : ''}`,
+      note: `goal ${g.goal}: **${g.within(x, node) ? 'met' : 'not met'}**${g.also?.(x, node) ?? ''}; min ${ms(x.min)}, max ${ms(x.max)}; CPU node + ${ms(x.cpu - node.cpu)}; before this work: ${g.before}${g.was ? `; issue #18 measured ${g.was}` : ''}`,
     });
   }
   const cold = t.get('version-cold')!;
@@ -137,7 +154,7 @@ export async function cli(): Promise<Section[]> {
       title: 'Interactive speed: CLI and client start-up (issue #18)',
       command: `\`npm run bench -- cli\`: whole-process wall time, median of ${ROUNDS} interleaved rounds (each round runs \`node -e 0\` and every command once, after a warm-up round)`,
       rows,
-      text: `Load average ${loadBefore} before and ${loadAfter} after the rounds, on ${cpus().length} cores shared with other jobs: absolute times are inflated by the load; the difference to \`node -e 0\`, measured in the same rounds, less so; CPU time (user + sys, from GNU time, 10 ms resolution) least. \`flow run\` runs two Node processes (the CLI and a worker), each at least \`node -e 0\`'s ${ms(node.median)} here; its goal of 250 ms is the issue's, where \`node -e 0\` took 74 ms, so it is held as that ratio (${ms(RUN_GOAL_RATIO * node.median)} at this run's \`node -e 0\`). The warm-up round writes the CLI's code cache (bin/load-bundle.js) and the run index, as any earlier command would. Where \`flow run\` of the 2-step flow spends its time (FLOW_TRACE marks, ms from the CLI process's start, median of 5 runs after the rounds): ${timeline}.`,
+      text: `Load average ${loadBefore} before and ${loadAfter} after the rounds, on ${cpus().length} cores shared with other jobs: absolute times are inflated by the load; the difference to \`node -e 0\`, measured in the same rounds, less so; CPU time (user + sys, from GNU time, 10 ms resolution) least. The issue's goals are \"each a ratio measured in one run\", set where \`node -e 0\` took ${ISSUE_NODE_MS} ms (here ${ms(node.median)}): each is held as that ratio (node + 40 ms there is ${((ISSUE_NODE_MS + 40) / ISSUE_NODE_MS).toFixed(2)} × node), and the note says too whether the plain difference here is within as many ms, a stricter reading on a machine where Node itself starts ${(node.median / ISSUE_NODE_MS).toFixed(1)} × slower. \`flow run\` runs two Node processes (the CLI and a worker), each at least \`node -e 0\`'s ${ms(node.median)} here; its 250 ms is held as ${RUN_GOAL_RATIO.toFixed(2)} × node (${ms(RUN_GOAL_RATIO * node.median)} at this run's \`node -e 0\`). The warm-up round writes the CLI's code cache (bin/load-bundle.js) and the run index, as any earlier command would. Where \`flow run\` of the 2-step flow spends its time (FLOW_TRACE marks, ms from the CLI process's start, median of 5 runs after the rounds): ${timeline}.`,
     },
   ];
 }

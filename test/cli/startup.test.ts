@@ -237,6 +237,23 @@ describe('flow run: what a run without environments loads', () => {
     expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(2);
   });
 
+  it("require('flowrun') serves a CommonJS script without the ES module loader, and a process that both requires and imports flowrun holds one library", async () => {
+    writeFileSync(join(dir, 'latest.cjs'), "const { Flow } = require('flowrun');\nFlow.get('LinearFlow').latestSuccessfulRun().then(async (run) => console.log(JSON.stringify(await run.artifact('result'))));\n");
+    const tmp = tempDir('flowrun-require-');
+    writeFileSync(join(tmp, 'list.cjs'), `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(tmp, 'loaded.txt'))}, process.moduleLoadList.join('\\n')));\n`);
+    const r = await execa(process.execPath, ['-r', join(tmp, 'list.cjs'), 'latest.cjs'], { cwd: dir, reject: false });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
+    expect(readFileSync(join(tmp, 'loaded.txt'), 'utf8').split('\n')).not.toContain('NativeModule internal/modules/esm/module_job'); // no ES module is loaded
+    writeFileSync(
+      join(dir, 'both.mjs'),
+      "import { createRequire } from 'node:module';\nimport * as imported from 'flowrun';\nconst required = createRequire(import.meta.url)('flowrun');\nconsole.log(JSON.stringify(Object.keys(imported).filter((k) => imported[k] !== required[k])), Object.keys(imported).length === Object.keys(required).length);\n",
+    );
+    const both = await execa(process.execPath, ['both.mjs'], { cwd: dir, reject: false });
+    expect(both.exitCode, String(both.stderr)).toBe(0);
+    expect(String(both.stdout)).toBe('[] true');
+  });
+
   it("a script's read of the latest run and an artifact loads no package from node_modules: valibot is compiled into the runtime build, not its 200 KB module", async () => {
     const modules = await clientModules(dir);
     expect(packagesOf(modules)).toEqual([]);
