@@ -1,11 +1,11 @@
 /**
- * The main of a pooled worker process (src/task/worker.ts, or dist/bundle/task/worker.cjs for the
- * runtime build). It runs one task at a time for the orchestrator
- * (its parent). Each task writes into its own log files (fds 1 and 2 are pointed at them when
- * it starts: stdio.ts), starts from the state the worker recorded before its first
- * task (realm.ts, process-state.ts), and ends with the processes it started (children.ts).
- * When that state cannot be put back, the worker says so with its result and is retired. It
- * exits when the orchestrator disconnects, so no worker outlives a killed run.
+ * The main of a pooled worker process (src/task/worker.ts, or dist/bundle/task/worker.cjs in the
+ * runtime build). It runs one task at a time for the orchestrator (its parent). Each task writes
+ * into its own log files (fds 1 and 2 are pointed at them when it starts: stdio.ts), starts from
+ * the state the worker recorded before its first task (realm.ts, process-state.ts), and ends with
+ * the processes it started (children.ts). When that state cannot be put back, the worker says so
+ * with its result and is retired. It exits when the orchestrator disconnects, so no worker
+ * outlives a killed run.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
