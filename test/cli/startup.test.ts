@@ -238,13 +238,8 @@ describe('flow run: what a run without environments loads', () => {
   });
 
   it("require('flowrun') serves a CommonJS script without the ES module loader, and a process that both requires and imports flowrun holds one library", async () => {
-    writeFileSync(join(dir, 'latest.cjs'), "const { Flow } = require('flowrun');\nFlow.get('LinearFlow').latestSuccessfulRun().then(async (run) => console.log(JSON.stringify(await run.artifact('result'))));\n");
-    const tmp = tempDir('flowrun-require-');
-    writeFileSync(join(tmp, 'list.cjs'), `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(tmp, 'loaded.txt'))}, process.moduleLoadList.join('\\n')));\n`);
-    const r = await execa(process.execPath, ['-r', join(tmp, 'list.cjs'), 'latest.cjs'], { cwd: dir, reject: false });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
-    expect(readFileSync(join(tmp, 'loaded.txt'), 'utf8').split('\n')).not.toContain('NativeModule internal/modules/esm/module_job'); // no ES module is loaded
+    const builtins = await clientBuiltins(dir, 'cjs');
+    expect(builtins).not.toContain('internal/modules/esm/module_job'); // no ES module is loaded
     writeFileSync(
       join(dir, 'both.mjs'),
       "import { createRequire } from 'node:module';\nimport * as imported from 'flowrun';\nconst required = createRequire(import.meta.url)('flowrun');\nconsole.log(JSON.stringify(Object.keys(imported).filter((k) => imported[k] !== required[k])), Object.keys(imported).length === Object.keys(required).length);\n",
@@ -339,29 +334,35 @@ async function expectStoredAsWritten(project: string, flowFile: string, artifact
   expect(fsck.exitCode, fsck.stdout + fsck.stderr).toBe(0);
 }
 
-/** Every module a script loads that imports 'flowrun', reads the latest successful run and one artifact. */
-/** Node's built-in modules a script's read of the latest run and an artifact loads. */
-async function clientBuiltins(cwd: string): Promise<string[]> {
+/** Node's built-in modules a script that reads the latest run and an artifact loads (an ES module script, or a CommonJS one). */
+async function clientBuiltins(cwd: string, kind: ScriptKind = 'mjs'): Promise<string[]> {
   const tmp = tempDir('flowrun-builtins-');
   // A plain preload, not the module probe: its loader hooks run a thread of their own.
   writeFileSync(join(tmp, 'list.cjs'), `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(join(tmp, 'loaded.txt'))}, process.moduleLoadList.join('\\n')));\n`);
-  await runLatest(cwd, ['-r', join(tmp, 'list.cjs')]);
+  await runLatest(cwd, ['-r', join(tmp, 'list.cjs')], {}, kind);
   return readFileSync(join(tmp, 'loaded.txt'), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('NativeModule '))
     .map((l) => l.slice('NativeModule '.length));
 }
 
+/** Every module a script loads that imports 'flowrun', reads the latest successful run and one artifact. */
 async function clientModules(cwd: string): Promise<string[]> {
   const out = join(tempDir('flowrun-modules-'), 'modules.txt');
   await runLatest(cwd, [], { NODE_OPTIONS: `--import=${pathToFileURL(join(REPO, 'test', 'helpers', 'module-probe.mjs')).href}`, FLOW_TEST_MODULES_OUT: out });
   return readModules(out);
 }
 
+type ScriptKind = 'mjs' | 'cjs';
+const LATEST: Record<ScriptKind, string> = {
+  mjs: "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n",
+  cjs: "const { Flow } = require('flowrun');\nFlow.get('LinearFlow').latestSuccessfulRun().then(async (run) => console.log(JSON.stringify(await run.artifact('result'))));\n",
+};
+
 /** A script that reads the latest run of the linear flow and one artifact, run with `nodeArgs` and `env`. */
-async function runLatest(cwd: string, nodeArgs: string[], env: Record<string, string> = {}): Promise<void> {
-  writeFileSync(join(cwd, 'latest.mjs'), "import { Flow } from 'flowrun';\nconst run = await Flow.get('LinearFlow').latestSuccessfulRun();\nconsole.log(JSON.stringify(await run.artifact('result')));\n");
-  const r = await execa(process.execPath, [...nodeArgs, 'latest.mjs'], { cwd, reject: false, env });
+async function runLatest(cwd: string, nodeArgs: string[], env: Record<string, string> = {}, kind: ScriptKind = 'mjs'): Promise<void> {
+  writeFileSync(join(cwd, `latest.${kind}`), LATEST[kind]);
+  const r = await execa(process.execPath, [...nodeArgs, `latest.${kind}`], { cwd, reject: false, env });
   expect(r.exitCode, String(r.stderr)).toBe(0);
   expect(JSON.parse(String(r.stdout))).toMatchObject({ x: 21, doubled: 42 });
 }
