@@ -103,7 +103,7 @@ function entryModule(names: string[]): string {
   ].join('\n');
 }
 
-/** index.cjs: the entry's names for a CommonJS script (which starts without the ES module loader). */
+/** index.cjs: the entry's names for a CommonJS script (which then loads no ES module). */
 function requireModule(names: string[]): string {
   return [
     "'use strict';",

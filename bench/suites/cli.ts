@@ -31,7 +31,7 @@ const CLIENT = `import { Flow } from 'flowrun';
 const run = await Flow.get('Tiny').latestSuccessfulRun();
 if (!run || (await run.artifact('v')) !== 1) process.exit(1);
 `;
-/** The same as a CommonJS script (require('flowrun'): no ES module loader). */
+/** The same as a CommonJS script (require('flowrun'): it loads no ES module). */
 const CLIENT_CJS = `const { Flow } = require('flowrun');
 Flow.get('Tiny').latestSuccessfulRun().then(async (run) => {
   if (!run || (await run.artifact('v')) !== 1) process.exit(1);

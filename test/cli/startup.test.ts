@@ -237,7 +237,7 @@ describe('flow run: what a run without environments loads', () => {
     expect(modules.filter((m) => m.includes('/dist/bundle/')).length).toBeLessThanOrEqual(2);
   });
 
-  it("require('flowrun') serves a CommonJS script without the ES module loader, and a process that both requires and imports flowrun holds one library", async () => {
+  it("require('flowrun') serves a CommonJS script that loads no ES module, and a process that both requires and imports flowrun holds one library", async () => {
     const builtins = await clientBuiltins(dir, 'cjs');
     expect(builtins).not.toContain('internal/modules/esm/module_job'); // no ES module is loaded
     writeFileSync(
