@@ -91,27 +91,26 @@ const bundle = path.join(__dirname, 'flowrun.cjs');
 loadBundle(bundle, 'worker').${START_WORKER}({ saveCompiledCode: () => saveCompiledCode(bundle) });
 `;
 
+/** The line both entries load the library with: one bundle file, so one copy per process (`variant` names its code cache). */
+const loadLibrary = (variant: string) => `const lib = require('../../bin/load-bundle.js').loadBundle(require.resolve('./task/flowrun.cjs'), '${variant}');`;
+
 /** index.js: the bundle's entry names as an ES module (a flow's import in a worker gets the worker's copy). */
 function entryModule(names: string[]): string {
-  return [
-    '// `import ... from "flowrun"` (tools/build-runtime.ts): the library bundle, loaded once per process with its code cache.',
-    "import { createRequire } from 'node:module';",
-    'const require = createRequire(import.meta.url);',
-    "const lib = require('../../bin/load-bundle.js').loadBundle(require.resolve('./task/flowrun.cjs'), 'import');",
-    `export const { ${names.join(', ')} } = lib;`,
-    '',
-  ].join('\n');
+  return `// \`import ... from "flowrun"\` (tools/build-runtime.ts): the library bundle, loaded once per process with its code cache.
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+${loadLibrary('import')}
+export const { ${names.join(', ')} } = lib;
+`;
 }
 
 /** index.cjs: the entry's names for a CommonJS script (which then loads no ES module). */
 function requireModule(names: string[]): string {
-  return [
-    "'use strict';",
-    '// `require("flowrun")` (tools/build-runtime.ts): the library bundle, loaded once per process with its code cache.',
-    "const lib = require('../../bin/load-bundle.js').loadBundle(require.resolve('./task/flowrun.cjs'), 'require');",
-    `module.exports = { ${names.map((n) => `${n}: lib.${n}`).join(', ')} };`,
-    '',
-  ].join('\n');
+  return `'use strict';
+// \`require("flowrun")\` (tools/build-runtime.ts): the library bundle, loaded once per process with its code cache.
+${loadLibrary('require')}
+module.exports = { ${names.map((n) => `${n}: lib.${n}`).join(', ')} };
+`;
 }
 
 export async function buildRuntime(): Promise<void> {

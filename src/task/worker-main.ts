@@ -36,6 +36,7 @@ export async function startWorker(o: WorkerOptions = {}): Promise<void> {
   // Before any step can replace their functions (dist/bundle loads node:zlib on first use).
   loadDeferredBuiltins();
   const stores = new Map<string, DiskStore>();
+  let saveCompiledCode = o.saveCompiledCode;
 
   // Stack traces of a failing step point at the user's .ts file and line (the compiled module carries a source map).
   process.setSourceMapsEnabled(true);
@@ -77,9 +78,8 @@ export async function startWorker(o: WorkerOptions = {}): Promise<void> {
       traceMark(`worker done ${m.job.step}`);
       send({ type: 'done', result, ...(retire ? { retire } : {}), ...(empty.length ? { empty } : {}) });
       // After the first task: the code it compiled is kept too, and the orchestrator has its result.
-      const save = o.saveCompiledCode;
-      o.saveCompiledCode = undefined;
-      if (save) setImmediate(save);
+      if (saveCompiledCode) setImmediate(saveCompiledCode);
+      saveCompiledCode = undefined;
     });
   });
   // A stray rejection or exception outside the step's await chain fails the process, like a crash.
